@@ -1,0 +1,251 @@
+"""The ``ltv`` command line: parse arguments, call the core API, print tables or JSON. No analytics here."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ltvkit import demo as demo_data
+from ltvkit.errors import LtvError
+from ltvkit.io.normalize import ImportOptions
+from ltvkit.io.presets import PRESETS
+from ltvkit.overview import overview
+from ltvkit.store import DEFAULT_WORKSPACE, ImportAccount, Workspace
+
+app = typer.Typer(
+    name="ltv",
+    help="Customer lifetime value analytics: import orders, then ask what customers are worth.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+WorkspaceOpt = Annotated[
+    Path, typer.Option("--workspace", "-w", envvar="LTV_WORKSPACE", help="Workspace file (DuckDB).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def command(name: str | None = None) -> Callable[[F], F]:
+    """Register a command that reports ltvkit errors as one line and exit code 1, not a traceback."""
+
+    def register(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except LtvError as exc:
+                err.print(f"[bold red]Error:[/bold red] {exc}", highlight=False)
+                raise typer.Exit(1) from None
+
+        app.command(name)(wrapper)
+        return fn
+
+    return register
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _account_table(account: ImportAccount) -> Table:
+    table = Table(title=f"{Path(account.file).name} → {account.kind} (preset: {account.preset})", title_justify="left")
+    table.add_column("rows")
+    table.add_column("count", justify="right")
+    table.add_row("read", f"{account.read:,}")
+    loaded = f"{account.loaded:,}" + (f" ({account.updated:,} updated)" if account.updated else "")
+    table.add_row("loaded", loaded)
+    dup = f"{account.duplicates:,}"
+    if account.merged_line_items:
+        dup += f" ({account.merged_line_items:,} line items merged into their orders)"
+    table.add_row("duplicates", dup)
+    table.add_row("rejected", f"{account.rejected:,}", style="red" if account.rejected else None)
+    return table
+
+
+def _run_import(ws: Workspace, path: Path, options: ImportOptions, quiet: bool) -> ImportAccount:
+    if quiet or not err.is_terminal:
+        return ws.import_file(path, options)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err) as bar:
+        task = bar.add_task(f"importing {path.name}", total=3)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=f"{path.name}: {stage}")
+
+        return ws.import_file(path, options, progress=progress)
+
+
+def _show_account(account: ImportAccount) -> None:
+    out.print(_account_table(account))
+    for note in account.notes:
+        out.print(f"[yellow]note:[/yellow] {note}")
+    if account.rejected:
+        out.print(f"See why: [bold]ltv rejected --import {account.import_id}[/bold]")
+
+
+@command("import")
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="Order or spend exports: CSV/TSV, XLSX, Parquet, JSON lines.")],
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    kind: Annotated[
+        str | None, typer.Option(help="orders or spend (detected from the columns if not given).")
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option(help=f"Force a preset: {', '.join(PRESETS)}.")
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="A TOML/YAML mapping file for any other export.")] = None,
+    date_format: Annotated[str | None, typer.Option(help="strftime format of the dates, e.g. %d/%m/%Y.")] = None,
+    decimal: Annotated[str | None, typer.Option(help="Decimal mark of amounts: '.' or ','.")] = None,
+    currency: Annotated[str | None, typer.Option(help="Currency of amounts that name none (ISO code).")] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="Convert times with an offset to this zone (IANA name).")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Name of the data source (keys orders; default: preset).")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding (detected if not given).")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="Field delimiter (detected if not given).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import order or spend files into the workspace and account for every row."""
+    if decimal not in (None, ".", ","):
+        raise typer.BadParameter("use '.' or ','", param_hint="--decimal")
+    if kind not in (None, "orders", "spend"):
+        raise typer.BadParameter("use 'orders' or 'spend'", param_hint="--kind")
+    options = ImportOptions(
+        kind=kind,  # type: ignore[arg-type]
+        preset=preset,
+        mapping=mapping,
+        date_format=date_format,
+        decimal=decimal,  # type: ignore[arg-type]
+        currency=currency,
+        timezone=timezone,
+        source=source,
+        encoding=encoding,
+        delimiter=delimiter,
+    )
+    accounts = []
+    with Workspace.open(workspace) as ws:
+        for path in files:
+            account = _run_import(ws, path, options, quiet=as_json)
+            accounts.append(account)
+            if not as_json:
+                _show_account(account)
+    if as_json:
+        _print_json(accounts[0].to_dict() if len(accounts) == 1 else [a.to_dict() for a in accounts])
+
+
+@command()
+def rejected(
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    import_id: Annotated[int | None, typer.Option("--import", help="Only this import's rows.")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many rows (0: all).")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """List rejected rows with the reason each was rejected."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        rows = ws.rejected(import_id)
+    if as_json:
+        _print_json({"rejected": len(rows), "rows": rows.to_dict(orient="records")})
+        return
+    if rows.empty:
+        out.print("No rejected rows.")
+        return
+    table = Table(title=f"{len(rows):,} rejected rows")
+    for col in ("import", "file", "row", "column", "value", "reason"):
+        table.add_column(col)
+    shown = rows if limit == 0 else rows.head(limit)
+    for r in shown.itertuples():
+        table.add_row(str(r.import_id), r.file_name, str(r.row_number), r.column or "", r.value or "", r.reason)
+    out.print(table)
+    if len(shown) < len(rows):
+        out.print(f"… {len(rows) - len(shown):,} more (use --limit 0 or --json)")
+
+
+@command()
+def imports(workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE), as_json: JsonOpt = False) -> None:
+    """The imports ledger: every file imported, with its row counts."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        ledger = ws.imports()
+    if as_json:
+        _print_json(ledger.to_dict(orient="records"))
+        return
+    table = Table(title="imports")
+    cols = ["import_id", "imported_at", "file_name", "kind", "preset", "read", "loaded", "updated", "duplicates",
+            "rejected"]  # fmt: skip
+    labels = ["id", "when (UTC)", "file", "kind", "preset", "read", "loaded", "updated", "dup.", "rej."]
+    for label in labels:
+        table.add_column(label, justify="left" if label in ("when (UTC)", "file", "kind", "preset") else "right")
+    for r in ledger[cols].itertuples(index=False):
+        table.add_row(*(f"{v:%Y-%m-%d %H:%M}" if hasattr(v, "strftime") else str(v) for v in r))
+    out.print(table)
+
+
+@command()
+def summary(workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE), as_json: JsonOpt = False) -> None:
+    """A first overview: customers, orders and net revenue per currency."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        result = overview(ws.table("orders"))
+    if as_json:
+        _print_json(result.to_dict())
+        return
+    out.print(f"Customers: [bold]{result.customers:,}[/bold]   Orders: [bold]{result.orders:,}[/bold]"
+              f"   ({result.order_rows:,} order rows of any status)")  # fmt: skip
+    if result.first_order is not None:
+        out.print(f"Purchases from {result.first_order:%Y-%m-%d} to {result.last_order:%Y-%m-%d}")
+    table = Table(title="Revenue by currency")
+    for col in ("currency", "customers", "orders", "gross", "refunds", "net revenue"):
+        table.add_column(col, justify="left" if col == "currency" else "right")
+    for r in result.by_currency.itertuples():
+        table.add_row(r.currency, f"{r.customers:,}", f"{r.orders:,}", f"{r.gross_revenue:,.2f}",
+                      f"{r.refunds:,.2f}", f"{r.net_revenue:,.2f}")  # fmt: skip
+    out.print(table)
+
+
+@command()
+def presets() -> None:
+    """List the import presets."""
+    table = Table(title="presets")
+    table.add_column("name")
+    table.add_column("kind")
+    table.add_column("what it reads")
+    for p in PRESETS.values():
+        table.add_row(p.name, p.kind, p.title)
+    out.print(table)
+
+
+@command()
+def demo(
+    workspace: WorkspaceOpt = Path("demo/ltv.duckdb"),
+    directory: Annotated[Path, typer.Option("--dir", help="Where to write the demo exports.")] = Path("demo"),
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2026,
+    customers: Annotated[int, typer.Option(help="About how many customers.")] = 20_000,
+) -> None:
+    """Create a synthetic online school's exports and import them into a fresh workspace."""
+    if workspace.exists():
+        workspace.unlink()
+    Path(str(workspace) + ".wal").unlink(missing_ok=True)
+    with err.status("generating the demo school…"):
+        orders_path, spend_path = demo_data.generate(directory, seed=seed, customers=customers)
+    with Workspace.open(workspace) as ws:
+        for path in (orders_path, spend_path):
+            _show_account(_run_import(ws, path, ImportOptions(), quiet=False))
+        result = overview(ws.table("orders"))
+    out.print(f"\nCustomers: {result.customers:,}; net revenue: "
+              + ", ".join(f"{v:,.2f} {k}" for k, v in result.net_revenue.items()))  # fmt: skip
+    out.print(f"Workspace: [bold]{workspace}[/bold]   (try: ltv summary -w {workspace})")
+
+
+def main() -> None:
+    app()

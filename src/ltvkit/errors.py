@@ -1,0 +1,114 @@
+"""The errors and warnings ltvkit raises.
+
+Every error a user can cause derives from :class:`LtvError`, so callers (the CLI, the web app) catch one
+class. The tree::
+
+    LtvError
+    ├── InputError (ValueError)            bad input: names the file, row and column, and says what to do
+    │   ├── FileFormatError                the file cannot be read as a table
+    │   ├── MappingError                   columns cannot be mapped (unknown preset, missing column, bad mapping file)
+    │   └── AmbiguousFormatError           numbers or dates that can be read two ways; never guessed
+    ├── ParameterError (ValueError)        an option or argument out of its range
+    ├── WorkspaceError                     the workspace file cannot be opened or is not an ltvkit workspace
+    ├── NotFittedError (AttributeError)    a model used before ``fit``
+    └── ConvergenceError (RuntimeError)    an optimiser that did not converge
+
+    LtvWarning (UserWarning)
+    ├── StatisticalWarning                 an assumption of a model looks violated
+    └── ApproximationWarning               a result had to be approximated (e.g. a pseudo-inverse Hessian)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class LtvError(Exception):
+    """Base class of every ltvkit error."""
+
+
+class InputError(LtvError, ValueError):
+    """Input that ltvkit cannot use; the message says where it is and what to do.
+
+    Parameters
+    ----------
+    message:
+        What is wrong.
+    file, row, column:
+        Where it is, as far as known. ``row`` is the row number as a spreadsheet shows it (header = row 1).
+    hint:
+        What the user can do about it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.reason = message
+        self.file = str(file) if file is not None else None
+        self.row = row
+        self.column = column
+        self.hint = hint
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        where = []
+        if self.file:
+            where.append(self.file)
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        text = f"{', '.join(where)}: {self.reason}" if where else self.reason
+        if self.hint:
+            text += f" — {self.hint}"
+        return text
+
+
+class FileFormatError(InputError):
+    """The file cannot be read as a table (unknown format, unreadable encoding, empty, corrupt)."""
+
+
+class MappingError(InputError):
+    """The file's columns cannot be mapped to orders or spend."""
+
+
+class AmbiguousFormatError(InputError):
+    """Values that can be read two ways (``1,234``; ``03/04/2026``) with nothing in the file to decide."""
+
+
+class ParameterError(LtvError, ValueError):
+    """An option or argument outside its allowed range."""
+
+
+class WorkspaceError(LtvError):
+    """The workspace cannot be opened or is not an ltvkit workspace."""
+
+
+class NotFittedError(LtvError, AttributeError):
+    """A model was used before ``fit`` was called."""
+
+
+class ConvergenceError(LtvError, RuntimeError):
+    """The optimiser did not converge; ``result`` holds what it returned."""
+
+    def __init__(self, message: str, result: object | None = None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class LtvWarning(UserWarning):
+    """Base class of ltvkit's warnings."""
+
+
+class StatisticalWarning(LtvWarning):
+    """An assumption of a model looks violated by the data."""
+
+
+class ApproximationWarning(LtvWarning):
+    """A result had to be approximated."""

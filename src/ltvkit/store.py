@@ -1,0 +1,283 @@
+"""The workspace: a DuckDB file holding orders, marketing spend, the imports ledger and rejected rows.
+
+Every import runs in one transaction: it lands whole or not at all. Orders are keyed by
+``source:order_id``; importing a row whose key exists with the same content is a duplicate (nothing changes),
+with different content an update (a newer export of the same order, e.g. paid → refunded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self
+
+import duckdb
+import ibis
+import pandas as pd
+
+from ltvkit.errors import FileFormatError, LtvError, WorkspaceError
+from ltvkit.io.normalize import ImportOptions, Normalized, normalize
+from ltvkit.io.presets import PRESETS, detect_preset, load_mapping
+from ltvkit.io.readers import read_table
+
+SCHEMA_VERSION = 1
+DEFAULT_WORKSPACE = "ltv.duckdb"
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE SEQUENCE IF NOT EXISTS import_ids START 1;
+CREATE TABLE IF NOT EXISTS imports (
+    import_id INTEGER PRIMARY KEY, kind VARCHAR, file_name VARCHAR, file_path VARCHAR, sha256 VARCHAR,
+    size_bytes BIGINT, format VARCHAR, encoding VARCHAR, delimiter VARCHAR, preset VARCHAR, source VARCHAR,
+    imported_at TIMESTAMP, "read" INTEGER, loaded INTEGER, updated INTEGER, duplicates INTEGER,
+    rejected INTEGER, options VARCHAR, notes VARCHAR
+);
+CREATE TABLE IF NOT EXISTS orders (
+    order_key VARCHAR PRIMARY KEY, order_id VARCHAR, customer_id VARCHAR NOT NULL, email VARCHAR,
+    phone VARCHAR, ordered_at TIMESTAMP NOT NULL, amount DOUBLE NOT NULL, refunded DOUBLE NOT NULL,
+    currency VARCHAR NOT NULL, status VARCHAR NOT NULL, product VARCHAR, quantity DOUBLE, channel VARCHAR,
+    utm_source VARCHAR, utm_medium VARCHAR, utm_campaign VARCHAR, utm_content VARCHAR, utm_term VARCHAR,
+    cost DOUBLE, fee DOUBLE, extra VARCHAR, import_id INTEGER NOT NULL, source_row INTEGER,
+    row_hash VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS spend (
+    spend_key VARCHAR PRIMARY KEY, date DATE NOT NULL, period VARCHAR NOT NULL, channel VARCHAR NOT NULL,
+    campaign VARCHAR, amount DOUBLE NOT NULL, currency VARCHAR NOT NULL, extra VARCHAR,
+    import_id INTEGER NOT NULL, source_row INTEGER, row_hash VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejected (
+    import_id INTEGER NOT NULL, file_name VARCHAR, row_number INTEGER, "column" VARCHAR, value VARCHAR,
+    reason VARCHAR NOT NULL, raw VARCHAR
+);
+"""
+
+
+@dataclass
+class ImportAccount:
+    """What happened to every row of one import: ``read == loaded + duplicates + rejected``.
+
+    ``updated`` counts the loaded rows that replaced an older version of the same order; ``merged_line_items``
+    the duplicates that were line items folded into their order.
+    """
+
+    import_id: int | None
+    file: str
+    kind: str
+    preset: str
+    read: int
+    loaded: int
+    duplicates: int
+    rejected: int
+    updated: int = 0
+    merged_line_items: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+class Workspace:
+    """A workspace file. Open with :meth:`open`; use as a context manager to close it."""
+
+    def __init__(self, path: Path, connection: duckdb.DuckDBPyConnection) -> None:
+        self.path = path
+        self._con = connection
+        self._ibis: ibis.BaseBackend | None = None
+
+    @classmethod
+    def open(cls, path: str | Path = DEFAULT_WORKSPACE, *, read_only: bool = False) -> Self:
+        """Open (creating if needed) the workspace at ``path``."""
+        path = Path(path)
+        if read_only and not path.exists():
+            raise WorkspaceError(f"no workspace at {path}; import a file first (ltv import FILE)")
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise WorkspaceError(f"cannot open workspace {path}: {exc}") from exc
+        ws = cls(path, con)
+        if not read_only:
+            ws._migrate()
+        ws._check_version()
+        return ws
+
+    def _migrate(self) -> None:
+        self._con.execute(_DDL)
+        self._con.execute(
+            "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING", [str(SCHEMA_VERSION)]
+        )
+
+    def _check_version(self) -> None:
+        try:
+            rows = self._con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        except duckdb.Error as exc:
+            raise WorkspaceError(f"{self.path} is not an ltvkit workspace") from exc
+        version = rows[0][0] if rows else None
+        if version is None or int(version) != SCHEMA_VERSION:
+            raise WorkspaceError(f"{self.path} has schema version {version}, this ltvkit reads {SCHEMA_VERSION}")
+
+    def close(self) -> None:
+        if self._ibis is not None:
+            self._ibis.disconnect()
+            self._ibis = None
+        self._con.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- import --------------------------------------------------------------------------------------------
+
+    def import_file(
+        self,
+        path: str | Path,
+        options: ImportOptions | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        **option_values: Any,
+    ) -> ImportAccount:
+        """Import an orders or spend file and return the account of its rows.
+
+        Options are an :class:`ImportOptions` or its fields as keywords (``preset="getcourse"``,
+        ``decimal=","``, ...). ``progress(stage, done, total)`` is called as the stages advance.
+        """
+        options = options or ImportOptions(**option_values)
+        path = Path(path)
+        report = progress or (lambda stage, done, total: None)
+        report("read", 0, 3)
+        table = read_table(path, encoding=options.encoding, delimiter=options.delimiter)
+        if options.mapping is not None:
+            preset = load_mapping(options.mapping)
+        elif options.preset is not None:
+            if options.preset not in PRESETS:
+                raise FileFormatError(
+                    f"unknown preset {options.preset!r}", hint=f"presets are: {', '.join(PRESETS)}"
+                )
+            preset = PRESETS[options.preset]
+        else:
+            preset = detect_preset(list(table.frame.columns), table.has_header, options.kind)
+        report("parse", 1, 3)
+        normalized = normalize(table, preset, options)
+        report("write", 2, 3)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        with self._transaction():
+            account = self._write(path, digest, table.format, table.encoding, table.delimiter, normalized, options)
+        report("done", 3, 3)
+        return account
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")
+
+    def _write(
+        self,
+        path: Path,
+        digest: str,
+        fmt: str,
+        encoding: str | None,
+        delimiter: str | None,
+        data: Normalized,
+        options: ImportOptions,
+    ) -> ImportAccount:
+        ((import_id,),) = self._con.execute("SELECT nextval('import_ids')").fetchall()
+        table, key = ("orders", "order_key") if data.kind == "orders" else ("spend", "spend_key")
+        incoming = data.rows.assign(import_id=import_id)
+        self._con.register("incoming", incoming)
+        try:
+            ((same, changed),) = self._con.execute(
+                f"""SELECT count(*) FILTER (WHERE t.row_hash = i.row_hash),
+                           count(*) FILTER (WHERE t.row_hash <> i.row_hash)
+                    FROM incoming i JOIN {table} t USING ({key})"""
+            ).fetchall()
+            self._con.execute(
+                f"""DELETE FROM {table} WHERE {key} IN (
+                        SELECT i.{key} FROM incoming i JOIN {table} t USING ({key}) WHERE t.row_hash <> i.row_hash)"""
+            )
+            columns = ", ".join(f'"{c}"' for c in incoming.columns)
+            self._con.execute(
+                f"""INSERT INTO {table} ({columns})
+                    SELECT {columns} FROM incoming i WHERE NOT EXISTS (
+                        SELECT 1 FROM {table} t WHERE t.{key} = i.{key})"""
+            )
+        finally:
+            self._con.unregister("incoming")
+        # Rejections are kept once per file content: importing the same file again replaces its earlier ones.
+        self._con.execute(
+            "DELETE FROM rejected WHERE import_id IN (SELECT import_id FROM imports WHERE sha256 = ?)", [digest]
+        )
+        rejected = data.rejected.assign(import_id=import_id, file_name=path.name)
+        if len(rejected):
+            self._con.register("incoming_rejected", rejected)
+            self._con.execute(
+                """INSERT INTO rejected SELECT import_id, file_name, row_number, "column", value, reason, raw
+                   FROM incoming_rejected"""
+            )
+            self._con.unregister("incoming_rejected")
+        account = ImportAccount(
+            import_id=import_id,
+            file=str(path),
+            kind=data.kind,
+            preset=data.preset.name,
+            read=data.read,
+            loaded=len(data.rows) - same,
+            duplicates=data.merged + same,
+            rejected=len(data.rejected),
+            updated=changed,
+            merged_line_items=data.merged_line_items,
+            notes=data.notes,
+        )
+        if account.read != account.loaded + account.duplicates + account.rejected:
+            raise LtvError(f"internal accounting error for {path}: {account}")
+        opts = {k: str(v) for k, v in asdict(options).items() if v is not None}
+        self._con.execute(
+            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [import_id, data.kind, path.name, str(path.resolve()), digest, path.stat().st_size, fmt, encoding,
+             delimiter, data.preset.name, data.source, datetime.now(UTC).replace(tzinfo=None), account.read,
+             account.loaded, account.updated, account.duplicates, account.rejected, json.dumps(opts),
+             json.dumps(data.notes, ensure_ascii=False)],
+        )  # fmt: skip
+        return account
+
+    # --- reading -------------------------------------------------------------------------------------------
+
+    def table(self, name: str) -> ibis.Table:
+        """An Ibis table of the workspace (``orders``, ``spend``, ``imports``, ``rejected``)."""
+        if self._ibis is None:
+            self._ibis = ibis.duckdb.from_connection(self._con)
+        return self._ibis.table(name)
+
+    def transactions(self) -> pd.DataFrame:
+        """All orders as a DataFrame (every status; net revenue of a row is ``amount - refunded``)."""
+        return self._con.execute("SELECT * EXCLUDE (row_hash) FROM orders ORDER BY ordered_at, order_key").df()
+
+    def spend(self) -> pd.DataFrame:
+        return self._con.execute("SELECT * EXCLUDE (row_hash) FROM spend ORDER BY date, channel").df()
+
+    def imports(self) -> pd.DataFrame:
+        return self._con.execute("SELECT * FROM imports ORDER BY import_id").df()
+
+    def rejected(self, import_id: int | None = None) -> pd.DataFrame:
+        """Rejected rows with their reasons; those of one import when ``import_id`` is given."""
+        sql = 'SELECT import_id, file_name, row_number, "column", value, reason, raw FROM rejected'
+        params: list[Any] = []
+        if import_id is not None:
+            sql += " WHERE import_id = ?"
+            params.append(import_id)
+        return self._con.execute(sql + " ORDER BY import_id, row_number", params).df()

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import FIXTURES
+from ltvkit import cli
+from ltvkit.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli.out, "width", 200)
+
+
+def ltv(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_import_json_accounts_for_rows_and_reimport_is_a_duplicate(tmp_path: Path) -> None:
+    ws = str(tmp_path / "w.duckdb")
+    code, out, _ = ltv("import", str(FIXTURES / "getcourse_orders.csv"), "--workspace", ws, "--json")
+    assert code == 0
+    account = json.loads(out)
+    assert {k: account[k] for k in ("read", "loaded", "duplicates", "rejected")} == {
+        "read": 10, "loaded": 8, "duplicates": 0, "rejected": 2,
+    }  # fmt: skip
+    code, out, _ = ltv("import", str(FIXTURES / "getcourse_orders.csv"), "-w", ws, "--json")
+    assert json.loads(out)["duplicates"] == 8
+
+
+def test_import_table_output_points_to_the_rejected_rows(tmp_path: Path) -> None:
+    ws = str(tmp_path / "w.duckdb")
+    code, out, _ = ltv("import", str(FIXTURES / "generic_uk.csv"), "-w", ws)
+    assert code == 0
+    assert "rejected" in out and "ltv rejected --import 1" in out
+    code, out, _ = ltv("rejected", "-w", ws)
+    assert "no customer id, email or phone" in out and "'abc' is not an amount" in out
+    code, out, _ = ltv("rejected", "-w", ws, "--json")
+    data = json.loads(out)
+    assert data["rejected"] == 2 and data["rows"][1]["row_number"] == 7
+
+
+def test_several_files_in_one_command(tmp_path: Path) -> None:
+    ws = str(tmp_path / "w.duckdb")
+    code, out, _ = ltv("import", str(FIXTURES / "stripe_payments.csv"), str(FIXTURES / "spend.csv"), "-w", ws, "--json")
+    assert code == 0
+    assert [a["kind"] for a in json.loads(out)] == ["orders", "spend"]
+
+
+def test_summary_json_gives_net_revenue_per_currency(tmp_path: Path) -> None:
+    ws = str(tmp_path / "w.duckdb")
+    ltv("import", str(FIXTURES / "stripe_payments.csv"), str(FIXTURES / "woocommerce_orders.csv"), "-w", ws)
+    code, out, _ = ltv("summary", "-w", ws, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["net_revenue"] == {"EUR": 90.0, "UAH": 12950.0, "USD": 998.0}
+    # Stripe: cus_Q1aaa, cus_Q1bbb (partly refunded), hans (the refunded and the failed charge are not
+    # purchases); WooCommerce: 17, 18 and the guest iryna@
+    assert data["customers"] == 3 + 3
+    code, out, _ = ltv("summary", "-w", ws)
+    assert "UAH" in out and "12,950.00" in out
+
+
+def test_imports_ledger(tmp_path: Path) -> None:
+    ws = str(tmp_path / "w.duckdb")
+    ltv("import", str(FIXTURES / "spend.csv"), "-w", ws)
+    code, out, _ = ltv("imports", "-w", ws, "--json")
+    ledger = json.loads(out)
+    assert ledger[0]["file_name"] == "spend.csv" and ledger[0]["rejected"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["import", "missing.csv"], "missing.csv: file not found"),
+        (["import", str(FIXTURES / "generic_en.tsv"), "--preset", "nope"], "unknown preset 'nope'"),
+        (["import", str(FIXTURES / "generic_en.tsv"), "--timezone", "Mars/Olympus"], "unknown time zone"),
+        (["summary"], "import a file first"),
+    ],
+)
+def test_errors_are_one_clear_line_and_exit_1(tmp_path: Path, args: list[str], message: str) -> None:
+    code, out, err = ltv(*args, "-w", str(tmp_path / "w.duckdb"))
+    assert code == 1
+    assert message in " ".join(err.split())
+    assert "Traceback" not in err
+
+
+def test_bad_option_values_are_usage_errors(tmp_path: Path) -> None:
+    code, _, err = ltv("import", str(FIXTURES / "generic_en.tsv"), "--decimal", ";", "-w", str(tmp_path / "w.duckdb"))
+    assert code == 2 and "--decimal" in err
+
+
+def test_every_command_has_help() -> None:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        assert command.help, f"ltv {name} has no help"
