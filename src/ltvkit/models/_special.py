@@ -1,0 +1,73 @@
+"""Special functions the models need, evaluated where the library versions fail.
+
+``scipy.special.hyp2f1`` returns ``inf`` for some ordinary arguments with integer parameters (for example
+₂F₁(2, 1; 101; 0.903) ≈ 1.018), exactly what BG/NBD-family predictions produce for whole-number histories.
+The models only need ₂F₁(a, b; c; z) with 0 ≤ z < 1 and c > 0, where the power series converges; it is
+summed here directly, all rows at once, with a bound on the tail. Rows where the series cancels (alternating
+terms far larger than their sum, e.g. a large negative ``a``) or converges too slowly (z very close to 1) are
+evaluated by mpmath at raised precision.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_MAX_TERMS = 20_000
+_CANCELLATION = 1e6  # Σ|terms| / |Σ terms| above this loses more than 6 of the 16 digits
+
+
+def _series(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray, first: np.ndarray, k0: int) -> tuple[np.ndarray, np.ndarray]:
+    """Σ_{k≥k0} t_k with t_{k0} = ``first`` and t_{k+1}/t_k = (a+k)(b+k)/((c+k)(k+1)) z; and the rows whose
+    sum is unreliable (not converged, or cancelling)."""
+    total = first.copy()
+    magnitude = np.abs(first)
+    term = first.copy()
+    idx = np.flatnonzero((z > 0) & (first != 0))
+    k = k0
+    while idx.size and k < _MAX_TERMS:
+        term[idx] *= (a[idx] + k) * (b[idx] + k) / ((c[idx] + k) * (k + 1)) * z[idx]
+        total[idx] += term[idx]
+        magnitude[idx] += np.abs(term[idx])
+        k += 1
+        tail = np.abs(term[idx]) * z[idx] / (1 - z[idx])
+        done = (tail <= 1e-16 * magnitude[idx]) | (term[idx] == 0)
+        idx = idx[~done]
+    unreliable = np.zeros(len(z), dtype=bool)
+    unreliable[idx] = True
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unreliable |= magnitude > _CANCELLATION * np.abs(total)
+    return total, unreliable
+
+
+def _flat(*values: np.ndarray | float) -> tuple[tuple[int, ...], list[np.ndarray]]:
+    arrays = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in values))
+    return arrays[0].shape, [np.ascontiguousarray(v).ravel() for v in arrays]
+
+
+def hyp2f1(a: np.ndarray | float, b: np.ndarray | float, c: np.ndarray | float, z: np.ndarray | float) -> np.ndarray:
+    """Gauss's ₂F₁(a, b; c; z) = Σ_k (a)_k (b)_k / ((c)_k k!) z^k for 0 ≤ z < 1, c > 0."""
+    shape, (a, b, c, z) = _flat(a, b, c, z)
+    total, unreliable = _series(a, b, c, z, np.ones_like(z), 0)
+    for i in np.flatnonzero(unreliable):
+        total[i] = _precise(a[i], b[i], c[i], z[i], excess=False)
+    return total.reshape(shape)
+
+
+def hyp2f1_excess(a: np.ndarray | float, b: np.ndarray | float, c: np.ndarray | float, z: np.ndarray | float) -> np.ndarray:
+    """(₂F₁(a, b; c; z) − 1) / b = Σ_{k≥1} (a)_k (b+1)_{k−1} / ((c)_k k!) z^k, without dividing by b (so it is
+    exact as b → 0, where it becomes Σ (a)_k / ((c)_k k) z^k)."""
+    shape, (a, b, c, z) = _flat(a, b, c, z)
+    total, unreliable = _series(a, b, c, z, a * z / c, 1)
+    for i in np.flatnonzero(unreliable):
+        total[i] = _precise(a[i], b[i], c[i], z[i], excess=True)
+    return total.reshape(shape)
+
+
+def _precise(a: float, b: float, c: float, z: float, *, excess: bool) -> float:
+    import mpmath
+
+    with mpmath.workdps(60):
+        if not excess:
+            return float(mpmath.hyp2f1(a, b, c, z))
+        step = b if abs(b) > 1e-20 else mpmath.mpf("1e-40")
+        return float((mpmath.hyp2f1(a, step, c, z) - 1) / step)

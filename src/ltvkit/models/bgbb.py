@@ -1,0 +1,99 @@
+"""BG/BB: the beta-geometric/beta-Bernoulli model for discrete transaction opportunities.
+
+Fader, P. S., Hardie, B. G. S. & Shang, J. (2010). "Customer-Base Analysis in a Discrete-Time Noncontractual
+Setting." Marketing Science 29(6), 1086–1108.
+
+At each of ``n`` opportunities (yearly donations, event tickets, issues of a magazine) an alive customer
+transacts with probability p ~ Beta(α, β); before each opportunity they drop out with probability
+θ ~ Beta(γ, δ). With ``x`` transactions, the last at opportunity ``t_x`` (eq. 5)::
+
+    L = B(α+x, β+n−x)/B(α, β) · B(γ, δ+n)/B(γ, δ)
+        + Σ_{i=0}^{n−t_x−1} B(α+x, β+t_x−x+i)/B(α, β) · B(γ+1, δ+t_x+i)/B(γ, δ)
+
+Data columns: ``frequency`` (x), ``recency`` (t_x) and ``n_periods`` (n), whole numbers. The sum is evaluated
+for all rows at once in logs (``logsumexp``); the gradient is by central differences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import betaln, digamma, gammaln, logsumexp
+
+from ltvkit.errors import InputError
+from ltvkit.models.base import BaseModel
+from ltvkit.models.data import Columns, as_arrays
+
+
+class BetaGeoBetaBinomModel(BaseModel):
+    """BG/BB model. Fit on ``frequency``, ``recency`` and ``n_periods`` (compressed data with a ``weight``
+    column is welcome: the donation data has 22 distinct rows for 11,104 donors)."""
+
+    _param_names = ("alpha", "beta", "gamma", "delta")
+    _data_columns = ("frequency", "recency", "n_periods")
+    _initial = (1.0, 1.0, 1.0, 1.0)
+
+    def _validate(self, data: pd.DataFrame) -> None:
+        x, t_x, n = (data[c].to_numpy(float) for c in self._data_columns)
+        whole = np.all(x == np.round(x)) and np.all(t_x == np.round(t_x)) and np.all(n == np.round(n))
+        if not whole or np.any(x < 0) or np.any(x > t_x) or np.any(t_x > n) or np.any((x == 0) & (t_x > 0)):
+            raise InputError("BG/BB needs whole numbers with 0 ≤ frequency ≤ recency ≤ n_periods (recency 0 "
+                             "when frequency is 0)")  # fmt: skip
+
+    def _log_parts(self, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """log of the 'alive through n' term and log of the sum over drop-out opportunities (−inf if empty)."""
+        a, b, g, d = params
+        base = betaln(a, b) + betaln(g, d)
+        alive = betaln(a + x, b + n - x) + betaln(g, d + n) - base
+        width = int(np.max(n - t_x)) if len(n) else 0
+        i = np.arange(max(width, 1))[None, :]
+        terms = betaln(a + x[:, None], b + t_x[:, None] - x[:, None] + i) + betaln(g + 1, d + t_x[:, None] + i) - base
+        terms = np.where(i < (n - t_x)[:, None], terms, -np.inf)
+        return alive, logsumexp(terms, axis=1)
+
+    def _log_likelihood(self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, n_periods: np.ndarray) -> np.ndarray:
+        alive, died = self._log_parts(params, frequency, recency, n_periods)
+        return np.logaddexp(alive, died)
+
+    def probability_alive(self, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
+        """P(alive at opportunity n+1 | x, t_x, n) = B(α+x, β+n−x)/B(α, β) · B(γ, δ+n+1)/B(γ, δ) / L (eq. 11)."""
+        x, t_x, n = as_arrays(data, columns, self._data_columns)
+        _, _, g, d = self._p
+        alive, died = self._log_parts(self._p, x, t_x, n)
+        next_alive = alive + betaln(g, d + n + 1) - betaln(g, d + n)
+        return np.exp(next_alive - np.logaddexp(alive, died))
+
+    def expected_purchases(self, periods: float | np.ndarray, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
+        """Expected transactions in the next ``periods`` opportunities (eq. 13)::
+
+            1/L · B(α+x+1, β+n−x)/B(α, β) · δ/(γ−1) · Γ(γ+δ)/Γ(1+δ)
+                · [Γ(1+δ+n)/Γ(γ+δ+n) − Γ(1+δ+n+n*)/Γ(γ+δ+n+n*)]
+        """
+        x, t_x, n = as_arrays(data, columns, self._data_columns)
+        a, b, g, d = self._p
+        n_star = np.asarray(periods, dtype=float)
+        alive, died = self._log_parts(self._p, x, t_x, n)
+        log_l = np.logaddexp(alive, died)
+        lead = betaln(a + x + 1, b + n - x) - betaln(a, b) + gammaln(g + d) - gammaln(1 + d) + np.log(d) - log_l
+        now = gammaln(1 + d + n) - gammaln(g + d + n)
+        later = gammaln(1 + d + n + n_star) - gammaln(g + d + n + n_star)
+        if abs(g - 1) < 1e-8:  # the limit γ → 1 of the bracket over γ − 1
+            return np.exp(lead) * (digamma(1 + d + n + n_star) - digamma(1 + d + n))
+        return np.exp(lead) * (np.exp(now) - np.exp(later)) / (g - 1)
+
+    def simulate(self, n_periods: int, size: int, random_state: int | np.random.Generator | None = None) -> pd.DataFrame:
+        """Simulate ``size`` customers over ``n_periods`` opportunities."""
+        a, b, g, d = self._p
+        rng = np.random.default_rng(random_state)
+        p = rng.beta(a, b, size)
+        theta = rng.beta(g, d, size)
+        alive = np.ones(size, dtype=bool)
+        x = np.zeros(size)
+        t_x = np.zeros(size)
+        for period in range(1, n_periods + 1):
+            alive &= rng.random(size) >= theta
+            buy = alive & (rng.random(size) < p)
+            x[buy] += 1
+            t_x[buy] = period
+        return pd.DataFrame({"frequency": x, "recency": t_x, "n_periods": float(n_periods), "p": p,
+                             "theta": theta, "alive": alive})  # fmt: skip

@@ -1,0 +1,159 @@
+"""BG/NBD: the beta-geometric/negative-binomial model of non-contractual purchasing.
+
+Fader, P. S., Hardie, B. G. S. & Lee, K. L. (2005). "Counting Your Customers the Easy Way: An Alternative to
+the Pareto/NBD Model." Marketing Science 24(2), 275–284.
+
+While active, a customer buys at Poisson rate λ ~ Gamma(r, α); after each repeat purchase they drop out with
+probability p ~ Beta(a, b). For a customer with ``x`` repeat purchases, the last at ``t_x``, observed for
+``T`` since the first (eq. 6 of the paper)::
+
+    L = B(a, b+x)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+T)^(r+x))
+        + 1{x>0} · B(a+1, b+x-1)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+t_x)^(r+x))
+
+MBG/NBD (:mod:`ltvkit.models.mbgnbd`) differs only in letting a customer drop out right after the first
+purchase; both are written here once, with ``_shift`` = 0 (BG/NBD) or 1 (MBG/NBD) added to ``x`` in the beta
+terms.
+
+Numerical care: everything is in logs (``logaddexp`` of the two terms); P(alive) is a logistic of a log-odds,
+so it cannot overflow for large ``x``; the conditional expectation uses Euler's transformation of ₂F₁, whose
+parameters then stay bounded as ``x`` grows (the failure of the direct formula in other implementations).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy.special import betaln, digamma, expit, gammaln
+
+from ltvkit.models._special import hyp2f1_excess
+from ltvkit.models.base import BaseModel
+from ltvkit.models.data import Columns, as_arrays, check_rfm
+
+
+class BetaGeoModel(BaseModel):
+    """BG/NBD model. Fit on a per-customer summary with ``frequency`` (x), ``recency`` (t_x) and ``T``."""
+
+    _param_names = ("r", "alpha", "a", "b")
+    _data_columns = ("frequency", "recency", "T")
+    _initial = (1.0, 1.0, 1.0, 1.0)
+    _shift: ClassVar[int] = 0
+
+    def _validate(self, data: pd.DataFrame) -> None:
+        check_rfm(data)
+
+    def _terms(self, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, ...]:
+        r, alpha, a, b = params
+        xb = x + self._shift
+        has2 = xb > 0
+        xb2 = np.where(has2, xb, 1.0)
+        common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
+        t1 = betaln(a, b + xb) - (r + x) * np.log(alpha + T)
+        t2 = np.where(has2, betaln(a + 1, b + xb2 - 1) - (r + x) * np.log(alpha + t_x), -np.inf)
+        return common, t1, t2, has2, xb, xb2
+
+    def _log_likelihood(self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray) -> np.ndarray:
+        common, t1, t2, *_ = self._terms(params, frequency, recency, T)
+        return common + np.logaddexp(t1, t2)
+
+    def _gradient(self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray) -> np.ndarray:
+        r, alpha, a, b = params
+        x = frequency
+        _, t1, t2, has2, xb, xb2 = self._terms(params, x, recency, T)
+        w2 = np.exp(t2 - np.logaddexp(t1, t2))  # share of the second term; 0 where it is absent
+        w1 = 1.0 - w2
+        d_ab, d_b = digamma(a + b), digamma(b)
+        d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w1 * np.log(alpha + T) - w2 * np.log(alpha + recency)
+        d_alpha = r / alpha - (r + x) * (w1 / (alpha + T) + w2 / (alpha + recency))
+        d_abx = digamma(a + b + xb)
+        d_a = w1 * (d_ab - d_abx) + w2 * (digamma(a + 1) - digamma(a) + d_ab - d_abx)
+        d_b2 = np.where(has2, digamma(b + xb2 - 1), 0.0)
+        d_b_ = w1 * (digamma(b + xb) - d_abx - d_b + d_ab) + w2 * (d_b2 - d_abx - d_b + d_ab)
+        return np.column_stack([d_r, d_alpha, d_a, d_b_])
+
+    # --- predictions ------------------------------------------------------------------------------------
+
+    def _log_odds_dead(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """log of P(dead)/P(alive) given the history (−inf where the customer cannot have dropped out)."""
+        r, alpha, a, b = self._p
+        xb = x + self._shift
+        safe = np.where(xb > 0, xb, 1.0)
+        odds = np.log(a) - np.log(b + safe - 1) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+        return np.where(xb > 0, odds, -np.inf)
+
+    def probability_alive(self, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
+        """P(alive | x, t_x, T) = 1 / (1 + 1{x>0} · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x))  (eq. 11)."""
+        x, t_x, T = as_arrays(data, columns, ("frequency", "recency", "T"))
+        return expit(-self._log_odds_dead(x, t_x, T))
+
+    def expected_purchases(self, t: float | np.ndarray, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
+        """Expected repeat purchases in the next ``t`` time units given the history (eq. 10)::
+
+            E[Y(t)] = (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))] · P(alive)
+
+        The bracket is computed as ``1 − (1−z)^(a−1) ₂F₁(a+b−1−r, a−1; a+b+x−1; z)``, ``z = t/(α+T+t)``
+        (Euler's transformation: the ₂F₁ parameters no longer grow with x), with the division by a − 1 done
+        analytically (:func:`~ltvkit.models._special.hyp2f1_excess`), so a = 1 is no special case.
+        """
+        x, t_x, T = as_arrays(data, columns, ("frequency", "recency", "T"))
+        return self._expected(np.asarray(t, dtype=float), x, t_x, T)
+
+    def _expected(self, t: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        r, alpha, a, b = self._p
+        xb = x + self._shift
+        z = t / (alpha + T + t)
+        c = a + b + xb - 1
+        # c/(a−1) · [1 − (1−z)^(a−1) ₂F₁(A, a−1; c; z)] with A = a+b−1−r (+1 for MBG), as
+        # c · [(1 − (1−z)^B)/B − (1−z)^B (₂F₁ − 1)/B] with B = a − 1: no division by a − 1, exact at a = 1.
+        B = a - 1
+        log_keep = np.log1p(-z)
+        first = -log_keep if abs(B) < 1e-12 else -np.expm1(B * log_keep) / B
+        rest = np.exp(B * log_keep) * hyp2f1_excess(a + b + self._shift - 1 - r, B, c, z)
+        return c * (first - rest) * expit(-self._log_odds_dead(x, t_x, T))
+
+    def expected_purchases_new_customer(self, t: float | np.ndarray) -> np.ndarray:
+        """Expected repeat purchases by time ``t`` of a new customer (eq. 9)."""
+        t = np.asarray(t, dtype=float)
+        zero = np.zeros_like(t)
+        return self._expected(t, zero, zero, zero)
+
+    # --- simulation -------------------------------------------------------------------------------------
+
+    def simulate(
+        self,
+        T: float | np.ndarray,
+        size: int | None = None,
+        random_state: int | np.random.Generator | None = None,
+        *,
+        future: float = 0.0,
+    ) -> pd.DataFrame:
+        """Simulate customers observed for ``T`` after their first purchase: frequency, recency, T, the
+        purchases they go on to make in (T, T + ``future``], and the latent ``lambda``, ``p`` and ``alive``
+        (at T)."""
+        r, alpha, a, b = self._p
+        rng = np.random.default_rng(random_state)
+        T = np.broadcast_to(np.asarray(T, dtype=float), (size,) if size else np.shape(T)).copy()
+        n = len(T)
+        lam = rng.gamma(r, 1 / alpha, n)
+        p = rng.beta(a, b, n)
+        x, t_x, later, now = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
+        active = np.ones(n, dtype=bool)
+        if self._shift:
+            active &= rng.random(n) >= p  # MBG/NBD: may drop out right after the first purchase
+        alive_at_T = active.copy()
+        while active.any():
+            idx = np.flatnonzero(active)
+            now[idx] += rng.exponential(1 / lam[idx])
+            within = now[idx] <= T[idx] + future
+            active[idx[~within]] = False
+            buy = idx[within]
+            observed = now[buy] <= T[buy]
+            x[buy[observed]] += 1
+            t_x[buy[observed]] = now[buy[observed]]
+            later[buy[~observed]] += 1
+            dies = buy[rng.random(len(buy)) < p[buy]]
+            active[dies] = False
+            alive_at_T[dies[now[dies] <= T[dies]]] = False
+        return pd.DataFrame({"frequency": x, "recency": t_x, "T": T, "future_purchases": later, "lambda": lam,
+                             "p": p, "alive": alive_at_T})  # fmt: skip
