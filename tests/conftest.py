@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from ltvkit.store import Workspace
@@ -15,3 +16,32 @@ DATA = Path(__file__).parent / "data"
 def workspace(tmp_path: Path) -> Iterator[Workspace]:
     with Workspace.open(tmp_path / "ltv.duckdb") as ws:
         yield ws
+
+
+CALIBRATION_END = pd.Timestamp("1997-09-30")
+
+
+def cdnow_days() -> pd.DataFrame:
+    """The CDNOW sample as the papers use it: one transaction per customer-day, dollars summed."""
+    raw = pd.read_csv(DATA / "CDNOW_sample.txt.gz", sep=r"\s+", header=None,
+                      names=["master_id", "id", "date", "cds", "dollars"], dtype={"date": str})  # fmt: skip
+    raw["date"] = pd.to_datetime(raw["date"], format="%Y%m%d")
+    return raw.groupby(["id", "date"], as_index=False)["dollars"].sum()
+
+
+@pytest.fixture(scope="session")
+def cdnow_rfm() -> pd.DataFrame:
+    """Calibration summary of the CDNOW sample in weeks (39-week calibration), computed independently of
+    ltvkit's own summary code: frequency, recency, T, and the mean of the repeat transactions."""
+    days = cdnow_days()
+    cal = days[days["date"] <= CALIBRATION_END].sort_values(["id", "date"])
+    g = cal.groupby("id")["date"].agg(["min", "max", "count"])
+    repeat = cal[cal.groupby("id").cumcount() > 0].groupby("id")["dollars"].mean()
+    return pd.DataFrame(
+        {
+            "frequency": g["count"] - 1,
+            "recency": (g["max"] - g["min"]).dt.days / 7,
+            "T": (CALIBRATION_END - g["min"]).dt.days / 7,
+            "monetary_value": repeat.reindex(g.index).fillna(0.0),
+        }
+    )

@@ -18,8 +18,10 @@ from ltvkit import demo as demo_data
 from ltvkit.errors import LtvError
 from ltvkit.io.normalize import ImportOptions
 from ltvkit.io.presets import PRESETS
+from ltvkit.io.writers import write_table
 from ltvkit.overview import overview
 from ltvkit.store import DEFAULT_WORKSPACE, ImportAccount, Workspace
+from ltvkit.valuation import MODELS, compare_on_holdout, fit_model, predict_customers
 
 app = typer.Typer(
     name="ltv",
@@ -35,6 +37,11 @@ WorkspaceOpt = Annotated[
     Path, typer.Option("--workspace", "-w", envvar="LTV_WORKSPACE", help="Workspace file (DuckDB).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+UnitOpt = Annotated[str, typer.Option(help="Time unit: day, week or month.")]
+CurrencyOpt = Annotated[str | None, typer.Option(help="Currency to analyse when the orders have several.")]
+EndOpt = Annotated[
+    str | None, typer.Option("--observation-end", help="Last day observed (default: the last purchase).")
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -245,6 +252,107 @@ def demo(
     out.print(f"\nCustomers: {result.customers:,}; net revenue: "
               + ", ".join(f"{v:,.2f} {k}" for k, v in result.net_revenue.items()))  # fmt: skip
     out.print(f"Workspace: [bold]{workspace}[/bold]   (try: ltv summary -w {workspace})")
+
+
+@command()
+def fit(
+    model: Annotated[str, typer.Option(help=f"One of: {', '.join(MODELS)}.")] = "bgnbd",
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    unit: UnitOpt = "week",
+    calibration_end: Annotated[
+        str | None, typer.Option(help="Fit on the orders up to this date (YYYY-MM-DD).")
+    ] = None,
+    currency: CurrencyOpt = None,
+    product: Annotated[str | None, typer.Option(help="Subscription product (for --model sbg).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit a model and print its parameters with standard errors and the log-likelihood."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        result = fit_model(ws.table("orders"), model, unit=unit, observation_end=calibration_end,  # type: ignore[arg-type]
+                           currency=currency, product=product)  # fmt: skip
+    data = result.to_dict()
+    if as_json:
+        _print_json(data)
+        return
+    table = Table(title=f"{model}: {data['customers']:,} customers to {data['observation_end']}, unit: {unit}")
+    for col in ("parameter", "estimate", "std. error", "95% interval"):
+        table.add_column(col, justify="left" if col == "parameter" else "right")
+    for name, row in result.model.summary().iterrows():
+        table.add_row(str(name), f"{row['estimate']:.4g}", f"{row['standard_error']:.3g}",
+                      f"{row['lower_95']:.4g} – {row['upper_95']:.4g}")  # fmt: skip
+    out.print(table)
+    out.print(f"log-likelihood: {data['log_likelihood']:.2f}   distinct rows fitted: {data['distinct_rows']:,}")
+    for note in data["notes"]:
+        out.print(f"[yellow]note:[/yellow] {note}")
+
+
+@command()
+def predict(
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write one row per customer (.csv, .xlsx, .parquet, .json).")] = Path("predictions.csv"),
+    model: Annotated[str, typer.Option(help="Purchase model: bgnbd, mbgnbd or paretonbd.")] = "bgnbd",
+    horizon: Annotated[float, typer.Option(help="How far ahead, in --unit.")] = 12,
+    unit: UnitOpt = "month",
+    discount_rate: Annotated[float, typer.Option(help="Annual discount rate, e.g. 0.1.")] = 0.0,
+    margin: Annotated[float, typer.Option(help="Share of revenue kept, e.g. 0.3 (1 = revenue).")] = 1.0,
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    currency: CurrencyOpt = None,
+    observation_end: EndOpt = None,
+    intervals: Annotated[bool, typer.Option(help="Compute 90% intervals of CLV (parameter uncertainty).")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Predict each customer's purchases, P(alive) and CLV over a horizon, with an interval."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        scored, info = predict_customers(
+            ws.table("orders"), model=model, horizon=horizon, unit=unit, discount_rate=discount_rate,  # type: ignore[arg-type]
+            margin=margin, observation_end=observation_end, currency=currency, intervals=intervals,
+        )  # fmt: skip
+    path = write_table(scored, out_file)
+    info["out"] = str(path)
+    if as_json:
+        _print_json(info)
+        return
+    out.print(f"{info['customers']:,} customers scored with {model} + Gamma-Gamma over {horizon:g} {unit}s "
+              f"(discount {discount_rate:.0%} a year, margin {margin:.0%})")  # fmt: skip
+    out.print(f"Expected purchases: {info['expected_purchases']:,.0f}   total CLV: {info['total_clv']:,.2f}")
+    top = scored.sort_values("clv", ascending=False).head(10)
+    table = Table(title="Most valuable customers")
+    for col in ("customer", "P(alive)", "purchases", "spend", "CLV", "90% interval"):
+        table.add_column(col, justify="left" if col == "customer" else "right")
+    for r in top.itertuples():
+        interval = f"{r.clv_low:,.2f} – {r.clv_high:,.2f}" if intervals else ""
+        table.add_row(str(r.customer_id), f"{r.probability_alive:.2f}", f"{r.expected_purchases:.2f}",
+                      f"{r.expected_spend:,.2f}", f"{r.clv:,.2f}", interval)  # fmt: skip
+    out.print(table)
+    out.print(f"Written: [bold]{path}[/bold]")
+
+
+@command()
+def compare(
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    calibration_end: Annotated[
+        str | None, typer.Option(help="End of the calibration period (default: two thirds of the span).")
+    ] = None,
+    observation_end: EndOpt = None,
+    unit: UnitOpt = "week",
+    currency: CurrencyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rank the purchase models by how well they predict a holdout period."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        table, info = compare_on_holdout(ws.table("orders"), calibration_end=calibration_end,
+                                         observation_end=observation_end, unit=unit, currency=currency)  # type: ignore[arg-type]  # fmt: skip
+    if as_json:
+        _print_json({**info, "models": table.to_dict(orient="records")})
+        return
+    out.print(f"Calibration to {info['calibration_end']}, holdout to {info['observation_end']} "
+              f"({info['holdout_length']:.1f} {unit}s), {info['customers']:,} customers")  # fmt: skip
+    view = Table(title="Holdout purchases per customer: predicted vs actual")
+    for col in ("rank", "model", "MAE", "RMSE", "predicted total", "actual total", "error of total", "log-lik."):
+        view.add_column(col, justify="right")
+    for r in table.itertuples():
+        view.add_row(str(r.rank), r.model, f"{r.mae:.3f}", f"{r.rmse:.3f}", f"{r.predicted_total:,.0f}",
+                     f"{r.actual_total:,.0f}", f"{r.total_error:+.1%}", f"{r.log_likelihood:,.1f}")  # fmt: skip
+    out.print(view)
 
 
 def main() -> None:

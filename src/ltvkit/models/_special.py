@@ -18,20 +18,25 @@ _CANCELLATION = 1e6  # Σ|terms| / |Σ terms| above this loses more than 6 of th
 
 def _series(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray, first: np.ndarray, k0: int) -> tuple[np.ndarray, np.ndarray]:
     """Σ_{k≥k0} t_k with t_{k0} = ``first`` and t_{k+1}/t_k = (a+k)(b+k)/((c+k)(k+1)) z; and the rows whose
-    sum is unreliable (not converged, or cancelling)."""
+    sum is unreliable (not converged, or cancelling). Rows that finish leave the working arrays."""
     total = first.copy()
     magnitude = np.abs(first)
-    term = first.copy()
     idx = np.flatnonzero((z > 0) & (first != 0))
+    wa, wb, wc, wz = a[idx], b[idx], c[idx], z[idx]
+    term, run, size = first[idx].copy(), total[idx].copy(), magnitude[idx].copy()
+    odds = wz / (1 - wz)
     k = k0
     while idx.size and k < _MAX_TERMS:
-        term[idx] *= (a[idx] + k) * (b[idx] + k) / ((c[idx] + k) * (k + 1)) * z[idx]
-        total[idx] += term[idx]
-        magnitude[idx] += np.abs(term[idx])
+        term *= (wa + k) * (wb + k) / ((wc + k) * (k + 1)) * wz
+        run += term
+        size += np.abs(term)
         k += 1
-        tail = np.abs(term[idx]) * z[idx] / (1 - z[idx])
-        done = (tail <= 1e-16 * magnitude[idx]) | (term[idx] == 0)
-        idx = idx[~done]
+        done = (np.abs(term) * odds <= 1e-16 * size) | (term == 0)
+        if done.any():
+            total[idx[done]], magnitude[idx[done]] = run[done], size[done]
+            keep = ~done
+            idx, wa, wb, wc, wz, odds = idx[keep], wa[keep], wb[keep], wc[keep], wz[keep], odds[keep]
+            term, run, size = term[keep], run[keep], size[keep]
     unreliable = np.zeros(len(z), dtype=bool)
     unreliable[idx] = True
     with np.errstate(divide="ignore", invalid="ignore"):

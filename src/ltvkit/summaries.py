@@ -1,0 +1,219 @@
+"""Per-customer summaries the models are fitted on, as Ibis expressions (DuckDB by default, any backend).
+
+Conventions of the BTYD literature (Fader, Hardie & Lee 2005), so results compare with the papers:
+
+- a transaction is a distinct customer-day with a purchase (several orders on one day count once, their net
+  values summed);
+- ``frequency`` (x) is the number of repeat transactions (all but the first), ``recency`` (t_x) the time from
+  the first to the last, ``T`` the time from the first to the end of observation, in the chosen unit
+  (day; week = 7 days; month = 365.25/12 days);
+- ``monetary_value`` is the mean net value of the repeat transactions (the first excluded; 0 without repeats);
+- only customers whose first purchase is on or before the end of observation are summarised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from ltvkit.definitions import is_purchase
+from ltvkit.errors import ParameterError
+
+TimeUnit = Literal["day", "week", "month"]
+UNIT_DAYS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
+
+
+def unit_days(unit: str) -> float:
+    try:
+        return UNIT_DAYS[unit]
+    except KeyError:
+        raise ParameterError(f"unknown time unit {unit!r}; use day, week or month") from None
+
+
+def _as_date(value: str | dt.date | pd.Timestamp | None) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value).date()
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(f"{value!r} is not a date (use YYYY-MM-DD)") from exc
+
+
+def purchase_days(orders: ir.Table, *, currency: str | None = None) -> ir.Table:
+    """One row per customer and day with a purchase: ``customer_id``, ``day``, ``value`` (net, summed).
+
+    With several currencies in the data, ``currency`` must say which one (money is never summed across
+    currencies).
+    """
+    purchases = orders.filter(is_purchase(orders))
+    if currency is not None:
+        purchases = purchases.filter(purchases.currency == currency.upper())
+    else:
+        currencies = sorted(purchases.select("currency").distinct().execute()["currency"])
+        if len(currencies) > 1:
+            raise ParameterError(
+                f"the orders are in several currencies ({', '.join(currencies)}); choose one (--currency)"
+            )
+    return purchases.group_by(
+        [purchases.customer_id, purchases.ordered_at.date().name("day")]
+    ).aggregate(value=(purchases.amount - purchases.refunded).sum())
+
+
+def observation_end_of(days: ir.Table, observation_end: str | dt.date | None) -> dt.date:
+    """``observation_end`` as a date, or the last day of ``days`` (see :func:`purchase_days`)."""
+    end = _as_date(observation_end)
+    if end is None:
+        last = days.day.max().execute()
+        if last is None or pd.isna(last):
+            raise ParameterError("there are no purchases to summarise; import orders first")
+        end = pd.Timestamp(last).date()
+    return end
+
+
+def customer_summary(
+    orders: ir.Table,
+    *,
+    unit: TimeUnit = "week",
+    observation_end: str | dt.date | None = None,
+    currency: str | None = None,
+) -> ir.Table:
+    """Per customer: ``frequency``, ``recency``, ``T``, ``monetary_value``, ``first_purchase``,
+    ``last_purchase`` and ``revenue`` (net, all transactions), observed up to ``observation_end`` (inclusive;
+    default: the last purchase day in the data)."""
+    days = purchase_days(orders, currency=currency)
+    end = observation_end_of(days, observation_end)
+    return _summarise(days.filter(days.day <= end), end, unit_days(unit))
+
+
+def _summarise(days: ir.Table, end: dt.date, scale: float) -> ir.Table:
+    ordered = days.mutate(seq=ibis.row_number().over(group_by="customer_id", order_by="day"))
+    per = ordered.group_by("customer_id").aggregate(
+        first_purchase=ordered.day.min(),
+        last_purchase=ordered.day.max(),
+        n=ordered.count(),
+        repeat_value=ordered.value.sum(where=ordered.seq > 0),
+        revenue=ordered.value.sum(),
+    )
+    repeats = per.n - 1
+    return per.select(
+        "customer_id",
+        frequency=repeats.cast("float64"),
+        recency=per.last_purchase.delta(per.first_purchase, unit="day").cast("float64") / scale,
+        T=ibis.date(end).delta(per.first_purchase, unit="day").cast("float64") / scale,
+        monetary_value=ibis.ifelse(repeats > 0, per.repeat_value.fill_null(0) / repeats, 0.0),
+        first_purchase=per.first_purchase,
+        last_purchase=per.last_purchase,
+        revenue=per.revenue,
+    ).order_by("customer_id")
+
+
+def calibration_holdout_summary(
+    orders: ir.Table,
+    *,
+    calibration_end: str | dt.date,
+    observation_end: str | dt.date | None = None,
+    unit: TimeUnit = "week",
+    currency: str | None = None,
+) -> ir.Table:
+    """The calibration summary (up to ``calibration_end``) of customers acquired by then, with their
+    ``frequency_holdout`` (purchase days after it, up to ``observation_end``), ``monetary_value_holdout`` and
+    ``duration_holdout`` (the holdout's length in ``unit``)."""
+    days = purchase_days(orders, currency=currency)
+    cal_end = _as_date(calibration_end)
+    obs_end = observation_end_of(days, observation_end)
+    if obs_end <= cal_end:
+        raise ParameterError(f"the observation end {obs_end} must be after the calibration end {cal_end}")
+    scale = unit_days(unit)
+    calibration = _summarise(days.filter(days.day <= cal_end), cal_end, scale)
+    later = days.filter((days.day > cal_end) & (days.day <= obs_end))
+    holdout = later.group_by("customer_id").aggregate(
+        frequency_holdout=later.count().cast("float64"), value_holdout=later.value.sum()
+    )
+    joined = calibration.left_join(holdout, "customer_id").drop("customer_id_right")
+    return joined.mutate(
+        frequency_holdout=joined.frequency_holdout.fill_null(0.0),
+        monetary_value_holdout=ibis.ifelse(
+            joined.frequency_holdout > 0, joined.value_holdout / joined.frequency_holdout, 0.0
+        ),
+        duration_holdout=ibis.literal((obs_end - cal_end).days / scale),
+    ).drop("value_holdout")
+
+
+def compressed(summary: ir.Table, columns: tuple[str, ...] = ("frequency", "recency", "T")) -> ir.Table:
+    """Distinct rows of ``columns`` with a ``weight`` (the number of customers): what a model is fitted on,
+    computed where the data lives so only this small table crosses the wire."""
+    return summary.group_by(list(columns)).aggregate(weight=summary.count().cast("float64"))
+
+
+def _periods_since_first(days: ir.Table, end: dt.date, scale: float) -> ir.Table:
+    """Purchase days with ``period``: whole units since the customer's first purchase (0 for the first),
+    and ``observed``: whole units from the first purchase to ``end``."""
+    days = days.filter(days.day <= end)
+    first = days.day.min().over(group_by="customer_id")
+    with_first = days.mutate(first_purchase=first)
+    return with_first.mutate(
+        period=(with_first.day.delta(with_first.first_purchase, unit="day").cast("float64") / scale).floor(),
+        observed=(ibis.date(end).delta(with_first.first_purchase, unit="day").cast("float64") / scale).floor(),
+    )
+
+
+def discrete_summary(
+    orders: ir.Table,
+    *,
+    unit: TimeUnit = "month",
+    observation_end: str | dt.date | None = None,
+    currency: str | None = None,
+) -> ir.Table:
+    """Per customer, for the BG/BB model: opportunities are the whole ``unit`` periods after the first
+    purchase; ``frequency`` is the number of them with a purchase, ``recency`` the last such period (0 if
+    none) and ``n_periods`` the number of periods observed up to ``observation_end``."""
+    days = purchase_days(orders, currency=currency)
+    end = observation_end_of(days, observation_end)
+    marked = _periods_since_first(days, end, unit_days(unit))
+    later = marked.filter(marked.period >= 1)
+    per = marked.group_by("customer_id").aggregate(n_periods=marked.observed.max())
+    active = later.group_by("customer_id").aggregate(
+        frequency=later.period.nunique().cast("float64"), recency=later.period.max()
+    )
+    joined = per.left_join(active, "customer_id").drop("customer_id_right")
+    return joined.select(
+        "customer_id",
+        frequency=joined.frequency.fill_null(0.0),
+        recency=joined.recency.fill_null(0.0),
+        n_periods=joined.n_periods,
+    ).order_by("customer_id")
+
+
+def subscription_durations(
+    orders: ir.Table,
+    *,
+    product: str,
+    unit: TimeUnit = "month",
+    observation_end: str | dt.date | None = None,
+    grace_days: float = 7.0,
+) -> ir.Table:
+    """Per subscriber of ``product``, for the sBG model: ``periods`` paid (from the first payment to the last
+    period with a payment, gaps counted as paid) and ``churned`` (1 when the next payment is more than
+    ``grace_days`` overdue at ``observation_end``)."""
+    purchases = orders.filter(is_purchase(orders) & (orders.product == product))
+    days = purchases.group_by([purchases.customer_id, purchases.ordered_at.date().name("day")]).aggregate(
+        value=(purchases.amount - purchases.refunded).sum()
+    )
+    end = observation_end_of(days, observation_end)
+    scale = unit_days(unit)
+    marked = _periods_since_first(days, end, scale)
+    per = marked.group_by("customer_id").aggregate(
+        last_period=marked.period.max(),
+        first_purchase=marked.first_purchase.min(),
+    )
+    age = ibis.date(end).delta(per.first_purchase, unit="day").cast("float64")
+    return per.select(
+        "customer_id",
+        periods=per.last_period + 1,
+        churned=ibis.ifelse((per.last_period + 1) * scale + grace_days < age, 1, 0),
+        first_purchase=per.first_purchase,
+    ).order_by("customer_id")

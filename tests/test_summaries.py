@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import CALIBRATION_END, DATA, cdnow_days
+from ltvkit.errors import ParameterError
+from ltvkit.models import BetaGeoModel
+from ltvkit.store import Workspace
+from ltvkit.summaries import calibration_holdout_summary, compressed, customer_summary
+
+
+@pytest.fixture(scope="module")
+def cdnow(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    ws = Workspace.open(tmp_path_factory.mktemp("cdnow") / "ltv.duckdb")
+    ws.import_file(DATA / "CDNOW_sample.txt.gz")
+    return ws
+
+
+def test_summary_of_the_imported_sample_equals_the_papers_data(cdnow: Workspace, cdnow_rfm: pd.DataFrame) -> None:
+    summary = customer_summary(cdnow.table("orders"), unit="week", observation_end="1997-09-30").execute()
+    assert len(summary) == 2357
+    # customer ids of the workspace are the master ids; the reference is keyed by sample id
+    raw = pd.read_csv(DATA / "CDNOW_sample.txt.gz", sep=r"\s+", header=None, dtype=str).drop_duplicates(0)
+    ids = dict(zip(raw[0], raw[1].astype(int)))
+    mine = summary.assign(id=summary["customer_id"].map(ids)).set_index("id").sort_index()
+    for column in ("frequency", "recency", "T", "monetary_value"):
+        pd.testing.assert_series_equal(mine[column], cdnow_rfm[column].astype(float), check_names=False,
+                                       check_index_type=False, rtol=1e-12)  # fmt: skip
+    model = BetaGeoModel().fit(compressed(customer_summary(cdnow.table("orders"), observation_end="1997-09-30")).execute())
+    assert model.log_likelihood_ == pytest.approx(-9582.43, abs=0.01)
+    assert model.n_customers_ == 2357
+
+
+def test_holdout_counts_purchase_days_after_calibration(cdnow: Workspace) -> None:
+    split = calibration_holdout_summary(
+        cdnow.table("orders"), calibration_end="1997-09-30", observation_end="1998-06-30"
+    ).execute()
+    days = cdnow_days()
+    later = days[(days["date"] > CALIBRATION_END)]
+    assert split["frequency_holdout"].sum() == len(later)
+    assert split["duration_holdout"].iloc[0] == pytest.approx(273 / 7)
+    first = split.set_index("customer_id")
+    by_customer = later.groupby("id").size()
+    assert by_customer.max() == first["frequency_holdout"].max()
+
+
+def _orders(ws: Workspace, tmp_path: Path, text: str) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("order id,customer,date,amount,status,refunded\n" + text, encoding="utf-8")
+    ws.import_file(path)
+
+
+def test_hand_computed_summary(workspace: Workspace, tmp_path: Path) -> None:
+    _orders(workspace, tmp_path, "\n".join([
+        "1,a,2026-01-31 09:00,100,paid,",       # a: first purchase on a month end
+        "2,a,2026-01-31 18:00,50,paid,",        # same day: one transaction of 150
+        "3,a,2026-02-14,40,paid,",              # repeat 1
+        "4,a,2026-02-28,60,partially refunded,20",  # repeat 2: 40 net
+        "5,a,2026-03-01,99,refunded,99",        # refunded: not a purchase
+        "6,b,2026-02-01,10,paid,",              # b: one purchase
+        "7,c,2026-02-10,70,cancelled,",         # c: never bought
+        "8,d,2026-03-05,30,paid,",              # d: after the observation end
+    ]))  # fmt: skip
+    s = customer_summary(workspace.table("orders"), unit="day", observation_end="2026-03-01").execute()
+    s = s.set_index("customer_id").sort_index()
+    assert list(s.index) == ["a", "b"]
+    assert s.loc["a", ["frequency", "recency", "T", "monetary_value", "revenue"]].tolist() == [2, 28, 29, 40, 230]
+    assert s.loc["b", ["frequency", "recency", "T", "monetary_value"]].tolist() == [0, 0, 28, 0]
+    weeks = customer_summary(workspace.table("orders"), unit="week", observation_end="2026-03-01").execute()
+    assert weeks.set_index("customer_id").loc["a", "T"] == pytest.approx(29 / 7)
+
+
+def test_several_currencies_need_a_choice(workspace: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("customer,date,amount,currency\na,2026-01-01,10,USD\nb,2026-01-02,20,EUR\n", encoding="utf-8")
+    workspace.import_file(path)
+    with pytest.raises(ParameterError, match="several currencies"):
+        customer_summary(workspace.table("orders")).execute()
+    only = customer_summary(workspace.table("orders"), currency="eur").execute()
+    assert only["customer_id"].tolist() == ["b"]
+
+
+def test_bad_parameters(workspace: Workspace, tmp_path: Path) -> None:
+    _orders(workspace, tmp_path, "1,a,2026-01-01,10,paid,")
+    with pytest.raises(ParameterError, match="unknown time unit"):
+        customer_summary(workspace.table("orders"), unit="fortnight")
+    with pytest.raises(ParameterError, match="must be after"):
+        calibration_holdout_summary(workspace.table("orders"), calibration_end="2026-02-01", observation_end="2026-01-01")
+    with pytest.raises(ParameterError, match="not a date"):
+        customer_summary(workspace.table("orders"), observation_end="soon")
