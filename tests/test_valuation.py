@@ -30,6 +30,7 @@ def cdnow_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_clv_equals_a_hand_summed_horizon() -> None:
+    """Ten weekly steps (under the 24-step cap), each discounted by its own week."""
     bg = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
     gg = GammaGammaModel.from_params(p=6.25, q=3.74, gamma=15.44)
     summary = pd.DataFrame({"frequency": [2.0, 0.0], "recency": [30.43, 0.0], "T": [38.86, 20.0],

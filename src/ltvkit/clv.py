@@ -1,7 +1,8 @@
 """Predicted customer lifetime value: a purchase model's expected purchases, a spend model's expected spend,
 a margin and a discount rate.
 
-For horizon H (in the summary's time unit) split into steps t_1 < … < t_k = H (one per unit)::
+For horizon H (in the summary's time unit) split into steps t_1 < … < t_k = H (one per unit, at most
+24 evenly spaced)::
 
     CLV = margin · E[spend] · Σ_i (E[Y(t_i)] − E[Y(t_{i−1})]) / (1 + d)^(t_i in years)
 
@@ -29,12 +30,15 @@ PURCHASE_MODELS: dict[str, type[BaseModel]] = {
 HISTORY = ["frequency", "recency", "T", "monetary_value"]
 
 
+MAX_STEPS = 24  # discounting at finer steps changes CLV by far less than the parameters' uncertainty
+CHUNK = 100_000  # distinct histories scored at a time, to bound memory
+
+
 def _steps(horizon: float) -> np.ndarray:
     if not horizon > 0:
         raise ParameterError(f"the horizon must be positive, not {horizon}")
-    steps = np.arange(1.0, np.ceil(horizon) + 1)
-    steps[-1] = horizon
-    return steps
+    n = int(min(np.ceil(horizon), MAX_STEPS))
+    return np.linspace(horizon / n, horizon, n)
 
 
 def _value(
@@ -77,26 +81,31 @@ def customer_value(
     history = summary[HISTORY].astype(float)
     codes = history.groupby(HISTORY, sort=False).ngroup().to_numpy()
     rows = history.drop_duplicates().reset_index(drop=True)  # in order of first appearance, as ngroup
-    purchases, spend, value = _value(purchase_model, spend_model, rows, steps, discount)
-    out = pd.DataFrame(
-        {
-            "probability_alive": purchase_model.probability_alive(rows),  # type: ignore[attr-defined]
-            "expected_purchases": purchases,
-            "expected_spend": spend,
-            "clv": margin * value,
-        }
-    )
     if interval is not None:
         rng = np.random.default_rng(random_state)
-        draws_p = purchase_model.sample_params(n_draws, rng)
-        draws_s = spend_model.sample_params(n_draws, rng)
-        values = np.empty((n_draws, len(rows)))
-        for j in range(n_draws):
-            p = type(purchase_model).from_params(**dict(zip(purchase_model._param_names, draws_p[j])))
-            s = GammaGammaModel.from_params(**dict(zip(GammaGammaModel._param_names, draws_s[j])))
-            values[j] = margin * _value(p, s, rows, steps, discount)[2]
-        tail = (1 - interval) / 2
-        out["clv_low"], out["clv_high"] = np.quantile(values, [tail, 1 - tail], axis=0)
+        draws = [
+            (type(purchase_model).from_params(**dict(zip(purchase_model._param_names, p))),
+             GammaGammaModel.from_params(**dict(zip(GammaGammaModel._param_names, s))))
+            for p, s in zip(purchase_model.sample_params(n_draws, rng), spend_model.sample_params(n_draws, rng))
+        ]  # fmt: skip
+    parts = []
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows.iloc[start : start + CHUNK]
+        purchases, spend, value = _value(purchase_model, spend_model, chunk, steps, discount)
+        part = pd.DataFrame(
+            {
+                "probability_alive": purchase_model.probability_alive(chunk),  # type: ignore[attr-defined]
+                "expected_purchases": purchases,
+                "expected_spend": spend,
+                "clv": margin * value,
+            }
+        )
+        if interval is not None:
+            values = np.array([margin * _value(p, s, chunk, steps, discount)[2] for p, s in draws])
+            tail = (1 - interval) / 2
+            part["clv_low"], part["clv_high"] = np.quantile(values, [tail, 1 - tail], axis=0)
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
     result = out.iloc[codes].reset_index(drop=True)
     result.index = summary.index
     return pd.concat([summary, result], axis=1)

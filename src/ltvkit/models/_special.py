@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 _MAX_TERMS = 20_000
+_TOLERANCE = 1e-14  # the tail bound, relative to the sum of |terms|
 _CANCELLATION = 1e6  # Σ|terms| / |Σ terms| above this loses more than 6 of the 16 digits
 
 
@@ -31,7 +32,7 @@ def _series(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray, first: n
         run += term
         size += np.abs(term)
         k += 1
-        done = (np.abs(term) * odds <= 1e-16 * size) | (term == 0)
+        done = (np.abs(term) * odds <= _TOLERANCE * size) | (term == 0)
         if done.any():
             total[idx[done]], magnitude[idx[done]] = run[done], size[done]
             keep = ~done

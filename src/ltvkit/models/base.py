@@ -58,6 +58,10 @@ class BaseModel:
     def _validate(self, data: pd.DataFrame) -> None:
         """Raise :class:`InputError` for data the model cannot use."""
 
+    def _prepare(self, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        """Data as ``_log_likelihood`` takes it during fitting (a model may add precomputed levels)."""
+        return arrays
+
     # --- fitting ----------------------------------------------------------------------------------------
 
     def fit(self, data: pd.DataFrame, *, weights: pd.Series | np.ndarray | None = None) -> Self:
@@ -78,7 +82,7 @@ class BaseModel:
         table = table[table["weight"] > 0]
         if table.empty:
             raise InputError(f"{type(self).__name__} has no data to fit")
-        arrays = {c: table[c].to_numpy(dtype=float) for c in self._data_columns}
+        arrays = self._prepare({c: table[c].to_numpy(dtype=float) for c in self._data_columns})
         w = table["weight"].to_numpy()
         total = w.sum()
 

@@ -21,7 +21,8 @@ parameters then stay bounded as ``x`` grows (the failure of the direct formula i
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,23 @@ from scipy.special import betaln, digamma, expit, gammaln
 from ltvkit.models._special import hyp2f1_excess
 from ltvkit.models.base import BaseModel
 from ltvkit.models.data import Columns, as_arrays, check_rfm
+
+
+@dataclass(frozen=True)
+class _Levels:
+    """Distinct values of x, t_x and T (``x``, ``t_x``, ``T``) and each row's index into them."""
+
+    x: np.ndarray
+    ix: np.ndarray
+    t_x: np.ndarray
+    itx: np.ndarray
+    T: np.ndarray
+    iT: np.ndarray
+
+    @classmethod
+    def of(cls, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> _Levels:
+        (ux, ix), (utx, itx), (uT, iT) = (np.unique(v, return_inverse=True) for v in (x, t_x, T))
+        return cls(ux, ix.ravel(), utx, itx.ravel(), uT, iT.ravel())
 
 
 class BetaGeoModel(BaseModel):
@@ -43,34 +61,41 @@ class BetaGeoModel(BaseModel):
     def _validate(self, data: pd.DataFrame) -> None:
         check_rfm(data)
 
-    def _terms(self, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, ...]:
-        r, alpha, a, b = params
-        xb = x + self._shift
-        has2 = xb > 0
-        xb2 = np.where(has2, xb, 1.0)
-        common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
-        t1 = betaln(a, b + xb) - (r + x) * np.log(alpha + T)
-        t2 = np.where(has2, betaln(a + 1, b + xb2 - 1) - (r + x) * np.log(alpha + t_x), -np.inf)
-        return common, t1, t2, has2, xb, xb2
+    def _prepare(self, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        """Distinct levels of x, t_x and T with each row's position among them: the special functions are then
+        evaluated once per level (a few hundred) instead of once per row."""
+        return {**arrays, "levels": _Levels.of(arrays["frequency"], arrays["recency"], arrays["T"])}
 
-    def _log_likelihood(self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray) -> np.ndarray:
-        common, t1, t2, *_ = self._terms(params, frequency, recency, T)
+    def _terms(self, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, levels: _Levels | None = None) -> tuple[np.ndarray, ...]:
+        r, alpha, a, b = params
+        lv = levels or _Levels.of(x, t_x, T)
+        xb = lv.x + self._shift
+        has2 = (xb > 0)[lv.ix]
+        xb2 = np.where(xb > 0, xb, 1.0)
+        common = (gammaln(r + lv.x) - gammaln(r))[lv.ix] + r * np.log(alpha) - betaln(a, b)
+        t1 = betaln(a, b + xb)[lv.ix] - (r + x) * np.log(alpha + lv.T)[lv.iT]
+        t2 = betaln(a + 1, b + xb2 - 1)[lv.ix] - (r + x) * np.log(alpha + lv.t_x)[lv.itx]
+        return common, t1, np.where(has2, t2, -np.inf), lv, xb, xb2
+
+    def _log_likelihood(self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, levels: _Levels | None = None) -> np.ndarray:
+        common, t1, t2, *_ = self._terms(params, frequency, recency, T, levels)
         return common + np.logaddexp(t1, t2)
 
-    def _gradient(self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray) -> np.ndarray:
+    def _gradient(self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, levels: _Levels | None = None) -> np.ndarray:
         r, alpha, a, b = params
         x = frequency
-        _, t1, t2, has2, xb, xb2 = self._terms(params, x, recency, T)
+        _, t1, t2, lv, xb, xb2 = self._terms(params, x, recency, T, levels)
         w2 = np.exp(t2 - np.logaddexp(t1, t2))  # share of the second term; 0 where it is absent
         w1 = 1.0 - w2
         d_ab, d_b = digamma(a + b), digamma(b)
-        d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w1 * np.log(alpha + T) - w2 * np.log(alpha + recency)
-        d_alpha = r / alpha - (r + x) * (w1 / (alpha + T) + w2 / (alpha + recency))
+        log_T, log_tx = np.log(alpha + lv.T)[lv.iT], np.log(alpha + lv.t_x)[lv.itx]
+        d_r = (digamma(r + lv.x) - digamma(r))[lv.ix] + np.log(alpha) - w1 * log_T - w2 * log_tx
+        d_alpha = r / alpha - (r + x) * (w1 / (alpha + lv.T)[lv.iT] + w2 / (alpha + lv.t_x)[lv.itx])
         d_abx = digamma(a + b + xb)
-        d_a = w1 * (d_ab - d_abx) + w2 * (digamma(a + 1) - digamma(a) + d_ab - d_abx)
-        d_b2 = np.where(has2, digamma(b + xb2 - 1), 0.0)
-        d_b_ = w1 * (digamma(b + xb) - d_abx - d_b + d_ab) + w2 * (d_b2 - d_abx - d_b + d_ab)
-        return np.column_stack([d_r, d_alpha, d_a, d_b_])
+        d_a = w1 * (d_ab - d_abx)[lv.ix] + w2 * (digamma(a + 1) - digamma(a) + d_ab - d_abx)[lv.ix]
+        d_b1 = (digamma(b + xb) - d_abx - d_b + d_ab)[lv.ix]
+        d_b2 = (np.where(xb > 0, digamma(b + xb2 - 1), 0.0) - d_abx - d_b + d_ab)[lv.ix]
+        return np.column_stack([d_r, d_alpha, d_a, w1 * d_b1 + w2 * d_b2])
 
     # --- predictions ------------------------------------------------------------------------------------
 
@@ -99,18 +124,30 @@ class BetaGeoModel(BaseModel):
         x, t_x, T = as_arrays(data, columns, ("frequency", "recency", "T"))
         return self._expected(np.asarray(t, dtype=float), x, t_x, T)
 
-    def _expected(self, t: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    def _bracket(self, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """(a+b+x−1)/(a−1) · [1 − (1−z)^(a−1) ₂F₁(A, a−1; a+b+x−1; z)], z = t/(α+T+t), A = a+b−1−r (+1 for
+        MBG), computed as c · [(1 − (1−z)^B)/B − (1−z)^B (₂F₁ − 1)/B] with B = a − 1: there is no division
+        by a − 1, so a = 1 is no special case."""
         r, alpha, a, b = self._p
-        xb = x + self._shift
         z = t / (alpha + T + t)
-        c = a + b + xb - 1
-        # c/(a−1) · [1 − (1−z)^(a−1) ₂F₁(A, a−1; c; z)] with A = a+b−1−r (+1 for MBG), as
-        # c · [(1 − (1−z)^B)/B − (1−z)^B (₂F₁ − 1)/B] with B = a − 1: no division by a − 1, exact at a = 1.
+        c = a + b + x + self._shift - 1
         B = a - 1
         log_keep = np.log1p(-z)
         first = -log_keep if abs(B) < 1e-12 else -np.expm1(B * log_keep) / B
         rest = np.exp(B * log_keep) * hyp2f1_excess(a + b + self._shift - 1 - r, B, c, z)
-        return c * (first - rest) * expit(-self._log_odds_dead(x, t_x, T))
+        return c * (first - rest)
+
+    def _expected(self, t: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        x, t_x, T = np.broadcast_arrays(x, t_x, T)
+        shared_t = x.ndim == 1 and (t.ndim == 0 or (t.ndim == 2 and t.shape[1] == 1))
+        if shared_t:
+            # the same horizon(s) for every customer: the bracket depends on (x, T) only, so it is evaluated
+            # once per distinct pair and gathered (t_x enters through P(alive) alone)
+            pairs, where = np.unique(np.stack([x, T]), axis=1, return_inverse=True)
+            bracket = self._bracket(t, pairs[0], pairs[1])[..., where.ravel()]
+        else:
+            bracket = self._bracket(t, x, T)
+        return bracket * expit(-self._log_odds_dead(x, t_x, T))
 
     def expected_purchases_new_customer(self, t: float | np.ndarray) -> np.ndarray:
         """Expected repeat purchases by time ``t`` of a new customer (eq. 9)."""

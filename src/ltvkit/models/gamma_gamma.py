@@ -16,6 +16,7 @@ assumes spend is independent of purchase frequency: :meth:`fit` warns when the t
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,18 +64,29 @@ class GammaGammaModel(BaseModel):
             raise InputError("monetary_value must be positive for every repeat customer (exclude zero-value "
                              "customers or use net values above zero)")  # fmt: skip
 
-    def _log_likelihood(self, params: np.ndarray, frequency: np.ndarray, monetary_value: np.ndarray) -> np.ndarray:
-        p, q, g = params
-        x, m = frequency, monetary_value
-        return (gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(g) + (p * x - 1) * np.log(m)
-                + p * x * np.log(x) - (p * x + q) * np.log(g + m * x))  # fmt: skip
+    def _prepare(self, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        """Levels of x (the gamma functions are evaluated per distinct frequency) and log m, fixed during
+        fitting."""
+        levels, index = np.unique(arrays["frequency"], return_inverse=True)
+        return {**arrays, "levels": (levels, index.ravel(), np.log(arrays["monetary_value"]))}
 
-    def _gradient(self, params: np.ndarray, frequency: np.ndarray, monetary_value: np.ndarray) -> np.ndarray:
+    def _log_likelihood(self, params: np.ndarray, frequency: np.ndarray, monetary_value: np.ndarray,
+                        levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:  # fmt: skip
         p, q, g = params
         x, m = frequency, monetary_value
-        shared = digamma(p * x + q)
-        d_p = x * (shared - digamma(p * x) + np.log(m) + np.log(x) - np.log(g + m * x))
-        d_q = shared - digamma(q) + np.log(g) - np.log(g + m * x)
+        ux, ix, log_m = levels or (x, slice(None), np.log(m))
+        per_x = gammaln(p * ux + q) - gammaln(p * ux) + p * ux * np.log(ux)
+        return per_x[ix] - gammaln(q) + q * np.log(g) + (p * x - 1) * log_m - (p * x + q) * np.log(g + m * x)
+
+    def _gradient(self, params: np.ndarray, frequency: np.ndarray, monetary_value: np.ndarray,
+                  levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:  # fmt: skip
+        p, q, g = params
+        x, m = frequency, monetary_value
+        ux, ix, log_m = levels or (x, slice(None), np.log(m))
+        shared = digamma(p * ux + q)[ix]
+        log_gmx = np.log(g + m * x)
+        d_p = x * (shared - digamma(p * ux)[ix] + log_m + np.log(ux)[ix] - log_gmx)
+        d_q = shared - digamma(q) + np.log(g) - log_gmx
         d_g = q / g - (p * x + q) / (g + m * x)
         return np.column_stack([d_p, d_q, d_g])
 
