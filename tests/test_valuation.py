@@ -106,6 +106,11 @@ def test_cli_compare_ranks_models(cdnow_path: Path) -> None:
     assert sorted(m["model"] for m in data["models"]) == ["bgnbd", "mbgnbd", "paretonbd"]
     rmse = [m["rmse"] for m in data["models"]]
     assert rmse == sorted(rmse)
+    track = {row["period"]: row for row in data["tracking"]}
+    # 2,457 repeat purchase days by the end of week 39 (the paper's count); 1,882 more in the holdout
+    assert track[39.0]["actual"] == 2457 and track[78.0]["actual"] == 2457 + 1882
+    assert track[39.0]["bgnbd"] == pytest.approx(2457, rel=0.03)
+    assert all(track[p]["bgnbd"] <= track[p + 1]["bgnbd"] for p in range(1, 78))
 
 
 def test_summary_and_models_share_one_definition(cdnow_path: Path) -> None:

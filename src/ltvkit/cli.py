@@ -353,6 +353,16 @@ def compare(
         view.add_row(str(r.rank), r.model, f"{r.mae:.3f}", f"{r.rmse:.3f}", f"{r.predicted_total:,.0f}",
                      f"{r.actual_total:,.0f}", f"{r.total_error:+.1%}", f"{r.log_likelihood:,.1f}")  # fmt: skip
     out.print(view)
+    track = info["tracking"]
+    shown = track[:: max(1, len(track) // 8)]
+    if shown[-1] is not track[-1]:
+        shown.append(track[-1])
+    trail = Table(title=f"Cumulative repeat purchases by {unit}: actual and expected")
+    for col in ("period", "actual", *table["model"]):
+        trail.add_column(col, justify="right")
+    for row in shown:
+        trail.add_row(f"{row['period']:.0f}", f"{row['actual']:,.0f}", *(f"{row[m]:,.0f}" for m in table["model"]))
+    out.print(trail)
 
 
 def main() -> None:

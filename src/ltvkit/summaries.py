@@ -217,3 +217,26 @@ def subscription_durations(
         churned=ibis.ifelse((per.last_period + 1) * scale + grace_days < age, 1, 0),
         first_purchase=per.first_purchase,
     ).order_by("customer_id")
+
+
+def repeat_purchases_by_period(
+    orders: ir.Table,
+    *,
+    origin: str | dt.date,
+    acquired_by: str | dt.date,
+    observation_end: str | dt.date,
+    unit: TimeUnit = "week",
+    currency: str | None = None,
+) -> ir.Table:
+    """Repeat purchase days (all but each customer's first) per whole ``unit`` since ``origin``, of the
+    customers acquired by ``acquired_by``, up to ``observation_end``: ``period``, ``repeat_purchases``."""
+    days = purchase_days(orders, currency=currency)
+    days = days.filter(days.day <= _as_date(observation_end))
+    ordered = days.mutate(
+        seq=ibis.row_number().over(group_by="customer_id", order_by="day"),
+        first_purchase=days.day.min().over(group_by="customer_id"),
+    )
+    repeats = ordered.filter((ordered.seq > 0) & (ordered.first_purchase <= _as_date(acquired_by)))
+    period = (repeats.day.delta(ibis.date(_as_date(origin)), unit="day").cast("float64") / unit_days(unit)).floor()
+    marked = repeats.mutate(period=period)
+    return marked.group_by("period").aggregate(repeat_purchases=marked.count()).order_by("period")

@@ -8,20 +8,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from ltvkit.clv import PURCHASE_MODELS, customer_value
 from ltvkit.errors import ParameterError
-from ltvkit.evaluation import compare_models
+from ltvkit.evaluation import compare_models, tracking
 from ltvkit.models import BetaGeoBetaBinomModel, GammaGammaModel, ShiftedBetaGeometricModel
 from ltvkit.models.base import BaseModel, compress
 from ltvkit.summaries import (
+    UNIT_DAYS,
     TimeUnit,
     calibration_holdout_summary,
     customer_summary,
     discrete_summary,
     observation_end_of,
     purchase_days,
+    repeat_purchases_by_period,
     subscription_durations,
 )
 
@@ -160,6 +163,7 @@ def compare_on_holdout(
     ).execute()
     table = compare_models(split)
     info = {
+        "tracking": _tracking(orders, split, table, calibration_end, end, unit, currency).to_dict(orient="records"),
         "calibration_end": pd.Timestamp(calibration_end).date().isoformat(),
         "observation_end": end.isoformat(),
         "unit": unit,
@@ -167,3 +171,24 @@ def compare_on_holdout(
         "holdout_length": float(split["duration_holdout"].iloc[0]) if len(split) else 0.0,
     }
     return table, info
+
+
+def _tracking(
+    orders: ir.Table, split: pd.DataFrame, table: pd.DataFrame, calibration_end: Any, end: dt.date, unit: TimeUnit,
+    currency: str | None,
+) -> pd.DataFrame:
+    """Cumulative repeat purchases per period since the first acquisition: actual, and expected by each
+    model fitted on the calibration period (Fader, Hardie & Lee 2005, fig. 3)."""
+    origin = pd.Timestamp(split["first_purchase"].min())
+    actual = repeat_purchases_by_period(
+        orders, origin=origin.date(), acquired_by=calibration_end, observation_end=end, unit=unit, currency=currency
+    ).execute()
+    scale = UNIT_DAYS[unit]
+    periods = np.arange(1, int((pd.Timestamp(end) - origin).days // scale) + 2, dtype=float)
+    counts = actual.set_index("period")["repeat_purchases"].reindex(periods - 1, fill_value=0).to_numpy()
+    births = ((pd.to_datetime(split["first_purchase"]) - origin).dt.days / scale).to_numpy()
+    out = pd.DataFrame({"period": periods, "actual": np.cumsum(counts)})
+    for row in table.itertuples():
+        model = PURCHASE_MODELS[row.model].from_params(**row.params)
+        out[row.model] = tracking(model, births, periods)
+    return out
