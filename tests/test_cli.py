@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -103,3 +104,29 @@ def test_every_command_has_help() -> None:
     group = typer.main.get_command(app)
     for name, command in group.commands.items():  # type: ignore[attr-defined]
         assert command.help, f"ltv {name} has no help"
+
+
+def test_analytics_commands_write_files(tmp_path: Path) -> None:
+    ws = str(tmp_path / "w.duckdb")
+    ltv("import", str(FIXTURES / "analytics_orders.csv"), "--currency", "USD", "-w", ws)
+    ltv("import", str(FIXTURES / "analytics_spend.csv"), "-w", ws)
+    code, out, _ = ltv("summary", "-w", ws, "--json")
+    assert code == 0 and json.loads(out)["ltv"][0]["ltv_mean"] == 262.5
+    code, out, _ = ltv("summary", "-w", ws)
+    assert "LTV (USD) = AOV × frequency × lifetime" in " ".join(out.split())
+    for command, extra in (("cohorts", ["--metric", "ltv"]), ("channels", []), ("cac", []), ("pareto", [])):
+        target = tmp_path / f"{command}.xlsx"
+        code, _, err = ltv(command, *extra, "-w", ws, "--out", str(target))
+        assert code == 0, err
+        assert len(pd.read_excel(target)) > 0
+        code, out, _ = ltv(command, *extra, "-w", ws, "--format", "json")
+        assert code == 0 and isinstance(json.loads(out), list)
+        code, out, _ = ltv(command, *extra, "-w", ws)
+        assert code == 0 and out.strip()
+
+
+def test_cac_without_spend_says_what_to_do(tmp_path: Path) -> None:
+    ws = str(tmp_path / "w.duckdb")
+    ltv("import", str(FIXTURES / "analytics_orders.csv"), "--currency", "USD", "-w", ws)
+    code, _, err = ltv("cac", "-w", ws)
+    assert code == 1 and "ltv import spend.csv" in " ".join(err.split())

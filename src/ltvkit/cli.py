@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import numpy as np
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -18,7 +20,10 @@ from ltvkit import demo as demo_data
 from ltvkit.errors import LtvError
 from ltvkit.io.normalize import ImportOptions
 from ltvkit.io.presets import PRESETS
-from ltvkit.io.writers import write_table
+from ltvkit.acquisition import cac_table, product_paths, quality_by
+from ltvkit.cohorts import METRICS, SPLITS, cohort_matrix, cohort_table
+from ltvkit.io.writers import FORMATS, write_table
+from ltvkit.metrics import lorenz_curve, ltv_summary, pareto_table
 from ltvkit.overview import overview
 from ltvkit.store import DEFAULT_WORKSPACE, ImportAccount, Workspace
 from ltvkit.valuation import MODELS, compare_on_holdout, fit_model, predict_customers
@@ -39,6 +44,11 @@ WorkspaceOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 UnitOpt = Annotated[str, typer.Option(help="Time unit: day, week or month.")]
 CurrencyOpt = Annotated[str | None, typer.Option(help="Currency to analyse when the orders have several.")]
+FormatOpt = Annotated[
+    str, typer.Option("--format", help=f"table (terminal), or write {', '.join(FORMATS)} to --out.")
+]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="File to write (with --format, or by extension).")]
+MarginOpt = Annotated[float | None, typer.Option(help="Margin rate for profit figures when orders have no costs.")]
 EndOpt = Annotated[
     str | None, typer.Option("--observation-end", help="Last day observed (default: the last purchase).")
 ]
@@ -66,6 +76,44 @@ def command(name: str | None = None) -> Callable[[F], F]:
 
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def _emit(frame: pd.DataFrame, fmt: str, out_file: Path | None, show: Callable[[], None]) -> bool:
+    """Write ``frame`` when a file format or --out is asked for (returns True), else leave it to ``show``."""
+    if fmt == "table" and out_file is None:
+        show()
+        return False
+    if fmt == "json" and out_file is None:
+        _print_json(frame.to_dict(orient="records"))
+        return True
+    if out_file is None:
+        raise typer.BadParameter(f"--format {fmt} needs --out FILE", param_hint="--out")
+    path = write_table(frame, out_file, None if fmt == "table" else fmt)
+    err.print(f"Written: {path}")
+    return True
+
+
+def _frame_table(frame: pd.DataFrame, title: str, formats: dict[str, str] | None = None) -> Table:
+    """A Rich table of ``frame``; ``formats`` maps columns to format specs ('{:.1%}', '{:,.0f}')."""
+    formats = formats or {}
+    table = Table(title=title, title_justify="left")
+    for col in frame.columns:
+        table.add_column(str(col), justify="left" if frame[col].dtype == object else "right")
+    for row in frame.itertuples(index=False):
+        cells = []
+        for col, value in zip(frame.columns, row):
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                cells.append("")
+            elif col in formats:
+                cells.append(formats[col].format(value))
+            elif isinstance(value, float):
+                cells.append(f"{value:,.2f}")
+            elif isinstance(value, pd.Timestamp):
+                cells.append(f"{value:%Y-%m-%d}")
+            else:
+                cells.append(str(value))
+        table.add_row(*cells)
+    return table
 
 
 def _account_table(account: ImportAccount) -> Table:
@@ -200,12 +248,19 @@ def imports(workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE), as_json: JsonOpt 
 
 
 @command()
-def summary(workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE), as_json: JsonOpt = False) -> None:
-    """A first overview: customers, orders and net revenue per currency."""
+def summary(
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    margin: MarginOpt = None,
+    inactive_days: Annotated[int, typer.Option(help="Days without a purchase after which a customer counts as inactive.")] = 180,
+    as_json: JsonOpt = False,
+) -> None:
+    """What is my LTV? Customers, orders, revenue, and LTV = AOV × frequency × lifetime, per currency."""
     with Workspace.open(workspace, read_only=True) as ws:
         result = overview(ws.table("orders"))
+        ltv = [ltv_summary(ws.table("orders"), currency=c, margin=margin, inactive_after_days=inactive_days)
+               for c in result.by_currency["currency"]]  # fmt: skip
     if as_json:
-        _print_json(result.to_dict())
+        _print_json({**result.to_dict(), "ltv": [item.to_dict() for item in ltv]})
         return
     out.print(f"Customers: [bold]{result.customers:,}[/bold]   Orders: [bold]{result.orders:,}[/bold]"
               f"   ({result.order_rows:,} order rows of any status)")  # fmt: skip
@@ -218,6 +273,118 @@ def summary(workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE), as_json: JsonOpt 
         table.add_row(r.currency, f"{r.customers:,}", f"{r.orders:,}", f"{r.gross_revenue:,.2f}",
                       f"{r.refunds:,.2f}", f"{r.net_revenue:,.2f}")  # fmt: skip
     out.print(table)
+    for item in ltv:
+        out.print(f"\n[bold]LTV ({item.currency})[/bold] = AOV × frequency × lifetime = "
+                  f"{item.aov:,.0f} × {item.frequency_per_year:.2f} a year × {item.lifetime_years:.2f} years = "
+                  f"[bold]{item.ltv_mean:,.0f}[/bold]  (median customer: {item.ltv_median:,.0f})")  # fmt: skip
+        out.print(f"  purchases per customer {item.purchases_per_customer:.2f}; repeat buyers {item.repeat_rate:.1%}; "
+                  f"repeat purchases bring {item.repeat_revenue_share:.1%} of revenue; active in the last "
+                  f"{item.inactive_after_days} days: {item.active_share:.1%}")  # fmt: skip
+        if item.gross_profit_ltv is not None:
+            out.print(f"  gross-profit LTV (less costs and fees): {item.gross_profit_ltv:,.0f}")
+        if item.margin_ltv is not None:
+            out.print(f"  LTV at {margin:.0%} margin: {item.margin_ltv:,.0f}")
+
+
+@command()
+def cohorts(
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    by: Annotated[str, typer.Option(help="Cohort period: month or week.")] = "month",
+    metric: Annotated[str, typer.Option(help=f"One of: {', '.join(METRICS)}.")] = "retention",
+    split: Annotated[str | None, typer.Option(help=f"Split by: {', '.join(SPLITS)}.")] = None,
+    currency: CurrencyOpt = None,
+    max_age: Annotated[int, typer.Option(help="Ages shown in the terminal (files get all).")] = 12,
+    fmt: FormatOpt = "table",
+    out_file: OutOpt = None,
+) -> None:
+    """How do my cohorts behave? Cohort × age matrix; empty cells are ages a cohort has not reached yet."""
+    if metric not in METRICS:
+        raise typer.BadParameter(f"use one of {', '.join(METRICS)}", param_hint="--metric")
+    with Workspace.open(workspace, read_only=True) as ws:
+        table = cohort_table(ws.table("orders"), period=by, split=split, currency=currency)  # type: ignore[arg-type]
+
+    def show() -> None:
+        values = [None] if split is None else list(table[split].value_counts().index[:6])
+        spec = "{:.0%}" if metric == "retention" else "{:,.0f}"
+        for value in values:
+            matrix = cohort_matrix(table, metric, value).loc[:, lambda m: m.columns <= max_age]
+            label = matrix.index.strftime("%Y-%m-%d" if by == "week" else "%Y-%m")
+            frame = matrix.set_axis(label).reset_index(names="cohort")
+            frame.columns = [str(c) for c in frame.columns]
+            title = f"{metric} by {by} cohort and age" + (f" — {split}: {value}" if value is not None else "")
+            out.print(_frame_table(frame, title, {c: spec for c in frame.columns[1:]}))
+
+    _emit(table, fmt, out_file, show)
+
+
+@command()
+def channels(
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    by: Annotated[str, typer.Option(help=f"Group by: {', '.join(SPLITS)}.")] = "channel",
+    paths: Annotated[bool, typer.Option(help="Show product paths (first product → next product) instead.")] = False,
+    currency: CurrencyOpt = None,
+    margin: MarginOpt = None,
+    fmt: FormatOpt = "table",
+    out_file: OutOpt = None,
+) -> None:
+    """Where do my best customers come from? LTV, retention, repeat rate and AOV by channel or first product."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        frame = product_paths(ws.table("orders"), currency=currency) if paths else \
+            quality_by(ws.table("orders"), by, currency=currency, margin=margin)
+    percents = {c: "{:.1%}" for c in ("repeat_rate", "retention_1", "retention_3", "share")}
+    money = {c: "{:,.0f}" for c in frame.columns if c.startswith(("ltv", "margin_ltv")) or c == "aov"}
+    title = "Product paths: first product → next product" if paths else f"Customer quality by {by}"
+    _emit(frame, fmt, out_file, lambda: out.print(_frame_table(frame, title, {**percents, **money})))
+
+
+@command()
+def cac(
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    horizon: Annotated[int, typer.Option(help="LTV horizon in months.")] = 12,
+    target: Annotated[float, typer.Option(help="Target LTV:CAC for the maximum CAC.")] = 3.0,
+    margin: MarginOpt = None,
+    monthly: Annotated[bool, typer.Option(help="CAC and payback per channel and month.")] = False,
+    currency: CurrencyOpt = None,
+    fmt: FormatOpt = "table",
+    out_file: OutOpt = None,
+) -> None:
+    """Does my advertising pay off? CAC, LTV:CAC, payback and the maximum CAC each channel can bear."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        by_channel, by_month = cac_table(ws.table("orders"), ws.table("spend"), currency=currency, margin=margin,
+                                         horizon=horizon, target_ratio=target)  # fmt: skip
+    frame = by_month if monthly else by_channel
+    money = {c: "{:,.0f}" for c in ("spend", "cac", "ltv", "gross_profit_ltv", "max_cac")}
+    formats = {**money, "ltv_to_cac": "{:.2f}", "new_customers": "{:,}"}
+
+    def show() -> None:
+        view = frame.copy()
+        view["payback_months"] = view["payback_months"].map(lambda m: "not yet" if pd.isna(m) else f"{m:.0f}")
+        out.print(_frame_table(view, "CAC and payback by channel" + (" and month" if monthly else ""), formats))
+        if not monthly:
+            out.print(f"LTV at {int(frame['ltv_age'].max())} months; max CAC = gross-profit LTV / {target:g}. "
+                      "Payback: months until a cohort's gross profit per customer covers its CAC.")  # fmt: skip
+
+    _emit(frame, fmt, out_file, show)
+
+
+@command()
+def pareto(
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    currency: CurrencyOpt = None,
+    fmt: FormatOpt = "table",
+    out_file: OutOpt = None,
+) -> None:
+    """Do 20% of customers bring 80% of revenue? Revenue share of the top customers, and the Gini."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        frame = pareto_table(ws.table("orders"), currency=currency)
+        _, gini = lorenz_curve(ws.table("orders"), currency=currency)
+
+    def show() -> None:
+        out.print(_frame_table(frame, "Revenue of the top customers",
+                               {"top_share": "{:.0%}", "revenue_share": "{:.1%}", "revenue": "{:,.0f}"}))  # fmt: skip
+        out.print(f"Gini coefficient of revenue per customer: {gini:.2f}")
+
+    _emit(frame, fmt, out_file, show)
 
 
 @command()

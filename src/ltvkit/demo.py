@@ -35,11 +35,11 @@ class Channel:
 
 CHANNELS = (
     Channel("organic", 0.22, 1.15, 0.0, ("", "")),
-    Channel("facebook_ads", 0.30, 0.70, 950.0, ("facebook", "cpc")),
-    Channel("google_ads", 0.18, 1.00, 1500.0, ("google", "cpc")),
-    Channel("youtube_bloggers", 0.12, 1.40, 2600.0, ("youtube", "influencer")),
-    Channel("telegram_ads", 0.10, 0.90, 1150.0, ("telegram", "cpm")),
-    Channel("referral", 0.08, 1.50, 400.0, ("email", "referral")),
+    Channel("facebook_ads", 0.30, 0.70, 6200.0, ("facebook", "cpc")),
+    Channel("google_ads", 0.18, 1.00, 7400.0, ("google", "cpc")),
+    Channel("youtube_bloggers", 0.12, 1.40, 11500.0, ("youtube", "influencer")),
+    Channel("telegram_ads", 0.10, 0.90, 9800.0, ("telegram", "cpm")),
+    Channel("referral", 0.08, 1.50, 2500.0, ("email", "referral")),
 )
 
 PRODUCTS = {

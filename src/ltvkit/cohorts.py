@@ -1,0 +1,186 @@
+"""Cohorts: customers grouped by the month (or week) of their first purchase, followed by age.
+
+Definitions (``docs/definitions.md``):
+
+- a customer's **cohort** is the calendar month (or ISO week, starting Monday) of their first purchase;
+- **age** k of a purchase is the number of whole calendar periods between the cohort and the purchase's period
+  (a first purchase on 31 January and a repeat on 1 February are ages 0 and 1 in monthly cohorts);
+- a customer is **active** at age k when they made a purchase in that period; **retention** is active / cohort
+  size; **revenue** is the net revenue of the cohort's orders in that period (refunds are counted in the
+  period of the order they refund); **LTV** at age k is the cumulative net revenue up to k per cohort customer;
+- a cell is **censored** (empty, never zero) when its period is not fully observed: it ends after the last
+  day of the data.
+
+Every function takes an Ibis table of orders and returns Ibis expressions or small pandas frames, so the
+heavy work runs in the engine (DuckDB by default).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from ltvkit.definitions import REVENUE_STATUSES, is_purchase, net_revenue
+from ltvkit.errors import ParameterError
+
+Period = Literal["month", "week"]
+Metric = Literal["customers", "retention", "revenue", "ltv", "orders"]
+SPLITS = ("channel", "first_product", "utm_source", "utm_medium", "utm_campaign")
+METRICS: tuple[str, ...] = ("customers", "retention", "revenue", "ltv", "orders")
+
+
+def _check(period: str, split: str | None = None) -> None:
+    if period not in ("month", "week"):
+        raise ParameterError(f"cohorts are by month or week, not {period!r}")
+    if split is not None and split not in SPLITS:
+        raise ParameterError(f"cannot split by {split!r}; use one of {', '.join(SPLITS)}")
+
+
+def _period_start(ts: ir.TimestampValue | ir.DateValue, period: Period) -> ir.DateValue:
+    return ts.truncate("M" if period == "month" else "W").cast("date")
+
+
+def _period_index(day: ir.DateValue, period: Period) -> ir.IntegerValue:
+    """An integer that grows by one per calendar period (months since year 0, or weeks since 1970)."""
+    if period == "month":
+        return day.year() * 12 + day.month() - 1
+    return day.delta(ibis.date("1970-01-05"), unit="day") // 7  # 1970-01-05 is a Monday
+
+
+def money_orders(orders: ir.Table, currency: str | None = None) -> ir.Table:
+    """Orders that carry revenue (purchases and refunds), of one currency; fails with several currencies and
+    no choice, as money is never summed across currencies."""
+    money = orders.filter(orders.status.isin(REVENUE_STATUSES))
+    if currency is not None:
+        return money.filter(money.currency == currency.upper())
+    currencies = sorted(money.select("currency").distinct().execute()["currency"])
+    if len(currencies) > 1:
+        raise ParameterError(f"the orders are in several currencies ({', '.join(currencies)}); choose one (--currency)")
+    return money
+
+
+def customers(orders: ir.Table, *, currency: str | None = None, period: Period = "month") -> ir.Table:
+    """One row per customer (a customer id with a purchase): ``first_purchase`` (timestamp), ``cohort``
+    (period start), ``cohort_index``, and the ``channel``, ``utm_*``, ``first_product`` and
+    ``first_order_revenue`` (net) of the first purchase."""
+    _check(period)
+    money = money_orders(orders, currency)
+    purchases = money.filter(is_purchase(money))
+    ranked = purchases.mutate(
+        seq=ibis.row_number().over(group_by="customer_id", order_by=[purchases.ordered_at, purchases.order_key])
+    )
+    first = ranked.filter(ranked.seq == 0)
+    return first.select(
+        "customer_id",
+        first_purchase=first.ordered_at,
+        cohort=_period_start(first.ordered_at, period),
+        cohort_index=_period_index(first.ordered_at.date(), period),
+        channel=first.channel.fill_null("(none)"),
+        utm_source=first.utm_source.fill_null("(none)"),
+        utm_medium=first.utm_medium.fill_null("(none)"),
+        utm_campaign=first.utm_campaign.fill_null("(none)"),
+        first_product=first.product.fill_null("(none)"),
+        first_order_revenue=first.amount - first.refunded,
+    )
+
+
+def cohort_activity(orders: ir.Table, *, currency: str | None = None, period: Period = "month") -> ir.Table:
+    """Each customer's revenue orders with ``age`` (periods since the cohort), ``net`` revenue, ``gross_profit``
+    (net − cost − fee, where known) and ``purchase`` (a purchase, not a refund), joined to :func:`customers`."""
+    money = money_orders(orders, currency)
+    people = customers(orders, currency=currency, period=period)
+    joined = money.inner_join(people, "customer_id")
+    age = _period_index(joined.ordered_at.date(), period) - joined.cohort_index
+    net = net_revenue(joined)
+    return joined.mutate(
+        age=age,
+        net=net,
+        gross_profit=net - joined.cost.fill_null(0.0) - joined.fee.fill_null(0.0),
+        purchase=is_purchase(joined),
+    ).filter(age >= 0)  # refunds dated before the first purchase cannot happen; orders before it are not ours
+
+
+def last_observed_day(orders: ir.Table) -> dt.date:
+    """The last day of the data: the newest order of any status."""
+    value = orders.ordered_at.max().execute()
+    if value is None or pd.isna(value):
+        raise ParameterError("the workspace has no orders; import some first")
+    return pd.Timestamp(value).date()
+
+
+def _observed_ages(cohort: pd.Series, period: Period, end: dt.date) -> pd.Series:
+    """The largest fully observed age of each cohort (−1 if none): the number of whole periods from the
+    cohort's start to the day after ``end``, less one."""
+    start = pd.to_datetime(cohort)
+    after = pd.Timestamp(end) + pd.Timedelta(days=1)
+    if period == "month":
+        return (after.year * 12 + after.month - 1) - (start.dt.year * 12 + start.dt.month - 1) - 1
+    return (after - start).dt.days // 7 - 1
+
+
+def cohort_table(
+    orders: ir.Table,
+    *,
+    period: Period = "month",
+    split: str | None = None,
+    currency: str | None = None,
+    observation_end: str | dt.date | None = None,
+) -> pd.DataFrame:
+    """Long table of cohorts by age: ``cohort``, [``split``], ``age``, ``size``, ``customers`` (active),
+    ``orders``, ``revenue``, ``gross_profit``, ``retention``, ``ltv`` (cumulative net revenue per cohort
+    customer) and ``cumulative_gross_profit`` per customer. Censored cells are absent from the long table
+    (and empty in :func:`cohort_matrix`)."""
+    _check(period, split)
+    end = pd.Timestamp(observation_end).date() if observation_end is not None else last_observed_day(orders)
+    activity = cohort_activity(orders, currency=currency, period=period)
+    activity = activity.filter(activity.ordered_at.date() <= end)
+    keys = ["cohort"] + ([split] if split else [])
+    people = customers(orders, currency=currency, period=period)
+    people = people.filter(people.first_purchase.date() <= end)
+    sizes = people.group_by(keys).aggregate(size=people.count()).execute()
+    cells = (
+        activity.group_by([*keys, "age"])
+        .aggregate(
+            customers=activity.customer_id.nunique(where=activity.purchase),
+            orders=activity.purchase.sum(),
+            revenue=activity.net.sum(),
+            gross_profit=activity.gross_profit.sum(),
+        )
+        .execute()
+    )
+    if sizes.empty:
+        return pd.DataFrame(columns=[*keys, "age", "size", *METRICS, "gross_profit", "cumulative_gross_profit"])
+    sizes["max_age"] = _observed_ages(sizes["cohort"], period, end)
+    # every observed (cohort, age) cell, including ages with no activity (zero, not missing)
+    grid = sizes.loc[sizes.index.repeat((sizes["max_age"] + 1).clip(lower=0))].copy()
+    grid["age"] = grid.groupby(keys, sort=False).cumcount()
+    table = grid.merge(cells, on=[*keys, "age"], how="left").fillna(
+        {"customers": 0, "orders": 0, "revenue": 0.0, "gross_profit": 0.0}
+    )
+    table = table.sort_values([*keys, "age"], kind="stable").reset_index(drop=True)
+    table["customers"] = table["customers"].astype(int)
+    table["orders"] = table["orders"].astype(int)
+    table["retention"] = table["customers"] / table["size"]
+    grouped = table.groupby(keys, sort=False)
+    table["ltv"] = grouped["revenue"].cumsum() / table["size"]
+    table["cumulative_gross_profit"] = grouped["gross_profit"].cumsum() / table["size"]
+    table["cohort"] = pd.to_datetime(table["cohort"])
+    return table.drop(columns="max_age")[[*keys, "age", "size", *METRICS, "gross_profit", "cumulative_gross_profit"]]
+
+
+def cohort_matrix(table: pd.DataFrame, metric: str = "retention", split_value: str | None = None) -> pd.DataFrame:
+    """Cohort × age matrix of one metric from :func:`cohort_table`; censored cells are NaN."""
+    if metric not in METRICS:
+        raise ParameterError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+    data = table
+    split = [c for c in table.columns if c in SPLITS]
+    if split and split_value is not None:
+        data = table[table[split[0]] == split_value]
+    index = ["cohort", *split] if split and split_value is None else ["cohort"]
+    matrix = data.pivot_table(index=index, columns="age", values=metric, aggfunc="first")
+    matrix.columns.name = "age"
+    return matrix

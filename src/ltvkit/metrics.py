@@ -1,0 +1,151 @@
+"""Historical LTV and its breakdown, and the concentration of revenue (Pareto / Lorenz).
+
+The breakdown is an identity, so each factor shows which lever moves LTV::
+
+    LTV = net revenue / customers = AOV × purchase frequency × lifetime
+
+    AOV       = net revenue / purchases
+    lifetime  = mean over customers of (last purchase − first purchase) + one month, in years
+                (the month stands for the period a single purchase covers, so one-time buyers count)
+    frequency = purchases per customer / lifetime  (purchases a year)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from ltvkit.cohorts import customers, last_observed_day, money_orders
+from ltvkit.definitions import is_purchase, net_revenue
+from ltvkit.errors import ParameterError
+
+ONE_MONTH_YEARS = 1 / 12
+
+
+def customer_values(orders: ir.Table, *, currency: str | None = None) -> ir.Table:
+    """Per customer: ``purchases``, ``net_revenue``, ``gross_profit`` (net − cost − fee), ``has_costs``,
+    ``first_purchase``, ``last_purchase``, ``first_order_revenue``."""
+    money = money_orders(orders, currency)
+    rows = money.mutate(net=net_revenue(money), purchase=is_purchase(money))
+    rows = rows.mutate(
+        gross=rows.net - rows.cost.fill_null(0.0) - rows.fee.fill_null(0.0),
+        costed=rows.cost.notnull() | rows.fee.notnull(),
+    )
+    per = rows.group_by("customer_id").aggregate(
+        purchases=rows.purchase.sum(),
+        net_revenue=rows.net.sum(),
+        gross_profit=rows.gross.sum(),
+        has_costs=rows.costed.any(),
+        first_purchase=rows.ordered_at.min(where=rows.purchase),
+        last_purchase=rows.ordered_at.max(where=rows.purchase),
+    )
+    return per.filter(per.purchases > 0)
+
+
+@dataclass(frozen=True)
+class LtvSummary:
+    """Historical LTV of one currency's customers and its factors (see the module docstring)."""
+
+    currency: str
+    customers: int
+    purchases: int
+    net_revenue: float
+    aov: float
+    purchases_per_customer: float
+    lifetime_years: float
+    frequency_per_year: float
+    ltv_mean: float
+    ltv_median: float
+    repeat_rate: float
+    repeat_revenue_share: float
+    active_share: float
+    inactive_after_days: int
+    gross_profit_ltv: float | None
+    margin_ltv: float | None
+    first_purchase: str
+    last_day: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def ltv_summary(
+    orders: ir.Table,
+    *,
+    currency: str | None = None,
+    margin: float | None = None,
+    inactive_after_days: int = 180,
+) -> LtvSummary:
+    """Historical LTV, its breakdown, repeat behaviour and the share of customers still active (a purchase in
+    the last ``inactive_after_days`` before the last day of the data). ``gross_profit_ltv`` uses the orders'
+    cost and fee where the data has them; ``margin_ltv`` applies a margin rate."""
+    if margin is not None and not 0 < margin <= 1:
+        raise ParameterError(f"the margin is a share of revenue in (0, 1], not {margin}")
+    per = customer_values(orders, currency=currency).execute()
+    if per.empty:
+        raise ParameterError("there are no purchases to summarise")
+    end = last_observed_day(orders)
+    money = money_orders(orders, currency)
+    code = currency.upper() if currency else str(money.currency.max().execute())
+    first_orders = float(customers(orders, currency=currency).first_order_revenue.sum().execute() or 0.0)
+    span_years = (pd.to_datetime(per["last_purchase"]) - pd.to_datetime(per["first_purchase"])).dt.days / 365.25
+    lifetime = float((span_years + ONE_MONTH_YEARS).mean())
+    n = len(per)
+    purchases = int(per["purchases"].sum())
+    net = float(per["net_revenue"].sum())
+    recent = pd.to_datetime(per["last_purchase"]) >= pd.Timestamp(end) - pd.Timedelta(days=inactive_after_days)
+    return LtvSummary(
+        currency=code,
+        customers=n,
+        purchases=purchases,
+        net_revenue=net,
+        aov=net / purchases,
+        purchases_per_customer=purchases / n,
+        lifetime_years=lifetime,
+        frequency_per_year=purchases / n / lifetime,
+        ltv_mean=net / n,
+        ltv_median=float(per["net_revenue"].median()),
+        repeat_rate=float((per["purchases"] > 1).mean()),
+        repeat_revenue_share=1 - first_orders / net if net else 0.0,
+        active_share=float(recent.mean()),
+        inactive_after_days=inactive_after_days,
+        gross_profit_ltv=float(per["gross_profit"].sum()) / n if per["has_costs"].any() else None,
+        margin_ltv=net * margin / n if margin is not None else None,
+        first_purchase=pd.Timestamp(per["first_purchase"].min()).date().isoformat(),
+        last_day=end.isoformat(),
+    )
+
+
+def pareto_table(orders: ir.Table, *, currency: str | None = None, shares: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2, 0.5)) -> pd.DataFrame:
+    """Share of net revenue from the top ``shares`` of customers (by their net revenue): ``top_share``,
+    ``customers``, ``revenue``, ``revenue_share``."""
+    values = np.sort(customer_values(orders, currency=currency).execute()["net_revenue"].to_numpy())[::-1]
+    if len(values) == 0:
+        raise ParameterError("there are no purchases")
+    total = values.sum()
+    rows = []
+    for share in shares:
+        n = max(1, int(np.ceil(share * len(values))))
+        rows.append({"top_share": share, "customers": n, "revenue": float(values[:n].sum()),
+                     "revenue_share": float(values[:n].sum() / total) if total else 0.0})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def lorenz_curve(orders: ir.Table, *, currency: str | None = None, points: int = 101) -> tuple[pd.DataFrame, float]:
+    """Cumulative share of revenue against cumulative share of customers, top customers first (the Pareto
+    curve), at ``points`` evenly spaced customer shares; and the Gini coefficient of customer revenue."""
+    values = np.sort(customer_values(orders, currency=currency).execute()["net_revenue"].to_numpy())[::-1]
+    if len(values) == 0:
+        raise ParameterError("there are no purchases")
+    cumulative = np.concatenate([[0.0], np.cumsum(values)]) / values.sum()
+    grid = np.linspace(0, 1, points)
+    curve = np.interp(grid * len(values), np.arange(len(values) + 1), cumulative)
+    ascending = np.sort(values)
+    n = len(values)
+    gini = float((2 * np.arange(1, n + 1) - n - 1) @ ascending / (n * ascending.sum())) if ascending.sum() else 0.0
+    return pd.DataFrame({"customer_share": grid, "revenue_share": curve}), gini
+
