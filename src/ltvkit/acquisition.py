@@ -27,7 +27,7 @@ from ltvkit.errors import ParameterError
 AGES = (3, 6, 12)
 
 
-def _at_age(table: pd.DataFrame, key: str, column: str, age: int) -> pd.Series:
+def mean_at_age(table: pd.DataFrame, key: str, column: str, age: int) -> pd.Series:
     """Size-weighted mean of ``column`` at ``age`` over the cohorts of each ``key`` observed that long."""
     cells = table[table["age"] == age]
     weighted = (cells[column] * cells["size"]).groupby(cells[key]).sum()
@@ -66,10 +66,10 @@ def quality_by(
     out["customers"] = stats["customers"].astype(int)
     out["repeat_rate"] = stats["repeat_rate"]
     out["aov"] = stats["net"] / stats["purchases"]
-    out["retention_1"] = _at_age(table, by, "retention", 1)
-    out["retention_3"] = _at_age(table, by, "retention", 3)
+    out["retention_1"] = mean_at_age(table, by, "retention", 1)
+    out["retention_3"] = mean_at_age(table, by, "retention", 3)
     for age in AGES:
-        out[f"ltv_{age}"] = _at_age(table, by, "ltv", age)
+        out[f"ltv_{age}"] = mean_at_age(table, by, "ltv", age)
     out["ltv_to_date"] = stats["net"] / stats["customers"]
     if margin is not None:
         out["margin_ltv_12"] = out["ltv_12"] * margin
@@ -158,8 +158,8 @@ def cac_table(
     by_channel["cac"] = by_channel["spend"] / by_channel["new_customers"].replace(0, np.nan)
     ltv_age = min(horizon, int(table["age"].max()))
     by_channel["ltv_age"] = ltv_age
-    by_channel["ltv"] = _at_age(table, "channel", "ltv", ltv_age).reindex(by_channel.index)
-    by_channel["gross_profit_ltv"] = _at_age(table, "channel", "profit", ltv_age).reindex(by_channel.index)
+    by_channel["ltv"] = mean_at_age(table, "channel", "ltv", ltv_age).reindex(by_channel.index)
+    by_channel["gross_profit_ltv"] = mean_at_age(table, "channel", "profit", ltv_age).reindex(by_channel.index)
     by_channel["ltv_to_cac"] = by_channel["gross_profit_ltv"] / by_channel["cac"]
     by_channel["max_cac"] = by_channel["gross_profit_ltv"] / target_ratio
     by_channel["payback_months"] = pd.Series(

@@ -25,6 +25,7 @@ from ltvkit.cohorts import METRICS, SPLITS, cohort_matrix, cohort_table
 from ltvkit.io.writers import FORMATS, write_table
 from ltvkit.metrics import lorenz_curve, ltv_summary, pareto_table
 from ltvkit.overview import overview
+from ltvkit.report.build import build_report
 from ltvkit.store import DEFAULT_WORKSPACE, ImportAccount, Workspace
 from ltvkit.valuation import MODELS, compare_on_holdout, fit_model, predict_customers
 
@@ -388,6 +389,20 @@ def pareto(
 
 
 @command()
+def report(
+    out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path("report.html"),
+    lang: Annotated[str, typer.Option(help="Language: en, ru or uk.")] = "en",
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    currency: CurrencyOpt = None,
+    margin: MarginOpt = None,
+) -> None:
+    """Write a self-contained HTML report (opens offline) with interactive charts and notes."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        path = build_report(ws, out_file, lang=lang, currency=currency, margin=margin)
+    out.print(f"Report: [bold]{path}[/bold]")
+
+
+@command()
 def presets() -> None:
     """List the import presets."""
     table = Table(title="presets")
@@ -416,9 +431,11 @@ def demo(
         for path in (orders_path, spend_path):
             _show_account(_run_import(ws, path, ImportOptions(), quiet=False))
         result = overview(ws.table("orders"))
+        reports = [build_report(ws, directory / f"report_{lang}.html", lang=lang) for lang in ("en", "ru", "uk")]
     out.print(f"\nCustomers: {result.customers:,}; net revenue: "
               + ", ".join(f"{v:,.2f} {k}" for k, v in result.net_revenue.items()))  # fmt: skip
     out.print(f"Workspace: [bold]{workspace}[/bold]   (try: ltv summary -w {workspace})")
+    out.print("Reports: " + ", ".join(f"[bold]{p}[/bold]" for p in reports))
 
 
 @command()

@@ -1,0 +1,97 @@
+"""The HTML report: self-contained, in three languages, and rendering in a real browser."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import FIXTURES
+from ltvkit import i18n
+from ltvkit.metrics import ltv_summary
+from ltvkit.report.build import build_report, render, report_data
+from ltvkit.store import Workspace
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    ws = Workspace.open(tmp_path_factory.mktemp("shop") / "ltv.duckdb")
+    ws.import_file(FIXTURES / "analytics_orders.csv", currency="USD")
+    ws.import_file(FIXTURES / "analytics_spend.csv")
+    return ws
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "uk"])
+def test_report_is_self_contained_and_localised(shop: Workspace, lang: str, tmp_path: Path) -> None:
+    path = build_report(shop, tmp_path / "report.html", lang=lang)
+    html = path.read_text(encoding="utf-8")
+    assert f'<html lang="{lang}">' in html
+    markup = re.sub(r"(<script[^>]*>).*?</script>", r"\1</script>", html, flags=re.S)  # the inlined code aside
+    assert markup.count("<script") == 3  # the chart library, the data and the drawing code, all inline
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", markup)  # nothing loaded from elsewhere
+    summary = ltv_summary(shop.table("orders"))
+    assert i18n.money(summary.ltv_mean, "USD", lang) in html  # 262.5 → "$263" / "263 $"
+    assert i18n.text("title", lang) in html and i18n.text("retention_heatmap", lang) in html
+
+
+def test_localised_number_formats() -> None:
+    assert i18n.money(1234.56, "RUB", "ru", digits=2) == "1\u00a0234,56\u00a0₽"
+    assert i18n.money(1234.56, "USD", "en", digits=2) == "$1,234.56"
+    assert i18n.money(2500, "UAH", "uk") == "2\u00a0500\u00a0₴"
+    assert i18n.percent(0.125, "en") == "12.5%"
+    assert i18n.money_short(515_830_570, "RUB", "ru") == "515,8\u00a0млн\u00a0₽"
+
+
+def test_report_without_spend_says_so(tmp_path: Path) -> None:
+    with Workspace.open(tmp_path / "w.duckdb") as ws:
+        ws.import_file(FIXTURES / "analytics_orders.csv", currency="USD")
+        html = render(report_data(ws), "en")
+    assert i18n.text("no_spend", "en") in html
+
+
+@pytest.fixture(scope="module")
+def browser():  # noqa: ANN201
+    if not CHROMIUM.exists():
+        message = "Debian's chromium is not installed (make test installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "uk"])
+def test_charts_render_in_chromium_offline(shop: Workspace, browser, lang: str, tmp_path: Path) -> None:  # noqa: ANN001
+    path = build_report(shop, tmp_path / f"report_{lang}.html", lang=lang)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+    page.goto(path.as_uri())
+    page.wait_for_function("document.body.dataset.chartsRendered !== undefined", timeout=15_000)
+    assert page.evaluate("document.body.dataset.chartsRendered") == "6"
+    drawn = page.evaluate(
+        """() => Array.from(document.querySelectorAll('[data-chart]')).map(el => {
+            const chart = echarts.getInstanceByDom(el);
+            const canvas = el.querySelector('canvas');
+            return [el.dataset.chart, !!chart, !!canvas && canvas.width > 0, chart ? chart.getOption().series.length : 0];
+        })"""
+    )
+    assert all(has_chart and has_canvas and series > 0 for _, has_chart, has_canvas, series in drawn), drawn
+    assert errors == [] and requests == []
+    tiles = page.locator(".tile .value").all_inner_texts()
+    summary = ltv_summary(shop.table("orders"))
+    assert i18n.money(summary.ltv_mean, "USD", lang) in tiles
+    page.close()
