@@ -130,3 +130,25 @@ def test_cac_without_spend_says_what_to_do(tmp_path: Path) -> None:
     ltv("import", str(FIXTURES / "analytics_orders.csv"), "--currency", "USD", "-w", ws)
     code, _, err = ltv("cac", "-w", ws)
     assert code == 1 and "ltv import spend.csv" in " ".join(err.split())
+
+
+def test_every_command_on_a_demo_school(tmp_path: Path) -> None:
+    from ltvkit import demo
+
+    orders, spend = demo.generate(tmp_path, seed=3, customers=1500)
+    ws = str(tmp_path / "w.duckdb")
+    assert ltv("import", str(orders), str(spend), "-w", ws)[0] == 0
+    commands = [
+        ["summary"], ["cohorts"], ["cohorts", "--by", "week", "--metric", "revenue"],
+        ["cohorts", "--split", "first_product", "--metric", "ltv"], ["channels"], ["channels", "--paths"],
+        ["channels", "--by", "utm_source"], ["cac"], ["cac", "--monthly"], ["pareto"],
+        ["fit", "--model", "sbg", "--unit", "month", "--product", "Analysts' Club (monthly)"],
+        ["fit", "--model", "bgbb", "--unit", "month"],
+    ]  # fmt: skip
+    for args in commands:
+        code, out, err = ltv(*args, "-w", ws)
+        assert code == 0 and out.strip(), (args, err)
+    for lang in ("en", "ru", "uk"):
+        code, _, err = ltv("report", "--lang", lang, "--out", str(tmp_path / f"r_{lang}.html"), "-w", ws)
+        assert code == 0, err
+        assert (tmp_path / f"r_{lang}.html").stat().st_size > 500_000

@@ -4,6 +4,7 @@ models on a holdout. The CLI and the web API call these; they compute nothing of
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ltvkit.clv import PURCHASE_MODELS, customer_value
-from ltvkit.errors import ParameterError
+from ltvkit.errors import LtvWarning, ParameterError
 from ltvkit.evaluation import compare_models, tracking
 from ltvkit.models import BetaGeoBetaBinomModel, GammaGammaModel, ShiftedBetaGeometricModel
 from ltvkit.models.base import BaseModel, compress
@@ -76,6 +77,17 @@ def fit_model(
     ``product`` and counts paid ``unit`` periods."""
     if name not in MODELS:
         raise ParameterError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LtvWarning)
+        result = _fit(orders, name, unit=unit, observation_end=observation_end, currency=currency, product=product)
+    result.notes += [str(w.message) for w in caught if issubclass(w.category, LtvWarning)]
+    return result
+
+
+def _fit(
+    orders: ir.Table, name: str, *, unit: TimeUnit, observation_end: str | dt.date | None, currency: str | None,
+    product: str | None,
+) -> FitResult:
     end = _end(orders, observation_end, currency)
     notes: list[str] = []
     model: BaseModel

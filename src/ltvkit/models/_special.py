@@ -77,3 +77,51 @@ def _precise(a: float, b: float, c: float, z: float, *, excess: bool) -> float:
             return float(mpmath.hyp2f1(a, b, c, z))
         step = b if abs(b) > 1e-20 else mpmath.mpf("1e-40")
         return float((mpmath.hyp2f1(a, step, c, z) - 1) / step)
+
+
+def hyp2f1_unit_a(b: np.ndarray, c: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """H = ₂F₁(1, b; c; z) = Σ_k (b)_k / (c)_k z^k and its derivatives ∂H/∂b, ∂H/∂c, ∂H/∂z, summed together:
+    with t_k the k-th term, ∂t_k/∂b = t_k Σ_{j<k} 1/(b+j), ∂t_k/∂c = −t_k Σ_{j<k} 1/(c+j), ∂t_k/∂z = k t_k / z.
+    For 0 ≤ z < 1 and c > b > 0 (all terms positive); rows that do not converge go to mpmath."""
+    shape, (b, c, z) = _flat(b, c, z)
+    h, hb, hc, hz = np.ones_like(z), np.zeros_like(z), np.zeros_like(z), np.zeros_like(z)
+    idx = np.flatnonzero(z > 0)
+    wb, wc, wz = b[idx], c[idx], z[idx]
+    term, sb, sc = np.ones(len(idx)), np.zeros(len(idx)), np.zeros(len(idx))
+    acc = [np.ones(len(idx)), np.zeros(len(idx)), np.zeros(len(idx)), np.zeros(len(idx))]
+    odds = wz / (1 - wz)
+    k = 0
+    while idx.size and k < _MAX_TERMS:
+        sb += 1 / (wb + k)
+        sc += 1 / (wc + k)
+        term *= (wb + k) / (wc + k) * wz
+        k += 1
+        acc[0] += term
+        acc[1] += term * sb
+        acc[2] -= term * sc
+        acc[3] += term * k
+        done = (term * odds * (1 + k * sb) <= _TOLERANCE * acc[0]) | (term == 0)
+        if done.any():
+            finished = idx[done]
+            h[finished], hb[finished], hc[finished], hz[finished] = (a[done] for a in acc)
+            keep = ~done
+            idx, wb, wc, wz, odds, term, sb, sc = idx[keep], wb[keep], wc[keep], wz[keep], odds[keep], term[keep], sb[keep], sc[keep]
+            acc = [a[keep] for a in acc]
+    for i in idx:  # rare: z within about 1e-3 of 1
+        h[i], hb[i], hc[i], hz[i] = _precise_unit_a(b[i], c[i], z[i])
+    positive = z > 0
+    hz[positive] /= z[positive]
+    hz[~positive] = b[~positive] / c[~positive]  # the k = 1 term's derivative at z = 0
+    return h.reshape(shape), hb.reshape(shape), hc.reshape(shape), hz.reshape(shape)
+
+
+def _precise_unit_a(b: float, c: float, z: float) -> tuple[float, float, float, float]:
+    """H and z·∂H/∂z (the caller divides by z), ∂H/∂b, ∂H/∂c by mpmath at 60 digits."""
+    import mpmath
+
+    with mpmath.workdps(60):
+        h = mpmath.hyp2f1(1, b, c, z)
+        hb = mpmath.diff(lambda v: mpmath.hyp2f1(1, v, c, z), b)
+        hc = mpmath.diff(lambda v: mpmath.hyp2f1(1, b, v, z), c)
+        hz = z * mpmath.diff(lambda v: mpmath.hyp2f1(1, b, c, v), z)
+        return float(h), float(hb), float(hc), float(hz)

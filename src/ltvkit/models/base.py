@@ -26,6 +26,9 @@ from scipy import optimize
 from ltvkit.errors import ApproximationWarning, ConvergenceError, InputError, NotFittedError, ParameterError
 
 
+LOG_BOUNDS = (-18.0, 18.0)  # parameters between about 1.5e-8 and 6.6e7: beyond, the data cannot tell
+
+
 def compress(data: pd.DataFrame, columns: tuple[str, ...], weights: pd.Series | np.ndarray | None = None) -> pd.DataFrame:
     """Distinct rows of ``columns`` with a ``weight`` column (the number of rows, or the sum of ``weights``)."""
     frame = data[list(columns)].copy()
@@ -88,22 +91,32 @@ class BaseModel:
 
         def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
             params = np.exp(log_params)
-            ll = self._log_likelihood(params, **arrays)
-            value = -(w @ ll) / total + self.penalizer * np.sum(params**2)
-            grad_rows = self._gradient(params, **arrays)
-            if grad_rows is None:
-                grad = _central_gradient(lambda lp: _mean_nll(self, lp, arrays, w, total), log_params)
-            else:
-                grad = -(w @ grad_rows) / total * params + 2 * self.penalizer * params**2
-            if not np.isfinite(value):
-                return 1e100, np.zeros_like(log_params)
-            return float(value), grad
+            with np.errstate(all="ignore"):
+                value = -(w @ self._log_likelihood(params, **arrays)) / total + self.penalizer * np.sum(params**2)
+                if not np.isfinite(value):
+                    return 1e100, np.zeros_like(log_params)
+                grad_rows = self._gradient(params, **arrays)
+                if grad_rows is None:
+                    grad = _central_gradient(lambda lp: _mean_nll(self, lp, arrays, w, total), log_params)
+                else:
+                    grad = -(w @ grad_rows) / total * params + 2 * self.penalizer * params**2
+            return float(value), np.nan_to_num(grad)
 
         start = np.log(np.asarray(self._initial, dtype=float))
         result = optimize.minimize(
-            objective, start, jac=True, method="L-BFGS-B",
+            objective, start, jac=True, method="L-BFGS-B", bounds=[LOG_BOUNDS] * len(start),
             options={"maxiter": self.max_iter, "ftol": self.tol * 1e-3, "gtol": self.tol},
         )  # fmt: skip
+        at_bound = [n for n, v in zip(self._param_names, result.x) if min(abs(v - LOG_BOUNDS[0]), abs(v - LOG_BOUNDS[1])) < 1e-6]
+        if at_bound:
+            warnings.warn(
+                f"{type(self).__name__}: {', '.join(at_bound)} ran to the edge of the allowed range "
+                f"(e^±{LOG_BOUNDS[1]:g}): the data cannot pin {'it' if len(at_bound) == 1 else 'them'} down "
+                "(e.g. no sign of customers dropping out yet); predictions may still be usable, its standard "
+                "error is not",
+                ApproximationWarning,
+                stacklevel=2,
+            )
         if not np.all(np.isfinite(result.x)) or (not result.success and result.nit >= self.max_iter):
             raise ConvergenceError(
                 f"{type(self).__name__} did not converge ({result.message}); try a penalizer (e.g. 0.001) or "

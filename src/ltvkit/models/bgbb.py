@@ -11,7 +11,7 @@ transacts with probability p ~ Beta(α, β); before each opportunity they drop o
         + Σ_{i=0}^{n−t_x−1} B(α+x, β+t_x−x+i)/B(α, β) · B(γ+1, δ+t_x+i)/B(γ, δ)
 
 Data columns: ``frequency`` (x), ``recency`` (t_x) and ``n_periods`` (n), whole numbers. The sum is evaluated
-for all rows at once in logs (``logsumexp``); the gradient is by central differences.
+for all rows at once in logs (``logsumexp``); the gradient is analytic (digamma differences).
 """
 
 from __future__ import annotations
@@ -40,20 +40,48 @@ class BetaGeoBetaBinomModel(BaseModel):
             raise InputError("BG/BB needs whole numbers with 0 ≤ frequency ≤ recency ≤ n_periods (recency 0 "
                              "when frequency is 0)")  # fmt: skip
 
-    def _log_parts(self, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """log of the 'alive through n' term and log of the sum over drop-out opportunities (−inf if empty)."""
+    def _terms(self, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, ...]:
+        """log of the 'alive through n' term, the drop-out terms (rows × i, −inf beyond n − t_x − 1) and i."""
         a, b, g, d = params
         base = betaln(a, b) + betaln(g, d)
         alive = betaln(a + x, b + n - x) + betaln(g, d + n) - base
         width = int(np.max(n - t_x)) if len(n) else 0
         i = np.arange(max(width, 1))[None, :]
         terms = betaln(a + x[:, None], b + t_x[:, None] - x[:, None] + i) + betaln(g + 1, d + t_x[:, None] + i) - base
-        terms = np.where(i < (n - t_x)[:, None], terms, -np.inf)
+        return alive, np.where(i < (n - t_x)[:, None], terms, -np.inf), i
+
+    def _log_parts(self, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """log of the 'alive through n' term and log of the sum over drop-out opportunities (−inf if empty)."""
+        alive, terms, _ = self._terms(params, x, t_x, n)
         return alive, logsumexp(terms, axis=1)
 
     def _log_likelihood(self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, n_periods: np.ndarray) -> np.ndarray:
         alive, died = self._log_parts(params, frequency, recency, n_periods)
         return np.logaddexp(alive, died)
+
+    def _gradient(self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, n_periods: np.ndarray) -> np.ndarray:
+        """Each term's derivatives are digamma differences; the log-likelihood's are their averages weighted by
+        the terms' shares of L (softmax over 'alive' and the drop-out terms)."""
+        a, b, g, d = params
+        x, t_x, n = frequency, recency, n_periods
+        alive, terms, i = self._terms(params, x, t_x, n)
+        total = np.logaddexp(alive, logsumexp(terms, axis=1))
+        w_alive = np.exp(alive - total)
+        w = np.exp(terms - total[:, None])  # 0 where a term is absent
+        xc, tc, nc = x[:, None], t_x[:, None], n[:, None]
+        base = np.array([digamma(a) - digamma(a + b), digamma(b) - digamma(a + b),
+                         digamma(g) - digamma(g + d), digamma(d) - digamma(g + d)])  # fmt: skip
+        alive_d = np.column_stack([
+            digamma(a + x) - digamma(a + b + n), digamma(b + n - x) - digamma(a + b + n),
+            digamma(g) - digamma(g + d + n), digamma(d + n) - digamma(g + d + n),
+        ])  # fmt: skip
+        m = tc + i  # the opportunity after which the customer drops out
+        term_d = [
+            digamma(a + xc) - digamma(a + b + m), digamma(b + m - xc) - digamma(a + b + m),
+            digamma(g + 1) - digamma(g + d + m + 1), digamma(d + m) - digamma(g + d + m + 1),
+        ]  # fmt: skip
+        died = np.column_stack([np.sum(w * np.where(w > 0, td, 0.0), axis=1) for td in term_d])
+        return w_alive[:, None] * alive_d + died - base
 
     def probability_alive(self, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
         """P(alive at opportunity n+1 | x, t_x, n) = B(α+x, β+n−x)/B(α, β) · B(γ, δ+n+1)/B(γ, δ) / L (eq. 11)."""

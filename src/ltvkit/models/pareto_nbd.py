@@ -15,16 +15,17 @@ While alive, a customer buys at Poisson rate λ ~ Gamma(r, α); the lifetime is 
 Numerical care: Euler's transformation turns both ₂F₁ into ₂F₁(1, ·; r+s+x+1; z), whose terms shrink
 geometrically however large ``x`` is, and ``F`` is kept in logs, so the difference ``A0`` is
 ``log F(t_x) + log1p(−exp(log F(T) − log F(t_x)))`` — the overflow of the direct formula for large x or T does
-not arise. The gradient is by central differences (the ₂F₁ parameters depend on the model's parameters).
+not arise. The gradient is analytic: the ₂F₁'s derivatives in its parameters and argument are summed with it
+(:func:`~ltvkit.models._special.hyp2f1_unit_a`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit, gammaln
+from scipy.special import digamma, expit, gammaln
 
-from ltvkit.models._special import hyp2f1
+from ltvkit.models._special import hyp2f1_unit_a
 from ltvkit.models.base import BaseModel
 from ltvkit.models.data import Columns, as_arrays, check_rfm
 
@@ -40,31 +41,64 @@ class ParetoNBDModel(BaseModel):
         check_rfm(data)
 
     @staticmethod
-    def _log_f(params: np.ndarray, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def _log_f(params: np.ndarray, x: np.ndarray, t: np.ndarray, *, grad: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        """log F(t) (see the module docstring) and, with ``grad``, its derivatives w.r.t. (r, α, s, β) as
+        columns. After Euler's transformation F is a power of (α+t) and (β+t) times H = ₂F₁(1, B; C; z)."""
         r, alpha, s, beta = params
         c = r + s + x + 1
         if alpha >= beta:
             z = (alpha - beta) / (alpha + t)
-            return -s * np.log(beta + t) - (r + x) * np.log(alpha + t) + np.log(hyp2f1(1.0, r + x, c, z))
-        z = (beta - alpha) / (beta + t)
-        return (1 - r - x) * np.log(alpha + t) - (s + 1) * np.log(beta + t) + np.log(hyp2f1(1.0, s + 1, c, z))
+            h, hb, hc, hz = hyp2f1_unit_a(r + x, c, z)
+            value = -s * np.log(beta + t) - (r + x) * np.log(alpha + t) + np.log(h)
+            if not grad:
+                return value, None
+            dz = np.stack([np.zeros_like(z), (beta + t) / (alpha + t) ** 2, np.zeros_like(z), -1 / (alpha + t)])
+            direct = np.stack([-np.log(alpha + t), -(r + x) / (alpha + t), -np.log(beta + t), -s / (beta + t)])
+            via_bc = np.stack([(hb + hc) / h, np.zeros_like(z), hc / h, np.zeros_like(z)])
+        else:
+            z = (beta - alpha) / (beta + t)
+            h, hb, hc, hz = hyp2f1_unit_a(s + 1, c, z)
+            value = (1 - r - x) * np.log(alpha + t) - (s + 1) * np.log(beta + t) + np.log(h)
+            if not grad:
+                return value, None
+            dz = np.stack([np.zeros_like(z), -1 / (beta + t), np.zeros_like(z), (alpha + t) / (beta + t) ** 2])
+            direct = np.stack([-np.log(alpha + t), (1 - r - x) / (alpha + t), -np.log(beta + t), -(s + 1) / (beta + t)])
+            via_bc = np.stack([hc / h, np.zeros_like(z), (hb + hc) / h, np.zeros_like(z)])
+        return value, (direct + via_bc + dz * hz / h).T
 
-    def _log_terms(self, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _log_terms(self, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, *, grad: bool = False) -> tuple[np.ndarray, ...]:
         """log of the 'alive throughout' term and of the 'died between t_x and T' term of L (without the
-        common factor)."""
+        common factor), and with ``grad`` their derivatives."""
         r, alpha, s, beta = params
         alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-        f_tx, f_T = self._log_f(params, x, t_x), self._log_f(params, x, T)
+        (f_tx, g_tx), (f_T, g_T) = self._log_f(params, x, t_x, grad=grad), self._log_f(params, x, T, grad=grad)
         gap = np.minimum(f_T - f_tx, 0.0)
+        apart = t_x < T
         with np.errstate(divide="ignore"):
-            log_a0 = np.where(t_x < T, f_tx + np.log(-np.expm1(gap)), -np.inf)
+            log_a0 = np.where(apart, f_tx + np.log(-np.expm1(gap)), -np.inf)
         died = np.log(s) - np.log(r + s + x) + log_a0
-        return alive, died
+        if not grad:
+            return alive, died
+        d_alive = np.column_stack([-np.log(alpha + T), -(r + x) / (alpha + T), -np.log(beta + T), -s / (beta + T)])
+        # d log(F1 − F2) = (dlogF1 − e^(logF2 − logF1) dlogF2) / (1 − e^(logF2 − logF1)), where t_x < T
+        ratio = np.exp(gap)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d_a0 = np.where(apart[:, None], (g_tx - ratio * g_T) / (1 - ratio), 0.0)
+        d_died = d_a0 + np.column_stack([-1 / (r + s + x), np.zeros_like(x), 1 / s - 1 / (r + s + x), np.zeros_like(x)])
+        return alive, died, d_alive, d_died
 
     def _log_likelihood(self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray) -> np.ndarray:
         r, alpha, s, beta = params
         alive, died = self._log_terms(params, frequency, recency, T)
         return gammaln(r + frequency) - gammaln(r) + r * np.log(alpha) + s * np.log(beta) + np.logaddexp(alive, died)
+
+    def _gradient(self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray) -> np.ndarray:
+        r, alpha, s, beta = params
+        alive, died, d_alive, d_died = self._log_terms(params, frequency, recency, T, grad=True)
+        w_died = np.exp(died - np.logaddexp(alive, died))[:, None]
+        common = np.column_stack([digamma(r + frequency) - digamma(r) + np.log(alpha), np.full_like(alive, r / alpha),
+                                  np.full_like(alive, np.log(beta)), np.full_like(alive, s / beta)])  # fmt: skip
+        return common + (1 - w_died) * d_alive + w_died * d_died
 
     def probability_alive(self, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
         """P(alive | x, t_x, T) = 1 / (1 + s/(r+s+x) · (α+T)^(r+x) (β+T)^s · A0)."""

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.special import betaln
+from scipy.special import betaln, digamma
 
 from ltvkit.errors import InputError, ParameterError
 from ltvkit.models._special import hyp2f1
@@ -61,6 +61,18 @@ class ShiftedBetaGeometricModel(BaseModel):
         lost = betaln(a + 1, b + t - 1)
         kept = betaln(a, b + periods)
         return np.where(churned == 1, lost, kept) - betaln(a, b)
+
+    def _gradient(self, params: np.ndarray, periods: np.ndarray, churned: np.ndarray) -> np.ndarray:
+        """∂/∂α, ∂/∂β of log B(α+1, β+t−1) or log B(α, β+t), less log B(α, β), by digamma differences."""
+        a, b = params
+        t = np.maximum(periods, 1)
+        base_a, base_b = digamma(a) - digamma(a + b), digamma(b) - digamma(a + b)
+        lost_a = digamma(a + 1) - digamma(a + b + t)
+        lost_b = digamma(b + t - 1) - digamma(a + b + t)
+        kept_a = digamma(a) - digamma(a + b + periods)
+        kept_b = digamma(b + periods) - digamma(a + b + periods)
+        gone = churned == 1
+        return np.column_stack([np.where(gone, lost_a, kept_a) - base_a, np.where(gone, lost_b, kept_b) - base_b])
 
     def survival(self, t: float | np.ndarray) -> np.ndarray:
         """S(t): the share of a starting cohort still active after ``t`` periods."""
