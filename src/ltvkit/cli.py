@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import sys
@@ -26,6 +27,10 @@ from ltvkit.io.writers import FORMATS, write_table
 from ltvkit.metrics import lorenz_curve, ltv_summary, pareto_table
 from ltvkit.overview import overview
 from ltvkit.report.build import build_report
+from ltvkit.retainer.calendar import Overrides, WorkCalendar
+from ltvkit.retainer.clients import client_value
+from ltvkit.retainer.invoice import plan_invoices, to_ics
+from ltvkit.retainer.kpi import KpiTerms, monthly_fees, read_figures
 from ltvkit.store import DEFAULT_WORKSPACE, ImportAccount, Workspace
 from ltvkit.valuation import MODELS, compare_on_holdout, fit_model, predict_customers
 
@@ -57,7 +62,11 @@ EndOpt = Annotated[
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def command(name: str | None = None) -> Callable[[F], F]:
+retainer_app = typer.Typer(help="Retainers: prorated invoices by working days, KPI fees, client LTV.", no_args_is_help=True)
+app.add_typer(retainer_app, name="retainer")
+
+
+def command(name: str | None = None, group: typer.Typer = app) -> Callable[[F], F]:
     """Register a command that reports ltvkit errors as one line and exit code 1, not a traceback."""
 
     def register(fn: F) -> F:
@@ -69,7 +78,7 @@ def command(name: str | None = None) -> Callable[[F], F]:
                 err.print(f"[bold red]Error:[/bold red] {exc}", highlight=False)
                 raise typer.Exit(1) from None
 
-        app.command(name)(wrapper)
+        group.command(name)(wrapper)
         return fn
 
     return register
@@ -547,6 +556,108 @@ def compare(
     for row in shown:
         trail.add_row(f"{row['period']:.0f}", f"{row['actual']:,.0f}", *(f"{row[m]:,.0f}" for m in table["model"]))
     out.print(trail)
+
+
+@command("invoice", group=retainer_app)
+def retainer_invoice(
+    fee: Annotated[float, typer.Option(help="Monthly fee.")],
+    currency: Annotated[str, typer.Option(help="ISO currency code, e.g. USD, UAH.")],
+    start: Annotated[str, typer.Option(help="First day of the work (YYYY-MM-DD).")],
+    country: Annotated[str, typer.Option(help="Holiday calendar: UA, RU, PL, KZ, DE, GB, US, …")],
+    installments: Annotated[int, typer.Option(help="Payments a month: 1 or 2 (50/50).")] = 1,
+    due_days: Annotated[str | None, typer.Option(help="Due windows, e.g. 1-5 or 1-5,15-20.")] = None,
+    months: Annotated[int, typer.Option(help="Following months to schedule.")] = 6,
+    overrides: Annotated[Path | None, typer.Option(help="Extra days off / working days (CSV or TOML).")] = None,
+    ics: Annotated[Path | None, typer.Option(help="Also write the due dates as an .ics calendar.")] = None,
+    client: Annotated[str, typer.Option(help="Client name for the calendar entries.")] = "retainer",
+    as_json: JsonOpt = False,
+) -> None:
+    """The first invoice prorated by the working days left in the month, then the monthly schedule."""
+    calendar = WorkCalendar(country, Overrides.load(overrides) if overrides else None)
+    try:
+        begin = dt.date.fromisoformat(start)
+    except ValueError:
+        raise typer.BadParameter(f"{start!r} is not a date (YYYY-MM-DD)", param_hint="--start") from None
+    plan = plan_invoices(fee, currency, begin, calendar, installments=installments, due_days=due_days, months=months)
+    if ics is not None:
+        ics.write_text(to_ics(plan, client=client), encoding="utf-8", newline="")
+    if as_json:
+        _print_json(plan.to_dict())
+        return
+    first = plan.first_invoice
+    out.print(f"[bold]First invoice[/bold] ({first.month:%B %Y}, calendar {plan.country}): "
+              f"{first.remaining_working_days} of {first.working_days_in_month} working days from {first.start:%Y-%m-%d} "
+              f"× {first.daily_rate} {plan.currency} a day = [bold]{first.amount} {plan.currency}[/bold]")  # fmt: skip
+    if first.holidays_in_month:
+        out.print("  days off this month: " + "; ".join(f"{d:%d.%m} {name}" for d, name in first.holidays_in_month))
+    out.print(f"  daily rate = fee / working days; amounts rounded {plan.rounding}")
+    table = Table(title="Following invoices")
+    for col in ("month", "payment", "amount", "due window", "due"):
+        table.add_column(col, justify="right" if col == "amount" else "left")
+    for p in plan.schedule:
+        table.add_row(f"{p.month:%Y-%m}", f"{p.installment}/{p.of}", f"{p.amount} {plan.currency}",
+                      f"{p.window[0]:%d.%m}–{p.window[1]:%d.%m}", f"{p.due:%Y-%m-%d}")  # fmt: skip
+    out.print(table)
+    if ics is not None:
+        out.print(f"Calendar: [bold]{ics}[/bold]")
+
+
+@command("kpi", group=retainer_app)
+def retainer_kpi(
+    terms: Annotated[Path, typer.Option(help="KPI terms (TOML): base_fee, currency, target, better, tiers.")],
+    figures: Annotated[Path, typer.Option(help="Monthly KPI figures: a month column and a value column.")],
+    fmt: FormatOpt = "table",
+    out_file: OutOpt = None,
+) -> None:
+    """Monthly fee = base fee + bonus by KPI attainment."""
+    agreed = KpiTerms.load(terms)
+    frame = monthly_fees(agreed, read_figures(figures))
+    formats = {"attainment": "{:.0%}", "bonus_share": "{:.0%}", agreed.kpi: "{:,.2f}"}
+    _emit(frame, fmt, out_file, lambda: out.print(_frame_table(frame, f"Fees by {agreed.kpi} (target {agreed.target:g}, "
+                                                                      f"{agreed.better} is better)", formats)))  # fmt: skip
+
+
+@command("import", group=retainer_app)
+def retainer_import(
+    ledger: Annotated[Path, typer.Argument(help="Client ledger: client, fee, currency, start, end, billing.")],
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    currency: Annotated[str | None, typer.Option(help="Currency of fees that name none.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import the client ledger, accounting for every row."""
+    with Workspace.open(workspace) as ws:
+        account = ws.import_clients(ledger, currency=currency)
+    if as_json:
+        _print_json(account.to_dict())
+    else:
+        _show_account(account)
+
+
+@command("ltv", group=retainer_app)
+def retainer_ltv(
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    as_of: Annotated[str | None, typer.Option(help="Count active clients up to this day (default: today).")] = None,
+    discount_rate: Annotated[float, typer.Option(help="Annual discount rate.")] = 0.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Client LTV: months retained, historical and expected value (sBG), and the proration habit's effect."""
+    day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    with Workspace.open(workspace, read_only=True) as ws:
+        life, summary = client_value(ws.clients(), as_of=day, discount_rate=discount_rate)
+    if as_json:
+        _print_json({**summary, "clients_detail": life.to_dict(orient="records")})
+        return
+    lifetime = summary["expected_lifetime_months"]
+    out.print(f"{summary['clients']} clients ({summary['active']} active) as of {summary['as_of']}; "
+              f"ended clients stayed {summary['average_months_ended'] or 0:.1f} months on average; "
+              f"sBG expected lifetime: {'unbounded (α ≤ 1)' if lifetime is None else f'{lifetime:.1f} months'}; "
+              f"discounted expected lifetime of a new client: {summary['discounted_expected_lifetime_months']:.1f} months")  # fmt: skip
+    view = life[["client_id", "name", "fee", "currency", "start", "end", "months", "historical_ltv", "expected_ltv"]]
+    out.print(_frame_table(view, "Clients", {"months": "{:.1f}", "fee": "{:,.0f}", "historical_ltv": "{:,.0f}",
+                                             "expected_ltv": "{:,.0f}"}))  # fmt: skip
+    out.print(_frame_table(pd.DataFrame(summary["by_billing"]), "By billing habit",
+                           {"average_months_so_far": "{:.1f}", "churned_share": "{:.0%}",
+                            "expected_lifetime_months": "{:.1f}", "retention_month_2": "{:.0%}"}))  # fmt: skip
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from ltvkit.io.presets import PRESETS, detect_preset, load_mapping
 from ltvkit.io.readers import read_table
 
 SCHEMA_VERSION = 1
+_TABLES = {"orders": ("orders", "order_key"), "spend": ("spend", "spend_key"), "clients": ("clients", "client_id")}
 DEFAULT_WORKSPACE = "ltv.duckdb"
 
 _DDL = """
@@ -49,6 +50,11 @@ CREATE TABLE IF NOT EXISTS spend (
     spend_key VARCHAR PRIMARY KEY, date DATE NOT NULL, period VARCHAR NOT NULL, channel VARCHAR NOT NULL,
     campaign VARCHAR, amount DOUBLE NOT NULL, currency VARCHAR NOT NULL, extra VARCHAR,
     import_id INTEGER NOT NULL, source_row INTEGER, row_hash VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS clients (
+    client_id VARCHAR PRIMARY KEY, name VARCHAR, fee DOUBLE NOT NULL, currency VARCHAR NOT NULL,
+    start DATE NOT NULL, "end" DATE, billing VARCHAR, import_id INTEGER NOT NULL, source_row INTEGER,
+    row_hash VARCHAR NOT NULL
 );
 CREATE TABLE IF NOT EXISTS rejected (
     import_id INTEGER NOT NULL, file_name VARCHAR, row_number INTEGER, "column" VARCHAR, value VARCHAR,
@@ -176,6 +182,19 @@ class Workspace:
         report("done", 3, 3)
         return account
 
+    def import_clients(self, path: str | Path, *, currency: str | None = None) -> ImportAccount:
+        """Import a retainer client ledger (see :mod:`ltvkit.retainer.clients`), with the same row account."""
+        from ltvkit.retainer.clients import read_ledger
+
+        path = Path(path)
+        normalized = read_ledger(path, currency=currency)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        with self._transaction():
+            return self._write(path, digest, "ledger", None, None, normalized, ImportOptions(currency=currency))
+
+    def clients(self) -> pd.DataFrame:
+        return self._con.execute('SELECT * EXCLUDE (row_hash) FROM clients ORDER BY start, client_id').df()
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         self._con.execute("BEGIN TRANSACTION")
@@ -197,7 +216,7 @@ class Workspace:
         options: ImportOptions,
     ) -> ImportAccount:
         ((import_id,),) = self._con.execute("SELECT nextval('import_ids')").fetchall()
-        table, key = ("orders", "order_key") if data.kind == "orders" else ("spend", "spend_key")
+        table, key = _TABLES[data.kind]
         incoming = data.rows.assign(import_id=import_id)
         self._con.register("incoming", incoming)
         try:

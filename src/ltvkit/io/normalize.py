@@ -67,7 +67,7 @@ class Normalized:
     notes: list[str] = field(default_factory=list)
 
 
-class _Rejections:
+class Rejections:
     """Collects the first reason each row is rejected for."""
 
     def __init__(self, index: pd.Index) -> None:
@@ -87,13 +87,13 @@ class _Rejections:
     def mask(self) -> pd.Series:
         return self.reason.notna()
 
-    def subset(self, index: pd.Index) -> _Rejections:
-        out = _Rejections(index)
+    def subset(self, index: pd.Index) -> Rejections:
+        out = Rejections(index)
         out.reason, out.column, out.value = self.reason[index], self.column[index], self.value[index]
         return out
 
 
-def _resolve_columns(
+def resolve_columns(
     table: RawTable, preset: Preset
 ) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Headers holding each canonical field (in order of preference) and currencies named in headers
@@ -136,7 +136,7 @@ def _resolve_columns(
     return resolved, header_currency
 
 
-def _coalesce(frame: pd.DataFrame, headers: list[str]) -> tuple[pd.Series, pd.Series]:
+def coalesce(frame: pd.DataFrame, headers: list[str]) -> tuple[pd.Series, pd.Series]:
     """First non-blank value across ``headers`` per row, and the header it came from."""
     text = frame[headers[0]].astype(str).str.strip()
     origin = pd.Series(headers[0], index=frame.index, dtype=object)
@@ -149,7 +149,7 @@ def _coalesce(frame: pd.DataFrame, headers: list[str]) -> tuple[pd.Series, pd.Se
     return text, origin
 
 
-def _require(resolved: dict[str, list[str]], table: RawTable, preset: Preset, *groups: tuple[str, ...]) -> None:
+def require_columns(resolved: dict[str, list[str]], table: RawTable, preset: Preset, *groups: tuple[str, ...]) -> None:
     for group in groups:
         if not any(f in resolved for f in group):
             looked = sorted({c for f in group for c in preset.columns.get(f, ())})
@@ -160,7 +160,7 @@ def _require(resolved: dict[str, list[str]], table: RawTable, preset: Preset, *g
             )
 
 
-def _currency_codes(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+def currency_codes(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """ISO codes for currency texts (``руб.`` → RUB, ``usd`` → USD); the second series flags unknown texts."""
     lowered = text.str.strip().str.lower()
     mapped = lowered.map(CURRENCY_TOKENS)
@@ -180,7 +180,7 @@ def _money(
     """The decimal mark of the file's money columns, decided jointly (one locale per file)."""
     if decimal is not None:
         return decimal
-    texts = [_coalesce(frame, resolved[f])[0] for f in fields if f in resolved]
+    texts = [coalesce(frame, resolved[f])[0] for f in fields if f in resolved]
     if not texts:
         return None
     try:
@@ -203,7 +203,7 @@ def _parse_money(
     return parsed.values, parsed.currencies, parsed.errors
 
 
-def _content_hash(frame: pd.DataFrame) -> pd.Series:
+def content_hash(frame: pd.DataFrame) -> pd.Series:
     """A stable 64-bit hash of each row's values (pandas' fixed-key SipHash), as a hex string."""
     hashed = pd.util.hash_pandas_object(frame.astype(str), index=False)
     return hashed.map(lambda h: f"{h:016x}")
@@ -227,7 +227,7 @@ def _raw_json(frame: pd.DataFrame, index: pd.Index) -> pd.Series:
     return pd.Series([json.dumps(r, ensure_ascii=False) for r in records], index=index, dtype=object)
 
 
-def _rejected_frame(table: RawTable, rej: _Rejections, row_numbers: pd.Series) -> pd.DataFrame:
+def rejected_frame(table: RawTable, rej: Rejections, row_numbers: pd.Series) -> pd.DataFrame:
     idx = rej.reason[rej.mask].index
     out = pd.DataFrame(
         {
@@ -263,11 +263,11 @@ def normalize(table: RawTable, preset: Preset, options: ImportOptions) -> Normal
 
 
 def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -> Normalized:
-    resolved, header_currency = _resolve_columns(table, preset)
-    _require(resolved, table, preset, ("ordered_at",), ("amount",), ("customer_id", "email", "phone"))
+    resolved, header_currency = resolve_columns(table, preset)
+    require_columns(resolved, table, preset, ("ordered_at",), ("amount",), ("customer_id", "email", "phone"))
     frame = table.frame
     row_numbers = pd.Series(table.row_numbers, index=frame.index)
-    text = {name: _coalesce(frame, cols) for name, cols in resolved.items()}
+    text = {name: coalesce(frame, cols) for name, cols in resolved.items()}
 
     def get(name: str) -> pd.Series:
         return text[name][0] if name in text else pd.Series("", index=frame.index, dtype=object)
@@ -288,7 +288,7 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
         frame, row_numbers, order_id = frame[keep], row_numbers[keep], order_id[keep]
         text = {k: (v[keep], o[keep]) for k, (v, o) in text.items()}
 
-    rej = _Rejections(frame.index)
+    rej = Rejections(frame.index)
     decimal = options.decimal or preset.options.get("decimal")
     decimal = _money(frame, resolved, ("amount", "refunded", "cost", "fee"), decimal, table)
 
@@ -334,7 +334,7 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
     currency = pd.Series(fallback.upper() if fallback else None, index=frame.index, dtype=object)
     currency = text_currency.where(text_currency.notna(), currency)
     if "currency" in text:
-        codes, unknown = _currency_codes(text["currency"][0])
+        codes, unknown = currency_codes(text["currency"][0])
         rej.add(unknown, text["currency"][1], text["currency"][0], "is not a currency code (use e.g. RUB, USD)")
         clash = codes.notna() & text_currency.notna() & (codes != text_currency)
         rej.add(clash, text["currency"][1], text["currency"][0],
@@ -399,11 +399,11 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
     synthetic = out["order_id"] == ""
     if synthetic.any():
         basis = out.loc[synthetic, ["customer_id", "ordered_at", "amount", "currency", "product"]]
-        digest = _content_hash(basis)
+        digest = content_hash(basis)
         occurrence = digest.groupby(digest).cumcount()
         out.loc[synthetic, "order_id"] = "~" + digest + "-" + occurrence.astype(str)
     content = [c for c in out.columns if c != "source_row"]
-    out["row_hash"] = _content_hash(out[content])
+    out["row_hash"] = content_hash(out[content])
 
     # The same order id again in this file: an exact repeat merges, a different version is rejected.
     valid = out[~rej.mask]
@@ -429,7 +429,7 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
     rows = out[~rej.mask].copy()
     rows.insert(0, "order_key", source + ":" + rows["order_id"].astype(str))
     rows["ordered_at"] = rows["ordered_at"].astype("datetime64[us]")
-    rejected = _rejected_frame(table, rej, row_numbers)
+    rejected = rejected_frame(table, rej, row_numbers)
     return Normalized("orders", preset, source, rows[ORDER_COLUMNS].reset_index(drop=True), rejected,
                       table.rows_read, merged + merged_lines, merged_lines, notes)  # fmt: skip
 
@@ -455,12 +455,12 @@ def _months(text: pd.Series) -> pd.Series:
 
 
 def _normalize_spend(table: RawTable, preset: Preset, options: ImportOptions) -> Normalized:
-    resolved, header_currency = _resolve_columns(table, preset)
-    _require(resolved, table, preset, ("date",), ("amount",))
+    resolved, header_currency = resolve_columns(table, preset)
+    require_columns(resolved, table, preset, ("date",), ("amount",))
     frame = table.frame
     row_numbers = pd.Series(table.row_numbers, index=frame.index)
-    text = {name: _coalesce(frame, cols) for name, cols in resolved.items()}
-    rej = _Rejections(frame.index)
+    text = {name: coalesce(frame, cols) for name, cols in resolved.items()}
+    rej = Rejections(frame.index)
     date_text, date_col = text["date"]
     month = _months(date_text)
     is_month = month.notna()
@@ -475,7 +475,7 @@ def _normalize_spend(table: RawTable, preset: Preset, options: ImportOptions) ->
     fallback = options.currency or header_currency.get("amount") or preset.currency
     currency = currencies.where(currencies.notna(), fallback.upper() if fallback else None)
     if "currency" in text:
-        codes, unknown = _currency_codes(text["currency"][0])
+        codes, unknown = currency_codes(text["currency"][0])
         rej.add(unknown, text["currency"][1], text["currency"][0], "is not a currency code (use e.g. RUB, USD)")
         currency = codes.where(codes.notna(), currency)
     currency = currency.fillna(NO_CURRENCY)
@@ -502,7 +502,7 @@ def _normalize_spend(table: RawTable, preset: Preset, options: ImportOptions) ->
     source = options.source or preset.name
     key_text = grouped[keys].astype(str).agg("|".join, axis=1)
     grouped.insert(0, "spend_key", source + ":" + key_text)
-    grouped["row_hash"] = _content_hash(grouped[["spend_key", "amount", "extra"]])
+    grouped["row_hash"] = content_hash(grouped[["spend_key", "amount", "extra"]])
     grouped["date"] = grouped["date"].astype("datetime64[us]")
-    rejected = _rejected_frame(table, rej, row_numbers)
+    rejected = rejected_frame(table, rej, row_numbers)
     return Normalized("spend", preset, source, grouped[SPEND_COLUMNS], rejected, table.rows_read, merged)

@@ -1,0 +1,97 @@
+"""Working-day calendars: weekends and national public holidays, official transfers, user overrides.
+
+The source is the ``holidays`` package (vacanza/holidays): public holidays per country, the days off moved
+by decree ("Day off (substituted from …)") and the Saturdays that became working days (``weekend_workdays``),
+as far as its maintainers have added the decrees — next year's transfers are usually published in autumn, so
+keep the package current. Ukraine: under martial law (law 2136-IX) public holidays are working days, which
+the package reflects from 2022. Regional holidays and company days off are not in it: add them, or extra
+working days, with an overrides file (CSV ``date,kind[,note]`` with kind ``off`` or ``work``, or TOML
+``off = [...]``, ``work = [...]``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import holidays
+
+from ltvkit.errors import InputError, ParameterError
+
+
+
+@dataclass
+class Overrides:
+    """Days the user's business treats differently from the national calendar."""
+
+    off: set[dt.date] = field(default_factory=set)
+    work: set[dt.date] = field(default_factory=set)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Overrides:
+        path = Path(path)
+        try:
+            if path.suffix.lower() == ".toml":
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+                return cls({_date(v, path) for v in data.get("off", [])}, {_date(v, path) for v in data.get("work", [])})
+            out = cls()
+            with path.open(encoding="utf-8-sig", newline="") as fh:
+                for n, row in enumerate(csv.DictReader(fh), start=2):
+                    kind = (row.get("kind") or "").strip().lower()
+                    if kind not in ("off", "work"):
+                        raise InputError(f"kind must be 'off' or 'work', not {kind!r}", file=path, row=n, column="kind")
+                    (out.off if kind == "off" else out.work).add(_date(row.get("date", ""), path, n))
+            return out
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read the overrides file ({exc})", file=path) from exc
+
+
+def _date(value: object, path: Path, row: int | None = None) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InputError(f"{value!r} is not a date (YYYY-MM-DD)", file=path, row=row, column="date") from None
+
+
+class WorkCalendar:
+    """Working days of ``country`` (ISO 3166 code), with ``overrides``."""
+
+    def __init__(self, country: str, overrides: Overrides | None = None) -> None:
+        code = country.strip().upper()
+        supported = holidays.list_supported_countries()
+        if code not in supported:
+            raise ParameterError(f"unknown country {country!r}; use an ISO code such as UA, RU, PL, KZ, DE, GB, US")
+        self.country = code
+        self.overrides = overrides or Overrides()
+        self._holidays = holidays.country_holidays(code)
+
+    def is_working_day(self, day: dt.date) -> bool:
+        if day in self.overrides.work:
+            return True
+        if day in self.overrides.off:
+            return False
+        return bool(self._holidays.is_working_day(day))
+
+    def holiday_name(self, day: dt.date) -> str | None:
+        return self._holidays.get(day)
+
+    def working_days(self, start: dt.date, end: dt.date) -> list[dt.date]:
+        """Working days from ``start`` to ``end``, both included."""
+        return [d for d in days_between(start, end) if self.is_working_day(d)]
+
+    def month(self, day: dt.date) -> tuple[dt.date, dt.date]:
+        first = day.replace(day=1)
+        following = (first + dt.timedelta(days=32)).replace(day=1)
+        return first, following - dt.timedelta(days=1)
+
+
+def days_between(start: dt.date, end: dt.date) -> Iterable[dt.date]:
+    """Every day from ``start`` to ``end``, both included."""
+    for offset in range((end - start).days + 1):
+        yield start + dt.timedelta(days=offset)

@@ -1,0 +1,161 @@
+"""Retainers: proration against hand-counted calendars, rounding, the 50/50 schedule, KPI fees, ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from conftest import FIXTURES
+from ltvkit.cli import app
+from ltvkit.errors import InputError, ParameterError
+from ltvkit.retainer.calendar import Overrides, WorkCalendar
+from ltvkit.retainer.clients import client_value
+from ltvkit.retainer.invoice import plan_invoices, round_money, to_ics
+from ltvkit.retainer.kpi import KpiTerms, monthly_fees, read_figures
+from ltvkit.store import Workspace
+
+D = dt.date
+
+
+def first(fee: float, currency: str, start: D, country: str, **kw: object):  # noqa: ANN201
+    return plan_invoices(fee, currency, start, WorkCalendar(country, **kw), months=2).first_invoice  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("country", "start", "in_month", "remaining"),
+    [
+        # November 2026 starts on a Sunday: 21 weekdays; Ukraine has no holiday in it
+        ("UA", D(2026, 11, 13), 21, 12),  # Fri 13, 16–20, 23–27, 30
+        # Poland: All Saints' falls on Sunday 1 Nov, Independence Day Wed 11 Nov → 20
+        ("PL", D(2026, 11, 2), 20, 20),
+        # US: Veterans Day Wed 11 Nov and Thanksgiving Thu 26 Nov → 19; from Mon 23: 23, 24, 25, 27, 30
+        ("US", D(2026, 11, 23), 19, 5),
+        # Germany and Great Britain: no national holiday in November 2026
+        ("DE", D(2026, 11, 30), 21, 1),  # the last working day
+        ("GB", D(2026, 11, 1), 21, 21),  # a Sunday start: from Monday the 2nd
+        # Kazakhstan, December 2026: 23 weekdays less Independence Day Wed 16 Dec → 22; from Thu 17: 17, 18,
+        # 21–25, 28–31
+        ("KZ", D(2026, 12, 17), 22, 11),
+        # Russia, November 2025: Saturday 1 Nov is a working day moved from 3 Nov; 3 and 4 Nov are off → 19
+        ("RU", D(2025, 11, 1), 19, 19),  # start on the working Saturday
+        ("RU", D(2025, 11, 4), 19, 18),  # start on the holiday: counting from the 5th
+        ("RU", D(2025, 11, 28), 19, 1),  # start on the last working day
+    ],
+)
+def test_proration_by_hand_counted_calendars(country: str, start: D, in_month: int, remaining: int) -> None:
+    invoice = first(1000, "USD", start, country)
+    assert (invoice.working_days_in_month, invoice.remaining_working_days) == (in_month, remaining)
+    assert invoice.amount == round_money(Decimal(1000) / in_month * remaining, "USD")
+
+
+def test_the_issue_example_and_rounding() -> None:
+    invoice = first(1500, "USD", D(2026, 11, 13), "UA")
+    assert (invoice.daily_rate, invoice.amount) == (Decimal("71.43"), Decimal("857.14"))  # 1500/21 × 12 = 857.142…
+    assert first(60000, "RUB", D(2025, 11, 4), "RU").amount == Decimal("56842.11")  # 60000/19 × 18 = 56842.105…
+    assert first(100000, "JPY", D(2026, 11, 13), "UA").amount == Decimal("57143")  # yen: no minor unit
+    assert first(100, "KWD", D(2026, 11, 13), "UA").amount == Decimal("57.143")  # dinar: three digits
+    assert round_money(Decimal("0.125"), "USD") == Decimal("0.13")  # half up, not to even
+
+
+def test_two_installments_split_fifty_fifty_within_their_windows() -> None:
+    plan = plan_invoices(1500.01, "USD", D(2026, 11, 13), WorkCalendar("UA"), installments=2, due_days="1-5,15-20", months=2)
+    december = [p for p in plan.schedule if p.month == D(2026, 12, 1)]
+    assert [p.amount for p in december] == [Decimal("750.01"), Decimal("750.00")]  # the odd cent to the first
+    assert sum(p.amount for p in december) == Decimal("1500.01")
+    # 5 Dec 2026 is a Saturday, so the first payment is due on Friday the 4th; 20 Dec is a Sunday → Fri 18th
+    assert [p.due for p in december] == [D(2026, 12, 4), D(2026, 12, 18)]
+    assert [p.window for p in december] == [(D(2026, 12, 1), D(2026, 12, 5)), (D(2026, 12, 15), D(2026, 12, 20))]
+    assert len(plan.schedule) == 4
+
+
+def test_overrides_add_days_off_and_working_days(tmp_path: Path) -> None:
+    path = tmp_path / "days.csv"
+    path.write_text("date,kind,note\n2026-11-16,off,company retreat\n2026-11-14,work,sprint Saturday\n", encoding="utf-8")
+    invoice = first(1000, "USD", D(2026, 11, 13), "UA", overrides=Overrides.load(path))
+    assert (invoice.working_days_in_month, invoice.remaining_working_days) == (21, 12)  # one off, one on
+    bad = tmp_path / "bad.csv"
+    bad.write_text("date,kind\n2026-11-16,holiday\n", encoding="utf-8")
+    with pytest.raises(InputError, match="kind must be 'off' or 'work'") as info:
+        Overrides.load(bad)
+    assert info.value.row == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"fee": -5}, "fee must be positive"),
+        ({"currency": "ZZZ"}, "unknown currency"),
+        ({"installments": 3}, "installments must be 1 or 2"),
+        ({"installments": 2, "due_days": "1-5"}, "need 2 due window"),
+        ({"due_days": "20-5"}, "first ≤ last"),
+    ],
+)
+def test_bad_invoice_input(kwargs: dict, message: str) -> None:
+    args = {"fee": 1000, "currency": "USD", "start": D(2026, 11, 13), "calendar": WorkCalendar("UA")} | kwargs
+    with pytest.raises(ParameterError, match=message):
+        plan_invoices(args.pop("fee"), args.pop("currency"), args.pop("start"), args.pop("calendar"), **args)
+
+
+def test_unknown_country() -> None:
+    with pytest.raises(ParameterError, match="unknown country 'Mars'"):
+        WorkCalendar("Mars")
+
+
+def test_ics_calendar() -> None:
+    plan = plan_invoices(1500, "USD", D(2026, 11, 13), WorkCalendar("UA"), installments=2, months=2)
+    text = to_ics(plan, client="Bakery")
+    assert text.startswith("BEGIN:VCALENDAR\r\n") and text.endswith("END:VCALENDAR\r\n")
+    starts = [line.split(":")[1] for line in text.split("\r\n") if line.startswith("DTSTART")]
+    assert starts == ["20261113", "20261204", "20261218", "20270105", "20270120"]
+    assert text.count("BEGIN:VEVENT") == 5 and "SUMMARY:Invoice Bakery: 857.14 USD (1/1)" in text
+
+
+def test_kpi_fees() -> None:
+    terms = KpiTerms.load(FIXTURES / "kpi_terms.toml")
+    fees = monthly_fees(terms, read_figures(FIXTURES / "kpi_figures.csv"))
+    # lower is better: attainment = 12 / cost per lead → 0.8, 1.0, 1.2, 1.26…
+    assert fees["attainment"].round(4).tolist() == [0.8, 1.0, 1.2, round(12 / 9.5, 4)]
+    assert fees["bonus"].tolist() == [0.0, 150.0, 300.0, 300.0]
+    assert fees["fee"].tolist() == [1500.0, 1650.0, 1800.0, 1800.0]
+
+
+def test_client_ledger_and_ltv(workspace: Workspace) -> None:
+    account = workspace.import_clients(FIXTURES / "clients.csv")
+    assert (account.read, account.loaded, account.rejected) == (10, 8, 2)
+    assert workspace.rejected()["reason"].tolist() == ["the fee must be positive", "the end is before the start"]
+    assert workspace.import_clients(FIXTURES / "clients.csv").duplicates == 8
+    life, summary = client_value(workspace.clients(), as_of=D(2026, 11, 23))
+    c3 = life.set_index("client_id").loc["C3"]
+    assert c3["months"] == pytest.approx(60 / (365.25 / 12)) and c3["periods"] == 2  # 17 Mar – 16 May
+    assert c3["historical_ltv"] == pytest.approx(900 * 60 / (365.25 / 12))
+    assert summary["clients"] == 8 and summary["active"] == 3
+    ended = life[life["churned"] == 1]
+    assert summary["average_months_ended"] == pytest.approx(ended["months"].mean())
+    habits = {row["billing"]: row for row in summary["by_billing"]}
+    assert habits["calendar"]["average_months_so_far"] > habits["anniversary"]["average_months_so_far"]
+    active = life[life["churned"] == 0]
+    assert (active["expected_ltv"] > active["historical_ltv"]).all()
+
+
+def test_retainer_cli(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["retainer", "invoice", "--fee", "1500", "--currency", "USD", "--start", "2026-11-13",
+                                 "--country", "UA", "--json", "--ics", str(tmp_path / "due.ics")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["first_invoice"]["amount"] == 857.14
+    assert (tmp_path / "due.ics").read_text(encoding="utf-8").count("BEGIN:VEVENT") == 7
+    ws = str(tmp_path / "w.duckdb")
+    assert runner.invoke(app, ["retainer", "import", str(FIXTURES / "clients.csv"), "-w", ws]).exit_code == 0
+    result = runner.invoke(app, ["retainer", "ltv", "-w", ws, "--as-of", "2026-11-23", "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["clients"] == 8
+    result = runner.invoke(app, ["retainer", "kpi", "--terms", str(FIXTURES / "kpi_terms.toml"),
+                                 "--figures", str(FIXTURES / "kpi_figures.csv"), "--format", "json"])  # fmt: skip
+    assert [row["fee"] for row in json.loads(result.stdout)] == [1500.0, 1650.0, 1800.0, 1800.0]
+    result = runner.invoke(app, ["retainer", "invoice", "--fee", "-1", "--currency", "USD", "--start", "2026-11-13",
+                                 "--country", "UA"])  # fmt: skip
+    assert result.exit_code == 1 and "fee must be positive" in result.stderr
