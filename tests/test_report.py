@@ -95,3 +95,15 @@ def test_charts_render_in_chromium_offline(shop: Workspace, browser, lang: str, 
     summary = ltv_summary(shop.table("orders"))
     assert i18n.money(summary.ltv_mean, "USD", lang) in tiles
     page.close()
+
+
+def test_report_with_scenarios(shop: Workspace) -> None:
+    from ltvkit.scenarios import Scenario
+
+    data = report_data(shop, scenarios=[Scenario("upsell", aov_change=0.4)])
+    assert [row["scenario"] for row in data["scenarios"]] == ["baseline", "upsell"]
+    upsell = data["scenarios"][1]
+    assert upsell["formula_ltv_change"] == pytest.approx(0.4) and upsell["model_ltv_change"] == pytest.approx(0.4)
+    html = render(data, "ru")
+    assert i18n.text("scenarios", "ru") in html and i18n.percent(0.4, "ru") in html
+    assert data["model_notes"] and i18n.text("model_note", "ru") in html  # 8 customers cannot pin drop-out down

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ltvkit import demo as demo_data
-from ltvkit.errors import LtvError
+from ltvkit.errors import LtvError, collect_notes
 from ltvkit.io.normalize import ImportOptions
 from ltvkit.io.presets import PRESETS
 from ltvkit.acquisition import cac_table, product_paths, quality_by
@@ -27,6 +27,9 @@ from ltvkit.io.writers import FORMATS, write_table
 from ltvkit.metrics import lorenz_curve, ltv_summary, pareto_table
 from ltvkit.overview import overview
 from ltvkit.report.build import build_report
+from ltvkit.scenarios import Scenario, baseline_from, evaluate, read_scenarios
+from ltvkit.tripwire import TripwireScenario, evaluate_tripwire, tripwire_baseline
+from ltvkit.segments import SCHEMES, LifecycleRules, export_segments, read_exclusions, segment, segment_summary
 from ltvkit.retainer.calendar import Overrides, WorkCalendar
 from ltvkit.retainer.clients import client_value
 from ltvkit.retainer.invoice import plan_invoices, to_ics
@@ -54,6 +57,8 @@ FormatOpt = Annotated[
     str, typer.Option("--format", help=f"table (terminal), or write {', '.join(FORMATS)} to --out.")
 ]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="File to write (with --format, or by extension).")]
+ScenariosOpt = Annotated[Path | None, typer.Option("--file", help="Several scenarios (TOML: [name] fields).")]
+TargetOpt = Annotated[float, typer.Option(help="Target LTV:CAC for the affordable CAC.")]
 MarginOpt = Annotated[float | None, typer.Option(help="Margin rate for profit figures when orders have no costs.")]
 EndOpt = Annotated[
     str | None, typer.Option("--observation-end", help="Last day observed (default: the last purchase).")
@@ -67,16 +72,22 @@ app.add_typer(retainer_app, name="retainer")
 
 
 def command(name: str | None = None, group: typer.Typer = app) -> Callable[[F], F]:
-    """Register a command that reports ltvkit errors as one line and exit code 1, not a traceback."""
+    """Register a command that reports ltvkit errors as one line and exit code 1, not a traceback, and
+    ltvkit's warnings as notes."""
 
     def register(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            notes: list[str] = []
             try:
-                return fn(*args, **kwargs)
+                with collect_notes() as notes:
+                    return fn(*args, **kwargs)
             except LtvError as exc:
                 err.print(f"[bold red]Error:[/bold red] {exc}", highlight=False)
                 raise typer.Exit(1) from None
+            finally:
+                for note in notes:
+                    err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
 
         group.command(name)(wrapper)
         return fn
@@ -404,10 +415,12 @@ def report(
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     currency: CurrencyOpt = None,
     margin: MarginOpt = None,
+    scenarios_file: Annotated[Path | None, typer.Option("--scenarios", help="What-if scenarios to include (TOML).")] = None,
 ) -> None:
     """Write a self-contained HTML report (opens offline) with interactive charts and notes."""
+    planned = read_scenarios(scenarios_file) if scenarios_file else None
     with Workspace.open(workspace, read_only=True) as ws:
-        path = build_report(ws, out_file, lang=lang, currency=currency, margin=margin)
+        path = build_report(ws, out_file, lang=lang, currency=currency, margin=margin, scenarios=planned)
     out.print(f"Report: [bold]{path}[/bold]")
 
 
@@ -556,6 +569,111 @@ def compare(
     for row in shown:
         trail.add_row(f"{row['period']:.0f}", f"{row['actual']:,.0f}", *(f"{row[m]:,.0f}" for m in table["model"]))
     out.print(trail)
+
+
+@command()
+def segments(
+    scheme: Annotated[str, typer.Option(help=f"One of: {', '.join(SCHEMES)}.")] = "rfm",
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    export: Annotated[Path | None, typer.Option(help="Write one CSV per segment into this folder.")] = None,
+    exclude_file: Annotated[Path | None, typer.Option(help="Emails or customer ids never to export (unsubscribed).")] = None,
+    model: Annotated[bool, typer.Option(help="Use BG/NBD P(alive) (lifecycle) or predicted CLV (value).")] = False,
+    core_product: Annotated[str | None, typer.Option(help="The core product for cross-sell (default: top revenue).")] = None,
+    currency: CurrencyOpt = None,
+    fmt: FormatOpt = "table",
+    out_file: OutOpt = None,
+) -> None:
+    """Whom to act on? Segment sizes, revenue, average LTV and the suggested action; lists to export."""
+    with Workspace.open(workspace, read_only=True) as ws:
+        orders = ws.table("orders")
+        alive = clv = None
+        if model and scheme in ("lifecycle", "value"):
+            scored, _ = predict_customers(orders, horizon=12, unit="month", currency=currency, intervals=False)
+            alive = scored.set_index("customer_id")["probability_alive"]
+            clv = scored.set_index("customer_id")["clv"]
+        segmented = segment(orders, scheme, currency=currency, rules=LifecycleRules(core_product=core_product),
+                            probability_alive=alive, clv=clv if scheme == "value" else None)  # fmt: skip
+    summary = segment_summary(segmented)
+    if export is not None:
+        excluded = read_exclusions(exclude_file) if exclude_file else set()
+        paths = export_segments(segmented, export, exclude=excluded)
+        err.print(f"Exported {len(paths)} segment lists to {export}" + (f", without {len(excluded)} excluded" if excluded else ""))
+    formats = {"customer_share": "{:.1%}", "revenue_share": "{:.1%}", "revenue": "{:,.0f}", "average_ltv": "{:,.0f}"}
+    title = f"{scheme} segments: {len(segmented):,} customers"
+    _emit(summary, fmt, out_file, lambda: out.print(_frame_table(summary, title, formats)))
+
+
+def _by_scenario(table: pd.DataFrame) -> pd.DataFrame:
+    """A scenario table turned for the terminal: one column a scenario, one row a figure."""
+    view = table.set_index("scenario").T.reset_index(names="figure")
+    view.columns = [str(c) for c in view.columns]
+    return view
+
+
+@command()
+def scenario(
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    aov_change: Annotated[float, typer.Option(help="Relative change of the average check, e.g. 0.4 for +40%.")] = 0.0,
+    upsell_rate: Annotated[float, typer.Option(help="Share of purchases that add an upsell.")] = 0.0,
+    upsell_price: Annotated[float, typer.Option(help="Price of that upsell.")] = 0.0,
+    frequency_change: Annotated[float, typer.Option(help="Relative change of repeat purchases, e.g. 0.1.")] = 0.0,
+    churn_change: Annotated[float, typer.Option(help="Change of monthly churn in points, e.g. -0.02.")] = 0.0,
+    new_margin: Annotated[float | None, typer.Option("--new-margin", help="The scenario's margin rate.")] = None,
+    margin: Annotated[float, typer.Option(help="Today's margin rate (share of revenue kept).")] = 1.0,
+    scenarios_file: ScenariosOpt = None,
+    horizon: Annotated[float, typer.Option(help="Model horizon in months.")] = 36,
+    target: TargetOpt = 3.0,
+    currency: CurrencyOpt = None,
+    fmt: FormatOpt = "table",
+    out_file: OutOpt = None,
+) -> None:
+    """What happens to LTV and the CAC I can afford if the check, frequency, retention or margin change?"""
+    if scenarios_file is not None:
+        planned = read_scenarios(scenarios_file)
+    else:
+        planned = [Scenario("scenario", aov_change=aov_change, upsell_rate=upsell_rate, upsell_price=upsell_price,
+                            frequency_change=frequency_change, churn_change=churn_change, margin=new_margin)]  # fmt: skip
+    with Workspace.open(workspace, read_only=True) as ws:
+        base = baseline_from(ws.table("orders"), margin=margin, currency=currency)
+    table = evaluate(base, planned, horizon_months=horizon, target_ratio=target)
+
+    def show() -> None:
+        out.print(_frame_table(_by_scenario(table), f"Scenarios ({base.currency}): formula vs BG/NBD + Gamma-Gamma over {horizon:g} months"))
+        out.print("Formula: LTV = average check × purchases per customer; model: a new customer's expected value. "
+                  f"Max CAC = margin LTV / {target:g}.")  # fmt: skip
+
+    _emit(table, fmt, out_file, show)
+
+
+@command()
+def tripwire(
+    product: Annotated[str, typer.Option(help="The tripwire product, as in the orders.")],
+    core: Annotated[str, typer.Option(help="The core product buyers should go on to.")],
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    price: Annotated[float | None, typer.Option(help="The new list price.")] = None,
+    conversion: Annotated[float | None, typer.Option(help="Expected conversion to the core product at that price.")] = None,
+    unit_cost: Annotated[float | None, typer.Option(help="The tripwire's cost per buyer.")] = None,
+    buyers_change: Annotated[float, typer.Option(help="Change of buyers from the same ad spend, e.g. 0.3.")] = 0.0,
+    scenarios_file: ScenariosOpt = None,
+    target: TargetOpt = 3.0,
+    currency: CurrencyOpt = None,
+    fmt: FormatOpt = "table",
+    out_file: OutOpt = None,
+) -> None:
+    """What if the tripwire's price changes? LTV and profit of a tripwire buyer, and the CAC one can afford."""
+    if scenarios_file is not None:
+        planned = read_scenarios(scenarios_file, TripwireScenario)
+    else:
+        planned = [TripwireScenario("scenario", price=price, conversion=conversion, unit_cost=unit_cost, buyers_change=buyers_change)]
+    with Workspace.open(workspace, read_only=True) as ws:
+        base = tripwire_baseline(ws.table("orders"), product, core, currency=currency)
+    table = evaluate_tripwire(base, planned, target_ratio=target)
+
+    def show() -> None:
+        out.print(_frame_table(_by_scenario(table), f"{product}: {base.buyers:,} buyers, {base.conversion:.1%} went on to {core}"))
+        out.print("The conversion at a new price is your expectation: past orders cannot tell how buyers respond to it.")
+
+    _emit(table, fmt, out_file, show)
 
 
 @command("invoice", group=retainer_app)

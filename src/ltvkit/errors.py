@@ -20,6 +20,9 @@ class. The tree::
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -112,3 +115,20 @@ class StatisticalWarning(LtvWarning):
 
 class ApproximationWarning(LtvWarning):
     """A result had to be approximated."""
+
+
+@contextmanager
+def collect_notes() -> Iterator[list[str]]:
+    """Collect the :class:`LtvWarning` messages raised inside the block (each one, even if repeated) into the
+    list it yields, for a caller that shows them as notes beside its result; other warnings pass through."""
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LtvWarning)
+        try:
+            yield notes
+        finally:
+            for warning in caught:
+                if issubclass(warning.category, LtvWarning):
+                    notes.append(str(warning.message))
+                else:
+                    warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)

@@ -4,7 +4,6 @@ models on a holdout. The CLI and the web API call these; they compute nothing of
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ltvkit.clv import PURCHASE_MODELS, customer_value
-from ltvkit.errors import LtvWarning, ParameterError
+from ltvkit.errors import ParameterError, collect_notes
 from ltvkit.evaluation import compare_models, tracking
 from ltvkit.models import BetaGeoBetaBinomModel, GammaGammaModel, ShiftedBetaGeometricModel
 from ltvkit.models.base import BaseModel, compress
@@ -77,10 +76,9 @@ def fit_model(
     ``product`` and counts paid ``unit`` periods."""
     if name not in MODELS:
         raise ParameterError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", LtvWarning)
+    with collect_notes() as notes:
         result = _fit(orders, name, unit=unit, observation_end=observation_end, currency=currency, product=product)
-    result.notes += [str(w.message) for w in caught if issubclass(w.category, LtvWarning)]
+    result.notes += notes
     return result
 
 

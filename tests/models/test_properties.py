@@ -99,6 +99,44 @@ def test_bg_family_is_finite_and_bounded(r, alpha, a, b, x, T, share, t) -> None
         assert np.isfinite(ll).all()  # a density in t_x, so it may exceed 1
 
 
+def hyp2f1_by_summation(a: object, b: object, c: object, z: object) -> object:
+    """₂F₁ summed term by term in mpmath's current precision (independent of both forms in the model)."""
+    import mpmath
+
+    term = total = mpmath.mpf(1)
+    k = 0
+    while True:
+        ratio = (a + k) * (b + k) / ((c + k) * (k + 1)) * z
+        term *= ratio
+        total += term
+        k += 1
+        if ratio < 1 and abs(term) < mpmath.mpf(10) ** (-mpmath.mp.dps) * abs(total):
+            return total
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    r=st.floats(0.01, 20), alpha=positive, log_a=st.floats(np.log(0.05), 18), log_b=st.floats(np.log(0.05), 18),
+    x=st.integers(0, 2_000), T=st.floats(1, 500), share=st.floats(0.001, 1), shift=st.sampled_from([0, 1]),
+)  # fmt: skip
+def test_bg_expected_purchases_match_the_formula_at_high_precision(r, alpha, log_a, log_b, x, T, share, shift) -> None:  # noqa: ANN001
+    """Eq. 10 (MBG: its shifted twin), its ₂F₁ summed at 80 digits, across the whole allowed parameter range
+    (a and b up to e^18, where one form of the series or the other needs millions of terms in floats)."""
+    import mpmath
+
+    a, b, t = float(np.exp(log_a)), float(np.exp(log_b)), share * T  # t ≤ T keeps z ≤ ½ for the reference
+    model = (ModifiedBetaGeoModel if shift else BetaGeoModel).from_params(r=r, alpha=alpha, a=a, b=b)
+    with mpmath.workdps(80):
+        r_, al, a_, b_, T_, t_ = (mpmath.mpf(v) for v in (r, alpha, a, b, T, t))
+        a_ += mpmath.mpf("1e-50") if a == 1 else 0  # the limit a → 1, to far more digits than a float holds
+        keep = (al + T_) / (al + T_ + t_)
+        series = hyp2f1_by_summation(r_ + x, b_ + x + shift, a_ + b_ + x + shift - 1, 1 - keep)
+        bracket = (a_ + b_ + x + shift - 1) / (a_ - 1) * (1 - keep ** (r_ + x) * series)
+        expected = float(bracket * float(model.probability_alive(frequency=x, recency=T, T=T)))
+    got = float(model.expected_purchases(t, frequency=x, recency=T, T=T))
+    assert got == pytest.approx(expected, rel=1e-7, abs=1e-12)
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     r=positive, alpha=positive, s=positive, beta=positive,

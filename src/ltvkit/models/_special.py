@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-_MAX_TERMS = 20_000
+_MAX_TERMS = 100_000
 _TOLERANCE = 1e-14  # the tail bound, relative to the sum of |terms|
 _CANCELLATION = 1e6  # Σ|terms| / |Σ terms| above this loses more than 6 of the 16 digits
 
@@ -28,19 +28,20 @@ def _series(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray, first: n
     odds = wz / (1 - wz)
     k = k0
     while idx.size and k < _MAX_TERMS:
-        term *= (wa + k) * (wb + k) / ((wc + k) * (k + 1)) * wz
-        run += term
-        size += np.abs(term)
-        k += 1
-        done = (np.abs(term) * odds <= _TOLERANCE * size) | (term == 0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            term *= (wa + k) * (wb + k) / ((wc + k) * (k + 1)) * wz
+            run += term
+            size += np.abs(term)
+            k += 1
+            done = (np.abs(term) * odds <= _TOLERANCE * size) | (term == 0) | ~np.isfinite(term)
         if done.any():
             total[idx[done]], magnitude[idx[done]] = run[done], size[done]
             keep = ~done
             idx, wa, wb, wc, wz, odds = idx[keep], wa[keep], wb[keep], wc[keep], wz[keep], odds[keep]
             term, run, size = term[keep], run[keep], size[keep]
-    unreliable = np.zeros(len(z), dtype=bool)
+    unreliable = ~np.isfinite(total)  # terms that overflowed before the series turned
     unreliable[idx] = True
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         unreliable |= magnitude > _CANCELLATION * np.abs(total)
     return total, unreliable
 
@@ -59,24 +60,30 @@ def hyp2f1(a: np.ndarray | float, b: np.ndarray | float, c: np.ndarray | float, 
     return total.reshape(shape)
 
 
-def hyp2f1_excess(a: np.ndarray | float, b: np.ndarray | float, c: np.ndarray | float, z: np.ndarray | float) -> np.ndarray:
-    """(₂F₁(a, b; c; z) − 1) / b = Σ_{k≥1} (a)_k (b+1)_{k−1} / ((c)_k k!) z^k, without dividing by b (so it is
-    exact as b → 0, where it becomes Σ (a)_k / ((c)_k k) z^k)."""
-    shape, (a, b, c, z) = _flat(a, b, c, z)
+def hyp2f1_excess(
+    a: np.ndarray | float, b: np.ndarray | float, c: np.ndarray | float, z: np.ndarray | float,
+    log_scale: np.ndarray | float = 0.0,
+) -> np.ndarray:
+    """e^log_scale · (₂F₁(a, b; c; z) − 1) / b = e^log_scale · Σ_{k≥1} (a)_k (b+1)_{k−1} / ((c)_k k!) z^k,
+    without dividing by b (so it is exact as b → 0, where it becomes Σ (a)_k / ((c)_k k) z^k). The scale
+    (≤ 0 in use) is applied at high precision where the series itself overflows a float."""
+    shape, (a, b, c, z, log_scale) = _flat(a, b, c, z, log_scale)
     total, unreliable = _series(a, b, c, z, a * z / c, 1)
+    with np.errstate(invalid="ignore"):  # inf · 0 in rows about to be recomputed
+        total *= np.exp(log_scale)
     for i in np.flatnonzero(unreliable):
-        total[i] = _precise(a[i], b[i], c[i], z[i], excess=True)
+        total[i] = _precise(a[i], b[i], c[i], z[i], excess=True, log_scale=log_scale[i])
     return total.reshape(shape)
 
 
-def _precise(a: float, b: float, c: float, z: float, *, excess: bool) -> float:
+def _precise(a: float, b: float, c: float, z: float, *, excess: bool, log_scale: float = 0.0) -> float:
     import mpmath
 
     with mpmath.workdps(60):
         if not excess:
             return float(mpmath.hyp2f1(a, b, c, z))
         step = b if abs(b) > 1e-20 else mpmath.mpf("1e-40")
-        return float((mpmath.hyp2f1(a, step, c, z) - 1) / step)
+        return float(mpmath.exp(log_scale) * (mpmath.hyp2f1(a, step, c, z) - 1) / step)
 
 
 def hyp2f1_unit_a(b: np.ndarray, c: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -107,7 +107,7 @@ class BaseModel:
             objective, start, jac=True, method="L-BFGS-B", bounds=[LOG_BOUNDS] * len(start),
             options={"maxiter": self.max_iter, "ftol": self.tol * 1e-3, "gtol": self.tol},
         )  # fmt: skip
-        at_bound = [n for n, v in zip(self._param_names, result.x) if min(abs(v - LOG_BOUNDS[0]), abs(v - LOG_BOUNDS[1])) < 1e-6]
+        at_bound = [n for n, v in zip(self._param_names, result.x) if min(abs(v - LOG_BOUNDS[0]), abs(v - LOG_BOUNDS[1])) < 1e-3]
         if at_bound:
             warnings.warn(
                 f"{type(self).__name__}: {', '.join(at_bound)} ran to the edge of the allowed range "

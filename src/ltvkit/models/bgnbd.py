@@ -125,16 +125,28 @@ class BetaGeoModel(BaseModel):
         return self._expected(np.asarray(t, dtype=float), x, t_x, T)
 
     def _bracket(self, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
-        """(a+b+x−1)/(a−1) · [1 − (1−z)^(a−1) ₂F₁(A, a−1; a+b+x−1; z)], z = t/(α+T+t), A = a+b−1−r (+1 for
-        MBG), computed as c · [(1 − (1−z)^B)/B − (1−z)^B (₂F₁ − 1)/B] with B = a − 1: there is no division
-        by a − 1, so a = 1 is no special case."""
+        """(a+b+x−1)/(a−1) · [1 − (1−z)^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z)], z = t/(α+T+t) (MBG: b+x+1 and
+        a+b+x), in whichever of two equal forms has the shorter ₂F₁ series.
+
+        The ₂F₁ terms peak near k ≈ x·z/(1−z) as written, and near k ≈ a·z/(1−z) after Euler's
+        transformation, ``(1−z)^(a−1) ₂F₁(a+b−1−r, a−1; a+b+x−1; z)``: the transformed form serves long
+        histories (large x), the direct one large a (a flat prior on drop-out, common on young data). Both are
+        summed as ``c · [(1 − (1−z)^E)/D − (1−z)^E · (E/D) · (₂F₁ − 1)/E]`` with no cancellation; the
+        transformed form has E = D = a − 1, so a = 1 is no special case, and the direct one is used only
+        where a − 1 > 1.
+        """
         r, alpha, a, b = self._p
+        t, x, T = np.broadcast_arrays(t, x, T)
         z = t / (alpha + T + t)
         c = a + b + x + self._shift - 1
-        B = a - 1
         log_keep = np.log1p(-z)
-        first = -log_keep if abs(B) < 1e-12 else -np.expm1(B * log_keep) / B
-        rest = np.exp(B * log_keep) * hyp2f1_excess(a + b + self._shift - 1 - r, B, c, z)
+        direct = a - 1 > np.maximum(r + x, 1.0)
+        exponent = np.where(direct, r + x, a - 1)
+        upper = np.where(direct, b + x + self._shift, a + b + self._shift - 1 - r)
+        ratio = np.where(direct, exponent / max(a - 1, 1.0), 1.0)  # direct only where a − 1 > 1
+        safe = np.where(np.abs(exponent) < 1e-12, 1.0, exponent)
+        first = np.where(np.abs(exponent) < 1e-12, -log_keep, -np.expm1(exponent * log_keep) / safe) * ratio
+        rest = ratio * hyp2f1_excess(upper, exponent, c, z, exponent * log_keep)
         return c * (first - rest)
 
     def _expected(self, t: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:

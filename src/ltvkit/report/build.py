@@ -19,9 +19,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from ltvkit import i18n
 from ltvkit.acquisition import cac_table, mean_at_age, quality_by
 from ltvkit.cohorts import cohort_matrix, cohort_table
-from ltvkit.errors import ParameterError
+from ltvkit.errors import ParameterError, collect_notes
 from ltvkit.metrics import lorenz_curve, ltv_summary, pareto_table
 from ltvkit.overview import overview
+from ltvkit.scenarios import Scenario, baseline_from, evaluate
 from ltvkit.store import Workspace
 
 MAX_COHORTS = 24  # rows of the heatmaps: the most recent cohorts
@@ -54,8 +55,15 @@ def _clean(values: Any) -> Any:
     return values
 
 
-def report_data(ws: Workspace, *, currency: str | None = None, margin: float | None = None) -> dict[str, Any]:
-    """Every figure the report shows, for one currency (the largest by revenue unless given)."""
+def report_data(
+    ws: Workspace,
+    *,
+    currency: str | None = None,
+    margin: float | None = None,
+    scenarios: list[Scenario] | None = None,
+) -> dict[str, Any]:
+    """Every figure the report shows, for one currency (the largest by revenue unless given); with
+    ``scenarios``, their what-if table too."""
     orders = ws.table("orders")
     code, others = _main_currency(ws, currency)
     summary = ltv_summary(orders, currency=code, margin=margin)
@@ -75,7 +83,14 @@ def report_data(ws: Workspace, *, currency: str | None = None, margin: float | N
     products = quality_by(orders, "first_product", currency=code)
     has_spend = bool(ws.table("spend").filter(lambda t: t.currency == code).count().execute())
     cac = cac_table(orders, ws.table("spend"), currency=code, margin=margin, target_ratio=TARGET_RATIO)[0] if has_spend else None
+    what_if, model_notes = None, []
+    if scenarios:
+        with collect_notes() as model_notes:
+            base = baseline_from(orders, margin=margin if margin is not None else 1.0, currency=code)
+            what_if = evaluate(base, scenarios, target_ratio=TARGET_RATIO).to_dict(orient="records")
     return _clean({
+        "scenarios": what_if,
+        "model_notes": model_notes,
         "currency": code,
         "other_currencies": others,
         "summary": summary.to_dict(),
@@ -143,6 +158,18 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
          money(row["ltv_12"]) if row["ltv_12"] is not None else ""]
         for row in data["products"]
     ]  # fmt: skip
+    def cell(value: float | None, fmt: Any) -> str:
+        return "—" if value is None else fmt(value)
+
+    def share(value: float) -> str:
+        return i18n.percent(value, lang)
+
+    scenario_rows = [
+        [row["scenario"], cell(row["formula_ltv"], money), cell(row["formula_ltv_change"], share),
+         cell(row["formula_max_cac"], money), cell(row.get("model_ltv"), money),
+         cell(row.get("model_ltv_change"), share), cell(row.get("model_max_cac"), money)]
+        for row in data.get("scenarios") or []
+    ]  # fmt: skip
     labels = {
         key: t(key)
         for key in ("age_months", "cohort", "customer_share", "revenue_share", "ltv", "cac", "max_cac",
@@ -172,6 +199,8 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
                       revenue=i18n.percent(top20["revenue_share"], lang), gini=i18n.number(data["lorenz"]["gini"], lang, digits=2)),  # fmt: skip
         cac_rows=cac_rows,
         product_rows=product_rows,
+        scenario_rows=scenario_rows,
+        model_notes=data.get("model_notes") or [],
         target=i18n.number(TARGET_RATIO, lang),
         chart_script=script,
         chart_data=json.dumps(chart_payload, ensure_ascii=False).replace("</", "<\\/"),
@@ -185,10 +214,11 @@ def build_report(
     lang: str = "en",
     currency: str | None = None,
     margin: float | None = None,
+    scenarios: list[Scenario] | None = None,
 ) -> Path:
     """Write the report for ``workspace`` to ``out`` and return the path."""
     path = Path(out)
-    html = render(report_data(workspace, currency=currency, margin=margin), lang)
+    html = render(report_data(workspace, currency=currency, margin=margin, scenarios=scenarios), lang)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path

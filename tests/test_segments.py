@@ -1,0 +1,189 @@
+"""Segments and what-if scenarios: hand-checked rules, sizes that add up, exports that honour exclusions,
+formula results by hand and model results against simulation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import FIXTURES
+from ltvkit import demo
+from ltvkit.errors import ParameterError
+from ltvkit.models import BetaGeoModel, GammaGammaModel
+from ltvkit.scenarios import Baseline, Scenario, adjusted_models, evaluate, formula, load_scenarios, model_value
+from ltvkit.segments import _score, export_segments, read_exclusions, segment, segment_summary
+from ltvkit.store import Workspace
+from ltvkit.tripwire import TripwireScenario, evaluate_tripwire, tripwire_baseline, tripwire_value
+
+
+@pytest.fixture(scope="module")
+def school(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    folder = tmp_path_factory.mktemp("school")
+    orders, spend = demo.generate(folder, seed=11, customers=2000)
+    ws = Workspace.open(folder / "ltv.duckdb")
+    ws.import_file(orders)
+    ws.import_file(spend)
+    return ws
+
+
+def test_scores_are_quintiles_with_ties_kept_together() -> None:
+    values = pd.Series([10, 20, 20, 30, 40, 50, 60, 70, 80, 90])
+    assert _score(values).tolist() == [1, 1, 1, 2, 3, 3, 4, 4, 5, 5]  # the two 20s share the first one's score
+    assert _score(values, higher_is_better=False).tolist() == [5, 4, 4, 4, 3, 3, 2, 2, 1, 1]
+    shuffled = values.sample(frac=1, random_state=1)
+    assert _score(shuffled).sort_index().tolist() == _score(values).tolist()  # row order does not matter
+
+
+@pytest.mark.parametrize("scheme", ["rfm", "lifecycle", "value"])
+def test_every_customer_in_exactly_one_segment(school: Workspace, scheme: str) -> None:
+    segmented = segment(school.table("orders"), scheme)
+    summary = segment_summary(segmented)
+    assert segmented["customer_id"].is_unique
+    assert summary["customers"].sum() == len(segmented) == segmented["customer_id"].nunique()
+    assert summary["revenue"].sum() == pytest.approx(segmented["net_revenue"].sum())
+    assert summary["action"].notna().all()
+
+
+def test_hand_checked_lifecycle_rules(workspace: Workspace) -> None:
+    workspace.import_file(FIXTURES / "analytics_orders.csv", currency="USD")
+    stages = segment(workspace.table("orders"), "lifecycle").set_index("customer_id")["segment"].to_dict()
+    # data ends Apr 30; core product = Core (most revenue). The usual gap is the median over the repeat buyers
+    # (too few per channel): a 42 days / 2 gaps = 21, e 0 → 10.5 days. a: last bought 46 days ago > 2 × 10.5:
+    # win-back. b: one purchase 110 days ago → stimulation. c: one purchase (its April row is a refund) →
+    # stimulation. e: two purchases on Apr 30, quiet for 0 days, no Core → cross-sell.
+    assert stages == {"a": "win-back", "b": "stimulation", "c": "stimulation", "e": "cross-sell"}
+
+
+def test_value_tiers_have_exact_sizes(school: Workspace) -> None:
+    tiers = segment(school.table("orders"), "value")
+    counts = tiers["segment"].value_counts()
+    n = len(tiers)
+    assert counts["top 20%"] == np.ceil(0.2 * n) and counts["next 30%"] == np.ceil(0.5 * n) - np.ceil(0.2 * n)
+    assert tiers[tiers["segment"] == "top 20%"]["net_revenue"].min() >= tiers[tiers["segment"] == "rest"]["net_revenue"].max()
+
+
+def test_exports_leave_out_excluded_customers_and_open_in_a_spreadsheet(school: Workspace, tmp_path: Path) -> None:
+    segmented = segment(school.table("orders"), "rfm")
+    unsubscribed = segmented["email"].dropna().iloc[:25].str.upper().tolist()  # case does not matter
+    listing = tmp_path / "unsubscribed.txt"
+    listing.write_text("\n".join(unsubscribed) + "\n", encoding="utf-8")
+    excluded = read_exclusions(listing)
+    assert len(excluded) == 25
+    paths = export_segments(segmented, tmp_path / "lists", exclude=excluded)
+    exported = pd.concat([pd.read_csv(p, encoding="utf-8-sig") for p in paths])
+    assert len(exported) == len(segmented) - 25
+    assert not exported["email"].str.lower().isin(excluded).any()
+    assert paths[0].read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+
+
+BASE = Baseline(currency="USD", aov=100.0, purchases_per_customer=3.0, lifetime_months=10.0, margin=0.5)
+
+
+def test_formula_by_hand() -> None:
+    # +40% check: 140 × 3 = 420 (LTV 300 → 420)
+    assert formula(BASE, Scenario(aov_change=0.4))["ltv"] == pytest.approx(420)
+    # an upsell at 50 taken with 20% of purchases: AOV 110 → 330
+    assert formula(BASE, Scenario(upsell_rate=0.2, upsell_price=50))["ltv"] == pytest.approx(330)
+    # 10% more repeat purchases: 1 + 2 × 1.1 = 3.2 purchases → 320
+    assert formula(BASE, Scenario(frequency_change=0.1))["ltv"] == pytest.approx(320)
+    # churn 10%/month − 2 points = 8% → lifetime 12.5 months; repeats 2 × 12.5/10 = 2.5 → 350
+    result = formula(BASE, Scenario(churn_change=-0.02))
+    assert (result["lifetime_months"], result["ltv"]) == (pytest.approx(12.5), pytest.approx(350))
+    assert formula(BASE, Scenario(margin=0.7))["margin_ltv"] == pytest.approx(210)
+    table = evaluate(BASE, [Scenario("upsell", aov_change=0.4)], target_ratio=3)
+    assert table["formula_max_cac"].tolist() == [pytest.approx(50), pytest.approx(70)]  # 300 × 0.5 / 3 → 420 × 0.5 / 3
+    with pytest.raises(ParameterError, match="not positive"):
+        formula(BASE, Scenario(churn_change=-0.2))
+
+
+def test_model_version_matches_simulation() -> None:
+    """The adjusted BG/NBD parameters give the expected purchases a simulation of the changed business makes."""
+    bg = BetaGeoModel.from_params(r=0.5, alpha=5.0, a=0.8, b=2.5)
+    gg = GammaGammaModel.from_params(p=6.0, q=3.8, gamma=15.0)
+    base = Baseline(**{**BASE.__dict__, "model": (bg, gg)})
+    for s in (Scenario(frequency_change=0.2), Scenario(churn_change=-0.03), Scenario(aov_change=0.4)):
+        new_bg, new_gg = adjusted_models(base, s)
+        value = model_value(new_bg, new_gg, horizon_months=24, margin=1.0)
+        simulated = new_bg.simulate(T=np.zeros(200_000), future=24 * 365.25 / 12 / 7, random_state=5)
+        assert value["purchases_per_customer"] - 1 == pytest.approx(simulated["future_purchases"].mean(), rel=0.03)
+        spend = new_gg.simulate(np.ones(200_000), random_state=6)["monetary_value"].mean()
+        assert value["aov"] == pytest.approx(spend, rel=0.03)
+    assert adjusted_models(base, Scenario(aov_change=0.4))[1].mean_spend() == pytest.approx(1.4 * gg.mean_spend())
+
+
+def test_scenarios_file_and_cli(school: Workspace, tmp_path: Path) -> None:
+    scenarios = load_scenarios({"upsell": {"aov_change": 0.4}, "follow-ups": {"frequency_change": 0.1}})
+    assert [s.name for s in scenarios] == ["upsell", "follow-ups"]
+    with pytest.raises(ParameterError, match="unknown fields"):
+        load_scenarios({"x": {"price": 1}})
+
+
+def test_segments_and_scenario_commands(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from ltvkit.cli import app
+
+    runner = CliRunner()
+    path = str(tmp_path / "ltv.duckdb")
+    orders, spend = demo.generate(tmp_path, seed=12, customers=2000)
+    assert runner.invoke(app, ["import", str(orders), str(spend), "-w", path]).exit_code == 0
+    for scheme in ("rfm", "lifecycle", "value"):
+        result = runner.invoke(app, ["segments", "--scheme", scheme, "-w", path, "--format", "json",
+                                     "--export", str(tmp_path / scheme)])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert sum(row["customers"] for row in json.loads(result.stdout)) > 1800
+    result = runner.invoke(app, ["segments", "--scheme", "lifecycle", "--model", "-w", path])
+    assert result.exit_code == 0, result.output
+    file = tmp_path / "scenarios.toml"
+    file.write_text('[upsell]\naov_change = 0.4\n[follow-ups]\nfrequency_change = 0.1\n', encoding="utf-8")
+    result = runner.invoke(app, ["scenario", "--file", str(file), "--margin", "0.6", "-w", path, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["scenario"] for r in rows] == ["baseline", "upsell", "follow-ups"]
+    assert rows[1]["formula_ltv_change"] == pytest.approx(0.4) and rows[1]["model_ltv_change"] == pytest.approx(0.4)
+    assert rows[2]["formula_ltv_change"] > 0 and rows[2]["model_ltv_change"] > 0
+    file.write_text('[half-price]\nprice = 495\nconversion = 0.2\nbuyers_change = 0.6\n', encoding="utf-8")
+    result = runner.invoke(app, ["tripwire", "--product", demo.PRODUCTS["tripwire"][0], "--core", demo.PRODUCTS["core"][0],
+                                 "--file", str(file), "-w", path, "--format", "json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    today, half = json.loads(result.stdout)
+    assert half["price"] == 495 and half["conversion"] == 0.2 and 0.1 < today["conversion"] < 0.5
+
+
+def test_tripwire_price_by_hand(tmp_path: Path) -> None:
+    """Four tripwire buyers at 10 (cost 2; d got a 5 refund); a and b go on to the core course at 100 (cost 20),
+    c buys a 30 book (cost 6); e came in through the core course and is no tripwire buyer."""
+    rows = """order id,customer,date,amount,status,refunded,product,cost
+1,a,2026-01-05,10,paid,,Tripwire,2
+2,b,2026-01-06,10,paid,,Tripwire,2
+3,c,2026-01-07,10,paid,,Tripwire,2
+4,d,2026-01-08,10,partially refunded,5,Tripwire,2
+5,a,2026-02-05,100,paid,,Core,20
+6,b,2026-03-05,100,paid,,Core,20
+7,c,2026-02-07,30,paid,,Book,6
+8,e,2026-01-09,100,paid,,Core,20
+"""
+    (tmp_path / "orders.csv").write_text(rows, encoding="utf-8")
+    with Workspace.open(tmp_path / "ltv.duckdb") as ws:
+        ws.import_file(tmp_path / "orders.csv", currency="USD")
+        base = tripwire_baseline(ws.table("orders"), "Tripwire", "Core")
+    assert (base.buyers, base.list_price, base.net, base.unit_cost, base.conversion) == (4, 10, 8.75, 2, 0.5)
+    assert (base.later_net_converted, base.later_profit_converted) == (100, 80)
+    assert (base.later_net_others, base.later_profit_others) == (15, 12)  # c's 30 and d's nothing
+    table = evaluate_tripwire(base, [TripwireScenario("cheaper", price=5, conversion=0.6, buyers_change=1.0)], target_ratio=2)
+    today, cheaper = table.to_dict(orient="records")
+    # today: 8.75 + 0.5 × 100 + 0.5 × 15 = 66.25; profit 6.75 + 40 + 6 = 52.75
+    assert (today["ltv"], today["profit_ltv"], today["max_cac"]) == (pytest.approx(66.25), pytest.approx(52.75), pytest.approx(26.375))
+    # at 5: net 4.375 (the same refund share), profit 2.375; 0.6 × 100 + 0.4 × 15 = 66 → LTV 70.375;
+    # profit 2.375 + 48 + 4.8 = 55.175; twice the buyers per unit of spend: 2 × 55.175 / 52.75 − 1
+    assert (cheaper["ltv"], cheaper["profit_ltv"]) == (pytest.approx(70.375), pytest.approx(55.175))
+    assert cheaper["spend_value_change"] == pytest.approx(2 * 55.175 / 52.75 - 1)
+    with pytest.raises(ParameterError, match="conversion"):
+        tripwire_value(base, TripwireScenario(conversion=1.5))
+    with Workspace.open(tmp_path / "ltv.duckdb") as ws, pytest.raises(ParameterError, match="first purchase"):
+        tripwire_baseline(ws.table("orders"), "Webinar", "Core")
