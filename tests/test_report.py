@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -13,11 +12,6 @@ from ltvkit import i18n
 from ltvkit.metrics import ltv_summary
 from ltvkit.report.build import build_report, render, report_data
 from ltvkit.store import Workspace
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]  # fmt: skip
-
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
@@ -53,21 +47,6 @@ def test_report_without_spend_says_so(tmp_path: Path) -> None:
         ws.import_file(FIXTURES / "analytics_orders.csv", currency="USD")
         html = render(report_data(ws), "en")
     assert i18n.text("no_spend", "en") in html
-
-
-@pytest.fixture(scope="module")
-def browser():  # noqa: ANN201
-    if not CHROMIUM.exists():
-        message = "Debian's chromium is not installed (make test installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.mark.parametrize("lang", ["en", "ru", "uk"])

@@ -117,3 +117,17 @@ def test_summary_and_models_share_one_definition(cdnow_path: Path) -> None:
     with Workspace.open(cdnow_path, read_only=True) as ws:
         summary = customer_summary(ws.table("orders"), observation_end="1997-09-30").execute()
     assert summary["customer_id"].is_monotonic_increasing  # deterministic order
+
+
+def test_collect_notes_keeps_ltvkit_warnings_and_passes_the_others_once() -> None:
+    import warnings
+
+    from ltvkit.errors import ApproximationWarning, collect_notes
+
+    with warnings.catch_warnings(record=True) as outer:
+        warnings.simplefilter("always")
+        with collect_notes() as notes:
+            warnings.warn("weakly identified", ApproximationWarning, stacklevel=1)
+            warnings.warn("covariance is not positive-semidefinite", RuntimeWarning, stacklevel=1)
+    assert notes == ["weakly identified"]
+    assert [str(w.message) for w in outer] == ["covariance is not positive-semidefinite"]

@@ -676,6 +676,34 @@ def tripwire(
     _emit(table, fmt, out_file, show)
 
 
+@command()
+def serve(
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    host: Annotated[str, typer.Option(help="Address to bind; anything but loopback needs a token.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    token: Annotated[str | None, typer.Option(envvar="LTV_TOKEN", help="Access token (generated when binding beyond loopback).")] = None,
+    max_upload_mb: Annotated[int, typer.Option(help="Largest upload accepted, in MB.")] = 50,
+) -> None:
+    """The local web dashboard and JSON API on the workspace (docs at /docs)."""
+    import ipaddress
+    import secrets
+
+    import uvicorn
+
+    from ltvkit.web.app import create_app
+
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback and not token:
+        token = secrets.token_urlsafe(24)
+    app = create_app(workspace, token=token, max_upload_mb=max_upload_mb)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    err.print(f"ltvkit dashboard on [bold]http://{shown}:{port}/{'?token=' + token if token else ''}[/bold]  (workspace {workspace}; Ctrl+C stops)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
 @command("invoice", group=retainer_app)
 def retainer_invoice(
     fee: Annotated[float, typer.Option(help="Monthly fee.")],

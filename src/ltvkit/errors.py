@@ -122,13 +122,13 @@ def collect_notes() -> Iterator[list[str]]:
     """Collect the :class:`LtvWarning` messages raised inside the block (each one, even if repeated) into the
     list it yields, for a caller that shows them as notes beside its result; other warnings pass through."""
     notes: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", LtvWarning)
-        try:
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", LtvWarning)
             yield notes
-        finally:
-            for warning in caught:
-                if issubclass(warning.category, LtvWarning):
-                    notes.append(str(warning.message))
-                else:
-                    warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    finally:
+        for warning in caught:  # outside the recording block, so the others reach the usual filters once
+            if issubclass(warning.category, LtvWarning):
+                notes.append(str(warning.message))
+            else:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)

@@ -20,7 +20,7 @@ import duckdb
 import ibis
 import pandas as pd
 
-from ltvkit.errors import FileFormatError, LtvError, WorkspaceError
+from ltvkit.errors import FileFormatError, LtvError, ParameterError, WorkspaceError
 from ltvkit.io.normalize import ImportOptions, Normalized, normalize
 from ltvkit.io.presets import PRESETS, detect_preset, load_mapping
 from ltvkit.io.readers import read_table
@@ -130,6 +130,23 @@ class Workspace:
         version = rows[0][0] if rows else None
         if version is None or int(version) != SCHEMA_VERSION:
             raise WorkspaceError(f"{self.path} has schema version {version}, this ltvkit reads {SCHEMA_VERSION}")
+
+    def cursor(self) -> Self:
+        """Another connection to this open workspace, for use in another thread (a DuckDB connection is not
+        shared between threads). It sees committed data only; closing it leaves this one open."""
+        return type(self)(self.path, self._con.cursor())
+
+    def count(self, name: str) -> int:
+        """Rows in one of the workspace's tables."""
+        if name not in {"orders", "spend", "imports", "rejected", "clients"}:
+            raise ParameterError(f"no table {name!r} in a workspace")
+        ((rows,),) = self._con.execute(f"SELECT count(*) FROM {name}").fetchall()
+        return int(rows)
+
+    def data_version(self) -> int:
+        """A number that changes whenever an import lands (for caching results of the data)."""
+        ((version,),) = self._con.execute("SELECT coalesce(max(import_id), 0) FROM imports").fetchall()
+        return int(version)
 
     def close(self) -> None:
         if self._ibis is not None:

@@ -164,23 +164,31 @@ def _read_text(path: Path, encoding: str | None, delimiter: str | None) -> RawTa
     delim = delimiter or sniff_delimiter(text.splitlines()[:50])
     if delim.lower() in ("tab", "\\t"):
         delim = "\t"
-    records = _split_records(text, delim)
+    records = _split_records(text, delim, path)
     return _table_from_records(path, records, first_line_no, "text", used_encoding, delim)
 
 
-def _split_records(text: str, delim: str) -> Iterator[tuple[int, list[str]]]:
+def _split_records(text: str, delim: str, path: Path) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) for each record; quoted fields may span lines."""
     if delim == WHITESPACE:
         for n, line in enumerate(text.splitlines(), start=1):
             if line.strip():
                 yield n, line.split()
         return
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    # strict: a quote that never closes (or text glued to a closing quote) is an error naming the line, not
+    # a field that silently swallows the rest of the file
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
     line = 1
-    for fields in reader:
-        start, line = line, reader.line_num + 1
-        if any(f.strip() for f in fields):
-            yield start, fields
+    try:
+        for fields in reader:
+            start, line = line, reader.line_num + 1
+            if any(f.strip() for f in fields):
+                yield start, fields
+    except csv.Error as exc:
+        raise FileFormatError(
+            f"malformed CSV from line {line}: {exc}", file=path, row=line,
+            hint="a quoted field is not closed or has text after its closing quote; export the file again",
+        ) from None
 
 
 def _table_from_records(

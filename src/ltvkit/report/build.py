@@ -23,6 +23,7 @@ from ltvkit.errors import ParameterError, collect_notes
 from ltvkit.metrics import lorenz_curve, ltv_summary, pareto_table
 from ltvkit.overview import overview
 from ltvkit.scenarios import Scenario, baseline_from, evaluate
+from ltvkit.serialize import jsonable
 from ltvkit.store import Workspace
 
 MAX_COHORTS = 24  # rows of the heatmaps: the most recent cohorts
@@ -40,19 +41,6 @@ def _main_currency(ws: Workspace, currency: str | None) -> tuple[str, list[str]]
     if chosen not in codes:
         raise ParameterError(f"no purchases in {chosen}; the data has {', '.join(codes)}")
     return chosen, [c for c in codes if c != chosen]
-
-
-def _clean(values: Any) -> Any:
-    """NaN → None so the data is valid JSON (censored cells stay empty in the charts)."""
-    if isinstance(values, float):
-        return None if not np.isfinite(values) else round(values, 6)
-    if isinstance(values, dict):
-        return {k: _clean(v) for k, v in values.items()}
-    if isinstance(values, (list, tuple)):
-        return [_clean(v) for v in values]
-    if isinstance(values, np.generic):
-        return _clean(values.item())
-    return values
 
 
 def report_data(
@@ -88,7 +76,7 @@ def report_data(
         with collect_notes() as model_notes:
             base = baseline_from(orders, margin=margin if margin is not None else 1.0, currency=code)
             what_if = evaluate(base, scenarios, target_ratio=TARGET_RATIO).to_dict(orient="records")
-    return _clean({
+    return jsonable({
         "scenarios": what_if,
         "model_notes": model_notes,
         "currency": code,

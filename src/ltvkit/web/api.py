@@ -1,0 +1,396 @@
+"""The JSON API: everything the CLI does, over HTTP, as thin calls into the core."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from ltvkit import __version__
+from ltvkit.acquisition import cac_table, quality_by
+from ltvkit.cohorts import METRICS, SPLITS, cohort_matrix, cohort_table
+from ltvkit.errors import ParameterError, collect_notes
+from ltvkit.metrics import lorenz_curve, ltv_summary, pareto_table
+from ltvkit.overview import overview
+from ltvkit.retainer.calendar import WorkCalendar
+from ltvkit.retainer.invoice import plan_invoices
+from ltvkit.scenarios import Scenario, baseline_from, evaluate
+from ltvkit.segments import SCHEMES, segment, segment_summary
+from ltvkit.serialize import jsonable, records
+from ltvkit.io.normalize import ImportOptions
+from ltvkit.store import Workspace
+from ltvkit.tripwire import TripwireScenario, evaluate_tripwire, tripwire_baseline
+from ltvkit.valuation import MODELS, PURCHASE_MODELS, fit_model, predict_customers
+from ltvkit.web.state import Hub, Job
+
+UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".parquet", ".jsonl", ".ndjson", ".json"}
+CHUNK = 1 << 20
+
+router = APIRouter(prefix="/api")
+
+Currency = Annotated[str | None, Query(max_length=3, pattern="^[A-Za-z]{3}$", description="ISO code, when the orders have several.")]
+Margin = Annotated[float | None, Query(gt=0, le=1, description="Share of revenue kept, e.g. 0.3.")]
+
+
+def hub_of(request: Request) -> Hub:
+    return request.app.state.hub
+
+
+def _require_orders(ws: Workspace) -> None:
+    if not ws.count("orders"):
+        raise HTTPException(409, "the workspace has no orders yet; upload an orders file first (POST /api/imports)")
+
+
+def _read(request: Request, key: tuple, compute: Any) -> Any:
+    """A cached read of the orders (409 while there are none)."""
+
+    def guarded(ws: Workspace) -> Any:
+        _require_orders(ws)
+        return compute(ws)
+
+    return hub_of(request).cached(key, guarded)
+
+
+@router.get("/health", summary="Server and workspace status")
+def health(request: Request) -> dict[str, Any]:
+    with hub_of(request).reader() as ws:
+        return {"status": "ok", "version": __version__, "data_version": ws.data_version()}
+
+
+# --- data ------------------------------------------------------------------------------------------------
+
+
+def safe_name(name: str | None) -> str:
+    """The upload's file name reduced to a plain name (no folders, no hidden files, nothing but letters,
+    digits, ``.``, ``-``, ``_`` and spaces); it is only shown, never used to find a file."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    cleaned = re.sub(r"[^\w.\- ]", "_", base).strip(" .")[:120]
+    return cleaned or "upload"
+
+
+async def _save_upload(upload: UploadFile, folder: Path, limit: int) -> Path:
+    name = safe_name(upload.filename)
+    suffix = Path(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise HTTPException(415, f"{name}: unsupported file type {suffix or '(none)'}; upload {', '.join(sorted(UPLOAD_SUFFIXES))}")
+    path = folder / name
+    size = 0
+    with path.open("wb") as out:
+        while chunk := await upload.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise HTTPException(413, f"{name} is larger than the {limit // CHUNK} MB upload limit (ltv serve --max-upload-mb)")
+            out.write(chunk)
+    if size == 0:
+        raise HTTPException(400, f"{name} is empty")
+    return path
+
+
+def _import(hub: Hub, path: Path, options: ImportOptions, job: Job | None) -> dict[str, Any]:
+    try:
+        with hub.writer() as ws:
+            account = ws.import_file(path, options, progress=job.progress if job else None)
+    finally:
+        path.unlink(missing_ok=True)
+        path.parent.rmdir()
+    result = account.to_dict()
+    result["file"] = path.name
+    return jsonable(result)
+
+
+@router.post("/imports", summary="Upload and import an orders or spend file", status_code=202)
+async def import_upload(
+    request: Request,
+    file: Annotated[UploadFile, File(description="CSV, TSV, XLSX, Parquet or JSON lines")],
+    kind: Annotated[Literal["auto", "orders", "spend"], Form()] = "auto",
+    preset: Annotated[str | None, Form(max_length=40)] = None,
+    decimal: Annotated[Literal[".", ","] | None, Form()] = None,
+    date_format: Annotated[str | None, Form(max_length=40)] = None,
+    currency: Annotated[str | None, Form(pattern="^[A-Za-z]{3}$")] = None,
+    wait: Annotated[bool, Query(description="Answer with the account when the import ends, not a job.")] = False,
+) -> Any:
+    hub = hub_of(request)
+    folder = Path(tempfile.mkdtemp(prefix="ltv-upload-"))
+    try:
+        path = await _save_upload(file, folder, request.app.state.max_upload)
+    except BaseException:
+        for leftover in folder.iterdir():
+            leftover.unlink()
+        folder.rmdir()
+        raise
+    options = ImportOptions(kind=None if kind == "auto" else kind, preset=preset or None, decimal=decimal,
+                            date_format=date_format or None, currency=currency)  # fmt: skip
+    if wait:
+        from starlette.concurrency import run_in_threadpool
+
+        return JSONResponse(await run_in_threadpool(_import, hub, path, options, None), status_code=200)
+    job = hub.submit("import", lambda j: _import(hub, path, options, j))
+    return JSONResponse(job.to_dict(), status_code=202)
+
+
+@router.get("/jobs/{job_id}", summary="Progress and result of a background job")
+def job_status(request: Request, job_id: str) -> dict[str, Any]:
+    job = hub_of(request).job(job_id)
+    if job is None:
+        raise HTTPException(404, f"no job {job_id}")
+    return job.to_dict()
+
+
+@router.get("/imports", summary="The ledger of every import")
+def imports(request: Request) -> list[dict[str, Any]]:
+    with hub_of(request).reader() as ws:
+        return records(ws.imports().drop(columns=["file_path"]))  # where the server keeps files is not shown
+
+
+@router.get("/rejected", summary="Rejected rows with file, row, column and reason")
+def rejected(request: Request, import_id: Annotated[int | None, Query(ge=0)] = None, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> list[dict[str, Any]]:
+    with hub_of(request).reader() as ws:
+        return records(ws.rejected(import_id).head(limit))
+
+
+# --- analytics -------------------------------------------------------------------------------------------
+
+
+@router.get("/summary", summary="Customers, revenue and LTV = AOV × frequency × lifetime per currency")
+def summary(request: Request, margin: Margin = None, inactive_days: Annotated[int, Query(ge=1, le=3650)] = 180) -> dict[str, Any]:
+    def compute(ws: Workspace) -> dict[str, Any]:
+        orders = ws.table("orders")
+        result = overview(orders)
+        ltv = [ltv_summary(orders, currency=c, margin=margin, inactive_after_days=inactive_days).to_dict()
+               for c in result.by_currency["currency"]]  # fmt: skip
+        return jsonable({**result.to_dict(), "ltv": ltv})
+
+    return _read(request, ("summary", margin, inactive_days), compute)
+
+
+@router.get("/cohorts", summary="Cohort × age matrix of a metric")
+def cohorts(
+    request: Request,
+    period: Literal["month", "week"] = "month",
+    metric: Annotated[str, Query(pattern="^(" + "|".join(METRICS) + ")$")] = "retention",
+    split: Annotated[str | None, Query(pattern="^(" + "|".join(SPLITS) + ")$")] = None,
+    value: Annotated[str | None, Query(max_length=200, description="The split's value to show.")] = None,
+    currency: Currency = None,
+) -> dict[str, Any]:
+    def compute(ws: Workspace) -> dict[str, Any]:
+        table = cohort_table(ws.table("orders"), period=period, split=split, currency=currency)
+        values = [] if split is None else [str(v) for v in table[split].value_counts().index]
+        chosen = value if value is not None else (values[0] if values else None)
+        if split is not None and chosen not in values:
+            raise ParameterError(f"no cohort has {split} = {chosen!r}")
+        matrix = cohort_matrix(table, metric, chosen)
+        return jsonable({
+            "period": period, "metric": metric, "split": split, "value": chosen, "split_values": values,
+            "cohorts": [c.date().isoformat() for c in matrix.index], "ages": [int(a) for a in matrix.columns],
+            "values": matrix.to_numpy().tolist(),
+            "sizes": table.groupby("cohort")["size"].first().reindex(matrix.index).tolist() if split is None else None,
+        })  # fmt: skip
+
+    return _read(request, ("cohorts", period, metric, split, value, currency), compute)
+
+
+@router.get("/channels", summary="LTV, retention, repeat rate and AOV by channel or first product")
+def channels(
+    request: Request,
+    by: Annotated[str, Query(pattern="^(" + "|".join(SPLITS) + ")$")] = "channel",
+    margin: Margin = None,
+    currency: Currency = None,
+) -> list[dict[str, Any]]:
+    return _read(request, ("channels", by, margin, currency),
+                 lambda ws: records(quality_by(ws.table("orders"), by, currency=currency, margin=margin)))  # fmt: skip
+
+
+@router.get("/cac", summary="CAC, LTV:CAC, payback and the maximum CAC by channel")
+def cac(
+    request: Request,
+    horizon: Annotated[int, Query(ge=1, le=120)] = 12,
+    target: Annotated[float, Query(gt=0, le=100)] = 3.0,
+    margin: Margin = None,
+    monthly: bool = False,
+    currency: Currency = None,
+) -> list[dict[str, Any]]:
+    def compute(ws: Workspace) -> list[dict[str, Any]]:
+        by_channel, by_month = cac_table(ws.table("orders"), ws.table("spend"), currency=currency, margin=margin,
+                                         horizon=horizon, target_ratio=target)  # fmt: skip
+        return records(by_month if monthly else by_channel)
+
+    return _read(request, ("cac", horizon, target, margin, monthly, currency), compute)
+
+
+@router.get("/pareto", summary="Revenue share of the top customers and the Gini coefficient")
+def pareto(request: Request, currency: Currency = None) -> dict[str, Any]:
+    def compute(ws: Workspace) -> dict[str, Any]:
+        orders = ws.table("orders")
+        lorenz, gini = lorenz_curve(orders, currency=currency)
+        return jsonable({"table": records(pareto_table(orders, currency=currency)), "gini": gini,
+                         "lorenz": records(lorenz)})  # fmt: skip
+
+    return _read(request, ("pareto", currency), compute)
+
+
+# --- models ----------------------------------------------------------------------------------------------
+
+
+class FitRequest(BaseModel):
+    model: Literal[tuple(MODELS)] = "bgnbd"  # type: ignore[valid-type]
+    unit: Literal["day", "week", "month"] = "week"
+    currency: str | None = Field(default=None, pattern="^[A-Za-z]{3}$")
+    product: str | None = Field(default=None, max_length=200, description="The subscription product (sbg).")
+
+
+def _fit(hub: Hub, body: FitRequest, job: Job | None) -> dict[str, Any]:
+    def compute(ws: Workspace) -> dict[str, Any]:
+        _require_orders(ws)
+        if job:
+            job.progress("fit", 0, 1)
+        return jsonable(fit_model(ws.table("orders"), body.model, unit=body.unit, currency=body.currency,
+                                  product=body.product).to_dict())  # fmt: skip
+
+    return hub.cached(("fit", body.model, body.unit, body.currency, body.product), compute)
+
+
+@router.post("/fit", summary="Fit a model: parameters with standard errors, fit statistics, notes", status_code=202)
+def fit(request: Request, body: FitRequest, wait: bool = False) -> Any:
+    hub = hub_of(request)
+    if wait:
+        return JSONResponse(_fit(hub, body, None), status_code=200)
+    return JSONResponse(hub.submit("fit", lambda job: _fit(hub, body, job)).to_dict(), status_code=202)
+
+
+@router.get("/predictions", summary="Per-customer P(alive), expected purchases and CLV; the P(alive) distribution")
+def predictions(
+    request: Request,
+    model: Literal[tuple(PURCHASE_MODELS)] = "bgnbd",  # type: ignore[valid-type]
+    horizon: Annotated[float, Query(gt=0, le=120)] = 12,
+    unit: Literal["day", "week", "month"] = "month",
+    margin: Annotated[float, Query(gt=0, le=1)] = 1.0,
+    discount_rate: Annotated[float, Query(ge=0, le=1)] = 0.0,
+    top: Annotated[int, Query(ge=0, le=1000)] = 20,
+    intervals: Annotated[bool, Query(description="90% intervals of CLV (slower).")] = True,
+    currency: Currency = None,
+) -> dict[str, Any]:
+    def compute(ws: Workspace) -> dict[str, Any]:
+        with collect_notes() as notes:
+            scored, info = predict_customers(ws.table("orders"), model=model, horizon=horizon, unit=unit, margin=margin,
+                                             discount_rate=discount_rate, currency=currency, intervals=intervals)  # fmt: skip
+        counts, edges = np.histogram(scored["probability_alive"], bins=20, range=(0, 1))
+        best = scored.sort_values("clv", ascending=False).head(top)
+        return jsonable({**info, "notes": notes, "alive_histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
+                         "top": records(best)})  # fmt: skip
+
+    return _read(request, ("predictions", model, horizon, unit, margin, discount_rate, top, intervals, currency), compute)
+
+
+# --- segments and scenarios ------------------------------------------------------------------------------
+
+Scheme = Literal[tuple(SCHEMES)]  # type: ignore[valid-type]
+
+
+def _segmented(request: Request, scheme: str, currency: str | None) -> Any:
+    return _read(request, ("segmented", scheme, currency), lambda ws: segment(ws.table("orders"), scheme, currency=currency))
+
+
+@router.get("/segments", summary="Segment sizes, revenue, average LTV and suggested action")
+def segments(request: Request, scheme: Scheme = "rfm", currency: Currency = None) -> list[dict[str, Any]]:  # type: ignore[valid-type]
+    return records(segment_summary(_segmented(request, scheme, currency)))
+
+
+@router.get("/segments/export", summary="One segment's customers as CSV (UTF-8 with BOM, opens in Excel)")
+def segment_export(
+    request: Request,
+    segment_name: Annotated[str, Query(alias="segment", max_length=100)],
+    scheme: Scheme = "rfm",  # type: ignore[valid-type]
+    currency: Currency = None,
+) -> Response:
+    table = _segmented(request, scheme, currency)
+    chosen = table[table["segment"] == segment_name]
+    if chosen.empty:
+        raise HTTPException(404, f"no customers in segment {segment_name!r} of {scheme}")
+    name = re.sub(r"[^\w-]", "_", f"{scheme}-{segment_name}")
+    body = chosen.to_csv(index=False).encode("utf-8-sig")
+    return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+class ScenarioIn(BaseModel):
+    name: str = Field(default="scenario", max_length=80)
+    aov_change: float = Field(default=0.0, gt=-1, le=100)
+    upsell_rate: float = Field(default=0.0, ge=0, le=1)
+    upsell_price: float = Field(default=0.0, ge=0, le=1e9)
+    frequency_change: float = Field(default=0.0, gt=-1, le=100)
+    churn_change: float = Field(default=0.0, ge=-1, le=1)
+    margin: float | None = Field(default=None, gt=0, le=1)
+
+
+class ScenariosRequest(BaseModel):
+    scenarios: list[ScenarioIn] = Field(default_factory=list, max_length=20)
+    margin: float = Field(default=1.0, gt=0, le=1)
+    horizon: float = Field(default=36, gt=0, le=120)
+    target: float = Field(default=3.0, gt=0, le=100)
+    currency: str | None = Field(default=None, pattern="^[A-Za-z]{3}$")
+
+
+@router.post("/scenarios", summary="What-if scenarios: LTV and affordable CAC by formula and by model")
+def scenarios(request: Request, body: ScenariosRequest) -> dict[str, Any]:
+    def compute(ws: Workspace) -> dict[str, Any]:
+        with collect_notes() as notes:
+            base = baseline_from(ws.table("orders"), margin=body.margin, currency=body.currency)
+            table = evaluate(base, [Scenario(**s.model_dump()) for s in body.scenarios], horizon_months=body.horizon,
+                             target_ratio=body.target)  # fmt: skip
+        return {"currency": base.currency, "rows": records(table), "notes": notes}
+
+    return _read(request, ("scenarios", body.model_dump_json()), compute)
+
+
+class TripwireIn(BaseModel):
+    name: str = Field(default="scenario", max_length=80)
+    price: float | None = Field(default=None, ge=0, le=1e9)
+    conversion: float | None = Field(default=None, ge=0, le=1)
+    unit_cost: float | None = Field(default=None, ge=0, le=1e9)
+    buyers_change: float = Field(default=0.0, gt=-1, le=100)
+
+
+class TripwireRequest(BaseModel):
+    product: str = Field(max_length=200)
+    core: str = Field(max_length=200)
+    scenarios: list[TripwireIn] = Field(default_factory=list, max_length=20)
+    target: float = Field(default=3.0, gt=0, le=100)
+    currency: str | None = Field(default=None, pattern="^[A-Za-z]{3}$")
+
+
+@router.post("/tripwire", summary="What if the tripwire's price changes?")
+def tripwire(request: Request, body: TripwireRequest) -> list[dict[str, Any]]:
+    def compute(ws: Workspace) -> list[dict[str, Any]]:
+        base = tripwire_baseline(ws.table("orders"), body.product, body.core, currency=body.currency)
+        return records(evaluate_tripwire(base, [TripwireScenario(**s.model_dump()) for s in body.scenarios], target_ratio=body.target))
+
+    return _read(request, ("tripwire", body.model_dump_json()), compute)
+
+
+# --- retainers -------------------------------------------------------------------------------------------
+
+
+class InvoiceRequest(BaseModel):
+    fee: float = Field(gt=0, le=1e9)
+    currency: str = Field(pattern="^[A-Za-z]{3}$")
+    start: dt.date
+    country: str = Field(pattern="^[A-Za-z]{2}$")
+    installments: Literal[1, 2] = 1
+    due_days: str | None = Field(default=None, max_length=40)
+    months: int = Field(default=6, ge=0, le=36)
+
+
+@router.post("/retainer/invoice", summary="First invoice prorated by working days, then the schedule")
+def retainer_invoice(body: InvoiceRequest) -> dict[str, Any]:
+    if not dt.date(1990, 1, 1) <= body.start <= dt.date(2100, 12, 31):
+        raise ParameterError("the start date must be between 1990 and 2100")
+    calendar = WorkCalendar(body.country.upper())
+    plan = plan_invoices(body.fee, body.currency.upper(), body.start, calendar, installments=body.installments,
+                         due_days=body.due_days, months=body.months)  # fmt: skip
+    return jsonable(plan.to_dict())

@@ -1,0 +1,136 @@
+"""What the web app shares between requests: the open workspace, the import lock, background jobs and a cache.
+
+Reads run concurrently, each request on its own DuckDB connection (:meth:`Workspace.cursor`), and see the
+last committed data; imports take one lock, so they run one at a time, each in its own transaction, and a
+reader never sees half of one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ltvkit.errors import LtvError
+from ltvkit.store import Workspace
+
+CACHE_SIZE = 64
+JOBS_KEPT = 200
+
+
+@dataclass
+class Job:
+    """A long operation running in the background; its ``stage``, ``done`` and ``total`` report progress."""
+
+    id: str
+    kind: str
+    status: str = "queued"  # queued → running → done | failed
+    stage: str = ""
+    done: int = 0
+    total: int = 0
+    result: Any = None
+    error: str | None = None
+    started: float = field(default_factory=time.time)
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        self.stage, self.done, self.total = stage, done, total
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "status": self.status, "stage": self.stage, "done": self.done,
+                "total": self.total, "result": self.result, "error": self.error}  # fmt: skip
+
+
+class Hub:
+    """The workspace behind a running web app."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.write_lock = threading.Lock()
+        self._open_lock = threading.Lock()
+        self._root: Workspace | None = Workspace.open(path)
+        self._pool: ThreadPoolExecutor | None = None
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._cache: OrderedDict[tuple, Any] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Wait for running jobs and close the workspace (the next request opens it again)."""
+        with self._open_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)  # outside the lock: the jobs still read the workspace
+        with self._open_lock:
+            if self._root is not None:
+                self._root.close()
+                self._root = None
+
+    def _workspace(self) -> Workspace:
+        with self._open_lock:
+            if self._root is None:
+                self._root = Workspace.open(self.path)
+            return self._root
+
+    @contextmanager
+    def reader(self) -> Iterator[Workspace]:
+        """A connection of this request's own."""
+        ws = self._workspace().cursor()
+        try:
+            yield ws
+        finally:
+            ws.close()
+
+    @contextmanager
+    def writer(self) -> Iterator[Workspace]:
+        """A connection holding the import lock."""
+        with self.write_lock, self.reader() as ws:
+            yield ws
+
+    def cached(self, key: tuple, compute: Callable[[Workspace], Any]) -> Any:
+        """``compute(ws)``, remembered until the next import changes the data."""
+        with self.reader() as ws:
+            full_key = (ws.data_version(), *key)
+            with self._cache_lock:
+                if full_key in self._cache:
+                    self._cache.move_to_end(full_key)
+                    return self._cache[full_key]
+            value = compute(ws)
+        with self._cache_lock:
+            self._cache[full_key] = value
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return value
+
+    def submit(self, kind: str, work: Callable[[Job], Any]) -> Job:
+        """Run ``work(job)`` in the background; its result (or its ltvkit error) lands on the job."""
+        job = Job(id=uuid.uuid4().hex, kind=kind)
+        self._jobs[job.id] = job
+        while len(self._jobs) > JOBS_KEPT:
+            self._jobs.popitem(last=False)
+
+        def run() -> None:
+            job.status = "running"
+            try:
+                job.result = work(job)
+                job.status = "done"
+            except LtvError as exc:
+                job.error, job.status = str(exc), "failed"
+            except Exception:  # noqa: BLE001 - reported on the job, logged by the server
+                logging.getLogger("ltvkit.web").exception("job %s failed", job.id)
+                job.error, job.status = "internal error; see the server log", "failed"
+
+        with self._open_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ltv-job")
+            self._pool.submit(run)
+        return job
+
+    def job(self, job_id: str) -> Job | None:
+        return self._jobs.get(job_id)
