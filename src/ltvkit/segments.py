@@ -225,21 +225,29 @@ def read_exclusions(path: str | Path) -> set[str]:
     return values
 
 
-def export_segments(segmented: pd.DataFrame, directory: str | Path, *, exclude: set[str] | None = None) -> list[Path]:
-    """One CSV per segment (UTF-8 with BOM, so spreadsheets open Cyrillic correctly) with customer id, email
-    and the figures that put the customer there; customers in ``exclude`` (emails or ids) are left out."""
+EXPORT_FIGURES = ("purchases", "net_revenue", "days_since_last", "r_score", "f_score", "m_score",
+                  "probability_alive", "usual_gap_days", "clv")
+
+
+def segment_lists(segmented: pd.DataFrame, *, exclude: set[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Per segment, the list to act on: customer id, email and the figures that put the customer there;
+    customers in ``exclude`` (emails or ids, compared case-insensitively) are left out."""
     exclude = exclude or set()
     keep = ~(
         segmented["customer_id"].astype(str).str.lower().isin(exclude)
         | segmented["email"].fillna("").str.lower().isin(exclude)
     )
-    figures = [c for c in ("purchases", "net_revenue", "days_since_last", "r_score", "f_score", "m_score",
-                           "probability_alive", "usual_gap_days", "clv") if c in segmented.columns]  # fmt: skip
-    paths = []
+    columns = ["customer_id", "email", "segment", *(c for c in EXPORT_FIGURES if c in segmented.columns)]
+    return {str(name): group[columns] for name, group in segmented[keep].groupby("segment")}
+
+
+def export_segments(segmented: pd.DataFrame, directory: str | Path, *, exclude: set[str] | None = None) -> list[Path]:
+    """One CSV per :func:`segment_lists` list (UTF-8 with BOM, so spreadsheets open Cyrillic correctly)."""
     directory = Path(directory)
-    for name, group in segmented[keep].groupby("segment"):
-        slug = str(name).replace("'", "").replace(" ", "_").replace("%", "pct")
-        paths.append(write_table(group[["customer_id", "email", "segment", *figures]], directory / f"{slug}.csv"))
+    paths = []
+    for name, group in segment_lists(segmented, exclude=exclude).items():
+        slug = name.replace("'", "").replace(" ", "_").replace("%", "pct")
+        paths.append(write_table(group, directory / f"{slug}.csv"))
     return paths
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -12,6 +13,7 @@ import numpy as np
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from ltvkit import __version__
 from ltvkit.acquisition import cac_table, quality_by
@@ -22,7 +24,7 @@ from ltvkit.overview import overview
 from ltvkit.retainer.calendar import WorkCalendar
 from ltvkit.retainer.invoice import plan_invoices
 from ltvkit.scenarios import Scenario, baseline_from, evaluate
-from ltvkit.segments import SCHEMES, segment, segment_summary
+from ltvkit.segments import SCHEMES, segment, segment_lists, segment_summary
 from ltvkit.serialize import jsonable, records
 from ltvkit.io.normalize import ImportOptions
 from ltvkit.store import Workspace
@@ -48,14 +50,14 @@ def _require_orders(ws: Workspace) -> None:
         raise HTTPException(409, "the workspace has no orders yet; upload an orders file first (POST /api/imports)")
 
 
-def _read(request: Request, key: tuple, compute: Any) -> Any:
+def _read(source: Request | Hub, key: tuple, compute: Any) -> Any:
     """A cached read of the orders (409 while there are none)."""
 
     def guarded(ws: Workspace) -> Any:
         _require_orders(ws)
         return compute(ws)
 
-    return hub_of(request).cached(key, guarded)
+    return (source if isinstance(source, Hub) else hub_of(source)).cached(key, guarded)
 
 
 @router.get("/health", summary="Server and workspace status")
@@ -98,8 +100,7 @@ def _import(hub: Hub, path: Path, options: ImportOptions, job: Job | None) -> di
         with hub.writer() as ws:
             account = ws.import_file(path, options, progress=job.progress if job else None)
     finally:
-        path.unlink(missing_ok=True)
-        path.parent.rmdir()
+        shutil.rmtree(path.parent, ignore_errors=True)
     result = account.to_dict()
     result["file"] = path.name
     return jsonable(result)
@@ -121,15 +122,11 @@ async def import_upload(
     try:
         path = await _save_upload(file, folder, request.app.state.max_upload)
     except BaseException:
-        for leftover in folder.iterdir():
-            leftover.unlink()
-        folder.rmdir()
+        shutil.rmtree(folder, ignore_errors=True)
         raise
     options = ImportOptions(kind=None if kind == "auto" else kind, preset=preset or None, decimal=decimal,
                             date_format=date_format or None, currency=currency)  # fmt: skip
     if wait:
-        from starlette.concurrency import run_in_threadpool
-
         return JSONResponse(await run_in_threadpool(_import, hub, path, options, None), status_code=200)
     job = hub.submit("import", lambda j: _import(hub, path, options, j))
     return JSONResponse(job.to_dict(), status_code=202)
@@ -247,13 +244,12 @@ class FitRequest(BaseModel):
 
 def _fit(hub: Hub, body: FitRequest, job: Job | None) -> dict[str, Any]:
     def compute(ws: Workspace) -> dict[str, Any]:
-        _require_orders(ws)
         if job:
             job.progress("fit", 0, 1)
         return jsonable(fit_model(ws.table("orders"), body.model, unit=body.unit, currency=body.currency,
                                   product=body.product).to_dict())  # fmt: skip
 
-    return hub.cached(("fit", body.model, body.unit, body.currency, body.product), compute)
+    return _read(hub, ("fit", body.model, body.unit, body.currency, body.product), compute)
 
 
 @router.post("/fit", summary="Fit a model: parameters with standard errors, fit statistics, notes", status_code=202)
@@ -309,9 +305,8 @@ def segment_export(
     scheme: Scheme = "rfm",  # type: ignore[valid-type]
     currency: Currency = None,
 ) -> Response:
-    table = _segmented(request, scheme, currency)
-    chosen = table[table["segment"] == segment_name]
-    if chosen.empty:
+    chosen = segment_lists(_segmented(request, scheme, currency)).get(segment_name)
+    if chosen is None:
         raise HTTPException(404, f"no customers in segment {segment_name!r} of {scheme}")
     name = re.sub(r"[^\w-]", "_", f"{scheme}-{segment_name}")
     body = chosen.to_csv(index=False).encode("utf-8-sig")
