@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ltvkit.cohorts import SPLITS, cohort_table, customers, money_orders
+from ltvkit.cohorts import SPLITS, cohort_table, customers, first_order_first, money_orders
 from ltvkit.definitions import is_purchase
 from ltvkit.errors import ParameterError
 
@@ -73,7 +73,7 @@ def quality_by(
     out["ltv_to_date"] = stats["net"] / stats["customers"]
     if margin is not None:
         out["margin_ltv_12"] = out["ltv_12"] * margin
-    return out.sort_values("customers", ascending=False).reset_index()
+    return out.sort_values(["customers", by], ascending=[False, True]).reset_index()
 
 
 def product_paths(orders: ir.Table, *, currency: str | None = None) -> pd.DataFrame:
@@ -86,7 +86,7 @@ def product_paths(orders: ir.Table, *, currency: str | None = None) -> pd.DataFr
     later = rows.filter(
         (rows.product.fill_null("(none)") != rows.first_product) & (rows.ordered_at >= rows.first_purchase)
     )
-    ranked = later.mutate(seq=ibis.row_number().over(group_by="customer_id", order_by=[later.ordered_at, later.order_key]))
+    ranked = later.mutate(seq=ibis.row_number().over(group_by="customer_id", order_by=first_order_first(later)))
     nxt = ranked.filter(ranked.seq == 0).select("customer_id", next_product=ranked.product.fill_null("(none)"))
     paths = people.left_join(nxt, "customer_id")
     counted = (
@@ -96,7 +96,7 @@ def product_paths(orders: ir.Table, *, currency: str | None = None) -> pd.DataFr
     )
     totals = counted.groupby("first_product")["customers"].transform("sum")
     counted["share"] = counted["customers"] / totals
-    return counted.sort_values(["first_product", "customers"], ascending=[True, False]).reset_index(drop=True)
+    return counted.sort_values(["first_product", "customers", "next_product"], ascending=[True, False, True]).reset_index(drop=True)
 
 
 def _monthly_spend(spend: ir.Table, currency: str | None) -> pd.DataFrame:

@@ -6,10 +6,14 @@ import datetime as dt
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import ibis
 import numpy as np
 import pandas as pd
 import typer
@@ -18,7 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ltvkit import demo as demo_data
-from ltvkit.errors import LtvError, collect_notes
+from ltvkit.errors import LtvError, ParameterError, collect_notes
 from ltvkit.io.normalize import ImportOptions
 from ltvkit.io.presets import PRESETS
 from ltvkit.acquisition import cac_table, product_paths, quality_by
@@ -34,8 +38,9 @@ from ltvkit.retainer.calendar import Overrides, WorkCalendar
 from ltvkit.retainer.clients import client_value
 from ltvkit.retainer.invoice import plan_invoices, to_ics
 from ltvkit.retainer.kpi import KpiTerms, monthly_fees, read_figures
+from ltvkit.sources import Source, write_result
 from ltvkit.store import DEFAULT_WORKSPACE, ImportAccount, Workspace
-from ltvkit.valuation import MODELS, compare_on_holdout, fit_model, predict_customers
+from ltvkit.valuation import MODELS, compare_on_holdout, fit_model, predict_customers, score_customers, score_totals
 
 app = typer.Typer(
     name="ltv",
@@ -93,6 +98,60 @@ def command(name: str | None = None, group: typer.Typer = app) -> Callable[[F], 
         return fn
 
     return register
+
+
+@dataclass
+class SourceOptions:
+    """Where the orders are when they are not in a workspace (the global options before the command)."""
+
+    url: str | None = None
+    table: str = "orders"
+    mapping: Path | None = None
+    spend_table: str | None = None
+    currency: str | None = None
+
+
+_SOURCE: ContextVar[SourceOptions] = ContextVar("source", default=SourceOptions())
+
+
+@app.callback()
+def where_the_data_is(
+    source: Annotated[str | None, typer.Option(
+        "--source", envvar="LTV_SOURCE",
+        help="Analyse a table where it lives instead of a workspace: spark://local[2], duckdb:///file.duckdb, "
+             "postgres://user@host/db, bigquery://project/dataset, … or a Parquet/CSV path.")] = None,
+    table: Annotated[str, typer.Option(
+        "--table", envvar="LTV_TABLE", help="The orders table in --source (name, schema.name or a file path).")] = "orders",
+    mapping: Annotated[Path | None, typer.Option(
+        "--mapping", envvar="LTV_MAPPING", help="Column mapping of the table (TOML/YAML, as for imports).")] = None,
+    spend_table: Annotated[str | None, typer.Option("--spend-table", help="Marketing spend table in --source.")] = None,
+    source_currency: Annotated[str | None, typer.Option(
+        "--source-currency", help="Currency of the table's amounts when it has no currency column.")] = None,
+) -> None:
+    """Customer lifetime value analytics: import orders, then ask what customers are worth.
+
+    With --source, every analysis runs in the engine that holds the orders and brings back small results."""
+    _SOURCE.set(SourceOptions(source, table, mapping, spend_table, source_currency))
+
+
+def _source_options() -> SourceOptions:
+    return _SOURCE.get()
+
+
+@contextmanager
+def _data(workspace: Path, *, writable: bool = False) -> Iterator[Workspace | Source]:
+    """The orders to analyse: the --source table (noting rows it leaves out) or the workspace."""
+    options = _source_options()
+    if options.url is None:
+        with Workspace.open(workspace, read_only=True) as ws:
+            yield ws
+        return
+    with Source.open(options.url, options.table, mapping=options.mapping, currency=options.currency,
+                     spend_table=options.spend_table, writable=writable) as source:  # fmt: skip
+        note = source.account().note()
+        if note:
+            err.print(f"[yellow]note:[/yellow] {note} (ltv --source … check)", highlight=False)
+        yield source
 
 
 def _print_json(data: Any) -> None:
@@ -276,7 +335,7 @@ def summary(
     as_json: JsonOpt = False,
 ) -> None:
     """What is my LTV? Customers, orders, revenue, and LTV = AOV × frequency × lifetime, per currency."""
-    with Workspace.open(workspace, read_only=True) as ws:
+    with _data(workspace) as ws:
         result = overview(ws.table("orders"))
         ltv = [ltv_summary(ws.table("orders"), currency=c, margin=margin, inactive_after_days=inactive_days)
                for c in result.by_currency["currency"]]  # fmt: skip
@@ -321,7 +380,7 @@ def cohorts(
     """How do my cohorts behave? Cohort × age matrix; empty cells are ages a cohort has not reached yet."""
     if metric not in METRICS:
         raise typer.BadParameter(f"use one of {', '.join(METRICS)}", param_hint="--metric")
-    with Workspace.open(workspace, read_only=True) as ws:
+    with _data(workspace) as ws:
         table = cohort_table(ws.table("orders"), period=by, split=split, currency=currency)  # type: ignore[arg-type]
 
     def show() -> None:
@@ -349,7 +408,7 @@ def channels(
     out_file: OutOpt = None,
 ) -> None:
     """Where do my best customers come from? LTV, retention, repeat rate and AOV by channel or first product."""
-    with Workspace.open(workspace, read_only=True) as ws:
+    with _data(workspace) as ws:
         frame = product_paths(ws.table("orders"), currency=currency) if paths else \
             quality_by(ws.table("orders"), by, currency=currency, margin=margin)
     percents = {c: "{:.1%}" for c in ("repeat_rate", "retention_1", "retention_3", "share")}
@@ -370,7 +429,7 @@ def cac(
     out_file: OutOpt = None,
 ) -> None:
     """Does my advertising pay off? CAC, LTV:CAC, payback and the maximum CAC each channel can bear."""
-    with Workspace.open(workspace, read_only=True) as ws:
+    with _data(workspace) as ws:
         by_channel, by_month = cac_table(ws.table("orders"), ws.table("spend"), currency=currency, margin=margin,
                                          horizon=horizon, target_ratio=target)  # fmt: skip
     frame = by_month if monthly else by_channel
@@ -396,7 +455,7 @@ def pareto(
     out_file: OutOpt = None,
 ) -> None:
     """Do 20% of customers bring 80% of revenue? Revenue share of the top customers, and the Gini."""
-    with Workspace.open(workspace, read_only=True) as ws:
+    with _data(workspace) as ws:
         frame = pareto_table(ws.table("orders"), currency=currency)
         _, gini = lorenz_curve(ws.table("orders"), currency=currency)
 
@@ -419,9 +478,39 @@ def report(
 ) -> None:
     """Write a self-contained HTML report (opens offline) with interactive charts and notes."""
     planned = read_scenarios(scenarios_file) if scenarios_file else None
-    with Workspace.open(workspace, read_only=True) as ws:
+    with _data(workspace) as ws:
         path = build_report(ws, out_file, lang=lang, currency=currency, margin=margin, scenarios=planned)
     out.print(f"Report: [bold]{path}[/bold]")
+
+
+@command()
+def check(
+    limit: Annotated[int, typer.Option(help="How many left-out rows to show.")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check a --source table: which columns are read as which fields, and every row left out, by reason."""
+    if _source_options().url is None:
+        raise ParameterError("check looks at a --source table (ltv --source URL --table NAME check); for a "
+                             "workspace see ltv imports and ltv rejected")  # fmt: skip
+    with _data(Path(DEFAULT_WORKSPACE)) as source:
+        account = source.account()  # type: ignore[union-attr]
+        sample = source.left_out(limit) if account.left_out else pd.DataFrame()  # type: ignore[union-attr]
+    if as_json:
+        _print_json({**account.to_dict(), "sample": sample.to_dict(orient="records")})
+        return
+    fields = Table(title=f"{account.table}: columns read")
+    fields.add_column("field")
+    fields.add_column("column(s)")
+    for name, columns in account.columns.items():
+        fields.add_row(name, ", ".join(columns))
+    out.print(fields)
+    out.print(f"Rows: [bold]{account.rows:,}[/bold]   usable: [bold]{account.usable:,}[/bold]   "
+              f"left out: [bold]{account.rows - account.usable:,}[/bold]")  # fmt: skip
+    for reason, n in account.left_out.items():
+        out.print(f"  {n:,}  {reason}")
+    if len(sample):
+        out.print(_frame_table(sample[["reason", "order_id", "customer_id", "ordered_at", "amount", "status"]],
+                               "left-out rows (first)"))  # fmt: skip
 
 
 @command()
@@ -473,7 +562,7 @@ def fit(
     as_json: JsonOpt = False,
 ) -> None:
     """Fit a model and print its parameters with standard errors and the log-likelihood."""
-    with Workspace.open(workspace, read_only=True) as ws:
+    with _data(workspace) as ws:
         result = fit_model(ws.table("orders"), model, unit=unit, observation_end=calibration_end,  # type: ignore[arg-type]
                            currency=currency, product=product)  # fmt: skip
     data = result.to_dict()
@@ -504,15 +593,34 @@ def predict(
     currency: CurrencyOpt = None,
     observation_end: EndOpt = None,
     intervals: Annotated[bool, typer.Option(help="Compute 90% intervals of CLV (parameter uncertainty).")] = True,
+    out_table: Annotated[str | None, typer.Option(help="With --source: write the predictions to this table there.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Predict each customer's purchases, P(alive) and CLV over a horizon, with an interval."""
-    with Workspace.open(workspace, read_only=True) as ws:
-        scored, info = predict_customers(
-            ws.table("orders"), model=model, horizon=horizon, unit=unit, discount_rate=discount_rate,  # type: ignore[arg-type]
-            margin=margin, observation_end=observation_end, currency=currency, intervals=intervals,
-        )  # fmt: skip
-    path = write_table(scored, out_file)
+    """Predict each customer's purchases, P(alive) and CLV over a horizon, with an interval.
+
+    With --source the predictions are computed and written in the source's engine (no intervals): --out-table
+    NAME writes a table there, an --out ending in .parquet is written by the engine, other files are fetched."""
+    settings = dict(model=model, horizon=horizon, unit=unit, discount_rate=discount_rate, margin=margin,
+                    observation_end=observation_end, currency=currency)  # fmt: skip
+    if _source_options().url is not None:
+        with _data(workspace, writable=out_table is not None) as source:
+            expr, info = score_customers(source.table("orders"), **settings)  # type: ignore[arg-type]
+            if out_table is not None or out_file.suffix.lower() == ".parquet":
+                written = write_result(source.backend, expr, out_table or out_file)  # type: ignore[union-attr]
+                info |= score_totals(written)
+                top = written.order_by(written.clv.desc()).limit(10).execute()
+                path: Path | str = out_table or out_file
+            else:
+                scored = expr.execute()
+                path = write_table(scored, out_file)
+                info |= score_totals(ibis.memtable(scored))
+                top = scored.nlargest(10, "clv")
+        intervals = False
+    else:
+        with Workspace.open(workspace, read_only=True) as ws:
+            scored, info = predict_customers(ws.table("orders"), intervals=intervals, **settings)  # type: ignore[arg-type]
+        path = write_table(scored, out_file)
+        top = scored.sort_values("clv", ascending=False).head(10)
     info["out"] = str(path)
     if as_json:
         _print_json(info)
@@ -520,14 +628,13 @@ def predict(
     out.print(f"{info['customers']:,} customers scored with {model} + Gamma-Gamma over {horizon:g} {unit}s "
               f"(discount {discount_rate:.0%} a year, margin {margin:.0%})")  # fmt: skip
     out.print(f"Expected purchases: {info['expected_purchases']:,.0f}   total CLV: {info['total_clv']:,.2f}")
-    top = scored.sort_values("clv", ascending=False).head(10)
     table = Table(title="Most valuable customers")
-    for col in ("customer", "P(alive)", "purchases", "spend", "CLV", "90% interval"):
+    for col in ("customer", "P(alive)", "purchases", "spend", "CLV", *(["90% interval"] if intervals else [])):
         table.add_column(col, justify="left" if col == "customer" else "right")
     for r in top.itertuples():
-        interval = f"{r.clv_low:,.2f} – {r.clv_high:,.2f}" if intervals else ""
+        interval = [f"{r.clv_low:,.2f} – {r.clv_high:,.2f}"] if intervals else []
         table.add_row(str(r.customer_id), f"{r.probability_alive:.2f}", f"{r.expected_purchases:.2f}",
-                      f"{r.expected_spend:,.2f}", f"{r.clv:,.2f}", interval)  # fmt: skip
+                      f"{r.expected_spend:,.2f}", f"{r.clv:,.2f}", *interval)  # fmt: skip
     out.print(table)
     out.print(f"Written: [bold]{path}[/bold]")
 
@@ -544,7 +651,7 @@ def compare(
     as_json: JsonOpt = False,
 ) -> None:
     """Rank the purchase models by how well they predict a holdout period."""
-    with Workspace.open(workspace, read_only=True) as ws:
+    with _data(workspace) as ws:
         table, info = compare_on_holdout(ws.table("orders"), calibration_end=calibration_end,
                                          observation_end=observation_end, unit=unit, currency=currency)  # type: ignore[arg-type]  # fmt: skip
     if as_json:
@@ -584,7 +691,7 @@ def segments(
     out_file: OutOpt = None,
 ) -> None:
     """Whom to act on? Segment sizes, revenue, average LTV and the suggested action; lists to export."""
-    with Workspace.open(workspace, read_only=True) as ws:
+    with _data(workspace) as ws:
         orders = ws.table("orders")
         alive = clv = None
         if model and scheme in ("lifecycle", "value"):
@@ -633,7 +740,7 @@ def scenario(
     else:
         planned = [Scenario("scenario", aov_change=aov_change, upsell_rate=upsell_rate, upsell_price=upsell_price,
                             frequency_change=frequency_change, churn_change=churn_change, margin=new_margin)]  # fmt: skip
-    with Workspace.open(workspace, read_only=True) as ws:
+    with _data(workspace) as ws:
         base = baseline_from(ws.table("orders"), margin=margin, currency=currency)
     table = evaluate(base, planned, horizon_months=horizon, target_ratio=target)
 
@@ -665,7 +772,7 @@ def tripwire(
         planned = read_scenarios(scenarios_file, TripwireScenario)
     else:
         planned = [TripwireScenario("scenario", price=price, conversion=conversion, unit_cost=unit_cost, buyers_change=buyers_change)]
-    with Workspace.open(workspace, read_only=True) as ws:
+    with _data(workspace) as ws:
         base = tripwire_baseline(ws.table("orders"), product, core, currency=currency)
     table = evaluate_tripwire(base, planned, target_ratio=target)
 
@@ -684,7 +791,8 @@ def serve(
     token: Annotated[str | None, typer.Option(envvar="LTV_TOKEN", help="Access token (generated when binding beyond loopback).")] = None,
     max_upload_mb: Annotated[int, typer.Option(help="Largest upload accepted, in MB.")] = 50,
 ) -> None:
-    """The local web dashboard and JSON API on the workspace (docs at /docs)."""
+    """The local web dashboard and JSON API on the workspace (docs at /docs); with --source, read-only on the
+    source's table."""
     import ipaddress
     import secrets
 
@@ -698,9 +806,13 @@ def serve(
         loopback = host == "localhost"
     if not loopback and not token:
         token = secrets.token_urlsafe(24)
-    app = create_app(workspace, token=token, max_upload_mb=max_upload_mb)
+    options = _source_options()
+    opener = functools.partial(Source.open, options.url, options.table, mapping=options.mapping,
+                               currency=options.currency, spend_table=options.spend_table) if options.url else None  # fmt: skip
+    app = create_app(workspace, token=token, max_upload_mb=max_upload_mb, source=opener)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    err.print(f"ltvkit dashboard on [bold]http://{shown}:{port}/{'?token=' + token if token else ''}[/bold]  (workspace {workspace}; Ctrl+C stops)")
+    where = f"source {options.table} in {options.url}" if options.url else f"workspace {workspace}"
+    err.print(f"ltvkit dashboard on [bold]http://{shown}:{port}/{'?token=' + token if token else ''}[/bold]  ({where}; Ctrl+C stops)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 

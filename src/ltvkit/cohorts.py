@@ -63,6 +63,12 @@ def money_orders(orders: ir.Table, currency: str | None = None) -> ir.Table:
     return money
 
 
+def first_order_first(orders: ir.Table) -> list[ir.Value]:
+    """The order of a customer's orders: by time, then by order key, product and amount, so that orders at the
+    same moment rank the same on every engine (a table without order ids has no key)."""
+    return [orders.ordered_at, orders.order_key, orders.product, orders.amount]
+
+
 def customers(orders: ir.Table, *, currency: str | None = None, period: Period = "month") -> ir.Table:
     """One row per customer (a customer id with a purchase): ``first_purchase`` (timestamp), ``cohort``
     (period start), ``cohort_index``, and the ``channel``, ``utm_*``, ``first_product`` and
@@ -71,7 +77,7 @@ def customers(orders: ir.Table, *, currency: str | None = None, period: Period =
     money = money_orders(orders, currency)
     purchases = money.filter(is_purchase(money))
     ranked = purchases.mutate(
-        seq=ibis.row_number().over(group_by="customer_id", order_by=[purchases.ordered_at, purchases.order_key])
+        seq=ibis.row_number().over(group_by="customer_id", order_by=first_order_first(purchases))
     )
     first = ranked.filter(ranked.seq == 0)
     return first.select(

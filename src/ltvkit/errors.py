@@ -10,6 +10,7 @@ class. The tree::
     │   └── AmbiguousFormatError           numbers or dates that can be read two ways; never guessed
     ├── ParameterError (ValueError)        an option or argument out of its range
     ├── WorkspaceError                     the workspace file cannot be opened or is not an ltvkit workspace
+    ├── SourceError                        a data source (warehouse, lake, Spark) cannot be reached or read
     ├── NotFittedError (AttributeError)    a model used before ``fit``
     └── ConvergenceError (RuntimeError)    an optimiser that did not converge
 
@@ -91,6 +92,11 @@ class ParameterError(LtvError, ValueError):
 
 class WorkspaceError(LtvError):
     """The workspace cannot be opened or is not an ltvkit workspace."""
+
+
+class SourceError(LtvError):
+    """A data source cannot be reached or read: a bad connection URL, a backend that is not installed, a
+    table that does not exist."""
 
 
 class NotFittedError(LtvError, AttributeError):

@@ -184,7 +184,7 @@ def _top_product(orders: ir.Table, currency: str | None) -> str:
     money = money_orders(orders, currency)
     purchases = money.filter(is_purchase(money) & money.product.notnull())
     ranked = purchases.group_by("product").aggregate(revenue=(purchases.amount - purchases.refunded).sum())
-    top = ranked.order_by(ranked.revenue.desc()).limit(1).execute()
+    top = ranked.order_by([ranked.revenue.desc(), ranked.product]).limit(1).execute()
     if top.empty:
         raise ParameterError("the orders name no products; pass the core product explicitly")
     return str(top["product"].iloc[0])
@@ -207,7 +207,7 @@ def segment_summary(segmented: pd.DataFrame) -> pd.DataFrame:
     summary["revenue_share"] = summary["revenue"] / total_revenue if total_revenue else 0.0
     summary["average_ltv"] = summary["revenue"] / summary["customers"]
     summary["action"] = summary.index.map(ACTIONS)
-    return summary.sort_values("revenue", ascending=False).reset_index()
+    return summary.sort_values("revenue", ascending=False, kind="stable").reset_index()  # ties: by name
 
 
 def read_exclusions(path: str | Path) -> set[str]:

@@ -11,15 +11,16 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ltvkit.clv import PURCHASE_MODELS, customer_value
+from ltvkit.clv import PURCHASE_MODELS, customer_value, customer_value_table
 from ltvkit.errors import ParameterError, collect_notes
 from ltvkit.evaluation import compare_models, tracking
 from ltvkit.models import BetaGeoBetaBinomModel, GammaGammaModel, ShiftedBetaGeometricModel
-from ltvkit.models.base import BaseModel, compress
+from ltvkit.models.base import BaseModel
 from ltvkit.summaries import (
     UNIT_DAYS,
     TimeUnit,
     calibration_holdout_summary,
+    compressed,
     customer_summary,
     discrete_summary,
     observation_end_of,
@@ -91,24 +92,55 @@ def _fit(
     model: BaseModel
     if name in PURCHASE_MODELS:
         summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
-        model = PURCHASE_MODELS[name]().fit(compress(summary.execute(), ("frequency", "recency", "T")))
+        model = PURCHASE_MODELS[name]().fit(compressed(summary).execute())
     elif name == "gammagamma":
-        summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency).execute()
-        repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-        if len(repeat) < len(summary[summary["frequency"] > 0]):
-            notes.append("repeat customers whose repeat purchases net to zero or less are left out")
-        model = GammaGammaModel().fit(repeat)
+        summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
+        model, left_out = _fit_spend(summary)
+        if left_out:
+            notes.append(f"{left_out:,} repeat customers whose repeat purchases net to zero or less are left out")
     elif name == "bgbb":
-        data = discrete_summary(orders, unit=unit, observation_end=end, currency=currency).execute()
-        model = BetaGeoBetaBinomModel().fit(compress(data, ("frequency", "recency", "n_periods")))
+        data = discrete_summary(orders, unit=unit, observation_end=end, currency=currency)
+        model = BetaGeoBetaBinomModel().fit(compressed(data, ("frequency", "recency", "n_periods")).execute())
     else:
         if not product:
             raise ParameterError("the sbg model needs the subscription product (--product NAME)")
-        data = subscription_durations(orders, product=product, unit=unit, observation_end=end).execute()
-        if data.empty:
+        data = subscription_durations(orders, product=product, unit=unit, observation_end=end)
+        counts = compressed(data, ("periods", "churned")).execute()
+        if counts.empty:
             raise ParameterError(f"no purchases of the product {product!r}")
-        model = ShiftedBetaGeometricModel().fit(compress(data, ("periods", "churned")))
+        model = ShiftedBetaGeometricModel().fit(counts)
     return FitResult(name, model, unit, end.isoformat(), notes)
+
+
+def _fit_spend(summary: ir.Table) -> tuple[GammaGammaModel, int]:
+    """Gamma-Gamma fitted on the repeat customers with positive mean spend, read from the engine as distinct
+    (x, m) pairs with counts; and how many repeat customers were left out for spend ≤ 0."""
+    repeat = summary.filter(summary.frequency > 0)
+    usable = repeat.monetary_value > 0
+    pairs = compressed(repeat.filter(usable), ("frequency", "monetary_value")).execute()
+    left_out = int(repeat.filter(~usable).count().execute())
+    return GammaGammaModel().fit(pairs), left_out
+
+
+def _fitted(
+    orders: ir.Table, model: str, *, unit: TimeUnit, observation_end: str | dt.date | None, currency: str | None,
+    **settings: Any,
+) -> tuple[ir.Table, BaseModel, GammaGammaModel, dict[str, Any]]:
+    """The customer summary (an expression), a purchase model and Gamma-Gamma fitted on compressed statistics
+    read from the engine, and what to report of them."""
+    if model not in PURCHASE_MODELS:
+        raise ParameterError(f"predictions use a purchase model: {', '.join(PURCHASE_MODELS)}")
+    end = _end(orders, observation_end, currency)
+    summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
+    purchase = PURCHASE_MODELS[model]().fit(compressed(summary).execute())
+    spend = _fit_spend(summary)[0]
+    info = {
+        "model": model, "unit": unit, "observation_end": end.isoformat(), **settings,
+        "purchase_params": purchase.params_.to_dict(),
+        "spend_params": spend.params_.to_dict(),
+        "frequency_spend_correlation": spend.frequency_spend_correlation_,
+    }  # fmt: skip
+    return summary, purchase, spend, info
 
 
 def predict_customers(
@@ -125,32 +157,48 @@ def predict_customers(
     random_state: int | None = 0,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-customer predictions over ``horizon`` units (P(alive), expected purchases and spend, CLV with a
-    90% interval) and a summary of the two fitted models."""
-    if model not in PURCHASE_MODELS:
-        raise ParameterError(f"predictions use a purchase model: {', '.join(PURCHASE_MODELS)}")
-    end = _end(orders, observation_end, currency)
-    summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency).execute()
-    purchase = PURCHASE_MODELS[model]().fit(compress(summary, ("frequency", "recency", "T")))
-    spend = GammaGammaModel().fit(summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)])
+    90% interval) as a DataFrame, and a summary of the two fitted models. For customers too many to bring
+    back, :func:`score_customers` leaves the result in the engine."""
+    summary, purchase, spend, info = _fitted(orders, model, unit=unit, observation_end=observation_end, currency=currency,
+                                             horizon=horizon, discount_rate=discount_rate, margin=margin)  # fmt: skip
     scored = customer_value(
-        purchase, spend, summary, horizon=horizon, unit=unit, discount_rate=discount_rate, margin=margin,
+        purchase, spend, summary.execute(), horizon=horizon, unit=unit, discount_rate=discount_rate, margin=margin,
         interval=0.9 if intervals else None, random_state=random_state,
     )  # fmt: skip
-    info = {
-        "model": model,
-        "unit": unit,
-        "horizon": horizon,
-        "observation_end": end.isoformat(),
-        "discount_rate": discount_rate,
-        "margin": margin,
-        "customers": len(scored),
-        "purchase_params": purchase.params_.to_dict(),
-        "spend_params": spend.params_.to_dict(),
-        "frequency_spend_correlation": spend.frequency_spend_correlation_,
-        "total_clv": float(scored["clv"].sum()),
-        "expected_purchases": float(scored["expected_purchases"].sum()),
-    }
+    info |= {"customers": len(scored), "total_clv": float(scored["clv"].sum()),
+             "expected_purchases": float(scored["expected_purchases"].sum())}  # fmt: skip
     return scored, info
+
+
+def score_customers(
+    orders: ir.Table,
+    *,
+    model: str = "bgnbd",
+    horizon: float = 12,
+    unit: TimeUnit = "month",
+    discount_rate: float = 0.0,
+    margin: float = 1.0,
+    observation_end: str | dt.date | None = None,
+    currency: str | None = None,
+) -> tuple[ir.Table, dict[str, Any]]:
+    """:func:`predict_customers` (without intervals) for data that stays where it lives: the models are fitted
+    on compressed statistics and the per-customer predictions are an Ibis expression of the orders' engine
+    (:func:`ltvkit.clv.customer_value_table`), to write there with :func:`ltvkit.sources.write_result`."""
+    summary, purchase, spend, info = _fitted(orders, model, unit=unit, observation_end=observation_end, currency=currency,
+                                             horizon=horizon, discount_rate=discount_rate, margin=margin)  # fmt: skip
+    scored = customer_value_table(purchase, spend, summary, horizon=horizon, unit=unit, discount_rate=discount_rate,
+                                  margin=margin)  # fmt: skip
+    return scored, info
+
+
+def score_totals(scored: ir.Table) -> dict[str, Any]:
+    """Customers, expected purchases and CLV summed over a scored table (one pass in its engine)."""
+    totals = scored.aggregate(
+        customers=scored.count(), expected_purchases=scored.expected_purchases.sum(), total_clv=scored.clv.sum()
+    ).execute()
+    row = totals.iloc[0]
+    return {"customers": int(row["customers"]), "expected_purchases": float(row["expected_purchases"] or 0),
+            "total_clv": float(row["total_clv"] or 0)}  # fmt: skip
 
 
 def compare_on_holdout(

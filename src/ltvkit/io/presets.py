@@ -101,7 +101,7 @@ _GENERIC_ORDER_COLUMNS: dict[str, tuple[str, ...]] = {
     "email": ("email", "e-mail", "customer email", "buyer email", "billing email", "почта",
               "электронная почта", "эл. почта", "електронна пошта", "пошта"),
     "phone": ("phone", "phone number", "телефон"),
-    "ordered_at": ("paid at", "payment date", "date paid", "order date", "purchase date", "created at",
+    "ordered_at": ("ordered at", "paid at", "payment date", "date paid", "order date", "purchase date", "created at",
                    "created", "date", "timestamp", "datetime", "дата оплаты", "дата заказа",
                    "дата покупки", "дата создания", "дата", "дата оплати", "дата замовлення",
                    "дата створення"),

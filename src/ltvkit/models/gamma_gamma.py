@@ -94,9 +94,16 @@ class GammaGammaModel(BaseModel):
         """E[M | x, m] = (γ + m x) p / (p x + q − 1): the customer's mean shrunk towards the population mean
         p γ / (q − 1); customers with x = 0 get the population mean."""
         x, m = as_arrays(data, columns, ("frequency", "monetary_value"))
+        intercept, slope = self.spend_weights(x)
+        return intercept + slope * np.where(x > 0, m, 0.0)
+
+    def spend_weights(self, frequency: Columns) -> tuple[np.ndarray, np.ndarray]:
+        """E[M | x, m] as ``intercept + slope · m``: intercept p γ / (p x + q − 1), slope p x / (p x + q − 1).
+        Linear in m, so an engine can finish the prediction from two numbers per distinct x."""
+        x = np.asarray(frequency, dtype=float)
         p, q, g = self._p
-        m = np.where(x > 0, m, 0.0)
-        return (g + m * x) * p / (p * x + q - 1)
+        denominator = p * x + q - 1
+        return p * g / denominator, p * x / denominator
 
     def mean_spend(self) -> float:
         """Population mean spend per transaction, p γ / (q − 1) (infinite for q ≤ 1)."""

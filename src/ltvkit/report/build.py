@@ -24,7 +24,7 @@ from ltvkit.metrics import lorenz_curve, ltv_summary, pareto_table
 from ltvkit.overview import overview
 from ltvkit.scenarios import Scenario, baseline_from, evaluate
 from ltvkit.serialize import jsonable
-from ltvkit.store import Workspace
+from ltvkit.sources import Tables
 
 MAX_COHORTS = 24  # rows of the heatmaps: the most recent cohorts
 MAX_AGE = 24
@@ -32,7 +32,7 @@ CURVE_COHORTS = 8
 TARGET_RATIO = 3.0
 
 
-def _main_currency(ws: Workspace, currency: str | None) -> tuple[str, list[str]]:
+def _main_currency(ws: Tables, currency: str | None) -> tuple[str, list[str]]:
     by_currency = overview(ws.table("orders")).by_currency
     if by_currency.empty:
         raise ParameterError("the workspace has no purchases; import orders first")
@@ -44,7 +44,7 @@ def _main_currency(ws: Workspace, currency: str | None) -> tuple[str, list[str]]
 
 
 def report_data(
-    ws: Workspace,
+    ws: Tables,
     *,
     currency: str | None = None,
     margin: float | None = None,
@@ -196,7 +196,7 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
 
 
 def build_report(
-    workspace: Workspace,
+    workspace: Tables,
     out: str | Path = "report.html",
     *,
     lang: str = "en",

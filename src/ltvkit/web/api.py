@@ -62,8 +62,9 @@ def _read(source: Request | Hub, key: tuple, compute: Any) -> Any:
 
 @router.get("/health", summary="Server and workspace status")
 def health(request: Request) -> dict[str, Any]:
-    with hub_of(request).reader() as ws:
-        return {"status": "ok", "version": __version__, "data_version": ws.data_version()}
+    hub = hub_of(request)
+    with hub.reader() as ws:
+        return {"status": "ok", "version": __version__, "data_version": ws.data_version(), "read_only": hub.read_only}
 
 
 # --- data ------------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ltvkit import __version__, i18n
 from ltvkit.errors import InputError, LtvError, NotFittedError, WorkspaceError
+from ltvkit.sources import Source
 from ltvkit.web.api import router
 from ltvkit.web.state import Hub
 
@@ -47,10 +48,17 @@ def _status_of(exc: LtvError) -> int:
     return 400
 
 
-def create_app(workspace: str | Path, *, token: str | None = None, max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB) -> FastAPI:
-    """The dashboard and API on the workspace at ``workspace`` (created if missing)."""
+def create_app(
+    workspace: str | Path,
+    *,
+    token: str | None = None,
+    max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
+    source: Callable[[], Source] | None = None,
+) -> FastAPI:
+    """The dashboard and API on the workspace at ``workspace`` (created if missing), or, read-only, on the
+    source that ``source()`` opens (on the first request)."""
 
-    hub = Hub(Path(workspace))
+    hub = Hub(Path(workspace), source)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -3,6 +3,10 @@
 Reads run concurrently, each request on its own DuckDB connection (:meth:`Workspace.cursor`), and see the
 last committed data; imports take one lock, so they run one at a time, each in its own transaction, and a
 reader never sees half of one.
+
+With a source (``ltv serve --source …``) the app reads a warehouse table instead, read-only: queries run one
+at a time on the source's connection (the engine parallelises each), and results are cached for
+:data:`SOURCE_TTL` seconds, since the warehouse may change underneath.
 """
 
 from __future__ import annotations
@@ -19,11 +23,54 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ltvkit.errors import LtvError
+import pandas as pd
+
+from ltvkit.errors import LtvError, WorkspaceError
+from ltvkit.sources import Source
 from ltvkit.store import Workspace
 
 CACHE_SIZE = 64
 JOBS_KEPT = 200
+SOURCE_TTL = 600
+
+
+class SourceView:
+    """A source seen through the workspace methods the API reads; imports are not possible."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+
+    def table(self, name: str) -> Any:
+        return self.source.table(name)
+
+    def count(self, name: str) -> int:
+        if name == "orders":
+            return self.source.account().usable
+        if name == "spend":
+            return int(self.source.table("spend").count().execute())
+        return 0
+
+    def data_version(self) -> int:
+        """Changes every :data:`SOURCE_TTL` seconds, so cached results are that fresh."""
+        return int(time.time() // SOURCE_TTL)
+
+    def imports(self) -> pd.DataFrame:
+        """The source's row account as the one entry of the ledger."""
+        account = self.source.account()
+        return pd.DataFrame([{"import_id": 0, "kind": "orders", "file_name": account.table, "file_path": None,
+                              "preset": "source", "read": account.rows, "loaded": account.usable, "updated": 0,
+                              "duplicates": 0, "rejected": account.rows - account.usable,
+                              "notes": account.note()}])  # fmt: skip
+
+    def rejected(self, import_id: int | None = None) -> pd.DataFrame:
+        """The first left-out rows, with their reasons, in the columns of a workspace's rejected rows."""
+        rows = self.source.left_out(1000) if self.source.account().left_out else pd.DataFrame(columns=["reason"])
+        return pd.DataFrame({"import_id": 0, "file_name": self.source.name, "row_number": None, "column": None,
+                             "value": rows.get("order_id"), "reason": rows["reason"],
+                             "raw": rows.drop(columns="reason").astype(str).to_dict(orient="records")})  # fmt: skip
+
+    def close(self) -> None:
+        """The source stays open for the next request."""
 
 
 @dataclass
@@ -49,13 +96,16 @@ class Job:
 
 
 class Hub:
-    """The workspace behind a running web app."""
+    """The workspace (or the source) behind a running web app."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, source: Callable[[], Source] | None = None) -> None:
         self.path = path
         self.write_lock = threading.Lock()
         self._open_lock = threading.Lock()
-        self._root: Workspace | None = Workspace.open(path)
+        self._open_source = source
+        self._source: Source | None = None
+        self._source_lock = threading.RLock()  # a cached read may read again inside
+        self._root: Workspace | None = None if source else Workspace.open(path)
         self._pool: ThreadPoolExecutor | None = None
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
@@ -71,6 +121,13 @@ class Hub:
             if self._root is not None:
                 self._root.close()
                 self._root = None
+            if self._source is not None:
+                self._source.close()
+                self._source = None
+
+    @property
+    def read_only(self) -> bool:
+        return self._open_source is not None
 
     def _workspace(self) -> Workspace:
         with self._open_lock:
@@ -80,7 +137,13 @@ class Hub:
 
     @contextmanager
     def reader(self) -> Iterator[Workspace]:
-        """A connection of this request's own."""
+        """A connection of this request's own (with a source: the source, one request at a time)."""
+        if self._open_source is not None:
+            with self._source_lock:
+                if self._source is None:
+                    self._source = self._open_source()
+                yield SourceView(self._source)  # type: ignore[misc]
+            return
         ws = self._workspace().cursor()
         try:
             yield ws
@@ -90,6 +153,9 @@ class Hub:
     @contextmanager
     def writer(self) -> Iterator[Workspace]:
         """A connection holding the import lock."""
+        if self._open_source is not None:
+            raise WorkspaceError("this dashboard reads a warehouse table (ltv serve --source); imports go to a "
+                                 "workspace: run ltv serve without --source")  # fmt: skip
         with self.write_lock, self.reader() as ws:
             yield ws
 
