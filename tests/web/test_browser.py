@@ -36,7 +36,8 @@ def test_upload_then_every_page_in_every_language(browser, live_empty: LiveServe
         account = page.evaluate("JSON.parse(document.getElementById('upload-result').textContent)")
         assert account["read"] == account["loaded"] + account["duplicates"] + account["rejected"]
         page.evaluate("document.getElementById('upload-result').textContent = ''")
-    page.wait_for_selector("#imports-table table")
+    # the ledger refreshes after each import: wait for the second one's row (a slow machine shows the first first)
+    page.wait_for_function("document.querySelectorAll('#imports-table tbody tr').length >= 2", timeout=60_000)
     assert page.locator("#imports-table tbody tr").count() == 2
     page.close()
     assert errors == [] and outside == []
