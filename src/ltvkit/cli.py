@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import ibis
 import numpy as np
 import pandas as pd
 import typer
@@ -613,7 +612,7 @@ def predict(
             else:
                 scored = expr.execute()
                 path = write_table(scored, out_file)
-                info |= score_totals(ibis.memtable(scored))
+                info |= score_totals(scored)
                 top = scored.nlargest(10, "clv")
         intervals = False
     else:

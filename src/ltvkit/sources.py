@@ -257,13 +257,13 @@ def map_orders(table: ir.Table, mapping: Preset | None = None, *, currency: str 
 
     statuses = {s: s for s in STATUSES} | dict(preset.statuses)
     currencies = dict(CURRENCY_TOKENS)
-    present = _present(typed, "status") if "status" in found else []
-    codes = _present(typed, "currency") if "currency" in found else []
+    present = _present(typed, [c for c in ("status", "currency") if c in found])
     fallback = (currency or preset.currency or NO_CURRENCY).upper()
     looked_up = typed.mutate(
-        known_status=_lookup(typed.status, {s: statuses[k] for s in present if (k := s.strip().lower()) in statuses})
+        known_status=_lookup(typed.status, {s: statuses[k] for s in present.get("status", [])
+                                            if (k := s.strip().lower()) in statuses})
         if "status" in found else ibis.literal("paid"),
-        code=_lookup(typed.currency, {c: currencies.get(k) or k.upper() for c in codes
+        code=_lookup(typed.currency, {c: currencies.get(k) or k.upper() for c in present.get("currency", [])
                                       if (k := c.strip().lower()) in currencies or re.fullmatch("[a-z]{3}", k)}),
     )  # fmt: skip
     # The import's rules, written over the looked-up status k, the amount a and the refund r (0 if none)
@@ -295,11 +295,13 @@ def map_orders(table: ir.Table, mapping: Preset | None = None, *, currency: str 
     return Mapped(rows.select(*ORDER_SCHEMA.names, "reason", "usable"), found)
 
 
-def _present(table: ir.Table, column: str) -> list[str]:
-    """The distinct non-null values of a (low-cardinality) column, looked up in Python as an import would
-    (trimmed, any case) and matched in the engine as stored."""
-    values = table.select(column).distinct().execute()[column]
-    return sorted(str(v) for v in values.dropna())
+def _present(table: ir.Table, columns: list[str]) -> dict[str, list[str]]:
+    """The distinct non-null values of each of a few low-cardinality columns, read in one pass; looked up in
+    Python as an import would (trimmed, any case) and matched in the engine as stored."""
+    if not columns:
+        return {}
+    combinations = table.select(*columns).distinct().execute()
+    return {c: sorted({str(v) for v in combinations[c].dropna()}) for c in columns}
 
 
 def _lookup(value: ir.StringValue, vocabulary: dict[str, str]) -> ir.StringValue:

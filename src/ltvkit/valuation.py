@@ -116,10 +116,9 @@ def _fit_spend(summary: ir.Table) -> tuple[GammaGammaModel, int]:
     """Gamma-Gamma fitted on the repeat customers with positive mean spend, read from the engine as distinct
     (x, m) pairs with counts; and how many repeat customers were left out for spend ≤ 0."""
     repeat = summary.filter(summary.frequency > 0)
-    usable = repeat.monetary_value > 0
-    pairs = compressed(repeat.filter(usable), ("frequency", "monetary_value")).execute()
-    left_out = int(repeat.filter(~usable).count().execute())
-    return GammaGammaModel().fit(pairs), left_out
+    pairs = compressed(repeat, ("frequency", "monetary_value")).execute()  # one pass for both answers
+    positive = pairs["monetary_value"] > 0
+    return GammaGammaModel().fit(pairs[positive]), int(pairs.loc[~positive, "weight"].sum())
 
 
 def _fitted(
@@ -165,9 +164,7 @@ def predict_customers(
         purchase, spend, summary.execute(), horizon=horizon, unit=unit, discount_rate=discount_rate, margin=margin,
         interval=0.9 if intervals else None, random_state=random_state,
     )  # fmt: skip
-    info |= {"customers": len(scored), "total_clv": float(scored["clv"].sum()),
-             "expected_purchases": float(scored["expected_purchases"].sum())}  # fmt: skip
-    return scored, info
+    return scored, info | score_totals(scored)
 
 
 def score_customers(
@@ -191,14 +188,17 @@ def score_customers(
     return scored, info
 
 
-def score_totals(scored: ir.Table) -> dict[str, Any]:
-    """Customers, expected purchases and CLV summed over a scored table (one pass in its engine)."""
-    totals = scored.aggregate(
-        customers=scored.count(), expected_purchases=scored.expected_purchases.sum(), total_clv=scored.clv.sum()
-    ).execute()
-    row = totals.iloc[0]
-    return {"customers": int(row["customers"]), "expected_purchases": float(row["expected_purchases"] or 0),
-            "total_clv": float(row["total_clv"] or 0)}  # fmt: skip
+def score_totals(scored: ir.Table | pd.DataFrame) -> dict[str, Any]:
+    """Customers, expected purchases and CLV summed over scored customers: a DataFrame here, or an Ibis table
+    in its engine (one pass there)."""
+    if isinstance(scored, pd.DataFrame):
+        customers, purchases, clv = len(scored), scored["expected_purchases"].sum(), scored["clv"].sum()
+    else:
+        row = scored.aggregate(
+            customers=scored.count(), expected_purchases=scored.expected_purchases.sum(), total_clv=scored.clv.sum()
+        ).execute().iloc[0]
+        customers, purchases, clv = row["customers"], row["expected_purchases"], row["total_clv"]
+    return {"customers": int(customers), "expected_purchases": float(purchases or 0), "total_clv": float(clv or 0)}
 
 
 def compare_on_holdout(
