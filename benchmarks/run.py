@@ -65,7 +65,9 @@ def simulate(n: int, seed: int) -> pd.DataFrame:
     data = BetaGeoModel.from_params(**BG_TRUTH).simulate(T=T_days / 7.0, random_state=rng)
     data["recency"] = np.floor(data["recency"] * 7) / 7  # purchase times in whole days
     repeat = data["frequency"].to_numpy() > 0
-    spend = GammaGammaModel.from_params(**GG_TRUTH).simulate(data["frequency"].to_numpy()[repeat], random_state=rng)
+    spend = GammaGammaModel.from_params(**GG_TRUTH).simulate(
+        data["frequency"].to_numpy()[repeat], random_state=rng
+    )
     data["monetary_value"] = 0.0
     data.loc[repeat, "monetary_value"] = np.round(spend["monetary_value"].to_numpy(), 2)
     return data[["frequency", "recency", "T", "monetary_value"]]
@@ -81,13 +83,16 @@ def ltvkit_stages(summary: pd.DataFrame, repeat: int) -> tuple[list[tuple[str, f
     gg, secs, mib = measure(lambda: GammaGammaModel().fit(repeaters), repeat)
     rows.append(("fit Gamma-Gamma", secs, mib))
     _, secs, mib = measure(
-        lambda: customer_value(bg, gg, summary, horizon=HORIZON_WEEKS, unit="week", discount_rate=0.1, interval=None)
+        lambda: customer_value(
+            bg, gg, summary, horizon=HORIZON_WEEKS, unit="week", discount_rate=0.1, interval=None
+        )
     )
     rows.append(("score (P(alive), E[purchases], CLV)", secs, mib))
     return rows, len(table)
 
 
-SIDE_SCRIPT = r"""
+SIDE_SCRIPT = (
+    r"""
 import json, resource, sys, time
 import numpy as np
 import pandas as pd
@@ -97,7 +102,8 @@ f, r, T, m = (pd.Series(d[c]) for c in ("frequency", "recency", "T", "monetary_v
 out = {}
 t = time.perf_counter(); bg = BetaGeoFitter().fit(f, r, T); out["fit BG/NBD"] = time.perf_counter() - t
 rep = (f > 0) & (m > 0)
-t = time.perf_counter(); gg = GammaGammaFitter().fit(f[rep], m[rep]); out["fit Gamma-Gamma"] = time.perf_counter() - t
+t = time.perf_counter(); gg = GammaGammaFitter().fit(f[rep], m[rep]); """
+    r"""out["fit Gamma-Gamma"] = time.perf_counter() - t
 t = time.perf_counter()
 bg.conditional_probability_alive(f, r, T)
 gg.customer_lifetime_value(bg, f, r, T, m.where(rep, 0.0), time=12, discount_rate=0.1 / 12, freq="W")
@@ -105,6 +111,7 @@ out["score (P(alive), E[purchases], CLV)"] = time.perf_counter() - t
 out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
 """
+)
 
 
 def side_env_python() -> Path | None:
@@ -114,7 +121,9 @@ def side_env_python() -> Path | None:
     print(f"creating {SIDE_ENV} with {', '.join(SIDE_REQUIREMENTS)} …", file=sys.stderr)
     try:
         subprocess.run([sys.executable, "-m", "venv", str(SIDE_ENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *SIDE_REQUIREMENTS], check=True, timeout=900)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", *SIDE_REQUIREMENTS], check=True, timeout=900
+        )
         subprocess.run([str(python), "-c", "import lifetimes"], check=True)
     except (subprocess.SubprocessError, OSError) as exc:
         print(f"lifetimes is not installable here ({exc}); its columns stay empty", file=sys.stderr)
@@ -125,10 +134,18 @@ def side_env_python() -> Path | None:
 def lifetimes_stages(python: Path, summary: pd.DataFrame, timeout: float) -> dict[str, float] | str:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "data.npz"
-        np.savez(path, **{c: summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value")})
+        np.savez(
+            path,
+            **{c: summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value")},
+        )
         try:
-            done = subprocess.run([str(python), "-c", SIDE_SCRIPT, str(path)], capture_output=True, text=True,
-                                  timeout=timeout, check=False)  # fmt: skip
+            done = subprocess.run(
+                [str(python), "-c", SIDE_SCRIPT, str(path)],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             return f"over {timeout:.0f} s"
     if done.returncode != 0:
@@ -145,7 +162,9 @@ def cdnow_summary() -> tuple[pd.DataFrame, list[tuple[str, float, float]]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="1e5,1e6,1e7", help="simulated base sizes, comma-separated")
     parser.add_argument("--no-lifetimes", action="store_true", help="skip the lifetimes side-by-side")
     parser.add_argument("--lifetimes-max", type=float, default=1e6, help="largest base to give lifetimes")
@@ -157,12 +176,17 @@ def main() -> None:
     if CDNOW.exists():
         datasets.append(("CDNOW full", cdnow_summary))
     for size in (int(float(s)) for s in args.sizes.split(",") if s):
+
         def make(size: int = size) -> tuple[pd.DataFrame, list[tuple[str, float, float]]]:
             data, secs, mib = measure(lambda: simulate(size, seed=size))
             return data, [("simulate", secs, mib)]
+
         datasets.append((f"simulated {size:.0e}".replace("e+0", "e"), make))
 
-    header = f"{'data':<16} {'customers':>11} {'distinct':>9} {'stage':<38} {'ltvkit s':>9} {'peak MiB':>9} {'lifetimes s':>12} {'ratio':>7}"
+    header = (
+        f"{'data':<16} {'customers':>11} {'distinct':>9} {'stage':<38} "
+        f"{'ltvkit s':>9} {'peak MiB':>9} {'lifetimes s':>12} {'ratio':>7}"
+    )
     print(header)
     print("-" * len(header))
     for name, build in datasets:
@@ -177,9 +201,15 @@ def main() -> None:
             else:
                 theirs = side if isinstance(side, str) and stage.startswith("fit BG") else ""
                 ratio = ""
-            print(f"{name:<16} {len(summary):>11,} {distinct:>9,} {stage:<38} {secs:>9.3f} {mib:>9.1f} {theirs:>12} {ratio:>7}")
+            print(
+                f"{name:<16} {len(summary):>11,} {distinct:>9,} {stage:<38} "
+                f"{secs:>9.3f} {mib:>9.1f} {theirs:>12} {ratio:>7}"
+            )
         if isinstance(side, dict) and "peak_mib" in side:
-            print(f"{name:<16} {'':>11} {'':>9} {'(lifetimes process peak RSS)':<38} {'':>9} {side['peak_mib']:>9.1f}")
+            print(
+                f"{name:<16} {'':>11} {'':>9} {'(lifetimes process peak RSS)':<38} "
+                f"{'':>9} {side['peak_mib']:>9.1f}"
+            )
         sys.stdout.flush()
 
 

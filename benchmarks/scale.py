@@ -54,7 +54,8 @@ def generate(n: int, path: Path) -> None:
     u = "hash(8 * i + {k}) / 18446744073709551616.0"
     con = duckdb.connect()
     con.execute("SET memory_limit = '8GB'")
-    con.execute(f"""
+    con.execute(
+        f"""
         COPY (
           WITH tx AS (
             SELECT i, CAST(floor({customers} * pow({u.format(k=1)}, 1.5)) AS BIGINT) AS c,
@@ -63,16 +64,21 @@ def generate(n: int, path: Path) -> None:
             FROM range({n}) r(i)
           ), born AS (SELECT *, CAST(hash(8 * c + 6) % {DAYS} AS BIGINT) AS birth FROM tx)
           SELECT 'O' || i AS order_id, 'C' || c AS customer_id,
-                 TIMESTAMP '2022-01-01' + to_days(CAST(birth + floor(pow(u_day, 2) * ({DAYS} - birth)) AS INTEGER))
+                 TIMESTAMP '2022-01-01' + to_days("""
+        f"""CAST(birth + floor(pow(u_day, 2) * ({DAYS} - birth)) AS INTEGER))
                    + to_seconds(second) AS paid_at,
                  round(5 + 195 * pow(u_amount, 2), 2) AS total,
-                 CASE WHEN u_status < 0.95 THEN 'paid' WHEN u_status < 0.97 THEN 'refunded' ELSE 'cancelled' END
+                 CASE WHEN u_status < 0.95 THEN 'paid' WHEN u_status < 0.97 THEN 'refunded' """
+        """ELSE 'cancelled' END
                    AS status,
-                 ['organic', 'ads', 'email', 'social', 'referral'][CAST(1 + hash(8 * c + 7) % 5 AS BIGINT)] AS channel,
-                 ['course', 'mentoring', 'tripwire', 'webinar', 'book'][CAST(1 + hash(8 * i + 8) % 5 AS BIGINT)] AS product
+                 ['organic', 'ads', 'email', 'social', 'referral']"""
+        """[CAST(1 + hash(8 * c + 7) % 5 AS BIGINT)] AS channel,
+                 ['course', 'mentoring', 'tripwire', 'webinar', 'book']"""
+        f"""[CAST(1 + hash(8 * i + 8) % 5 AS BIGINT)] AS product
           FROM born
         ) TO '{path}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
-    """)  # fmt: skip
+    """
+    )
 
 
 class PeakMemory:
@@ -138,8 +144,12 @@ def run_engine(engine: str, path: Path, out_dir: Path) -> list[dict[str, Any]]:
     orders = source.table("orders")
     account = stage("scan", source.account)
     rows[-1]["rows"] = account.rows
-    summary = stage("summary", lambda: source.backend.create_table(
-        "bench_summary", customer_summary(orders, unit="week"), overwrite=True))  # fmt: skip
+    summary = stage(
+        "summary",
+        lambda: source.backend.create_table(
+            "bench_summary", customer_summary(orders, unit="week"), overwrite=True
+        ),
+    )
     rows[-1]["rows"] = int(summary.count().execute())
     stage("cohorts", lambda: cohort_table(orders))
     stats = stage("compress", lambda: compressed(summary).execute())
@@ -147,8 +157,14 @@ def run_engine(engine: str, path: Path, out_dir: Path) -> list[dict[str, Any]]:
     purchase = stage("fit BG/NBD", lambda: BetaGeoModel().fit(stats))
     spend, _ = stage("fit Gamma-Gamma", lambda: _fit_spend(summary))
     target = out_dir / f"scores-{engine}.parquet"
-    stage("scoring", lambda: write_result(source.backend, customer_value_table(
-        purchase, spend, summary, horizon=52, unit="week", discount_rate=0.1), target))  # fmt: skip
+    stage(
+        "scoring",
+        lambda: write_result(
+            source.backend,
+            customer_value_table(purchase, spend, summary, horizon=52, unit="week", discount_rate=0.1),
+            target,
+        ),
+    )
     stage("report", lambda: build_report(source, out_dir / f"report-{engine}.html"))
     source.close()
     return rows
@@ -159,8 +175,10 @@ def child(engine: str, path: Path) -> list[dict[str, Any]] | str:
     with tempfile.TemporaryDirectory(dir=DATA) as out_dir:
         proc = subprocess.run(
             [sys.executable, __file__, "--engine", engine, "--file", str(path), "--out-dir", out_dir],
-            capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
     if proc.returncode != 0:
         return (proc.stderr.strip().splitlines() or ["failed"])[-1]
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -168,7 +186,9 @@ def child(engine: str, path: Path) -> list[dict[str, Any]] | str:
 
 def print_table(results: dict[tuple[int, str], list[dict[str, Any]] | str]) -> None:
     stages = ["scan", "summary", "cohorts", "compress", "fit BG/NBD", "fit Gamma-Gamma", "scoring", "report"]
-    print(f"\n{'transactions':>13} {'engine':<7} " + " ".join(f"{s:>16}" for s in stages) + f" {'total s':>8}")
+    print(
+        f"\n{'transactions':>13} {'engine':<7} " + " ".join(f"{s:>16}" for s in stages) + f" {'total s':>8}"
+    )
     for (n, engine), rows in results.items():
         if isinstance(rows, str):
             print(f"{n:>13,} {engine:<7} failed: {rows}")
@@ -178,14 +198,21 @@ def print_table(results: dict[tuple[int, str], list[dict[str, Any]] | str]) -> N
         total = sum(by[s]["seconds"] for s in stages)
         print(f"{n:>13,} {engine:<7} " + " ".join(f"{c:>16}" for c in cells) + f" {total:8.1f}")
     print("\nEach cell: wall seconds and peak resident memory (GiB, process + JVM) during the stage.")
-    print("Rows: " + "; ".join(
-        f"{n:,} {e}: {next(r['rows'] for r in rows if r['stage'] == 'summary'):,} customers, "
-        f"{next(r['rows'] for r in rows if r['stage'] == 'compress'):,} distinct (x, t_x, T)"
-        for (n, e), rows in results.items() if not isinstance(rows, str)))  # fmt: skip
+    print(
+        "Rows: "
+        + "; ".join(
+            f"{n:,} {e}: {next(r['rows'] for r in rows if r['stage'] == 'summary'):,} customers, "
+            f"{next(r['rows'] for r in rows if r['stage'] == 'compress'):,} distinct (x, t_x, T)"
+            for (n, e), rows in results.items()
+            if not isinstance(rows, str)
+        )
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", nargs="+", default=["1e6", "1e7", "1e8"], help="transactions per data set")
     parser.add_argument("--spark-max", default="1e7", help="largest size run on Spark (0: none)")
     parser.add_argument("--json", type=Path, help="also write the results here")

@@ -54,7 +54,9 @@ def test_monthly_cohorts(shop: Workspace) -> None:
 
 def test_weekly_cohorts_follow_iso_weeks(shop: Workspace) -> None:
     table = cohort_table(shop.table("orders"), period="week")
-    a_week = table[table["cohort"] == "2026-01-26"]  # a's Saturday first purchase; Sunday's order is age 0 too
+    a_week = table[
+        table["cohort"] == "2026-01-26"
+    ]  # a's Saturday first purchase; Sunday's order is age 0 too
     assert a_week[["age", "size", "orders", "revenue"]].iloc[0].tolist() == [0, 1, 2, 400.0]
     # the week of Apr 27 ends on May 3, after the data ends: censored, so e's cohort has no cell at all
     assert table[table["cohort"] == "2026-04-27"].empty
@@ -63,7 +65,10 @@ def test_weekly_cohorts_follow_iso_weeks(shop: Workspace) -> None:
 def test_split_by_channel(shop: Workspace) -> None:
     table = cohort_table(shop.table("orders"), split="channel")
     ads = table[(table["channel"] == "ads")]
-    assert ads.groupby("cohort")["size"].first().to_dict() == {pd.Timestamp("2026-01-01"): 1, pd.Timestamp("2026-02-01"): 1}
+    assert ads.groupby("cohort")["size"].first().to_dict() == {
+        pd.Timestamp("2026-01-01"): 1,
+        pd.Timestamp("2026-02-01"): 1,
+    }
     assert cohort_matrix(table, "ltv", "organic").values.tolist()[0] == [100, 100, 100, 100]
 
 
@@ -86,7 +91,13 @@ def test_pareto(shop: Workspace) -> None:
     table = pareto_table(shop.table("orders"), shares=(0.2, 0.5))
     assert table[["customers", "revenue"]].values.tolist() == [[1, 550.0], [2, 850.0]]
     curve, gini = lorenz_curve(shop.table("orders"), points=5)
-    assert curve["revenue_share"].round(4).tolist() == [0, round(550 / 1050, 4), round(850 / 1050, 4), round(950 / 1050, 4), 1]
+    assert curve["revenue_share"].round(4).tolist() == [
+        0,
+        round(550 / 1050, 4),
+        round(850 / 1050, 4),
+        round(950 / 1050, 4),
+        1,
+    ]
     values = np.array([100, 100, 300, 550])
     mean_difference = np.abs(values[:, None] - values[None, :]).mean()
     assert gini == pytest.approx(mean_difference / (2 * values.mean()))

@@ -7,9 +7,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import ltvkit
 from conftest import FIXTURES
-from ltvkit import cli
+from ltvkit import cli, i18n
 from ltvkit.cli import app
+from ltvkit.metrics import ltv_summary
+from ltvkit.store import Workspace
 
 runner = CliRunner()
 
@@ -30,8 +33,11 @@ def test_import_json_accounts_for_rows_and_reimport_is_a_duplicate(tmp_path: Pat
     assert code == 0
     account = json.loads(out)
     assert {k: account[k] for k in ("read", "loaded", "duplicates", "rejected")} == {
-        "read": 10, "loaded": 8, "duplicates": 0, "rejected": 2,
-    }  # fmt: skip
+        "read": 10,
+        "loaded": 8,
+        "duplicates": 0,
+        "rejected": 2,
+    }
     code, out, _ = ltv("import", str(FIXTURES / "getcourse_orders.csv"), "-w", ws, "--json")
     assert json.loads(out)["duplicates"] == 8
 
@@ -50,7 +56,9 @@ def test_import_table_output_points_to_the_rejected_rows(tmp_path: Path) -> None
 
 def test_several_files_in_one_command(tmp_path: Path) -> None:
     ws = str(tmp_path / "w.duckdb")
-    code, out, _ = ltv("import", str(FIXTURES / "stripe_payments.csv"), str(FIXTURES / "spend.csv"), "-w", ws, "--json")
+    code, out, _ = ltv(
+        "import", str(FIXTURES / "stripe_payments.csv"), str(FIXTURES / "spend.csv"), "-w", ws, "--json"
+    )
     assert code == 0
     assert [a["kind"] for a in json.loads(out)] == ["orders", "spend"]
 
@@ -94,7 +102,9 @@ def test_errors_are_one_clear_line_and_exit_1(tmp_path: Path, args: list[str], m
 
 
 def test_bad_option_values_are_usage_errors(tmp_path: Path) -> None:
-    code, _, err = ltv("import", str(FIXTURES / "generic_en.tsv"), "--decimal", ";", "-w", str(tmp_path / "w.duckdb"))
+    code, _, err = ltv(
+        "import", str(FIXTURES / "generic_en.tsv"), "--decimal", ";", "-w", str(tmp_path / "w.duckdb")
+    )
     assert code == 2 and "--decimal" in err
 
 
@@ -114,13 +124,29 @@ def test_analytics_commands_write_files(tmp_path: Path) -> None:
     assert code == 0 and json.loads(out)["ltv"][0]["ltv_mean"] == 262.5
     code, out, _ = ltv("summary", "-w", ws)
     assert "LTV (USD) = AOV × frequency × lifetime" in " ".join(out.split())
-    for command, extra in (("cohorts", ["--metric", "ltv"]), ("channels", []), ("cac", []), ("pareto", [])):
+    # hand-computed from the fixture: net revenue a 550, b 100, c 300, e 100 (d refunded, f cancelled)
+    checks = {
+        "cohorts": (
+            "ltv",
+            lambda t: t[(t["cohort"].astype(str).str[:7] == "2026-01") & (t["age"] == 2)],
+            325.0,
+        ),
+        "channels": ("ltv_to_date", lambda t: t[t["channel"] == "ads"], 425.0),
+        "cac": ("cac", lambda t: t[t["channel"] == "ads"], 400.0),
+        "pareto": ("revenue_share", lambda t: t[t["top_share"] == 0.2], 550 / 1050),
+    }
+    for command, (column, pick, expected) in checks.items():
+        extra = ["--metric", "ltv"] if command == "cohorts" else []
         target = tmp_path / f"{command}.xlsx"
         code, _, err = ltv(command, *extra, "-w", ws, "--out", str(target))
         assert code == 0, err
-        assert len(pd.read_excel(target)) > 0
+        from_xlsx = pd.read_excel(target)
         code, out, _ = ltv(command, *extra, "-w", ws, "--format", "json")
-        assert code == 0 and isinstance(json.loads(out), list)
+        assert code == 0
+        from_json = pd.DataFrame(json.loads(out))
+        assert list(from_xlsx.columns) == list(from_json.columns) and len(from_xlsx) == len(from_json)
+        for table in (from_xlsx, from_json):
+            assert pick(table)[column].tolist() == [pytest.approx(expected)], (command, table)
         code, out, _ = ltv(command, *extra, "-w", ws)
         assert code == 0 and out.strip()
 
@@ -139,16 +165,40 @@ def test_every_command_on_a_demo_school(tmp_path: Path) -> None:
     ws = str(tmp_path / "w.duckdb")
     assert ltv("import", str(orders), str(spend), "-w", ws)[0] == 0
     commands = [
-        ["summary"], ["cohorts"], ["cohorts", "--by", "week", "--metric", "revenue"],
-        ["cohorts", "--split", "first_product", "--metric", "ltv"], ["channels"], ["channels", "--paths"],
-        ["channels", "--by", "utm_source"], ["cac"], ["cac", "--monthly"], ["pareto"],
+        ["summary"],
+        ["cohorts"],
+        ["cohorts", "--by", "week", "--metric", "revenue"],
+        ["cohorts", "--split", "first_product", "--metric", "ltv"],
+        ["channels"],
+        ["channels", "--paths"],
+        ["channels", "--by", "utm_source"],
+        ["cac"],
+        ["cac", "--monthly"],
+        ["pareto"],
         ["fit", "--model", "sbg", "--unit", "month", "--product", "Analysts' Club (monthly)"],
         ["fit", "--model", "bgbb", "--unit", "month"],
-    ]  # fmt: skip
+    ]
     for args in commands:
         code, out, err = ltv(*args, "-w", ws)
         assert code == 0 and out.strip(), (args, err)
+    with Workspace.open(ws, read_only=True) as opened:
+        summary = ltv_summary(opened.table("orders"))
     for lang in ("en", "ru", "uk"):
         code, _, err = ltv("report", "--lang", lang, "--out", str(tmp_path / f"r_{lang}.html"), "-w", ws)
         assert code == 0, err
-        assert (tmp_path / f"r_{lang}.html").stat().st_size > 500_000
+        html = (tmp_path / f"r_{lang}.html").read_text(encoding="utf-8")
+        assert i18n.text("title", lang) in html and i18n.money(summary.ltv_mean, "RUB", lang) in html
+
+
+def test_the_command_line_starts_without_the_analytics_stack() -> None:
+    """``ltv --help`` and ``ltv --version`` load no pandas, NumPy, Ibis, DuckDB or SciPy: each command imports
+    what it uses."""
+    import subprocess
+    import sys
+
+    heavy = ("pandas", "numpy", "ibis", "duckdb", "scipy", "pyarrow")
+    probe = f"import sys, ltvkit.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"ltvkit {ltvkit.__version__}"

@@ -153,7 +153,9 @@ def test_timezone_converts_offsets_and_keeps_local_times() -> None:
         pd.Timestamp("2012-01-01 20:13:25"),
         pd.Timestamp("2026-07-01 09:00"),
     ]
-    utc_file = parse_timestamp_column(pd.Series(["2026-07-01 09:00"]), timezone="Europe/Kyiv", source_timezone="UTC")
+    utc_file = parse_timestamp_column(
+        pd.Series(["2026-07-01 09:00"]), timezone="Europe/Kyiv", source_timezone="UTC"
+    )
     assert utc_file.values.iloc[0] == pd.Timestamp("2026-07-01 12:00")
 
 
@@ -166,8 +168,12 @@ def test_invalid_dates_are_reported_per_row() -> None:
 
 
 def test_day_month_order_is_decided_by_the_column_or_refused() -> None:
-    assert parse_timestamp_column(pd.Series(["11/23/2026", "01/02/2026"])).values.iloc[1] == pd.Timestamp("2026-01-02")
-    assert parse_timestamp_column(pd.Series(["23/11/2026", "01/02/2026"])).values.iloc[1] == pd.Timestamp("2026-02-01")
+    assert parse_timestamp_column(pd.Series(["11/23/2026", "01/02/2026"])).values.iloc[1] == pd.Timestamp(
+        "2026-01-02"
+    )
+    assert parse_timestamp_column(pd.Series(["23/11/2026", "01/02/2026"])).values.iloc[1] == pd.Timestamp(
+        "2026-02-01"
+    )
     with pytest.raises(AmbiguousFormatError, match="day/month or month/day"):
         parse_timestamp_column(pd.Series(["11/10/2026", "01/02/2026"]))
     explicit = parse_timestamp_column(pd.Series(["11/10/2026"]), date_format="%d/%m/%Y")

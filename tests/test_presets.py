@@ -30,13 +30,23 @@ CASES = [
 
 @pytest.mark.parametrize(("name", "options", "preset", "read", "loaded", "duplicates", "rejected"), CASES)
 def test_every_row_is_accounted_for(
-    workspace: Workspace, name: str, options: dict, preset: str, read: int, loaded: int, duplicates: int,
+    workspace: Workspace,
+    name: str,
+    options: dict,
+    preset: str,
+    read: int,
+    loaded: int,
+    duplicates: int,
     rejected: int,
-) -> None:  # fmt: skip
+) -> None:
     account = workspace.import_file(FIXTURES / name, **options)
     assert (account.preset, account.read, account.loaded, account.duplicates, account.rejected) == (
-        preset, read, loaded, duplicates, rejected,
-    )  # fmt: skip
+        preset,
+        read,
+        loaded,
+        duplicates,
+        rejected,
+    )
     assert account.read == account.loaded + account.duplicates + account.rejected
     assert len(workspace.rejected(account.import_id)) == rejected
     again = workspace.import_file(FIXTURES / name, **options)
@@ -51,9 +61,15 @@ def test_getcourse(workspace: Workspace) -> None:
     workspace.import_file(FIXTURES / "getcourse_orders.csv")
     t = _orders(workspace)
     assert t["status"].to_dict() == {
-        "412345678": "paid", "412345679": "paid", "412345680": "free", "412345681": "pending",
-        "412345682": "paid", "412345683": "cancelled", "412345684": "refunded", "412345685": "paid",
-    }  # fmt: skip
+        "412345678": "paid",
+        "412345679": "paid",
+        "412345680": "free",
+        "412345681": "pending",
+        "412345682": "paid",
+        "412345683": "cancelled",
+        "412345684": "refunded",
+        "412345685": "paid",
+    }
     # paid amount, not the price, for a partially paid order; payment date over creation date
     assert t.loc["412345682", "amount"] == 15_000
     assert t.loc["412345679", "ordered_at"] == pd.Timestamp("2026-02-20 18:05")
@@ -76,7 +92,11 @@ def test_stripe(workspace: Workspace) -> None:
     workspace.import_file(FIXTURES / "stripe_payments.csv")
     t = _orders(workspace)
     charge = "ch_3PaAaA2eZvKYlo2C0abc000"
-    assert t.loc[charge + "3", ["amount", "refunded", "status"]].tolist() == [1200.0, 300.0, "partially_refunded"]
+    assert t.loc[charge + "3", ["amount", "refunded", "status"]].tolist() == [
+        1200.0,
+        300.0,
+        "partially_refunded",
+    ]
     assert t.loc[charge + "4", "status"] == "refunded"
     assert t.loc[charge + "5", "status"] == "cancelled"
     assert t.loc[charge + "6", ["customer_id", "currency"]].tolist() == ["hans@example.de", "EUR"]
@@ -89,7 +109,10 @@ def test_shopify_line_items_merge_into_their_order(workspace: Workspace) -> None
     t = _orders(workspace)
     first = t.loc["#1001"]
     assert (first["amount"], first["quantity"], first["customer_id"]) == (59.0, 3.0, "ann@example.com")
-    assert [li["product"] for li in json.loads(first["extra"])["line_items"]] == ["Ceramic mug", "Coaster set"]
+    assert [li["product"] for li in json.loads(first["extra"])["line_items"]] == [
+        "Ceramic mug",
+        "Coaster set",
+    ]
     assert first["ordered_at"] == pd.Timestamp("2026-01-10 11:13:25")  # wall clock of the shop
     assert t.loc["#1002", ["refunded", "status"]].tolist() == [20.0, "partially_refunded"]
     assert t.loc["#1004", ["status", "ordered_at"]].tolist() == ["pending", pd.Timestamp("2026-02-05 16:20")]
@@ -102,9 +125,13 @@ def test_woocommerce_guests_are_identified_by_email(workspace: Workspace) -> Non
     assert t.loc["1501", "customer_id"] == "17"
     assert t.loc["1506", "customer_id"] == "iryna@example.ua"
     assert t["status"].to_dict() == {
-        "1501": "paid", "1502": "paid", "1503": "refunded", "1504": "pending", "1505": "cancelled",
+        "1501": "paid",
+        "1502": "paid",
+        "1503": "refunded",
+        "1504": "pending",
+        "1505": "cancelled",
         "1506": "partially_refunded",
-    }  # fmt: skip
+    }
     assert t.loc["1502", "quantity"] == 3
     assert overview(workspace.table("orders")).net_revenue == {"UAH": 1490 + 5980 + 5480.0}
 
@@ -112,7 +139,12 @@ def test_woocommerce_guests_are_identified_by_email(workspace: Workspace) -> Non
 def test_generic_ukrainian_export_with_separate_refund_rows(workspace: Workspace) -> None:
     workspace.import_file(FIXTURES / "generic_uk.csv")
     t = _orders(workspace)
-    assert t.loc["A-1", ["amount", "currency", "customer_id", "channel"]].tolist() == [1490.0, "UAH", "K-001", "instagram"]
+    assert t.loc["A-1", ["amount", "currency", "customer_id", "channel"]].tolist() == [
+        1490.0,
+        "UAH",
+        "K-001",
+        "instagram",
+    ]
     assert t.loc["A-3", ["amount", "status"]].tolist() == [-1490.0, "refunded"]
     assert t.loc["A-5", ["amount", "status"]].tolist() == [12.5, "pending"]
     assert overview(workspace.table("orders")).net_revenue == {"UAH": 2990.5}
@@ -128,8 +160,11 @@ def test_generic_english_tsv_with_us_dates(workspace: Workspace) -> None:
     workspace.import_file(FIXTURES / "generic_en.tsv")
     t = _orders(workspace)
     assert t.loc["1", ["ordered_at", "amount", "currency", "channel"]].tolist() == [
-        pd.Timestamp("2025-11-23"), 1234.56, "USD", "google",
-    ]  # fmt: skip
+        pd.Timestamp("2025-11-23"),
+        1234.56,
+        "USD",
+        "google",
+    ]
     assert t.loc["2", "ordered_at"] == pd.Timestamp("2025-11-24 14:05")
 
 
@@ -163,7 +198,9 @@ def test_cdnow_sample_keeps_every_row_including_same_day_and_zero_dollar_rows(wo
 
 def test_mapping_file_naming_a_missing_column(tmp_path: Path, workspace: Workspace) -> None:
     mapping = tmp_path / "m.yaml"
-    mapping.write_text("columns:\n  customer_id: Client\n  ordered_at: Date\n  amount: Total\n", encoding="utf-8")
+    mapping.write_text(
+        "columns:\n  customer_id: Client\n  ordered_at: Date\n  amount: Total\n", encoding="utf-8"
+    )
     with pytest.raises(MappingError, match="'Client'") as info:
         workspace.import_file(FIXTURES / "generic_en.tsv", mapping=mapping)
     assert "the file's columns are" in str(info.value)
@@ -204,10 +241,15 @@ def test_ambiguous_amounts_are_refused_with_file_row_and_column(tmp_path: Path, 
     assert workspace.transactions()["amount"].tolist() == [5.0, 1.5] and account.loaded == 2
 
 
-def test_currencies_are_kept_apart_and_unknown_currency_is_flagged(tmp_path: Path, workspace: Workspace) -> None:
+def test_currencies_are_kept_apart_and_unknown_currency_is_flagged(
+    tmp_path: Path, workspace: Workspace
+) -> None:
     path = tmp_path / "orders.csv"
-    path.write_text("customer,date,amount,currency\na,2026-01-01,10,usd\nb,2026-01-02,20,\nc,2026-01-03,5,руб.\n"
-                    "d,2026-01-04,7,dollars\n", encoding="utf-8")  # fmt: skip
+    path.write_text(
+        "customer,date,amount,currency\na,2026-01-01,10,usd\nb,2026-01-02,20,\nc,2026-01-03,5,руб.\n"
+        "d,2026-01-04,7,dollars\n",
+        encoding="utf-8",
+    )
     account = workspace.import_file(path)
     assert account.rejected == 1 and "no currency" in account.notes[0]
     assert overview(workspace.table("orders")).net_revenue == {"RUB": 5.0, "USD": 10.0, "XXX": 20.0}
@@ -216,8 +258,12 @@ def test_currencies_are_kept_apart_and_unknown_currency_is_flagged(tmp_path: Pat
 
 def test_conflicting_versions_of_an_order_in_one_file(tmp_path: Path, workspace: Workspace) -> None:
     path = tmp_path / "orders.csv"
-    path.write_text("order id,customer,date,amount\n1,a,2026-01-01,10\n1,a,2026-01-01,10\n1,a,2026-01-01,12\n",
-                    encoding="utf-8")  # fmt: skip
+    path.write_text(
+        "order id,customer,date,amount\n1,a,2026-01-01,10\n1,a,2026-01-01,10\n1,a,2026-01-01,12\n",
+        encoding="utf-8",
+    )
     account = workspace.import_file(path)
     assert (account.loaded, account.duplicates, account.rejected) == (1, 1, 1)
-    assert workspace.rejected()["reason"].tolist() == ["order '1' already appears at row 2 with different values"]
+    assert workspace.rejected()["reason"].tolist() == [
+        "order '1' already appears at row 2 with different values"
+    ]

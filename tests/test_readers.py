@@ -20,7 +20,9 @@ ROWS = [["order_id", "клиент", "сумма"], ["1", "Анна", "1 234,56"
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
 def test_text_encodings_and_delimiters_are_detected(tmp_path: Path, encoding: str, delimiter: str) -> None:
     path = tmp_path / "orders.csv"
-    text = "\n".join(delimiter.join(f'"{c}"' if delimiter == "," and "," in c else c for c in r) for r in ROWS)
+    text = "\n".join(
+        delimiter.join(f'"{c}"' if delimiter == "," and "," in c else c for c in r) for r in ROWS
+    )
     path.write_bytes(text.encode(encoding))
     table = read_table(path)
     assert list(table.frame.columns) == ROWS[0]
@@ -91,12 +93,19 @@ def test_xlsx_round_trip(tmp_path: Path) -> None:
 
 def test_parquet_round_trip(tmp_path: Path) -> None:
     frame = pd.DataFrame(
-        {"order_id": ["a", "b"], "amount": [10.5, 20.0], "date": pd.to_datetime(["2026-01-01 00:00", "2026-01-02 10:00"])}
+        {
+            "order_id": ["a", "b"],
+            "amount": [10.5, 20.0],
+            "date": pd.to_datetime(["2026-01-01 00:00", "2026-01-02 10:00"]),
+        }
     )
     path = tmp_path / "orders.parquet"
     frame.to_parquet(path)
     table = read_table(path)
-    assert table.frame.values.tolist() == [["a", "10.5", "2026-01-01 00:00:00"], ["b", "20", "2026-01-02 10:00:00"]]
+    assert table.frame.values.tolist() == [
+        ["a", "10.5", "2026-01-01 00:00:00"],
+        ["b", "20", "2026-01-02 10:00:00"],
+    ]
 
 
 def test_json_lines_flatten_nested_objects_and_keep_bad_lines(tmp_path: Path) -> None:
@@ -138,7 +147,9 @@ def test_missing_file() -> None:
         read_table("/nonexistent/orders.csv")
 
 
-cell = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=12).map(str.strip)
+cell = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=12).map(
+    str.strip
+)
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60)

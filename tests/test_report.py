@@ -13,6 +13,7 @@ from ltvkit.metrics import ltv_summary
 from ltvkit.report.build import build_report, render, report_data
 from ltvkit.store import Workspace
 
+
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     ws = Workspace.open(tmp_path_factory.mktemp("shop") / "ltv.duckdb")
@@ -26,9 +27,13 @@ def test_report_is_self_contained_and_localised(shop: Workspace, lang: str, tmp_
     path = build_report(shop, tmp_path / "report.html", lang=lang)
     html = path.read_text(encoding="utf-8")
     assert f'<html lang="{lang}">' in html
-    markup = re.sub(r"(<script[^>]*>).*?</script>", r"\1</script>", html, flags=re.S)  # the inlined code aside
+    markup = re.sub(
+        r"(<script[^>]*>).*?</script>", r"\1</script>", html, flags=re.S
+    )  # the inlined code aside
     assert markup.count("<script") == 3  # the chart library, the data and the drawing code, all inline
-    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)=", markup)  # nothing loaded from elsewhere
+    assert not re.search(
+        r"<(script|link|img|iframe)[^>]+(src|href)=", markup
+    )  # nothing loaded from elsewhere
     summary = ltv_summary(shop.table("orders"))
     assert i18n.money(summary.ltv_mean, "USD", lang) in html  # 262.5 → "$263" / "263 $"
     assert i18n.text("title", lang) in html and i18n.text("retention_heatmap", lang) in html
@@ -65,7 +70,8 @@ def test_charts_render_in_chromium_offline(shop: Workspace, browser, lang: str, 
         """() => Array.from(document.querySelectorAll('[data-chart]')).map(el => {
             const chart = echarts.getInstanceByDom(el);
             const canvas = el.querySelector('canvas');
-            return [el.dataset.chart, !!chart, !!canvas && canvas.width > 0, chart ? chart.getOption().series.length : 0];
+            return [el.dataset.chart, !!chart, !!canvas && canvas.width > 0, """
+        """chart ? chart.getOption().series.length : 0];
         })"""
     )
     assert all(has_chart and has_canvas and series > 0 for _, has_chart, has_canvas, series in drawn), drawn
@@ -82,7 +88,11 @@ def test_report_with_scenarios(shop: Workspace) -> None:
     data = report_data(shop, scenarios=[Scenario("upsell", aov_change=0.4)])
     assert [row["scenario"] for row in data["scenarios"]] == ["baseline", "upsell"]
     upsell = data["scenarios"][1]
-    assert upsell["formula_ltv_change"] == pytest.approx(0.4) and upsell["model_ltv_change"] == pytest.approx(0.4)
+    assert upsell["formula_ltv_change"] == pytest.approx(0.4) and upsell["model_ltv_change"] == pytest.approx(
+        0.4
+    )
     html = render(data, "ru")
     assert i18n.text("scenarios", "ru") in html and i18n.percent(0.4, "ru") in html
-    assert data["model_notes"] and i18n.text("model_note", "ru") in html  # 8 customers cannot pin drop-out down
+    # four customers cannot pin drop-out down, wherever the optimiser stops (tests/models/test_identification)
+    assert any("how quickly customers stop buying" in note for note in data["model_notes"])
+    assert i18n.text("model_note", "ru") in html

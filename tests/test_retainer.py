@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from conftest import FIXTURES
 from ltvkit.cli import app
-from ltvkit.errors import InputError, ParameterError
+from ltvkit.errors import InputError, ParameterError, WeakIdentificationWarning
 from ltvkit.retainer.calendar import Overrides, WorkCalendar
 from ltvkit.retainer.clients import client_value
 from ltvkit.retainer.invoice import plan_invoices, round_money, to_ics
@@ -55,27 +55,39 @@ def test_proration_by_hand_counted_calendars(country: str, start: D, in_month: i
 
 def test_the_issue_example_and_rounding() -> None:
     invoice = first(1500, "USD", D(2026, 11, 13), "UA")
-    assert (invoice.daily_rate, invoice.amount) == (Decimal("71.43"), Decimal("857.14"))  # 1500/21 × 12 = 857.142…
-    assert first(60000, "RUB", D(2025, 11, 4), "RU").amount == Decimal("56842.11")  # 60000/19 × 18 = 56842.105…
+    assert (invoice.daily_rate, invoice.amount) == (
+        Decimal("71.43"),
+        Decimal("857.14"),
+    )  # 1500/21 × 12 = 857.142…
+    assert first(60000, "RUB", D(2025, 11, 4), "RU").amount == Decimal(
+        "56842.11"
+    )  # 60000/19 × 18 = 56842.105…
     assert first(100000, "JPY", D(2026, 11, 13), "UA").amount == Decimal("57143")  # yen: no minor unit
     assert first(100, "KWD", D(2026, 11, 13), "UA").amount == Decimal("57.143")  # dinar: three digits
     assert round_money(Decimal("0.125"), "USD") == Decimal("0.13")  # half up, not to even
 
 
 def test_two_installments_split_fifty_fifty_within_their_windows() -> None:
-    plan = plan_invoices(1500.01, "USD", D(2026, 11, 13), WorkCalendar("UA"), installments=2, due_days="1-5,15-20", months=2)
+    plan = plan_invoices(
+        1500.01, "USD", D(2026, 11, 13), WorkCalendar("UA"), installments=2, due_days="1-5,15-20", months=2
+    )
     december = [p for p in plan.schedule if p.month == D(2026, 12, 1)]
     assert [p.amount for p in december] == [Decimal("750.01"), Decimal("750.00")]  # the odd cent to the first
     assert sum(p.amount for p in december) == Decimal("1500.01")
     # 5 Dec 2026 is a Saturday, so the first payment is due on Friday the 4th; 20 Dec is a Sunday → Fri 18th
     assert [p.due for p in december] == [D(2026, 12, 4), D(2026, 12, 18)]
-    assert [p.window for p in december] == [(D(2026, 12, 1), D(2026, 12, 5)), (D(2026, 12, 15), D(2026, 12, 20))]
+    assert [p.window for p in december] == [
+        (D(2026, 12, 1), D(2026, 12, 5)),
+        (D(2026, 12, 15), D(2026, 12, 20)),
+    ]
     assert len(plan.schedule) == 4
 
 
 def test_overrides_add_days_off_and_working_days(tmp_path: Path) -> None:
     path = tmp_path / "days.csv"
-    path.write_text("date,kind,note\n2026-11-16,off,company retreat\n2026-11-14,work,sprint Saturday\n", encoding="utf-8")
+    path.write_text(
+        "date,kind,note\n2026-11-16,off,company retreat\n2026-11-14,work,sprint Saturday\n", encoding="utf-8"
+    )
     invoice = first(1000, "USD", D(2026, 11, 13), "UA", overrides=Overrides.load(path))
     assert (invoice.working_days_in_month, invoice.remaining_working_days) == (21, 12)  # one off, one on
     bad = tmp_path / "bad.csv"
@@ -127,9 +139,13 @@ def test_kpi_fees() -> None:
 def test_client_ledger_and_ltv(workspace: Workspace) -> None:
     account = workspace.import_clients(FIXTURES / "clients.csv")
     assert (account.read, account.loaded, account.rejected) == (10, 8, 2)
-    assert workspace.rejected()["reason"].tolist() == ["the fee must be positive", "the end is before the start"]
+    assert workspace.rejected()["reason"].tolist() == [
+        "the fee must be positive",
+        "the end is before the start",
+    ]
     assert workspace.import_clients(FIXTURES / "clients.csv").duplicates == 8
-    life, summary = client_value(workspace.clients(), as_of=D(2026, 11, 23))
+    with pytest.warns(WeakIdentificationWarning, match="how quickly subscribers cancel"):  # 8 clients
+        life, summary = client_value(workspace.clients(), as_of=D(2026, 11, 23))
     c3 = life.set_index("client_id").loc["C3"]
     assert c3["months"] == pytest.approx(60 / (365.25 / 12)) and c3["periods"] == 2  # 17 Mar – 16 May
     assert c3["historical_ltv"] == pytest.approx(900 * 60 / (365.25 / 12))
@@ -144,8 +160,24 @@ def test_client_ledger_and_ltv(workspace: Workspace) -> None:
 
 def test_retainer_cli(tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["retainer", "invoice", "--fee", "1500", "--currency", "USD", "--start", "2026-11-13",
-                                 "--country", "UA", "--json", "--ics", str(tmp_path / "due.ics")])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "retainer",
+            "invoice",
+            "--fee",
+            "1500",
+            "--currency",
+            "USD",
+            "--start",
+            "2026-11-13",
+            "--country",
+            "UA",
+            "--json",
+            "--ics",
+            str(tmp_path / "due.ics"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["first_invoice"]["amount"] == 857.14
     assert (tmp_path / "due.ics").read_text(encoding="utf-8").count("BEGIN:VEVENT") == 7
@@ -153,9 +185,33 @@ def test_retainer_cli(tmp_path: Path) -> None:
     assert runner.invoke(app, ["retainer", "import", str(FIXTURES / "clients.csv"), "-w", ws]).exit_code == 0
     result = runner.invoke(app, ["retainer", "ltv", "-w", ws, "--as-of", "2026-11-23", "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["clients"] == 8
-    result = runner.invoke(app, ["retainer", "kpi", "--terms", str(FIXTURES / "kpi_terms.toml"),
-                                 "--figures", str(FIXTURES / "kpi_figures.csv"), "--format", "json"])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "retainer",
+            "kpi",
+            "--terms",
+            str(FIXTURES / "kpi_terms.toml"),
+            "--figures",
+            str(FIXTURES / "kpi_figures.csv"),
+            "--format",
+            "json",
+        ],
+    )
     assert [row["fee"] for row in json.loads(result.stdout)] == [1500.0, 1650.0, 1800.0, 1800.0]
-    result = runner.invoke(app, ["retainer", "invoice", "--fee", "-1", "--currency", "USD", "--start", "2026-11-13",
-                                 "--country", "UA"])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "retainer",
+            "invoice",
+            "--fee",
+            "-1",
+            "--currency",
+            "USD",
+            "--start",
+            "2026-11-13",
+            "--country",
+            "UA",
+        ],
+    )
     assert result.exit_code == 1 and "fee must be positive" in result.stderr

@@ -13,7 +13,15 @@ from conftest import FIXTURES
 from ltvkit import demo
 from ltvkit.errors import ParameterError
 from ltvkit.models import BetaGeoModel, GammaGammaModel
-from ltvkit.scenarios import Baseline, Scenario, adjusted_models, evaluate, formula, load_scenarios, model_value
+from ltvkit.scenarios import (
+    Baseline,
+    Scenario,
+    adjusted_models,
+    evaluate,
+    formula,
+    model_value,
+    read_scenarios,
+)
 from ltvkit.segments import _score, export_segments, read_exclusions, segment, segment_summary
 from ltvkit.store import Workspace
 from ltvkit.tripwire import TripwireScenario, evaluate_tripwire, tripwire_baseline, tripwire_value
@@ -31,7 +39,18 @@ def school(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
 
 def test_scores_are_quintiles_with_ties_kept_together() -> None:
     values = pd.Series([10, 20, 20, 30, 40, 50, 60, 70, 80, 90])
-    assert _score(values).tolist() == [1, 1, 1, 2, 3, 3, 4, 4, 5, 5]  # the two 20s share the first one's score
+    assert _score(values).tolist() == [
+        1,
+        1,
+        1,
+        2,
+        3,
+        3,
+        4,
+        4,
+        5,
+        5,
+    ]  # the two 20s share the first one's score
     assert _score(values, higher_is_better=False).tolist() == [5, 4, 4, 4, 3, 3, 2, 2, 1, 1]
     shuffled = values.sample(frac=1, random_state=1)
     assert _score(shuffled).sort_index().tolist() == _score(values).tolist()  # row order does not matter
@@ -62,10 +81,15 @@ def test_value_tiers_have_exact_sizes(school: Workspace) -> None:
     counts = tiers["segment"].value_counts()
     n = len(tiers)
     assert counts["top 20%"] == np.ceil(0.2 * n) and counts["next 30%"] == np.ceil(0.5 * n) - np.ceil(0.2 * n)
-    assert tiers[tiers["segment"] == "top 20%"]["net_revenue"].min() >= tiers[tiers["segment"] == "rest"]["net_revenue"].max()
+    assert (
+        tiers[tiers["segment"] == "top 20%"]["net_revenue"].min()
+        >= tiers[tiers["segment"] == "rest"]["net_revenue"].max()
+    )
 
 
-def test_exports_leave_out_excluded_customers_and_open_in_a_spreadsheet(school: Workspace, tmp_path: Path) -> None:
+def test_exports_leave_out_excluded_customers_and_open_in_a_spreadsheet(
+    school: Workspace, tmp_path: Path
+) -> None:
     segmented = segment(school.table("orders"), "rfm")
     unsubscribed = segmented["email"].dropna().iloc[:25].str.upper().tolist()  # case does not matter
     listing = tmp_path / "unsubscribed.txt"
@@ -94,13 +118,17 @@ def test_formula_by_hand() -> None:
     assert (result["lifetime_months"], result["ltv"]) == (pytest.approx(12.5), pytest.approx(350))
     assert formula(BASE, Scenario(margin=0.7))["margin_ltv"] == pytest.approx(210)
     table = evaluate(BASE, [Scenario("upsell", aov_change=0.4)], target_ratio=3)
-    assert table["formula_max_cac"].tolist() == [pytest.approx(50), pytest.approx(70)]  # 300 × 0.5 / 3 → 420 × 0.5 / 3
+    assert table["formula_max_cac"].tolist() == [
+        pytest.approx(50),
+        pytest.approx(70),
+    ]  # 300 × 0.5 / 3 → 420 × 0.5 / 3
     with pytest.raises(ParameterError, match="not positive"):
         formula(BASE, Scenario(churn_change=-0.2))
 
 
 def test_model_version_matches_simulation() -> None:
-    """The adjusted BG/NBD parameters give the expected purchases a simulation of the changed business makes."""
+    """The adjusted BG/NBD parameters give the expected purchases a simulation of the changed business
+    makes."""
     bg = BetaGeoModel.from_params(r=0.5, alpha=5.0, a=0.8, b=2.5)
     gg = GammaGammaModel.from_params(p=6.0, q=3.8, gamma=15.0)
     base = Baseline(**{**BASE.__dict__, "model": (bg, gg)})
@@ -108,17 +136,55 @@ def test_model_version_matches_simulation() -> None:
         new_bg, new_gg = adjusted_models(base, s)
         value = model_value(new_bg, new_gg, horizon_months=24, margin=1.0)
         simulated = new_bg.simulate(T=np.zeros(200_000), future=24 * 365.25 / 12 / 7, random_state=5)
-        assert value["purchases_per_customer"] - 1 == pytest.approx(simulated["future_purchases"].mean(), rel=0.03)
+        assert value["purchases_per_customer"] - 1 == pytest.approx(
+            simulated["future_purchases"].mean(), rel=0.03
+        )
         spend = new_gg.simulate(np.ones(200_000), random_state=6)["monetary_value"].mean()
         assert value["aov"] == pytest.approx(spend, rel=0.03)
-    assert adjusted_models(base, Scenario(aov_change=0.4))[1].mean_spend() == pytest.approx(1.4 * gg.mean_spend())
+    assert adjusted_models(base, Scenario(aov_change=0.4))[1].mean_spend() == pytest.approx(
+        1.4 * gg.mean_spend()
+    )
 
 
-def test_scenarios_file_and_cli(school: Workspace, tmp_path: Path) -> None:
-    scenarios = load_scenarios({"upsell": {"aov_change": 0.4}, "follow-ups": {"frequency_change": 0.1}})
-    assert [s.name for s in scenarios] == ["upsell", "follow-ups"]
+def test_scenarios_file_and_cli(tmp_path: Path) -> None:
+    """A TOML file of scenarios, read and run by ``ltv scenario --file`` on the analytics fixture: the formula
+    LTV is AOV 150 × 1.75 purchases = 262.5 (max CAC at LTV:CAC 3: 87.5); +40% to the check gives 367.5, and
+    +10% repeat purchases 150 × (1 + 0.75 × 1.1) = 273.75."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from ltvkit.cli import app
+
+    file = tmp_path / "scenarios.toml"
+    file.write_text(
+        '[upsell]\naov_change = 0.4\n\n["follow-ups"]\nfrequency_change = 0.1\n', encoding="utf-8"
+    )
+    scenarios = read_scenarios(file)
+    assert [(s.name, s.aov_change, s.frequency_change) for s in scenarios] == [
+        ("upsell", 0.4, 0.0),
+        ("follow-ups", 0.0, 0.1),
+    ]
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[x]\nprice = 1\n", encoding="utf-8")
     with pytest.raises(ParameterError, match="unknown fields"):
-        load_scenarios({"x": {"price": 1}})
+        read_scenarios(bad)
+    path = str(tmp_path / "ltv.duckdb")
+    runner = CliRunner()
+    orders = str(FIXTURES / "analytics_orders.csv")
+    assert runner.invoke(app, ["import", orders, "--currency", "USD", "-w", path]).exit_code == 0
+    result = runner.invoke(app, ["scenario", "--file", str(file), "-w", path, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["scenario"]: row for row in json.loads(result.stdout)}
+    assert list(rows) == ["baseline", "upsell", "follow-ups"]
+    formula = {name: (row["formula_ltv"], row["formula_max_cac"]) for name, row in rows.items()}
+    assert formula == {
+        "baseline": pytest.approx((262.5, 87.5)),
+        "upsell": pytest.approx((367.5, 122.5)),
+        "follow-ups": pytest.approx((273.75, 91.25)),
+    }
+    assert rows["upsell"]["model_ltv_change"] == pytest.approx(0.4)
+    assert "not pinned down by the data" in result.stderr  # four customers: the models say so
 
 
 def test_segments_and_scenario_commands(tmp_path: Path) -> None:
@@ -133,31 +199,61 @@ def test_segments_and_scenario_commands(tmp_path: Path) -> None:
     orders, spend = demo.generate(tmp_path, seed=12, customers=2000)
     assert runner.invoke(app, ["import", str(orders), str(spend), "-w", path]).exit_code == 0
     for scheme in ("rfm", "lifecycle", "value"):
-        result = runner.invoke(app, ["segments", "--scheme", scheme, "-w", path, "--format", "json",
-                                     "--export", str(tmp_path / scheme)])  # fmt: skip
+        result = runner.invoke(
+            app,
+            [
+                "segments",
+                "--scheme",
+                scheme,
+                "-w",
+                path,
+                "--format",
+                "json",
+                "--export",
+                str(tmp_path / scheme),
+            ],
+        )
         assert result.exit_code == 0, result.output
         assert sum(row["customers"] for row in json.loads(result.stdout)) > 1800
     result = runner.invoke(app, ["segments", "--scheme", "lifecycle", "--model", "-w", path])
     assert result.exit_code == 0, result.output
     file = tmp_path / "scenarios.toml"
-    file.write_text('[upsell]\naov_change = 0.4\n[follow-ups]\nfrequency_change = 0.1\n', encoding="utf-8")
-    result = runner.invoke(app, ["scenario", "--file", str(file), "--margin", "0.6", "-w", path, "--format", "json"])
+    file.write_text("[upsell]\naov_change = 0.4\n[follow-ups]\nfrequency_change = 0.1\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["scenario", "--file", str(file), "--margin", "0.6", "-w", path, "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert [r["scenario"] for r in rows] == ["baseline", "upsell", "follow-ups"]
-    assert rows[1]["formula_ltv_change"] == pytest.approx(0.4) and rows[1]["model_ltv_change"] == pytest.approx(0.4)
+    assert rows[1]["formula_ltv_change"] == pytest.approx(0.4) and rows[1][
+        "model_ltv_change"
+    ] == pytest.approx(0.4)
     assert rows[2]["formula_ltv_change"] > 0 and rows[2]["model_ltv_change"] > 0
-    file.write_text('[half-price]\nprice = 495\nconversion = 0.2\nbuyers_change = 0.6\n', encoding="utf-8")
-    result = runner.invoke(app, ["tripwire", "--product", demo.PRODUCTS["tripwire"][0], "--core", demo.PRODUCTS["core"][0],
-                                 "--file", str(file), "-w", path, "--format", "json"])  # fmt: skip
+    file.write_text("[half-price]\nprice = 495\nconversion = 0.2\nbuyers_change = 0.6\n", encoding="utf-8")
+    result = runner.invoke(
+        app,
+        [
+            "tripwire",
+            "--product",
+            demo.PRODUCTS["tripwire"][0],
+            "--core",
+            demo.PRODUCTS["core"][0],
+            "--file",
+            str(file),
+            "-w",
+            path,
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     today, half = json.loads(result.stdout)
     assert half["price"] == 495 and half["conversion"] == 0.2 and 0.1 < today["conversion"] < 0.5
 
 
 def test_tripwire_price_by_hand(tmp_path: Path) -> None:
-    """Four tripwire buyers at 10 (cost 2; d got a 5 refund); a and b go on to the core course at 100 (cost 20),
-    c buys a 30 book (cost 6); e came in through the core course and is no tripwire buyer."""
+    """Four tripwire buyers at 10 (cost 2; d got a 5 refund); a and b go on to the core course at 100
+    (cost 20), c buys a 30 book (cost 6); e came in through the core course and is no tripwire buyer."""
     rows = """order id,customer,date,amount,status,refunded,product,cost
 1,a,2026-01-05,10,paid,,Tripwire,2
 2,b,2026-01-06,10,paid,,Tripwire,2
@@ -175,10 +271,16 @@ def test_tripwire_price_by_hand(tmp_path: Path) -> None:
     assert (base.buyers, base.list_price, base.net, base.unit_cost, base.conversion) == (4, 10, 8.75, 2, 0.5)
     assert (base.later_net_converted, base.later_profit_converted) == (100, 80)
     assert (base.later_net_others, base.later_profit_others) == (15, 12)  # c's 30 and d's nothing
-    table = evaluate_tripwire(base, [TripwireScenario("cheaper", price=5, conversion=0.6, buyers_change=1.0)], target_ratio=2)
+    table = evaluate_tripwire(
+        base, [TripwireScenario("cheaper", price=5, conversion=0.6, buyers_change=1.0)], target_ratio=2
+    )
     today, cheaper = table.to_dict(orient="records")
     # today: 8.75 + 0.5 × 100 + 0.5 × 15 = 66.25; profit 6.75 + 40 + 6 = 52.75
-    assert (today["ltv"], today["profit_ltv"], today["max_cac"]) == (pytest.approx(66.25), pytest.approx(52.75), pytest.approx(26.375))
+    assert (today["ltv"], today["profit_ltv"], today["max_cac"]) == (
+        pytest.approx(66.25),
+        pytest.approx(52.75),
+        pytest.approx(26.375),
+    )
     # at 5: net 4.375 (the same refund share), profit 2.375; 0.6 × 100 + 0.4 × 15 = 66 → LTV 70.375;
     # profit 2.375 + 48 + 4.8 = 55.175; twice the buyers per unit of spend: 2 × 55.175 / 52.75 − 1
     assert (cheaper["ltv"], cheaper["profit_ltv"]) == (pytest.approx(70.375), pytest.approx(55.175))

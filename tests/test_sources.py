@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from conftest import FIXTURES
 from ltvkit.cli import app
 from ltvkit.clv import customer_value, customer_value_table
 from ltvkit.cohorts import cohort_table
@@ -50,7 +49,9 @@ def messy_orders() -> pd.DataFrame:
         ("11", "u4", None, "2026-01-09 10:00", 10.0, None, "paid", "dollars?"),
         ("12", "u4", None, "2026-01-10 10:00", 15.0, None, "paid", None),  # the mapping's currency
     ]
-    frame = pd.DataFrame(rows, columns=["order_no", "user", "email", "paid_at", "total", "refund", "state", "cur"])
+    frame = pd.DataFrame(
+        rows, columns=["order_no", "user", "email", "paid_at", "total", "refund", "state", "cur"]
+    )
     frame["paid_at"] = pd.to_datetime(frame["paid_at"])
     return frame
 
@@ -76,36 +77,68 @@ def test_every_row_is_usable_or_left_out_with_its_reason(tmp_path: Path) -> None
     account = source.account()
     assert (account.rows, account.usable) == (12, 6)
     assert account.left_out == {
-        "no amount": 1, "no customer id or email": 1, "no order date": 1, "not a currency code": 1,
-        "the refund is larger than the amount": 1, "unknown status (map it in a mapping file)": 1,
-    }  # fmt: skip
-    assert account.note() == ("6 of 12 rows of sales are left out: 1 no amount; 1 no customer id or email; "
-                              "1 no order date; 1 not a currency code; 1 the refund is larger than the amount; "
-                              "1 unknown status (map it in a mapping file)")  # fmt: skip
+        "no amount": 1,
+        "no customer id or email": 1,
+        "no order date": 1,
+        "not a currency code": 1,
+        "the refund is larger than the amount": 1,
+        "unknown status (map it in a mapping file)": 1,
+    }
+    assert account.note() == (
+        "6 of 12 rows of sales are left out: 1 no amount; 1 no customer id or email; "
+        "1 no order date; 1 not a currency code; 1 the refund is larger than the amount; "
+        "1 unknown status (map it in a mapping file)"
+    )
     assert sorted(source.left_out()["order_id"]) == ["10", "11", "6", "7", "8", "9"]
     usable = source.table("orders").execute().set_index("order_id").sort_index()
     assert list(usable.index) == ["1", "12", "2", "3", "4", "5"]
-    assert usable["status"].to_dict() == {"1": "paid", "12": "paid", "2": "refunded", "3": "partially_refunded",
-                                          "4": "refunded", "5": "paid"}  # fmt: skip
+    assert usable["status"].to_dict() == {
+        "1": "paid",
+        "12": "paid",
+        "2": "refunded",
+        "3": "partially_refunded",
+        "4": "refunded",
+        "5": "paid",
+    }
     assert usable["refunded"].to_dict() == {"1": 0, "12": 0, "2": 50, "3": 30, "4": 0, "5": 0}
-    assert usable["currency"].to_dict() == {"1": "USD", "12": "EUR", "2": "USD", "3": "USD", "4": "USD", "5": "USD"}
+    assert usable["currency"].to_dict() == {
+        "1": "USD",
+        "12": "EUR",
+        "2": "USD",
+        "3": "USD",
+        "4": "USD",
+        "5": "USD",
+    }
     assert usable.loc["5", "customer_id"] == "a@x.com"
 
 
 def test_usual_column_names_need_no_mapping() -> None:
-    frame = pd.DataFrame({"Customer ID": ["a", "a", "b"], "Order Date": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-01-03"]),
-                          "Amount": [10, 20, 5]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "Customer ID": ["a", "a", "b"],
+            "Order Date": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-01-03"]),
+            "Amount": [10, 20, 5],
+        }
+    )
     source = Source(ibis.memtable(frame), currency="usd")
-    assert source.columns == {"customer_id": ["Customer ID"], "ordered_at": ["Order Date"], "amount": ["Amount"]}
+    assert source.columns == {
+        "customer_id": ["Customer ID"],
+        "ordered_at": ["Order Date"],
+        "amount": ["Amount"],
+    }
     orders = source.table("orders").execute()
     assert set(orders["status"]) == {"paid"} and set(orders["currency"]) == {"USD"}
     assert orders["amount"].sum() == 35
 
 
 def test_mapping_errors_name_the_table_and_column(tmp_path: Path) -> None:
-    (tmp_path / "m.toml").write_text('[columns]\ncustomer_id = "client"\nordered_at = "when"\namount = "sum"\n')
+    (tmp_path / "m.toml").write_text(
+        '[columns]\ncustomer_id = "client"\nordered_at = "when"\namount = "sum"\n'
+    )
     table = ibis.memtable(pd.DataFrame({"client": ["a"], "when": ["2026-01-01"], "total": [1.0]}))
-    with pytest.raises(MappingError, match=r"sales: no column 'sum' for amount — its columns are: client, when, total"):
+    with pytest.raises(
+        MappingError, match=r"sales: no column 'sum' for amount — its columns are: client, when, total"
+    ):
         map_orders(table, load_mapping(tmp_path / "m.toml"), name="sales")
     texts = ibis.memtable(pd.DataFrame({"client": ["a"], "when": ["2026-01-01"], "sum": ["1,5"]}))
     with pytest.raises(MappingError, match=r"column 'sum': amount must be a number, the column is string"):
@@ -137,7 +170,9 @@ def test_a_workspace_file_read_as_a_source_gives_the_workspace_results(files: di
 def test_parquet_under_other_names_with_a_mapping_gives_the_workspace_results(files: dict[str, Path]) -> None:
     with Workspace.open(files["workspace"], read_only=True) as ws:
         expected = analyses(ws)
-    with Source.open(str(files["orders"]), mapping=files["mapping"], spend_table=str(files["spend"])) as source:
+    with Source.open(
+        str(files["orders"]), mapping=files["mapping"], spend_table=str(files["spend"])
+    ) as source:
         assert source.columns["ordered_at"] == ["paid_ts"]
         assert_same(analyses(source), expected)
 
@@ -146,16 +181,24 @@ def test_fit_reads_only_compressed_statistics_and_matches_the_paper(files: dict[
     with Source.open(str(files["cdnow"]), mapping=files["mapping"]) as source:
         result = fit_model(source.table("orders"), "bgnbd", observation_end="1997-09-30")
     assert result.model.n_customers_ == 2357
-    assert {k: round(v, 3) for k, v in result.model.params_.items()} == {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    assert {k: round(v, 3) for k, v in result.model.params_.items()} == {
+        "r": 0.243,
+        "alpha": 4.414,
+        "a": 0.793,
+        "b": 2.426,
+    }
 
 
-def test_scores_joined_in_the_engine_equal_scores_computed_here(files: dict[str, Path], tmp_path: Path) -> None:
+def test_scores_joined_in_the_engine_equal_scores_computed_here(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
     with Source.open(str(files["cdnow"]), mapping=files["mapping"]) as source:
         orders = source.table("orders")
         expr, info = score_customers(orders, horizon=6, unit="month", discount_rate=0.1, margin=0.4)
         engine = expr.execute().set_index("customer_id").sort_index()
-        local, local_info = predict_customers(orders, horizon=6, unit="month", discount_rate=0.1, margin=0.4,
-                                              intervals=False)  # fmt: skip
+        local, local_info = predict_customers(
+            orders, horizon=6, unit="month", discount_rate=0.1, margin=0.4, intervals=False
+        )
         written = write_result(source.backend, expr, tmp_path / "scores.parquet")
         totals = score_totals(written)
     local = local.set_index("customer_id").sort_index()
@@ -164,19 +207,32 @@ def test_scores_joined_in_the_engine_equal_scores_computed_here(files: dict[str,
         pd.testing.assert_series_equal(engine[column], local[column], rtol=1e-12)
     assert totals["customers"] == 2357
     assert totals["total_clv"] == pytest.approx(local_info["total_clv"], rel=1e-12)
-    assert pd.read_parquet(tmp_path / "scores.parquet")["clv"].sum() == pytest.approx(local_info["total_clv"], rel=1e-12)
+    assert pd.read_parquet(tmp_path / "scores.parquet")["clv"].sum() == pytest.approx(
+        local_info["total_clv"], rel=1e-12
+    )
 
 
 def test_value_table_spend_is_gamma_gamma_expected_spend() -> None:
-    summary = pd.DataFrame({"customer_id": ["a", "b", "c"], "frequency": [0.0, 2.0, 5.0], "recency": [0.0, 10.0, 30.0],
-                            "T": [40.0, 40.0, 40.0], "monetary_value": [0.0, 35.5, 12.0]})  # fmt: skip
+    summary = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "frequency": [0.0, 2.0, 5.0],
+            "recency": [0.0, 10.0, 30.0],
+            "T": [40.0, 40.0, 40.0],
+            "monetary_value": [0.0, 35.5, 12.0],
+        }
+    )
     bg = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
     gg = GammaGammaModel.from_params(p=6.25, q=3.74, gamma=15.44)
     engine = customer_value_table(bg, gg, ibis.memtable(summary), horizon=52, unit="week", discount_rate=0.1)
     here = customer_value(bg, gg, summary, horizon=52, unit="week", discount_rate=0.1, interval=None)
-    pd.testing.assert_frame_equal(engine.execute().sort_values("customer_id").reset_index(drop=True), here, rtol=1e-12)
+    pd.testing.assert_frame_equal(
+        engine.execute().sort_values("customer_id").reset_index(drop=True), here, rtol=1e-12
+    )
     # x = 0: the population mean p·γ/(q − 1)
-    assert engine.execute().set_index("customer_id").loc["a", "expected_spend"] == pytest.approx(6.25 * 15.44 / 2.74)
+    assert engine.execute().set_index("customer_id").loc["a", "expected_spend"] == pytest.approx(
+        6.25 * 15.44 / 2.74
+    )
 
 
 def test_cli_runs_on_a_source_and_writes_scores_there(files: dict[str, Path], tmp_path: Path) -> None:
@@ -185,19 +241,36 @@ def test_cli_runs_on_a_source_and_writes_scores_there(files: dict[str, Path], tm
     assert checked.exit_code == 0, checked.output
     assert json.loads(checked.stdout)["usable"] == 11
     on_source = runner.invoke(app, [*source, "cohorts", "--format", "csv", "--out", str(tmp_path / "a.csv")])
-    on_workspace = runner.invoke(app, ["cohorts", "-w", str(files["workspace"]), "--format", "csv", "--out", str(tmp_path / "b.csv")])
+    on_workspace = runner.invoke(
+        app, ["cohorts", "-w", str(files["workspace"]), "--format", "csv", "--out", str(tmp_path / "b.csv")]
+    )
     assert on_source.exit_code == 0 and on_workspace.exit_code == 0, on_source.output + on_workspace.output
     assert (tmp_path / "a.csv").read_text() == (tmp_path / "b.csv").read_text()
 
     copy = tmp_path / "cdnow.duckdb"
     with duckdb.connect(str(copy)) as con:
         con.execute("CREATE TABLE sales AS SELECT * FROM read_parquet(?)", [str(files["cdnow"])])
-    scored = runner.invoke(app, ["--source", f"duckdb://{copy}", "--table", "sales", "--mapping", str(files["mapping"]),
-                                 "predict", "--out-table", "scores", "--json"])  # fmt: skip
+    scored = runner.invoke(
+        app,
+        [
+            "--source",
+            f"duckdb://{copy}",
+            "--table",
+            "sales",
+            "--mapping",
+            str(files["mapping"]),
+            "predict",
+            "--out-table",
+            "scores",
+            "--json",
+        ],
+    )
     assert scored.exit_code == 0, scored.output
     assert json.loads(scored.stdout)["customers"] == 2357
     with duckdb.connect(str(copy), read_only=True) as con:
-        assert con.execute("SELECT count(*), count(DISTINCT customer_id) FROM scores").fetchall() == [(2357, 2357)]
+        assert con.execute("SELECT count(*), count(DISTINCT customer_id) FROM scores").fetchall() == [
+            (2357, 2357)
+        ]
 
 
 def test_cli_check_needs_a_source() -> None:
@@ -206,8 +279,14 @@ def test_cli_check_needs_a_source() -> None:
 
 
 def test_cohorts_of_a_python_ibis_table() -> None:
-    frame = pd.DataFrame({"customer_id": ["a", "a", "b"], "ordered_at": pd.to_datetime(["2026-01-31", "2026-02-01", "2026-01-10"]),
-                          "amount": [100.0, 300.0, 100.0], "currency": ["USD"] * 3})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "ordered_at": pd.to_datetime(["2026-01-31", "2026-02-01", "2026-01-10"]),
+            "amount": [100.0, 300.0, 100.0],
+            "currency": ["USD"] * 3,
+        }
+    )
     table = cohort_table(Source(ibis.memtable(frame)).table("orders"), observation_end="2026-02-28")
     assert table[["age", "size", "customers", "revenue", "ltv"]].to_dict(orient="records") == [
         {"age": 0, "size": 2, "customers": 2, "revenue": 200.0, "ltv": 100.0},

@@ -51,7 +51,9 @@ def spark_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="module")
 def spark_orders(spark_url: str, files: dict[str, Path]) -> Iterator[Source]:
     """The analytics fixture in Spark; the session ends with the module."""
-    source = Source.open(spark_url, str(files["orders"]), mapping=files["mapping"], spend_table=str(files["spend"]))
+    source = Source.open(
+        spark_url, str(files["orders"]), mapping=files["mapping"], spend_table=str(files["spend"])
+    )
     yield source
     source.close()
 
@@ -59,7 +61,9 @@ def spark_orders(spark_url: str, files: dict[str, Path]) -> Iterator[Source]:
 @pytest.fixture(scope="module")
 def spark_cdnow(spark_orders: Source, files: dict[str, Path]) -> Source:
     """The CDNOW sample in the same Spark session."""
-    return Source(spark_orders.backend.read_parquet(str(files["cdnow"])), mapping=files["mapping"], name="cdnow")
+    return Source(
+        spark_orders.backend.read_parquet(str(files["cdnow"])), mapping=files["mapping"], name="cdnow"
+    )
 
 
 def test_spark_computes_what_duckdb_computes(spark_orders: Source, files: dict[str, Path]) -> None:
@@ -72,11 +76,18 @@ def test_spark_computes_what_duckdb_computes(spark_orders: Source, files: dict[s
 def test_a_model_fitted_on_spark_statistics_matches_the_paper(spark_cdnow: Source) -> None:
     result = fit_model(spark_cdnow.table("orders"), "bgnbd", observation_end="1997-09-30")
     assert result.model.n_customers_ == 2357
-    assert {k: round(v, 3) for k, v in result.model.params_.items()} == {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
+    assert {k: round(v, 3) for k, v in result.model.params_.items()} == {
+        "r": 0.243,
+        "alpha": 4.414,
+        "a": 0.793,
+        "b": 2.426,
+    }
     assert round(result.model.log_likelihood_, 2) == -9582.43
 
 
-def test_scores_written_by_spark_equal_duckdbs(spark_cdnow: Source, files: dict[str, Path], tmp_path: Path) -> None:
+def test_scores_written_by_spark_equal_duckdbs(
+    spark_cdnow: Source, files: dict[str, Path], tmp_path: Path
+) -> None:
     settings = dict(horizon=12, unit="month", discount_rate=0.1, observation_end="1997-09-30")
     expr, info = score_customers(spark_cdnow.table("orders"), **settings)  # type: ignore[arg-type]
     folder = tmp_path / "scores.parquet"
@@ -95,8 +106,19 @@ def test_scores_written_by_spark_equal_duckdbs(spark_cdnow: Source, files: dict[
 
 
 def test_cli_on_spark(spark_url: str, files: dict[str, Path], spark_orders: Source) -> None:
-    result = CliRunner().invoke(app, ["--source", spark_url, "--table", str(files["orders"]),
-                                      "--mapping", str(files["mapping"]), "check", "--json"])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "--source",
+            spark_url,
+            "--table",
+            str(files["orders"]),
+            "--mapping",
+            str(files["mapping"]),
+            "check",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert (data["rows"], data["usable"], data["left_out"]) == (11, 11, {})

@@ -19,17 +19,26 @@ def cdnow(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     return ws
 
 
-def test_summary_of_the_imported_sample_equals_the_papers_data(cdnow: Workspace, cdnow_rfm: pd.DataFrame) -> None:
+def test_summary_of_the_imported_sample_equals_the_papers_data(
+    cdnow: Workspace, cdnow_rfm: pd.DataFrame
+) -> None:
     summary = customer_summary(cdnow.table("orders"), unit="week", observation_end="1997-09-30").execute()
     assert len(summary) == 2357
     # customer ids of the workspace are the master ids; the reference is keyed by sample id
     raw = pd.read_csv(DATA / "CDNOW_sample.txt.gz", sep=r"\s+", header=None, dtype=str).drop_duplicates(0)
-    ids = dict(zip(raw[0], raw[1].astype(int)))
+    ids = dict(zip(raw[0], raw[1].astype(int), strict=False))
     mine = summary.assign(id=summary["customer_id"].map(ids)).set_index("id").sort_index()
     for column in ("frequency", "recency", "T", "monetary_value"):
-        pd.testing.assert_series_equal(mine[column], cdnow_rfm[column].astype(float), check_names=False,
-                                       check_index_type=False, rtol=1e-12)  # fmt: skip
-    model = BetaGeoModel().fit(compressed(customer_summary(cdnow.table("orders"), observation_end="1997-09-30")).execute())
+        pd.testing.assert_series_equal(
+            mine[column],
+            cdnow_rfm[column].astype(float),
+            check_names=False,
+            check_index_type=False,
+            rtol=1e-12,
+        )
+    model = BetaGeoModel().fit(
+        compressed(customer_summary(cdnow.table("orders"), observation_end="1997-09-30")).execute()
+    )
     assert model.log_likelihood_ == pytest.approx(-9582.43, abs=0.01)
     assert model.n_customers_ == 2357
 
@@ -54,20 +63,32 @@ def _orders(ws: Workspace, tmp_path: Path, text: str) -> None:
 
 
 def test_hand_computed_summary(workspace: Workspace, tmp_path: Path) -> None:
-    _orders(workspace, tmp_path, "\n".join([
-        "1,a,2026-01-31 09:00,100,paid,",       # a: first purchase on a month end
-        "2,a,2026-01-31 18:00,50,paid,",        # same day: one transaction of 150
-        "3,a,2026-02-14,40,paid,",              # repeat 1
-        "4,a,2026-02-28,60,partially refunded,20",  # repeat 2: 40 net
-        "5,a,2026-03-01,99,refunded,99",        # refunded: not a purchase
-        "6,b,2026-02-01,10,paid,",              # b: one purchase
-        "7,c,2026-02-10,70,cancelled,",         # c: never bought
-        "8,d,2026-03-05,30,paid,",              # d: after the observation end
-    ]))  # fmt: skip
+    _orders(
+        workspace,
+        tmp_path,
+        "\n".join(
+            [
+                "1,a,2026-01-31 09:00,100,paid,",  # a: first purchase on a month end
+                "2,a,2026-01-31 18:00,50,paid,",  # same day: one transaction of 150
+                "3,a,2026-02-14,40,paid,",  # repeat 1
+                "4,a,2026-02-28,60,partially refunded,20",  # repeat 2: 40 net
+                "5,a,2026-03-01,99,refunded,99",  # refunded: not a purchase
+                "6,b,2026-02-01,10,paid,",  # b: one purchase
+                "7,c,2026-02-10,70,cancelled,",  # c: never bought
+                "8,d,2026-03-05,30,paid,",  # d: after the observation end
+            ]
+        ),
+    )
     s = customer_summary(workspace.table("orders"), unit="day", observation_end="2026-03-01").execute()
     s = s.set_index("customer_id").sort_index()
     assert list(s.index) == ["a", "b"]
-    assert s.loc["a", ["frequency", "recency", "T", "monetary_value", "revenue"]].tolist() == [2, 28, 29, 40, 230]
+    assert s.loc["a", ["frequency", "recency", "T", "monetary_value", "revenue"]].tolist() == [
+        2,
+        28,
+        29,
+        40,
+        230,
+    ]
     assert s.loc["b", ["frequency", "recency", "T", "monetary_value"]].tolist() == [0, 0, 28, 0]
     weeks = customer_summary(workspace.table("orders"), unit="week", observation_end="2026-03-01").execute()
     assert weeks.set_index("customer_id").loc["a", "T"] == pytest.approx(29 / 7)
@@ -75,7 +96,9 @@ def test_hand_computed_summary(workspace: Workspace, tmp_path: Path) -> None:
 
 def test_several_currencies_need_a_choice(workspace: Workspace, tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
-    path.write_text("customer,date,amount,currency\na,2026-01-01,10,USD\nb,2026-01-02,20,EUR\n", encoding="utf-8")
+    path.write_text(
+        "customer,date,amount,currency\na,2026-01-01,10,USD\nb,2026-01-02,20,EUR\n", encoding="utf-8"
+    )
     workspace.import_file(path)
     with pytest.raises(ParameterError, match="several currencies"):
         customer_summary(workspace.table("orders")).execute()
@@ -88,6 +111,8 @@ def test_bad_parameters(workspace: Workspace, tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="unknown time unit"):
         customer_summary(workspace.table("orders"), unit="fortnight")
     with pytest.raises(ParameterError, match="must be after"):
-        calibration_holdout_summary(workspace.table("orders"), calibration_end="2026-02-01", observation_end="2026-01-01")
+        calibration_holdout_summary(
+            workspace.table("orders"), calibration_end="2026-02-01", observation_end="2026-01-01"
+        )
     with pytest.raises(ParameterError, match="not a date"):
         customer_summary(workspace.table("orders"), observation_end="soon")

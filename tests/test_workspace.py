@@ -14,8 +14,16 @@ from conftest import FIXTURES
 from ltvkit.errors import FileFormatError, WorkspaceError
 from ltvkit.store import Workspace
 
-ALL_FIXTURES = ["getcourse_orders.csv", "stripe_payments.csv", "shopify_orders.csv", "woocommerce_orders.csv",
-                "generic_uk.csv", "generic_en.tsv", "spend.csv", "cdnow_master_head.txt"]  # fmt: skip
+ALL_FIXTURES = [
+    "getcourse_orders.csv",
+    "stripe_payments.csv",
+    "shopify_orders.csv",
+    "woocommerce_orders.csv",
+    "generic_uk.csv",
+    "generic_en.tsv",
+    "spend.csv",
+    "cdnow_master_head.txt",
+]
 
 
 def snapshot(ws: Workspace) -> dict[str, pd.DataFrame]:
@@ -45,11 +53,16 @@ def test_importing_everything_twice_changes_nothing(workspace: Workspace) -> Non
 
 def test_a_newer_export_updates_changed_orders(tmp_path: Path, workspace: Workspace) -> None:
     path = tmp_path / "orders.csv"
-    path.write_text("order id,customer,date,amount,status\n1,a,2026-01-01,10,paid\n2,b,2026-01-02,20,paid\n",
-                    encoding="utf-8")  # fmt: skip
+    path.write_text(
+        "order id,customer,date,amount,status\n1,a,2026-01-01,10,paid\n2,b,2026-01-02,20,paid\n",
+        encoding="utf-8",
+    )
     workspace.import_file(path)
-    path.write_text("order id,customer,date,amount,status\n1,a,2026-01-01,10,paid\n2,b,2026-01-02,20,refunded\n"
-                    "3,c,2026-01-03,30,paid\n", encoding="utf-8")  # fmt: skip
+    path.write_text(
+        "order id,customer,date,amount,status\n1,a,2026-01-01,10,paid\n2,b,2026-01-02,20,refunded\n"
+        "3,c,2026-01-03,30,paid\n",
+        encoding="utf-8",
+    )
     account = workspace.import_file(path)
     assert (account.read, account.loaded, account.updated, account.duplicates) == (3, 2, 1, 1)
     t = workspace.transactions().set_index("order_id")
@@ -109,14 +122,18 @@ with Workspace.open(sys.argv[1]) as ws:
 def test_a_killed_import_is_all_or_nothing(tmp_path: Path) -> None:
     """SIGKILL in the middle of an import: the workspace holds the earlier state or the whole import."""
     big = tmp_path / "big.csv"
-    rows = [f"{i},c{i % 5000},2026-01-{1 + i % 28:02d} 10:{i % 60:02d}:00,{i % 97}.50\n" for i in range(150_000)]
+    rows = [
+        f"{i},c{i % 5000},2026-01-{1 + i % 28:02d} 10:{i % 60:02d}:00,{i % 97}.50\n" for i in range(150_000)
+    ]
     big.write_text("order id,customer,date,amount\n" + "".join(rows), encoding="utf-8")
     path = tmp_path / "ltv.duckdb"
     with Workspace.open(path) as ws:
         ws.import_file(FIXTURES / "stripe_payments.csv")
         before = snapshot(ws)
     for delay in (0.5, 1.5, 3.0):
-        proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(path), str(big)], stdout=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", KILL_SCRIPT, str(path), str(big)], stdout=subprocess.PIPE
+        )
         time.sleep(delay)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()

@@ -17,11 +17,20 @@ from ltvkit.store import Workspace
 from ltvkit.summaries import compressed, customer_summary, discrete_summary
 
 #: ltvkit field → the warehouse's column
-RENAMED = {"order_id": "Order No", "customer_id": "client_ref", "ordered_at": "paid_ts", "amount": "gross",
-           "refunded": "refund_total", "status": "state", "currency": "cur", "product": "sku", "channel": "src",
-           "cost": "cogs"}  # fmt: skip
+RENAMED = {
+    "order_id": "Order No",
+    "customer_id": "client_ref",
+    "ordered_at": "paid_ts",
+    "amount": "gross",
+    "refunded": "refund_total",
+    "status": "state",
+    "currency": "cur",
+    "product": "sku",
+    "channel": "src",
+    "cost": "cogs",
+}
 
-MAPPING = "\n".join(["name = \"warehouse\"", "[columns]", *(f'{f} = "{c}"' for f, c in RENAMED.items())]) + "\n"
+MAPPING = "\n".join(['name = "warehouse"', "[columns]", *(f'{f} = "{c}"' for f, c in RENAMED.items())]) + "\n"
 
 
 def warehouse_files(folder: Path) -> dict[str, Path]:
@@ -29,9 +38,14 @@ def warehouse_files(folder: Path) -> dict[str, Path]:
     out as Parquet under the warehouse's names, with the mapping file; keys: workspace, orders, spend, cdnow,
     mapping."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {"workspace": folder / "ltv.duckdb", "cdnow_workspace": folder / "cdnow.duckdb",
-             "orders": folder / "orders.parquet", "spend": folder / "spend.parquet",
-             "cdnow": folder / "cdnow.parquet", "mapping": folder / "warehouse.toml"}  # fmt: skip
+    paths = {
+        "workspace": folder / "ltv.duckdb",
+        "cdnow_workspace": folder / "cdnow.duckdb",
+        "orders": folder / "orders.parquet",
+        "spend": folder / "spend.parquet",
+        "cdnow": folder / "cdnow.parquet",
+        "mapping": folder / "warehouse.toml",
+    }
     with Workspace.open(paths["workspace"]) as ws:
         ws.import_file(FIXTURES / "analytics_orders.csv")
         ws.import_file(FIXTURES / "analytics_spend.csv")
@@ -54,7 +68,9 @@ def analyses(data: Tables) -> dict[str, object]:
     by_channel, by_month = cac_table(orders, spend, margin=0.5)
     return {
         "summary": _sorted(customer_summary(orders, unit="day").execute()),
-        "fit statistics": _sorted(compressed(customer_summary(orders, unit="day")).execute(), "frequency", "recency", "T"),
+        "fit statistics": _sorted(
+            compressed(customer_summary(orders, unit="day")).execute(), "frequency", "recency", "T"
+        ),
         "bgbb statistics": _sorted(discrete_summary(orders, unit="month").execute()),
         "cohorts by month": cohort_table(orders),
         "cohorts by week and channel": cohort_table(orders, period="week", split="channel"),

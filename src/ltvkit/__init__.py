@@ -1,9 +1,41 @@
-"""ltvkit: customer lifetime value analytics."""
+"""ltvkit: customer lifetime value analytics.
 
-from ltvkit.errors import LtvError
-from ltvkit.io.normalize import ImportOptions
-from ltvkit.overview import Overview, overview
-from ltvkit.store import ImportAccount, Workspace
+The public names load on first use (PEP 562), so that ``import ltvkit`` and the ``ltv`` command start
+without loading pandas, Ibis and DuckDB.
+"""
 
-__all__ = ["ImportAccount", "ImportOptions", "LtvError", "Overview", "Workspace", "overview"]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ltvkit.errors import LtvError as LtvError
+    from ltvkit.io.normalize import ImportOptions as ImportOptions
+    from ltvkit.overview import Overview as Overview
+    from ltvkit.overview import overview as overview
+    from ltvkit.store import ImportAccount as ImportAccount
+    from ltvkit.store import Workspace as Workspace
+
+_WHERE = {
+    "ImportAccount": "ltvkit.store",
+    "ImportOptions": "ltvkit.io.normalize",
+    "LtvError": "ltvkit.errors",
+    "Overview": "ltvkit.overview",
+    "Workspace": "ltvkit.store",
+    "overview": "ltvkit.overview",
+}
+__all__ = sorted(_WHERE)
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'ltvkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -86,8 +86,12 @@ def product_paths(orders: ir.Table, *, currency: str | None = None) -> pd.DataFr
     later = rows.filter(
         (rows.product.fill_null("(none)") != rows.first_product) & (rows.ordered_at >= rows.first_purchase)
     )
-    ranked = later.mutate(seq=ibis.row_number().over(group_by="customer_id", order_by=first_order_first(later)))
-    nxt = ranked.filter(ranked.seq == 0).select("customer_id", next_product=ranked.product.fill_null("(none)"))
+    ranked = later.mutate(
+        seq=ibis.row_number().over(group_by="customer_id", order_by=first_order_first(later))
+    )
+    nxt = ranked.filter(ranked.seq == 0).select(
+        "customer_id", next_product=ranked.product.fill_null("(none)")
+    )
     paths = people.left_join(nxt, "customer_id")
     counted = (
         paths.group_by(["first_product", paths.next_product.fill_null("(none)").name("next_product")])
@@ -96,7 +100,9 @@ def product_paths(orders: ir.Table, *, currency: str | None = None) -> pd.DataFr
     )
     totals = counted.groupby("first_product")["customers"].transform("sum")
     counted["share"] = counted["customers"] / totals
-    return counted.sort_values(["first_product", "customers", "next_product"], ascending=[True, False, True]).reset_index(drop=True)
+    return counted.sort_values(
+        ["first_product", "customers", "next_product"], ascending=[True, False, True]
+    ).reset_index(drop=True)
 
 
 def _monthly_spend(spend: ir.Table, currency: str | None) -> pd.DataFrame:
@@ -108,11 +114,16 @@ def _monthly_spend(spend: ir.Table, currency: str | None) -> pd.DataFrame:
         .execute()
     )
     if frame["currency"].nunique() > 1:
-        raise ParameterError(f"spend is in several currencies ({', '.join(sorted(frame['currency'].unique()))}); "
-                             "choose one (--currency)")  # fmt: skip
+        raise ParameterError(
+            f"spend is in several currencies ({', '.join(sorted(frame['currency'].unique()))}); "
+            "choose one (--currency)"
+        )
     if frame.empty:
-        raise ParameterError("no marketing spend in the workspace" + (f" in {currency.upper()}" if currency else "")
-                             + "; import it first (ltv import spend.csv)")  # fmt: skip
+        raise ParameterError(
+            "no marketing spend in the workspace"
+            + (f" in {currency.upper()}" if currency else "")
+            + "; import it first (ltv import spend.csv)"
+        )
     frame["cohort"] = pd.to_datetime(frame["cohort"])
     return frame.drop(columns="currency")
 
@@ -147,19 +158,27 @@ def cac_table(
     has_costs = bool(orders.filter(orders.cost.notnull() | orders.fee.notnull()).count().execute())
     table["profit"] = _gross_profit_per_customer(table, margin, has_costs)
     sizes = table[table["age"] == 0][["cohort", "channel", "size"]]
-    cohorts = monthly.merge(sizes, on=["cohort", "channel"], how="left").rename(columns={"size": "new_customers"})
+    cohorts = monthly.merge(sizes, on=["cohort", "channel"], how="left").rename(
+        columns={"size": "new_customers"}
+    )
     cohorts["new_customers"] = cohorts["new_customers"].fillna(0).astype(int)
     with np.errstate(divide="ignore", invalid="ignore"):
-        cohorts["cac"] = np.where(cohorts["new_customers"] > 0, cohorts["spend"] / cohorts["new_customers"], np.nan)
+        cohorts["cac"] = np.where(
+            cohorts["new_customers"] > 0, cohorts["spend"] / cohorts["new_customers"], np.nan
+        )
     cohorts["payback_months"] = [
         _payback(table, row.cohort, row.channel, row.cac) for row in cohorts.itertuples()
     ]
-    by_channel = cohorts.groupby("channel").agg(spend=("spend", "sum"), new_customers=("new_customers", "sum"))
+    by_channel = cohorts.groupby("channel").agg(
+        spend=("spend", "sum"), new_customers=("new_customers", "sum")
+    )
     by_channel["cac"] = by_channel["spend"] / by_channel["new_customers"].replace(0, np.nan)
     ltv_age = min(horizon, int(table["age"].max()))
     by_channel["ltv_age"] = ltv_age
     by_channel["ltv"] = mean_at_age(table, "channel", "ltv", ltv_age).reindex(by_channel.index)
-    by_channel["gross_profit_ltv"] = mean_at_age(table, "channel", "profit", ltv_age).reindex(by_channel.index)
+    by_channel["gross_profit_ltv"] = mean_at_age(table, "channel", "profit", ltv_age).reindex(
+        by_channel.index
+    )
     by_channel["ltv_to_cac"] = by_channel["gross_profit_ltv"] / by_channel["cac"]
     by_channel["max_cac"] = by_channel["gross_profit_ltv"] / target_ratio
     by_channel["payback_months"] = pd.Series(
@@ -169,7 +188,8 @@ def cac_table(
 
 
 def _payback(table: pd.DataFrame, cohort: pd.Timestamp, channel: str, cac: float) -> float:
-    """First age at which the cohort's cumulative gross profit per customer reaches ``cac``; NaN if not yet."""
+    """First age at which the cohort's cumulative gross profit per customer reaches ``cac``;
+    NaN if not yet."""
     if not np.isfinite(cac):
         return np.nan
     cells = table[(table["cohort"] == cohort) & (table["channel"] == channel)]

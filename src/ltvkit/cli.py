@@ -11,35 +11,23 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ltvkit import demo as demo_data
+from ltvkit.choices import DEFAULT_WORKSPACE, FORMATS, METRICS, MODELS, SCHEMES, SPLITS, TimeUnit
 from ltvkit.errors import LtvError, ParameterError, collect_notes
-from ltvkit.io.normalize import ImportOptions
 from ltvkit.io.presets import PRESETS
-from ltvkit.acquisition import cac_table, product_paths, quality_by
-from ltvkit.cohorts import METRICS, SPLITS, cohort_matrix, cohort_table
-from ltvkit.io.writers import FORMATS, write_table
-from ltvkit.metrics import lorenz_curve, ltv_summary, pareto_table
-from ltvkit.overview import overview
-from ltvkit.report.build import build_report
-from ltvkit.scenarios import Scenario, baseline_from, evaluate, read_scenarios
-from ltvkit.tripwire import TripwireScenario, evaluate_tripwire, tripwire_baseline
-from ltvkit.segments import SCHEMES, LifecycleRules, export_segments, read_exclusions, segment, segment_summary
-from ltvkit.retainer.calendar import Overrides, WorkCalendar
-from ltvkit.retainer.clients import client_value
-from ltvkit.retainer.invoice import plan_invoices, to_ics
-from ltvkit.retainer.kpi import KpiTerms, monthly_fees, read_figures
-from ltvkit.sources import Source, write_result
-from ltvkit.store import DEFAULT_WORKSPACE, ImportAccount, Workspace
-from ltvkit.valuation import MODELS, compare_on_holdout, fit_model, predict_customers, score_customers, score_totals
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ltvkit.io.normalize import ImportOptions
+    from ltvkit.sources import Source
+    from ltvkit.store import ImportAccount, Workspace
 
 app = typer.Typer(
     name="ltv",
@@ -55,7 +43,7 @@ WorkspaceOpt = Annotated[
     Path, typer.Option("--workspace", "-w", envvar="LTV_WORKSPACE", help="Workspace file (DuckDB).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-UnitOpt = Annotated[str, typer.Option(help="Time unit: day, week or month.")]
+UnitOpt = Annotated[TimeUnit, typer.Option(help="Time unit: day, week or month.")]
 CurrencyOpt = Annotated[str | None, typer.Option(help="Currency to analyse when the orders have several.")]
 FormatOpt = Annotated[
     str, typer.Option("--format", help=f"table (terminal), or write {', '.join(FORMATS)} to --out.")
@@ -63,7 +51,9 @@ FormatOpt = Annotated[
 OutOpt = Annotated[Path | None, typer.Option("--out", help="File to write (with --format, or by extension).")]
 ScenariosOpt = Annotated[Path | None, typer.Option("--file", help="Several scenarios (TOML: [name] fields).")]
 TargetOpt = Annotated[float, typer.Option(help="Target LTV:CAC for the affordable CAC.")]
-MarginOpt = Annotated[float | None, typer.Option(help="Margin rate for profit figures when orders have no costs.")]
+MarginOpt = Annotated[
+    float | None, typer.Option(help="Margin rate for profit figures when orders have no costs.")
+]
 EndOpt = Annotated[
     str | None, typer.Option("--observation-end", help="Last day observed (default: the last purchase).")
 ]
@@ -71,7 +61,9 @@ EndOpt = Annotated[
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-retainer_app = typer.Typer(help="Retainers: prorated invoices by working days, KPI fees, client LTV.", no_args_is_help=True)
+retainer_app = typer.Typer(
+    help="Retainers: prorated invoices by working days, KPI fees, client LTV.", no_args_is_help=True
+)
 app.add_typer(retainer_app, name="retainer")
 
 
@@ -110,22 +102,56 @@ class SourceOptions:
     currency: str | None = None
 
 
-_SOURCE: ContextVar[SourceOptions] = ContextVar("source", default=SourceOptions())
+_SOURCE: ContextVar[SourceOptions] = ContextVar("source")
+
+
+def _version(show: bool) -> None:
+    if show:
+        from ltvkit import __version__
+
+        out.print(f"ltvkit {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
 def where_the_data_is(
-    source: Annotated[str | None, typer.Option(
-        "--source", envvar="LTV_SOURCE",
-        help="Analyse a table where it lives instead of a workspace: spark://local[2], duckdb:///file.duckdb, "
-             "postgres://user@host/db, bigquery://project/dataset, … or a Parquet/CSV path.")] = None,
-    table: Annotated[str, typer.Option(
-        "--table", envvar="LTV_TABLE", help="The orders table in --source (name, schema.name or a file path).")] = "orders",
-    mapping: Annotated[Path | None, typer.Option(
-        "--mapping", envvar="LTV_MAPPING", help="Column mapping of the table (TOML/YAML, as for imports).")] = None,
-    spend_table: Annotated[str | None, typer.Option("--spend-table", help="Marketing spend table in --source.")] = None,
-    source_currency: Annotated[str | None, typer.Option(
-        "--source-currency", help="Currency of the table's amounts when it has no currency column.")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            envvar="LTV_SOURCE",
+            help="Analyse a table where it lives instead of a workspace: spark://local[2], "
+            "duckdb:///file.duckdb, postgres://user@host/db, bigquery://project/dataset, … or a Parquet/CSV "
+            "path.",
+        ),
+    ] = None,
+    table: Annotated[
+        str,
+        typer.Option(
+            "--table",
+            envvar="LTV_TABLE",
+            help="The orders table in --source (name, schema.name or a file path).",
+        ),
+    ] = "orders",
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            "--mapping", envvar="LTV_MAPPING", help="Column mapping of the table (TOML/YAML, as for imports)."
+        ),
+    ] = None,
+    spend_table: Annotated[
+        str | None, typer.Option("--spend-table", help="Marketing spend table in --source.")
+    ] = None,
+    source_currency: Annotated[
+        str | None,
+        typer.Option(
+            "--source-currency", help="Currency of the table's amounts when it has no currency column."
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print ltvkit's version and exit."),
+    ] = False,
 ) -> None:
     """Customer lifetime value analytics: import orders, then ask what customers are worth.
 
@@ -134,19 +160,29 @@ def where_the_data_is(
 
 
 def _source_options() -> SourceOptions:
-    return _SOURCE.get()
+    """The global source options of the running command (none when a command is called directly)."""
+    return _SOURCE.get(SourceOptions())
 
 
 @contextmanager
 def _data(workspace: Path, *, writable: bool = False) -> Iterator[Workspace | Source]:
     """The orders to analyse: the --source table (noting rows it leaves out) or the workspace."""
+    from ltvkit.sources import Source
+    from ltvkit.store import Workspace
+
     options = _source_options()
     if options.url is None:
         with Workspace.open(workspace, read_only=True) as ws:
             yield ws
         return
-    with Source.open(options.url, options.table, mapping=options.mapping, currency=options.currency,
-                     spend_table=options.spend_table, writable=writable) as source:  # fmt: skip
+    with Source.open(
+        options.url,
+        options.table,
+        mapping=options.mapping,
+        currency=options.currency,
+        spend_table=options.spend_table,
+        writable=writable,
+    ) as source:
         note = source.account().note()
         if note:
             err.print(f"[yellow]note:[/yellow] {note} (ltv --source … check)", highlight=False)
@@ -159,6 +195,8 @@ def _print_json(data: Any) -> None:
 
 def _emit(frame: pd.DataFrame, fmt: str, out_file: Path | None, show: Callable[[], None]) -> bool:
     """Write ``frame`` when a file format or --out is asked for (returns True), else leave it to ``show``."""
+    from ltvkit.io.writers import write_table
+
     if fmt == "table" and out_file is None:
         show()
         return False
@@ -174,13 +212,16 @@ def _emit(frame: pd.DataFrame, fmt: str, out_file: Path | None, show: Callable[[
 
 def _frame_table(frame: pd.DataFrame, title: str, formats: dict[str, str] | None = None) -> Table:
     """A Rich table of ``frame``; ``formats`` maps columns to format specs ('{:.1%}', '{:,.0f}')."""
+    import numpy as np
+    import pandas as pd
+
     formats = formats or {}
     table = Table(title=title, title_justify="left")
     for col in frame.columns:
         table.add_column(str(col), justify="left" if frame[col].dtype == object else "right")
     for row in frame.itertuples(index=False):
         cells = []
-        for col, value in zip(frame.columns, row):
+        for col, value in zip(frame.columns, row, strict=False):
             if value is None or (isinstance(value, float) and np.isnan(value)):
                 cells.append("")
             elif col in formats:
@@ -196,7 +237,9 @@ def _frame_table(frame: pd.DataFrame, title: str, formats: dict[str, str] | None
 
 
 def _account_table(account: ImportAccount) -> Table:
-    table = Table(title=f"{Path(account.file).name} → {account.kind} (preset: {account.preset})", title_justify="left")
+    table = Table(
+        title=f"{Path(account.file).name} → {account.kind} (preset: {account.preset})", title_justify="left"
+    )
     table.add_column("rows")
     table.add_column("count", justify="right")
     table.add_row("read", f"{account.read:,}")
@@ -232,27 +275,38 @@ def _show_account(account: ImportAccount) -> None:
 
 @command("import")
 def import_(
-    files: Annotated[list[Path], typer.Argument(help="Order or spend exports: CSV/TSV, XLSX, Parquet, JSON lines.")],
+    files: Annotated[
+        list[Path], typer.Argument(help="Order or spend exports: CSV/TSV, XLSX, Parquet, JSON lines.")
+    ],
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     kind: Annotated[
         str | None, typer.Option(help="orders or spend (detected from the columns if not given).")
     ] = None,
-    preset: Annotated[
-        str | None, typer.Option(help=f"Force a preset: {', '.join(PRESETS)}.")
+    preset: Annotated[str | None, typer.Option(help=f"Force a preset: {', '.join(PRESETS)}.")] = None,
+    mapping: Annotated[
+        Path | None, typer.Option(help="A TOML/YAML mapping file for any other export.")
     ] = None,
-    mapping: Annotated[Path | None, typer.Option(help="A TOML/YAML mapping file for any other export.")] = None,
-    date_format: Annotated[str | None, typer.Option(help="strftime format of the dates, e.g. %d/%m/%Y.")] = None,
+    date_format: Annotated[
+        str | None, typer.Option(help="strftime format of the dates, e.g. %d/%m/%Y.")
+    ] = None,
     decimal: Annotated[str | None, typer.Option(help="Decimal mark of amounts: '.' or ','.")] = None,
-    currency: Annotated[str | None, typer.Option(help="Currency of amounts that name none (ISO code).")] = None,
+    currency: Annotated[
+        str | None, typer.Option(help="Currency of amounts that name none (ISO code).")
+    ] = None,
     timezone: Annotated[
         str | None, typer.Option(help="Convert times with an offset to this zone (IANA name).")
     ] = None,
-    source: Annotated[str | None, typer.Option(help="Name of the data source (keys orders; default: preset).")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Name of the data source (keys orders; default: preset).")
+    ] = None,
     encoding: Annotated[str | None, typer.Option(help="Text encoding (detected if not given).")] = None,
     delimiter: Annotated[str | None, typer.Option(help="Field delimiter (detected if not given).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Import order or spend files into the workspace and account for every row."""
+    from ltvkit.io.normalize import ImportOptions
+    from ltvkit.store import Workspace
+
     if decimal not in (None, ".", ","):
         raise typer.BadParameter("use '.' or ','", param_hint="--decimal")
     if kind not in (None, "orders", "spend"):
@@ -288,6 +342,8 @@ def rejected(
     as_json: JsonOpt = False,
 ) -> None:
     """List rejected rows with the reason each was rejected."""
+    from ltvkit.store import Workspace
+
     with Workspace.open(workspace, read_only=True) as ws:
         rows = ws.rejected(import_id)
     if as_json:
@@ -301,7 +357,9 @@ def rejected(
         table.add_column(col)
     shown = rows if limit == 0 else rows.head(limit)
     for r in shown.itertuples():
-        table.add_row(str(r.import_id), r.file_name, str(r.row_number), r.column or "", r.value or "", r.reason)
+        table.add_row(
+            str(r.import_id), r.file_name, str(r.row_number), r.column or "", r.value or "", r.reason
+        )
     out.print(table)
     if len(shown) < len(rows):
         out.print(f"… {len(rows) - len(shown):,} more (use --limit 0 or --json)")
@@ -310,17 +368,31 @@ def rejected(
 @command()
 def imports(workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE), as_json: JsonOpt = False) -> None:
     """The imports ledger: every file imported, with its row counts."""
+    from ltvkit.store import Workspace
+
     with Workspace.open(workspace, read_only=True) as ws:
         ledger = ws.imports()
     if as_json:
         _print_json(ledger.to_dict(orient="records"))
         return
     table = Table(title="imports")
-    cols = ["import_id", "imported_at", "file_name", "kind", "preset", "read", "loaded", "updated", "duplicates",
-            "rejected"]  # fmt: skip
+    cols = [
+        "import_id",
+        "imported_at",
+        "file_name",
+        "kind",
+        "preset",
+        "read",
+        "loaded",
+        "updated",
+        "duplicates",
+        "rejected",
+    ]
     labels = ["id", "when (UTC)", "file", "kind", "preset", "read", "loaded", "updated", "dup.", "rej."]
     for label in labels:
-        table.add_column(label, justify="left" if label in ("when (UTC)", "file", "kind", "preset") else "right")
+        table.add_column(
+            label, justify="left" if label in ("when (UTC)", "file", "kind", "preset") else "right"
+        )
     for r in ledger[cols].itertuples(index=False):
         table.add_row(*(f"{v:%Y-%m-%d %H:%M}" if hasattr(v, "strftime") else str(v) for v in r))
     out.print(table)
@@ -330,35 +402,55 @@ def imports(workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE), as_json: JsonOpt 
 def summary(
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     margin: MarginOpt = None,
-    inactive_days: Annotated[int, typer.Option(help="Days without a purchase after which a customer counts as inactive.")] = 180,
+    inactive_days: Annotated[
+        int, typer.Option(help="Days without a purchase after which a customer counts as inactive.")
+    ] = 180,
     as_json: JsonOpt = False,
 ) -> None:
     """What is my LTV? Customers, orders, revenue, and LTV = AOV × frequency × lifetime, per currency."""
+    from ltvkit.metrics import ltv_summary
+    from ltvkit.overview import overview
+
     with _data(workspace) as ws:
         result = overview(ws.table("orders"))
-        ltv = [ltv_summary(ws.table("orders"), currency=c, margin=margin, inactive_after_days=inactive_days)
-               for c in result.by_currency["currency"]]  # fmt: skip
+        ltv = [
+            ltv_summary(ws.table("orders"), currency=c, margin=margin, inactive_after_days=inactive_days)
+            for c in result.by_currency["currency"]
+        ]
     if as_json:
         _print_json({**result.to_dict(), "ltv": [item.to_dict() for item in ltv]})
         return
-    out.print(f"Customers: [bold]{result.customers:,}[/bold]   Orders: [bold]{result.orders:,}[/bold]"
-              f"   ({result.order_rows:,} order rows of any status)")  # fmt: skip
+    out.print(
+        f"Customers: [bold]{result.customers:,}[/bold]   Orders: [bold]{result.orders:,}[/bold]"
+        f"   ({result.order_rows:,} order rows of any status)"
+    )
     if result.first_order is not None:
         out.print(f"Purchases from {result.first_order:%Y-%m-%d} to {result.last_order:%Y-%m-%d}")
     table = Table(title="Revenue by currency")
     for col in ("currency", "customers", "orders", "gross", "refunds", "net revenue"):
         table.add_column(col, justify="left" if col == "currency" else "right")
     for r in result.by_currency.itertuples():
-        table.add_row(r.currency, f"{r.customers:,}", f"{r.orders:,}", f"{r.gross_revenue:,.2f}",
-                      f"{r.refunds:,.2f}", f"{r.net_revenue:,.2f}")  # fmt: skip
+        table.add_row(
+            r.currency,
+            f"{r.customers:,}",
+            f"{r.orders:,}",
+            f"{r.gross_revenue:,.2f}",
+            f"{r.refunds:,.2f}",
+            f"{r.net_revenue:,.2f}",
+        )
     out.print(table)
     for item in ltv:
-        out.print(f"\n[bold]LTV ({item.currency})[/bold] = AOV × frequency × lifetime = "
-                  f"{item.aov:,.0f} × {item.frequency_per_year:.2f} a year × {item.lifetime_years:.2f} years = "
-                  f"[bold]{item.ltv_mean:,.0f}[/bold]  (median customer: {item.ltv_median:,.0f})")  # fmt: skip
-        out.print(f"  purchases per customer {item.purchases_per_customer:.2f}; repeat buyers {item.repeat_rate:.1%}; "
-                  f"repeat purchases bring {item.repeat_revenue_share:.1%} of revenue; active in the last "
-                  f"{item.inactive_after_days} days: {item.active_share:.1%}")  # fmt: skip
+        out.print(
+            f"\n[bold]LTV ({item.currency})[/bold] = AOV × frequency × lifetime = "
+            f"{item.aov:,.0f} × {item.frequency_per_year:.2f} a year × {item.lifetime_years:.2f} years = "
+            f"[bold]{item.ltv_mean:,.0f}[/bold]  (median customer: {item.ltv_median:,.0f})"
+        )
+        out.print(
+            f"  purchases per customer {item.purchases_per_customer:.2f}; "
+            f"repeat buyers {item.repeat_rate:.1%}; "
+            f"repeat purchases bring {item.repeat_revenue_share:.1%} of revenue; active in the last "
+            f"{item.inactive_after_days} days: {item.active_share:.1%}"
+        )
         if item.gross_profit_ltv is not None:
             out.print(f"  gross-profit LTV (less costs and fees): {item.gross_profit_ltv:,.0f}")
         if item.margin_ltv is not None:
@@ -377,6 +469,8 @@ def cohorts(
     out_file: OutOpt = None,
 ) -> None:
     """How do my cohorts behave? Cohort × age matrix; empty cells are ages a cohort has not reached yet."""
+    from ltvkit.cohorts import cohort_matrix, cohort_table
+
     if metric not in METRICS:
         raise typer.BadParameter(f"use one of {', '.join(METRICS)}", param_hint="--metric")
     with _data(workspace) as ws:
@@ -400,16 +494,24 @@ def cohorts(
 def channels(
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     by: Annotated[str, typer.Option(help=f"Group by: {', '.join(SPLITS)}.")] = "channel",
-    paths: Annotated[bool, typer.Option(help="Show product paths (first product → next product) instead.")] = False,
+    paths: Annotated[
+        bool, typer.Option(help="Show product paths (first product → next product) instead.")
+    ] = False,
     currency: CurrencyOpt = None,
     margin: MarginOpt = None,
     fmt: FormatOpt = "table",
     out_file: OutOpt = None,
 ) -> None:
-    """Where do my best customers come from? LTV, retention, repeat rate and AOV by channel or first product."""
+    """Where do my best customers come from? LTV, retention, repeat rate and AOV by channel or first
+    product."""
+    from ltvkit.acquisition import product_paths, quality_by
+
     with _data(workspace) as ws:
-        frame = product_paths(ws.table("orders"), currency=currency) if paths else \
-            quality_by(ws.table("orders"), by, currency=currency, margin=margin)
+        frame = (
+            product_paths(ws.table("orders"), currency=currency)
+            if paths
+            else quality_by(ws.table("orders"), by, currency=currency, margin=margin)
+        )
     percents = {c: "{:.1%}" for c in ("repeat_rate", "retention_1", "retention_3", "share")}
     money = {c: "{:,.0f}" for c in frame.columns if c.startswith(("ltv", "margin_ltv")) or c == "aov"}
     title = "Product paths: first product → next product" if paths else f"Customer quality by {by}"
@@ -428,9 +530,19 @@ def cac(
     out_file: OutOpt = None,
 ) -> None:
     """Does my advertising pay off? CAC, LTV:CAC, payback and the maximum CAC each channel can bear."""
+    import pandas as pd
+
+    from ltvkit.acquisition import cac_table
+
     with _data(workspace) as ws:
-        by_channel, by_month = cac_table(ws.table("orders"), ws.table("spend"), currency=currency, margin=margin,
-                                         horizon=horizon, target_ratio=target)  # fmt: skip
+        by_channel, by_month = cac_table(
+            ws.table("orders"),
+            ws.table("spend"),
+            currency=currency,
+            margin=margin,
+            horizon=horizon,
+            target_ratio=target,
+        )
     frame = by_month if monthly else by_channel
     money = {c: "{:,.0f}" for c in ("spend", "cac", "ltv", "gross_profit_ltv", "max_cac")}
     formats = {**money, "ltv_to_cac": "{:.2f}", "new_customers": "{:,}"}
@@ -438,10 +550,14 @@ def cac(
     def show() -> None:
         view = frame.copy()
         view["payback_months"] = view["payback_months"].map(lambda m: "not yet" if pd.isna(m) else f"{m:.0f}")
-        out.print(_frame_table(view, "CAC and payback by channel" + (" and month" if monthly else ""), formats))
+        out.print(
+            _frame_table(view, "CAC and payback by channel" + (" and month" if monthly else ""), formats)
+        )
         if not monthly:
-            out.print(f"LTV at {int(frame['ltv_age'].max())} months; max CAC = gross-profit LTV / {target:g}. "
-                      "Payback: months until a cohort's gross profit per customer covers its CAC.")  # fmt: skip
+            out.print(
+                f"LTV at {int(frame['ltv_age'].max())} months; max CAC = gross-profit LTV / {target:g}. "
+                "Payback: months until a cohort's gross profit per customer covers its CAC."
+            )
 
     _emit(frame, fmt, out_file, show)
 
@@ -454,13 +570,20 @@ def pareto(
     out_file: OutOpt = None,
 ) -> None:
     """Do 20% of customers bring 80% of revenue? Revenue share of the top customers, and the Gini."""
+    from ltvkit.metrics import lorenz_curve, pareto_table
+
     with _data(workspace) as ws:
         frame = pareto_table(ws.table("orders"), currency=currency)
         _, gini = lorenz_curve(ws.table("orders"), currency=currency)
 
     def show() -> None:
-        out.print(_frame_table(frame, "Revenue of the top customers",
-                               {"top_share": "{:.0%}", "revenue_share": "{:.1%}", "revenue": "{:,.0f}"}))  # fmt: skip
+        out.print(
+            _frame_table(
+                frame,
+                "Revenue of the top customers",
+                {"top_share": "{:.0%}", "revenue_share": "{:.1%}", "revenue": "{:,.0f}"},
+            )
+        )
         out.print(f"Gini coefficient of revenue per customer: {gini:.2f}")
 
     _emit(frame, fmt, out_file, show)
@@ -473,10 +596,15 @@ def report(
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     currency: CurrencyOpt = None,
     margin: MarginOpt = None,
-    scenarios_file: Annotated[Path | None, typer.Option("--scenarios", help="What-if scenarios to include (TOML).")] = None,
+    scenarios_file: Annotated[
+        Path | None, typer.Option("--scenarios", help="What-if scenarios to include (TOML).")
+    ] = None,
 ) -> None:
     """Write a self-contained HTML report (opens offline) with interactive charts and notes."""
-    planned = read_scenarios(scenarios_file) if scenarios_file else None
+    from ltvkit.report.build import build_report
+    from ltvkit.scenarios import Scenario, read_scenarios
+
+    planned = read_scenarios(scenarios_file, Scenario) if scenarios_file else None
     with _data(workspace) as ws:
         path = build_report(ws, out_file, lang=lang, currency=currency, margin=margin, scenarios=planned)
     out.print(f"Report: [bold]{path}[/bold]")
@@ -488,9 +616,13 @@ def check(
     as_json: JsonOpt = False,
 ) -> None:
     """Check a --source table: which columns are read as which fields, and every row left out, by reason."""
+    import pandas as pd
+
     if _source_options().url is None:
-        raise ParameterError("check looks at a --source table (ltv --source URL --table NAME check); for a "
-                             "workspace see ltv imports and ltv rejected")  # fmt: skip
+        raise ParameterError(
+            "check looks at a --source table (ltv --source URL --table NAME check); for a "
+            "workspace see ltv imports and ltv rejected"
+        )
     with _data(Path(DEFAULT_WORKSPACE)) as source:
         account = source.account()  # type: ignore[union-attr]
         sample = source.left_out(limit) if account.left_out else pd.DataFrame()  # type: ignore[union-attr]
@@ -503,13 +635,19 @@ def check(
     for name, columns in account.columns.items():
         fields.add_row(name, ", ".join(columns))
     out.print(fields)
-    out.print(f"Rows: [bold]{account.rows:,}[/bold]   usable: [bold]{account.usable:,}[/bold]   "
-              f"left out: [bold]{account.rows - account.usable:,}[/bold]")  # fmt: skip
+    out.print(
+        f"Rows: [bold]{account.rows:,}[/bold]   usable: [bold]{account.usable:,}[/bold]   "
+        f"left out: [bold]{account.rows - account.usable:,}[/bold]"
+    )
     for reason, n in account.left_out.items():
         out.print(f"  {n:,}  {reason}")
     if len(sample):
-        out.print(_frame_table(sample[["reason", "order_id", "customer_id", "ordered_at", "amount", "status"]],
-                               "left-out rows (first)"))  # fmt: skip
+        out.print(
+            _frame_table(
+                sample[["reason", "order_id", "customer_id", "ordered_at", "amount", "status"]],
+                "left-out rows (first)",
+            )
+        )
 
 
 @command()
@@ -532,6 +670,12 @@ def demo(
     customers: Annotated[int, typer.Option(help="About how many customers.")] = 20_000,
 ) -> None:
     """Create a synthetic online school's exports and import them into a fresh workspace."""
+    from ltvkit import demo as demo_data
+    from ltvkit.io.normalize import ImportOptions
+    from ltvkit.overview import overview
+    from ltvkit.report.build import build_report
+    from ltvkit.store import Workspace
+
     if workspace.exists():
         workspace.unlink()
     Path(str(workspace) + ".wal").unlink(missing_ok=True)
@@ -541,9 +685,13 @@ def demo(
         for path in (orders_path, spend_path):
             _show_account(_run_import(ws, path, ImportOptions(), quiet=False))
         result = overview(ws.table("orders"))
-        reports = [build_report(ws, directory / f"report_{lang}.html", lang=lang) for lang in ("en", "ru", "uk")]
-    out.print(f"\nCustomers: {result.customers:,}; net revenue: "
-              + ", ".join(f"{v:,.2f} {k}" for k, v in result.net_revenue.items()))  # fmt: skip
+        reports = [
+            build_report(ws, directory / f"report_{lang}.html", lang=lang) for lang in ("en", "ru", "uk")
+        ]
+    out.print(
+        f"\nCustomers: {result.customers:,}; net revenue: "
+        + ", ".join(f"{v:,.2f} {k}" for k, v in result.net_revenue.items())
+    )
     out.print(f"Workspace: [bold]{workspace}[/bold]   (try: ltv summary -w {workspace})")
     out.print("Reports: " + ", ".join(f"[bold]{p}[/bold]" for p in reports))
 
@@ -561,28 +709,48 @@ def fit(
     as_json: JsonOpt = False,
 ) -> None:
     """Fit a model and print its parameters with standard errors and the log-likelihood."""
+    from ltvkit.valuation import fit_model
+
     with _data(workspace) as ws:
-        result = fit_model(ws.table("orders"), model, unit=unit, observation_end=calibration_end,  # type: ignore[arg-type]
-                           currency=currency, product=product)  # fmt: skip
+        result = fit_model(
+            ws.table("orders"),
+            model,
+            unit=unit,
+            observation_end=calibration_end,  # type: ignore[arg-type]
+            currency=currency,
+            product=product,
+        )
     data = result.to_dict()
     if as_json:
         _print_json(data)
         return
-    table = Table(title=f"{model}: {data['customers']:,} customers to {data['observation_end']}, unit: {unit}")
+    table = Table(
+        title=f"{model}: {data['customers']:,} customers to {data['observation_end']}, unit: {unit}"
+    )
     for col in ("parameter", "estimate", "std. error", "95% interval"):
         table.add_column(col, justify="left" if col == "parameter" else "right")
     for name, row in result.model.summary().iterrows():
-        table.add_row(str(name), f"{row['estimate']:.4g}", f"{row['standard_error']:.3g}",
-                      f"{row['lower_95']:.4g} – {row['upper_95']:.4g}")  # fmt: skip
+        identified = row["identified"]
+        table.add_row(
+            str(name),
+            f"{row['estimate']:.4g}",
+            f"{row['standard_error']:.3g}" if identified else "[yellow]not pinned down[/yellow]",
+            f"{row['lower_95']:.4g} – {row['upper_95']:.4g}" if identified else "—",
+        )
     out.print(table)
-    out.print(f"log-likelihood: {data['log_likelihood']:.2f}   distinct rows fitted: {data['distinct_rows']:,}")
+    out.print(
+        f"log-likelihood: {data['log_likelihood']:.2f}   distinct rows fitted: {data['distinct_rows']:,}"
+    )
     for note in data["notes"]:
         out.print(f"[yellow]note:[/yellow] {note}")
 
 
 @command()
 def predict(
-    out_file: Annotated[Path, typer.Option("--out", help="Where to write one row per customer (.csv, .xlsx, .parquet, .json).")] = Path("predictions.csv"),
+    out_file: Annotated[
+        Path,
+        typer.Option("--out", help="Where to write one row per customer (.csv, .xlsx, .parquet, .json)."),
+    ] = Path("predictions.csv"),
     model: Annotated[str, typer.Option(help="Purchase model: bgnbd, mbgnbd or paretonbd.")] = "bgnbd",
     horizon: Annotated[float, typer.Option(help="How far ahead, in --unit.")] = 12,
     unit: UnitOpt = "month",
@@ -591,16 +759,33 @@ def predict(
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     currency: CurrencyOpt = None,
     observation_end: EndOpt = None,
-    intervals: Annotated[bool, typer.Option(help="Compute 90% intervals of CLV (parameter uncertainty).")] = True,
-    out_table: Annotated[str | None, typer.Option(help="With --source: write the predictions to this table there.")] = None,
+    intervals: Annotated[
+        bool, typer.Option(help="Compute 90% intervals of CLV (parameter uncertainty).")
+    ] = True,
+    out_table: Annotated[
+        str | None, typer.Option(help="With --source: write the predictions to this table there.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Predict each customer's purchases, P(alive) and CLV over a horizon, with an interval.
 
-    With --source the predictions are computed and written in the source's engine (no intervals): --out-table
-    NAME writes a table there, an --out ending in .parquet is written by the engine, other files are fetched."""
-    settings = dict(model=model, horizon=horizon, unit=unit, discount_rate=discount_rate, margin=margin,
-                    observation_end=observation_end, currency=currency)  # fmt: skip
+    With --source the predictions are computed and written in the source's engine (no intervals):
+    --out-table NAME writes a table there, an --out ending in .parquet is written by the engine, other files
+    are fetched."""
+    from ltvkit.io.writers import write_table
+    from ltvkit.sources import write_result
+    from ltvkit.store import Workspace
+    from ltvkit.valuation import predict_customers, score_customers, score_totals
+
+    settings = dict(
+        model=model,
+        horizon=horizon,
+        unit=unit,
+        discount_rate=discount_rate,
+        margin=margin,
+        observation_end=observation_end,
+        currency=currency,
+    )
     if _source_options().url is not None:
         with _data(workspace, writable=out_table is not None) as source:
             expr, info = score_customers(source.table("orders"), **settings)  # type: ignore[arg-type]
@@ -624,16 +809,31 @@ def predict(
     if as_json:
         _print_json(info)
         return
-    out.print(f"{info['customers']:,} customers scored with {model} + Gamma-Gamma over {horizon:g} {unit}s "
-              f"(discount {discount_rate:.0%} a year, margin {margin:.0%})")  # fmt: skip
+    out.print(
+        f"{info['customers']:,} customers scored with {model} + Gamma-Gamma over {horizon:g} {unit}s "
+        f"(discount {discount_rate:.0%} a year, margin {margin:.0%})"
+    )
     out.print(f"Expected purchases: {info['expected_purchases']:,.0f}   total CLV: {info['total_clv']:,.2f}")
     table = Table(title="Most valuable customers")
-    for col in ("customer", "P(alive)", "purchases", "spend", "CLV", *(["90% interval"] if intervals else [])):
+    for col in (
+        "customer",
+        "P(alive)",
+        "purchases",
+        "spend",
+        "CLV",
+        *(["90% interval"] if intervals else []),
+    ):
         table.add_column(col, justify="left" if col == "customer" else "right")
     for r in top.itertuples():
         interval = [f"{r.clv_low:,.2f} – {r.clv_high:,.2f}"] if intervals else []
-        table.add_row(str(r.customer_id), f"{r.probability_alive:.2f}", f"{r.expected_purchases:.2f}",
-                      f"{r.expected_spend:,.2f}", f"{r.clv:,.2f}", *interval)  # fmt: skip
+        table.add_row(
+            str(r.customer_id),
+            f"{r.probability_alive:.2f}",
+            f"{r.expected_purchases:.2f}",
+            f"{r.expected_spend:,.2f}",
+            f"{r.clv:,.2f}",
+            *interval,
+        )
     out.print(table)
     out.print(f"Written: [bold]{path}[/bold]")
 
@@ -650,20 +850,46 @@ def compare(
     as_json: JsonOpt = False,
 ) -> None:
     """Rank the purchase models by how well they predict a holdout period."""
+    from ltvkit.valuation import compare_on_holdout
+
     with _data(workspace) as ws:
-        table, info = compare_on_holdout(ws.table("orders"), calibration_end=calibration_end,
-                                         observation_end=observation_end, unit=unit, currency=currency)  # type: ignore[arg-type]  # fmt: skip
+        table, info = compare_on_holdout(
+            ws.table("orders"),
+            calibration_end=calibration_end,
+            observation_end=observation_end,
+            unit=unit,
+            currency=currency,
+        )  # type: ignore[arg-type]
     if as_json:
         _print_json({**info, "models": table.to_dict(orient="records")})
         return
-    out.print(f"Calibration to {info['calibration_end']}, holdout to {info['observation_end']} "
-              f"({info['holdout_length']:.1f} {unit}s), {info['customers']:,} customers")  # fmt: skip
+    out.print(
+        f"Calibration to {info['calibration_end']}, holdout to {info['observation_end']} "
+        f"({info['holdout_length']:.1f} {unit}s), {info['customers']:,} customers"
+    )
     view = Table(title="Holdout purchases per customer: predicted vs actual")
-    for col in ("rank", "model", "MAE", "RMSE", "predicted total", "actual total", "error of total", "log-lik."):
+    for col in (
+        "rank",
+        "model",
+        "MAE",
+        "RMSE",
+        "predicted total",
+        "actual total",
+        "error of total",
+        "log-lik.",
+    ):
         view.add_column(col, justify="right")
     for r in table.itertuples():
-        view.add_row(str(r.rank), r.model, f"{r.mae:.3f}", f"{r.rmse:.3f}", f"{r.predicted_total:,.0f}",
-                     f"{r.actual_total:,.0f}", f"{r.total_error:+.1%}", f"{r.log_likelihood:,.1f}")  # fmt: skip
+        view.add_row(
+            str(r.rank),
+            r.model,
+            f"{r.mae:.3f}",
+            f"{r.rmse:.3f}",
+            f"{r.predicted_total:,.0f}",
+            f"{r.actual_total:,.0f}",
+            f"{r.total_error:+.1%}",
+            f"{r.log_likelihood:,.1f}",
+        )
     out.print(view)
     track = info["tracking"]
     shown = track[:: max(1, len(track) // 8)]
@@ -673,7 +899,9 @@ def compare(
     for col in ("period", "actual", *table["model"]):
         trail.add_column(col, justify="right")
     for row in shown:
-        trail.add_row(f"{row['period']:.0f}", f"{row['actual']:,.0f}", *(f"{row[m]:,.0f}" for m in table["model"]))
+        trail.add_row(
+            f"{row['period']:.0f}", f"{row['actual']:,.0f}", *(f"{row[m]:,.0f}" for m in table["model"])
+        )
     out.print(trail)
 
 
@@ -682,29 +910,54 @@ def segments(
     scheme: Annotated[str, typer.Option(help=f"One of: {', '.join(SCHEMES)}.")] = "rfm",
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     export: Annotated[Path | None, typer.Option(help="Write one CSV per segment into this folder.")] = None,
-    exclude_file: Annotated[Path | None, typer.Option(help="Emails or customer ids never to export (unsubscribed).")] = None,
-    model: Annotated[bool, typer.Option(help="Use BG/NBD P(alive) (lifecycle) or predicted CLV (value).")] = False,
-    core_product: Annotated[str | None, typer.Option(help="The core product for cross-sell (default: top revenue).")] = None,
+    exclude_file: Annotated[
+        Path | None, typer.Option(help="Emails or customer ids never to export (unsubscribed).")
+    ] = None,
+    model: Annotated[
+        bool, typer.Option(help="Use BG/NBD P(alive) (lifecycle) or predicted CLV (value).")
+    ] = False,
+    core_product: Annotated[
+        str | None, typer.Option(help="The core product for cross-sell (default: top revenue).")
+    ] = None,
     currency: CurrencyOpt = None,
     fmt: FormatOpt = "table",
     out_file: OutOpt = None,
 ) -> None:
     """Whom to act on? Segment sizes, revenue, average LTV and the suggested action; lists to export."""
+    from ltvkit.segments import LifecycleRules, export_segments, read_exclusions, segment, segment_summary
+    from ltvkit.valuation import predict_customers
+
     with _data(workspace) as ws:
         orders = ws.table("orders")
         alive = clv = None
         if model and scheme in ("lifecycle", "value"):
-            scored, _ = predict_customers(orders, horizon=12, unit="month", currency=currency, intervals=False)
+            scored, _ = predict_customers(
+                orders, horizon=12, unit="month", currency=currency, intervals=False
+            )
             alive = scored.set_index("customer_id")["probability_alive"]
             clv = scored.set_index("customer_id")["clv"]
-        segmented = segment(orders, scheme, currency=currency, rules=LifecycleRules(core_product=core_product),
-                            probability_alive=alive, clv=clv if scheme == "value" else None)  # fmt: skip
+        segmented = segment(
+            orders,
+            scheme,
+            currency=currency,
+            rules=LifecycleRules(core_product=core_product),
+            probability_alive=alive,
+            clv=clv if scheme == "value" else None,
+        )
     summary = segment_summary(segmented)
     if export is not None:
         excluded = read_exclusions(exclude_file) if exclude_file else set()
         paths = export_segments(segmented, export, exclude=excluded)
-        err.print(f"Exported {len(paths)} segment lists to {export}" + (f", without {len(excluded)} excluded" if excluded else ""))
-    formats = {"customer_share": "{:.1%}", "revenue_share": "{:.1%}", "revenue": "{:,.0f}", "average_ltv": "{:,.0f}"}
+        err.print(
+            f"Exported {len(paths)} segment lists to {export}"
+            + (f", without {len(excluded)} excluded" if excluded else "")
+        )
+    formats = {
+        "customer_share": "{:.1%}",
+        "revenue_share": "{:.1%}",
+        "revenue": "{:,.0f}",
+        "average_ltv": "{:,.0f}",
+    }
     title = f"{scheme} segments: {len(segmented):,} customers"
     _emit(summary, fmt, out_file, lambda: out.print(_frame_table(summary, title, formats)))
 
@@ -719,12 +972,18 @@ def _by_scenario(table: pd.DataFrame) -> pd.DataFrame:
 @command()
 def scenario(
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
-    aov_change: Annotated[float, typer.Option(help="Relative change of the average check, e.g. 0.4 for +40%.")] = 0.0,
+    aov_change: Annotated[
+        float, typer.Option(help="Relative change of the average check, e.g. 0.4 for +40%.")
+    ] = 0.0,
     upsell_rate: Annotated[float, typer.Option(help="Share of purchases that add an upsell.")] = 0.0,
     upsell_price: Annotated[float, typer.Option(help="Price of that upsell.")] = 0.0,
-    frequency_change: Annotated[float, typer.Option(help="Relative change of repeat purchases, e.g. 0.1.")] = 0.0,
+    frequency_change: Annotated[
+        float, typer.Option(help="Relative change of repeat purchases, e.g. 0.1.")
+    ] = 0.0,
     churn_change: Annotated[float, typer.Option(help="Change of monthly churn in points, e.g. -0.02.")] = 0.0,
-    new_margin: Annotated[float | None, typer.Option("--new-margin", help="The scenario's margin rate.")] = None,
+    new_margin: Annotated[
+        float | None, typer.Option("--new-margin", help="The scenario's margin rate.")
+    ] = None,
     margin: Annotated[float, typer.Option(help="Today's margin rate (share of revenue kept).")] = 1.0,
     scenarios_file: ScenariosOpt = None,
     horizon: Annotated[float, typer.Option(help="Model horizon in months.")] = 36,
@@ -734,19 +993,37 @@ def scenario(
     out_file: OutOpt = None,
 ) -> None:
     """What happens to LTV and the CAC I can afford if the check, frequency, retention or margin change?"""
+    from ltvkit.scenarios import Scenario, baseline_from, evaluate, read_scenarios
+
     if scenarios_file is not None:
         planned = read_scenarios(scenarios_file)
     else:
-        planned = [Scenario("scenario", aov_change=aov_change, upsell_rate=upsell_rate, upsell_price=upsell_price,
-                            frequency_change=frequency_change, churn_change=churn_change, margin=new_margin)]  # fmt: skip
+        planned = [
+            Scenario(
+                "scenario",
+                aov_change=aov_change,
+                upsell_rate=upsell_rate,
+                upsell_price=upsell_price,
+                frequency_change=frequency_change,
+                churn_change=churn_change,
+                margin=new_margin,
+            )
+        ]
     with _data(workspace) as ws:
         base = baseline_from(ws.table("orders"), margin=margin, currency=currency)
     table = evaluate(base, planned, horizon_months=horizon, target_ratio=target)
 
     def show() -> None:
-        out.print(_frame_table(_by_scenario(table), f"Scenarios ({base.currency}): formula vs BG/NBD + Gamma-Gamma over {horizon:g} months"))
-        out.print("Formula: LTV = average check × purchases per customer; model: a new customer's expected value. "
-                  f"Max CAC = margin LTV / {target:g}.")  # fmt: skip
+        out.print(
+            _frame_table(
+                _by_scenario(table),
+                f"Scenarios ({base.currency}): formula vs BG/NBD + Gamma-Gamma over {horizon:g} months",
+            )
+        )
+        out.print(
+            "Formula: LTV = average check × purchases per customer; model: a new customer's expected value. "
+            f"Max CAC = margin LTV / {target:g}."
+        )
 
     _emit(table, fmt, out_file, show)
 
@@ -757,27 +1034,51 @@ def tripwire(
     core: Annotated[str, typer.Option(help="The core product buyers should go on to.")],
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     price: Annotated[float | None, typer.Option(help="The new list price.")] = None,
-    conversion: Annotated[float | None, typer.Option(help="Expected conversion to the core product at that price.")] = None,
+    conversion: Annotated[
+        float | None, typer.Option(help="Expected conversion to the core product at that price.")
+    ] = None,
     unit_cost: Annotated[float | None, typer.Option(help="The tripwire's cost per buyer.")] = None,
-    buyers_change: Annotated[float, typer.Option(help="Change of buyers from the same ad spend, e.g. 0.3.")] = 0.0,
+    buyers_change: Annotated[
+        float, typer.Option(help="Change of buyers from the same ad spend, e.g. 0.3.")
+    ] = 0.0,
     scenarios_file: ScenariosOpt = None,
     target: TargetOpt = 3.0,
     currency: CurrencyOpt = None,
     fmt: FormatOpt = "table",
     out_file: OutOpt = None,
 ) -> None:
-    """What if the tripwire's price changes? LTV and profit of a tripwire buyer, and the CAC one can afford."""
+    """What if the tripwire's price changes? LTV and profit of a tripwire buyer, and the CAC one can
+    afford."""
+    from ltvkit.scenarios import read_scenarios
+    from ltvkit.tripwire import TripwireScenario, evaluate_tripwire, tripwire_baseline
+
     if scenarios_file is not None:
         planned = read_scenarios(scenarios_file, TripwireScenario)
     else:
-        planned = [TripwireScenario("scenario", price=price, conversion=conversion, unit_cost=unit_cost, buyers_change=buyers_change)]
+        planned = [
+            TripwireScenario(
+                "scenario",
+                price=price,
+                conversion=conversion,
+                unit_cost=unit_cost,
+                buyers_change=buyers_change,
+            )
+        ]
     with _data(workspace) as ws:
         base = tripwire_baseline(ws.table("orders"), product, core, currency=currency)
     table = evaluate_tripwire(base, planned, target_ratio=target)
 
     def show() -> None:
-        out.print(_frame_table(_by_scenario(table), f"{product}: {base.buyers:,} buyers, {base.conversion:.1%} went on to {core}"))
-        out.print("The conversion at a new price is your expectation: past orders cannot tell how buyers respond to it.")
+        out.print(
+            _frame_table(
+                _by_scenario(table),
+                f"{product}: {base.buyers:,} buyers, {base.conversion:.1%} went on to {core}",
+            )
+        )
+        out.print(
+            "The conversion at a new price is your expectation: past orders cannot tell how buyers respond "
+            "to it."
+        )
 
     _emit(table, fmt, out_file, show)
 
@@ -785,9 +1086,14 @@ def tripwire(
 @command()
 def serve(
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
-    host: Annotated[str, typer.Option(help="Address to bind; anything but loopback needs a token.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to bind; anything but loopback needs a token.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
-    token: Annotated[str | None, typer.Option(envvar="LTV_TOKEN", help="Access token (generated when binding beyond loopback).")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="LTV_TOKEN", help="Access token (generated when binding beyond loopback)."),
+    ] = None,
     max_upload_mb: Annotated[int, typer.Option(help="Largest upload accepted, in MB.")] = 50,
 ) -> None:
     """The local web dashboard and JSON API on the workspace (docs at /docs); with --source, read-only on the
@@ -797,6 +1103,7 @@ def serve(
 
     import uvicorn
 
+    from ltvkit.sources import Source
     from ltvkit.web.app import create_app
 
     try:
@@ -806,12 +1113,25 @@ def serve(
     if not loopback and not token:
         token = secrets.token_urlsafe(24)
     options = _source_options()
-    opener = functools.partial(Source.open, options.url, options.table, mapping=options.mapping,
-                               currency=options.currency, spend_table=options.spend_table) if options.url else None  # fmt: skip
+    opener = (
+        functools.partial(
+            Source.open,
+            options.url,
+            options.table,
+            mapping=options.mapping,
+            currency=options.currency,
+            spend_table=options.spend_table,
+        )
+        if options.url
+        else None
+    )
     app = create_app(workspace, token=token, max_upload_mb=max_upload_mb, source=opener)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     where = f"source {options.table} in {options.url}" if options.url else f"workspace {workspace}"
-    err.print(f"ltvkit dashboard on [bold]http://{shown}:{port}/{'?token=' + token if token else ''}[/bold]  ({where}; Ctrl+C stops)")
+    err.print(
+        f"ltvkit dashboard on [bold]http://{shown}:{port}/{'?token=' + token if token else ''}[/bold]  "
+        f"({where}; Ctrl+C stops)"
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
@@ -824,36 +1144,53 @@ def retainer_invoice(
     installments: Annotated[int, typer.Option(help="Payments a month: 1 or 2 (50/50).")] = 1,
     due_days: Annotated[str | None, typer.Option(help="Due windows, e.g. 1-5 or 1-5,15-20.")] = None,
     months: Annotated[int, typer.Option(help="Following months to schedule.")] = 6,
-    overrides: Annotated[Path | None, typer.Option(help="Extra days off / working days (CSV or TOML).")] = None,
+    overrides: Annotated[
+        Path | None, typer.Option(help="Extra days off / working days (CSV or TOML).")
+    ] = None,
     ics: Annotated[Path | None, typer.Option(help="Also write the due dates as an .ics calendar.")] = None,
     client: Annotated[str, typer.Option(help="Client name for the calendar entries.")] = "retainer",
     as_json: JsonOpt = False,
 ) -> None:
     """The first invoice prorated by the working days left in the month, then the monthly schedule."""
+    from ltvkit.retainer.calendar import Overrides, WorkCalendar
+    from ltvkit.retainer.invoice import plan_invoices, to_ics
+
     calendar = WorkCalendar(country, Overrides.load(overrides) if overrides else None)
     try:
         begin = dt.date.fromisoformat(start)
     except ValueError:
         raise typer.BadParameter(f"{start!r} is not a date (YYYY-MM-DD)", param_hint="--start") from None
-    plan = plan_invoices(fee, currency, begin, calendar, installments=installments, due_days=due_days, months=months)
+    plan = plan_invoices(
+        fee, currency, begin, calendar, installments=installments, due_days=due_days, months=months
+    )
     if ics is not None:
         ics.write_text(to_ics(plan, client=client), encoding="utf-8", newline="")
     if as_json:
         _print_json(plan.to_dict())
         return
     first = plan.first_invoice
-    out.print(f"[bold]First invoice[/bold] ({first.month:%B %Y}, calendar {plan.country}): "
-              f"{first.remaining_working_days} of {first.working_days_in_month} working days from {first.start:%Y-%m-%d} "
-              f"× {first.daily_rate} {plan.currency} a day = [bold]{first.amount} {plan.currency}[/bold]")  # fmt: skip
+    out.print(
+        f"[bold]First invoice[/bold] ({first.month:%B %Y}, calendar {plan.country}): "
+        f"{first.remaining_working_days} of {first.working_days_in_month} working days from "
+        f"{first.start:%Y-%m-%d} × {first.daily_rate} {plan.currency} a day = "
+        f"[bold]{first.amount} {plan.currency}[/bold]"
+    )
     if first.holidays_in_month:
-        out.print("  days off this month: " + "; ".join(f"{d:%d.%m} {name}" for d, name in first.holidays_in_month))
+        out.print(
+            "  days off this month: " + "; ".join(f"{d:%d.%m} {name}" for d, name in first.holidays_in_month)
+        )
     out.print(f"  daily rate = fee / working days; amounts rounded {plan.rounding}")
     table = Table(title="Following invoices")
     for col in ("month", "payment", "amount", "due window", "due"):
         table.add_column(col, justify="right" if col == "amount" else "left")
     for p in plan.schedule:
-        table.add_row(f"{p.month:%Y-%m}", f"{p.installment}/{p.of}", f"{p.amount} {plan.currency}",
-                      f"{p.window[0]:%d.%m}–{p.window[1]:%d.%m}", f"{p.due:%Y-%m-%d}")  # fmt: skip
+        table.add_row(
+            f"{p.month:%Y-%m}",
+            f"{p.installment}/{p.of}",
+            f"{p.amount} {plan.currency}",
+            f"{p.window[0]:%d.%m}–{p.window[1]:%d.%m}",
+            f"{p.due:%Y-%m-%d}",
+        )
     out.print(table)
     if ics is not None:
         out.print(f"Calendar: [bold]{ics}[/bold]")
@@ -867,21 +1204,35 @@ def retainer_kpi(
     out_file: OutOpt = None,
 ) -> None:
     """Monthly fee = base fee + bonus by KPI attainment."""
+    from ltvkit.retainer.kpi import KpiTerms, monthly_fees, read_figures
+
     agreed = KpiTerms.load(terms)
     frame = monthly_fees(agreed, read_figures(figures))
     formats = {"attainment": "{:.0%}", "bonus_share": "{:.0%}", agreed.kpi: "{:,.2f}"}
-    _emit(frame, fmt, out_file, lambda: out.print(_frame_table(frame, f"Fees by {agreed.kpi} (target {agreed.target:g}, "
-                                                                      f"{agreed.better} is better)", formats)))  # fmt: skip
+    _emit(
+        frame,
+        fmt,
+        out_file,
+        lambda: out.print(
+            _frame_table(
+                frame, f"Fees by {agreed.kpi} (target {agreed.target:g}, {agreed.better} is better)", formats
+            )
+        ),
+    )
 
 
 @command("import", group=retainer_app)
 def retainer_import(
-    ledger: Annotated[Path, typer.Argument(help="Client ledger: client, fee, currency, start, end, billing.")],
+    ledger: Annotated[
+        Path, typer.Argument(help="Client ledger: client, fee, currency, start, end, billing.")
+    ],
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     currency: Annotated[str | None, typer.Option(help="Currency of fees that name none.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Import the client ledger, accounting for every row."""
+    from ltvkit.store import Workspace
+
     with Workspace.open(workspace) as ws:
         account = ws.import_clients(ledger, currency=currency)
     if as_json:
@@ -893,11 +1244,18 @@ def retainer_import(
 @command("ltv", group=retainer_app)
 def retainer_ltv(
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
-    as_of: Annotated[str | None, typer.Option(help="Count active clients up to this day (default: today).")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Count active clients up to this day (default: today).")
+    ] = None,
     discount_rate: Annotated[float, typer.Option(help="Annual discount rate.")] = 0.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Client LTV: months retained, historical and expected value (sBG), and the proration habit's effect."""
+    import pandas as pd
+
+    from ltvkit.retainer.clients import client_value
+    from ltvkit.store import Workspace
+
     day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     with Workspace.open(workspace, read_only=True) as ws:
         life, summary = client_value(ws.clients(), as_of=day, discount_rate=discount_rate)
@@ -905,16 +1263,35 @@ def retainer_ltv(
         _print_json({**summary, "clients_detail": life.to_dict(orient="records")})
         return
     lifetime = summary["expected_lifetime_months"]
-    out.print(f"{summary['clients']} clients ({summary['active']} active) as of {summary['as_of']}; "
-              f"ended clients stayed {summary['average_months_ended'] or 0:.1f} months on average; "
-              f"sBG expected lifetime: {'unbounded (α ≤ 1)' if lifetime is None else f'{lifetime:.1f} months'}; "
-              f"discounted expected lifetime of a new client: {summary['discounted_expected_lifetime_months']:.1f} months")  # fmt: skip
-    view = life[["client_id", "name", "fee", "currency", "start", "end", "months", "historical_ltv", "expected_ltv"]]
-    out.print(_frame_table(view, "Clients", {"months": "{:.1f}", "fee": "{:,.0f}", "historical_ltv": "{:,.0f}",
-                                             "expected_ltv": "{:,.0f}"}))  # fmt: skip
-    out.print(_frame_table(pd.DataFrame(summary["by_billing"]), "By billing habit",
-                           {"average_months_so_far": "{:.1f}", "churned_share": "{:.0%}",
-                            "expected_lifetime_months": "{:.1f}", "retention_month_2": "{:.0%}"}))  # fmt: skip
+    out.print(
+        f"{summary['clients']} clients ({summary['active']} active) as of {summary['as_of']}; "
+        f"ended clients stayed {summary['average_months_ended'] or 0:.1f} months on average; "
+        f"sBG expected lifetime: {'unbounded (α ≤ 1)' if lifetime is None else f'{lifetime:.1f} months'}; "
+        "discounted expected lifetime of a new client: "
+        f"{summary['discounted_expected_lifetime_months']:.1f} months"
+    )
+    view = life[
+        ["client_id", "name", "fee", "currency", "start", "end", "months", "historical_ltv", "expected_ltv"]
+    ]
+    out.print(
+        _frame_table(
+            view,
+            "Clients",
+            {"months": "{:.1f}", "fee": "{:,.0f}", "historical_ltv": "{:,.0f}", "expected_ltv": "{:,.0f}"},
+        )
+    )
+    out.print(
+        _frame_table(
+            pd.DataFrame(summary["by_billing"]),
+            "By billing habit",
+            {
+                "average_months_so_far": "{:.1f}",
+                "churned_share": "{:.0%}",
+                "expected_lifetime_months": "{:.1f}",
+                "retention_month_2": "{:.0%}",
+            },
+        )
+    )
 
 
 def main() -> None:

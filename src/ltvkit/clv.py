@@ -22,16 +22,15 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from ltvkit import choices
 from ltvkit.errors import ParameterError
 from ltvkit.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
-from ltvkit.models.base import BaseModel
+from ltvkit.models.base import BaseModel, PurchaseModel
 from ltvkit.summaries import compressed, unit_days
 
-PURCHASE_MODELS: dict[str, type[BaseModel]] = {
-    "bgnbd": BetaGeoModel,
-    "mbgnbd": ModifiedBetaGeoModel,
-    "paretonbd": ParetoNBDModel,
-}
+PURCHASE_MODELS: dict[str, type[PurchaseModel]] = dict(
+    zip(choices.PURCHASE_MODELS, (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel), strict=True)
+)
 HISTORY = ["frequency", "recency", "T", "monetary_value"]
 
 
@@ -46,8 +45,11 @@ def _steps(horizon: float) -> np.ndarray:
     return np.linspace(horizon / n, horizon, n)
 
 
-def _outlook(purchase: BaseModel, rows: pd.DataFrame, steps: np.ndarray, discount: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Expected purchases over the horizon and their discounted sum Σ (E[Y(t_i)] − E[Y(t_{i−1})]) / (1+d)^t_i."""
+def _outlook(
+    purchase: BaseModel, rows: pd.DataFrame, steps: np.ndarray, discount: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expected purchases over the horizon and their discounted sum
+    Σ (E[Y(t_i)] − E[Y(t_{i−1})]) / (1+d)^t_i."""
     cumulative = purchase.expected_purchases(steps[:, None], rows).T  # type: ignore[attr-defined]  # (rows, steps)
     increments = np.diff(cumulative, axis=1, prepend=0.0)
     return cumulative[:, -1], increments @ discount
@@ -62,7 +64,9 @@ def _value(
     return purchases, expected_spend, expected_spend * discounted
 
 
-def _checked_steps(horizon: float, unit: str, discount_rate: float, margin: float) -> tuple[np.ndarray, np.ndarray]:
+def _checked_steps(
+    horizon: float, unit: str, discount_rate: float, margin: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Step ends and their discount factors, after checking the settings."""
     if not 0 < margin <= 1:
         raise ParameterError(f"the margin is a share of revenue in (0, 1], not {margin}")
@@ -100,10 +104,16 @@ def customer_value(
     if interval is not None:
         rng = np.random.default_rng(random_state)
         draws = [
-            (type(purchase_model).from_params(**dict(zip(purchase_model._param_names, p))),
-             GammaGammaModel.from_params(**dict(zip(GammaGammaModel._param_names, s))))
-            for p, s in zip(purchase_model.sample_params(n_draws, rng), spend_model.sample_params(n_draws, rng))
-        ]  # fmt: skip
+            (
+                type(purchase_model).from_params(**dict(zip(purchase_model._param_names, p, strict=False))),
+                GammaGammaModel.from_params(**dict(zip(GammaGammaModel._param_names, s, strict=False))),
+            )
+            for p, s in zip(
+                purchase_model.sample_params(n_draws, rng),
+                spend_model.sample_params(n_draws, rng),
+                strict=False,
+            )
+        ]
     parts = []
     for start in range(0, len(rows), CHUNK):
         chunk = rows.iloc[start : start + CHUNK]

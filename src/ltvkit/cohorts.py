@@ -7,7 +7,8 @@ Definitions (``docs/definitions.md``):
   (a first purchase on 31 January and a repeat on 1 February are ages 0 and 1 in monthly cohorts);
 - a customer is **active** at age k when they made a purchase in that period; **retention** is active / cohort
   size; **revenue** is the net revenue of the cohort's orders in that period (refunds are counted in the
-  period of the order they refund); **LTV** at age k is the cumulative net revenue up to k per cohort customer;
+  period of the order they refund); **LTV** at age k is the cumulative net revenue up to k per cohort
+  customer;
 - a cell is **censored** (empty, never zero) when its period is not fully observed: it ends after the last
   day of the data.
 
@@ -24,13 +25,12 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from ltvkit.choices import METRICS, SPLITS
 from ltvkit.definitions import REVENUE_STATUSES, is_purchase, net_revenue
 from ltvkit.errors import ParameterError
 
 Period = Literal["month", "week"]
 Metric = Literal["customers", "retention", "revenue", "ltv", "orders"]
-SPLITS = ("channel", "first_product", "utm_source", "utm_medium", "utm_campaign")
-METRICS: tuple[str, ...] = ("customers", "retention", "revenue", "ltv", "orders")
 
 
 def _check(period: str, split: str | None = None) -> None:
@@ -59,7 +59,9 @@ def money_orders(orders: ir.Table, currency: str | None = None) -> ir.Table:
         return money.filter(money.currency == currency.upper())
     currencies = sorted(money.select("currency").distinct().execute()["currency"])
     if len(currencies) > 1:
-        raise ParameterError(f"the orders are in several currencies ({', '.join(currencies)}); choose one (--currency)")
+        raise ParameterError(
+            f"the orders are in several currencies ({', '.join(currencies)}); choose one (--currency)"
+        )
     return money
 
 
@@ -95,8 +97,9 @@ def customers(orders: ir.Table, *, currency: str | None = None, period: Period =
 
 
 def cohort_activity(orders: ir.Table, *, currency: str | None = None, period: Period = "month") -> ir.Table:
-    """Each customer's revenue orders with ``age`` (periods since the cohort), ``net`` revenue, ``gross_profit``
-    (net − cost − fee, where known) and ``purchase`` (a purchase, not a refund), joined to :func:`customers`."""
+    """Each customer's revenue orders with ``age`` (periods since the cohort), ``net`` revenue,
+    ``gross_profit`` (net − cost − fee, where known) and ``purchase`` (a purchase, not a refund), joined to
+    :func:`customers`."""
     money = money_orders(orders, currency)
     people = customers(orders, currency=currency, period=period)
     joined = money.inner_join(people, "customer_id")
@@ -159,7 +162,9 @@ def cohort_table(
         .execute()
     )
     if sizes.empty:
-        return pd.DataFrame(columns=[*keys, "age", "size", *METRICS, "gross_profit", "cumulative_gross_profit"])
+        return pd.DataFrame(
+            columns=[*keys, "age", "size", *METRICS, "gross_profit", "cumulative_gross_profit"]
+        )
     sizes["max_age"] = _observed_ages(sizes["cohort"], period, end)
     # every observed (cohort, age) cell, including ages with no activity (zero, not missing)
     grid = sizes.loc[sizes.index.repeat((sizes["max_age"] + 1).clip(lower=0))].copy()
@@ -175,10 +180,14 @@ def cohort_table(
     table["ltv"] = grouped["revenue"].cumsum() / table["size"]
     table["cumulative_gross_profit"] = grouped["gross_profit"].cumsum() / table["size"]
     table["cohort"] = pd.to_datetime(table["cohort"])
-    return table.drop(columns="max_age")[[*keys, "age", "size", *METRICS, "gross_profit", "cumulative_gross_profit"]]
+    return table.drop(columns="max_age")[
+        [*keys, "age", "size", *METRICS, "gross_profit", "cumulative_gross_profit"]
+    ]
 
 
-def cohort_matrix(table: pd.DataFrame, metric: str = "retention", split_value: str | None = None) -> pd.DataFrame:
+def cohort_matrix(
+    table: pd.DataFrame, metric: str = "retention", split_value: str | None = None
+) -> pd.DataFrame:
     """Cohort × age matrix of one metric from :func:`cohort_table`; censored cells are NaN."""
     if metric not in METRICS:
         raise ParameterError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")

@@ -50,7 +50,20 @@ PRODUCTS = {
     "mini": ("Mini-course", 2_990.0, 0.10),
     "club": ("Analysts' Club (monthly)", 1_990.0, 0.10),
 }
-SEASON = {1: 1.25, 2: 1.1, 3: 1.0, 4: 0.95, 5: 0.85, 6: 0.7, 7: 0.65, 8: 0.8, 9: 1.3, 10: 1.2, 11: 1.15, 12: 0.9}
+SEASON = {
+    1: 1.25,
+    2: 1.1,
+    3: 1.0,
+    4: 0.95,
+    5: 0.85,
+    6: 0.7,
+    7: 0.65,
+    8: 0.8,
+    9: 1.3,
+    10: 1.2,
+    11: 1.15,
+    12: 0.9,
+}
 
 
 def _add_months(when: datetime, months: int) -> datetime:
@@ -74,8 +87,14 @@ class _School:
         self.rows: list[dict[str, object]] = []
         self.next_order = 100_001
 
-    def order(self, customer: dict[str, object], product: str, when: datetime, status: str = "paid",
-              refunded: float = 0.0) -> None:  # fmt: skip
+    def order(
+        self,
+        customer: dict[str, object],
+        product: str,
+        when: datetime,
+        status: str = "paid",
+        refunded: float = 0.0,
+    ) -> None:
         if when > END:
             return
         price = _price(product, when)
@@ -121,7 +140,12 @@ class _School:
         u = rng.random()
         first = "tripwire" if u < 0.65 else "core" if u < 0.80 else "club"
         if first == "core" and rng.random() < 0.12:  # an abandoned checkout before the purchase
-            self.order(customer, "core", joined - timedelta(hours=2), "pending" if rng.random() < 0.5 else "cancelled")
+            self.order(
+                customer,
+                "core",
+                joined - timedelta(hours=2),
+                "pending" if rng.random() < 0.5 else "cancelled",
+            )
         kept = self.sale(customer, first, joined, 0.03 if first != "core" else 0.07)
         if not kept:
             return
@@ -138,7 +162,8 @@ class _School:
         self.mini_courses(customer, joined, engagement)
 
     def club(self, customer: dict[str, object], start: datetime, engagement: float) -> None:
-        """Monthly renewals until churn; a member's churn rate is drawn from a beta (shifted-beta-geometric)."""
+        """Monthly renewals until churn; a member's churn rate is drawn from a beta
+        (shifted-beta-geometric)."""
         churn = self.rng.beta(1.1, 3.0 * engagement)
         month = 0
         while True:
@@ -152,7 +177,7 @@ class _School:
         rate = self.rng.gamma(0.9, 1 / 200) * engagement  # purchases per day while active
         dropout = self.rng.beta(1.0, 2.5 * engagement)
         when = joined
-        horizon = (END - joined).days
+        horizon = float((END - joined).days)
         while True:
             gap = self.rng.exponential(1 / rate) if rate > 0 else np.inf
             if gap > horizon:
@@ -166,33 +191,44 @@ class _School:
 
 
 def generate(out_dir: str | Path, *, seed: int = 2026, customers: int = 20_000) -> tuple[Path, Path]:
-    """Write ``orders.csv`` and ``spend.csv`` for a school of about ``customers`` customers into ``out_dir``."""
+    """Write ``orders.csv`` and ``spend.csv`` for a school of about ``customers`` customers into
+    ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     school = _School(seed)
     rng = school.rng
-    months = [_add_months(START, i) for i in range((END.year - START.year) * 12 + END.month - START.month + 1)]
+    months = [
+        _add_months(START, i) for i in range((END.year - START.year) * 12 + END.month - START.month + 1)
+    ]
     weight = np.array([SEASON[m.month] * 1.02**i for i, m in enumerate(months)])
     per_month = rng.multinomial(customers, weight / weight.sum())
     spend_rows = []
     shares = np.array([c.share for c in CHANNELS])
     n = 0
-    for month, count in zip(months, per_month):
+    for month, count in zip(months, per_month, strict=False):
         by_channel = rng.multinomial(count, shares)
-        for channel, k in zip(CHANNELS, by_channel):
+        for channel, k in zip(CHANNELS, by_channel, strict=False):
             if channel.cac:
                 drift = 1 + 0.012 * (month.year - START.year) * 12 if channel.name == "facebook_ads" else 1.0
                 spend = k * channel.cac * drift * rng.lognormal(0, 0.12)
-                spend_rows.append({"month": month.strftime("%Y-%m"), "channel": channel.name,
-                                   "spend": f"{spend:.2f}", "currency": "RUB"})  # fmt: skip
+                spend_rows.append(
+                    {
+                        "month": month.strftime("%Y-%m"),
+                        "channel": channel.name,
+                        "spend": f"{spend:.2f}",
+                        "currency": "RUB",
+                    }
+                )
             days_in_month = (_add_months(month, 1) - month).days
             for _ in range(k):
                 n += 1
-                joined = month + timedelta(days=int(rng.integers(0, days_in_month))) + timedelta(
-                    seconds=int(rng.integers(8 * 3600, 23 * 3600))
+                joined = (
+                    month
+                    + timedelta(days=int(rng.integers(0, days_in_month)))
+                    + timedelta(seconds=int(rng.integers(8 * 3600, 23 * 3600)))
                 )
                 onboarding = 1.35 if joined >= ONBOARDING_CHANGE else 1.0
-                customer = {
+                customer: dict[str, object] = {
                     "id": f"C{n:06d}",
                     "email": f"student{n:06d}@example.com",
                     "channel": channel.name,
@@ -211,7 +247,8 @@ def generate(out_dir: str | Path, *, seed: int = 2026, customers: int = 20_000) 
 
 
 def _blemishes(orders: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """What real exports have: the last 150 orders exported twice, test orders with no customer, a bad date."""
+    """What real exports have: the last 150 orders exported twice, test orders with no customer,
+    a bad date."""
     overlap = orders.tail(150)
     tests = orders.sample(3, random_state=int(rng.integers(1 << 31))).assign(
         customer_id="", email="", order_id=lambda d: "T" + d["order_id"], status="paid"

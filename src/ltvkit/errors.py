@@ -6,7 +6,8 @@ class. The tree::
     LtvError
     ├── InputError (ValueError)            bad input: names the file, row and column, and says what to do
     │   ├── FileFormatError                the file cannot be read as a table
-    │   ├── MappingError                   columns cannot be mapped (unknown preset, missing column, bad mapping file)
+    │   ├── MappingError                   columns cannot be mapped (unknown preset, missing column, bad
+    │   │                                  mapping file)
     │   └── AmbiguousFormatError           numbers or dates that can be read two ways; never guessed
     ├── ParameterError (ValueError)        an option or argument out of its range
     ├── WorkspaceError                     the workspace file cannot be opened or is not an ltvkit workspace
@@ -16,7 +17,8 @@ class. The tree::
 
     LtvWarning (UserWarning)
     ├── StatisticalWarning                 an assumption of a model looks violated
-    └── ApproximationWarning               a result had to be approximated (e.g. a pseudo-inverse Hessian)
+    └── ApproximationWarning               a result had to be approximated
+        └── WeakIdentificationWarning      the data cannot pin a fitted model's parameters down
 """
 
 from __future__ import annotations
@@ -121,6 +123,11 @@ class StatisticalWarning(LtvWarning):
 
 class ApproximationWarning(LtvWarning):
     """A result had to be approximated."""
+
+
+class WeakIdentificationWarning(ApproximationWarning):
+    """A fitted model's parameters are not pinned down by the data (a ridge, a bound, a flat likelihood):
+    its message says in plain words what the data cannot tell."""
 
 
 @contextmanager

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ltvkit.clv import PURCHASE_MODELS
 from ltvkit.errors import ParameterError
-from ltvkit.models.base import BaseModel, compress
+from ltvkit.models.base import PurchaseModel, compress
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class HoldoutResult:
     """The outcome of one model on one calibration/holdout split."""
 
     model: str
-    fitted: BaseModel
+    fitted: PurchaseModel
     mae: float
     rmse: float
     predicted_total: float
@@ -34,7 +34,11 @@ class HoldoutResult:
     @property
     def total_error(self) -> float:
         """Relative error of the predicted total holdout purchases."""
-        return (self.predicted_total - self.actual_total) / self.actual_total if self.actual_total else float("nan")
+        return (
+            (self.predicted_total - self.actual_total) / self.actual_total
+            if self.actual_total
+            else float("nan")
+        )
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -77,12 +81,14 @@ def compare_models(split: pd.DataFrame, models: tuple[str, ...] = tuple(PURCHASE
     return table
 
 
-def tracking(model: BaseModel, birth: np.ndarray, periods: np.ndarray) -> np.ndarray:
+def tracking(model: PurchaseModel, birth: np.ndarray, periods: np.ndarray) -> np.ndarray:
     """Expected cumulative repeat purchases of the base at each of ``periods`` (times since the common
     origin), for customers whose first purchase was at ``birth`` (same unit)."""
     births, counts = np.unique(np.asarray(birth, dtype=float), return_counts=True)
     out = np.zeros(len(periods))
     for i, t in enumerate(np.asarray(periods, dtype=float)):
         age = np.clip(t - births, 0, None)
-        out[i] = counts @ np.where(age > 0, model.expected_purchases_new_customer(np.maximum(age, 1e-12)), 0.0)  # type: ignore[attr-defined]
+        out[i] = counts @ np.where(
+            age > 0, model.expected_purchases_new_customer(np.maximum(age, 1e-12)), 0.0
+        )  # type: ignore[attr-defined]
     return out

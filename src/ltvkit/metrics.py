@@ -92,12 +92,16 @@ def ltv_summary(
     money = money_orders(orders, currency)
     code = currency.upper() if currency else str(money.currency.max().execute())
     first_orders = float(customers(orders, currency=currency).first_order_revenue.sum().execute() or 0.0)
-    span_years = (pd.to_datetime(per["last_purchase"]) - pd.to_datetime(per["first_purchase"])).dt.days / 365.25
+    span_years = (
+        pd.to_datetime(per["last_purchase"]) - pd.to_datetime(per["first_purchase"])
+    ).dt.days / 365.25
     lifetime = float((span_years + ONE_MONTH_YEARS).mean())
     n = len(per)
     purchases = int(per["purchases"].sum())
     net = float(per["net_revenue"].sum())
-    recent = pd.to_datetime(per["last_purchase"]) >= pd.Timestamp(end) - pd.Timedelta(days=inactive_after_days)
+    recent = pd.to_datetime(per["last_purchase"]) >= pd.Timestamp(end) - pd.Timedelta(
+        days=inactive_after_days
+    )
     return LtvSummary(
         currency=code,
         customers=n,
@@ -120,7 +124,9 @@ def ltv_summary(
     )
 
 
-def pareto_table(orders: ir.Table, *, currency: str | None = None, shares: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2, 0.5)) -> pd.DataFrame:
+def pareto_table(
+    orders: ir.Table, *, currency: str | None = None, shares: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2, 0.5)
+) -> pd.DataFrame:
     """Share of net revenue from the top ``shares`` of customers (by their net revenue): ``top_share``,
     ``customers``, ``revenue``, ``revenue_share``."""
     values = np.sort(customer_values(orders, currency=currency).execute()["net_revenue"].to_numpy())[::-1]
@@ -130,12 +136,20 @@ def pareto_table(orders: ir.Table, *, currency: str | None = None, shares: tuple
     rows = []
     for share in shares:
         n = max(1, int(np.ceil(share * len(values))))
-        rows.append({"top_share": share, "customers": n, "revenue": float(values[:n].sum()),
-                     "revenue_share": float(values[:n].sum() / total) if total else 0.0})  # fmt: skip
+        rows.append(
+            {
+                "top_share": share,
+                "customers": n,
+                "revenue": float(values[:n].sum()),
+                "revenue_share": float(values[:n].sum() / total) if total else 0.0,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def lorenz_curve(orders: ir.Table, *, currency: str | None = None, points: int = 101) -> tuple[pd.DataFrame, float]:
+def lorenz_curve(
+    orders: ir.Table, *, currency: str | None = None, points: int = 101
+) -> tuple[pd.DataFrame, float]:
     """Cumulative share of revenue against cumulative share of customers, top customers first (the Pareto
     curve), at ``points`` evenly spaced customer shares; and the Gini coefficient of customer revenue."""
     values = np.sort(customer_values(orders, currency=currency).execute()["net_revenue"].to_numpy())[::-1]
@@ -146,6 +160,9 @@ def lorenz_curve(orders: ir.Table, *, currency: str | None = None, points: int =
     curve = np.interp(grid * len(values), np.arange(len(values) + 1), cumulative)
     ascending = np.sort(values)
     n = len(values)
-    gini = float((2 * np.arange(1, n + 1) - n - 1) @ ascending / (n * ascending.sum())) if ascending.sum() else 0.0
+    gini = (
+        float((2 * np.arange(1, n + 1) - n - 1) @ ascending / (n * ascending.sum()))
+        if ascending.sum()
+        else 0.0
+    )
     return pd.DataFrame({"customer_share": grid, "revenue_share": curve}), gini
-

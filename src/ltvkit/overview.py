@@ -52,7 +52,9 @@ def overview(orders: ir.Table) -> Overview:
         .aggregate(
             customers=revenue.customer_id.nunique(where=revenue.purchase),
             orders=revenue.purchase.sum(),
-            gross_revenue=revenue.amount.sum(where=revenue.status.isin(REVENUE_STATUSES) & (revenue.amount > 0)),
+            gross_revenue=revenue.amount.sum(
+                where=revenue.status.isin(REVENUE_STATUSES) & (revenue.amount > 0)
+            ),
             net_revenue=revenue.net.sum(),
         )
         .order_by("currency")
@@ -75,5 +77,5 @@ def overview(orders: ir.Table) -> Overview:
         first_order=None if pd.isna(first) else pd.Timestamp(first),
         last_order=None if pd.isna(last) else pd.Timestamp(last),
         by_currency=per_currency,
-        statuses={str(k): int(v) for k, v in zip(statuses["status"], statuses["n"])},
+        statuses={str(k): int(v) for k, v in zip(statuses["status"], statuses["n"], strict=False)},
     )

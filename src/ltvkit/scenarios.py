@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import ibis.expr.types as ir
 import pandas as pd
@@ -31,10 +31,13 @@ from ltvkit.errors import InputError, ParameterError
 from ltvkit.metrics import ltv_summary
 from ltvkit.models import BetaGeoModel, GammaGammaModel
 from ltvkit.models.base import compress
+
+if TYPE_CHECKING:
+    from ltvkit.tripwire import TripwireScenario
 from ltvkit.summaries import customer_summary
 
 MONTH_WEEKS = 365.25 / 12 / 7
-S = TypeVar("S")
+S = TypeVar("S", bound="Scenario | TripwireScenario")  # a scenario dataclass with a name
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,9 @@ class Baseline:
         return 1 / self.lifetime_months
 
 
-def baseline_from(orders: ir.Table, *, margin: float = 1.0, currency: str | None = None, with_model: bool = True) -> Baseline:
+def baseline_from(
+    orders: ir.Table, *, margin: float = 1.0, currency: str | None = None, with_model: bool = True
+) -> Baseline:
     """The baseline of :func:`evaluate` from the orders (and fitted BG/NBD + Gamma-Gamma models)."""
     summary = ltv_summary(orders, currency=currency)
     model = None
@@ -84,7 +89,14 @@ def baseline_from(orders: ir.Table, *, margin: float = 1.0, currency: str | None
             BetaGeoModel().fit(compress(rfm, ("frequency", "recency", "T"))),
             GammaGammaModel().fit(rfm[(rfm["frequency"] > 0) & (rfm["monetary_value"] > 0)]),
         )
-    return Baseline(summary.currency, summary.aov, summary.purchases_per_customer, summary.lifetime_years * 12, margin, model)
+    return Baseline(
+        summary.currency,
+        summary.aov,
+        summary.purchases_per_customer,
+        summary.lifetime_years * 12,
+        margin,
+        model,
+    )
 
 
 def formula(base: Baseline, s: Scenario) -> dict[str, float]:
@@ -93,13 +105,21 @@ def formula(base: Baseline, s: Scenario) -> dict[str, float]:
     aov = base.aov * (1 + s.aov_change) + s.upsell_rate * s.upsell_price
     churn = base.monthly_churn + s.churn_change
     if churn <= 0:
-        raise ParameterError(f"{s.name}: monthly churn {base.monthly_churn:.3f} {s.churn_change:+.3f} is not positive")
+        raise ParameterError(
+            f"{s.name}: monthly churn {base.monthly_churn:.3f} {s.churn_change:+.3f} is not positive"
+        )
     lifetime = 1 / churn
     repeats = (base.purchases_per_customer - 1) * (1 + s.frequency_change) * lifetime / base.lifetime_months
     margin = s.margin if s.margin is not None else base.margin
     ltv = aov * (1 + repeats)
-    return {"aov": aov, "purchases_per_customer": 1 + repeats, "lifetime_months": lifetime,
-            "monthly_churn": churn, "ltv": ltv, "margin_ltv": ltv * margin}  # fmt: skip
+    return {
+        "aov": aov,
+        "purchases_per_customer": 1 + repeats,
+        "lifetime_months": lifetime,
+        "monthly_churn": churn,
+        "ltv": ltv,
+        "margin_ltv": ltv * margin,
+    }
 
 
 def adjusted_models(base: Baseline, s: Scenario) -> tuple[BetaGeoModel, GammaGammaModel]:
@@ -113,17 +133,25 @@ def adjusted_models(base: Baseline, s: Scenario) -> tuple[BetaGeoModel, GammaGam
     churn_ratio = (base.monthly_churn + s.churn_change) / base.monthly_churn
     dropout = min(a / (a + b) * churn_ratio, 0.999)
     return (
-        BetaGeoModel.from_params(r=r, alpha=alpha / (1 + s.frequency_change), a=a, b=a * (1 - dropout) / dropout),
+        BetaGeoModel.from_params(
+            r=r, alpha=alpha / (1 + s.frequency_change), a=a, b=a * (1 - dropout) / dropout
+        ),
         GammaGammaModel.from_params(p=p, q=q, gamma=gamma * aov_factor),
     )
 
 
-def model_value(bg: BetaGeoModel, gg: GammaGammaModel, horizon_months: float, margin: float) -> dict[str, float]:
+def model_value(
+    bg: BetaGeoModel, gg: GammaGammaModel, horizon_months: float, margin: float
+) -> dict[str, float]:
     """A new customer's expected purchases and value over the horizon (the first purchase included)."""
     repeats = float(bg.expected_purchases_new_customer(horizon_months * MONTH_WEEKS))
     spend = gg.mean_spend()
-    return {"purchases_per_customer": 1 + repeats, "aov": spend, "ltv": (1 + repeats) * spend,
-            "margin_ltv": (1 + repeats) * spend * margin}  # fmt: skip
+    return {
+        "purchases_per_customer": 1 + repeats,
+        "aov": spend,
+        "ltv": (1 + repeats) * spend,
+        "margin_ltv": (1 + repeats) * spend * margin,
+    }
 
 
 def evaluate(
@@ -157,7 +185,10 @@ def load_scenarios(data: dict[str, Any], kind: type[S] = Scenario) -> list[S]:  
     for name, values in data.items():
         unknown = set(values) - known
         if unknown:
-            raise ParameterError(f"scenario {name!r}: unknown fields {', '.join(sorted(unknown))}; use {', '.join(sorted(known))}")
+            raise ParameterError(
+                f"scenario {name!r}: unknown fields {', '.join(sorted(unknown))}; "
+                f"use {', '.join(sorted(known))}"
+            )
         out.append(kind(name=name, **values))
     return out
 
@@ -169,5 +200,7 @@ def read_scenarios(path: str | Path, kind: type[S] = Scenario) -> list[S]:  # ty
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"cannot read the scenarios: {exc}", file=path, hint="write one [name] table a scenario") from None
+        raise InputError(
+            f"cannot read the scenarios: {exc}", file=path, hint="write one [name] table a scenario"
+        ) from None
     return load_scenarios(data, kind)

@@ -42,6 +42,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from ltvkit.choices import SCHEMES
 from ltvkit.cohorts import customers as first_purchases
 from ltvkit.cohorts import last_observed_day, money_orders
 from ltvkit.definitions import is_purchase
@@ -49,8 +50,6 @@ from ltvkit.errors import InputError, ParameterError
 from ltvkit.io.readers import read_table
 from ltvkit.io.writers import write_table
 from ltvkit.metrics import customer_values
-
-SCHEMES = ("rfm", "lifecycle", "value")
 
 ACTIONS = {
     "champions": "Reward and ask for referrals; first access to new products.",
@@ -93,7 +92,9 @@ def customer_table(orders: ir.Table, *, currency: str | None = None) -> pd.DataF
     bought = products.dropna().groupby("customer_id")["product"].agg(frozenset)
     end = pd.Timestamp(last_observed_day(orders))
     table["days_since_last"] = (end - pd.to_datetime(table["last_purchase"])).dt.days
-    table["products"] = table["customer_id"].map(bought).apply(lambda s: s if isinstance(s, frozenset) else frozenset())
+    table["products"] = (
+        table["customer_id"].map(bought).apply(lambda s: s if isinstance(s, frozenset) else frozenset())
+    )
     return table.sort_values("customer_id").reset_index(drop=True)
 
 
@@ -162,7 +163,11 @@ def lifecycle(
     out = table.copy()
     core = rules.core_product or _top_product(orders, currency)
     out["usual_gap_days"] = _usual_gap(out, rules)
-    alive = out["customer_id"].map(probability_alive) if probability_alive is not None else pd.Series(np.nan, index=out.index)
+    alive = (
+        out["customer_id"].map(probability_alive)
+        if probability_alive is not None
+        else pd.Series(np.nan, index=out.index)
+    )
     out["probability_alive"] = alive
     quiet = out["days_since_last"]
     one = out["purchases"] == 1
@@ -195,14 +200,18 @@ def value_tiers(table: pd.DataFrame, *, by: str = "net_revenue") -> pd.DataFrame
     out = table.sort_values([by, "customer_id"], ascending=[False, True]).reset_index(drop=True)
     n = len(out)
     position = np.arange(n)
-    out["segment"] = np.where(position < np.ceil(0.2 * n), "top 20%", np.where(position < np.ceil(0.5 * n), "next 30%", "rest"))
+    out["segment"] = np.where(
+        position < np.ceil(0.2 * n), "top 20%", np.where(position < np.ceil(0.5 * n), "next 30%", "rest")
+    )
     return out
 
 
 def segment_summary(segmented: pd.DataFrame) -> pd.DataFrame:
     """Per segment: customers, share, revenue, revenue share, average LTV and the suggested action."""
     total_customers, total_revenue = len(segmented), segmented["net_revenue"].sum()
-    summary = segmented.groupby("segment").agg(customers=("customer_id", "size"), revenue=("net_revenue", "sum"))
+    summary = segmented.groupby("segment").agg(
+        customers=("customer_id", "size"), revenue=("net_revenue", "sum")
+    )
     summary["customer_share"] = summary["customers"] / total_customers
     summary["revenue_share"] = summary["revenue"] / total_revenue if total_revenue else 0.0
     summary["average_ltv"] = summary["revenue"] / summary["customers"]
@@ -225,8 +234,17 @@ def read_exclusions(path: str | Path) -> set[str]:
     return values
 
 
-EXPORT_FIGURES = ("purchases", "net_revenue", "days_since_last", "r_score", "f_score", "m_score",
-                  "probability_alive", "usual_gap_days", "clv")
+EXPORT_FIGURES = (
+    "purchases",
+    "net_revenue",
+    "days_since_last",
+    "r_score",
+    "f_score",
+    "m_score",
+    "probability_alive",
+    "usual_gap_days",
+    "clv",
+)
 
 
 def segment_lists(segmented: pd.DataFrame, *, exclude: set[str] | None = None) -> dict[str, pd.DataFrame]:
@@ -241,7 +259,9 @@ def segment_lists(segmented: pd.DataFrame, *, exclude: set[str] | None = None) -
     return {str(name): group[columns] for name, group in segmented[keep].groupby("segment")}
 
 
-def export_segments(segmented: pd.DataFrame, directory: str | Path, *, exclude: set[str] | None = None) -> list[Path]:
+def export_segments(
+    segmented: pd.DataFrame, directory: str | Path, *, exclude: set[str] | None = None
+) -> list[Path]:
     """One CSV per :func:`segment_lists` list (UTF-8 with BOM, so spreadsheets open Cyrillic correctly)."""
     directory = Path(directory)
     paths = []
@@ -272,4 +292,3 @@ def segment(
         table["clv"] = table["customer_id"].map(clv)
         return value_tiers(table, by="clv")
     return value_tiers(table)
-

@@ -2,9 +2,9 @@
 
 A :class:`Source` is a table of any Ibis backend — DuckDB, Spark, Postgres, BigQuery, Snowflake, … — whose
 columns are mapped to ltvkit's order fields the way an import maps a file's: by a mapping file (the format of
-``docs/import.md``) or, without one, by the usual column names. Every analysis takes ``source.table("orders")``
-like a workspace's, runs as Ibis expressions in that engine, and brings back only small results
-(``docs/sources.md`` lists what crosses the network).
+``docs/import.md``) or, without one, by the usual column names. Every analysis takes
+``source.table("orders")`` like a workspace's, runs as Ibis expressions in that engine, and brings back only
+small results (``docs/sources.md`` lists what crosses the network).
 
 The rules of an import hold: a purchase with a negative amount is a refund, a ``refunded`` status without a
 refund amount refunds the whole amount, statuses are read through the platform vocabulary. Rows are never
@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import operator
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, Self
@@ -36,20 +35,50 @@ from ltvkit.io.presets import GENERIC, SPEND, STATUSES, Preset, load_mapping, no
 #: The order columns every analysis reads, with their types.
 ORDER_SCHEMA = ibis.schema(
     {
-        "order_key": "string", "order_id": "string", "customer_id": "string", "email": "string",
-        "phone": "string", "ordered_at": "timestamp", "amount": "float64", "refunded": "float64",
-        "currency": "string", "status": "string", "product": "string", "quantity": "float64",
-        "channel": "string", "utm_source": "string", "utm_medium": "string", "utm_campaign": "string",
-        "utm_content": "string", "utm_term": "string", "cost": "float64", "fee": "float64",
+        "order_key": "string",
+        "order_id": "string",
+        "customer_id": "string",
+        "email": "string",
+        "phone": "string",
+        "ordered_at": "timestamp",
+        "amount": "float64",
+        "refunded": "float64",
+        "currency": "string",
+        "status": "string",
+        "product": "string",
+        "quantity": "float64",
+        "channel": "string",
+        "utm_source": "string",
+        "utm_medium": "string",
+        "utm_campaign": "string",
+        "utm_content": "string",
+        "utm_term": "string",
+        "cost": "float64",
+        "fee": "float64",
     }
-)  # fmt: skip
+)
 SPEND_SCHEMA = ibis.schema(
-    {"date": "date", "period": "string", "channel": "string", "campaign": "string", "amount": "float64",
-     "currency": "string"}
-)  # fmt: skip
+    {
+        "date": "date",
+        "period": "string",
+        "channel": "string",
+        "campaign": "string",
+        "amount": "float64",
+        "currency": "string",
+    }
+)
 FILE_SUFFIXES = (".parquet", ".csv", ".tsv", ".json", ".jsonl", ".ndjson")
-_TEXT = ("email", "phone", "product", "channel", "utm_source", "utm_medium", "utm_campaign", "utm_content",
-         "utm_term")  # fmt: skip
+_TEXT = (
+    "email",
+    "phone",
+    "product",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+)
 
 
 class Tables(Protocol):
@@ -79,8 +108,9 @@ def connect(url: str, *, writable: bool = False) -> BaseBackend:
             if path and path not in ("/", "/:memory:") and not Path(path).exists():
                 raise SourceError(f"no DuckDB database at {path}")
             database = path if path and path not in ("/", "/:memory:") else ":memory:"
-            return ibis.duckdb.connect(database, read_only=not writable and database != ":memory:",
-                                       **dict(parse_qsl(query)))  # fmt: skip
+            return ibis.duckdb.connect(
+                database, read_only=not writable and database != ":memory:", **dict(parse_qsl(query))
+            )
         if scheme == "spark":
             return ibis.pyspark.connect(spark_session(url))
         if not scheme:
@@ -141,14 +171,13 @@ def read_table(backend: BaseBackend, name: str) -> ir.Table:
     except Exception as exc:
         known = _table_names(backend)
         hint = f"tables: {', '.join(known[:20])}" if known else None
-        raise SourceError(f"cannot read the table {name!r}: {str(exc).splitlines()[0]}" +
-                          (f" ({hint})" if hint else "")) from exc  # fmt: skip
+        raise SourceError(
+            f"cannot read the table {name!r}: {str(exc).splitlines()[0]}" + (f" ({hint})" if hint else "")
+        ) from exc
 
 
 def _is_path(name: str) -> bool:
-    return (
-        "/" in name or "*" in name or Path(name).suffix.lower() in FILE_SUFFIXES or Path(name).exists()
-    )
+    return "/" in name or "*" in name or Path(name).suffix.lower() in FILE_SUFFIXES or Path(name).exists()
 
 
 def _table_names(backend: BaseBackend) -> list[str]:
@@ -184,12 +213,17 @@ def _resolve(table: ir.Table, preset: Preset, name: str) -> dict[str, list[str]]
     present = {normalize_header(c): c for c in table.columns}
     found: dict[str, list[str]] = {}
     for fld, headers in preset.columns.items():
-        names = list(dict.fromkeys(present[normalize_header(h)] for h in headers if normalize_header(h) in present))
+        names = list(
+            dict.fromkeys(present[normalize_header(h)] for h in headers if normalize_header(h) in present)
+        )
         if preset.explicit:
             missing = [h for h in headers if normalize_header(h) not in present]
             if missing:
-                raise MappingError(f"no column {missing[0]!r} for {fld}", file=name,
-                                   hint=f"its columns are: {', '.join(table.columns)}")  # fmt: skip
+                raise MappingError(
+                    f"no column {missing[0]!r} for {fld}",
+                    file=name,
+                    hint=f"its columns are: {', '.join(table.columns)}",
+                )
         if names:
             found[fld] = names if preset.explicit else names[:1]
     return found
@@ -216,13 +250,18 @@ def _typed(table: ir.Table, columns: list[str], kind: str, fld: str, name: str) 
             values.append(value.cast(kind))
         else:
             need = "a number" if kind == "number" else "a date or timestamp"
-            raise MappingError(f"{fld} must be {need}, the column is {dtype}", file=name, column=column,
-                               hint="cast it in a view of the table")  # fmt: skip
+            raise MappingError(
+                f"{fld} must be {need}, the column is {dtype}",
+                file=name,
+                column=column,
+                hint="cast it in a view of the table",
+            )
     return values[0] if len(values) == 1 else ibis.coalesce(*values)
 
 
-def map_orders(table: ir.Table, mapping: Preset | None = None, *, currency: str | None = None,
-               name: str = "table") -> Mapped:  # fmt: skip
+def map_orders(
+    table: ir.Table, mapping: Preset | None = None, *, currency: str | None = None, name: str = "table"
+) -> Mapped:
     """``table``'s rows as ltvkit orders (:data:`ORDER_SCHEMA`) with the reason a row cannot be used.
 
     ``mapping`` is a mapping file's preset (:func:`ltvkit.io.presets.load_mapping`); without one the usual
@@ -235,21 +274,47 @@ def map_orders(table: ir.Table, mapping: Preset | None = None, *, currency: str 
     preset = mapping or GENERIC
     found = _resolve(table, preset, name)
     if "ordered_at" not in found or "amount" not in found:
-        raise MappingError("the table needs an order date and an amount column", file=name,
-                           hint=f"its columns are: {', '.join(table.columns)}; name them in a mapping file")  # fmt: skip
+        raise MappingError(
+            "the table needs an order date and an amount column",
+            file=name,
+            hint=f"its columns are: {', '.join(table.columns)}; name them in a mapping file",
+        )
     if "customer_id" not in found and "email" not in found:
-        raise MappingError("the table needs a customer id or an email column", file=name,
-                           hint=f"its columns are: {', '.join(table.columns)}")  # fmt: skip
-    kinds = {"ordered_at": "timestamp", "amount": "number", "refunded": "number", "quantity": "number",
-             "cost": "number", "fee": "number"}  # fmt: skip
+        raise MappingError(
+            "the table needs a customer id or an email column",
+            file=name,
+            hint=f"its columns are: {', '.join(table.columns)}",
+        )
+    kinds = {
+        "ordered_at": "timestamp",
+        "amount": "number",
+        "refunded": "number",
+        "quantity": "number",
+        "cost": "number",
+        "fee": "number",
+    }
     types = {"timestamp": "timestamp", "number": "float64", "text": "string"}
 
     def get(fld: str) -> ir.Value:
         kind = kinds.get(fld, "text")
         return _typed(table, found[fld], kind, fld, name) if fld in found else ibis.null(types[kind])
 
-    fields = ("order_id", "customer_id", "email", "phone", "ordered_at", "amount", "refunded", "status",
-              "currency", "product", "quantity", *_TEXT[3:], "cost", "fee")  # fmt: skip
+    fields = (
+        "order_id",
+        "customer_id",
+        "email",
+        "phone",
+        "ordered_at",
+        "amount",
+        "refunded",
+        "status",
+        "currency",
+        "product",
+        "quantity",
+        *_TEXT[3:],
+        "cost",
+        "fee",
+    )
     typed = table.select(**{f: get(f) for f in fields})
     if "email" in found:
         typed = typed.mutate(email=typed.email.lower())
@@ -260,12 +325,21 @@ def map_orders(table: ir.Table, mapping: Preset | None = None, *, currency: str 
     present = _present(typed, [c for c in ("status", "currency") if c in found])
     fallback = (currency or preset.currency or NO_CURRENCY).upper()
     looked_up = typed.mutate(
-        known_status=_lookup(typed.status, {s: statuses[k] for s in present.get("status", [])
-                                            if (k := s.strip().lower()) in statuses})
-        if "status" in found else ibis.literal("paid"),
-        code=_lookup(typed.currency, {c: currencies.get(k) or k.upper() for c in present.get("currency", [])
-                                      if (k := c.strip().lower()) in currencies or re.fullmatch("[a-z]{3}", k)}),
-    )  # fmt: skip
+        known_status=_lookup(
+            typed.status,
+            {s: statuses[k] for s in present.get("status", []) if (k := s.strip().lower()) in statuses},
+        )
+        if "status" in found
+        else ibis.literal("paid"),
+        code=_lookup(
+            typed.currency,
+            {
+                c: currencies.get(k) or k.upper()
+                for c in present.get("currency", [])
+                if (k := c.strip().lower()) in currencies or re.fullmatch("[a-z]{3}", k)
+            },
+        ),
+    )
     # The import's rules, written over the looked-up status k, the amount a and the refund r (0 if none)
     # without nesting one derived status in another: engines inline every reference, and a filter that
     # inlines nested CASEs (Spark pushes the usability test into the scan) costs more than the analysis.
@@ -281,7 +355,9 @@ def map_orders(table: ir.Table, mapping: Preset | None = None, *, currency: str 
     ]
     rows = t.mutate(
         order_key=t.order_id,
-        refunded=ibis.ifelse((k == "refunded") & (a > 0) & (r == 0), a, r),  # a refunded order, refunded whole
+        refunded=ibis.ifelse(
+            (k == "refunded") & (a > 0) & (r == 0), a, r
+        ),  # a refunded order, refunded whole
         status=ibis.cases(
             ((k == "paid") & (a < 0), "refunded"),  # a refund on its own row
             ((k == "paid") & (r > 0) & (r < a), "partially_refunded"),
@@ -311,27 +387,33 @@ def _lookup(value: ir.StringValue, vocabulary: dict[str, str]) -> ir.StringValue
     return value.substitute(vocabulary, else_=ibis.null("string"))
 
 
-def map_spend(table: ir.Table, mapping: Preset | None = None, *, currency: str | None = None,
-              name: str = "table") -> ir.Table:  # fmt: skip
+def map_spend(
+    table: ir.Table, mapping: Preset | None = None, *, currency: str | None = None, name: str = "table"
+) -> ir.Table:
     """Marketing spend rows (:data:`SPEND_SCHEMA`) of ``table``: a date, a channel and an amount each; rows
     without them are left out (they cannot be attributed)."""
     preset = mapping or SPEND
     found = _resolve(table, preset, name)
     for need in ("date", "channel", "amount"):
         if need not in found:
-            raise MappingError(f"the spend table needs a {need} column", file=name,
-                               hint=f"its columns are: {', '.join(table.columns)}")  # fmt: skip
+            raise MappingError(
+                f"the spend table needs a {need} column",
+                file=name,
+                hint=f"its columns are: {', '.join(table.columns)}",
+            )
     fallback = (currency or preset.currency or NO_CURRENCY).upper()
     spend = table.select(
         date=_typed(table, found["date"], "date", "date", name),
         period=ibis.literal("day"),
         channel=_typed(table, found["channel"], "text", "channel", name),
-        campaign=_typed(table, found["campaign"], "text", "campaign", name) if "campaign" in found
+        campaign=_typed(table, found["campaign"], "text", "campaign", name)
+        if "campaign" in found
         else ibis.null("string"),
         amount=_typed(table, found["amount"], "number", "amount", name),
         currency=_typed(table, found["currency"], "text", "currency", name).upper().fill_null(fallback)
-        if "currency" in found else ibis.literal(fallback),
-    )  # fmt: skip
+        if "currency" in found
+        else ibis.literal(fallback),
+    )
     return spend.filter(spend.date.notnull() & spend.channel.notnull() & spend.amount.notnull())
 
 
@@ -349,15 +431,22 @@ class SourceAccount:
     columns: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"table": self.table, "rows": self.rows, "usable": self.usable, "left_out": self.left_out,
-                "columns": self.columns}  # fmt: skip
+        return {
+            "table": self.table,
+            "rows": self.rows,
+            "usable": self.usable,
+            "left_out": self.left_out,
+            "columns": self.columns,
+        }
 
     def note(self) -> str | None:
         """One line for the user when rows were left out, else None."""
         if not self.left_out:
             return None
         reasons = "; ".join(f"{n:,} {reason}" for reason, n in self.left_out.items())
-        return f"{sum(self.left_out.values()):,} of {self.rows:,} rows of {self.table} are left out: {reasons}"
+        return (
+            f"{sum(self.left_out.values()):,} of {self.rows:,} rows of {self.table} are left out: {reasons}"
+        )
 
 
 class Source:
@@ -386,7 +475,9 @@ class Source:
         self.backend = backend or ibis.get_backend(orders)
         self._mapped = map_orders(orders, _preset(mapping), currency=currency, name=name)
         self._spend = (
-            map_spend(spend, _preset(spend_mapping), currency=currency, name="spend") if spend is not None else None
+            map_spend(spend, _preset(spend_mapping), currency=currency, name="spend")
+            if spend is not None
+            else None
         )
         self._account: SourceAccount | None = None
         self._owns_backend = False  # a backend the caller passed in is the caller's to close
@@ -409,8 +500,15 @@ class Source:
         table = url if "://" not in url else table
         try:
             spend = read_table(backend, spend_table) if spend_table else None
-            source = cls(read_table(backend, table), mapping=mapping, currency=currency, spend=spend,
-                         spend_mapping=spend_mapping, name=table, backend=backend)  # fmt: skip
+            source = cls(
+                read_table(backend, table),
+                mapping=mapping,
+                currency=currency,
+                spend=spend,
+                spend_mapping=spend_mapping,
+                name=table,
+                backend=backend,
+            )
         except BaseException:
             backend.disconnect()
             raise
@@ -424,8 +522,10 @@ class Source:
         if name == "spend":
             if self._spend is not None:
                 return self._spend
-            return ibis.memtable(pd.DataFrame({c: pd.Series(dtype=t.to_pandas()) for c, t in SPEND_SCHEMA.items()}),
-                                 schema=SPEND_SCHEMA)  # fmt: skip
+            return ibis.memtable(
+                pd.DataFrame({c: pd.Series(dtype=t.to_pandas()) for c, t in SPEND_SCHEMA.items()}),
+                schema=SPEND_SCHEMA,
+            )
         raise SourceError(f"a source has the tables orders and spend, not {name!r}")
 
     @property
@@ -444,7 +544,7 @@ class Source:
                 table=self.name,
                 rows=int(counts["n"].sum()),
                 usable=int(usable.iloc[0]) if len(usable) else 0,
-                left_out={str(r): int(n) for r, n in zip(left["reason"], left["n"])},
+                left_out={str(r): int(n) for r, n in zip(left["reason"], left["n"], strict=False)},
                 columns=self.columns,
             )
         return self._account
@@ -470,7 +570,6 @@ def _preset(mapping: Preset | str | Path | None) -> Preset | None:
     if mapping is None or isinstance(mapping, Preset):
         return mapping
     return load_mapping(mapping)
-
 
 
 def write_result(backend: BaseBackend, result: ir.Table, target: str | Path) -> ir.Table:

@@ -20,14 +20,18 @@ import duckdb
 import ibis
 import pandas as pd
 
+from ltvkit.choices import DEFAULT_WORKSPACE
 from ltvkit.errors import FileFormatError, LtvError, ParameterError, WorkspaceError
 from ltvkit.io.normalize import ImportOptions, Normalized, normalize
 from ltvkit.io.presets import PRESETS, detect_preset, load_mapping
 from ltvkit.io.readers import read_table
 
 SCHEMA_VERSION = 1
-_TABLES = {"orders": ("orders", "order_key"), "spend": ("spend", "spend_key"), "clients": ("clients", "client_id")}
-DEFAULT_WORKSPACE = "ltv.duckdb"
+_TABLES = {
+    "orders": ("orders", "order_key"),
+    "spend": ("spend", "spend_key"),
+    "clients": ("clients", "client_id"),
+}
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -129,7 +133,9 @@ class Workspace:
             raise WorkspaceError(f"{self.path} is not an ltvkit workspace") from exc
         version = rows[0][0] if rows else None
         if version is None or int(version) != SCHEMA_VERSION:
-            raise WorkspaceError(f"{self.path} has schema version {version}, this ltvkit reads {SCHEMA_VERSION}")
+            raise WorkspaceError(
+                f"{self.path} has schema version {version}, this ltvkit reads {SCHEMA_VERSION}"
+            )
 
     def cursor(self) -> Self:
         """Another connection to this open workspace, for use in another thread (a DuckDB connection is not
@@ -195,7 +201,9 @@ class Workspace:
         report("write", 2, 3)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         with self._transaction():
-            account = self._write(path, digest, table.format, table.encoding, table.delimiter, normalized, options)
+            account = self._write(
+                path, digest, table.format, table.encoding, table.delimiter, normalized, options
+            )
         report("done", 3, 3)
         return account
 
@@ -207,10 +215,12 @@ class Workspace:
         normalized = read_ledger(path, currency=currency)
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         with self._transaction():
-            return self._write(path, digest, "ledger", None, None, normalized, ImportOptions(currency=currency))
+            return self._write(
+                path, digest, "ledger", None, None, normalized, ImportOptions(currency=currency)
+            )
 
     def clients(self) -> pd.DataFrame:
-        return self._con.execute('SELECT * EXCLUDE (row_hash) FROM clients ORDER BY start, client_id').df()
+        return self._con.execute("SELECT * EXCLUDE (row_hash) FROM clients ORDER BY start, client_id").df()
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -244,7 +254,8 @@ class Workspace:
             ).fetchall()
             self._con.execute(
                 f"""DELETE FROM {table} WHERE {key} IN (
-                        SELECT i.{key} FROM incoming i JOIN {table} t USING ({key}) WHERE t.row_hash <> i.row_hash)"""
+                        SELECT i.{key} FROM incoming i JOIN {table} t USING ({key}) """
+                "WHERE t.row_hash <> i.row_hash)"
             )
             columns = ", ".join(f'"{c}"' for c in incoming.columns)
             self._con.execute(
@@ -256,7 +267,8 @@ class Workspace:
             self._con.unregister("incoming")
         # Rejections are kept once per file content: importing the same file again replaces its earlier ones.
         self._con.execute(
-            "DELETE FROM rejected WHERE import_id IN (SELECT import_id FROM imports WHERE sha256 = ?)", [digest]
+            "DELETE FROM rejected WHERE import_id IN (SELECT import_id FROM imports WHERE sha256 = ?)",
+            [digest],
         )
         rejected = data.rejected.assign(import_id=import_id, file_name=path.name)
         if len(rejected):
@@ -284,11 +296,28 @@ class Workspace:
         opts = {k: str(v) for k, v in asdict(options).items() if v is not None}
         self._con.execute(
             "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [import_id, data.kind, path.name, str(path.resolve()), digest, path.stat().st_size, fmt, encoding,
-             delimiter, data.preset.name, data.source, datetime.now(UTC).replace(tzinfo=None), account.read,
-             account.loaded, account.updated, account.duplicates, account.rejected, json.dumps(opts),
-             json.dumps(data.notes, ensure_ascii=False)],
-        )  # fmt: skip
+            [
+                import_id,
+                data.kind,
+                path.name,
+                str(path.resolve()),
+                digest,
+                path.stat().st_size,
+                fmt,
+                encoding,
+                delimiter,
+                data.preset.name,
+                data.source,
+                datetime.now(UTC).replace(tzinfo=None),
+                account.read,
+                account.loaded,
+                account.updated,
+                account.duplicates,
+                account.rejected,
+                json.dumps(opts),
+                json.dumps(data.notes, ensure_ascii=False),
+            ],
+        )
         return account
 
     # --- reading -------------------------------------------------------------------------------------------
@@ -301,7 +330,9 @@ class Workspace:
 
     def transactions(self) -> pd.DataFrame:
         """All orders as a DataFrame (every status; net revenue of a row is ``amount - refunded``)."""
-        return self._con.execute("SELECT * EXCLUDE (row_hash) FROM orders ORDER BY ordered_at, order_key").df()
+        return self._con.execute(
+            "SELECT * EXCLUDE (row_hash) FROM orders ORDER BY ordered_at, order_key"
+        ).df()
 
     def spend(self) -> pd.DataFrame:
         return self._con.execute("SELECT * EXCLUDE (row_hash) FROM spend ORDER BY date, channel").df()

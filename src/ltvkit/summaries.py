@@ -14,16 +14,15 @@ Conventions of the BTYD literature (Fader, Hardie & Lee 2005), so results compar
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from ltvkit.choices import TimeUnit
 from ltvkit.definitions import is_purchase
 from ltvkit.errors import ParameterError
 
-TimeUnit = Literal["day", "week", "month"]
 UNIT_DAYS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
 
 
@@ -58,9 +57,9 @@ def purchase_days(orders: ir.Table, *, currency: str | None = None) -> ir.Table:
             raise ParameterError(
                 f"the orders are in several currencies ({', '.join(currencies)}); choose one (--currency)"
             )
-    return purchases.group_by(
-        [purchases.customer_id, purchases.ordered_at.date().name("day")]
-    ).aggregate(value=(purchases.amount - purchases.refunded).sum())
+    return purchases.group_by([purchases.customer_id, purchases.ordered_at.date().name("day")]).aggregate(
+        value=(purchases.amount - purchases.refunded).sum()
+    )
 
 
 def observation_end_of(days: ir.Table, observation_end: str | dt.date | None) -> dt.date:
@@ -124,6 +123,8 @@ def calibration_holdout_summary(
     ``duration_holdout`` (the holdout's length in ``unit``)."""
     days = purchase_days(orders, currency=currency)
     cal_end = _as_date(calibration_end)
+    if cal_end is None:
+        raise ParameterError("the calibration end is missing")
     obs_end = observation_end_of(days, observation_end)
     if obs_end <= cal_end:
         raise ParameterError(f"the observation end {obs_end} must be after the calibration end {cal_end}")
@@ -157,7 +158,9 @@ def _periods_since_first(days: ir.Table, end: dt.date, scale: float) -> ir.Table
     with_first = days.mutate(first_purchase=first)
     return with_first.mutate(
         period=(with_first.day.delta(with_first.first_purchase, unit="day").cast("float64") / scale).floor(),
-        observed=(ibis.date(end).delta(with_first.first_purchase, unit="day").cast("float64") / scale).floor(),
+        observed=(
+            ibis.date(end).delta(with_first.first_purchase, unit="day").cast("float64") / scale
+        ).floor(),
     )
 
 
@@ -237,6 +240,8 @@ def repeat_purchases_by_period(
         first_purchase=days.day.min().over(group_by="customer_id"),
     )
     repeats = ordered.filter((ordered.seq > 0) & (ordered.first_purchase <= _as_date(acquired_by)))
-    period = (repeats.day.delta(ibis.date(_as_date(origin)), unit="day").cast("float64") / unit_days(unit)).floor()
+    period = (
+        repeats.day.delta(ibis.date(_as_date(origin)), unit="day").cast("float64") / unit_days(unit)
+    ).floor()
     marked = repeats.mutate(period=period)
     return marked.group_by("period").aggregate(repeat_purchases=marked.count()).order_by("period")

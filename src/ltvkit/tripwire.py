@@ -5,7 +5,8 @@ the tripwire itself (its net revenue and what it costs to deliver) and everythin
 depends mostly on whether they go on to the ``core_product`` (the conversion)::
 
     LTV        = tripwire net + c · (later net of converted buyers) + (1 − c) · (later net of the others)
-    profit LTV = (tripwire net − tripwire cost) + c · (later profit of converted) + (1 − c) · (later profit of others)
+    profit LTV = (tripwire net − tripwire cost) + c · (later profit of converted)
+                 + (1 − c) · (later profit of others)
 
 with c the conversion to the core product. A scenario sets a new list ``price`` (the tripwire's net moves in
 proportion: refunds stay the same share), a new ``conversion`` (the user's expectation: how conversion
@@ -19,6 +20,7 @@ columns (equal to net revenue when the export has neither).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -68,9 +70,15 @@ class TripwireScenario:
             raise ParameterError(f"{self.name}: the number of buyers cannot fall by 100% or more")
 
 
-def tripwire_baseline(orders: ir.Table, tripwire: str, core_product: str, *, currency: str | None = None) -> TripwireBaseline:
+def tripwire_baseline(
+    orders: ir.Table, tripwire: str, core_product: str, *, currency: str | None = None
+) -> TripwireBaseline:
     """Today's tripwire buyers, from the orders (see the module docstring)."""
-    people = customers(orders, currency=currency).filter(lambda t: t.first_product == tripwire).select("customer_id")
+    people = (
+        customers(orders, currency=currency)
+        .filter(lambda t: t.first_product == tripwire)
+        .select("customer_id")
+    )
     money = money_orders(orders, currency)
     rows = money.inner_join(people, "customer_id")
     net = net_revenue(rows)
@@ -86,8 +94,13 @@ def tripwire_baseline(orders: ir.Table, tripwire: str, core_product: str, *, cur
     )
     table = per_buyer.execute()
     if table.empty:
-        raise ParameterError(f"no customer's first purchase is {tripwire!r}; check the product name (ltv channels --by first_product)")
-    if not table["converted"].any() and core_product not in set(money.select("product").distinct().execute()["product"]):
+        raise ParameterError(
+            f"no customer's first purchase is {tripwire!r}; "
+            "check the product name (ltv channels --by first_product)"
+        )
+    if not table["converted"].any() and core_product not in set(
+        money.select("product").distinct().execute()["product"]
+    ):
         raise ParameterError(f"no order is for the core product {core_product!r}; check the product name")
     groups = {key: part for key, part in table.groupby("converted")}
     empty = pd.DataFrame({"later_net": [0.0], "later_cost": [0.0]})
@@ -97,12 +110,19 @@ def tripwire_baseline(orders: ir.Table, tripwire: str, core_product: str, *, cur
         return float((part["later_net"] - part["later_cost"] * profit).mean())
 
     return TripwireBaseline(
-        product=tripwire, core_product=core_product, currency=currency, buyers=len(table),
-        list_price=float(table["amount"].mean()), net=float(table["net"].mean()), unit_cost=float(table["cost"].mean()),
+        product=tripwire,
+        core_product=core_product,
+        currency=currency,
+        buyers=len(table),
+        list_price=float(table["amount"].mean()),
+        net=float(table["net"].mean()),
+        unit_cost=float(table["cost"].mean()),
         conversion=float(table["converted"].mean()),
-        later_net_converted=later(True, False), later_net_others=later(False, False),
-        later_profit_converted=later(True, True), later_profit_others=later(False, True),
-    )  # fmt: skip
+        later_net_converted=later(True, False),
+        later_net_others=later(False, False),
+        later_profit_converted=later(True, True),
+        later_profit_others=later(False, True),
+    )
 
 
 def tripwire_value(base: TripwireBaseline, s: TripwireScenario) -> dict[str, float]:
@@ -114,22 +134,34 @@ def tripwire_value(base: TripwireBaseline, s: TripwireScenario) -> dict[str, flo
     c = base.conversion if s.conversion is None else s.conversion
     ltv = net + c * base.later_net_converted + (1 - c) * base.later_net_others
     profit = net - cost + c * base.later_profit_converted + (1 - c) * base.later_profit_others
-    return {"price": price, "conversion": c, "tripwire_net": net, "tripwire_profit": net - cost,
-            "ltv": ltv, "profit_ltv": profit}  # fmt: skip
+    return {
+        "price": price,
+        "conversion": c,
+        "tripwire_net": net,
+        "tripwire_profit": net - cost,
+        "ltv": ltv,
+        "profit_ltv": profit,
+    }
 
 
-def evaluate_tripwire(base: TripwireBaseline, scenarios: list[TripwireScenario], *, target_ratio: float = 3.0) -> pd.DataFrame:
-    """Today and each scenario: price, conversion, LTV, profit LTV, the affordable CAC per buyer and the change
-    in profit per unit of ad spend."""
+def evaluate_tripwire(
+    base: TripwireBaseline, scenarios: list[TripwireScenario], *, target_ratio: float = 3.0
+) -> pd.DataFrame:
+    """Today and each scenario: price, conversion, LTV, profit LTV, the affordable CAC per buyer and the
+    change in profit per unit of ad spend."""
     if target_ratio <= 0:
         raise ParameterError("the target LTV:CAC must be positive")
     rows = []
     for s in [TripwireScenario(name="baseline"), *scenarios]:
-        row = {"scenario": s.name, **tripwire_value(base, s)}
+        row: dict[str, Any] = {"scenario": s.name, **tripwire_value(base, s)}
         row["max_cac"] = row["profit_ltv"] / target_ratio
         row["buyers_change"] = s.buyers_change
         rows.append(row)
     table = pd.DataFrame(rows)
     baseline_profit = table["profit_ltv"].iloc[0]
-    table["spend_value_change"] = (1 + table["buyers_change"]) * table["profit_ltv"] / baseline_profit - 1 if baseline_profit > 0 else float("nan")
+    table["spend_value_change"] = (
+        (1 + table["buyers_change"]) * table["profit_ltv"] / baseline_profit - 1
+        if baseline_profit > 0
+        else float("nan")
+    )
     return table

@@ -11,6 +11,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from ltvkit.choices import MODELS
 from ltvkit.clv import PURCHASE_MODELS, customer_value, customer_value_table
 from ltvkit.errors import ParameterError, collect_notes
 from ltvkit.evaluation import compare_models, tracking
@@ -28,8 +29,6 @@ from ltvkit.summaries import (
     repeat_purchases_by_period,
     subscription_durations,
 )
-
-MODELS = (*PURCHASE_MODELS, "bgbb", "gammagamma", "sbg")
 
 
 @dataclass
@@ -52,11 +51,19 @@ class FitResult:
             "distinct_rows": int(self.model.n_distinct_),
             "log_likelihood": self.model.log_likelihood_,
             **{name: float(value) for name, value in self.model.params_.items()},
-            "standard_errors": {k: float(v) for k, v in summary["standard_error"].items()},
-            "intervals_95": {k: [float(summary.loc[k, "lower_95"]), float(summary.loc[k, "upper_95"])]
-                             for k in summary.index},  # fmt: skip
+            "standard_errors": {k: _finite(v) for k, v in summary["standard_error"].items()},
+            "intervals_95": {
+                k: [_finite(summary.loc[k, "lower_95"]), _finite(summary.loc[k, "upper_95"])]
+                for k in summary.index
+            },
+            "weakly_identified": list(self.model.identification_.weak),
             "notes": self.notes,
         }
+
+
+def _finite(value: float) -> float | None:
+    """A number for JSON: None where it is unknown (NaN) or not finite."""
+    return float(value) if np.isfinite(value) else None
 
 
 def _end(orders: ir.Table, observation_end: str | dt.date | None, currency: str | None) -> dt.date:
@@ -78,13 +85,20 @@ def fit_model(
     if name not in MODELS:
         raise ParameterError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
     with collect_notes() as notes:
-        result = _fit(orders, name, unit=unit, observation_end=observation_end, currency=currency, product=product)
+        result = _fit(
+            orders, name, unit=unit, observation_end=observation_end, currency=currency, product=product
+        )
     result.notes += notes
     return result
 
 
 def _fit(
-    orders: ir.Table, name: str, *, unit: TimeUnit, observation_end: str | dt.date | None, currency: str | None,
+    orders: ir.Table,
+    name: str,
+    *,
+    unit: TimeUnit,
+    observation_end: str | dt.date | None,
+    currency: str | None,
     product: str | None,
 ) -> FitResult:
     end = _end(orders, observation_end, currency)
@@ -97,7 +111,9 @@ def _fit(
         summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
         model, left_out = _fit_spend(summary)
         if left_out:
-            notes.append(f"{left_out:,} repeat customers whose repeat purchases net to zero or less are left out")
+            notes.append(
+                f"{left_out:,} repeat customers whose repeat purchases net to zero or less are left out"
+            )
     elif name == "bgbb":
         data = discrete_summary(orders, unit=unit, observation_end=end, currency=currency)
         model = BetaGeoBetaBinomModel().fit(compressed(data, ("frequency", "recency", "n_periods")).execute())
@@ -122,7 +138,12 @@ def _fit_spend(summary: ir.Table) -> tuple[GammaGammaModel, int]:
 
 
 def _fitted(
-    orders: ir.Table, model: str, *, unit: TimeUnit, observation_end: str | dt.date | None, currency: str | None,
+    orders: ir.Table,
+    model: str,
+    *,
+    unit: TimeUnit,
+    observation_end: str | dt.date | None,
+    currency: str | None,
     **settings: Any,
 ) -> tuple[ir.Table, BaseModel, GammaGammaModel, dict[str, Any]]:
     """The customer summary (an expression), a purchase model and Gamma-Gamma fitted on compressed statistics
@@ -134,11 +155,14 @@ def _fitted(
     purchase = PURCHASE_MODELS[model]().fit(compressed(summary).execute())
     spend = _fit_spend(summary)[0]
     info = {
-        "model": model, "unit": unit, "observation_end": end.isoformat(), **settings,
+        "model": model,
+        "unit": unit,
+        "observation_end": end.isoformat(),
+        **settings,
         "purchase_params": purchase.params_.to_dict(),
         "spend_params": spend.params_.to_dict(),
         "frequency_spend_correlation": spend.frequency_spend_correlation_,
-    }  # fmt: skip
+    }
     return summary, purchase, spend, info
 
 
@@ -158,12 +182,27 @@ def predict_customers(
     """Per-customer predictions over ``horizon`` units (P(alive), expected purchases and spend, CLV with a
     90% interval) as a DataFrame, and a summary of the two fitted models. For customers too many to bring
     back, :func:`score_customers` leaves the result in the engine."""
-    summary, purchase, spend, info = _fitted(orders, model, unit=unit, observation_end=observation_end, currency=currency,
-                                             horizon=horizon, discount_rate=discount_rate, margin=margin)  # fmt: skip
+    summary, purchase, spend, info = _fitted(
+        orders,
+        model,
+        unit=unit,
+        observation_end=observation_end,
+        currency=currency,
+        horizon=horizon,
+        discount_rate=discount_rate,
+        margin=margin,
+    )
     scored = customer_value(
-        purchase, spend, summary.execute(), horizon=horizon, unit=unit, discount_rate=discount_rate, margin=margin,
-        interval=0.9 if intervals else None, random_state=random_state,
-    )  # fmt: skip
+        purchase,
+        spend,
+        summary.execute(),
+        horizon=horizon,
+        unit=unit,
+        discount_rate=discount_rate,
+        margin=margin,
+        interval=0.9 if intervals else None,
+        random_state=random_state,
+    )
     return scored, info | score_totals(scored)
 
 
@@ -181,10 +220,19 @@ def score_customers(
     """:func:`predict_customers` (without intervals) for data that stays where it lives: the models are fitted
     on compressed statistics and the per-customer predictions are an Ibis expression of the orders' engine
     (:func:`ltvkit.clv.customer_value_table`), to write there with :func:`ltvkit.sources.write_result`."""
-    summary, purchase, spend, info = _fitted(orders, model, unit=unit, observation_end=observation_end, currency=currency,
-                                             horizon=horizon, discount_rate=discount_rate, margin=margin)  # fmt: skip
-    scored = customer_value_table(purchase, spend, summary, horizon=horizon, unit=unit, discount_rate=discount_rate,
-                                  margin=margin)  # fmt: skip
+    summary, purchase, spend, info = _fitted(
+        orders,
+        model,
+        unit=unit,
+        observation_end=observation_end,
+        currency=currency,
+        horizon=horizon,
+        discount_rate=discount_rate,
+        margin=margin,
+    )
+    scored = customer_value_table(
+        purchase, spend, summary, horizon=horizon, unit=unit, discount_rate=discount_rate, margin=margin
+    )
     return scored, info
 
 
@@ -194,11 +242,21 @@ def score_totals(scored: ir.Table | pd.DataFrame) -> dict[str, Any]:
     if isinstance(scored, pd.DataFrame):
         customers, purchases, clv = len(scored), scored["expected_purchases"].sum(), scored["clv"].sum()
     else:
-        row = scored.aggregate(
-            customers=scored.count(), expected_purchases=scored.expected_purchases.sum(), total_clv=scored.clv.sum()
-        ).execute().iloc[0]
+        row = (
+            scored.aggregate(
+                customers=scored.count(),
+                expected_purchases=scored.expected_purchases.sum(),
+                total_clv=scored.clv.sum(),
+            )
+            .execute()
+            .iloc[0]
+        )
         customers, purchases, clv = row["customers"], row["expected_purchases"], row["total_clv"]
-    return {"customers": int(customers), "expected_purchases": float(purchases or 0), "total_clv": float(clv or 0)}
+    return {
+        "customers": int(customers),
+        "expected_purchases": float(purchases or 0),
+        "total_clv": float(clv or 0),
+    }
 
 
 def compare_on_holdout(
@@ -221,7 +279,9 @@ def compare_on_holdout(
     ).execute()
     table = compare_models(split)
     info = {
-        "tracking": _tracking(orders, split, table, calibration_end, end, unit, currency).to_dict(orient="records"),
+        "tracking": _tracking(orders, split, table, calibration_end, end, unit, currency).to_dict(
+            orient="records"
+        ),
         "calibration_end": pd.Timestamp(calibration_end).date().isoformat(),
         "observation_end": end.isoformat(),
         "unit": unit,
@@ -232,14 +292,24 @@ def compare_on_holdout(
 
 
 def _tracking(
-    orders: ir.Table, split: pd.DataFrame, table: pd.DataFrame, calibration_end: Any, end: dt.date, unit: TimeUnit,
+    orders: ir.Table,
+    split: pd.DataFrame,
+    table: pd.DataFrame,
+    calibration_end: Any,
+    end: dt.date,
+    unit: TimeUnit,
     currency: str | None,
 ) -> pd.DataFrame:
     """Cumulative repeat purchases per period since the first acquisition: actual, and expected by each
     model fitted on the calibration period (Fader, Hardie & Lee 2005, fig. 3)."""
     origin = pd.Timestamp(split["first_purchase"].min())
     actual = repeat_purchases_by_period(
-        orders, origin=origin.date(), acquired_by=calibration_end, observation_end=end, unit=unit, currency=currency
+        orders,
+        origin=origin.date(),
+        acquired_by=calibration_end,
+        observation_end=end,
+        unit=unit,
+        currency=currency,
     ).execute()
     scale = UNIT_DAYS[unit]
     periods = np.arange(1, int((pd.Timestamp(end) - origin).days // scale) + 2, dtype=float)

@@ -65,7 +65,9 @@ HIGH_END = [100.0, 86.9, 74.3, 65.3, 59.3, 55.1, 51.7, 49.1, 46.8, 44.5, 42.7, 4
 
 
 @pytest.mark.parametrize(
-    ("survivors", "alpha", "beta"), [(REGULAR, 0.704, 1.182), (HIGH_END, 0.668, 3.806)], ids=["regular", "high-end"]
+    ("survivors", "alpha", "beta"),
+    [(REGULAR, 0.704, 1.182), (HIGH_END, 0.668, 3.806)],
+    ids=["regular", "high-end"],
 )
 def test_sbg_retention(survivors: list[float], alpha: float, beta: float) -> None:
     """Fader & Hardie (2007): fitted on years 1–7 of 1,000 customers; projected to year 12."""

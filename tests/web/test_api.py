@@ -29,9 +29,13 @@ def test_analytics_endpoints_give_the_core_numbers(client: TestClient) -> None:
         core = ltv_summary(ws.table("orders"))
         by_channel = quality_by(ws.table("orders"), "channel")
         sizes = segment_summary(segment(ws.table("orders"), "rfm"))
-    assert summary["customers"] == core.customers and summary["ltv"][0]["ltv_mean"] == pytest.approx(core.ltv_mean)
+    assert summary["customers"] == core.customers and summary["ltv"][0]["ltv_mean"] == pytest.approx(
+        core.ltv_mean
+    )
     assert [row["channel"] for row in channels] == by_channel["channel"].tolist()
-    assert [row["customers"] for row in rfm] == sizes["customers"].tolist() and sum(r["customers"] for r in rfm) == core.customers
+    assert [row["customers"] for row in rfm] == sizes["customers"].tolist() and sum(
+        r["customers"] for r in rfm
+    ) == core.customers
     cohorts = client.get("/api/cohorts?metric=retention").json()
     assert all(row[0] == 1.0 for row in cohorts["values"])  # every cohort is all there in its first month
     split = client.get("/api/cohorts", params={"split": "channel", "value": "organic"}).json()
@@ -54,32 +58,55 @@ def test_models_scenarios_and_retainers(client: TestClient) -> None:
     assert job["status"] == "done" and job["result"]["model"] == "paretonbd"
     value = client.get("/api/predictions?horizon=6&intervals=false&top=5").json()
     assert sum(value["alive_histogram"]["counts"]) == value["customers"] and len(value["top"]) == 5
-    scenarios = client.post("/api/scenarios", json={"scenarios": [{"name": "upsell", "aov_change": 0.4}]}).json()
+    scenarios = client.post(
+        "/api/scenarios", json={"scenarios": [{"name": "upsell", "aov_change": 0.4}]}
+    ).json()
     upsell = scenarios["rows"][1]
-    assert upsell["formula_ltv_change"] == pytest.approx(0.4) and upsell["model_ltv_change"] == pytest.approx(0.4)
-    invoice = client.post("/api/retainer/invoice", json={"fee": 1500, "currency": "USD", "start": "2026-11-13", "country": "UA"}).json()
+    assert upsell["formula_ltv_change"] == pytest.approx(0.4) and upsell["model_ltv_change"] == pytest.approx(
+        0.4
+    )
+    invoice = client.post(
+        "/api/retainer/invoice", json={"fee": 1500, "currency": "USD", "start": "2026-11-13", "country": "UA"}
+    ).json()
     # November 2026 in Ukraine: 21 working days, 12 of them from the 13th → 1500 × 12 / 21
-    assert invoice["first_invoice"]["remaining_working_days"] == 12 and invoice["first_invoice"]["amount"] == 857.14
+    assert (
+        invoice["first_invoice"]["remaining_working_days"] == 12
+        and invoice["first_invoice"]["amount"] == 857.14
+    )
     csv = client.get("/api/segments/export", params={"scheme": "rfm", "segment": "champions"})
     assert csv.status_code == 200 and csv.content.startswith(b"\xef\xbb\xbfcustomer_id")
 
 
-def test_upload_gives_the_row_account_and_repeats_change_nothing(client: TestClient, school_files: tuple[Path, Path, Path], tmp_path: Path) -> None:
+def test_upload_gives_the_row_account_and_repeats_change_nothing(
+    client: TestClient, school_files: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
     orders = school_files[0]
     with TestClient(create_app(tmp_path / "new.duckdb")) as fresh:
         assert fresh.get("/api/summary").status_code == 409
-        first = fresh.post("/api/imports?wait=true", files={"file": ("orders.csv", orders.read_bytes(), "text/csv")}).json()
-        assert first["read"] == first["loaded"] + first["duplicates"] + first["rejected"] and first["loaded"] > 5000
+        first = fresh.post(
+            "/api/imports?wait=true", files={"file": ("orders.csv", orders.read_bytes(), "text/csv")}
+        ).json()
+        assert (
+            first["read"] == first["loaded"] + first["duplicates"] + first["rejected"]
+            and first["loaded"] > 5000
+        )
         assert first["file"] == "orders.csv"
-        job = fresh.post("/api/imports", files={"file": ("orders.csv", orders.read_bytes(), "text/csv")}).json()
+        job = fresh.post(
+            "/api/imports", files={"file": ("orders.csv", orders.read_bytes(), "text/csv")}
+        ).json()
         while job["status"] in ("queued", "running"):
             time.sleep(0.05)
             job = fresh.get(f"/api/jobs/{job['id']}").json()
         assert job["status"] == "done" and job["result"]["loaded"] == 0 and job["stage"] == "done"
-        rejected = fresh.get(f"/api/rejected?import_id={job['result']['import_id']}").json()  # kept once per file
+        rejected = fresh.get(
+            f"/api/rejected?import_id={job['result']['import_id']}"
+        ).json()  # kept once per file
         assert len(rejected) == first["rejected"] and all(row["reason"] for row in rejected)
         ledger = fresh.get("/api/imports").json()
-        assert [row["file_name"] for row in ledger] == ["orders.csv", "orders.csv"] and "file_path" not in ledger[0]
+        assert [row["file_name"] for row in ledger] == [
+            "orders.csv",
+            "orders.csv",
+        ] and "file_path" not in ledger[0]
 
 
 @pytest.mark.parametrize(
@@ -91,24 +118,47 @@ def test_upload_gives_the_row_account_and_repeats_change_nothing(client: TestCli
         ("orders.xlsx", b"PK\x03\x04 not really a workbook", 422, "orders.xlsx"),
         ("orders.csv", b"colour;size\nred;3\nblue;4\n", 422, "orders.csv"),
         ("orders.parquet", b"PAR1garbagePAR1", 422, "orders.parquet"),
-        ("../../../etc/orders.csv", b'order,customer,date,amount\n1,a,"2026-01-01,5\n2,b,2026-01-02,7\n', 422, "orders.csv, row 2: malformed CSV"),
+        (
+            "../../../etc/orders.csv",
+            b'order,customer,date,amount\n1,a,"2026-01-01,5\n2,b,2026-01-02,7\n',
+            422,
+            "orders.csv, row 2: malformed CSV",
+        ),
     ],
-    ids=["wrong-type", "empty", "garbage-bytes", "fake-xlsx", "unknown-columns", "fake-parquet", "malformed-csv"],
+    ids=[
+        "wrong-type",
+        "empty",
+        "garbage-bytes",
+        "fake-xlsx",
+        "unknown-columns",
+        "fake-parquet",
+        "malformed-csv",
+    ],
 )
-def test_bad_uploads_answer_4xx_and_change_nothing(client: TestClient, name: str, content: bytes, status: int, message: str) -> None:
+def test_bad_uploads_answer_4xx_and_change_nothing(
+    client: TestClient, name: str, content: bytes, status: int, message: str
+) -> None:
     before = state(client)
-    response = client.post("/api/imports?wait=true", files={"file": (name, content, "application/octet-stream")})
+    response = client.post(
+        "/api/imports?wait=true", files={"file": (name, content, "application/octet-stream")}
+    )
     body = response.json()
     assert response.status_code == status, body
     assert set(body) == {"error", "message"} and message in body["message"]
-    assert "Traceback" not in body["message"] and "ltv-upload-" not in body["message"] and "/tmp" not in body["message"]
+    assert (
+        "Traceback" not in body["message"]
+        and "ltv-upload-" not in body["message"]
+        and "/tmp" not in body["message"]
+    )
     assert state(client) == before
 
 
 def test_oversize_upload_is_refused(school: Path) -> None:
     with TestClient(create_app(school, max_upload_mb=1)) as small:
         before = state(small)
-        response = small.post("/api/imports?wait=true", files={"file": ("big.csv", b"a,b\n" + b"1,2\n" * 400_000, "text/csv")})
+        response = small.post(
+            "/api/imports?wait=true", files={"file": ("big.csv", b"a,b\n" + b"1,2\n" * 400_000, "text/csv")}
+        )
         assert response.status_code == 413 and "1 MB" in response.json()["message"]
         assert state(small) == before
 
@@ -132,9 +182,14 @@ def test_errors_are_json_without_stack_traces(school: Path, monkeypatch: pytest.
     monkeypatch.setattr(api, "pareto_table", broken)
     with TestClient(create_app(school), raise_server_exceptions=False) as c:
         response = c.get("/api/pareto")
-        assert response.status_code == 500 and response.json() == {"error": "internal", "message": "internal error; the server log has the details"}
+        assert response.status_code == 500 and response.json() == {
+            "error": "internal",
+            "message": "internal error; the server log has the details",
+        }
         assert c.get("/api/cohorts?metric=nonsense").json()["error"] == "validation"
-        assert c.get("/api/cohorts", params={"split": "channel", "value": "carrier pigeon"}).status_code == 400
+        assert (
+            c.get("/api/cohorts", params={"split": "channel", "value": "carrier pigeon"}).status_code == 400
+        )
         assert c.get("/api/jobs/nope").status_code == 404
 
 

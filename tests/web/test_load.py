@@ -9,16 +9,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from tests.web.conftest import LiveServer
 
 from ltvkit import demo
-from tests.web.conftest import LiveServer
 
 READS = ["/api/summary", "/api/cohorts", "/api/channels", "/api/segments", "/api/pareto", "/api/imports"]
 CLIENTS = 4
 ROUNDS = 10  # 4 clients × 10 rounds × 6 pages = 240 requests
 
 
-def test_reads_keep_answering_while_an_import_runs(school_files: tuple[Path, Path, Path], tmp_path: Path) -> None:
+def test_reads_keep_answering_while_an_import_runs(
+    school_files: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
     path = Path(shutil.copy(school_files[2], tmp_path / "ltv.duckdb"))
     orders, _ = demo.generate(tmp_path / "more", seed=22, customers=6000)
     with LiveServer(path) as server, httpx.Client(base_url=server.url, timeout=120) as http:
@@ -31,7 +33,11 @@ def test_reads_keep_answering_while_an_import_runs(school_files: tuple[Path, Pat
                 for _round in range(ROUNDS):
                     for url in READS:
                         response = own.get(url)
-                        customers = response.json().get("customers") if url == "/api/summary" and response.is_success else None
+                        customers = (
+                            response.json().get("customers")
+                            if url == "/api/summary" and response.is_success
+                            else None
+                        )
                         seen.append((url, response.status_code, customers))
             return seen
 
@@ -44,4 +50,7 @@ def test_reads_keep_answering_while_an_import_runs(school_files: tuple[Path, Pat
     assert len(results) == CLIENTS * ROUNDS * len(READS)
     assert [r for r in results if r[1] != 200] == []
     assert job["status"] == "done" and after > before
-    assert {c for url, _, c in results if c is not None} <= {before, after}  # a snapshot, never half an import
+    assert {c for url, _, c in results if c is not None} <= {
+        before,
+        after,
+    }  # a snapshot, never half an import

@@ -12,11 +12,11 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from tests.web.conftest import LiveServer
 
 from ltvkit import demo
 from ltvkit.store import Workspace
 from ltvkit.web.app import create_app
-from tests.web.conftest import LiveServer
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -27,12 +28,42 @@ from ltvkit.io.readers import RawTable
 
 NO_CURRENCY = "XXX"  # ISO 4217 code for "no currency": kept apart, never summed with real money
 ORDER_COLUMNS = [
-    "order_key", "order_id", "customer_id", "email", "phone", "ordered_at", "amount", "refunded",
-    "currency", "status", "product", "quantity", "channel", "utm_source", "utm_medium", "utm_campaign",
-    "utm_content", "utm_term", "cost", "fee", "extra", "source_row", "row_hash",
-]  # fmt: skip
-SPEND_COLUMNS = ["spend_key", "date", "period", "channel", "campaign", "amount", "currency", "extra",
-                 "source_row", "row_hash"]  # fmt: skip
+    "order_key",
+    "order_id",
+    "customer_id",
+    "email",
+    "phone",
+    "ordered_at",
+    "amount",
+    "refunded",
+    "currency",
+    "status",
+    "product",
+    "quantity",
+    "channel",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "cost",
+    "fee",
+    "extra",
+    "source_row",
+    "row_hash",
+]
+SPEND_COLUMNS = [
+    "spend_key",
+    "date",
+    "period",
+    "channel",
+    "campaign",
+    "amount",
+    "currency",
+    "extra",
+    "source_row",
+    "row_hash",
+]
 REJECTED_COLUMNS = ["row_number", "column", "value", "reason", "raw"]
 
 
@@ -56,7 +87,7 @@ class ImportOptions:
 class Normalized:
     """The outcome of normalising one file: rows to load, rows rejected, and how many rows merged."""
 
-    kind: Kind
+    kind: Kind | Literal["clients"]  # clients: a retainer's contracts (ltvkit.retainer.clients)
     preset: Preset
     source: str
     rows: pd.DataFrame
@@ -75,7 +106,9 @@ class Rejections:
         self.column = pd.Series(None, index=index, dtype=object)
         self.value = pd.Series(None, index=index, dtype=object)
 
-    def add(self, mask: pd.Series, column: str | pd.Series, value: pd.Series, reason: pd.Series | str) -> None:
+    def add(
+        self, mask: pd.Series, column: str | pd.Series, value: pd.Series, reason: pd.Series | str
+    ) -> None:
         new = mask & self.reason.isna()
         if not new.any():
             return
@@ -93,9 +126,7 @@ class Rejections:
         return out
 
 
-def resolve_columns(
-    table: RawTable, preset: Preset
-) -> tuple[dict[str, list[str]], dict[str, str]]:
+def resolve_columns(table: RawTable, preset: Preset) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Headers holding each canonical field (in order of preference) and currencies named in headers
     (``Стоимость, RUB``)."""
     headers = list(table.frame.columns)
@@ -107,7 +138,7 @@ def resolve_columns(
                 file=table.path,
                 hint="add a header row or pass --mapping FILE",
             )
-        return {name: [h] for name, h in zip(layout, headers) if name in preset.columns}, {}
+        return {name: [h] for name, h in zip(layout, headers, strict=False) if name in preset.columns}, {}
     by_norm: dict[str, str] = {}
     for h in headers:
         by_norm.setdefault(normalize_header(h), h)
@@ -149,14 +180,18 @@ def coalesce(frame: pd.DataFrame, headers: list[str]) -> tuple[pd.Series, pd.Ser
     return text, origin
 
 
-def require_columns(resolved: dict[str, list[str]], table: RawTable, preset: Preset, *groups: tuple[str, ...]) -> None:
+def require_columns(
+    resolved: dict[str, list[str]], table: RawTable, preset: Preset, *groups: tuple[str, ...]
+) -> None:
     for group in groups:
         if not any(f in resolved for f in group):
             looked = sorted({c for f in group for c in preset.columns.get(f, ())})
             raise MappingError(
                 f"no column for {' or '.join(group)} (looked for: {', '.join(looked) or 'none'})",
                 file=table.path,
-                hint=f"the file's columns are: {', '.join(table.frame.columns)}; name them with --mapping FILE",
+                hint=(
+                    f"the file's columns are: {', '.join(table.frame.columns)}; name them with --mapping FILE"
+                ),
             )
 
 
@@ -239,14 +274,18 @@ def rejected_frame(table: RawTable, rej: Rejections, row_numbers: pd.Series) -> 
         }
     )
     malformed = pd.DataFrame(
-        [(n, None, None, f"the row {reason}", json.dumps({"line": raw}, ensure_ascii=False))
-         for n, raw, reason in table.malformed],
+        [
+            (n, None, None, f"the row {reason}", json.dumps({"line": raw}, ensure_ascii=False))
+            for n, raw, reason in table.malformed
+        ],
         columns=REJECTED_COLUMNS,
-    )  # fmt: skip
+    )
     frames = [f for f in (out, malformed) if len(f)]
     if not frames:
         return pd.DataFrame(columns=REJECTED_COLUMNS)
-    return pd.concat(frames, ignore_index=True).sort_values("row_number", kind="stable").reset_index(drop=True)
+    return (
+        pd.concat(frames, ignore_index=True).sort_values("row_number", kind="stable").reset_index(drop=True)
+    )
 
 
 def normalize(table: RawTable, preset: Preset, options: ImportOptions) -> Normalized:
@@ -255,8 +294,9 @@ def normalize(table: RawTable, preset: Preset, options: ImportOptions) -> Normal
         try:
             pd.Timestamp("2000-01-01").tz_localize(options.timezone)
         except Exception as exc:
-            raise ParameterError(f"unknown time zone {options.timezone!r} (use an IANA name such as "
-                                 f"Europe/Kyiv)") from exc
+            raise ParameterError(
+                f"unknown time zone {options.timezone!r} (use an IANA name such as Europe/Kyiv)"
+            ) from exc
     if preset.kind == "spend":
         return _normalize_spend(table, preset, options)
     return _normalize_orders(table, preset, options)
@@ -335,15 +375,23 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
     currency = text_currency.where(text_currency.notna(), currency)
     if "currency" in text:
         codes, unknown = currency_codes(text["currency"][0])
-        rej.add(unknown, text["currency"][1], text["currency"][0], "is not a currency code (use e.g. RUB, USD)")
+        rej.add(
+            unknown, text["currency"][1], text["currency"][0], "is not a currency code (use e.g. RUB, USD)"
+        )
         clash = codes.notna() & text_currency.notna() & (codes != text_currency)
-        rej.add(clash, text["currency"][1], text["currency"][0],
-                "the currency column disagrees with the currency written in the amount")  # fmt: skip
+        rej.add(
+            clash,
+            text["currency"][1],
+            text["currency"][0],
+            "the currency column disagrees with the currency written in the amount",
+        )
         currency = codes.where(codes.notna(), currency)
     no_currency = currency.isna()
     if no_currency.any():
-        notes.append(f"{int(no_currency.sum())} rows name no currency; they are kept apart as {NO_CURRENCY} "
-                     f"(pass --currency to set one)")  # fmt: skip
+        notes.append(
+            f"{int(no_currency.sum())} rows name no currency; they are kept apart as {NO_CURRENCY} "
+            f"(pass --currency to set one)"
+        )
     currency = currency.fillna(NO_CURRENCY)
 
     amount, refunded = money["amount"], money["refunded"].fillna(0.0)
@@ -351,16 +399,29 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
         status = text["status"][0].map(lambda s: preset.status_of(s) if s else None)
         unknown = status.isna()
         known = ", ".join(sorted(set(preset.statuses)))[:300]
-        rej.add(unknown, text["status"][1], text["status"][0],
-                text["status"][0].map(lambda s: f"unknown status {s!r} (known: {known}; map it in a --mapping "
-                                                f"file)" if s else "empty status"))  # fmt: skip
+        rej.add(
+            unknown,
+            text["status"][1],
+            text["status"][0],
+            text["status"][0].map(
+                lambda s: (
+                    f"unknown status {s!r} (known: {known}; map it in a --mapping file)"
+                    if s
+                    else "empty status"
+                )
+            ),
+        )
     else:
         status = pd.Series("paid", index=frame.index, dtype=object)
     status = status.where(~((status == "paid") & (amount < 0)), "refunded")  # a refund on its own row
     full_refund = (status == "refunded") & (amount > 0) & (refunded == 0)
     refunded = refunded.where(~full_refund, amount)
-    rej.add((amount >= 0) & (refunded > amount + 1e-9), text["refunded"][1] if "refunded" in text else "refunded",
-            refunded.astype(str), "the refund is larger than the amount")  # fmt: skip
+    rej.add(
+        (amount >= 0) & (refunded > amount + 1e-9),
+        text["refunded"][1] if "refunded" in text else "refunded",
+        refunded.astype(str),
+        "the refund is larger than the amount",
+    )
     status = status.where(~((status == "paid") & (refunded > 0) & (refunded < amount)), "partially_refunded")
     status = status.where(~((status == "paid") & (refunded > 0) & (refunded >= amount)), "refunded")
     if preset.zero_amount_is_free:
@@ -379,12 +440,14 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
             "status": status,
             "product": get("product").where(get("product") != ""),
             "quantity": quantity,
-            **{f: get(f).where(get(f) != "") for f in
-               ("channel", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")},
+            **{
+                f: get(f).where(get(f) != "")
+                for f in ("channel", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
+            },
             "cost": money["cost"],
             "fee": money["fee"],
         }
-    )  # fmt: skip
+    )
     out["channel"] = out["channel"].where(out["channel"].notna(), out["utm_source"])
     used = {h for cols in resolved.values() for h in cols}
     out["extra"] = _extra_json(frame, used)
@@ -392,7 +455,7 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
         has_lines = out["order_id"].isin(line_items.index)
         out.loc[has_lines, "extra"] = [
             json.dumps({**json.loads(e), "line_items": line_items[o]}, ensure_ascii=False)
-            for e, o in zip(out.loc[has_lines, "extra"], out.loc[has_lines, "order_id"])
+            for e, o in zip(out.loc[has_lines, "extra"], out.loc[has_lines, "order_id"], strict=False)
         ]
     out["source_row"] = row_numbers.astype(int)
 
@@ -416,11 +479,16 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
         "order_id",
         out["order_id"],
         pd.Series(
-            [f"order {o!r} already appears at row {r} with different values"
-             for o, r in zip(conflict["order_id"], first.loc[conflict["order_id"], "source_row"])],
-            index=conflict.index, dtype=object,
+            [
+                f"order {o!r} already appears at row {r} with different values"
+                for o, r in zip(
+                    conflict["order_id"], first.loc[conflict["order_id"], "source_row"], strict=False
+                )
+            ],
+            index=conflict.index,
+            dtype=object,
         ).reindex(out.index),
-    )  # fmt: skip
+    )
     merged = int(same.sum())
     out = out.drop(index=later.index[same])
     rej = rej.subset(out.index)
@@ -430,8 +498,17 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
     rows.insert(0, "order_key", source + ":" + rows["order_id"].astype(str))
     rows["ordered_at"] = rows["ordered_at"].astype("datetime64[us]")
     rejected = rejected_frame(table, rej, row_numbers)
-    return Normalized("orders", preset, source, rows[ORDER_COLUMNS].reset_index(drop=True), rejected,
-                      table.rows_read, merged + merged_lines, merged_lines, notes)  # fmt: skip
+    return Normalized(
+        "orders",
+        preset,
+        source,
+        rows[ORDER_COLUMNS].reset_index(drop=True),
+        rejected,
+        table.rows_read,
+        merged + merged_lines,
+        merged_lines,
+        notes,
+    )
 
 
 _MONTH_SHAPES = (
@@ -448,9 +525,15 @@ def _months(text: pd.Series) -> pd.Series:
         hit = parts.notna().all(axis=1)
         if hit.any():
             out[hit] = pd.to_datetime(
-                pd.DataFrame({"year": parts.loc[hit, y - 1].astype(int), "month": parts.loc[hit, m - 1].astype(int),
-                              "day": 1}), errors="coerce"
-            )  # fmt: skip
+                pd.DataFrame(
+                    {
+                        "year": parts.loc[hit, y - 1].astype(int),
+                        "month": parts.loc[hit, m - 1].astype(int),
+                        "day": 1,
+                    }
+                ),
+                errors="coerce",
+            )
     return out
 
 
@@ -469,14 +552,18 @@ def _normalize_spend(table: RawTable, preset: Preset, options: ImportOptions) ->
     day = stamps.values.dt.normalize().where(~is_month, month)
 
     decimal = _money(frame, resolved, ("amount",), options.decimal, table)
-    amount, currencies, errors = _parse_money(text["amount"][0], text["amount"][1], decimal, table, row_numbers)
+    amount, currencies, errors = _parse_money(
+        text["amount"][0], text["amount"][1], decimal, table, row_numbers
+    )
     rej.add(errors.notna(), text["amount"][1], text["amount"][0], errors)
     rej.add(amount < 0, text["amount"][1], text["amount"][0], "spend cannot be negative")
     fallback = options.currency or header_currency.get("amount") or preset.currency
     currency = currencies.where(currencies.notna(), fallback.upper() if fallback else None)
     if "currency" in text:
         codes, unknown = currency_codes(text["currency"][0])
-        rej.add(unknown, text["currency"][1], text["currency"][0], "is not a currency code (use e.g. RUB, USD)")
+        rej.add(
+            unknown, text["currency"][1], text["currency"][0], "is not a currency code (use e.g. RUB, USD)"
+        )
         currency = codes.where(codes.notna(), currency)
     currency = currency.fillna(NO_CURRENCY)
     channel = text["channel"][0] if "channel" in text else pd.Series("", index=frame.index)
@@ -495,9 +582,11 @@ def _normalize_spend(table: RawTable, preset: Preset, options: ImportOptions) ->
     )
     good = out[~rej.mask]
     keys = ["date", "period", "channel", "campaign", "currency"]
-    grouped = good.groupby(keys, sort=False, dropna=False).agg(
-        amount=("amount", "sum"), extra=("extra", "first"), source_row=("source_row", "min")
-    ).reset_index()
+    grouped = (
+        good.groupby(keys, sort=False, dropna=False)
+        .agg(amount=("amount", "sum"), extra=("extra", "first"), source_row=("source_row", "min"))
+        .reset_index()
+    )
     merged = len(good) - len(grouped)
     source = options.source or preset.name
     key_text = grouped[keys].astype(str).agg("|".join, axis=1)

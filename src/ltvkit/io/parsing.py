@@ -1,9 +1,10 @@
 """Locale-aware parsing of amounts and timestamps, one column at a time.
 
 A value is never guessed: the decimal separator and the day/month order are decided once per column from the
-values that show them (``12,50`` shows a decimal comma, ``1,234.56`` a decimal point, ``23/11/2026`` a day-first
-order). A column whose values can only be read two ways raises :class:`AmbiguousFormatError`; a value that does
-not parse is reported back (per row, with a reason) so the caller can reject that row and keep the rest.
+values that show them (``12,50`` shows a decimal comma, ``1,234.56`` a decimal point, ``23/11/2026`` a
+day-first order). A column whose values can only be read two ways raises :class:`AmbiguousFormatError`; a
+value that does not parse is reported back (per row, with a reason) so the caller can reject that row and
+keep the rest.
 """
 
 from __future__ import annotations
@@ -21,15 +22,34 @@ DecimalMark = Literal[".", ","]
 
 #: Currency signs and words as they appear inside amounts, mapped to ISO 4217 codes.
 CURRENCY_TOKENS: dict[str, str] = {
-    "₽": "RUB", "руб.": "RUB", "руб": "RUB", "р.": "RUB", "rub": "RUB", "rur": "RUB",
-    "₴": "UAH", "грн.": "UAH", "грн": "UAH", "uah": "UAH",
-    "$": "USD", "usd": "USD", "us$": "USD",
-    "€": "EUR", "eur": "EUR",
-    "£": "GBP", "gbp": "GBP",
-    "zł": "PLN", "pln": "PLN",
-    "₸": "KZT", "тг": "KZT", "kzt": "KZT",
-    "₼": "AZN", "byn": "BYN", "chf": "CHF", "cad": "CAD", "aud": "AUD",
-}  # fmt: skip
+    "₽": "RUB",
+    "руб.": "RUB",
+    "руб": "RUB",
+    "р.": "RUB",
+    "rub": "RUB",
+    "rur": "RUB",
+    "₴": "UAH",
+    "грн.": "UAH",
+    "грн": "UAH",
+    "uah": "UAH",
+    "$": "USD",
+    "usd": "USD",
+    "us$": "USD",
+    "€": "EUR",
+    "eur": "EUR",
+    "£": "GBP",
+    "gbp": "GBP",
+    "zł": "PLN",
+    "pln": "PLN",
+    "₸": "KZT",
+    "тг": "KZT",
+    "kzt": "KZT",
+    "₼": "AZN",
+    "byn": "BYN",
+    "chf": "CHF",
+    "cad": "CAD",
+    "aud": "AUD",
+}
 _CURRENCY_RE = re.compile(
     "|".join(re.escape(t) for t in sorted(CURRENCY_TOKENS, key=len, reverse=True)), re.IGNORECASE
 )
@@ -81,7 +101,8 @@ def _strip_amount(text: str) -> tuple[str, bool, str | None]:
 
 
 def _decimal_evidence(digits: str) -> DecimalMark | None | Literal["ambiguous"]:
-    """Which decimal mark a cleaned number shows: '.', ',', None (no separator), or 'ambiguous' (``1,234``)."""
+    """Which decimal mark a cleaned number shows: '.', ',', None (no separator), or 'ambiguous'
+    (``1,234``)."""
     dots, commas = digits.count("."), digits.count(",")
     if dots and commas:
         return "." if digits.rfind(".") > digits.rfind(",") else ","
@@ -137,7 +158,8 @@ def parse_amount(text: str, decimal: DecimalMark | None = None) -> tuple[float, 
 def infer_decimal(values: pd.Series) -> DecimalMark | None:
     """The decimal mark the distinct values of a column show, or None if none shows one.
 
-    Raises :class:`AmbiguousFormatError` when values show both marks (a column mixing ``1,234.56`` and ``12,5``).
+    Raises :class:`AmbiguousFormatError` when values show both marks (a column mixing ``1,234.56`` and
+    ``12,5``).
     """
     seen: dict[str, str] = {}
     for text in values.dropna().unique():
@@ -153,7 +175,8 @@ def infer_decimal(values: pd.Series) -> DecimalMark | None:
                 f"amounts use both decimal marks ({seen['.']!r} reads with '.', {seen[',']!r} with ',')",
                 hint="fix the column or pass --decimal to say which is right",
             )
-    return next(iter(seen), None)  # type: ignore[return-value]
+    found: DecimalMark | None = "." if "." in seen else ("," if "," in seen else None)
+    return found
 
 
 def parse_amount_column(values: pd.Series, decimal: DecimalMark | None = None) -> ParsedAmounts:
@@ -189,7 +212,10 @@ def parse_amount_column(values: pd.Series, decimal: DecimalMark | None = None) -
 
 # --- timestamps -----------------------------------------------------------------------------------------
 
-_TIME = r"(?:[ T,]+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<frac>\d{1,9}))?)?\s*(?P<ampm>[AaPp][Mm])?)?"
+_TIME = (
+    r"(?:[ T,]+(?P<h>\d{1,2}):(?P<mi>\d{2})"
+    r"(?::(?P<s>\d{2})(?:[.,](?P<frac>\d{1,9}))?)?\s*(?P<ampm>[AaPp][Mm])?)?"
+)
 _OFFSET = r"\s*(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2})?"
 _SHAPES: dict[str, re.Pattern[str]] = {
     "iso": re.compile(rf"^(?P<y>\d{{4}})-(?P<mo>\d{{1,2}})-(?P<d>\d{{1,2}}){_TIME}{_OFFSET}$"),
@@ -206,9 +232,7 @@ def _slashed_order(parts: pd.DataFrame, file_hint: str) -> Literal["dm", "md"]:
     a, b = parts["a"].astype(int), parts["b"].astype(int)
     day_first, month_first = bool((a > 12).any()), bool((b > 12).any())
     if day_first and month_first:
-        raise AmbiguousFormatError(
-            "dates mix day/month/year and month/day/year order", hint=file_hint
-        )
+        raise AmbiguousFormatError("dates mix day/month/year and month/day/year order", hint=file_hint)
     if day_first:
         return "dm"
     if month_first or bool((a == b).all()):
@@ -219,7 +243,8 @@ def _slashed_order(parts: pd.DataFrame, file_hint: str) -> Literal["dm", "md"]:
 
 
 def _part(parts: pd.DataFrame, name: str) -> pd.Series:
-    """Column ``name`` of the extracted parts as strings, or empty strings where the shape has no such part."""
+    """Column ``name`` of the extracted parts as strings, or empty strings where the shape has no such
+    part."""
     if name in parts:
         return parts[name].fillna("")
     return pd.Series("", index=parts.index, dtype=object)
@@ -346,7 +371,9 @@ def _parse_distinct(
             if shape == "slashed":
                 keyed = parts.set_axis(text[idx].to_numpy())
                 order = _slashed_order(keyed, hint)
-                parts = parts.rename(columns={"a": "d", "b": "mo"} if order == "dm" else {"a": "mo", "b": "d"})
+                parts = parts.rename(
+                    columns={"a": "d", "b": "mo"} if order == "dm" else {"a": "mo", "b": "d"}
+                )
             stamp = _from_parts(parts)
             if "tz" in parts:
                 offsets[idx] = _offset_minutes(parts["tz"])
@@ -369,7 +396,9 @@ def _zone_offsets(stamps: pd.Series, zone: str) -> pd.Series:
     out = pd.Series(np.nan, index=stamps.index)
     if valid.any():
         local = stamps[valid].dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
-        out[valid] = (local.dt.tz_localize(None) - local.dt.tz_convert("UTC").dt.tz_localize(None)).dt.total_seconds() / 60
+        out[valid] = (
+            local.dt.tz_localize(None) - local.dt.tz_convert("UTC").dt.tz_localize(None)
+        ).dt.total_seconds() / 60
     return out
 
 

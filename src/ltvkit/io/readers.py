@@ -149,7 +149,9 @@ def sniff_delimiter(sample_lines: list[str]) -> str:
 def _looks_like_data(fields: Iterable[str]) -> bool:
     """A first row made only of numbers is data, not a header (the CDNOW sample has no header)."""
     values = [f.strip() for f in fields]
-    return bool(values) and all(v and v.replace(".", "").replace(",", "").replace("-", "").isdigit() for v in values)
+    return bool(values) and all(
+        v and v.replace(".", "").replace(",", "").replace("-", "").isdigit() for v in values
+    )
 
 
 def _read_text(path: Path, encoding: str | None, delimiter: str | None) -> RawTable:
@@ -171,9 +173,9 @@ def _read_text(path: Path, encoding: str | None, delimiter: str | None) -> RawTa
 def _split_records(text: str, delim: str, path: Path) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) for each record; quoted fields may span lines."""
     if delim == WHITESPACE:
-        for n, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                yield n, line.split()
+        for n, record in enumerate(text.splitlines(), start=1):
+            if record.strip():
+                yield n, record.split()
         return
     # strict: a quote that never closes (or text glued to a closing quote) is an error naming the line, not
     # a field that silently swallows the rest of the file
@@ -186,7 +188,9 @@ def _split_records(text: str, delim: str, path: Path) -> Iterator[tuple[int, lis
                 yield start, fields
     except csv.Error as exc:
         raise FileFormatError(
-            f"malformed CSV from line {line}: {exc}", file=path, row=line,
+            f"malformed CSV from line {line}: {exc}",
+            file=path,
+            row=line,
             hint="a quoted field is not closed or has text after its closing quote; export the file again",
         ) from None
 

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ltvkit.choices import FORMATS
 from ltvkit.errors import ParameterError
-
-FORMATS = ("csv", "xlsx", "parquet", "json")
 
 
 def output_format(path: str | Path, fmt: str | None = None) -> str:

@@ -17,7 +17,9 @@ _TOLERANCE = 1e-14  # the tail bound, relative to the sum of |terms|
 _CANCELLATION = 1e6  # Σ|terms| / |Σ terms| above this loses more than 6 of the 16 digits
 
 
-def _series(a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray, first: np.ndarray, k0: int) -> tuple[np.ndarray, np.ndarray]:
+def _series(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray, first: np.ndarray, k0: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Σ_{k≥k0} t_k with t_{k0} = ``first`` and t_{k+1}/t_k = (a+k)(b+k)/((c+k)(k+1)) z; and the rows whose
     sum is unreliable (not converged, or cancelling). Rows that finish leave the working arrays."""
     total = first.copy()
@@ -51,7 +53,9 @@ def _flat(*values: np.ndarray | float) -> tuple[tuple[int, ...], list[np.ndarray
     return arrays[0].shape, [np.ascontiguousarray(v).ravel() for v in arrays]
 
 
-def hyp2f1(a: np.ndarray | float, b: np.ndarray | float, c: np.ndarray | float, z: np.ndarray | float) -> np.ndarray:
+def hyp2f1(
+    a: np.ndarray | float, b: np.ndarray | float, c: np.ndarray | float, z: np.ndarray | float
+) -> np.ndarray:
     """Gauss's ₂F₁(a, b; c; z) = Σ_k (a)_k (b)_k / ((c)_k k!) z^k for 0 ≤ z < 1, c > 0."""
     shape, (a, b, c, z) = _flat(a, b, c, z)
     total, unreliable = _series(a, b, c, z, np.ones_like(z), 0)
@@ -61,7 +65,10 @@ def hyp2f1(a: np.ndarray | float, b: np.ndarray | float, c: np.ndarray | float, 
 
 
 def hyp2f1_excess(
-    a: np.ndarray | float, b: np.ndarray | float, c: np.ndarray | float, z: np.ndarray | float,
+    a: np.ndarray | float,
+    b: np.ndarray | float,
+    c: np.ndarray | float,
+    z: np.ndarray | float,
     log_scale: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """e^log_scale · (₂F₁(a, b; c; z) − 1) / b = e^log_scale · Σ_{k≥1} (a)_k (b+1)_{k−1} / ((c)_k k!) z^k,
@@ -86,9 +93,12 @@ def _precise(a: float, b: float, c: float, z: float, *, excess: bool, log_scale:
         return float(mpmath.exp(log_scale) * (mpmath.hyp2f1(a, step, c, z) - 1) / step)
 
 
-def hyp2f1_unit_a(b: np.ndarray, c: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def hyp2f1_unit_a(
+    b: np.ndarray, c: np.ndarray, z: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """H = ₂F₁(1, b; c; z) = Σ_k (b)_k / (c)_k z^k and its derivatives ∂H/∂b, ∂H/∂c, ∂H/∂z, summed together:
-    with t_k the k-th term, ∂t_k/∂b = t_k Σ_{j<k} 1/(b+j), ∂t_k/∂c = −t_k Σ_{j<k} 1/(c+j), ∂t_k/∂z = k t_k / z.
+    with t_k the k-th term, ∂t_k/∂b = t_k Σ_{j<k} 1/(b+j), ∂t_k/∂c = −t_k Σ_{j<k} 1/(c+j),
+    ∂t_k/∂z = k t_k / z.
     For 0 ≤ z < 1 and c > b > 0 (all terms positive); rows that do not converge go to mpmath."""
     shape, (b, c, z) = _flat(b, c, z)
     h, hb, hc, hz = np.ones_like(z), np.zeros_like(z), np.zeros_like(z), np.zeros_like(z)
@@ -112,7 +122,16 @@ def hyp2f1_unit_a(b: np.ndarray, c: np.ndarray, z: np.ndarray) -> tuple[np.ndarr
             finished = idx[done]
             h[finished], hb[finished], hc[finished], hz[finished] = (a[done] for a in acc)
             keep = ~done
-            idx, wb, wc, wz, odds, term, sb, sc = idx[keep], wb[keep], wc[keep], wz[keep], odds[keep], term[keep], sb[keep], sc[keep]
+            idx, wb, wc, wz, odds, term, sb, sc = (
+                idx[keep],
+                wb[keep],
+                wc[keep],
+                wz[keep],
+                odds[keep],
+                term[keep],
+                sb[keep],
+                sc[keep],
+            )
             acc = [a[keep] for a in acc]
     for i in idx:  # rare: z within about 1e-3 of 1
         h[i], hb[i], hc[i], hz[i] = _precise_unit_a(b[i], c[i], z[i])

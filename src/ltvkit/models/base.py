@@ -16,21 +16,91 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from ltvkit.errors import ApproximationWarning, ConvergenceError, InputError, NotFittedError, ParameterError
-
+from ltvkit.errors import (
+    ConvergenceError,
+    InputError,
+    NotFittedError,
+    ParameterError,
+    WeakIdentificationWarning,
+)
+from ltvkit.models.data import Columns
 
 LOG_BOUNDS = (-18.0, 18.0)  # parameters between about 1.5e-8 and 6.6e7: beyond, the data cannot tell
+EXTREME = (
+    1e6  # a parameter beyond 10^±6 is at a limit of the model (e.g. no visible drop-out), not an estimate
+)
+FLAT_INFORMATION = 1.0  # information below this along a direction: a log-standard error above 1 there
+HOW_OFTEN = "how often customers buy"
+STOP_BUYING = "how quickly customers stop buying"
+LOADING = 0.3  # a parameter takes part in a direction when its share of the eigenvector exceeds this
 
 
-def compress(data: pd.DataFrame, columns: tuple[str, ...], weights: pd.Series | np.ndarray | None = None) -> pd.DataFrame:
-    """Distinct rows of ``columns`` with a ``weight`` column (the number of rows, or the sum of ``weights``)."""
+@dataclass(frozen=True)
+class Identification:
+    """How well the data pin down a fit's parameters, judged at the estimate from the observed information
+    of the log-parameters (``information``, the Hessian of the negative log-likelihood).
+
+    A parameter is weakly identified when
+
+    - it sits at the edge of the allowed range or beyond 10^±6 (the likelihood keeps improving towards a limit
+      of the model: a ridge or a boundary, wherever along it the optimiser happened to stop);
+    - it takes part (loading above :data:`LOADING`) in an eigen-direction of the information whose
+      eigenvalue is below :data:`FLAT_INFORMATION`: there the log-likelihood changes by less than 1/2 when
+      the log-parameters move by 1, i.e. its standard error exceeds the estimate itself; a zero or negative
+      eigenvalue (a flat or saddle-shaped likelihood, a Hessian that is not positive-definite) is the
+      extreme case. Looking at the eigenvalues rather than the diagonal finds a ridge along which two
+      parameters trade off, though each alone looks well determined.
+
+    ``eigenvalues`` and ``condition`` (largest over smallest absolute eigenvalue) are kept for reporting.
+    """
+
+    weak: tuple[str, ...]
+    reasons: tuple[str, ...]
+    eigenvalues: tuple[float, ...]
+    condition: float
+
+    @classmethod
+    def of(cls, names: tuple[str, ...], log_params: np.ndarray, information: np.ndarray) -> Identification:
+        weak: dict[str, None] = {}
+        reasons = []
+        for name, value in zip(names, log_params, strict=True):
+            at_edge = min(abs(value - LOG_BOUNDS[0]), abs(value - LOG_BOUNDS[1])) < 1e-3
+            if at_edge or abs(value) > np.log(EXTREME):
+                weak[name] = None
+                reasons.append(f"{name} = {np.exp(value):.3g} is at a limit of the model")
+        if not np.all(np.isfinite(information)):
+            return cls(tuple(names), (*reasons, "the information matrix is not finite"), (), float("inf"))
+        values, vectors = np.linalg.eigh(information)
+        for value, vector in zip(values, vectors.T, strict=True):
+            if value < FLAT_INFORMATION:
+                involved = [n for n, v in zip(names, vector, strict=True) if abs(v) > LOADING]
+                weak.update(dict.fromkeys(involved))
+                shape = "flat" if abs(value) < 1e-9 else ("not convex" if value < 0 else "almost flat")
+                reasons.append(
+                    f"the likelihood is {shape} along {' and '.join(involved)} (eigenvalue {value:.3g})"
+                )
+        magnitude = np.abs(values)
+        condition = float(magnitude.max() / magnitude.min()) if magnitude.min() > 0 else float("inf")
+        ordered = tuple(n for n in names if n in weak)
+        return cls(ordered, tuple(reasons), tuple(float(v) for v in values), condition)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"weak": list(self.weak), "reasons": list(self.reasons), "condition": self.condition}
+
+
+def compress(
+    data: pd.DataFrame, columns: tuple[str, ...], weights: pd.Series | np.ndarray | None = None
+) -> pd.DataFrame:
+    """Distinct rows of ``columns`` with a ``weight`` column (the number of rows, or the sum of
+    ``weights``)."""
     frame = data[list(columns)].copy()
     frame["weight"] = 1.0 if weights is None else np.asarray(weights, dtype=float)
     return frame.groupby(list(columns), sort=True, as_index=False)["weight"].sum()
@@ -42,6 +112,8 @@ class BaseModel:
     _param_names: ClassVar[tuple[str, ...]] = ()
     _data_columns: ClassVar[tuple[str, ...]] = ()
     _initial: ClassVar[tuple[float, ...]] = ()
+    _label: ClassVar[str] = "the model"
+    _param_meanings: ClassVar[dict[str, str]] = {}  # what each parameter describes, for the notes
 
     def __init__(self, *, penalizer: float = 0.0, tol: float = 1e-9, max_iter: int = 5000) -> None:
         self.penalizer = penalizer
@@ -50,13 +122,12 @@ class BaseModel:
 
     # --- to be provided by a model --------------------------------------------------------------------------
 
-    def _log_likelihood(self, params: np.ndarray, **data: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    _log_likelihood: Callable[..., np.ndarray]
+    """``(params, **columns)``: the log-likelihood of each row."""
 
-    def _gradient(self, params: np.ndarray, **data: np.ndarray) -> np.ndarray | None:
-        """Per-row gradient of the log-likelihood w.r.t. the parameters, shape (rows, params); None if the
-        model has no analytic gradient."""
-        return None
+    _gradient: Callable[..., np.ndarray]
+    """``(params, **columns)``: the analytic gradient of each row's log-likelihood w.r.t. the parameters,
+    shape (rows, params)."""
 
     def _validate(self, data: pd.DataFrame) -> None:
         """Raise :class:`InputError` for data the model cannot use."""
@@ -70,53 +141,37 @@ class BaseModel:
     def fit(self, data: pd.DataFrame, *, weights: pd.Series | np.ndarray | None = None) -> Self:
         """Fit by maximum likelihood to ``data`` (one row per customer, or compressed rows with ``weights``).
 
-        Sets ``params_``, ``standard_errors_``, ``covariance_``, ``log_likelihood_``, ``n_customers_`` and
-        ``n_distinct_``.
+        Sets ``params_``, ``standard_errors_``, ``covariance_``, ``log_likelihood_``, ``n_customers_``,
+        ``n_distinct_`` and ``identification_`` (:class:`Identification`); warns with
+        :class:`~ltvkit.errors.WeakIdentificationWarning` when the data cannot pin the parameters down.
         """
         if self.penalizer < 0:
             raise ParameterError(f"penalizer must be ≥ 0, not {self.penalizer}")
-        missing = [c for c in self._data_columns if c not in data.columns]
-        if missing:
-            raise InputError(f"{type(self).__name__} needs columns {', '.join(missing)}")
-        if weights is None and "weight" in data.columns:
-            weights = data["weight"]
-        self._validate(data)
-        table = compress(data, self._data_columns, weights)
-        table = table[table["weight"] > 0]
-        if table.empty:
-            raise InputError(f"{type(self).__name__} has no data to fit")
-        arrays = self._prepare({c: table[c].to_numpy(dtype=float) for c in self._data_columns})
-        w = table["weight"].to_numpy()
+        table, arrays, w = self._fitting_data(data, weights)
         total = w.sum()
 
         def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
             params = np.exp(log_params)
             with np.errstate(all="ignore"):
-                value = -(w @ self._log_likelihood(params, **arrays)) / total + self.penalizer * np.sum(params**2)
+                value = -(w @ self._log_likelihood(params, **arrays)) / total + self.penalizer * np.sum(
+                    params**2
+                )
                 if not np.isfinite(value):
                     return 1e100, np.zeros_like(log_params)
-                grad_rows = self._gradient(params, **arrays)
-                if grad_rows is None:
-                    grad = _central_gradient(lambda lp: _mean_nll(self, lp, arrays, w, total), log_params)
-                else:
-                    grad = -(w @ grad_rows) / total * params + 2 * self.penalizer * params**2
+                grad = (
+                    -(w @ self._gradient(params, **arrays)) / total * params + 2 * self.penalizer * params**2
+                )
             return float(value), np.nan_to_num(grad)
 
         start = np.log(np.asarray(self._initial, dtype=float))
         result = optimize.minimize(
-            objective, start, jac=True, method="L-BFGS-B", bounds=[LOG_BOUNDS] * len(start),
+            objective,
+            start,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[LOG_BOUNDS] * len(start),
             options={"maxiter": self.max_iter, "ftol": self.tol * 1e-3, "gtol": self.tol},
-        )  # fmt: skip
-        at_bound = [n for n, v in zip(self._param_names, result.x) if min(abs(v - LOG_BOUNDS[0]), abs(v - LOG_BOUNDS[1])) < 1e-3]
-        if at_bound:
-            warnings.warn(
-                f"{type(self).__name__}: {', '.join(at_bound)} ran to the edge of the allowed range "
-                f"(e^±{LOG_BOUNDS[1]:g}): the data cannot pin {'it' if len(at_bound) == 1 else 'them'} down "
-                "(e.g. no sign of customers dropping out yet); predictions may still be usable, its standard "
-                "error is not",
-                ApproximationWarning,
-                stacklevel=2,
-            )
+        )
         if not np.all(np.isfinite(result.x)) or (not result.success and result.nit >= self.max_iter):
             raise ConvergenceError(
                 f"{type(self).__name__} did not converge ({result.message}); try a penalizer (e.g. 0.001) or "
@@ -128,49 +183,99 @@ class BaseModel:
         self.log_likelihood_ = float(w @ self._log_likelihood(params, **arrays))
         self.n_customers_ = float(total)
         self.n_distinct_ = len(table)
-        self._set_covariance(result.x, arrays, w)
+        information = self._information(result.x, arrays, w)
+        self.identification_ = Identification.of(self._param_names, result.x, information)
+        self._set_covariance(information)
+        if self.identification_.weak:
+            warnings.warn(self._weak_identification_note(), WeakIdentificationWarning, stacklevel=2)
         return self
 
-    def _set_covariance(self, log_params: np.ndarray, arrays: dict[str, np.ndarray], w: np.ndarray) -> None:
-        """Observed information in log-parameters; the natural-scale covariance by the delta method."""
+    def _fitting_data(
+        self, data: pd.DataFrame, weights: pd.Series | np.ndarray | None
+    ) -> tuple[pd.DataFrame, dict[str, Any], np.ndarray]:
+        """The data checked and compressed to distinct rows: the table, the arrays ``_log_likelihood`` takes,
+        and the rows' weights."""
+        missing = [c for c in self._data_columns if c not in data.columns]
+        if missing:
+            raise InputError(f"{type(self).__name__} needs columns {', '.join(missing)}")
+        if weights is None and "weight" in data.columns:
+            weights = data["weight"]
+        self._validate(data)
+        table = compress(data, self._data_columns, weights)
+        table = table[table["weight"] > 0]
+        if table.empty:
+            raise InputError(f"{type(self).__name__} has no data to fit")
+        arrays = self._prepare({c: table[c].to_numpy(dtype=float) for c in self._data_columns})
+        return table, arrays, table["weight"].to_numpy()
+
+    def check_identification(
+        self, data: pd.DataFrame, *, weights: pd.Series | np.ndarray | None = None
+    ) -> Identification:
+        """How well ``data`` pin down the model's parameters at their current values (fitted, or set with
+        :meth:`from_params`): :class:`Identification` at that point, without fitting."""
+        _, arrays, w = self._fitting_data(data, weights)
+        log_params = np.log(self._p)
+        return Identification.of(self._param_names, log_params, self._information(log_params, arrays, w))
+
+    def _information(self, log_params: np.ndarray, arrays: dict[str, Any], w: np.ndarray) -> np.ndarray:
+        """Observed information in log-parameters: the Hessian of the total negative log-likelihood at the
+        estimate, by central differences of its gradient, symmetrised."""
 
         def total_gradient(lp: np.ndarray) -> np.ndarray:
             params = np.exp(lp)
-            rows = self._gradient(params, **arrays)
-            if rows is None:
-                return _central_gradient(lambda q: _mean_nll(self, q, arrays, w, 1.0), lp)
-            return -(w @ rows) * params
+            return -(w @ self._gradient(params, **arrays)) * params
 
         k = len(log_params)
         hessian = np.empty((k, k))
         for j in range(k):
             step = np.zeros(k)
             step[j] = 1e-4 * max(1.0, abs(log_params[j]))
-            hessian[:, j] = (total_gradient(log_params + step) - total_gradient(log_params - step)) / (2 * step[j])
-        hessian = (hessian + hessian.T) / 2
-        try:
-            cov_log = np.linalg.inv(hessian)
-            if np.any(np.diag(cov_log) < 0):
-                raise np.linalg.LinAlgError("not positive definite")
-        except np.linalg.LinAlgError:
-            warnings.warn(
-                f"{type(self).__name__}: the information matrix is singular at the estimate (a parameter is weakly "
-                "identified); standard errors use a pseudo-inverse and may be unreliable",
-                ApproximationWarning,
-                stacklevel=3,
+            hessian[:, j] = (total_gradient(log_params + step) - total_gradient(log_params - step)) / (
+                2 * step[j]
             )
-            cov_log = np.linalg.pinv(hessian)
-        params = np.exp(log_params)
+        return (hessian + hessian.T) / 2
+
+    def _set_covariance(self, information: np.ndarray) -> None:
+        """Covariance of the log-parameters, the inverse of the information, taken through its eigenvalues so
+        that it is symmetric positive-definite by construction: along a direction the data cannot pin down
+        (information below :data:`FLAT_INFORMATION`, including a flat or negative curvature), the variance
+        is capped at 1/FLAT_INFORMATION, so that parameter draws stay finite; such a fit is reported as weakly
+        identified (``identification_``) and its standard errors as unknown. The natural-scale covariance
+        follows by the delta method."""
+        values, vectors = np.linalg.eigh(information)
+        cov_log = (vectors / np.maximum(values, FLAT_INFORMATION)) @ vectors.T
+        params = self.params_.to_numpy()
         names = list(self._param_names)
         self._cov_log = cov_log
         self.covariance_ = pd.DataFrame(cov_log * np.outer(params, params), index=names, columns=names)
-        self.standard_errors_ = pd.Series(np.sqrt(np.clip(np.diag(self.covariance_), 0, None)), index=names)
+        se = np.sqrt(np.diag(self.covariance_))
+        weak = np.isin(names, self.identification_.weak)
+        self.standard_errors_ = pd.Series(np.where(weak, np.nan, se), index=names)
+
+    def _weak_identification_note(self) -> str:
+        """The weak identification in words a marketer reads: what the data cannot tell, and what follows."""
+        weak = self.identification_.weak
+        what = sorted({self._param_meanings.get(name, name) for name in weak})
+        values = ", ".join(f"{name} = {self.params_[name]:.3g}" for name in weak)
+        return (
+            f"{self._label}: not enough data to estimate {' or '.join(what)} ({values} "
+            f"{'is' if len(weak) == 1 else 'are'} not pinned down by the data); {self._weak_consequence()}"
+        )
+
+    def _weak_consequence(self) -> str:
+        """What a weakly identified fit means for its predictions, in plain words."""
+        return (
+            "its predictions rest on the model's assumptions more than on your data — treat them as rough "
+            "and check again with more history"
+        )
 
     # --- fitted state ------------------------------------------------------------------------------------
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet: call fit() or from_params() first")
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet: call fit() or from_params() first"
+            )
 
     @property
     def _p(self) -> np.ndarray:
@@ -191,14 +296,18 @@ class BaseModel:
         return model
 
     def summary(self) -> pd.DataFrame:
-        """Estimates, standard errors and 95% intervals (Wald on the log scale, so they stay positive)."""
+        """Estimates, standard errors and 95% intervals (Wald on the log scale, so they stay positive), and
+        whether the data pin each parameter down (``identified``); a weakly identified parameter has no
+        standard error or interval (NaN): its uncertainty is not known."""
         self._check_fitted()
         out = pd.DataFrame({"estimate": self.params_})
         if hasattr(self, "standard_errors_"):
             log_se = np.sqrt(np.clip(np.diag(self._cov_log), 0, None))
+            known = self.standard_errors_.notna()
             out["standard_error"] = self.standard_errors_
-            out["lower_95"] = self.params_ * np.exp(-1.96 * log_se)
-            out["upper_95"] = self.params_ * np.exp(1.96 * log_se)
+            out["lower_95"] = (self.params_ * np.exp(-1.96 * log_se)).where(known)
+            out["upper_95"] = (self.params_ * np.exp(1.96 * log_se)).where(known)
+            out["identified"] = ~self.params_.index.isin(self.identification_.weak)
         return out
 
     def sample_params(self, n: int, random_state: int | np.random.Generator | None = None) -> np.ndarray:
@@ -215,7 +324,10 @@ class BaseModel:
         out: dict[str, Any] = {"model": type(self).__name__, "params": self.params_.to_dict()}
         if hasattr(self, "standard_errors_"):
             out |= {
-                "standard_errors": self.standard_errors_.to_dict(),
+                "standard_errors": {
+                    k: (None if np.isnan(v) else float(v)) for k, v in self.standard_errors_.items()
+                },
+                "identification": self.identification_.to_dict(),
                 "log_covariance": np.asarray(self._cov_log).tolist(),
                 "log_likelihood": self.log_likelihood_,
                 "n_customers": self.n_customers_,
@@ -230,7 +342,12 @@ class BaseModel:
             names = list(cls._param_names)
             p = model._p
             model.covariance_ = pd.DataFrame(model._cov_log * np.outer(p, p), index=names, columns=names)
-            model.standard_errors_ = pd.Series(data["standard_errors"])[names]
+            errors = data["standard_errors"]
+            model.standard_errors_ = pd.Series([errors[n] for n in names], index=names, dtype=float)
+            found = data.get("identification", {})
+            model.identification_ = Identification(
+                tuple(found.get("weak", ())), tuple(found.get("reasons", ())), (), found.get("condition", 1.0)
+            )
             model.log_likelihood_ = data["log_likelihood"]
             model.n_customers_ = data["n_customers"]
         return model
@@ -245,16 +362,25 @@ class BaseModel:
         return json.dumps(self.to_dict())
 
 
-def _mean_nll(model: BaseModel, log_params: np.ndarray, arrays: dict[str, np.ndarray], w: np.ndarray, total: float) -> float:
-    params = np.exp(log_params)
-    return float(-(w @ model._log_likelihood(params, **arrays)) / total + model.penalizer * np.sum(params**2))
+class PurchaseModel(BaseModel):
+    """A model of repeat purchases in continuous time (BG/NBD, MBG/NBD, Pareto/NBD), fitted on a per-customer
+    summary with ``frequency`` (x, repeat purchases), ``recency`` (t_x) and ``T``, all in one time unit, and
+    predicting in that unit."""
 
+    _data_columns = ("frequency", "recency", "T")
+    _param_meanings: ClassVar[dict[str, str]] = {"r": HOW_OFTEN, "alpha": HOW_OFTEN}
 
-def _central_gradient(f: Any, x: np.ndarray) -> np.ndarray:
-    grad = np.empty_like(x)
-    for j in range(len(x)):
-        h = 1e-6 * max(1.0, abs(x[j]))
-        step = np.zeros_like(x)
-        step[j] = h
-        grad[j] = (f(x + step) - f(x - step)) / (2 * h)
-    return grad
+    def probability_alive(self, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
+        """P(alive | x, t_x, T): the probability that each customer has not dropped out."""
+        raise NotImplementedError
+
+    def expected_purchases(
+        self, t: float | np.ndarray, data: pd.DataFrame | None = None, **columns: Columns
+    ) -> np.ndarray:
+        """E[Y(t) | x, t_x, T]: expected repeat purchases in the next ``t`` time units."""
+        raise NotImplementedError
+
+    def expected_purchases_new_customer(self, t: float | np.ndarray) -> np.ndarray:
+        """E[X(t)]: expected repeat purchases by time ``t`` of a customer who has just made a first
+        purchase."""
+        raise NotImplementedError

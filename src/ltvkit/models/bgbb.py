@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.special import betaln, digamma, gammaln, logsumexp
 
 from ltvkit.errors import InputError
-from ltvkit.models.base import BaseModel
+from ltvkit.models.base import HOW_OFTEN, STOP_BUYING, BaseModel
 from ltvkit.models.data import Columns, as_arrays
 
 
@@ -32,84 +32,120 @@ class BetaGeoBetaBinomModel(BaseModel):
     _param_names = ("alpha", "beta", "gamma", "delta")
     _data_columns = ("frequency", "recency", "n_periods")
     _initial = (1.0, 1.0, 1.0, 1.0)
+    _label = "BG/BB"
+    _param_meanings = {"alpha": HOW_OFTEN, "beta": HOW_OFTEN, "gamma": STOP_BUYING, "delta": STOP_BUYING}
 
     def _validate(self, data: pd.DataFrame) -> None:
         x, t_x, n = (data[c].to_numpy(float) for c in self._data_columns)
         whole = np.all(x == np.round(x)) and np.all(t_x == np.round(t_x)) and np.all(n == np.round(n))
         if not whole or np.any(x < 0) or np.any(x > t_x) or np.any(t_x > n) or np.any((x == 0) & (t_x > 0)):
-            raise InputError("BG/BB needs whole numbers with 0 ≤ frequency ≤ recency ≤ n_periods (recency 0 "
-                             "when frequency is 0)")  # fmt: skip
+            raise InputError(
+                "BG/BB needs whole numbers with 0 ≤ frequency ≤ recency ≤ n_periods (recency 0 "
+                "when frequency is 0)"
+            )
 
-    def _terms(self, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _terms(
+        self, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
         """log of the 'alive through n' term, the drop-out terms (rows × i, −inf beyond n − t_x − 1) and i."""
         a, b, g, d = params
         base = betaln(a, b) + betaln(g, d)
         alive = betaln(a + x, b + n - x) + betaln(g, d + n) - base
         width = int(np.max(n - t_x)) if len(n) else 0
         i = np.arange(max(width, 1))[None, :]
-        terms = betaln(a + x[:, None], b + t_x[:, None] - x[:, None] + i) + betaln(g + 1, d + t_x[:, None] + i) - base
+        terms = (
+            betaln(a + x[:, None], b + t_x[:, None] - x[:, None] + i)
+            + betaln(g + 1, d + t_x[:, None] + i)
+            - base
+        )
         return alive, np.where(i < (n - t_x)[:, None], terms, -np.inf), i
 
-    def _log_parts(self, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """log of the 'alive through n' term and log of the sum over drop-out opportunities (−inf if empty)."""
+    def _log_parts(
+        self, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, n: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """log of the 'alive through n' term and log of the sum over drop-out opportunities (−inf if
+        empty)."""
         alive, terms, _ = self._terms(params, x, t_x, n)
         return alive, logsumexp(terms, axis=1)
 
-    def _log_likelihood(self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, n_periods: np.ndarray) -> np.ndarray:
+    def _log_likelihood(
+        self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, n_periods: np.ndarray
+    ) -> np.ndarray:
         alive, died = self._log_parts(params, frequency, recency, n_periods)
         return np.logaddexp(alive, died)
 
-    def _gradient(self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, n_periods: np.ndarray) -> np.ndarray:
-        """Each term's derivatives are digamma differences; the log-likelihood's are their averages weighted by
-        the terms' shares of L (softmax over 'alive' and the drop-out terms)."""
+    def _gradient(
+        self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, n_periods: np.ndarray
+    ) -> np.ndarray:
+        """Each term's derivatives are digamma differences; the log-likelihood's are their averages weighted
+        by the terms' shares of L (softmax over 'alive' and the drop-out terms)."""
         a, b, g, d = params
         x, t_x, n = frequency, recency, n_periods
         alive, terms, i = self._terms(params, x, t_x, n)
         total = np.logaddexp(alive, logsumexp(terms, axis=1))
         w_alive = np.exp(alive - total)
         w = np.exp(terms - total[:, None])  # 0 where a term is absent
-        xc, tc, nc = x[:, None], t_x[:, None], n[:, None]
-        base = np.array([digamma(a) - digamma(a + b), digamma(b) - digamma(a + b),
-                         digamma(g) - digamma(g + d), digamma(d) - digamma(g + d)])  # fmt: skip
-        alive_d = np.column_stack([
-            digamma(a + x) - digamma(a + b + n), digamma(b + n - x) - digamma(a + b + n),
-            digamma(g) - digamma(g + d + n), digamma(d + n) - digamma(g + d + n),
-        ])  # fmt: skip
+        xc, tc, _nc = x[:, None], t_x[:, None], n[:, None]
+        base = np.array(
+            [
+                digamma(a) - digamma(a + b),
+                digamma(b) - digamma(a + b),
+                digamma(g) - digamma(g + d),
+                digamma(d) - digamma(g + d),
+            ]
+        )
+        alive_d = np.column_stack(
+            [
+                digamma(a + x) - digamma(a + b + n),
+                digamma(b + n - x) - digamma(a + b + n),
+                digamma(g) - digamma(g + d + n),
+                digamma(d + n) - digamma(g + d + n),
+            ]
+        )
         m = tc + i  # the opportunity after which the customer drops out
         term_d = [
-            digamma(a + xc) - digamma(a + b + m), digamma(b + m - xc) - digamma(a + b + m),
-            digamma(g + 1) - digamma(g + d + m + 1), digamma(d + m) - digamma(g + d + m + 1),
-        ]  # fmt: skip
+            digamma(a + xc) - digamma(a + b + m),
+            digamma(b + m - xc) - digamma(a + b + m),
+            digamma(g + 1) - digamma(g + d + m + 1),
+            digamma(d + m) - digamma(g + d + m + 1),
+        ]
         died = np.column_stack([np.sum(w * np.where(w > 0, td, 0.0), axis=1) for td in term_d])
         return w_alive[:, None] * alive_d + died - base
 
     def probability_alive(self, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
-        """P(alive at opportunity n+1 | x, t_x, n) = B(α+x, β+n−x)/B(α, β) · B(γ, δ+n+1)/B(γ, δ) / L (eq. 11)."""
+        """P(alive at opportunity n+1 | x, t_x, n) = B(α+x, β+n−x)/B(α, β) · B(γ, δ+n+1)/B(γ, δ) / L
+        (eq. 11)."""
         x, t_x, n = as_arrays(data, columns, self._data_columns)
         _, _, g, d = self._p
         alive, died = self._log_parts(self._p, x, t_x, n)
         next_alive = alive + betaln(g, d + n + 1) - betaln(g, d + n)
         return np.exp(next_alive - np.logaddexp(alive, died))
 
-    def expected_purchases(self, periods: float | np.ndarray, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
+    def expected_purchases(
+        self, periods: float | np.ndarray, data: pd.DataFrame | None = None, **columns: Columns
+    ) -> np.ndarray:
         """Expected transactions in the next ``periods`` opportunities (eq. 13)::
 
-            1/L · B(α+x+1, β+n−x)/B(α, β) · δ/(γ−1) · Γ(γ+δ)/Γ(1+δ)
-                · [Γ(1+δ+n)/Γ(γ+δ+n) − Γ(1+δ+n+n*)/Γ(γ+δ+n+n*)]
+        1/L · B(α+x+1, β+n−x)/B(α, β) · δ/(γ−1) · Γ(γ+δ)/Γ(1+δ)
+            · [Γ(1+δ+n)/Γ(γ+δ+n) − Γ(1+δ+n+n*)/Γ(γ+δ+n+n*)]
         """
         x, t_x, n = as_arrays(data, columns, self._data_columns)
         a, b, g, d = self._p
         n_star = np.asarray(periods, dtype=float)
         alive, died = self._log_parts(self._p, x, t_x, n)
         log_l = np.logaddexp(alive, died)
-        lead = betaln(a + x + 1, b + n - x) - betaln(a, b) + gammaln(g + d) - gammaln(1 + d) + np.log(d) - log_l
+        lead = (
+            betaln(a + x + 1, b + n - x) - betaln(a, b) + gammaln(g + d) - gammaln(1 + d) + np.log(d) - log_l
+        )
         now = gammaln(1 + d + n) - gammaln(g + d + n)
         later = gammaln(1 + d + n + n_star) - gammaln(g + d + n + n_star)
         if abs(g - 1) < 1e-8:  # the limit γ → 1 of the bracket over γ − 1
             return np.exp(lead) * (digamma(1 + d + n + n_star) - digamma(1 + d + n))
         return np.exp(lead) * (np.exp(now) - np.exp(later)) / (g - 1)
 
-    def simulate(self, n_periods: int, size: int, random_state: int | np.random.Generator | None = None) -> pd.DataFrame:
+    def simulate(
+        self, n_periods: int, size: int, random_state: int | np.random.Generator | None = None
+    ) -> pd.DataFrame:
         """Simulate ``size`` customers over ``n_periods`` opportunities."""
         a, b, g, d = self._p
         rng = np.random.default_rng(random_state)
@@ -123,5 +159,13 @@ class BetaGeoBetaBinomModel(BaseModel):
             buy = alive & (rng.random(size) < p)
             x[buy] += 1
             t_x[buy] = period
-        return pd.DataFrame({"frequency": x, "recency": t_x, "n_periods": float(n_periods), "p": p,
-                             "theta": theta, "alive": alive})  # fmt: skip
+        return pd.DataFrame(
+            {
+                "frequency": x,
+                "recency": t_x,
+                "n_periods": float(n_periods),
+                "p": p,
+                "theta": theta,
+                "alive": alive,
+            }
+        )

@@ -29,7 +29,7 @@ import pandas as pd
 from scipy.special import betaln, digamma, expit, gammaln
 
 from ltvkit.models._special import hyp2f1_excess
-from ltvkit.models.base import BaseModel
+from ltvkit.models.base import STOP_BUYING, PurchaseModel
 from ltvkit.models.data import Columns, as_arrays, check_rfm
 
 
@@ -50,12 +50,13 @@ class _Levels:
         return cls(ux, ix.ravel(), utx, itx.ravel(), uT, iT.ravel())
 
 
-class BetaGeoModel(BaseModel):
+class BetaGeoModel(PurchaseModel):
     """BG/NBD model. Fit on a per-customer summary with ``frequency`` (x), ``recency`` (t_x) and ``T``."""
 
     _param_names = ("r", "alpha", "a", "b")
-    _data_columns = ("frequency", "recency", "T")
     _initial = (1.0, 1.0, 1.0, 1.0)
+    _label = "BG/NBD"
+    _param_meanings = {**PurchaseModel._param_meanings, "a": STOP_BUYING, "b": STOP_BUYING}
     _shift: ClassVar[int] = 0
 
     def _validate(self, data: pd.DataFrame) -> None:
@@ -66,7 +67,9 @@ class BetaGeoModel(BaseModel):
         evaluated once per level (a few hundred) instead of once per row."""
         return {**arrays, "levels": _Levels.of(arrays["frequency"], arrays["recency"], arrays["T"])}
 
-    def _terms(self, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, levels: _Levels | None = None) -> tuple[np.ndarray, ...]:
+    def _terms(
+        self, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, levels: _Levels | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, _Levels, np.ndarray, np.ndarray]:
         r, alpha, a, b = params
         lv = levels or _Levels.of(x, t_x, T)
         xb = lv.x + self._shift
@@ -77,11 +80,25 @@ class BetaGeoModel(BaseModel):
         t2 = betaln(a + 1, b + xb2 - 1)[lv.ix] - (r + x) * np.log(alpha + lv.t_x)[lv.itx]
         return common, t1, np.where(has2, t2, -np.inf), lv, xb, xb2
 
-    def _log_likelihood(self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, levels: _Levels | None = None) -> np.ndarray:
+    def _log_likelihood(
+        self,
+        params: np.ndarray,
+        frequency: np.ndarray,
+        recency: np.ndarray,
+        T: np.ndarray,
+        levels: _Levels | None = None,
+    ) -> np.ndarray:
         common, t1, t2, *_ = self._terms(params, frequency, recency, T, levels)
         return common + np.logaddexp(t1, t2)
 
-    def _gradient(self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray, levels: _Levels | None = None) -> np.ndarray:
+    def _gradient(
+        self,
+        params: np.ndarray,
+        frequency: np.ndarray,
+        recency: np.ndarray,
+        T: np.ndarray,
+        levels: _Levels | None = None,
+    ) -> np.ndarray:
         r, alpha, a, b = params
         x = frequency
         _, t1, t2, lv, xb, xb2 = self._terms(params, x, recency, T, levels)
@@ -112,10 +129,13 @@ class BetaGeoModel(BaseModel):
         x, t_x, T = as_arrays(data, columns, ("frequency", "recency", "T"))
         return expit(-self._log_odds_dead(x, t_x, T))
 
-    def expected_purchases(self, t: float | np.ndarray, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
+    def expected_purchases(
+        self, t: float | np.ndarray, data: pd.DataFrame | None = None, **columns: Columns
+    ) -> np.ndarray:
         """Expected repeat purchases in the next ``t`` time units given the history (eq. 10)::
 
-            E[Y(t)] = (a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))] · P(alive)
+            E[Y(t)] = (a+b+x−1)/(a−1) · [1 − (1−z)^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z)] · P(alive),
+            z = t/(α+T+t)
 
         The bracket is computed as ``1 − (1−z)^(a−1) ₂F₁(a+b−1−r, a−1; a+b+x−1; z)``, ``z = t/(α+T+t)``
         (Euler's transformation: the ₂F₁ parameters no longer grow with x), with the division by a − 1 done
@@ -204,5 +224,14 @@ class BetaGeoModel(BaseModel):
             dies = buy[rng.random(len(buy)) < p[buy]]
             active[dies] = False
             alive_at_T[dies[now[dies] <= T[dies]]] = False
-        return pd.DataFrame({"frequency": x, "recency": t_x, "T": T, "future_purchases": later, "lambda": lam,
-                             "p": p, "alive": alive_at_T})  # fmt: skip
+        return pd.DataFrame(
+            {
+                "frequency": x,
+                "recency": t_x,
+                "T": T,
+                "future_purchases": later,
+                "lambda": lam,
+                "p": p,
+                "alive": alive_at_T,
+            }
+        )

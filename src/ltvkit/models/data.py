@@ -13,7 +13,9 @@ from ltvkit.errors import InputError
 Columns: TypeAlias = float | Sequence[float] | np.ndarray | pd.Series
 
 
-def as_arrays(data: pd.DataFrame | None, columns: Mapping[str, Columns], names: tuple[str, ...]) -> list[np.ndarray]:
+def as_arrays(
+    data: pd.DataFrame | None, columns: Mapping[str, Columns], names: tuple[str, ...]
+) -> list[np.ndarray]:
     """The named columns as float arrays, from ``data`` or from keyword arguments, broadcast together."""
     if data is not None:
         missing = [n for n in names if n not in data.columns]
@@ -44,5 +46,7 @@ def check_rfm(data: pd.DataFrame, *, integer_frequency: bool = True) -> None:
     for reason, bad in problems.items():
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise InputError(f"{reason} in {int(bad.sum())} rows (first: row {i}: frequency={x[i]}, "
-                             f"recency={t_x[i]}, T={T[i]})")  # fmt: skip
+            raise InputError(
+                f"{reason} in {int(bad.sum())} rows (first: row {i}: frequency={x[i]}, "
+                f"recency={t_x[i]}, T={T[i]})"
+            )

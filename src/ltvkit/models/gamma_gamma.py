@@ -35,8 +35,10 @@ class GammaGammaModel(BaseModel):
     _param_names = ("p", "q", "gamma")
     _data_columns = ("frequency", "monetary_value")
     _initial = (1.0, 1.0, 1.0)
+    _label = "Gamma-Gamma (spend per order)"
+    _param_meanings = dict.fromkeys(_param_names, "how spend per order varies from customer to customer")
 
-    def fit(self, data: pd.DataFrame, *, weights: pd.Series | np.ndarray | None = None) -> "GammaGammaModel":
+    def fit(self, data: pd.DataFrame, *, weights: pd.Series | np.ndarray | None = None) -> GammaGammaModel:
         """Fit on the rows with ``frequency`` ≥ 1 (customers with repeat transactions); sets
         ``frequency_spend_correlation_``."""
         if weights is None and "weight" in data.columns:
@@ -50,19 +52,31 @@ class GammaGammaModel(BaseModel):
         )
         if abs(self.frequency_spend_correlation_) > CORRELATION_WARNING:
             warnings.warn(
-                f"frequency and spend per transaction correlate (r = {self.frequency_spend_correlation_:.2f}); "
-                "the Gamma-Gamma model assumes they are independent, so its spend predictions may be biased — "
-                "compare them with the observed averages by frequency before relying on them",
+                "frequency and spend per transaction correlate "
+                f"(r = {self.frequency_spend_correlation_:.2f}); the Gamma-Gamma model assumes they are "
+                "independent, so its spend predictions may be biased — compare them with the "
+                "observed averages by frequency before relying on them",
                 StatisticalWarning,
                 stacklevel=2,
             )
         return self
 
+    def _weak_consequence(self) -> str:
+        if "p" in self.identification_.weak and self._p[0] > 1e3:
+            # E[M | x, m] = (γ + m x) p / (p x + q − 1) → m as p → ∞ with p γ fixed
+            return (
+                "expected spend per order is each repeat customer's own average, and the overall average "
+                "for one-time buyers"
+            )
+        return super()._weak_consequence()
+
     def _validate(self, data: pd.DataFrame) -> None:
         m = data["monetary_value"].to_numpy(float)
         if not np.all(np.isfinite(m)) or np.any(m <= 0):
-            raise InputError("monetary_value must be positive for every repeat customer (exclude zero-value "
-                             "customers or use net values above zero)")  # fmt: skip
+            raise InputError(
+                "monetary_value must be positive for every repeat customer (exclude zero-value "
+                "customers or use net values above zero)"
+            )
 
     def _prepare(self, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
         """Levels of x (the gamma functions are evaluated per distinct frequency) and log m, fixed during
@@ -70,16 +84,26 @@ class GammaGammaModel(BaseModel):
         levels, index = np.unique(arrays["frequency"], return_inverse=True)
         return {**arrays, "levels": (levels, index.ravel(), np.log(arrays["monetary_value"]))}
 
-    def _log_likelihood(self, params: np.ndarray, frequency: np.ndarray, monetary_value: np.ndarray,
-                        levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:  # fmt: skip
+    def _log_likelihood(
+        self,
+        params: np.ndarray,
+        frequency: np.ndarray,
+        monetary_value: np.ndarray,
+        levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
         p, q, g = params
         x, m = frequency, monetary_value
         ux, ix, log_m = levels or (x, slice(None), np.log(m))
         per_x = gammaln(p * ux + q) - gammaln(p * ux) + p * ux * np.log(ux)
         return per_x[ix] - gammaln(q) + q * np.log(g) + (p * x - 1) * log_m - (p * x + q) * np.log(g + m * x)
 
-    def _gradient(self, params: np.ndarray, frequency: np.ndarray, monetary_value: np.ndarray,
-                  levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:  # fmt: skip
+    def _gradient(
+        self,
+        params: np.ndarray,
+        frequency: np.ndarray,
+        monetary_value: np.ndarray,
+        levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
         p, q, g = params
         x, m = frequency, monetary_value
         ux, ix, log_m = levels or (x, slice(None), np.log(m))
@@ -110,7 +134,9 @@ class GammaGammaModel(BaseModel):
         p, q, g = self._p
         return float(p * g / (q - 1)) if q > 1 else float("inf")
 
-    def simulate(self, frequency: np.ndarray, random_state: int | np.random.Generator | None = None) -> pd.DataFrame:
+    def simulate(
+        self, frequency: np.ndarray, random_state: int | np.random.Generator | None = None
+    ) -> pd.DataFrame:
         """Mean spend of ``frequency`` transactions per customer drawn from the model."""
         p, q, g = self._p
         rng = np.random.default_rng(random_state)

@@ -1,8 +1,8 @@
 """Shifted-beta-geometric (sBG): churn in a contractual setting (subscriptions, retainers).
 
 Fader, P. S. & Hardie, B. G. S. (2007). "How to Project Customer Retention." Journal of Interactive Marketing
-21(1), 76–90; DERL from Fader & Hardie (2010), "Customer-Base Valuation in a Contractual Setting: The Perils of
-Ignoring Heterogeneity." Marketing Science 29(1), 85–93.
+21(1), 76–90; DERL from Fader & Hardie (2010), "Customer-Base Valuation in a Contractual Setting: The Perils
+of Ignoring Heterogeneity." Marketing Science 29(1), 85–93.
 
 Each customer renews each period with probability 1 − θ, θ ~ Beta(α, β) across customers. With lifetime T the
 number of periods paid (T = 1, 2, …)::
@@ -47,10 +47,16 @@ class ShiftedBetaGeometricModel(BaseModel):
     _param_names = ("alpha", "beta")
     _data_columns = ("periods", "churned")
     _initial = (1.0, 1.0)
+    _label = "sBG (subscriptions)"
+    _param_meanings = dict.fromkeys(_param_names, "how quickly subscribers cancel")
 
     def _validate(self, data: pd.DataFrame) -> None:
         periods, churned = data["periods"].to_numpy(float), data["churned"].to_numpy(float)
-        if np.any(periods < 0) or np.any(periods != np.round(periods)) or not np.all(np.isin(churned, (0, 1))):
+        if (
+            np.any(periods < 0)
+            or np.any(periods != np.round(periods))
+            or not np.all(np.isin(churned, (0, 1)))
+        ):
             raise InputError("sBG needs whole periods ≥ 0 and churned 0 or 1")
         if np.any((periods == 0) & (churned == 1)):
             raise InputError("a customer who churned must have paid at least one period")
@@ -72,7 +78,9 @@ class ShiftedBetaGeometricModel(BaseModel):
         kept_a = digamma(a) - digamma(a + b + periods)
         kept_b = digamma(b + periods) - digamma(a + b + periods)
         gone = churned == 1
-        return np.column_stack([np.where(gone, lost_a, kept_a) - base_a, np.where(gone, lost_b, kept_b) - base_b])
+        return np.column_stack(
+            [np.where(gone, lost_a, kept_a) - base_a, np.where(gone, lost_b, kept_b) - base_b]
+        )
 
     def survival(self, t: float | np.ndarray) -> np.ndarray:
         """S(t): the share of a starting cohort still active after ``t`` periods."""
@@ -91,7 +99,8 @@ class ShiftedBetaGeometricModel(BaseModel):
         return (b + t - 1) / (a + b + t - 1)
 
     def expected_lifetime(self) -> float:
-        """E[T] = Σ_{t≥0} S(t) = (α+β−1)/(α−1) periods (infinite for α ≤ 1: a heavy tail of loyal customers)."""
+        """E[T] = Σ_{t≥0} S(t) = (α+β−1)/(α−1) periods (infinite for α ≤ 1: a heavy tail of loyal
+        customers)."""
         a, b = self._p
         return float((a + b - 1) / (a - 1)) if a > 1 else float("inf")
 
@@ -102,9 +111,11 @@ class ShiftedBetaGeometricModel(BaseModel):
         a, b = self._p
         return float(hyp2f1(1.0, b, a + b, 1 / (1 + discount_rate)))
 
-    def discounted_expected_residual_lifetime(self, discount_rate: float, periods_paid: int | np.ndarray) -> np.ndarray:
-        """DERL of an active customer who has paid ``periods_paid`` = n periods: the expected discounted number
-        of further payments, the k-th (for period n+k) discounted by (1+d)^−k::
+    def discounted_expected_residual_lifetime(
+        self, discount_rate: float, periods_paid: int | np.ndarray
+    ) -> np.ndarray:
+        """DERL of an active customer who has paid ``periods_paid`` = n periods: the expected discounted
+        number of further payments, the k-th (for period n+k) discounted by (1+d)^−k::
 
             Σ_{k≥1} S(n+k)/S(n) / (1+d)^k = ₂F₁(1, β+n; α+β+n; 1/(1+d)) − 1
 
@@ -116,15 +127,22 @@ class ShiftedBetaGeometricModel(BaseModel):
         n = np.asarray(periods_paid, dtype=float)
         return hyp2f1(1.0, b + n, a + b + n, 1 / (1 + discount_rate)) - 1
 
-    def simulate(self, size: int, max_periods: int, random_state: int | np.random.Generator | None = None) -> pd.DataFrame:
+    def simulate(
+        self, size: int, max_periods: int, random_state: int | np.random.Generator | None = None
+    ) -> pd.DataFrame:
         """Lifetimes of ``size`` new customers observed for ``max_periods`` periods (censored beyond)."""
         a, b = self._p
         rng = np.random.default_rng(random_state)
         theta = rng.beta(a, b, size)
         lifetime = rng.geometric(np.clip(theta, 1e-300, 1))
         churned = lifetime <= max_periods
-        return pd.DataFrame({"periods": np.minimum(lifetime, max_periods).astype(float),
-                             "churned": churned.astype(int), "theta": theta})  # fmt: skip
+        return pd.DataFrame(
+            {
+                "periods": np.minimum(lifetime, max_periods).astype(float),
+                "churned": churned.astype(int),
+                "theta": theta,
+            }
+        )
 
 
 def _check_rate(rate: float) -> None:

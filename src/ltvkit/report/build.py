@@ -70,41 +70,54 @@ def report_data(
     lorenz, gini = lorenz_curve(orders, currency=code)
     products = quality_by(orders, "first_product", currency=code)
     has_spend = bool(ws.table("spend").filter(lambda t: t.currency == code).count().execute())
-    cac = cac_table(orders, ws.table("spend"), currency=code, margin=margin, target_ratio=TARGET_RATIO)[0] if has_spend else None
+    cac = (
+        cac_table(orders, ws.table("spend"), currency=code, margin=margin, target_ratio=TARGET_RATIO)[0]
+        if has_spend
+        else None
+    )
     what_if, model_notes = None, []
     if scenarios:
         with collect_notes() as model_notes:
             base = baseline_from(orders, margin=margin if margin is not None else 1.0, currency=code)
             what_if = evaluate(base, scenarios, target_ratio=TARGET_RATIO).to_dict(orient="records")
-    return jsonable({
-        "scenarios": what_if,
-        "model_notes": model_notes,
-        "currency": code,
-        "other_currencies": others,
-        "summary": summary.to_dict(),
-        "heatmaps": {
-            m: {
-                "cohorts": [pd.Timestamp(c).date().isoformat() for c in matrix.index],
-                "ages": [int(a) for a in matrix.columns],
-                "values": matrix.to_numpy().tolist(),
-            }
-            for m, matrix in heat.items()
-        },
-        "cohort_curves": {
-            "ages": [int(a) for a in curve_cohorts.columns],
-            "series": {pd.Timestamp(c).date().isoformat(): row.tolist() for c, row in curve_cohorts.iterrows()},
-        },
-        "channel_curves": {"ages": channel_ages, "series": channel_curves},
-        "pareto": pareto.to_dict(orient="records"),
-        "lorenz": {"customer_share": lorenz["customer_share"].tolist(), "revenue_share": lorenz["revenue_share"].tolist(),
-                   "gini": gini},  # fmt: skip
-        "products": products.to_dict(orient="records"),
-        "cac": cac.to_dict(orient="records") if cac is not None else None,
-    })  # fmt: skip
+    return jsonable(
+        {
+            "scenarios": what_if,
+            "model_notes": model_notes,
+            "currency": code,
+            "other_currencies": others,
+            "summary": summary.to_dict(),
+            "heatmaps": {
+                m: {
+                    "cohorts": [pd.Timestamp(c).date().isoformat() for c in matrix.index],
+                    "ages": [int(a) for a in matrix.columns],
+                    "values": matrix.to_numpy().tolist(),
+                }
+                for m, matrix in heat.items()
+            },
+            "cohort_curves": {
+                "ages": [int(a) for a in curve_cohorts.columns],
+                "series": {
+                    pd.Timestamp(c).date().isoformat(): row.tolist() for c, row in curve_cohorts.iterrows()
+                },
+            },
+            "channel_curves": {"ages": channel_ages, "series": channel_curves},
+            "pareto": pareto.to_dict(orient="records"),
+            "lorenz": {
+                "customer_share": lorenz["customer_share"].tolist(),
+                "revenue_share": lorenz["revenue_share"].tolist(),
+                "gini": gini,
+            },
+            "products": products.to_dict(orient="records"),
+            "cac": cac.to_dict(orient="records") if cac is not None else None,
+        }
+    )
 
 
 def _environment() -> Environment:
-    env = Environment(loader=PackageLoader("ltvkit.report", "templates"), autoescape=select_autoescape(["html"]))
+    env = Environment(
+        loader=PackageLoader("ltvkit.report", "templates"), autoescape=select_autoescape(["html"])
+    )
     return env
 
 
@@ -134,18 +147,29 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
     cac_rows = []
     for row in data["cac"] or []:
         payback = row["payback_months"]
-        cac_rows.append([
-            row["channel"], money(row["spend"]), i18n.number(row["new_customers"], lang), money(row["cac"]),
-            money(row["gross_profit_ltv"]),
-            i18n.number(row["ltv_to_cac"], lang, digits=2) if row["ltv_to_cac"] is not None else "",
-            money(row["max_cac"]), t("not_yet") if payback is None else i18n.number(payback, lang),
-        ])  # fmt: skip
+        cac_rows.append(
+            [
+                row["channel"],
+                money(row["spend"]),
+                i18n.number(row["new_customers"], lang),
+                money(row["cac"]),
+                money(row["gross_profit_ltv"]),
+                i18n.number(row["ltv_to_cac"], lang, digits=2) if row["ltv_to_cac"] is not None else "",
+                money(row["max_cac"]),
+                t("not_yet") if payback is None else i18n.number(payback, lang),
+            ]
+        )
     product_rows = [
-        [row["first_product"], i18n.number(row["customers"], lang), i18n.percent(row["repeat_rate"], lang),
-         i18n.percent(row["retention_3"], lang) if row["retention_3"] is not None else "",
-         money(row["ltv_12"]) if row["ltv_12"] is not None else ""]
+        [
+            row["first_product"],
+            i18n.number(row["customers"], lang),
+            i18n.percent(row["repeat_rate"], lang),
+            i18n.percent(row["retention_3"], lang) if row["retention_3"] is not None else "",
+            money(row["ltv_12"]) if row["ltv_12"] is not None else "",
+        ]
         for row in data["products"]
-    ]  # fmt: skip
+    ]
+
     def cell(value: float | None, fmt: Any) -> str:
         return "—" if value is None else fmt(value)
 
@@ -153,16 +177,30 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
         return i18n.percent(value, lang)
 
     scenario_rows = [
-        [row["scenario"], cell(row["formula_ltv"], money), cell(row["formula_ltv_change"], share),
-         cell(row["formula_max_cac"], money), cell(row.get("model_ltv"), money),
-         cell(row.get("model_ltv_change"), share), cell(row.get("model_max_cac"), money)]
+        [
+            row["scenario"],
+            cell(row["formula_ltv"], money),
+            cell(row["formula_ltv_change"], share),
+            cell(row["formula_max_cac"], money),
+            cell(row.get("model_ltv"), money),
+            cell(row.get("model_ltv_change"), share),
+            cell(row.get("model_max_cac"), money),
+        ]
         for row in data.get("scenarios") or []
-    ]  # fmt: skip
+    ]
     labels = {
         key: t(key)
-        for key in ("age_months", "cohort", "customer_share", "revenue_share", "ltv", "cac", "max_cac",
-                    "gross_profit_ltv")
-    }  # fmt: skip
+        for key in (
+            "age_months",
+            "cohort",
+            "customer_share",
+            "revenue_share",
+            "ltv",
+            "cac",
+            "max_cac",
+            "gross_profit_ltv",
+        )
+    }
     chart_payload = {
         "locale": i18n.LOCALES[lang].replace("_", "-"),
         "currency": cur,
@@ -171,27 +209,45 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
         **{k: data[k] for k in ("heatmaps", "cohort_curves", "channel_curves", "lorenz", "cac")},
     }
     script = resources.files("ltvkit.report").joinpath("static/echarts.min.js").read_text(encoding="utf-8")
-    return _environment().get_template("report.html.j2").render(
-        lang=lang,
-        t=t,
-        title=t("title"),
-        period=t("period", start=i18n.day(dt.date.fromisoformat(s["first_purchase"]), lang),
-                 end=i18n.day(dt.date.fromisoformat(s["last_day"]), lang),
-                 last=i18n.day(dt.date.fromisoformat(s["last_day"]), lang)),  # fmt: skip
-        generated=t("generated", date=i18n.day(today, lang)),
-        others=t("other_currencies", codes=", ".join(data["other_currencies"])) if data["other_currencies"] else "",
-        tiles=tiles,
-        breakdown=t("breakdown", aov=money(s["aov"]), freq=i18n.number(s["frequency_per_year"], lang, digits=2),
-                    life=i18n.number(s["lifetime_years"], lang, digits=2), ltv=money(s["ltv_mean"])),  # fmt: skip
-        pareto_note=t("pareto_note", share=i18n.percent(top20["top_share"], lang, digits=0),
-                      revenue=i18n.percent(top20["revenue_share"], lang), gini=i18n.number(data["lorenz"]["gini"], lang, digits=2)),  # fmt: skip
-        cac_rows=cac_rows,
-        product_rows=product_rows,
-        scenario_rows=scenario_rows,
-        model_notes=data.get("model_notes") or [],
-        target=i18n.number(TARGET_RATIO, lang),
-        chart_script=script,
-        chart_data=json.dumps(chart_payload, ensure_ascii=False).replace("</", "<\\/"),
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            lang=lang,
+            t=t,
+            title=t("title"),
+            period=t(
+                "period",
+                start=i18n.day(dt.date.fromisoformat(s["first_purchase"]), lang),
+                end=i18n.day(dt.date.fromisoformat(s["last_day"]), lang),
+                last=i18n.day(dt.date.fromisoformat(s["last_day"]), lang),
+            ),
+            generated=t("generated", date=i18n.day(today, lang)),
+            others=t("other_currencies", codes=", ".join(data["other_currencies"]))
+            if data["other_currencies"]
+            else "",
+            tiles=tiles,
+            breakdown=t(
+                "breakdown",
+                aov=money(s["aov"]),
+                freq=i18n.number(s["frequency_per_year"], lang, digits=2),
+                life=i18n.number(s["lifetime_years"], lang, digits=2),
+                ltv=money(s["ltv_mean"]),
+            ),
+            pareto_note=t(
+                "pareto_note",
+                share=i18n.percent(top20["top_share"], lang, digits=0),
+                revenue=i18n.percent(top20["revenue_share"], lang),
+                gini=i18n.number(data["lorenz"]["gini"], lang, digits=2),
+            ),
+            cac_rows=cac_rows,
+            product_rows=product_rows,
+            scenario_rows=scenario_rows,
+            model_notes=data.get("model_notes") or [],
+            target=i18n.number(TARGET_RATIO, lang),
+            chart_script=script,
+            chart_data=json.dumps(chart_payload, ensure_ascii=False).replace("</", "<\\/"),
+        )
     )
 
 

@@ -23,7 +23,6 @@ import holidays
 from ltvkit.errors import InputError, ParameterError
 
 
-
 @dataclass
 class Overrides:
     """Days the user's business treats differently from the national calendar."""
@@ -37,13 +36,18 @@ class Overrides:
         try:
             if path.suffix.lower() == ".toml":
                 data = tomllib.loads(path.read_text(encoding="utf-8"))
-                return cls({_date(v, path) for v in data.get("off", [])}, {_date(v, path) for v in data.get("work", [])})
+                return cls(
+                    {_date(v, path) for v in data.get("off", [])},
+                    {_date(v, path) for v in data.get("work", [])},
+                )
             out = cls()
             with path.open(encoding="utf-8-sig", newline="") as fh:
                 for n, row in enumerate(csv.DictReader(fh), start=2):
                     kind = (row.get("kind") or "").strip().lower()
                     if kind not in ("off", "work"):
-                        raise InputError(f"kind must be 'off' or 'work', not {kind!r}", file=path, row=n, column="kind")
+                        raise InputError(
+                            f"kind must be 'off' or 'work', not {kind!r}", file=path, row=n, column="kind"
+                        )
                     (out.off if kind == "off" else out.work).add(_date(row.get("date", ""), path, n))
             return out
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
@@ -66,7 +70,9 @@ class WorkCalendar:
         code = country.strip().upper()
         supported = holidays.list_supported_countries()
         if code not in supported:
-            raise ParameterError(f"unknown country {country!r}; use an ISO code such as UA, RU, PL, KZ, DE, GB, US")
+            raise ParameterError(
+                f"unknown country {country!r}; use an ISO code such as UA, RU, PL, KZ, DE, GB, US"
+            )
         self.country = code
         self.overrides = overrides or Overrides()
         self._holidays = holidays.country_holidays(code)

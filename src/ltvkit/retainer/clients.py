@@ -48,13 +48,21 @@ LEDGER = Preset(
     columns={
         "client_id": ("client", "client id", "client_id", "клиент", "id клиента", "клієнт", "id клієнта"),
         "name": ("name", "client name", "название", "имя", "назва", "ім'я"),
-        "fee": ("monthly fee", "fee", "retainer", "абонплата", "гонорар", "оплата в месяц", "оплата на місяць"),
+        "fee": (
+            "monthly fee",
+            "fee",
+            "retainer",
+            "абонплата",
+            "гонорар",
+            "оплата в месяц",
+            "оплата на місяць",
+        ),
         "currency": ("currency", "валюта"),
         "start": ("start", "start date", "начало", "дата начала", "початок", "дата початку"),
         "end": ("end", "end date", "окончание", "дата окончания", "кінець", "дата завершення"),
         "billing": ("billing", "биллинг", "білінг"),
     },
-)  # fmt: skip
+)
 
 
 def read_ledger(path: str | Path, *, currency: str | None = None) -> Normalized:
@@ -83,7 +91,12 @@ def read_ledger(path: str | Path, *, currency: str | None = None) -> Normalized:
     rej.add(has_end & end.errors.notna(), "end", end_text, end.errors)
     rej.add(has_end & (end.values < start.values), "end", end_text, "the end is before the start")
     billing = get("billing").str.lower()
-    rej.add(~billing.isin(["", "calendar", "anniversary"]), "billing", billing, "billing must be calendar or anniversary")
+    rej.add(
+        ~billing.isin(["", "calendar", "anniversary"]),
+        "billing",
+        billing,
+        "billing must be calendar or anniversary",
+    )
     codes, unknown = currency_codes(get("currency"))
     rej.add(unknown, "currency", get("currency"), "is not a currency code")
     fallback = (currency or header_currency.get("fee") or "XXX").upper()
@@ -106,14 +119,18 @@ def read_ledger(path: str | Path, *, currency: str | None = None) -> Normalized:
     kept = out[~rej.mask].reset_index(drop=True)
     kept["start"] = kept["start"].astype("datetime64[us]")
     kept["end"] = kept["end"].astype("datetime64[us]")
-    return Normalized("clients", LEDGER, "clients", kept[CLIENT_COLUMNS], rejected_frame(table, rej, rows), table.rows_read)
+    return Normalized(
+        "clients", LEDGER, "clients", kept[CLIENT_COLUMNS], rejected_frame(table, rej, rows), table.rows_read
+    )
 
 
 def client_lifetimes(clients: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Per client: ``months`` retained (to the end, or to ``as_of`` while active), ``periods`` (months paid,
     a started month billed), ``churned``, ``historical_ltv`` (fee × months)."""
     if clients.empty:
-        raise ParameterError("the workspace has no clients; import a ledger first (ltv retainer import clients.csv)")
+        raise ParameterError(
+            "the workspace has no clients; import a ledger first (ltv retainer import clients.csv)"
+        )
     start = pd.to_datetime(clients["start"])
     end = pd.to_datetime(clients["end"])
     stop = end.fillna(pd.Timestamp(as_of))
@@ -127,7 +144,9 @@ def client_lifetimes(clients: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     return out[start <= pd.Timestamp(as_of)]
 
 
-def client_value(clients: pd.DataFrame, *, as_of: dt.date, discount_rate: float = 0.0) -> tuple[pd.DataFrame, dict]:
+def client_value(
+    clients: pd.DataFrame, *, as_of: dt.date, discount_rate: float = 0.0
+) -> tuple[pd.DataFrame, dict]:
     """Per-client lifetimes and values, and a summary with the sBG fit (``discount_rate`` is annual)."""
     life = client_lifetimes(clients, as_of)
     monthly = (1 + discount_rate) ** (1 / 12) - 1
@@ -136,7 +155,9 @@ def client_value(clients: pd.DataFrame, *, as_of: dt.date, discount_rate: float 
     rate = max(monthly, 1e-9)
     del_months = model.discounted_expected_lifetime(rate)
     derl = model.discounted_expected_residual_lifetime(rate, life["periods"].to_numpy())
-    life["expected_ltv"] = np.where(life["churned"] == 1, life["historical_ltv"], life["historical_ltv"] + life["fee"] * derl)
+    life["expected_ltv"] = np.where(
+        life["churned"] == 1, life["historical_ltv"], life["historical_ltv"] + life["fee"] * derl
+    )
     ended = life[life["churned"] == 1]
     summary = {
         "clients": len(life),
@@ -156,8 +177,12 @@ def client_value(clients: pd.DataFrame, *, as_of: dt.date, discount_rate: float 
 def _by_billing(life: pd.DataFrame) -> list[dict]:
     rows = []
     for habit, group in life.assign(billing=life["billing"].fillna("unknown")).groupby("billing"):
-        row = {"billing": habit, "clients": len(group), "average_months_so_far": float(group["months"].mean()),
-               "churned_share": float(group["churned"].mean())}  # fmt: skip
+        row = {
+            "billing": habit,
+            "clients": len(group),
+            "average_months_so_far": float(group["months"].mean()),
+            "churned_share": float(group["churned"].mean()),
+        }
         if group["churned"].sum() >= 2 and len(group) >= 5:
             fitted = ShiftedBetaGeometricModel().fit(compress(group, ("periods", "churned")))
             lifetime = fitted.expected_lifetime()

@@ -100,7 +100,9 @@ class InvoicePlan:
         return plain(asdict(self))
 
 
-def _due(calendar: WorkCalendar, month: dt.date, window: tuple[int, int]) -> tuple[tuple[dt.date, dt.date], dt.date]:
+def _due(
+    calendar: WorkCalendar, month: dt.date, window: tuple[int, int]
+) -> tuple[tuple[dt.date, dt.date], dt.date]:
     """The window's dates in ``month`` (clipped to the month's length) and its last working day (or, if the
     window has none, the last working day before it)."""
     _, last = calendar.month(month)
@@ -132,10 +134,14 @@ def plan_invoices(
         raise ParameterError("months cannot be negative")
     currency = currency.upper()
     if not is_currency(currency) or currency == "XXX":
-        raise ParameterError(f"unknown currency {currency!r}; use an ISO 4217 code such as USD, EUR, UAH, RUB")
+        raise ParameterError(
+            f"unknown currency {currency!r}; use an ISO 4217 code such as USD, EUR, UAH, RUB"
+        )
     windows = parse_windows(due_days or ("1-5" if installments == 1 else "1-5,15-20"))
     if len(windows) != installments:
-        raise ParameterError(f"{installments} installment(s) need {installments} due window(s), got {len(windows)}")
+        raise ParameterError(
+            f"{installments} installment(s) need {installments} due window(s), got {len(windows)}"
+        )
     first_day, last_day = calendar.month(start)
     in_month = calendar.working_days(first_day, last_day)
     remaining = [d for d in in_month if d >= start]
@@ -150,15 +156,18 @@ def plan_invoices(
         daily_rate=round_money(daily, currency),
         amount=round_money(daily * len(remaining), currency),
         first_working_day=remaining[0] if remaining else None,
-        holidays_in_month=[(d, str(calendar.holiday_name(d))) for d in days_between(first_day, last_day)
-                           if calendar.holiday_name(d) and not calendar.is_working_day(d)],  # fmt: skip
+        holidays_in_month=[
+            (d, str(calendar.holiday_name(d)))
+            for d in days_between(first_day, last_day)
+            if calendar.holiday_name(d) and not calendar.is_working_day(d)
+        ],
     )
     second = (fee / 2).quantize(minor_unit(currency), rounding=ROUND_DOWN)
     parts = [fee] if installments == 1 else [fee - second, second]  # the first takes the odd minor unit
     schedule = []
     month = last_day + dt.timedelta(days=1)
     for _ in range(months):
-        for i, (amount, window) in enumerate(zip(parts, windows), start=1):
+        for i, (amount, window) in enumerate(zip(parts, windows, strict=False), start=1):
             span, due = _due(calendar, month, window)
             schedule.append(Payment(month, i, installments, amount, span, due))
         month = calendar.month(month)[1] + dt.timedelta(days=1)
@@ -168,9 +177,23 @@ def plan_invoices(
 def to_ics(plan: InvoicePlan, *, client: str = "retainer") -> str:
     """The due dates as an iCalendar (RFC 5545) file: one all-day event per payment."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//ltvkit//retainer invoices//EN", "CALSCALE:GREGORIAN"]
-    events = [(plan.first_invoice.first_working_day or plan.first_invoice.start, plan.first_invoice.amount, "1/1",
-               f"prorated {plan.first_invoice.remaining_working_days}/{plan.first_invoice.working_days_in_month} working days")]  # fmt: skip
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//ltvkit//retainer invoices//EN",
+        "CALSCALE:GREGORIAN",
+    ]
+    events = [
+        (
+            plan.first_invoice.first_working_day or plan.first_invoice.start,
+            plan.first_invoice.amount,
+            "1/1",
+            (
+                f"prorated {plan.first_invoice.remaining_working_days}/"
+                f"{plan.first_invoice.working_days_in_month} working days"
+            ),
+        )
+    ]
     events += [(p.due, p.amount, f"{p.installment}/{p.of}", f"{p.month:%B %Y}") for p in plan.schedule]
     for due, amount, part, what in events:
         lines += [

@@ -52,8 +52,11 @@ class KpiTerms:
                 tiers=tuple(sorted((float(a), float(b)) for a, b in data.get("tiers", []))),
             )
         except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"cannot read the KPI terms ({exc!r})", file=path,
-                             hint="it needs base_fee, currency, target, better and tiers") from exc  # fmt: skip
+            raise InputError(
+                f"cannot read the KPI terms ({exc!r})",
+                file=path,
+                hint="it needs base_fee, currency, target, better and tiers",
+            ) from exc
         terms.validate()
         return terms
 
@@ -78,13 +81,21 @@ class KpiTerms:
 def monthly_fees(terms: KpiTerms, figures: pd.DataFrame) -> pd.DataFrame:
     """Per month of ``figures`` (columns ``month`` and ``value``): attainment, bonus share, bonus and fee."""
     rows = []
-    for month, value in zip(figures["month"], figures["value"]):
+    for month, value in zip(figures["month"], figures["value"], strict=False):
         attained = terms.attainment(float(value))
         share = terms.bonus_share(attained)
         bonus = round_money(terms.base_fee * Decimal(str(share)), terms.currency)
-        rows.append({"month": month, terms.kpi: float(value), "attainment": attained, "bonus_share": share,
-                     "base_fee": float(terms.base_fee), "bonus": float(bonus),
-                     "fee": float(terms.base_fee + bonus)})  # fmt: skip
+        rows.append(
+            {
+                "month": month,
+                terms.kpi: float(value),
+                "attainment": attained,
+                "bonus_share": share,
+                "base_fee": float(terms.base_fee),
+                "bonus": float(bonus),
+                "fee": float(terms.base_fee + bonus),
+            }
+        )
     return pd.DataFrame(rows)
 
 

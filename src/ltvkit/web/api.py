@@ -19,6 +19,7 @@ from ltvkit import __version__
 from ltvkit.acquisition import cac_table, quality_by
 from ltvkit.cohorts import METRICS, SPLITS, cohort_matrix, cohort_table
 from ltvkit.errors import ParameterError, collect_notes
+from ltvkit.io.normalize import ImportOptions
 from ltvkit.metrics import lorenz_curve, ltv_summary, pareto_table
 from ltvkit.overview import overview
 from ltvkit.retainer.calendar import WorkCalendar
@@ -26,7 +27,6 @@ from ltvkit.retainer.invoice import plan_invoices
 from ltvkit.scenarios import Scenario, baseline_from, evaluate
 from ltvkit.segments import SCHEMES, segment, segment_lists, segment_summary
 from ltvkit.serialize import jsonable, records
-from ltvkit.io.normalize import ImportOptions
 from ltvkit.store import Workspace
 from ltvkit.tripwire import TripwireScenario, evaluate_tripwire, tripwire_baseline
 from ltvkit.valuation import MODELS, PURCHASE_MODELS, fit_model, predict_customers
@@ -37,7 +37,10 @@ CHUNK = 1 << 20
 
 router = APIRouter(prefix="/api")
 
-Currency = Annotated[str | None, Query(max_length=3, pattern="^[A-Za-z]{3}$", description="ISO code, when the orders have several.")]
+Currency = Annotated[
+    str | None,
+    Query(max_length=3, pattern="^[A-Za-z]{3}$", description="ISO code, when the orders have several."),
+]
 Margin = Annotated[float | None, Query(gt=0, le=1, description="Share of revenue kept, e.g. 0.3.")]
 
 
@@ -47,7 +50,9 @@ def hub_of(request: Request) -> Hub:
 
 def _require_orders(ws: Workspace) -> None:
     if not ws.count("orders"):
-        raise HTTPException(409, "the workspace has no orders yet; upload an orders file first (POST /api/imports)")
+        raise HTTPException(
+            409, "the workspace has no orders yet; upload an orders file first (POST /api/imports)"
+        )
 
 
 def _read(source: Request | Hub, key: tuple, compute: Any) -> Any:
@@ -64,7 +69,12 @@ def _read(source: Request | Hub, key: tuple, compute: Any) -> Any:
 def health(request: Request) -> dict[str, Any]:
     hub = hub_of(request)
     with hub.reader() as ws:
-        return {"status": "ok", "version": __version__, "data_version": ws.data_version(), "read_only": hub.read_only}
+        return {
+            "status": "ok",
+            "version": __version__,
+            "data_version": ws.data_version(),
+            "read_only": hub.read_only,
+        }
 
 
 # --- data ------------------------------------------------------------------------------------------------
@@ -82,14 +92,21 @@ async def _save_upload(upload: UploadFile, folder: Path, limit: int) -> Path:
     name = safe_name(upload.filename)
     suffix = Path(name).suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
-        raise HTTPException(415, f"{name}: unsupported file type {suffix or '(none)'}; upload {', '.join(sorted(UPLOAD_SUFFIXES))}")
+        raise HTTPException(
+            415,
+            f"{name}: unsupported file type {suffix or '(none)'}; "
+            f"upload {', '.join(sorted(UPLOAD_SUFFIXES))}",
+        )
     path = folder / name
     size = 0
     with path.open("wb") as out:
         while chunk := await upload.read(CHUNK):
             size += len(chunk)
             if size > limit:
-                raise HTTPException(413, f"{name} is larger than the {limit // CHUNK} MB upload limit (ltv serve --max-upload-mb)")
+                raise HTTPException(
+                    413,
+                    f"{name} is larger than the {limit // CHUNK} MB upload limit (ltv serve --max-upload-mb)",
+                )
             out.write(chunk)
     if size == 0:
         raise HTTPException(400, f"{name} is empty")
@@ -116,7 +133,9 @@ async def import_upload(
     decimal: Annotated[Literal[".", ","] | None, Form()] = None,
     date_format: Annotated[str | None, Form(max_length=40)] = None,
     currency: Annotated[str | None, Form(pattern="^[A-Za-z]{3}$")] = None,
-    wait: Annotated[bool, Query(description="Answer with the account when the import ends, not a job.")] = False,
+    wait: Annotated[
+        bool, Query(description="Answer with the account when the import ends, not a job.")
+    ] = False,
 ) -> Any:
     hub = hub_of(request)
     folder = Path(tempfile.mkdtemp(prefix="ltv-upload-"))
@@ -125,8 +144,13 @@ async def import_upload(
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    options = ImportOptions(kind=None if kind == "auto" else kind, preset=preset or None, decimal=decimal,
-                            date_format=date_format or None, currency=currency)  # fmt: skip
+    options = ImportOptions(
+        kind=None if kind == "auto" else kind,
+        preset=preset or None,
+        decimal=decimal,
+        date_format=date_format or None,
+        currency=currency,
+    )
     if wait:
         return JSONResponse(await run_in_threadpool(_import, hub, path, options, None), status_code=200)
     job = hub.submit("import", lambda j: _import(hub, path, options, j))
@@ -148,7 +172,11 @@ def imports(request: Request) -> list[dict[str, Any]]:
 
 
 @router.get("/rejected", summary="Rejected rows with file, row, column and reason")
-def rejected(request: Request, import_id: Annotated[int | None, Query(ge=0)] = None, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> list[dict[str, Any]]:
+def rejected(
+    request: Request,
+    import_id: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[dict[str, Any]]:
     with hub_of(request).reader() as ws:
         return records(ws.rejected(import_id).head(limit))
 
@@ -157,12 +185,16 @@ def rejected(request: Request, import_id: Annotated[int | None, Query(ge=0)] = N
 
 
 @router.get("/summary", summary="Customers, revenue and LTV = AOV × frequency × lifetime per currency")
-def summary(request: Request, margin: Margin = None, inactive_days: Annotated[int, Query(ge=1, le=3650)] = 180) -> dict[str, Any]:
+def summary(
+    request: Request, margin: Margin = None, inactive_days: Annotated[int, Query(ge=1, le=3650)] = 180
+) -> dict[str, Any]:
     def compute(ws: Workspace) -> dict[str, Any]:
         orders = ws.table("orders")
         result = overview(orders)
-        ltv = [ltv_summary(orders, currency=c, margin=margin, inactive_after_days=inactive_days).to_dict()
-               for c in result.by_currency["currency"]]  # fmt: skip
+        ltv = [
+            ltv_summary(orders, currency=c, margin=margin, inactive_after_days=inactive_days).to_dict()
+            for c in result.by_currency["currency"]
+        ]
         return jsonable({**result.to_dict(), "ltv": ltv})
 
     return _read(request, ("summary", margin, inactive_days), compute)
@@ -184,12 +216,21 @@ def cohorts(
         if split is not None and chosen not in values:
             raise ParameterError(f"no cohort has {split} = {chosen!r}")
         matrix = cohort_matrix(table, metric, chosen)
-        return jsonable({
-            "period": period, "metric": metric, "split": split, "value": chosen, "split_values": values,
-            "cohorts": [c.date().isoformat() for c in matrix.index], "ages": [int(a) for a in matrix.columns],
-            "values": matrix.to_numpy().tolist(),
-            "sizes": table.groupby("cohort")["size"].first().reindex(matrix.index).tolist() if split is None else None,
-        })  # fmt: skip
+        return jsonable(
+            {
+                "period": period,
+                "metric": metric,
+                "split": split,
+                "value": chosen,
+                "split_values": values,
+                "cohorts": [c.date().isoformat() for c in matrix.index],
+                "ages": [int(a) for a in matrix.columns],
+                "values": matrix.to_numpy().tolist(),
+                "sizes": table.groupby("cohort")["size"].first().reindex(matrix.index).tolist()
+                if split is None
+                else None,
+            }
+        )
 
     return _read(request, ("cohorts", period, metric, split, value, currency), compute)
 
@@ -201,8 +242,11 @@ def channels(
     margin: Margin = None,
     currency: Currency = None,
 ) -> list[dict[str, Any]]:
-    return _read(request, ("channels", by, margin, currency),
-                 lambda ws: records(quality_by(ws.table("orders"), by, currency=currency, margin=margin)))  # fmt: skip
+    return _read(
+        request,
+        ("channels", by, margin, currency),
+        lambda ws: records(quality_by(ws.table("orders"), by, currency=currency, margin=margin)),
+    )
 
 
 @router.get("/cac", summary="CAC, LTV:CAC, payback and the maximum CAC by channel")
@@ -215,8 +259,14 @@ def cac(
     currency: Currency = None,
 ) -> list[dict[str, Any]]:
     def compute(ws: Workspace) -> list[dict[str, Any]]:
-        by_channel, by_month = cac_table(ws.table("orders"), ws.table("spend"), currency=currency, margin=margin,
-                                         horizon=horizon, target_ratio=target)  # fmt: skip
+        by_channel, by_month = cac_table(
+            ws.table("orders"),
+            ws.table("spend"),
+            currency=currency,
+            margin=margin,
+            horizon=horizon,
+            target_ratio=target,
+        )
         return records(by_month if monthly else by_channel)
 
     return _read(request, ("cac", horizon, target, margin, monthly, currency), compute)
@@ -227,8 +277,13 @@ def pareto(request: Request, currency: Currency = None) -> dict[str, Any]:
     def compute(ws: Workspace) -> dict[str, Any]:
         orders = ws.table("orders")
         lorenz, gini = lorenz_curve(orders, currency=currency)
-        return jsonable({"table": records(pareto_table(orders, currency=currency)), "gini": gini,
-                         "lorenz": records(lorenz)})  # fmt: skip
+        return jsonable(
+            {
+                "table": records(pareto_table(orders, currency=currency)),
+                "gini": gini,
+                "lorenz": records(lorenz),
+            }
+        )
 
     return _read(request, ("pareto", currency), compute)
 
@@ -247,13 +302,18 @@ def _fit(hub: Hub, body: FitRequest, job: Job | None) -> dict[str, Any]:
     def compute(ws: Workspace) -> dict[str, Any]:
         if job:
             job.progress("fit", 0, 1)
-        return jsonable(fit_model(ws.table("orders"), body.model, unit=body.unit, currency=body.currency,
-                                  product=body.product).to_dict())  # fmt: skip
+        return jsonable(
+            fit_model(
+                ws.table("orders"), body.model, unit=body.unit, currency=body.currency, product=body.product
+            ).to_dict()
+        )
 
     return _read(hub, ("fit", body.model, body.unit, body.currency, body.product), compute)
 
 
-@router.post("/fit", summary="Fit a model: parameters with standard errors, fit statistics, notes", status_code=202)
+@router.post(
+    "/fit", summary="Fit a model: parameters with standard errors, fit statistics, notes", status_code=202
+)
 def fit(request: Request, body: FitRequest, wait: bool = False) -> Any:
     hub = hub_of(request)
     if wait:
@@ -261,7 +321,9 @@ def fit(request: Request, body: FitRequest, wait: bool = False) -> Any:
     return JSONResponse(hub.submit("fit", lambda job: _fit(hub, body, job)).to_dict(), status_code=202)
 
 
-@router.get("/predictions", summary="Per-customer P(alive), expected purchases and CLV; the P(alive) distribution")
+@router.get(
+    "/predictions", summary="Per-customer P(alive), expected purchases and CLV; the P(alive) distribution"
+)
 def predictions(
     request: Request,
     model: Literal[tuple(PURCHASE_MODELS)] = "bgnbd",  # type: ignore[valid-type]
@@ -275,14 +337,32 @@ def predictions(
 ) -> dict[str, Any]:
     def compute(ws: Workspace) -> dict[str, Any]:
         with collect_notes() as notes:
-            scored, info = predict_customers(ws.table("orders"), model=model, horizon=horizon, unit=unit, margin=margin,
-                                             discount_rate=discount_rate, currency=currency, intervals=intervals)  # fmt: skip
+            scored, info = predict_customers(
+                ws.table("orders"),
+                model=model,
+                horizon=horizon,
+                unit=unit,
+                margin=margin,
+                discount_rate=discount_rate,
+                currency=currency,
+                intervals=intervals,
+            )
         counts, edges = np.histogram(scored["probability_alive"], bins=20, range=(0, 1))
         best = scored.sort_values("clv", ascending=False).head(top)
-        return jsonable({**info, "notes": notes, "alive_histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
-                         "top": records(best)})  # fmt: skip
+        return jsonable(
+            {
+                **info,
+                "notes": notes,
+                "alive_histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
+                "top": records(best),
+            }
+        )
 
-    return _read(request, ("predictions", model, horizon, unit, margin, discount_rate, top, intervals, currency), compute)
+    return _read(
+        request,
+        ("predictions", model, horizon, unit, margin, discount_rate, top, intervals, currency),
+        compute,
+    )
 
 
 # --- segments and scenarios ------------------------------------------------------------------------------
@@ -291,7 +371,11 @@ Scheme = Literal[tuple(SCHEMES)]  # type: ignore[valid-type]
 
 
 def _segmented(request: Request, scheme: str, currency: str | None) -> Any:
-    return _read(request, ("segmented", scheme, currency), lambda ws: segment(ws.table("orders"), scheme, currency=currency))
+    return _read(
+        request,
+        ("segmented", scheme, currency),
+        lambda ws: segment(ws.table("orders"), scheme, currency=currency),
+    )
 
 
 @router.get("/segments", summary="Segment sizes, revenue, average LTV and suggested action")
@@ -311,7 +395,11 @@ def segment_export(
         raise HTTPException(404, f"no customers in segment {segment_name!r} of {scheme}")
     name = re.sub(r"[^\w-]", "_", f"{scheme}-{segment_name}")
     body = chosen.to_csv(index=False).encode("utf-8-sig")
-    return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
 
 
 class ScenarioIn(BaseModel):
@@ -337,8 +425,12 @@ def scenarios(request: Request, body: ScenariosRequest) -> dict[str, Any]:
     def compute(ws: Workspace) -> dict[str, Any]:
         with collect_notes() as notes:
             base = baseline_from(ws.table("orders"), margin=body.margin, currency=body.currency)
-            table = evaluate(base, [Scenario(**s.model_dump()) for s in body.scenarios], horizon_months=body.horizon,
-                             target_ratio=body.target)  # fmt: skip
+            table = evaluate(
+                base,
+                [Scenario(**s.model_dump()) for s in body.scenarios],
+                horizon_months=body.horizon,
+                target_ratio=body.target,
+            )
         return {"currency": base.currency, "rows": records(table), "notes": notes}
 
     return _read(request, ("scenarios", body.model_dump_json()), compute)
@@ -364,7 +456,11 @@ class TripwireRequest(BaseModel):
 def tripwire(request: Request, body: TripwireRequest) -> list[dict[str, Any]]:
     def compute(ws: Workspace) -> list[dict[str, Any]]:
         base = tripwire_baseline(ws.table("orders"), body.product, body.core, currency=body.currency)
-        return records(evaluate_tripwire(base, [TripwireScenario(**s.model_dump()) for s in body.scenarios], target_ratio=body.target))
+        return records(
+            evaluate_tripwire(
+                base, [TripwireScenario(**s.model_dump()) for s in body.scenarios], target_ratio=body.target
+            )
+        )
 
     return _read(request, ("tripwire", body.model_dump_json()), compute)
 
@@ -387,6 +483,13 @@ def retainer_invoice(body: InvoiceRequest) -> dict[str, Any]:
     if not dt.date(1990, 1, 1) <= body.start <= dt.date(2100, 12, 31):
         raise ParameterError("the start date must be between 1990 and 2100")
     calendar = WorkCalendar(body.country.upper())
-    plan = plan_invoices(body.fee, body.currency.upper(), body.start, calendar, installments=body.installments,
-                         due_days=body.due_days, months=body.months)  # fmt: skip
+    plan = plan_invoices(
+        body.fee,
+        body.currency.upper(),
+        body.start,
+        calendar,
+        installments=body.installments,
+        due_days=body.due_days,
+        months=body.months,
+    )
     return jsonable(plan.to_dict())

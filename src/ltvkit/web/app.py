@@ -67,14 +67,24 @@ def create_app(
         finally:
             hub.close()
 
-    app = FastAPI(title="ltvkit", version=__version__, lifespan=lifespan,
-                  description="Customer lifetime value analytics: the JSON API behind the dashboard.")  # fmt: skip
+    app = FastAPI(
+        title="ltvkit",
+        version=__version__,
+        lifespan=lifespan,
+        description="Customer lifetime value analytics: the JSON API behind the dashboard.",
+    )
     app.state.hub = hub
     app.state.max_upload = max_upload_mb * (1 << 20)
     app.include_router(router)
-    app.mount("/static/report", StaticFiles(directory=str(resources.files("ltvkit.report") / "static")), name="report-static")
+    app.mount(
+        "/static/report",
+        StaticFiles(directory=str(resources.files("ltvkit.report") / "static")),
+        name="report-static",
+    )
     app.mount("/static", StaticFiles(directory=str(resources.files("ltvkit.web") / "static")), name="static")
-    templates = Environment(loader=PackageLoader("ltvkit.web", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    templates = Environment(
+        loader=PackageLoader("ltvkit.web", "templates"), autoescape=select_autoescape(["html", "j2"])
+    )
 
     @app.exception_handler(LtvError)
     async def ltv_error(request: Request, exc: LtvError) -> JSONResponse:
@@ -97,18 +107,28 @@ def create_app(
     if token:
 
         @app.middleware("http")
-        async def require_token(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or \
-                request.cookies.get("ltv_token") or request.query_params.get("token") or ""
+        async def require_token(
+            request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            given = (
+                request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+                or request.cookies.get("ltv_token")
+                or request.query_params.get("token")
+                or ""
+            )
             if not hmac.compare_digest(given.encode(), token.encode()):
-                return _error(401, "unauthorized", "this server needs its access token (printed by ltv serve)")
+                return _error(
+                    401, "unauthorized", "this server needs its access token (printed by ltv serve)"
+                )
             response = await call_next(request)
             if request.query_params.get("token"):
                 response.set_cookie("ltv_token", token, httponly=True, samesite="strict")
             return response
 
     @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
@@ -120,8 +140,12 @@ def create_app(
         if lang not in i18n.LOCALES:
             lang = "en"
         html = templates.get_template(f"{name}.html.j2").render(
-            page=name, pages=PAGES, lang=lang, t=dashboard_labels(lang), version=__version__,
-        )  # fmt: skip
+            page=name,
+            pages=PAGES,
+            lang=lang,
+            t=dashboard_labels(lang),
+            version=__version__,
+        )
         response = HTMLResponse(html)
         if request.query_params.get("lang") == lang:
             response.set_cookie("ltv_lang", lang, samesite="strict")
@@ -150,12 +174,44 @@ def _page_route(render: Callable[[str, Request], Response], name: str) -> Callab
 
 
 _LABELS: tuple[str, ...] = (
-    "title", "customers", "orders", "net_revenue", "aov", "ltv", "purchases_per_customer", "repeat_rate",
-    "breakdown_note", "retention_heatmap", "ltv_heatmap", "cohort", "age_months", "cac", "max_cac", "scenarios",
-    "scenario", "formula_ltv", "model_ltv", "change", "model_note", "customer_share", "revenue_share", "no_data",
-    "metric", "split", "none", "compute", "alive_histogram", "top_customers", "download", "upload", "imports",
-    "rejected", "invoice", "working", *(f"nav_{p}" for p in PAGES),
-)  # fmt: skip
+    "title",
+    "customers",
+    "orders",
+    "net_revenue",
+    "aov",
+    "ltv",
+    "purchases_per_customer",
+    "repeat_rate",
+    "breakdown_note",
+    "retention_heatmap",
+    "ltv_heatmap",
+    "cohort",
+    "age_months",
+    "cac",
+    "max_cac",
+    "scenarios",
+    "scenario",
+    "formula_ltv",
+    "model_ltv",
+    "change",
+    "model_note",
+    "customer_share",
+    "revenue_share",
+    "no_data",
+    "metric",
+    "split",
+    "none",
+    "compute",
+    "alive_histogram",
+    "top_customers",
+    "download",
+    "upload",
+    "imports",
+    "rejected",
+    "invoice",
+    "working",
+    *(f"nav_{p}" for p in PAGES),
+)
 
 
 def dashboard_labels(lang: str) -> dict[str, str]:

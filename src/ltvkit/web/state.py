@@ -57,17 +57,40 @@ class SourceView:
     def imports(self) -> pd.DataFrame:
         """The source's row account as the one entry of the ledger."""
         account = self.source.account()
-        return pd.DataFrame([{"import_id": 0, "kind": "orders", "file_name": account.table, "file_path": None,
-                              "preset": "source", "read": account.rows, "loaded": account.usable, "updated": 0,
-                              "duplicates": 0, "rejected": account.rows - account.usable,
-                              "notes": account.note()}])  # fmt: skip
+        return pd.DataFrame(
+            [
+                {
+                    "import_id": 0,
+                    "kind": "orders",
+                    "file_name": account.table,
+                    "file_path": None,
+                    "preset": "source",
+                    "read": account.rows,
+                    "loaded": account.usable,
+                    "updated": 0,
+                    "duplicates": 0,
+                    "rejected": account.rows - account.usable,
+                    "notes": account.note(),
+                }
+            ]
+        )
 
     def rejected(self, import_id: int | None = None) -> pd.DataFrame:
         """The first left-out rows, with their reasons, in the columns of a workspace's rejected rows."""
-        rows = self.source.left_out(1000) if self.source.account().left_out else pd.DataFrame(columns=["reason"])
-        return pd.DataFrame({"import_id": 0, "file_name": self.source.name, "row_number": None, "column": None,
-                             "value": rows.get("order_id"), "reason": rows["reason"],
-                             "raw": rows.drop(columns="reason").astype(str).to_dict(orient="records")})  # fmt: skip
+        rows = (
+            self.source.left_out(1000) if self.source.account().left_out else pd.DataFrame(columns=["reason"])
+        )
+        return pd.DataFrame(
+            {
+                "import_id": 0,
+                "file_name": self.source.name,
+                "row_number": None,
+                "column": None,
+                "value": rows.get("order_id"),
+                "reason": rows["reason"],
+                "raw": rows.drop(columns="reason").astype(str).to_dict(orient="records"),
+            }
+        )
 
     def close(self) -> None:
         """The source stays open for the next request."""
@@ -91,8 +114,16 @@ class Job:
         self.stage, self.done, self.total = stage, done, total
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "status": self.status, "stage": self.stage, "done": self.done,
-                "total": self.total, "result": self.result, "error": self.error}  # fmt: skip
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "stage": self.stage,
+            "done": self.done,
+            "total": self.total,
+            "result": self.result,
+            "error": self.error,
+        }
 
 
 class Hub:
@@ -154,8 +185,10 @@ class Hub:
     def writer(self) -> Iterator[Workspace]:
         """A connection holding the import lock."""
         if self._open_source is not None:
-            raise WorkspaceError("this dashboard reads a warehouse table (ltv serve --source); imports go to a "
-                                 "workspace: run ltv serve without --source")  # fmt: skip
+            raise WorkspaceError(
+                "this dashboard reads a warehouse table (ltv serve --source); imports go to a "
+                "workspace: run ltv serve without --source"
+            )
         with self.write_lock, self.reader() as ws:
             yield ws
 
