@@ -202,3 +202,29 @@ def test_the_command_line_starts_without_the_analytics_stack() -> None:
     assert done.stdout.strip() == "[]"
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.strip() == f"ltvkit {ltvkit.__version__}"
+
+
+def test_hostile_values_print_as_text_and_errors_as_one_sentence(tmp_path: Path) -> None:
+    """Names carrying Rich markup print as they are; rows with too many or too few fields and numbers in the
+    rejected-value column fit the table; a full disk is one sentence, never a traceback."""
+    orders = tmp_path / "markup.csv"
+    orders.write_text(
+        "order id,customer,date,amount,status,channel,product\n"
+        "1,[/red],2026-01-31,100,paid,[link=http://x]ads,[bold]Course[/bold]\n"
+        "2,b,2026-02-01,xx,paid,ads,Course\n"
+        "3,c,2026-02-01,12,paid,ads,Course,extra\n"
+        "4,d\n",
+        encoding="utf-8",
+    )
+    ws = str(tmp_path / "w.duckdb")
+    assert ltv("import", str(orders), "--currency", "USD", "-w", ws)[0] == 0
+    for args in (["rejected"], ["summary"], ["channels"], ["segments"], ["imports"]):
+        code, out, err = ltv(*args, "-w", ws)
+        assert code == 0 and "Traceback" not in out + err, (args, err)
+    code, out, _ = ltv("channels", "-w", ws)
+    assert "[link=http://x]ads" in out
+    code, out, _ = ltv("rejected", "-w", ws)
+    assert "'xx' is not an amount" in " ".join(out.split())
+    if Path("/dev/full").exists():
+        code, _, err = ltv("pareto", "-w", ws, "--out", "/dev/full", "--format", "csv")
+        assert code == 1 and "No space left on device" in err and "Traceback" not in err

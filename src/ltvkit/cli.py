@@ -5,18 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
+from typer.exceptions import TyperException
 
 from ltvkit.choices import DEFAULT_WORKSPACE, FORMATS, METRICS, MODELS, SCHEMES, SPLITS, TimeUnit
 from ltvkit.errors import LtvError, ParameterError, collect_notes
@@ -67,9 +71,15 @@ retainer_app = typer.Typer(
 app.add_typer(retainer_app, name="retainer")
 
 
+def _fail(message: str) -> NoReturn:
+    err.print(f"[bold red]Error:[/bold red] {escape(message)}", highlight=False)
+    raise typer.Exit(1)
+
+
 def command(name: str | None = None, group: typer.Typer = app) -> Callable[[F], F]:
-    """Register a command that reports ltvkit errors as one line and exit code 1, not a traceback, and
-    ltvkit's warnings as notes."""
+    """Register a command that reports errors as one line and exit code 1, never a traceback (ltvkit's own
+    errors as they are, an operating-system error such as a full disk as one sentence, anything else as an
+    unexpected error; ``LTV_DEBUG=1`` shows the traceback of the last), and ltvkit's warnings as notes."""
 
     def register(fn: F) -> F:
         @functools.wraps(fn)
@@ -78,12 +88,20 @@ def command(name: str | None = None, group: typer.Typer = app) -> Callable[[F], 
             try:
                 with collect_notes() as notes:
                     return fn(*args, **kwargs)
+            except (typer.Exit, typer.Abort, TyperException, KeyboardInterrupt):  # usage errors, Ctrl+C
+                raise
             except LtvError as exc:
-                err.print(f"[bold red]Error:[/bold red] {exc}", highlight=False)
-                raise typer.Exit(1) from None
+                _fail(str(exc))
+            except OSError as exc:
+                where = f" ({exc.filename})" if exc.filename else ""
+                _fail(f"{exc.strerror or exc}{where}; the workspace is unchanged by the failed step")
+            except Exception as exc:
+                if os.environ.get("LTV_DEBUG"):
+                    raise
+                _fail(f"unexpected {type(exc).__name__}: {exc} — a bug in ltvkit; LTV_DEBUG=1 shows where")
             finally:
                 for note in notes:
-                    err.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+                    err.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
 
         group.command(name)(wrapper)
         return fn
@@ -185,7 +203,7 @@ def _data(workspace: Path, *, writable: bool = False) -> Iterator[Workspace | So
     ) as source:
         note = source.account().note()
         if note:
-            err.print(f"[yellow]note:[/yellow] {note} (ltv --source … check)", highlight=False)
+            err.print(f"[yellow]note:[/yellow] {escape(note)} (ltv --source … check)", highlight=False)
         yield source
 
 
@@ -206,7 +224,7 @@ def _emit(frame: pd.DataFrame, fmt: str, out_file: Path | None, show: Callable[[
     if out_file is None:
         raise typer.BadParameter(f"--format {fmt} needs --out FILE", param_hint="--out")
     path = write_table(frame, out_file, None if fmt == "table" else fmt)
-    err.print(f"Written: {path}")
+    err.print(f"Written: {escape(str(path))}")
     return True
 
 
@@ -216,9 +234,9 @@ def _frame_table(frame: pd.DataFrame, title: str, formats: dict[str, str] | None
     import pandas as pd
 
     formats = formats or {}
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title), title_justify="left")
     for col in frame.columns:
-        table.add_column(str(col), justify="left" if frame[col].dtype == object else "right")
+        table.add_column(escape(str(col)), justify="left" if frame[col].dtype == object else "right")
     for row in frame.itertuples(index=False):
         cells = []
         for col, value in zip(frame.columns, row, strict=False):
@@ -232,13 +250,22 @@ def _frame_table(frame: pd.DataFrame, title: str, formats: dict[str, str] | None
                 cells.append(f"{value:%Y-%m-%d}")
             else:
                 cells.append(str(value))
-        table.add_row(*cells)
+        table.add_row(*map(Text, cells))
     return table
+
+
+def _plain(value: object) -> Text:
+    """A table cell that shows ``value`` as it is: any type, never read as Rich markup (an imported name may
+    contain ``[/red]``); nothing for None and NaN."""
+    if value is None or (isinstance(value, float) and value != value):
+        return Text("")
+    return Text(str(value))
 
 
 def _account_table(account: ImportAccount) -> Table:
     table = Table(
-        title=f"{Path(account.file).name} → {account.kind} (preset: {account.preset})", title_justify="left"
+        title=escape(f"{Path(account.file).name} → {account.kind} (preset: {account.preset})"),
+        title_justify="left",
     )
     table.add_column("rows")
     table.add_column("count", justify="right")
@@ -268,7 +295,7 @@ def _run_import(ws: Workspace, path: Path, options: ImportOptions, quiet: bool) 
 def _show_account(account: ImportAccount) -> None:
     out.print(_account_table(account))
     for note in account.notes:
-        out.print(f"[yellow]note:[/yellow] {note}")
+        out.print(f"[yellow]note:[/yellow] {escape(note)}")
     if account.rejected:
         out.print(f"See why: [bold]ltv rejected --import {account.import_id}[/bold]")
 
@@ -357,9 +384,7 @@ def rejected(
         table.add_column(col)
     shown = rows if limit == 0 else rows.head(limit)
     for r in shown.itertuples():
-        table.add_row(
-            str(r.import_id), r.file_name, str(r.row_number), r.column or "", r.value or "", r.reason
-        )
+        table.add_row(*map(_plain, (r.import_id, r.file_name, r.row_number, r.column, r.value, r.reason)))
     out.print(table)
     if len(shown) < len(rows):
         out.print(f"… {len(rows) - len(shown):,} more (use --limit 0 or --json)")
@@ -394,7 +419,7 @@ def imports(workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE), as_json: JsonOpt 
             label, justify="left" if label in ("when (UTC)", "file", "kind", "preset") else "right"
         )
     for r in ledger[cols].itertuples(index=False):
-        table.add_row(*(f"{v:%Y-%m-%d %H:%M}" if hasattr(v, "strftime") else str(v) for v in r))
+        table.add_row(*(_plain(f"{v:%Y-%m-%d %H:%M}" if hasattr(v, "strftime") else v) for v in r))
     out.print(table)
 
 
@@ -607,7 +632,7 @@ def report(
     planned = read_scenarios(scenarios_file, Scenario) if scenarios_file else None
     with _data(workspace) as ws:
         path = build_report(ws, out_file, lang=lang, currency=currency, margin=margin, scenarios=planned)
-    out.print(f"Report: [bold]{path}[/bold]")
+    out.print(f"Report: [bold]{escape(str(path))}[/bold]")
 
 
 @command()
@@ -629,11 +654,11 @@ def check(
     if as_json:
         _print_json({**account.to_dict(), "sample": sample.to_dict(orient="records")})
         return
-    fields = Table(title=f"{account.table}: columns read")
+    fields = Table(title=escape(f"{account.table}: columns read"))
     fields.add_column("field")
     fields.add_column("column(s)")
     for name, columns in account.columns.items():
-        fields.add_row(name, ", ".join(columns))
+        fields.add_row(_plain(name), _plain(", ".join(columns)))
     out.print(fields)
     out.print(
         f"Rows: [bold]{account.rows:,}[/bold]   usable: [bold]{account.usable:,}[/bold]   "
@@ -742,7 +767,7 @@ def fit(
         f"log-likelihood: {data['log_likelihood']:.2f}   distinct rows fitted: {data['distinct_rows']:,}"
     )
     for note in data["notes"]:
-        out.print(f"[yellow]note:[/yellow] {note}")
+        out.print(f"[yellow]note:[/yellow] {escape(note)}")
 
 
 @command()
@@ -827,7 +852,7 @@ def predict(
     for r in top.itertuples():
         interval = [f"{r.clv_low:,.2f} – {r.clv_high:,.2f}"] if intervals else []
         table.add_row(
-            str(r.customer_id),
+            _plain(r.customer_id),
             f"{r.probability_alive:.2f}",
             f"{r.expected_purchases:.2f}",
             f"{r.expected_spend:,.2f}",
@@ -835,7 +860,7 @@ def predict(
             *interval,
         )
     out.print(table)
-    out.print(f"Written: [bold]{path}[/bold]")
+    out.print(f"Written: [bold]{escape(str(path))}[/bold]")
 
 
 @command()

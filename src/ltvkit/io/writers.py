@@ -1,14 +1,27 @@
 """Write result tables where the user asked: CSV (UTF-8 with BOM, so Excel opens Cyrillic text correctly),
-XLSX, Parquet or JSON, chosen by ``fmt`` or the file's extension."""
+XLSX, Parquet or JSON, chosen by ``fmt`` or the file's extension.
+
+Spreadsheet files are written so that they cannot be turned against their readers (OWASP "CSV injection"):
+a text cell that a spreadsheet would evaluate — one beginning with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return, unless it is a plain number such as ``-5`` or ``+1.5`` — is written with a leading ``'``,
+which Excel, LibreOffice and Google Sheets show as the text itself. XLSX cells are always values, never
+formulas. Parquet and JSON, the formats for programs, are written as they are; ``guard_formulas=False``
+turns the guard off for CSV and XLSX too.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ltvkit.choices import FORMATS
 from ltvkit.errors import ParameterError
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?")
 
 
 def output_format(path: str | Path, fmt: str | None = None) -> str:
@@ -18,17 +31,69 @@ def output_format(path: str | Path, fmt: str | None = None) -> str:
     return fmt
 
 
-def write_table(frame: pd.DataFrame, path: str | Path, fmt: str | None = None) -> Path:
-    """Write ``frame`` to ``path`` and return the path."""
+def guarded_cell(value: object) -> object:
+    """``value`` with a leading ``'`` if it is text a spreadsheet would evaluate as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def guard_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells are :func:`guarded_cell` (numeric columns stay as they are)."""
+    out = frame.copy()
+    for column in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[column]) and not pd.api.types.is_datetime64_any_dtype(
+            out[column]
+        ):
+            out[column] = out[column].map(guarded_cell)
+    return out
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, fmt: str | None = None, *, guard: bool = True) -> Path:
+    """Write ``frame`` to ``path`` and return the path; CSV and XLSX cells that would run as formulas are
+    neutralised unless ``guard`` is false (see the module docstring)."""
     path = Path(path)
     fmt = output_format(path, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt in ("csv", "xlsx") and guard:
+        frame = guard_formulas(frame)
     if fmt == "csv":
-        frame.to_csv(path, index=False, encoding="utf-8-sig")
+        frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")  # RFC 4180
     elif fmt == "xlsx":
-        frame.to_excel(path, index=False)
+        _write_xlsx(frame, path)
     elif fmt == "parquet":
         frame.to_parquet(path, index=False)
     else:
         frame.to_json(path, orient="records", force_ascii=False, date_format="iso", indent=1)
     return path
+
+
+def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:
+    """One sheet with a header row; every cell a value (openpyxl would otherwise store text beginning with
+    ``=`` as a formula)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    sheet.append([str(c) for c in frame.columns])
+    for row in frame.itertuples(index=False):
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=_xlsx_value(value))
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+            cells.append(cell)
+        sheet.append(cells)
+    book.save(path)
+
+
+def _xlsx_value(value: object) -> object:
+    """A value openpyxl can store: missing values empty, timestamps without a time zone (Excel has none)."""
+    if value is None or value is pd.NaT or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.tz_localize(None).to_pydatetime() if value.tzinfo else value.to_pydatetime()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
