@@ -22,6 +22,15 @@ def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli.out, "width", 200)
 
 
+def strict_json(text: str) -> object:
+    """JSON as a strict parser reads it: NaN and Infinity are not JSON."""
+
+    def refuse(constant: str) -> object:
+        raise ValueError(f"{constant} is not valid JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 def ltv(*args: str) -> tuple[int, str, str]:
     result = runner.invoke(app, list(args))
     return result.exit_code, result.stdout, result.stderr
@@ -143,7 +152,7 @@ def test_analytics_commands_write_files(tmp_path: Path) -> None:
         from_xlsx = pd.read_excel(target)
         code, out, _ = ltv(command, *extra, "-w", ws, "--format", "json")
         assert code == 0
-        from_json = pd.DataFrame(json.loads(out))
+        from_json = pd.DataFrame(strict_json(out))
         assert list(from_xlsx.columns) == list(from_json.columns) and len(from_xlsx) == len(from_json)
         for table in (from_xlsx, from_json):
             assert pick(table)[column].tolist() == [pytest.approx(expected)], (command, table)

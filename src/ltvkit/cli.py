@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -208,7 +207,10 @@ def _data(workspace: Path, *, writable: bool = False) -> Iterator[Workspace | So
 
 
 def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    """``data`` as valid JSON on standard output (non-finite numbers as null)."""
+    from ltvkit.serialize import dumps
+
+    sys.stdout.write(dumps(data, indent=2) + "\n")
 
 
 def _emit(frame: pd.DataFrame, fmt: str, out_file: Path | None, show: Callable[[], None]) -> bool:
