@@ -13,7 +13,7 @@ from conftest import DATA, cdnow_calibration_summary
 from ltvkit.cli import app
 from ltvkit.clv import customer_value
 from ltvkit.errors import ParameterError
-from ltvkit.evaluation import evaluate_holdout, tracking
+from ltvkit.evaluation import evaluate_holdout, paired_bootstrap, tracking
 from ltvkit.models import BetaGeoModel, GammaGammaModel
 from ltvkit.store import Workspace
 from ltvkit.summaries import calibration_holdout_summary, customer_summary
@@ -177,6 +177,27 @@ def test_cli_compare_ranks_models(cdnow_path: Path) -> None:
     assert track[39.0]["actual"] == 2457 and track[78.0]["actual"] == 2457 + 1882
     assert track[39.0]["bgnbd"] == pytest.approx(2457, rel=0.03)
     assert all(track[p]["bgnbd"] <= track[p + 1]["bgnbd"] for p in range(1, 78))
+    # the by-frequency table of the BG/NBD paper (fig. 4): 1,411 customers made no repeat purchase
+    by_x = {row["x"]: row for row in data["by_frequency"]}
+    assert list(by_x) == ["0", "1", "2", "3", "4", "5", "6", "7+"] and by_x["0"]["customers"] == 1411
+    assert sum(row["customers"] for row in by_x.values()) == 2357
+    assert by_x["0"]["bgnbd"] == pytest.approx(by_x["0"]["actual"], abs=0.02)
+    # RMSEs differ by well under 1%: the bootstrap intervals include zero and the verdict says so
+    assert data["tied_with_best"] and "equally well within chance" in data["verdict"]
+    for m in data["models"][1:]:
+        assert m["rmse_difference_low"] <= m["rmse"] - data["models"][0]["rmse"] <= m["rmse_difference_high"]
+
+
+def test_paired_bootstrap_of_metric_differences() -> None:
+    ones, twos = np.ones(50), np.full(50, 2.0)
+    assert paired_bootstrap(ones, twos, "rmse") == pytest.approx((1.0, 1.0))
+    assert paired_bootstrap(ones, ones, "mae") == (0.0, 0.0)
+    rng = np.random.default_rng(3)
+    noise = rng.normal(size=2000)
+    low, high = paired_bootstrap(noise, noise * 1.5, "mae")
+    assert 0 < low < 0.5 * np.abs(noise).mean() < high  # the true difference, 0.5·E|e|, inside; zero outside
+    with pytest.raises(ParameterError, match="unknown metric"):
+        paired_bootstrap(ones, twos, "mape")
 
 
 def test_summary_and_models_share_one_definition(cdnow_path: Path) -> None:

@@ -900,10 +900,11 @@ def compare(
         "model",
         "MAE",
         "RMSE",
+        "RMSE − best (95%)",
         "predicted total",
         "actual total",
         "error of total",
-        "log-lik.",
+        "calib. log-lik.",
     ):
         view.add_column(col, justify="right")
     for r in table.itertuples():
@@ -912,12 +913,22 @@ def compare(
             r.model,
             f"{r.mae:.3f}",
             f"{r.rmse:.3f}",
+            "—" if r.rank == 1 else f"{r.rmse_difference_low:+.3f} … {r.rmse_difference_high:+.3f}",
             f"{r.predicted_total:,.0f}",
             f"{r.actual_total:,.0f}",
             f"{r.total_error:+.1%}",
             f"{r.log_likelihood:,.1f}",
         )
     out.print(view)
+    out.print(escape(info["verdict"]))
+    frequency = Table(title="Mean holdout purchases by calibration repeat purchases (x)")
+    for col in ("x", "customers", "actual", *table["model"]):
+        frequency.add_column(col, justify="right")
+    for row in info["by_frequency"]:
+        frequency.add_row(
+            row["x"], f"{row['customers']:,}", *(f"{row[c]:.2f}" for c in ("actual", *table["model"]))
+        )
+    out.print(frequency)
     track = info["tracking"]
     shown = track[:: max(1, len(track) // 8)]
     if shown[-1] is not track[-1]:

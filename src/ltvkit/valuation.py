@@ -267,8 +267,10 @@ def compare_on_holdout(
     unit: TimeUnit = "week",
     currency: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Rank the purchase models by holdout error. Without ``calibration_end`` the last third of the
-    observed span is held out."""
+    """Rank the purchase models by holdout error, with paired-bootstrap intervals of the differences, the
+    by-frequency table and a verdict that says when the ranking is within chance
+    (:func:`ltvkit.evaluation.compare_models`). Without ``calibration_end`` the last third of the observed
+    span is held out."""
     end = _end(orders, observation_end, currency)
     if calibration_end is None:
         first = purchase_days(orders, currency=currency).day.min().execute()
@@ -277,8 +279,12 @@ def compare_on_holdout(
     split = calibration_holdout_summary(
         orders, calibration_end=calibration_end, observation_end=end, unit=unit, currency=currency
     ).execute()
-    table = compare_models(split)
+    comparison = compare_models(split)
+    table = comparison.table
     info = {
+        "verdict": comparison.verdict,
+        "tied_with_best": comparison.tied,
+        "by_frequency": comparison.by_frequency.to_dict(orient="records"),
         "tracking": _tracking(orders, split, table, calibration_end, end, unit, currency).to_dict(
             orient="records"
         ),
