@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -237,3 +238,23 @@ def test_hostile_values_print_as_text_and_errors_as_one_sentence(tmp_path: Path)
     if Path("/dev/full").exists():
         code, _, err = ltv("pareto", "-w", ws, "--out", "/dev/full", "--format", "csv")
         assert code == 1 and "No space left on device" in err and "Traceback" not in err
+
+
+def test_every_command_that_prints_a_table_has_json() -> None:
+    import typer.main
+
+    def leaves(group: Any, prefix: str = "") -> list[tuple[str, Any]]:
+        found = []
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                found += leaves(command, f"{prefix}{name} ")
+            else:
+                found.append((prefix + name, command))
+        return found
+
+    without = [
+        name
+        for name, command in leaves(typer.main.get_command(app))
+        if "--json" not in {o for p in command.params for o in getattr(p, "opts", [])}
+    ]
+    assert sorted(without) == ["demo", "report", "serve"]  # they write files or run a server

@@ -493,6 +493,7 @@ def cohorts(
     currency: CurrencyOpt = None,
     max_age: Annotated[int, typer.Option(help="Ages shown in the terminal (files get all).")] = 12,
     fmt: FormatOpt = "table",
+    as_json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
     """How do my cohorts behave? Cohort × age matrix; empty cells are ages a cohort has not reached yet."""
@@ -514,7 +515,7 @@ def cohorts(
             title = f"{metric} by {by} cohort and age" + (f" — {split}: {value}" if value is not None else "")
             out.print(_frame_table(frame, title, {c: spec for c in frame.columns[1:]}))
 
-    _emit(table, fmt, out_file, show)
+    _emit(table, "json" if as_json else fmt, out_file, show)
 
 
 @command()
@@ -527,6 +528,7 @@ def channels(
     currency: CurrencyOpt = None,
     margin: MarginOpt = None,
     fmt: FormatOpt = "table",
+    as_json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
     """Where do my best customers come from? LTV, retention, repeat rate and AOV by channel or first
@@ -542,7 +544,12 @@ def channels(
     percents = {c: "{:.1%}" for c in ("repeat_rate", "retention_1", "retention_3", "share")}
     money = {c: "{:,.0f}" for c in frame.columns if c.startswith(("ltv", "margin_ltv")) or c == "aov"}
     title = "Product paths: first product → next product" if paths else f"Customer quality by {by}"
-    _emit(frame, fmt, out_file, lambda: out.print(_frame_table(frame, title, {**percents, **money})))
+    _emit(
+        frame,
+        "json" if as_json else fmt,
+        out_file,
+        lambda: out.print(_frame_table(frame, title, {**percents, **money})),
+    )
 
 
 @command()
@@ -554,6 +561,7 @@ def cac(
     monthly: Annotated[bool, typer.Option(help="CAC and payback per channel and month.")] = False,
     currency: CurrencyOpt = None,
     fmt: FormatOpt = "table",
+    as_json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
     """Does my advertising pay off? CAC, LTV:CAC, payback and the maximum CAC each channel can bear."""
@@ -586,7 +594,7 @@ def cac(
                 "Payback: months until a cohort's gross profit per customer covers its CAC."
             )
 
-    _emit(frame, fmt, out_file, show)
+    _emit(frame, "json" if as_json else fmt, out_file, show)
 
 
 @command()
@@ -594,6 +602,7 @@ def pareto(
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     currency: CurrencyOpt = None,
     fmt: FormatOpt = "table",
+    as_json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
     """Do 20% of customers bring 80% of revenue? Revenue share of the top customers, and the Gini."""
@@ -613,7 +622,7 @@ def pareto(
         )
         out.print(f"Gini coefficient of revenue per customer: {gini:.2f}")
 
-    _emit(frame, fmt, out_file, show)
+    _emit(frame, "json" if as_json else fmt, out_file, show)
 
 
 @command()
@@ -678,8 +687,11 @@ def check(
 
 
 @command()
-def presets() -> None:
+def presets(as_json: JsonOpt = False) -> None:
     """List the import presets."""
+    if as_json:
+        _print_json([{"name": p.name, "kind": p.kind, "title": p.title} for p in PRESETS.values()])
+        return
     table = Table(title="presets")
     table.add_column("name")
     table.add_column("kind")
@@ -959,6 +971,7 @@ def segments(
     ] = None,
     currency: CurrencyOpt = None,
     fmt: FormatOpt = "table",
+    as_json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
     """Whom to act on? Segment sizes, revenue, average LTV and the suggested action; lists to export."""
@@ -997,7 +1010,12 @@ def segments(
         "average_ltv": "{:,.0f}",
     }
     title = f"{scheme} segments: {len(segmented):,} customers"
-    _emit(summary, fmt, out_file, lambda: out.print(_frame_table(summary, title, formats)))
+    _emit(
+        summary,
+        "json" if as_json else fmt,
+        out_file,
+        lambda: out.print(_frame_table(summary, title, formats)),
+    )
 
 
 def _by_scenario(table: pd.DataFrame) -> pd.DataFrame:
@@ -1028,6 +1046,7 @@ def scenario(
     target: TargetOpt = 3.0,
     currency: CurrencyOpt = None,
     fmt: FormatOpt = "table",
+    as_json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
     """What happens to LTV and the CAC I can afford if the check, frequency, retention or margin change?"""
@@ -1063,7 +1082,7 @@ def scenario(
             f"Max CAC = margin LTV / {target:g}."
         )
 
-    _emit(table, fmt, out_file, show)
+    _emit(table, "json" if as_json else fmt, out_file, show)
 
 
 @command()
@@ -1083,6 +1102,7 @@ def tripwire(
     target: TargetOpt = 3.0,
     currency: CurrencyOpt = None,
     fmt: FormatOpt = "table",
+    as_json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
     """What if the tripwire's price changes? LTV and profit of a tripwire buyer, and the CAC one can
@@ -1118,7 +1138,7 @@ def tripwire(
             "to it."
         )
 
-    _emit(table, fmt, out_file, show)
+    _emit(table, "json" if as_json else fmt, out_file, show)
 
 
 @command()
@@ -1239,6 +1259,7 @@ def retainer_kpi(
     terms: Annotated[Path, typer.Option(help="KPI terms (TOML): base_fee, currency, target, better, tiers.")],
     figures: Annotated[Path, typer.Option(help="Monthly KPI figures: a month column and a value column.")],
     fmt: FormatOpt = "table",
+    as_json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
     """Monthly fee = base fee + bonus by KPI attainment."""
@@ -1249,7 +1270,7 @@ def retainer_kpi(
     formats = {"attainment": "{:.0%}", "bonus_share": "{:.0%}", agreed.kpi: "{:,.2f}"}
     _emit(
         frame,
-        fmt,
+        "json" if as_json else fmt,
         out_file,
         lambda: out.print(
             _frame_table(
