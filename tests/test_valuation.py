@@ -56,11 +56,29 @@ def test_clv_equals_a_hand_summed_horizon() -> None:
 def test_clv_interval_brackets_the_estimate(cdnow_rfm: pd.DataFrame) -> None:
     bg = BetaGeoModel().fit(cdnow_rfm)
     gg = GammaGammaModel().fit(cdnow_rfm[cdnow_rfm["monetary_value"] > 0])
-    out = customer_value(bg, gg, cdnow_rfm, horizon=12, unit="week", n_draws=60)
+    out = customer_value(bg, gg, cdnow_rfm, horizon=12, unit="week")
     assert (out["clv_low"] <= out["clv"] * 1.0001).all() and (out["clv"] <= out["clv_high"] * 1.0001).all()
     assert (out["clv_high"] > out["clv_low"]).mean() > 0.99
     with pytest.raises(ParameterError, match="margin"):
         customer_value(bg, gg, cdnow_rfm, horizon=12, margin=30)
+
+
+def test_clv_interval_matches_parameter_draws(cdnow_rfm: pd.DataFrame) -> None:
+    """The delta-method interval agrees with the quantiles of CLV recomputed for parameter vectors drawn
+    from both models' asymptotic normals (the slow, direct way)."""
+    bg = BetaGeoModel().fit(cdnow_rfm)
+    gg = GammaGammaModel().fit(cdnow_rfm[cdnow_rfm["monetary_value"] > 0])
+    some = cdnow_rfm[cdnow_rfm["frequency"].isin([0, 1, 3, 8])].groupby("frequency").head(3)
+    fast = customer_value(bg, gg, some, horizon=26, unit="week")
+    rng = np.random.default_rng(7)
+    values = []
+    for p, q in zip(bg.sample_params(400, rng), gg.sample_params(400, rng), strict=True):
+        drawn = BetaGeoModel.from_params(**dict(zip(("r", "alpha", "a", "b"), p, strict=True)))
+        spend = GammaGammaModel.from_params(**dict(zip(("p", "q", "gamma"), q, strict=True)))
+        values.append(customer_value(drawn, spend, some, horizon=26, unit="week", interval=None)["clv"])
+    low, high = np.quantile(np.array(values), [0.05, 0.95], axis=0)
+    assert fast["clv_low"].to_numpy() == pytest.approx(low, rel=0.1)
+    assert fast["clv_high"].to_numpy() == pytest.approx(high, rel=0.1)
 
 
 def _bgnbd_conditional_expectation(

@@ -21,21 +21,23 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from ltvkit import choices
 from ltvkit.errors import ParameterError
 from ltvkit.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
-from ltvkit.models.base import BaseModel, PurchaseModel
+from ltvkit.models.base import PurchaseModel
 from ltvkit.summaries import compressed, unit_days
 
 PURCHASE_MODELS: dict[str, type[PurchaseModel]] = dict(
     zip(choices.PURCHASE_MODELS, (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel), strict=True)
 )
-HISTORY = ["frequency", "recency", "T", "monetary_value"]
+HISTORY = ["frequency", "recency", "T"]  # what the purchase model's outlook depends on
 
 
 MAX_STEPS = 24  # discounting at finer steps changes CLV by far less than the parameters' uncertainty
 CHUNK = 100_000  # distinct histories scored at a time, to bound memory
+DRAW_CELLS = 10_000_000  # customers × draws combined at a time for the intervals
 
 
 def _steps(horizon: float) -> np.ndarray:
@@ -45,23 +47,28 @@ def _steps(horizon: float) -> np.ndarray:
     return np.linspace(horizon / n, horizon, n)
 
 
-def _outlook(
-    purchase: BaseModel, rows: pd.DataFrame, steps: np.ndarray, discount: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Expected purchases over the horizon and their discounted sum
-    Σ (E[Y(t_i)] − E[Y(t_{i−1})]) / (1+d)^t_i."""
-    cumulative = purchase.expected_purchases(steps[:, None], rows).T  # type: ignore[attr-defined]  # (rows, steps)
-    increments = np.diff(cumulative, axis=1, prepend=0.0)
-    return cumulative[:, -1], increments @ discount
-
-
-def _value(
-    purchase: BaseModel, spend: GammaGammaModel, rows: pd.DataFrame, steps: np.ndarray, discount: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Expected purchases over the horizon, expected spend and margin-free CLV per row."""
-    purchases, discounted = _outlook(purchase, rows, steps, discount)
-    expected_spend = spend.expected_spend(rows)
-    return purchases, expected_spend, expected_spend * discounted
+def history_outlook(
+    purchase: PurchaseModel, histories: pd.DataFrame, steps: np.ndarray, discount: np.ndarray
+) -> pd.DataFrame:
+    """Per distinct history (x, t_x, T): ``probability_alive``, ``expected_purchases`` over the horizon and
+    ``discounted_purchases`` = Σ (E[Y(t_i)] − E[Y(t_{i−1})]) / (1+d)^t_i, in chunks of :data:`CHUNK` rows."""
+    parts = []
+    for start in range(0, len(histories), CHUNK):
+        chunk = histories.iloc[start : start + CHUNK]
+        cumulative = purchase.expected_purchases(steps[:, None], chunk).T  # (rows, steps)
+        increments = np.diff(cumulative, axis=1, prepend=0.0)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "probability_alive": purchase.probability_alive(chunk),
+                    "expected_purchases": cumulative[:, -1],
+                    "discounted_purchases": increments @ discount,
+                },
+                index=chunk.index,
+            )
+        )
+    columns = ["probability_alive", "expected_purchases", "discounted_purchases"]
+    return pd.concat(parts) if parts else pd.DataFrame(columns=columns, dtype=float)
 
 
 def _checked_steps(
@@ -77,7 +84,7 @@ def _checked_steps(
 
 
 def customer_value(
-    purchase_model: BaseModel,
+    purchase_model: PurchaseModel,
     spend_model: GammaGammaModel,
     summary: pd.DataFrame,
     *,
@@ -86,59 +93,94 @@ def customer_value(
     discount_rate: float = 0.0,
     margin: float = 1.0,
     interval: float | None = 0.9,
-    n_draws: int = 100,
-    random_state: int | None = 0,
 ) -> pd.DataFrame:
     """Per customer of ``summary``: ``probability_alive``, ``expected_purchases`` (over the horizon),
     ``expected_spend`` (per purchase), ``clv`` and, with ``interval``, ``clv_low``/``clv_high``.
 
     ``horizon`` is in ``unit`` (the unit the models were fitted in); ``discount_rate`` is annual; ``margin``
-    is the share of revenue kept (1 = revenue).
+    is the share of revenue kept (1 = revenue). The same path as :func:`customer_value_table`: the outlook
+    once per distinct (x, t_x, T), the spend weights once per distinct x; only the final products are per
+    customer. The interval is the delta method on the log scale (as the parameters' own intervals): log CLV
+    = log margin + log E[spend] + log(discounted purchases), the two models' parameters independent, so
+    Var(log CLV) = g_s' Σ_s g_s + g_p' Σ_p g_p with the gradients g in the log-parameters by forward
+    differences (one more outlook per purchase-model parameter), and the bounds CLV · exp(∓ z √Var).
     """
     steps, discount = _checked_steps(horizon, unit, discount_rate, margin)
     if interval is not None and not 0 < interval < 1:
         raise ParameterError(f"the interval is a probability in (0, 1), not {interval}")
     history = summary[HISTORY].astype(float)
-    codes = history.groupby(HISTORY, sort=False).ngroup().to_numpy()
-    rows = history.drop_duplicates().reset_index(drop=True)  # in order of first appearance, as ngroup
+    per_history = history.groupby(HISTORY, sort=False).ngroup().to_numpy()
+    histories = history.drop_duplicates().reset_index(drop=True)  # in order of first appearance, as ngroup
+    x = history["frequency"].to_numpy()
+    levels, per_x = np.unique(x, return_inverse=True)
+    mean_spend = np.where(x > 0, summary["monetary_value"].to_numpy(dtype=float), 0.0)
+
+    outlook = history_outlook(purchase_model, histories, steps, discount).to_numpy()
+    intercept, slope = spend_model.spend_weights(levels)
+    expected_spend = intercept[per_x] + slope[per_x] * mean_spend
+    result = pd.DataFrame(
+        {
+            "probability_alive": outlook[per_history, 0],
+            "expected_purchases": outlook[per_history, 1],
+            "expected_spend": expected_spend,
+            "clv": margin * expected_spend * outlook[per_history, 2],
+        },
+        index=summary.index,
+    )
     if interval is not None:
-        rng = np.random.default_rng(random_state)
-        draws = [
-            (
-                type(purchase_model).from_params(**dict(zip(purchase_model._param_names, p, strict=False))),
-                GammaGammaModel.from_params(**dict(zip(GammaGammaModel._param_names, s, strict=False))),
-            )
-            for p, s in zip(
-                purchase_model.sample_params(n_draws, rng),
-                spend_model.sample_params(n_draws, rng),
-                strict=False,
-            )
-        ]
-    parts = []
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows.iloc[start : start + CHUNK]
-        purchases, spend, value = _value(purchase_model, spend_model, chunk, steps, discount)
-        part = pd.DataFrame(
-            {
-                "probability_alive": purchase_model.probability_alive(chunk),  # type: ignore[attr-defined]
-                "expected_purchases": purchases,
-                "expected_spend": spend,
-                "clv": margin * value,
-            }
-        )
-        if interval is not None:
-            values = np.array([margin * _value(p, s, chunk, steps, discount)[2] for p, s in draws])
-            tail = (1 - interval) / 2
-            part["clv_low"], part["clv_high"] = np.quantile(values, [tail, 1 - tail], axis=0)
-        parts.append(part)
-    out = pd.concat(parts, ignore_index=True)
-    result = out.iloc[codes].reset_index(drop=True)
-    result.index = summary.index
+        z = float(special.ndtri(1 - (1 - interval) / 2))
+        variance = _log_outlook_variance(purchase_model, histories, steps, discount)[per_history]
+        variance += _log_spend_variance(spend_model, levels, per_x, mean_spend, expected_spend)
+        spread = np.exp(z * np.sqrt(variance))
+        result["clv_low"], result["clv_high"] = result["clv"] / spread, result["clv"] * spread
     return pd.concat([summary, result], axis=1)
 
 
+LOG_STEP = 1e-5  # forward-difference step in the log-parameters
+
+
+def _log_outlook_variance(
+    purchase: PurchaseModel, histories: pd.DataFrame, steps: np.ndarray, discount: np.ndarray
+) -> np.ndarray:
+    """Per distinct history: Var(log discounted purchases) from the purchase model's log-parameter
+    covariance, with the gradient by forward differences."""
+    log_params = np.log(purchase._p)
+    base = np.log(history_outlook(purchase, histories, steps, discount)["discounted_purchases"].to_numpy())
+    gradient = np.empty((len(log_params), len(histories)))
+    for j in range(len(log_params)):
+        shifted = log_params.copy()
+        shifted[j] += LOG_STEP
+        moved = type(purchase).from_params(**dict(zip(purchase._param_names, np.exp(shifted), strict=True)))
+        outlook = history_outlook(moved, histories, steps, discount)["discounted_purchases"].to_numpy()
+        gradient[j] = (np.log(outlook) - base) / LOG_STEP
+    return np.einsum("jh,jk,kh->h", gradient, purchase.log_covariance_, gradient)
+
+
+def _log_spend_variance(
+    spend: GammaGammaModel,
+    levels: np.ndarray,
+    per_x: np.ndarray,
+    mean_spend: np.ndarray,
+    expected: np.ndarray,
+) -> np.ndarray:
+    """Per customer: Var(log E[spend | x, m]) from the spend model's log-parameter covariance; E[spend] is
+    intercept(x) + slope(x)·m, so its gradient comes from the weights' gradients per distinct x."""
+    log_params = np.log(spend._p)
+    intercept, slope = spend.spend_weights(levels)
+    gradient = np.empty((len(log_params), len(per_x)))
+    for j in range(len(log_params)):
+        shifted = log_params.copy()
+        shifted[j] += LOG_STEP
+        moved = GammaGammaModel.from_params(**dict(zip(spend._param_names, np.exp(shifted), strict=True)))
+        d_intercept, d_slope = (
+            (w - w0) / LOG_STEP for w, w0 in zip(moved.spend_weights(levels), (intercept, slope), strict=True)
+        )
+        gradient[j] = (d_intercept[per_x] + d_slope[per_x] * mean_spend) / expected
+    return np.einsum("jc,jk,kc->c", gradient, spend.log_covariance_, gradient)
+
+
 def customer_value_table(
-    purchase_model: BaseModel,
+    purchase_model: PurchaseModel,
     spend_model: GammaGammaModel,
     summary: ir.Table,
     *,
@@ -154,14 +196,7 @@ def customer_value_table(
     is executed or written."""
     steps, discount = _checked_steps(horizon, unit, discount_rate, margin)
     histories = compressed(summary).execute().drop(columns="weight")
-    outlook = histories.copy()
-    for start in range(0, len(histories), CHUNK):
-        chunk = histories.iloc[start : start + CHUNK]
-        alive = purchase_model.probability_alive(chunk)  # type: ignore[attr-defined]
-        purchases, discounted = _outlook(purchase_model, chunk, steps, discount)
-        outlook.loc[chunk.index, ["probability_alive", "expected_purchases", "discounted_purchases"]] = (
-            np.column_stack([alive, purchases, discounted])
-        )
+    outlook = pd.concat([histories, history_outlook(purchase_model, histories, steps, discount)], axis=1)
     weights = pd.DataFrame({"frequency": np.unique(histories["frequency"].to_numpy(float))})
     weights["spend_intercept"], weights["spend_slope"] = spend_model.spend_weights(weights["frequency"])
     keys = ["frequency", "recency", "T"]

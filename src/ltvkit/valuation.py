@@ -16,7 +16,7 @@ from ltvkit.clv import PURCHASE_MODELS, customer_value, customer_value_table
 from ltvkit.errors import ParameterError, collect_notes
 from ltvkit.evaluation import compare_models, tracking
 from ltvkit.models import BetaGeoBetaBinomModel, GammaGammaModel, ShiftedBetaGeometricModel
-from ltvkit.models.base import BaseModel
+from ltvkit.models.base import BaseModel, PurchaseModel
 from ltvkit.summaries import (
     UNIT_DAYS,
     TimeUnit,
@@ -145,7 +145,7 @@ def _fitted(
     observation_end: str | dt.date | None,
     currency: str | None,
     **settings: Any,
-) -> tuple[ir.Table, BaseModel, GammaGammaModel, dict[str, Any]]:
+) -> tuple[ir.Table, PurchaseModel, GammaGammaModel, dict[str, Any]]:
     """The customer summary (an expression), a purchase model and Gamma-Gamma fitted on compressed statistics
     read from the engine, and what to report of them."""
     if model not in PURCHASE_MODELS:
@@ -177,7 +177,6 @@ def predict_customers(
     observation_end: str | dt.date | None = None,
     currency: str | None = None,
     intervals: bool = True,
-    random_state: int | None = 0,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-customer predictions over ``horizon`` units (P(alive), expected purchases and spend, CLV with a
     90% interval) as a DataFrame, and a summary of the two fitted models. For customers too many to bring
@@ -201,7 +200,6 @@ def predict_customers(
         discount_rate=discount_rate,
         margin=margin,
         interval=0.9 if intervals else None,
-        random_state=random_state,
     )
     return scored, info | score_totals(scored)
 

@@ -47,8 +47,4 @@ schema = schemathesis.openapi.from_dict(_openapi())
 @schema.parametrize()
 @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_errors(case: schemathesis.Case, live_school: LiveServer) -> None:
-    if case.path == "/api/predictions" and (case.query or {}).get("model") == "paretonbd":
-        # Pareto/NBD intervals re-score every parameter draw, and draws far out in the tails fall back to
-        # mpmath (minutes on this machine): a known cost, not an error; the point estimates are still tested
-        case.query["intervals"] = False
     case.call_and_validate(base_url=live_school.url, checks=[not_a_server_error], timeout=120)

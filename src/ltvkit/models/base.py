@@ -310,6 +310,14 @@ class BaseModel:
             out["identified"] = ~self.params_.index.isin(self.identification_.weak)
         return out
 
+    @property
+    def log_covariance_(self) -> np.ndarray:
+        """Covariance of the log-parameters (see :meth:`_set_covariance`); only a fitted model has one."""
+        self._check_fitted()
+        if not hasattr(self, "_cov_log"):
+            raise NotFittedError("intervals need a fitted model (from_params() has no uncertainty)")
+        return np.asarray(self._cov_log)
+
     def sample_params(self, n: int, random_state: int | np.random.Generator | None = None) -> np.ndarray:
         """``n`` parameter vectors drawn from the asymptotic normal of the log-parameters, shape (n, k)."""
         self._check_fitted()
