@@ -89,21 +89,23 @@ def customer_summary(
 
 
 def _summarise(days: ir.Table, end: dt.date, scale: float) -> ir.Table:
-    ordered = days.mutate(seq=ibis.row_number().over(group_by="customer_id", order_by="day"))
-    per = ordered.group_by("customer_id").aggregate(
-        first_purchase=ordered.day.min(),
-        last_purchase=ordered.day.max(),
-        n=ordered.count(),
-        repeat_value=ordered.value.sum(where=ordered.seq > 0),
-        revenue=ordered.value.sum(),
+    """One aggregation over the purchase days (no window): the first day's value is ``arg_min`` of value by
+    day (a customer has one row a day), so the repeat value is the total less it."""
+    per = days.group_by("customer_id").aggregate(
+        first_purchase=days.day.min(),
+        last_purchase=days.day.max(),
+        n=days.count(),
+        first_value=days.value.argmin(days.day),
+        revenue=days.value.sum(),
     )
     repeats = per.n - 1
+    per = per.mutate(repeat_value=per.revenue - per.first_value)
     return per.select(
         "customer_id",
         frequency=repeats.cast("float64"),
         recency=per.last_purchase.delta(per.first_purchase, unit="day").cast("float64") / scale,
         T=ibis.date(end).delta(per.first_purchase, unit="day").cast("float64") / scale,
-        monetary_value=ibis.ifelse(repeats > 0, per.repeat_value.fill_null(0) / repeats, 0.0),
+        monetary_value=ibis.ifelse(repeats > 0, per.repeat_value / repeats, 0.0),
         first_purchase=per.first_purchase,
         last_purchase=per.last_purchase,
         revenue=per.revenue,
