@@ -434,7 +434,8 @@ def summary(
     ] = 180,
     as_json: JsonOpt = False,
 ) -> None:
-    """What is my LTV? Customers, orders, revenue, and LTV = AOV × frequency × lifetime, per currency."""
+    """What is my LTV? Customers, orders, revenue, expected LTV (AOV × frequency × expected lifetime) with
+    its interval and the data's grade, and revenue per customer so far, per currency."""
     from ltvkit.metrics import ltv_summary
     from ltvkit.overview import overview
 
@@ -467,10 +468,30 @@ def summary(
         )
     out.print(table)
     for item in ltv:
+        expected, life = item.expected, item.expected.lifetime
+        at_least = "at least " if life.is_lower_bound else ""
         out.print(
-            f"\n[bold]LTV ({item.currency})[/bold] = AOV × frequency × lifetime = "
-            f"{item.aov:,.0f} × {item.frequency_per_year:.2f} a year × {item.lifetime_years:.2f} years = "
-            f"[bold]{item.ltv_mean:,.0f}[/bold]  (median customer: {item.ltv_median:,.0f})"
+            f"\n[bold]Expected LTV ({item.currency})[/bold] = AOV × purchases a year while active × expected "
+            f"lifetime = {expected.aov:,.0f} × {expected.purchases_per_year:.2f} × {at_least}"
+            f"{life.years:.2f} years = [bold]{at_least}{expected.value:,.0f}[/bold] "
+            f"(90% interval {expected.low:,.0f}–{expected.high:,.0f})"
+        )
+        out.print(
+            f"  expected lifetime: Kaplan–Meier over {life.ended:,} customers who stopped buying (no "
+            f"purchase in {life.inactive_after_days} days) and {life.censored:,} still buying"
+            + (
+                f"; {life.survival_at_end:.0%} are still buying after {life.watched_years:.1f} years, the "
+                "longest watched, so customers stay longer than this"
+                if life.is_lower_bound
+                else ""
+            )
+        )
+        out.print(f"  {escape(item.grade.sentence())}")
+        out.print(
+            f"  Revenue per customer so far: [bold]{item.ltv_mean:,.0f}[/bold] (median customer: "
+            f"{item.ltv_median:,.0f}) = AOV × frequency × lifetime so far = {item.aov:,.0f} × "
+            f"{item.frequency_per_year:.2f} a year × {item.lifetime_years:.2f} years (young customers are "
+            "cut short: a record of the past, not a budget)"
         )
         out.print(
             f"  purchases per customer {item.purchases_per_customer:.2f}; "
@@ -1162,7 +1183,7 @@ def serve(
     import uvicorn
 
     from ltvkit.sources import Source
-    from ltvkit.web.app import create_app
+    from ltvkit.web.app import bound_hosts, create_app
 
     try:
         loopback = ipaddress.ip_address(host).is_loopback
@@ -1183,7 +1204,13 @@ def serve(
         if options.url
         else None
     )
-    app = create_app(workspace, token=token, max_upload_mb=max_upload_mb, source=opener)
+    app = create_app(
+        workspace,
+        token=token,
+        max_upload_mb=max_upload_mb,
+        source=opener,
+        allowed_hosts=bound_hosts(host, port),
+    )
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     where = f"source {options.table} in {options.url}" if options.url else f"workspace {workspace}"
     err.print(

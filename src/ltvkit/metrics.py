@@ -8,6 +8,11 @@ The breakdown is an identity, so each factor shows which lever moves LTV::
     lifetime  = mean over customers of (last purchase − first purchase) + one month, in years
                 (the month stands for the period a single purchase covers, so one-time buyers count)
     frequency = purchases per customer / lifetime  (purchases a year)
+
+That lifetime is the one observed *so far*: young customers are cut short, so it is a description of the
+past, not an LTV to set a budget by. :attr:`LtvSummary.expected` is that: the Kaplan–Meier expected lifetime
+with censoring (:mod:`ltvkit.lifetime`) times the revenue per active customer-year, with a bootstrap
+interval; :attr:`LtvSummary.grade` says whether the data support the models (:mod:`ltvkit.grade`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import pandas as pd
 from ltvkit.cohorts import customers, last_observed_day, money_orders
 from ltvkit.definitions import is_purchase, net_revenue
 from ltvkit.errors import ParameterError
+from ltvkit.grade import DataGrade, data_grade
+from ltvkit.lifetime import ExpectedLtv, expected_ltv
 
 ONE_MONTH_YEARS = 1 / 12
 
@@ -68,9 +75,11 @@ class LtvSummary:
     margin_ltv: float | None
     first_purchase: str
     last_day: str
+    expected: ExpectedLtv
+    grade: DataGrade
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(self) | {"expected": self.expected.to_dict(), "grade": self.grade.to_dict()}
 
 
 def ltv_summary(
@@ -102,6 +111,10 @@ def ltv_summary(
     recent = pd.to_datetime(per["last_purchase"]) >= pd.Timestamp(end) - pd.Timedelta(
         days=inactive_after_days
     )
+    first_day = pd.Timestamp(per["first_purchase"].min())
+    grade = data_grade(
+        n, int((per["purchases"] > 1).sum()), (pd.Timestamp(end) - first_day.normalize()).days + 1
+    )
     return LtvSummary(
         currency=code,
         customers=n,
@@ -119,8 +132,10 @@ def ltv_summary(
         inactive_after_days=inactive_after_days,
         gross_profit_ltv=float(per["gross_profit"].sum()) / n if per["has_costs"].any() else None,
         margin_ltv=net * margin / n if margin is not None else None,
-        first_purchase=pd.Timestamp(per["first_purchase"].min()).date().isoformat(),
+        first_purchase=first_day.date().isoformat(),
         last_day=end.isoformat(),
+        expected=expected_ltv(per, pd.Timestamp(end), inactive_after_days=inactive_after_days),
+        grade=grade,
     )
 
 
