@@ -107,9 +107,13 @@ def test_channel_quality(shop: Workspace) -> None:
     q = quality_by(shop.table("orders"), "channel").set_index("channel")
     assert q.loc["ads", ["customers", "repeat_rate", "aov"]].tolist() == [2, 0.5, pytest.approx(850 / 4)]
     assert q.loc["organic", "aov"] == pytest.approx(200 / 3)
-    # LTV at 3 months only from cohorts observed that long: ads → a's January cohort alone
-    assert q.loc["ads", "ltv_3"] == 550 and q.loc["organic", "ltv_3"] == 100
+    # LTV chained over matched cohorts. ads: a (January) 100, 400, 550, 550 by age; c (February) 400, 400,
+    # 300 (a refund), then censored. Age 0 over both: 250; + (300 + 0)/2 + (150 − 100)/2 + (0, a alone) = 425.
+    # Averaging the cohorts observed at age 3 would give a's 550 alone, and 300 at age 2 < 550 at age 3 would
+    # fall or rise with the mix of cohorts rather than with what customers did.
+    assert q.loc["ads", "ltv_3"] == 425 and q.loc["organic", "ltv_3"] == 100
     assert np.isnan(q.loc["ads", "ltv_6"])
+    assert q.loc["ads", "customers_observed_12"] == 0
 
 
 def test_product_paths(shop: Workspace) -> None:
@@ -132,8 +136,9 @@ def test_cac_payback_and_max_cac(shop: Workspace) -> None:
     assert months["payback_months"].tolist()[0] == 1 and np.isnan(months["payback_months"].tolist()[1])
     ads = by_channel.set_index("channel").loc["ads"]
     assert (ads["spend"], ads["new_customers"], ads["cac"], ads["ltv_age"]) == (800.0, 2, 400.0, 3)
-    assert ads["gross_profit_ltv"] == 490.0 and ads["ltv"] == 550.0
-    assert ads["ltv_to_cac"] == pytest.approx(490 / 400) and ads["max_cac"] == pytest.approx(490 / 3)
+    # chained over a and c (see test_channel_quality): profit (90 + 360)/2 + (270 + 0)/2 + (130 − 100)/2 + 0
+    assert ads["gross_profit_ltv"] == 375.0 and ads["ltv"] == 425.0
+    assert ads["ltv_to_cac"] == pytest.approx(375 / 400) and ads["max_cac"] == pytest.approx(375 / 3)
     assert ads["payback_months"] == 1
 
 

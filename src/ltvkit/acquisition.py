@@ -34,13 +34,49 @@ def mean_at_age(table: pd.DataFrame, key: str, column: str, age: int) -> pd.Seri
     return weighted / cells.groupby(key)["size"].sum()
 
 
+def chained_at_age(table: pd.DataFrame, key: str, column: str, age: int) -> pd.Series:
+    """A cumulative per-customer value (``ltv``, ``profit``) at ``age`` for each ``key``, chained over
+    matched cohorts (the chain-ladder of a cohort triangle): the size-weighted mean at age 0 over all the
+    key's cohorts, plus, for each later age k, the size-weighted mean increment from k − 1 to k over the
+    cohorts observed at k. Averaging the cohorts observed at ``age`` directly mixes different cohorts at
+    different ages, so a curve can fall only because an old, weak cohort is all that reaches the later ages;
+    chained, it moves only by what the same customers did. NaN where no cohort of the key reaches ``age``."""
+    wide = table.pivot_table(index=[key, "cohort"], columns="age", values=column, aggfunc="first")
+    sizes = table.groupby([key, "cohort"])["size"].first().reindex(wide.index).to_numpy(dtype=float)
+    keys = wide.index.get_level_values(0)
+    out = {}
+    for group in keys.unique():
+        rows = wide[keys == group]
+        weight = sizes[keys == group]
+        value = float(np.average(rows[0], weights=weight)) if 0 in rows and rows[0].notna().all() else np.nan
+        for k in range(1, age + 1):
+            both = (
+                (rows[k].notna() & rows[k - 1].notna()).to_numpy() if k in rows else np.zeros(len(rows), bool)
+            )
+            if not both.any():
+                value = np.nan
+                break
+            step = (rows[k] - rows[k - 1]).to_numpy()[both]
+            value += float(np.average(step, weights=weight[both]))
+        out[group] = value
+    return pd.Series(out, dtype=float)
+
+
+def customers_observed(table: pd.DataFrame, key: str, age: int) -> pd.Series:
+    """Per ``key``: the customers whose cohorts are observed to ``age`` (what a value at that age rests
+    on)."""
+    cells = table[table["age"] == age]
+    return cells.groupby(key)["size"].sum()
+
+
 def quality_by(
     orders: ir.Table, by: str = "channel", *, currency: str | None = None, margin: float | None = None
 ) -> pd.DataFrame:
     """Per value of ``by`` (a :data:`~ltvkit.cohorts.SPLITS` field of the first purchase): ``customers``,
     ``repeat_rate``, ``aov``, ``retention_1``/``retention_3`` (share active at month 1 and 3), ``ltv_3``,
-    ``ltv_6``, ``ltv_12`` (net revenue per customer by that age, cohorts observed that long) and
-    ``ltv_to_date``, sorted by customers."""
+    ``ltv_6``, ``ltv_12`` (net revenue per customer by that age, chained over matched cohorts:
+    :func:`chained_at_age`), ``customers_observed_12`` (how many customers' cohorts reach 12 months: the
+    12-month value rests on them alone) and ``ltv_to_date``, sorted by customers."""
     if by not in SPLITS:
         raise ParameterError(f"cannot group by {by!r}; use one of {', '.join(SPLITS)}")
     table = cohort_table(orders, period="month", split=by, currency=currency)
@@ -69,7 +105,10 @@ def quality_by(
     out["retention_1"] = mean_at_age(table, by, "retention", 1)
     out["retention_3"] = mean_at_age(table, by, "retention", 3)
     for age in AGES:
-        out[f"ltv_{age}"] = mean_at_age(table, by, "ltv", age)
+        out[f"ltv_{age}"] = chained_at_age(table, by, "ltv", age)
+    out[f"customers_observed_{AGES[-1]}"] = (
+        customers_observed(table, by, AGES[-1]).reindex(out.index).fillna(0)
+    )
     out["ltv_to_date"] = stats["net"] / stats["customers"]
     if margin is not None:
         out["margin_ltv_12"] = out["ltv_12"] * margin
@@ -175,8 +214,8 @@ def cac_table(
     by_channel["cac"] = by_channel["spend"] / by_channel["new_customers"].replace(0, np.nan)
     ltv_age = min(horizon, int(table["age"].max()))
     by_channel["ltv_age"] = ltv_age
-    by_channel["ltv"] = mean_at_age(table, "channel", "ltv", ltv_age).reindex(by_channel.index)
-    by_channel["gross_profit_ltv"] = mean_at_age(table, "channel", "profit", ltv_age).reindex(
+    by_channel["ltv"] = chained_at_age(table, "channel", "ltv", ltv_age).reindex(by_channel.index)
+    by_channel["gross_profit_ltv"] = chained_at_age(table, "channel", "profit", ltv_age).reindex(
         by_channel.index
     )
     by_channel["ltv_to_cac"] = by_channel["gross_profit_ltv"] / by_channel["cac"]

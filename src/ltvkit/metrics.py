@@ -94,7 +94,8 @@ def ltv_summary(
     cost and fee where the data has them; ``margin_ltv`` applies a margin rate."""
     if margin is not None and not 0 < margin <= 1:
         raise ParameterError(f"the margin is a share of revenue in (0, 1], not {margin}")
-    per = customer_values(orders, currency=currency).execute()
+    # ordered, so that the bootstrap of the expected LTV gives each customer the same weight on any engine
+    per = customer_values(orders, currency=currency).order_by("customer_id").execute()
     if per.empty:
         raise ParameterError("there are no purchases to summarise")
     end = last_observed_day(orders)
