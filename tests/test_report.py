@@ -64,7 +64,7 @@ def test_charts_render_in_chromium_offline(shop: Workspace, browser, lang: str, 
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("request", lambda r: requests.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
     page.goto(path.as_uri())
-    page.wait_for_function("document.body.dataset.chartsRendered !== undefined", timeout=15_000)
+    page.wait_for_function("() => document.body.dataset.chartsRendered !== undefined", timeout=15_000)
     assert page.evaluate("document.body.dataset.chartsRendered") == "6"
     drawn = page.evaluate(
         """() => Array.from(document.querySelectorAll('[data-chart]')).map(el => {

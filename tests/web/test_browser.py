@@ -39,18 +39,22 @@ def test_upload_then_every_page_in_every_language(
 ) -> None:  # noqa: ANN001
     base = live_empty.url
     page, errors, outside = open_page(browser, base, "/data")
+    # predicates are functions: Playwright re-evaluates a bare expression with eval, which CSP refuses
     for file in school_files[:2]:
         page.set_input_files("input[type=file]", str(file))
         page.click("#upload-form button")
         page.wait_for_function(
-            "document.getElementById('upload-result').textContent.includes('\"loaded\"')", timeout=60_000
+            "() => document.getElementById('upload-result').textContent.includes('\"loaded\"')",
+            timeout=60_000,
         )
         account = page.evaluate("JSON.parse(document.getElementById('upload-result').textContent)")
         assert account["read"] == account["loaded"] + account["duplicates"] + account["rejected"]
         page.evaluate("document.getElementById('upload-result').textContent = ''")
     # the ledger refreshes after each import: wait for the second one's row
     # (a slow machine shows the first first)
-    page.wait_for_function("document.querySelectorAll('#imports-table tbody tr').length >= 2", timeout=60_000)
+    page.wait_for_function(
+        "() => document.querySelectorAll('#imports-table tbody tr').length >= 2", timeout=60_000
+    )
     assert page.locator("#imports-table tbody tr").count() == 2
     page.close()
     assert errors == [] and outside == []

@@ -2,19 +2,23 @@
 
 :func:`report_data` gathers the figures from the core analytics; :func:`render` turns them into HTML in one
 language; :func:`build_report` does both and writes the file.
+
+The file is sent around, and the names in it (products, channels, campaigns, scenarios) come from the
+user's data, so: every value is escaped by the template (autoescape is on), the charts' data is JSON that
+cannot leave its script element (:func:`~ltvkit.report.security.json_script`), and a Content-Security-Policy
+in the file lets only its two inline scripts (the chart library and ``static/report.js``, by hash) run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 
 from ltvkit import i18n
 from ltvkit.acquisition import cac_table, mean_at_age, quality_by
@@ -22,6 +26,7 @@ from ltvkit.cohorts import cohort_matrix, cohort_table
 from ltvkit.errors import ParameterError, collect_notes
 from ltvkit.metrics import lorenz_curve, ltv_summary, pareto_table
 from ltvkit.overview import overview
+from ltvkit.report.security import inline_script, json_script, report_policy
 from ltvkit.scenarios import Scenario, baseline_from, evaluate
 from ltvkit.serialize import jsonable
 from ltvkit.sources import Tables
@@ -115,10 +120,15 @@ def report_data(
 
 
 def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("ltvkit.report", "templates"), autoescape=select_autoescape(["html"])
-    )
+    """The report's templates, every one autoescaped (whatever its name ends with)."""
+    env = Environment(loader=PackageLoader("ltvkit.report", "templates"), autoescape=True)
+    env.filters["json_script"] = json_script
     return env
+
+
+def _static(name: str) -> str:
+    """The text of ``static/name`` (newlines as LF, as the browser sees it in the page)."""
+    return resources.files("ltvkit.report").joinpath(f"static/{name}").read_text(encoding="utf-8")
 
 
 def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = None) -> str:
@@ -208,7 +218,7 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
         "months": {c: i18n.month(dt.date.fromisoformat(c), lang) for c in data["heatmaps"]["ltv"]["cohorts"]},
         **{k: data[k] for k in ("heatmaps", "cohort_curves", "channel_curves", "lorenz", "cac")},
     }
-    script = resources.files("ltvkit.report").joinpath("static/echarts.min.js").read_text(encoding="utf-8")
+    scripts = [_static("echarts.min.js"), _static("report.js")]
     return (
         _environment()
         .get_template("report.html.j2")
@@ -245,8 +255,10 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
             scenario_rows=scenario_rows,
             model_notes=data.get("model_notes") or [],
             target=i18n.number(TARGET_RATIO, lang),
-            chart_script=script,
-            chart_data=json.dumps(chart_payload, ensure_ascii=False).replace("</", "<\\/"),
+            policy=report_policy(scripts),
+            chart_script=inline_script(scripts[0]),
+            report_script=inline_script(scripts[1]),
+            chart_data=chart_payload,
         )
     )
 

@@ -1,4 +1,8 @@
-/* ltvkit dashboard: every figure comes from the JSON API (/api/…); numbers are formatted by the page's locale. */
+/* ltvkit dashboard: every figure comes from the JSON API (/api/…); numbers are formatted by the page's locale.
+   Names from the data (customers, channels, products, campaigns, file names) are only ever set as text: the
+   page is built with createElement and textContent (never innerHTML), chart labels and legends are drawn on
+   the canvas, echarts' own tooltips escape them, and a tooltip built here is a DOM node. The pages run under
+   a Content-Security-Policy with script-src 'self': no inline script or on… attribute anywhere. */
 (function () {
   "use strict";
   var T = JSON.parse(document.getElementById("labels").textContent);
@@ -44,25 +48,36 @@
     return fmt.number(value, Math.abs(value) < 10 && value % 1 ? 2 : 0);
   }
 
+  // An element with attributes and children; a child that is not a node becomes a text node (never markup).
+  function node(tag, attributes, children) {
+    var el = document.createElement(tag);
+    Object.keys(attributes || {}).forEach(function (name) { el.setAttribute(name, String(attributes[name])); });
+    (children || []).forEach(function (child) {
+      el.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
+    });
+    return el;
+  }
+
+  // A tooltip's content as text: echarts puts a string from a formatter in as HTML, a node as it is.
+  function tip(text) { return node("div", {}, [text]); }
+
+  // The rows as a table in #id; options.extra(row) gives a node for an extra last column.
   function table(id, rows, options) {
     options = options || {};
     var el = document.getElementById(id);
     if (!rows.length) { el.textContent = "—"; return; }
     var columns = options.columns || Object.keys(rows[0]);
-    var head = "<tr>" + columns.map(function (c) { return "<th>" + esc(c) + "</th>"; }).join("") +
-      (options.extra ? "<th></th>" : "") + "</tr>";
+    var head = node("tr", {}, columns.map(function (c) { return node("th", {}, [c]); })
+      .concat(options.extra ? [node("th")] : []));
     var body = rows.map(function (row) {
-      return "<tr>" + columns.map(function (c) {
-        var v = row[c];
-        return "<td data-col=\"" + esc(c) + "\"" + (typeof v === "number" ? " data-value=\"" + v + "\"" : "") + ">" +
-          esc(cell(c, v, options.currency)) + "</td>";
-      }).join("") + (options.extra ? "<td>" + options.extra(row) + "</td>" : "") + "</tr>";
-    }).join("");
-    el.innerHTML = "<table><thead>" + head + "</thead><tbody>" + body + "</tbody></table>";
-  }
-
-  function esc(text) {
-    return String(text).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; });
+      var cells = columns.map(function (c) {
+        var v = row[c], attributes = { "data-col": c };
+        if (typeof v === "number") { attributes["data-value"] = v; }
+        return node("td", attributes, [cell(c, v, options.currency)]);
+      });
+      return node("tr", {}, options.extra ? cells.concat([node("td", {}, [options.extra(row)])]) : cells);
+    });
+    el.replaceChildren(node("table", {}, [node("thead", {}, [head]), node("tbody", {}, body)]));
   }
 
   function chart(name, option) {
@@ -123,14 +138,14 @@
           status("");
           valueSelect.hidden = !d.split;
           if (d.split && !keepValue) {
-            valueSelect.innerHTML = d.split_values.map(function (v) { return "<option>" + esc(v) + "</option>"; }).join("");
+            valueSelect.replaceChildren.apply(valueSelect, d.split_values.map(function (v) { return node("option", {}, [v]); }));
           }
           var points = [];
           d.values.forEach(function (row, i) { row.forEach(function (v, j) { if (v !== null) { points.push([j, i, v]); } }); });
           var format = d.metric === "retention" ? fmt.percent : function (v) { return fmt.number(v); };
           var max = Math.max.apply(null, points.map(function (p) { return p[0] === 0 && d.metric === "retention" ? 0 : p[2]; }).concat([1e-9]));
           chart("cohorts", {
-            tooltip: { formatter: function (p) { return d.cohorts[p.value[1]] + ", " + T.age_months + " " + p.value[0] + ": " + format(p.value[2]); } },
+            tooltip: { formatter: function (p) { return tip(d.cohorts[p.value[1]] + ", " + T.age_months + " " + p.value[0] + ": " + format(p.value[2])); } },
             grid: { left: 90, right: 20, top: 10, bottom: 80 },
             xAxis: { type: "category", data: d.ages, name: T.age_months, nameLocation: "middle", nameGap: 28 },
             yAxis: { type: "category", data: d.cohorts, inverse: true },
@@ -155,14 +170,17 @@
 
     value: function () {
       var form = document.getElementById("value-form");
+      function tile(label, key, value) {
+        return node("div", { class: "tile" }, [node("div", { class: "label" }, [label]),
+          node("div", { class: "value", "data-kpi": key, "data-value": value }, [fmt.number(value)])]);
+      }
       function load() {
         var q = formData(form);
         status(T.working);
         api("/api/predictions?" + new URLSearchParams({ horizon: q.horizon, margin: q.margin })).then(function (d) {
           status(d.notes && d.notes.length ? T.model_note + ": " + d.notes.join(" ") : "");
-          document.getElementById("value-tiles").innerHTML =
-            "<div class=\"tile\"><div class=\"label\">" + esc(T.customers) + "</div><div class=\"value\" data-kpi=\"customers\" data-value=\"" + d.customers + "\">" + fmt.number(d.customers) + "</div></div>" +
-            "<div class=\"tile\"><div class=\"label\">CLV</div><div class=\"value\" data-kpi=\"total_clv\" data-value=\"" + d.total_clv + "\">" + fmt.number(d.total_clv) + "</div></div>";
+          document.getElementById("value-tiles").replaceChildren(
+            tile(T.customers, "customers", d.customers), tile("CLV", "total_clv", d.total_clv));
           var h = d.alive_histogram;
           bars("alive", h.counts.map(function (_, i) { return fmt.percent(h.edges[i]) + "–" + fmt.percent(h.edges[i + 1]); }), h.counts, function (v) { return fmt.number(v); });
           table("top-table", d.top, { columns: ["customer_id", "probability_alive", "expected_purchases", "expected_spend", "clv", "clv_low", "clv_high"] });
@@ -176,10 +194,10 @@
       var form = document.getElementById("segment-form");
       function load() {
         var scheme = form.elements.scheme.value;
-        api("/api/segments?scheme=" + scheme).then(function (rows) {
+        api("/api/segments?" + new URLSearchParams({ scheme: scheme })).then(function (rows) {
           bars("segments", rows.map(function (r) { return r.segment; }), rows.map(function (r) { return r.customers; }), function (v) { return fmt.number(v); });
           table("segment-table", rows, { extra: function (r) {
-            return "<a href=\"/api/segments/export?" + new URLSearchParams({ scheme: scheme, segment: r.segment }) + "\">" + esc(T.download) + "</a>";
+            return node("a", { href: "/api/segments/export?" + new URLSearchParams({ scheme: scheme, segment: r.segment }) }, [T.download]);
           } });
         }).catch(fail);
       }
@@ -215,8 +233,9 @@
           .then(function (plan) {
             status("");
             var first = plan.first_invoice;
-            document.getElementById("invoice-result").innerHTML = "<p data-first-invoice=\"" + esc(first.amount) + "\">" +
-              esc(first.remaining_working_days + " / " + first.working_days_in_month + " → " + first.amount + " " + plan.currency) + "</p><div id=\"schedule\"></div>";
+            document.getElementById("invoice-result").replaceChildren(
+              node("p", { "data-first-invoice": first.amount }, [first.remaining_working_days + " / " + first.working_days_in_month + " → " + first.amount + " " + plan.currency]),
+              node("div", { id: "schedule" }));
             table("schedule", plan.schedule, { columns: ["month", "installment", "amount", "due"] });
           }).catch(fail);
       });
