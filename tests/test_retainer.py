@@ -129,11 +129,48 @@ def test_ics_calendar() -> None:
 
 def test_kpi_fees() -> None:
     terms = KpiTerms.load(FIXTURES / "kpi_terms.toml")
-    fees = monthly_fees(terms, read_figures(FIXTURES / "kpi_figures.csv"))
+    fees = monthly_fees(terms, read_figures(FIXTURES / "kpi_figures.csv", terms))
     # lower is better: attainment = 12 / cost per lead → 0.8, 1.0, 1.2, 1.26…
     assert fees["attainment"].round(4).tolist() == [0.8, 1.0, 1.2, round(12 / 9.5, 4)]
     assert fees["bonus"].tolist() == [0.0, 150.0, 300.0, 300.0]
     assert fees["fee"].tolist() == [1500.0, 1650.0, 1800.0, 1800.0]
+
+
+def test_several_kpis_and_stage_bonuses(tmp_path: Path) -> None:
+    """Base 1,000 USD; cost per lead (lower is better, target 10: +10% at 1.0, +20% at 1.25), leads (target
+    100: +5% at 1.0) and +5% for each of three stages reached, capped at 30%.
+
+    | month | CPL | att.  | tier | leads | tier | stages | share        | fee   |
+    | 01    | 12  | 0.833 | 0    | 80    | 0    | 1      | 0.05         | 1,050 |
+    | 02    | 10  | 1.0   | 0.10 | 100   | 0.05 | 2      | 0.25         | 1,250 |
+    | 03    | 8   | 1.25  | 0.20 | 130   | 0.05 | 3      | 0.40 → 0.30  | 1,300 |
+    """
+    terms_file = tmp_path / "terms.toml"
+    terms_file.write_text(
+        'base_fee = 1000\ncurrency = "USD"\ncap = 0.3\nstage_bonus = 0.05\n'
+        '[[kpis]]\nname = "Cost per lead"\ntarget = 10\nbetter = "lower"\n'
+        "tiers = [[1.0, 0.10], [1.25, 0.20]]\n"
+        '[[kpis]]\nname = "leads"\ntarget = 100\ntiers = [[1.0, 0.05]]\n'
+        '[[stages]]\nname = "applications"\n[[stages]]\nname = "calls"\nthreshold = 5\n'
+        '[[stages]]\nname = "contracts"\n',
+        encoding="utf-8",
+    )
+    figures = tmp_path / "figures.csv"
+    figures.write_text(
+        "month;cost per lead;Leads;applications;calls;contracts\n"
+        "2026-01;12,00;80;3;4;0\n2026-02;10,00;100;2;5;0\n2026-03;8,00;130;4;9;1\n",
+        encoding="utf-8",
+    )
+    terms = KpiTerms.load(terms_file)
+    fees = monthly_fees(terms, read_figures(figures, terms))
+    assert fees["Cost per lead attainment"].round(4).tolist() == [round(10 / 12, 4), 1.0, 1.25]
+    assert fees["stages_reached"].tolist() == [1, 2, 3]
+    assert fees["bonus_share"].round(6).tolist() == [0.05, 0.25, 0.3]
+    assert fees["fee"].tolist() == [1050.0, 1250.0, 1300.0]
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text("month,leads\n2026-01,5\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no column for 'Cost per lead'"):
+        read_figures(wrong, terms)
 
 
 def test_client_ledger_and_ltv(workspace: Workspace) -> None:

@@ -1283,27 +1283,24 @@ def retainer_invoice(
 
 @command("kpi", group=retainer_app)
 def retainer_kpi(
-    terms: Annotated[Path, typer.Option(help="KPI terms (TOML): base_fee, currency, target, better, tiers.")],
-    figures: Annotated[Path, typer.Option(help="Monthly KPI figures: a month column and a value column.")],
+    terms: Annotated[Path, typer.Option(help="KPI terms (TOML): base fee, currency, KPIs, stages, cap.")],
+    figures: Annotated[Path, typer.Option(help="Monthly figures: a month column and one per KPI and stage.")],
     fmt: FormatOpt = "table",
     as_json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
-    """Monthly fee = base fee + bonus by KPI attainment."""
+    """Monthly fee = base fee + bonuses by KPI attainment and funnel stages reached."""
     from ltvkit.retainer.kpi import KpiTerms, monthly_fees, read_figures
 
     agreed = KpiTerms.load(terms)
-    frame = monthly_fees(agreed, read_figures(figures))
-    formats = {"attainment": "{:.0%}", "bonus_share": "{:.0%}", agreed.kpi: "{:,.2f}"}
+    frame = monthly_fees(agreed, read_figures(figures, agreed))
+    formats = {c: "{:.0%}" for c in frame.columns if c.endswith("attainment") or c == "bonus_share"}
+    formats |= {k.name: "{:,.2f}" for k in agreed.kpis}
     _emit(
         frame,
         "json" if as_json else fmt,
         out_file,
-        lambda: out.print(
-            _frame_table(
-                frame, f"Fees by {agreed.kpi} (target {agreed.target:g}, {agreed.better} is better)", formats
-            )
-        ),
+        lambda: out.print(_frame_table(frame, f"Fees by {agreed.describe()}", formats)),
     )
 
 
