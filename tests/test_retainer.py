@@ -252,3 +252,32 @@ def test_retainer_cli(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 1 and "fee must be positive" in result.stderr
+
+
+def test_holiday_names_and_amounts_in_the_language_asked() -> None:
+    from ltvkit.retainer.calendar import WorkCalendar
+
+    transfer = D(2025, 11, 3)  # the 1 November Saturday transferred to Monday 3 November
+    assert WorkCalendar("RU", lang="ru").holiday_name(transfer) == "Выходной (перенесено с 01.11.2025)"
+    assert WorkCalendar("RU").holiday_name(transfer) == "Day off (substituted from 11/01/2025)"
+    # no Ukrainian translation in the Russian calendar data: English, never the raw default
+    assert WorkCalendar("RU", lang="uk").holiday_name(D(2025, 11, 4)) == "Unity Day"
+    result = CliRunner().invoke(
+        app,
+        [
+            "retainer",
+            "invoice",
+            "--fee",
+            "60000",
+            "--currency",
+            "RUB",
+            "--start",
+            "2025-11-12",
+            "--country",
+            "RU",
+        ]
+        + ["--lang", "ru"],
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert "41 052,63 ₽" in text and "60 000,00 ₽" in text and "День народного единства" in text

@@ -57,6 +57,7 @@ TargetOpt = Annotated[float, typer.Option(help="Target LTV:CAC for the affordabl
 MarginOpt = Annotated[
     float | None, typer.Option(help="Margin rate for profit figures when orders have no costs.")
 ]
+LangOpt = Annotated[str, typer.Option(envvar="LTV_LANG", help="Language of the output: en, ru or uk.")]
 EndOpt = Annotated[
     str | None, typer.Option("--observation-end", help="Last day observed (default: the last purchase).")
 ]
@@ -1234,13 +1235,16 @@ def retainer_invoice(
     ] = None,
     ics: Annotated[Path | None, typer.Option(help="Also write the due dates as an .ics calendar.")] = None,
     client: Annotated[str, typer.Option(help="Client name for the calendar entries.")] = "retainer",
+    lang: LangOpt = "en",
     as_json: JsonOpt = False,
 ) -> None:
     """The first invoice prorated by the working days left in the month, then the monthly schedule."""
+    from ltvkit import i18n
     from ltvkit.retainer.calendar import Overrides, WorkCalendar
     from ltvkit.retainer.invoice import plan_invoices, to_ics
 
-    calendar = WorkCalendar(country, Overrides.load(overrides) if overrides else None)
+    lang = i18n.check_lang(lang)
+    calendar = WorkCalendar(country, Overrides.load(overrides) if overrides else None, lang=lang)
     try:
         begin = dt.date.fromisoformat(start)
     except ValueError:
@@ -1254,27 +1258,30 @@ def retainer_invoice(
         _print_json(plan.to_dict())
         return
     first = plan.first_invoice
+
+    def money(value: object) -> str:
+        return i18n.money(float(str(value)), plan.currency, lang, digits=2)
+
     out.print(
-        f"[bold]First invoice[/bold] ({first.month:%B %Y}, calendar {plan.country}): "
+        f"[bold]First invoice[/bold] ({i18n.month(first.month, lang)}, calendar {plan.country}): "
         f"{first.remaining_working_days} of {first.working_days_in_month} working days from "
-        f"{first.start:%Y-%m-%d} × {first.daily_rate} {plan.currency} a day = "
-        f"[bold]{first.amount} {plan.currency}[/bold]"
+        f"{i18n.day(first.start, lang)} × {money(first.daily_rate)} a day = "
+        f"[bold]{money(first.amount)}[/bold]"
     )
     if first.holidays_in_month:
-        out.print(
-            "  days off this month: " + "; ".join(f"{d:%d.%m} {name}" for d, name in first.holidays_in_month)
-        )
+        days_off = "; ".join(f"{i18n.day(d, lang)} {escape(name)}" for d, name in first.holidays_in_month)
+        out.print(f"  days off this month: {days_off}")
     out.print(f"  daily rate = fee / working days; amounts rounded {plan.rounding}")
     table = Table(title="Following invoices")
     for col in ("month", "payment", "amount", "due window", "due"):
         table.add_column(col, justify="right" if col == "amount" else "left")
     for p in plan.schedule:
         table.add_row(
-            f"{p.month:%Y-%m}",
+            i18n.month(p.month, lang),
             f"{p.installment}/{p.of}",
-            f"{p.amount} {plan.currency}",
-            f"{p.window[0]:%d.%m}–{p.window[1]:%d.%m}",
-            f"{p.due:%Y-%m-%d}",
+            money(p.amount),
+            f"{i18n.day_month(p.window[0], lang)} – {i18n.day_month(p.window[1], lang)}",
+            i18n.day(p.due, lang),
         )
     out.print(table)
     if ics is not None:

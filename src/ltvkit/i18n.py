@@ -338,5 +338,10 @@ def month(value: dt.date, lang: str) -> str:
     return format_date(value, "LLL yyyy", locale=LOCALES[check_lang(lang)])
 
 
+def day_month(value: dt.date, lang: str) -> str:
+    """``Dec 1`` / ``1 дек.`` / ``1 груд.``."""
+    return format_date(value, "d MMM" if lang != "en" else "MMM d", locale=LOCALES[check_lang(lang)])
+
+
 def day(value: dt.date, lang: str) -> str:
     return format_date(value, "medium", locale=LOCALES[check_lang(lang)])

@@ -63,10 +63,14 @@ def _date(value: object, path: Path, row: int | None = None) -> dt.date:
         raise InputError(f"{value!r} is not a date (YYYY-MM-DD)", file=path, row=row, column="date") from None
 
 
-class WorkCalendar:
-    """Working days of ``country`` (ISO 3166 code), with ``overrides``."""
+HOLIDAY_LANGUAGES = {"en": "en_US", "ru": "ru", "uk": "uk"}  # ltvkit's languages in the holidays package
 
-    def __init__(self, country: str, overrides: Overrides | None = None) -> None:
+
+class WorkCalendar:
+    """Working days of ``country`` (ISO 3166 code), with ``overrides``; holiday names in ``lang`` (en, ru,
+    uk) where the calendar data has that translation, else in English."""
+
+    def __init__(self, country: str, overrides: Overrides | None = None, *, lang: str = "en") -> None:
         code = country.strip().upper()
         supported = holidays.list_supported_countries()
         if code not in supported:
@@ -75,7 +79,10 @@ class WorkCalendar:
             )
         self.country = code
         self.overrides = overrides or Overrides()
-        self._holidays = holidays.country_holidays(code)
+        supported_languages = holidays.country_holidays(code).supported_languages
+        wanted = HOLIDAY_LANGUAGES.get(lang, "en_US")
+        language = wanted if wanted in supported_languages else "en_US"
+        self._holidays = holidays.country_holidays(code, language=language)
 
     def is_working_day(self, day: dt.date) -> bool:
         if day in self.overrides.work:
