@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 
 from ltvkit import demo
 from ltvkit.store import Workspace
-from ltvkit.web.app import create_app
+from ltvkit.web.app import LOOPBACK_HOSTS, create_app
+
+TEST_HOSTS = (*LOOPBACK_HOSTS, "testserver")  # the Host that Starlette's TestClient sends
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +35,7 @@ def school(school_files: tuple[Path, Path, Path], tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def client(school: Path) -> Iterator[TestClient]:
-    with TestClient(create_app(school)) as c:
+    with TestClient(create_app(school, allowed_hosts=TEST_HOSTS)) as c:
         yield c
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.web.conftest import TEST_HOSTS
 
 from ltvkit.acquisition import quality_by
 from ltvkit.metrics import ltv_summary
@@ -81,7 +82,7 @@ def test_upload_gives_the_row_account_and_repeats_change_nothing(
     client: TestClient, school_files: tuple[Path, Path, Path], tmp_path: Path
 ) -> None:
     orders = school_files[0]
-    with TestClient(create_app(tmp_path / "new.duckdb")) as fresh:
+    with TestClient(create_app(tmp_path / "new.duckdb", allowed_hosts=TEST_HOSTS)) as fresh:
         assert fresh.get("/api/summary").status_code == 409
         first = fresh.post(
             "/api/imports?wait=true", files={"file": ("orders.csv", orders.read_bytes(), "text/csv")}
@@ -154,7 +155,7 @@ def test_bad_uploads_answer_4xx_and_change_nothing(
 
 
 def test_oversize_upload_is_refused(school: Path) -> None:
-    with TestClient(create_app(school, max_upload_mb=1)) as small:
+    with TestClient(create_app(school, max_upload_mb=1, allowed_hosts=TEST_HOSTS)) as small:
         before = state(small)
         response = small.post(
             "/api/imports?wait=true", files={"file": ("big.csv", b"a,b\n" + b"1,2\n" * 400_000, "text/csv")}
@@ -164,7 +165,7 @@ def test_oversize_upload_is_refused(school: Path) -> None:
 
 
 def test_token_is_required_on_every_request_when_set(school: Path) -> None:
-    with TestClient(create_app(school, token="s3cret")) as guarded:
+    with TestClient(create_app(school, token="s3cret", allowed_hosts=TEST_HOSTS)) as guarded:
         assert guarded.get("/api/health").status_code == 401
         assert guarded.get("/").status_code == 401
         assert guarded.get("/api/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
@@ -180,7 +181,7 @@ def test_errors_are_json_without_stack_traces(school: Path, monkeypatch: pytest.
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(api, "pareto_table", broken)
-    with TestClient(create_app(school), raise_server_exceptions=False) as c:
+    with TestClient(create_app(school, allowed_hosts=TEST_HOSTS), raise_server_exceptions=False) as c:
         response = c.get("/api/pareto")
         assert response.status_code == 500 and response.json() == {
             "error": "internal",

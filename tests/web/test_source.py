@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from tests.web.conftest import TEST_HOSTS
 
 from ltvkit.sources import Source
 from ltvkit.web.app import create_app
@@ -25,8 +26,10 @@ def test_the_api_on_a_source_answers_as_on_the_workspace(school: Path, tmp_path:
     warehouse = Path(shutil.copy(school, tmp_path / "warehouse.duckdb"))
     opener = functools.partial(Source.open, f"duckdb://{warehouse}", "orders", spend_table="spend")
     with (
-        TestClient(create_app(school)) as on_workspace,
-        TestClient(create_app(tmp_path / "unused.duckdb", source=opener)) as on_source,
+        TestClient(create_app(school, allowed_hosts=TEST_HOSTS)) as on_workspace,
+        TestClient(
+            create_app(tmp_path / "unused.duckdb", source=opener, allowed_hosts=TEST_HOSTS)
+        ) as on_source,
     ):
         assert on_source.get("/api/health").json()["read_only"] is True
         for path in READS:

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import shutil
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from ltvkit import __version__
 from ltvkit.acquisition import cac_table, quality_by
 from ltvkit.cohorts import METRICS, SPLITS, cohort_matrix, cohort_table
-from ltvkit.errors import ParameterError, collect_notes
+from ltvkit.errors import FileFormatError, ParameterError, collect_notes
 from ltvkit.io.normalize import ImportOptions
 from ltvkit.metrics import lorenz_curve, ltv_summary, pareto_table
 from ltvkit.overview import overview
@@ -34,6 +35,7 @@ from ltvkit.web.state import Hub, Job
 
 UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".parquet", ".jsonl", ".ndjson", ".json"}
 CHUNK = 1 << 20
+GZIP_MAGIC = b"\x1f\x8b"
 
 router = APIRouter(prefix="/api")
 
@@ -110,13 +112,45 @@ async def _save_upload(upload: UploadFile, folder: Path, limit: int) -> Path:
             out.write(chunk)
     if size == 0:
         raise HTTPException(400, f"{name} is empty")
+    await run_in_threadpool(_check_gzip, path, name, limit)  # inflating takes a moment: not on the loop
     return path
+
+
+def _check_gzip(path: Path, name: str, limit: int) -> None:
+    """A gzip file (the readers unpack one whatever its name) must unpack to at most ``limit`` bytes (413),
+    hold no gzip file again (415) and be undamaged (422): a small upload must not unpack to fill memory."""
+    with path.open("rb") as packed:
+        if packed.read(2) != GZIP_MAGIC:
+            return
+        packed.seek(0)
+        unpack, size, head = zlib.decompressobj(wbits=31), 0, b""
+        try:
+            while data := packed.read(CHUNK):
+                while data:
+                    out = unpack.decompress(data, CHUNK)
+                    head, size = (head + out)[:2], size + len(out)
+                    if size > limit:
+                        raise HTTPException(
+                            413, f"{name} unpacks to more than the {limit // CHUNK} MB upload limit"
+                        )
+                    if unpack.eof:  # a gzip file may hold several members one after the other
+                        data, unpack = unpack.unused_data, zlib.decompressobj(wbits=31)
+                    else:
+                        data = unpack.unconsumed_tail
+        except zlib.error as exc:
+            raise FileFormatError(f"is a damaged gzip file ({exc})", file=name) from exc
+    if head == GZIP_MAGIC:
+        raise HTTPException(415, f"{name}: a gzip file inside a gzip file is not read; upload the inner one")
 
 
 def _import(hub: Hub, path: Path, options: ImportOptions, job: Job | None) -> dict[str, Any]:
     try:
         with hub.writer() as ws:
             account = ws.import_file(path, options, progress=job.progress if job else None)
+    except RecursionError as exc:  # JSON nested deeper than Python reads: content, not a server fault
+        raise FileFormatError(
+            "is nested too deeply to read as a table", file=path.name, hint="upload flat JSON lines or CSV"
+        ) from exc
     finally:
         shutil.rmtree(path.parent, ignore_errors=True)
     result = account.to_dict()

@@ -5,24 +5,31 @@ by the app itself (the chart library included), so it works offline.
 
 Safety: with an access ``token`` every request must carry it (``Authorization: Bearer …``, the ``ltv_token``
 cookie, or ``?token=…`` once, which sets the cookie); ``ltv serve`` requires one whenever it binds beyond the
-loopback. Errors answer as JSON ``{"error": kind, "message": …}``, never with a stack trace.
+loopback. A request whose ``Host`` is not one of ``allowed_hosts`` is refused (DNS rebinding), and so is a
+state-changing request (any method but GET, HEAD, OPTIONS) whose ``Origin``, or without one its ``Referer``,
+is another site (cross-site writes); both with 403 before the body is read. Every response carries a strict
+Content-Security-Policy and no CORS header. Errors answer as JSON ``{"error": kind, "message": …}``, never
+with a stack trace.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.exceptions import HTTPException
 
 from ltvkit import __version__, i18n
 from ltvkit.errors import InputError, LtvError, NotFittedError, WorkspaceError
@@ -34,6 +41,32 @@ PAGES = ("overview", "cohorts", "channels", "value", "segments", "scenarios", "r
 DEFAULT_MAX_UPLOAD_MB = 50
 _UPLOAD_FOLDER = re.compile(r"\S*ltv-upload-[\w-]+[\\/]")
 log = logging.getLogger("ltvkit.web")
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+ANY_HOST = "*"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# FastAPI's /docs and /redoc load Swagger UI and ReDoc from a CDN and start them with an inline script: the
+# dashboard's policy widened by exactly that, on those pages only (they show the schema, no data)
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+_AUTHORITY = re.compile(r"(?P<host>\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(?P<port>[0-9]{1,5}))?", re.IGNORECASE)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+Origin = tuple[str, str, int]
 
 
 def _error(status: int, kind: str, message: str) -> JSONResponse:
@@ -48,17 +81,129 @@ def _status_of(exc: LtvError) -> int:
     return 400
 
 
+def bound_hosts(host: str, port: int) -> list[str]:
+    """The ``Host`` names a server bound to ``host:port`` answers to: any name for a wildcard bind (0.0.0.0,
+    ::; its access token protects it), else ``host`` itself, and for a loopback bind the loopback names."""
+    if host in ("0.0.0.0", "::", "[::]", ""):
+        return [ANY_HOST]
+    bare = host.strip("[]").lower()
+    try:
+        loopback = ipaddress.ip_address(bare).is_loopback
+    except ValueError:
+        loopback = bare == "localhost"
+    name = f"[{bare}]" if ":" in bare else bare
+    names = (name, *LOOPBACK_HOSTS) if loopback else (name,)
+    return [f"{n}:{port}" for n in dict.fromkeys(names)]
+
+
+def _split_authority(text: str) -> tuple[str, int | None] | None:
+    """``host[:port]`` as (lowercased host, IPv6 in brackets; port or None), or None when it is not a plain
+    authority (user info, a path, an impossible port)."""
+    match = _AUTHORITY.fullmatch(text.strip())
+    if match is None:
+        return None
+    port = int(match["port"]) if match["port"] else None
+    if port is not None and not 0 < port < 65536:
+        return None
+    return match["host"].lower(), port
+
+
+def _authority(text: str, scheme: str = "http") -> tuple[str, int] | None:
+    """``host[:port]`` as (host, port), the port the scheme's default when none is given."""
+    found = _split_authority(text)
+    if found is None:
+        return None
+    port = found[1] if found[1] is not None else _DEFAULT_PORTS.get(scheme)
+    return None if port is None else (found[0], port)
+
+
+def _host_allowed(host: str | None, allowed: list[str]) -> bool:
+    """Whether the request's ``Host`` header is one of ``allowed`` (``name`` for any port, ``name:port``,
+    or ``*`` for any host at all)."""
+    if ANY_HOST in allowed:
+        return True
+    given = _authority(host or "")
+    if given is None:
+        return False
+    for entry in allowed:
+        want = _split_authority(entry)
+        if want is not None and want[0] == given[0] and want[1] in (None, given[1]):
+            return True
+    return False
+
+
+def _own_origin(request: Request) -> Origin | None:
+    """The server's origin as the request addressed it: its scheme and its ``Host`` header."""
+    scheme = request.url.scheme
+    found = _authority(request.headers.get("host", ""), scheme)
+    return None if found is None else (scheme, *found)
+
+
+def _origin_of(url: str) -> Origin | None:
+    """The origin (scheme, host, port) of an ``Origin`` or ``Referer`` value; None for ``null``, an opaque or
+    a malformed one."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or "@" in parts.netloc:
+        return None
+    found = _authority(parts.netloc, parts.scheme)
+    return None if found is None else (parts.scheme, *found)
+
+
+def cross_site_problem(request: Request) -> str | None:
+    """Why a state-changing request is refused as cross-site, or None when it may go on.
+
+    It must come from the server's own origin: its ``Origin`` header, or, when a browser sent none, its
+    ``Referer``. A request with neither (curl, httpx, the CLI) is not a browser's cross-site request: browsers
+    send ``Origin`` with every cross-origin POST (``null`` from sandboxed frames and files, refused too)."""
+    if request.method in SAFE_METHODS:
+        return None
+    origins = request.headers.getlist("origin")
+    referers = request.headers.getlist("referer")
+    if len(origins) > 1 or len(referers) > 1:
+        return "refused: the request has more than one Origin or Referer header"
+    if origins:
+        claimed, header = origins[0], "Origin"
+    elif referers:
+        claimed, header = referers[0], "Referer"
+    elif request.headers.get("sec-fetch-site", "none") in ("same-origin", "none"):
+        return None
+    else:
+        return "refused: a browser sent this request from another site"
+    origin = _origin_of(claimed)
+    if origin is None or origin != _own_origin(request):
+        return f"refused: a {request.method} from another site ({header} is not this server's origin)"
+    return None
+
+
+def _secure(response: Response, path: str) -> Response:
+    """``response`` with the security headers (the docs pages' own Content-Security-Policy)."""
+    response.headers.setdefault("Content-Security-Policy", DOCS_CSP if path in DOCS_PATHS else CSP)
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
 def create_app(
     workspace: str | Path,
     *,
     token: str | None = None,
     max_upload_mb: int = DEFAULT_MAX_UPLOAD_MB,
     source: Callable[[], Source] | None = None,
+    allowed_hosts: Iterable[str] = LOOPBACK_HOSTS,
 ) -> FastAPI:
     """The dashboard and API on the workspace at ``workspace`` (created if missing), or, read-only, on the
-    source that ``source()`` opens (on the first request)."""
+    source that ``source()`` opens (on the first request).
+
+    ``allowed_hosts`` are the ``Host`` names it answers to, as ``name`` (any port), ``name:port`` or ``*``
+    (any host: for a server bound to every interface, which its token protects); by default the loopback
+    names. Any other ``Host`` is refused, so that a site whose name is made to point at this machine (DNS
+    rebinding) cannot read it."""
 
     hub = Hub(Path(workspace), source)
+    hosts = list(allowed_hosts)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,7 +237,9 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return _error(exc.status_code, "http", str(exc.detail))
+        response = _error(exc.status_code, "http", str(exc.detail))
+        response.headers.update(exc.headers or {})  # e.g. the Allow of a 405
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -100,9 +247,12 @@ def create_app(
         return _error(422, "validation", problems)
 
     @app.exception_handler(Exception)
-    async def internal(request: Request, exc: Exception) -> JSONResponse:
+    async def internal(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
-        return _error(500, "internal", "internal error; the server log has the details")
+        # answered outside the middleware below, so it adds the security headers itself
+        return _secure(
+            _error(500, "internal", "internal error; the server log has the details"), request.url.path
+        )
 
     if token:
 
@@ -126,14 +276,24 @@ def create_app(
             return response
 
     @app.middleware("http")
+    async def refuse_foreign(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Refuse, before the token check and before the body is read, a request to a ``Host`` this server
+        is not (DNS rebinding) and a state-changing request from another site (cross-site writes)."""
+        given = request.headers.getlist("host")
+        if len(given) > 1 or not _host_allowed(given[0] if given else None, hosts):
+            return _error(403, "forbidden", "refused: this server does not answer to that Host name")
+        problem = cross_site_problem(request)
+        if problem is not None:
+            return _error(403, "forbidden", problem)
+        return await call_next(request)
+
+    @app.middleware("http")
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        return response
+        return _secure(await call_next(request), request.url.path)
 
     def page(name: str, request: Request) -> Response:
         lang = request.query_params.get("lang") or request.cookies.get("ltv_lang") or "en"
