@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -42,7 +43,7 @@ def client(school: Path) -> Iterator[TestClient]:
 class LiveServer:
     """The app served by uvicorn on a free loopback port, in a thread of this process."""
 
-    def __init__(self, workspace: Path) -> None:
+    def __init__(self, workspace: Path, **settings: Any) -> None:
         import socket
         import threading
 
@@ -51,7 +52,7 @@ class LiveServer:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.app = create_app(workspace)
+        self.app = create_app(workspace, **settings)
         self.server = uvicorn.Server(
             uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
         )

@@ -30,6 +30,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ltvkit import __version__, i18n
 from ltvkit.errors import InputError, LtvError, NotFittedError, WorkspaceError
@@ -186,6 +187,59 @@ def _secure(response: Response, path: str) -> Response:
     return response
 
 
+UPLOAD_OVERHEAD = 1 << 20  # multipart boundaries and headers around the file itself
+
+
+class BodyLimit:
+    """ASGI middleware that refuses a request body larger than ``limit`` bytes while it streams in: at once
+    when ``Content-Length`` says so, else as soon as the bytes received pass it (a chunked body). The 413
+    is sent before the rest is read, so an oversize upload is never stored whole; what the application
+    tries to send after that is dropped, and it sees the client as gone."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        refused = False
+
+        async def counted() -> Message:
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    refused = True
+                    await self._refuse(scope, receive, send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded(message: Message) -> None:
+            if not refused:
+                await send(message)
+
+        await self.app(scope, counted, guarded)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        megabytes = (self.limit - UPLOAD_OVERHEAD) / (1 << 20)
+        response = _error(
+            413,
+            "too_large",
+            f"the upload is larger than the {megabytes:g} MB limit (ltv serve --max-upload-mb)",
+        )
+        await _secure(response, scope["path"])(scope, receive, send)
+
+
 def create_app(
     workspace: str | Path,
     *,
@@ -220,6 +274,7 @@ def create_app(
     )
     app.state.hub = hub
     app.state.max_upload = max_upload_mb * (1 << 20)
+    app.add_middleware(BodyLimit, limit=app.state.max_upload + UPLOAD_OVERHEAD)  # innermost: secured below
     app.include_router(router)
     app.mount(
         "/static/report",
