@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ltvkit.clv import customer_value
+from ltvkit.data.workspace import Workspace
 from ltvkit.models import BetaGeoModel, GammaGammaModel
 from ltvkit.models.base import compress
-from ltvkit.store import Workspace
-from ltvkit.summaries import customer_summary
+from ltvkit.predict.clv import customer_value
+from ltvkit.predict.summaries import customer_summary
 
 HERE = Path(__file__).resolve().parent
 CDNOW = HERE.parent.parent / "shared" / "data" / "CDNOW_master.txt"

@@ -119,13 +119,13 @@ class PeakMemory:
 
 def run_engine(engine: str, path: Path, out_dir: Path) -> list[dict[str, Any]]:
     """Every stage on one engine, in this process; one row per stage."""
-    from ltvkit.clv import customer_value_table
-    from ltvkit.cohorts import cohort_table
+    from ltvkit.analytics.cohorts import cohort_table
+    from ltvkit.data.sources import Source, write_result
     from ltvkit.models import BetaGeoModel
-    from ltvkit.report.build import build_report
-    from ltvkit.sources import Source, write_result
-    from ltvkit.summaries import compressed, customer_summary
-    from ltvkit.valuation import _fit_spend
+    from ltvkit.predict.clv import customer_value_table
+    from ltvkit.predict.summaries import compressed, customer_summary
+    from ltvkit.service.report import build_report
+    from ltvkit.service.valuation import _fit_spend
 
     rows: list[dict[str, Any]] = []
     memory = PeakMemory()

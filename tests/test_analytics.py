@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 from conftest import FIXTURES
-from ltvkit.acquisition import cac_table, product_paths, quality_by
-from ltvkit.cohorts import cohort_matrix, cohort_table
+from ltvkit.analytics.channels import cac_table, product_paths, quality_by
+from ltvkit.analytics.cohorts import cohort_matrix, cohort_table
+from ltvkit.analytics.historical import lorenz_curve, ltv_summary, pareto_table
+from ltvkit.data.workspace import Workspace
 from ltvkit.errors import ParameterError
-from ltvkit.metrics import lorenz_curve, ltv_summary, pareto_table
-from ltvkit.store import Workspace
 
 nan = np.nan
 

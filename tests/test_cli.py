@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 import ltvkit
 from conftest import FIXTURES
 from ltvkit import cli, i18n
+from ltvkit.analytics.historical import ltv_summary
 from ltvkit.cli import app
-from ltvkit.metrics import ltv_summary
-from ltvkit.store import Workspace
+from ltvkit.data.workspace import Workspace
 
 runner = CliRunner()
 
@@ -171,7 +171,7 @@ def test_cac_without_spend_says_what_to_do(tmp_path: Path) -> None:
 
 
 def test_every_command_on_a_demo_school(tmp_path: Path) -> None:
-    from ltvkit import demo
+    from ltvkit.data import demo
 
     orders, spend = demo.generate(tmp_path, seed=3, customers=1500)
     ws = str(tmp_path / "w.duckdb")
@@ -260,3 +260,34 @@ def test_every_command_that_prints_a_table_has_json() -> None:
         if "--json" not in {o for p in command.params for o in getattr(p, "opts", [])}
     ]
     assert sorted(without) == ["demo", "report", "serve"]  # they write files or run a server
+
+
+def test_the_public_names_are_complete_and_load() -> None:
+    """Every ``ltvkit.Name`` the README and the docs use is in ``ltvkit.__all__``, and every name there loads
+    (lazily) to the object of that name."""
+    import re
+
+    root = Path(ltvkit.__file__).parents[2]
+    texts = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+    used = {m for t in texts for m in re.findall(r"\bltvkit\.([A-Z]\w+)", t.read_text(encoding="utf-8"))}
+    assert used and used <= set(ltvkit.__all__)
+    for name in ltvkit.__all__:
+        assert getattr(ltvkit, name).__name__ == name
+    with pytest.raises(AttributeError):
+        ltvkit.NoSuchThing  # noqa: B018
+
+
+def test_the_report_and_the_summary_are_composed_in_the_service_layer() -> None:
+    """The report module only renders; the CLI and the API take the summary, the report, the demo and the
+    predictions from ltvkit.service (the descriptive tables still call the analytics directly)."""
+    import re
+
+    root = Path(ltvkit.__file__).parent
+    below = re.compile(r"from ltvkit\.(analytics|predict|whatif|models)\b")
+    assert below.findall((root / "report/build.py").read_text(encoding="utf-8")) == []
+    for edge in ("cli.py", "web/api.py"):
+        text = (root / edge).read_text(encoding="utf-8")
+        composed = (
+            r"from ltvkit\.(?!service)[\w.]+ import [^\n]*\b(ltv_summary|overview|report_data|fit_model)\b"
+        )
+        assert not re.search(composed, text), edge

@@ -6,9 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ltvkit import demo
-from ltvkit.definitions import PURCHASE_STATUSES
-from ltvkit.store import Workspace
+from ltvkit.analytics.definitions import PURCHASE_STATUSES
+from ltvkit.data import demo
+from ltvkit.data.workspace import Workspace
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ltvkit.analytics.grade import data_grade
+from ltvkit.analytics.lifetime import (
+    expected_lifetime,
+    expected_ltv,
+    kaplan_meier,
+    lifetime_spans,
+    restricted_mean,
+)
 from ltvkit.errors import ParameterError
-from ltvkit.grade import data_grade
-from ltvkit.lifetime import expected_lifetime, expected_ltv, kaplan_meier, lifetime_spans, restricted_mean
 
 END = pd.Timestamp("2026-12-31")
 # inactive after 180 days: a last purchase before 2026-07-04 ends a lifetime

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from conftest import DATA, FIXTURES
+from ltvkit.analytics.overview import overview
+from ltvkit.data.workspace import Workspace
 from ltvkit.errors import AmbiguousFormatError, MappingError
 from ltvkit.io.presets import load_mapping
-from ltvkit.overview import overview
-from ltvkit.store import Workspace
 
 # file, options, preset, read, loaded, duplicates, rejected
 CASES = [

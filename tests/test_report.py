@@ -9,9 +9,10 @@ import pytest
 
 from conftest import FIXTURES
 from ltvkit import i18n
-from ltvkit.metrics import ltv_summary
-from ltvkit.report.build import build_report, render, report_data
-from ltvkit.store import Workspace
+from ltvkit.analytics.historical import ltv_summary
+from ltvkit.data.workspace import Workspace
+from ltvkit.report.build import render
+from ltvkit.service.report import build_report, report_data
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,7 @@ def test_charts_render_in_chromium_offline(shop: Workspace, browser, lang: str, 
 
 
 def test_report_with_scenarios(shop: Workspace) -> None:
-    from ltvkit.scenarios import Scenario
+    from ltvkit.whatif.scenarios import Scenario
 
     data = report_data(shop, scenarios=[Scenario("upsell", aov_change=0.4)])
     assert [row["scenario"] for row in data["scenarios"]] == ["baseline", "upsell"]

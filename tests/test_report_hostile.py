@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from hostile import HTML_SINKS, INJECTED, MARKUP, PAYLOADS, WATCH_CSP, channels, write_orders, write_spend
-from ltvkit.report.build import build_report, render, report_data
+from ltvkit.data.workspace import Workspace
+from ltvkit.report.build import render
 from ltvkit.report.security import inline_script, json_script, script_hash
-from ltvkit.scenarios import Scenario
-from ltvkit.store import Workspace
+from ltvkit.service.report import build_report, report_data
+from ltvkit.whatif.scenarios import Scenario
 
 LANGS = ["en", "ru", "uk"]
 

@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 
 from conftest import FIXTURES
 from ltvkit.cli import app
+from ltvkit.data.workspace import Workspace
 from ltvkit.errors import InputError, ParameterError, WeakIdentificationWarning
 from ltvkit.retainer.calendar import Overrides, WorkCalendar
 from ltvkit.retainer.clients import client_value
 from ltvkit.retainer.invoice import plan_invoices, round_money, to_ics
 from ltvkit.retainer.kpi import KpiTerms, monthly_fees, read_figures
-from ltvkit.store import Workspace
 
 D = dt.date
 

@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 
 from conftest import FIXTURES
-from ltvkit import demo
+from ltvkit.analytics.segments import _score, export_segments, read_exclusions, segment, segment_summary
+from ltvkit.data import demo
+from ltvkit.data.workspace import Workspace
 from ltvkit.errors import ParameterError
 from ltvkit.models import BetaGeoModel, GammaGammaModel
-from ltvkit.scenarios import (
+from ltvkit.whatif.scenarios import (
     Baseline,
     Scenario,
     adjusted_models,
@@ -22,9 +24,7 @@ from ltvkit.scenarios import (
     model_value,
     read_scenarios,
 )
-from ltvkit.segments import _score, export_segments, read_exclusions, segment, segment_summary
-from ltvkit.store import Workspace
-from ltvkit.tripwire import TripwireScenario, evaluate_tripwire, tripwire_baseline, tripwire_value
+from ltvkit.whatif.tripwire import TripwireScenario, evaluate_tripwire, tripwire_baseline, tripwire_value
 
 
 @pytest.fixture(scope="module")

@@ -12,16 +12,16 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from ltvkit.analytics.cohorts import cohort_table
 from ltvkit.cli import app
-from ltvkit.clv import customer_value, customer_value_table
-from ltvkit.cohorts import cohort_table
+from ltvkit.data.sources import Source, map_orders, write_result
+from ltvkit.data.workspace import Workspace
 from ltvkit.errors import MappingError, SourceError
 from ltvkit.io.presets import load_mapping
 from ltvkit.models import BetaGeoModel, GammaGammaModel
-from ltvkit.sources import Source, map_orders, write_result
-from ltvkit.store import Workspace
-from ltvkit.summaries import customer_summary
-from ltvkit.valuation import fit_model, predict_customers, score_customers, score_totals
+from ltvkit.predict.clv import customer_value, customer_value_table
+from ltvkit.predict.summaries import customer_summary
+from ltvkit.service.valuation import fit_model, predict_customers, score_customers, score_totals
 from warehouse import analyses, assert_same, warehouse_files
 
 runner = CliRunner()

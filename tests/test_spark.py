@@ -17,8 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from ltvkit.cli import app
-from ltvkit.sources import Source, write_result
-from ltvkit.valuation import fit_model, score_customers
+from ltvkit.data.sources import Source, write_result
+from ltvkit.service.valuation import fit_model, score_customers
 from warehouse import analyses, assert_same, warehouse_files
 
 pytestmark = pytest.mark.spark
@@ -99,10 +99,14 @@ def test_scores_written_by_spark_equal_duckdbs(
         expected = duck_expr.execute().sort_values("customer_id").reset_index(drop=True)
     correlation = info.pop("frequency_spend_correlation")  # summed in another order: equal to rounding
     assert correlation == pytest.approx(duck_info.pop("frequency_spend_correlation"), rel=1e-12)
+    # spend per repeat transaction is a difference of sums, added in another order by each engine: the
+    # Gamma-Gamma fit then stops a few ulps apart
+    spend, duck_spend = info.pop("spend_params"), duck_info.pop("spend_params")
+    assert spend == pytest.approx(duck_spend, rel=1e-9)
     assert info == duck_info and len(spark) == 2357
     dates = ["first_purchase", "last_purchase"]  # pandas reads Spark's dates as dates, DuckDB's as timestamps
     spark[dates], expected[dates] = spark[dates].apply(pd.to_datetime), expected[dates].apply(pd.to_datetime)
-    pd.testing.assert_frame_equal(spark[expected.columns], expected, check_dtype=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(spark[expected.columns], expected, check_dtype=False, rtol=1e-9)
 
 
 def test_cli_on_spark(spark_url: str, files: dict[str, Path], spark_orders: Source) -> None:

@@ -6,10 +6,10 @@ import pandas as pd
 import pytest
 
 from conftest import CALIBRATION_END, DATA, cdnow_days
+from ltvkit.data.workspace import Workspace
 from ltvkit.errors import ParameterError
 from ltvkit.models import BetaGeoModel
-from ltvkit.store import Workspace
-from ltvkit.summaries import calibration_holdout_summary, compressed, customer_summary
+from ltvkit.predict.summaries import calibration_holdout_summary, compressed, customer_summary
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,13 @@ from typer.testing import CliRunner
 
 from conftest import DATA, cdnow_calibration_summary
 from ltvkit.cli import app
-from ltvkit.clv import customer_value
+from ltvkit.data.workspace import Workspace
 from ltvkit.errors import ParameterError
-from ltvkit.evaluation import evaluate_holdout, paired_bootstrap, tracking
 from ltvkit.models import BetaGeoModel, GammaGammaModel
-from ltvkit.store import Workspace
-from ltvkit.summaries import calibration_holdout_summary, customer_summary
-from ltvkit.valuation import fit_model
+from ltvkit.predict.clv import customer_value
+from ltvkit.predict.holdout import evaluate_holdout, paired_bootstrap, tracking
+from ltvkit.predict.summaries import calibration_holdout_summary, customer_summary
+from ltvkit.service.valuation import fit_model
 
 runner = CliRunner()
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from conftest import FIXTURES
+from ltvkit.data.workspace import Workspace
 from ltvkit.errors import FileFormatError, WorkspaceError
-from ltvkit.store import Workspace
 
 ALL_FIXTURES = [
     "getcourse_orders.csv",
@@ -112,7 +112,7 @@ def test_an_unreadable_file_changes_nothing(tmp_path: Path, workspace: Workspace
 
 KILL_SCRIPT = """
 import sys
-from ltvkit.store import Workspace
+from ltvkit.data.workspace import Workspace
 with Workspace.open(sys.argv[1]) as ws:
     ws.import_file(sys.argv[2])
     print("done", flush=True)

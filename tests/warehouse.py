@@ -7,14 +7,14 @@ from pathlib import Path
 import pandas as pd
 
 from conftest import DATA, FIXTURES
-from ltvkit.acquisition import cac_table, quality_by
-from ltvkit.cohorts import cohort_table
-from ltvkit.metrics import ltv_summary, pareto_table
-from ltvkit.report.build import report_data
-from ltvkit.segments import segment
-from ltvkit.sources import Tables
-from ltvkit.store import Workspace
-from ltvkit.summaries import compressed, customer_summary, discrete_summary
+from ltvkit.analytics.channels import cac_table, quality_by
+from ltvkit.analytics.cohorts import cohort_table
+from ltvkit.analytics.historical import ltv_summary, pareto_table
+from ltvkit.analytics.segments import segment
+from ltvkit.data.sources import Tables
+from ltvkit.data.workspace import Workspace
+from ltvkit.predict.summaries import compressed, customer_summary, discrete_summary
+from ltvkit.service.report import report_data
 
 #: ltvkit field → the warehouse's column
 RENAMED = {

@@ -10,20 +10,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ltvkit.analytics.overview import Overview as Overview
+    from ltvkit.analytics.overview import overview as overview
+    from ltvkit.data.workspace import ImportAccount as ImportAccount
+    from ltvkit.data.workspace import Workspace as Workspace
     from ltvkit.errors import LtvError as LtvError
     from ltvkit.io.normalize import ImportOptions as ImportOptions
-    from ltvkit.overview import Overview as Overview
-    from ltvkit.overview import overview as overview
-    from ltvkit.store import ImportAccount as ImportAccount
-    from ltvkit.store import Workspace as Workspace
 
 _WHERE = {
-    "ImportAccount": "ltvkit.store",
+    "ImportAccount": "ltvkit.data.workspace",
     "ImportOptions": "ltvkit.io.normalize",
     "LtvError": "ltvkit.errors",
-    "Overview": "ltvkit.overview",
-    "Workspace": "ltvkit.store",
-    "overview": "ltvkit.overview",
+    "Overview": "ltvkit.analytics.overview",
+    "Workspace": "ltvkit.data.workspace",
+    "overview": "ltvkit.analytics.overview",
 }
 __all__ = sorted(_WHERE)
 __version__ = "0.1.0"

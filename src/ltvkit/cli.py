@@ -28,9 +28,9 @@ from ltvkit.io.presets import PRESETS
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ltvkit.data.sources import Source
+    from ltvkit.data.workspace import ImportAccount, Workspace
     from ltvkit.io.normalize import ImportOptions
-    from ltvkit.sources import Source
-    from ltvkit.store import ImportAccount, Workspace
 
 app = typer.Typer(
     name="ltv",
@@ -185,8 +185,8 @@ def _source_options() -> SourceOptions:
 @contextmanager
 def _data(workspace: Path, *, writable: bool = False) -> Iterator[Workspace | Source]:
     """The orders to analyse: the --source table (noting rows it leaves out) or the workspace."""
-    from ltvkit.sources import Source
-    from ltvkit.store import Workspace
+    from ltvkit.data.sources import Source
+    from ltvkit.data.workspace import Workspace
 
     options = _source_options()
     if options.url is None:
@@ -334,8 +334,8 @@ def import_(
     as_json: JsonOpt = False,
 ) -> None:
     """Import order or spend files into the workspace and account for every row."""
+    from ltvkit.data.workspace import Workspace
     from ltvkit.io.normalize import ImportOptions
-    from ltvkit.store import Workspace
 
     if decimal not in (None, ".", ","):
         raise typer.BadParameter("use '.' or ','", param_hint="--decimal")
@@ -372,7 +372,7 @@ def rejected(
     as_json: JsonOpt = False,
 ) -> None:
     """List rejected rows with the reason each was rejected."""
-    from ltvkit.store import Workspace
+    from ltvkit.data.workspace import Workspace
 
     with Workspace.open(workspace, read_only=True) as ws:
         rows = ws.rejected(import_id)
@@ -396,7 +396,7 @@ def rejected(
 @command()
 def imports(workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE), as_json: JsonOpt = False) -> None:
     """The imports ledger: every file imported, with its row counts."""
-    from ltvkit.store import Workspace
+    from ltvkit.data.workspace import Workspace
 
     with Workspace.open(workspace, read_only=True) as ws:
         ledger = ws.imports()
@@ -437,17 +437,13 @@ def summary(
 ) -> None:
     """What is my LTV? Customers, orders, revenue, expected LTV (AOV × frequency × expected lifetime) with
     its interval and the data's grade, and revenue per customer so far, per currency."""
-    from ltvkit.metrics import ltv_summary
-    from ltvkit.overview import overview
+    from ltvkit.service.summary import summary as summarise
 
     with _data(workspace) as ws:
-        result = overview(ws.table("orders"))
-        ltv = [
-            ltv_summary(ws.table("orders"), currency=c, margin=margin, inactive_after_days=inactive_days)
-            for c in result.by_currency["currency"]
-        ]
+        found = summarise(ws, margin=margin, inactive_after_days=inactive_days)
+    result, ltv = found.overview, found.ltv
     if as_json:
-        _print_json({**result.to_dict(), "ltv": [item.to_dict() for item in ltv]})
+        _print_json(found.to_dict())
         return
     out.print(
         f"Customers: [bold]{result.customers:,}[/bold]   Orders: [bold]{result.orders:,}[/bold]"
@@ -519,7 +515,7 @@ def cohorts(
     out_file: OutOpt = None,
 ) -> None:
     """How do my cohorts behave? Cohort × age matrix; empty cells are ages a cohort has not reached yet."""
-    from ltvkit.cohorts import cohort_matrix, cohort_table
+    from ltvkit.analytics.cohorts import cohort_matrix, cohort_table
 
     if metric not in METRICS:
         raise typer.BadParameter(f"use one of {', '.join(METRICS)}", param_hint="--metric")
@@ -555,7 +551,7 @@ def channels(
 ) -> None:
     """Where do my best customers come from? LTV, retention, repeat rate and AOV by channel or first
     product."""
-    from ltvkit.acquisition import product_paths, quality_by
+    from ltvkit.analytics.channels import product_paths, quality_by
 
     with _data(workspace) as ws:
         frame = (
@@ -589,7 +585,7 @@ def cac(
     """Does my advertising pay off? CAC, LTV:CAC, payback and the maximum CAC each channel can bear."""
     import pandas as pd
 
-    from ltvkit.acquisition import cac_table
+    from ltvkit.analytics.channels import cac_table
 
     with _data(workspace) as ws:
         by_channel, by_month = cac_table(
@@ -628,7 +624,7 @@ def pareto(
     out_file: OutOpt = None,
 ) -> None:
     """Do 20% of customers bring 80% of revenue? Revenue share of the top customers, and the Gini."""
-    from ltvkit.metrics import lorenz_curve, pareto_table
+    from ltvkit.analytics.historical import lorenz_curve, pareto_table
 
     with _data(workspace) as ws:
         frame = pareto_table(ws.table("orders"), currency=currency)
@@ -659,8 +655,8 @@ def report(
     ] = None,
 ) -> None:
     """Write a self-contained HTML report (opens offline) with interactive charts and notes."""
-    from ltvkit.report.build import build_report
-    from ltvkit.scenarios import Scenario, read_scenarios
+    from ltvkit.service.report import build_report
+    from ltvkit.whatif.scenarios import Scenario, read_scenarios
 
     planned = read_scenarios(scenarios_file, Scenario) if scenarios_file else None
     with _data(workspace) as ws:
@@ -730,31 +726,24 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 2026,
     customers: Annotated[int, typer.Option(help="About how many customers.")] = 20_000,
 ) -> None:
-    """Create a synthetic online school's exports and import them into a fresh workspace."""
-    from ltvkit import demo as demo_data
+    """Create a synthetic online school's exports, import them into a fresh workspace and write the report
+    in English, Russian and Ukrainian."""
     from ltvkit.io.normalize import ImportOptions
-    from ltvkit.overview import overview
-    from ltvkit.report.build import build_report
-    from ltvkit.store import Workspace
+    from ltvkit.service.demo import build_demo
 
-    if workspace.exists():
-        workspace.unlink()
-    Path(str(workspace) + ".wal").unlink(missing_ok=True)
-    with err.status("generating the demo school…"):
-        orders_path, spend_path = demo_data.generate(directory, seed=seed, customers=customers)
-    with Workspace.open(workspace) as ws:
-        for path in (orders_path, spend_path):
-            _show_account(_run_import(ws, path, ImportOptions(), quiet=False))
-        result = overview(ws.table("orders"))
-        reports = [
-            build_report(ws, directory / f"report_{lang}.html", lang=lang) for lang in ("en", "ru", "uk")
-        ]
+    def import_file(ws: Workspace, path: Path) -> ImportAccount:
+        account = _run_import(ws, path, ImportOptions(), quiet=False)
+        _show_account(account)
+        return account
+
+    with err.status("building the demo school…"):
+        result = build_demo(workspace, directory, seed=seed, customers=customers, import_file=import_file)
     out.print(
-        f"\nCustomers: {result.customers:,}; net revenue: "
-        + ", ".join(f"{v:,.2f} {k}" for k, v in result.net_revenue.items())
+        f"\nCustomers: {result.overview.customers:,}; net revenue: "
+        + ", ".join(f"{v:,.2f} {k}" for k, v in result.overview.net_revenue.items())
     )
     out.print(f"Workspace: [bold]{workspace}[/bold]   (try: ltv summary -w {workspace})")
-    out.print("Reports: " + ", ".join(f"[bold]{p}[/bold]" for p in reports))
+    out.print("Reports: " + ", ".join(f"[bold]{p}[/bold]" for p in result.reports))
 
 
 @command()
@@ -770,7 +759,7 @@ def fit(
     as_json: JsonOpt = False,
 ) -> None:
     """Fit a model and print its parameters with standard errors and the log-likelihood."""
-    from ltvkit.valuation import fit_model
+    from ltvkit.service.valuation import fit_model
 
     with _data(workspace) as ws:
         result = fit_model(
@@ -833,10 +822,10 @@ def predict(
     With --source the predictions are computed and written in the source's engine (no intervals):
     --out-table NAME writes a table there, an --out ending in .parquet is written by the engine, other files
     are fetched."""
+    from ltvkit.data.sources import write_result
+    from ltvkit.data.workspace import Workspace
     from ltvkit.io.writers import write_table
-    from ltvkit.sources import write_result
-    from ltvkit.store import Workspace
-    from ltvkit.valuation import predict_customers, score_customers, score_totals
+    from ltvkit.service.valuation import predict_customers, score_customers, score_totals
 
     settings = dict(
         model=model,
@@ -911,7 +900,7 @@ def compare(
     as_json: JsonOpt = False,
 ) -> None:
     """Rank the purchase models by how well they predict a holdout period."""
-    from ltvkit.valuation import compare_on_holdout
+    from ltvkit.service.valuation import compare_on_holdout
 
     with _data(workspace) as ws:
         table, info = compare_on_holdout(
@@ -997,8 +986,14 @@ def segments(
     out_file: OutOpt = None,
 ) -> None:
     """Whom to act on? Segment sizes, revenue, average LTV and the suggested action; lists to export."""
-    from ltvkit.segments import LifecycleRules, export_segments, read_exclusions, segment, segment_summary
-    from ltvkit.valuation import predict_customers
+    from ltvkit.analytics.segments import (
+        LifecycleRules,
+        export_segments,
+        read_exclusions,
+        segment,
+        segment_summary,
+    )
+    from ltvkit.service.valuation import predict_customers
 
     with _data(workspace) as ws:
         orders = ws.table("orders")
@@ -1072,7 +1067,7 @@ def scenario(
     out_file: OutOpt = None,
 ) -> None:
     """What happens to LTV and the CAC I can afford if the check, frequency, retention or margin change?"""
-    from ltvkit.scenarios import Scenario, baseline_from, evaluate, read_scenarios
+    from ltvkit.whatif.scenarios import Scenario, baseline_from, evaluate, read_scenarios
 
     if scenarios_file is not None:
         planned = read_scenarios(scenarios_file)
@@ -1129,8 +1124,8 @@ def tripwire(
 ) -> None:
     """What if the tripwire's price changes? LTV and profit of a tripwire buyer, and the CAC one can
     afford."""
-    from ltvkit.scenarios import read_scenarios
-    from ltvkit.tripwire import TripwireScenario, evaluate_tripwire, tripwire_baseline
+    from ltvkit.whatif.scenarios import read_scenarios
+    from ltvkit.whatif.tripwire import TripwireScenario, evaluate_tripwire, tripwire_baseline
 
     if scenarios_file is not None:
         planned = read_scenarios(scenarios_file, TripwireScenario)
@@ -1183,7 +1178,7 @@ def serve(
 
     import uvicorn
 
-    from ltvkit.sources import Source
+    from ltvkit.data.sources import Source
     from ltvkit.web.app import bound_hosts, create_app
 
     try:
@@ -1321,7 +1316,7 @@ def retainer_import(
     as_json: JsonOpt = False,
 ) -> None:
     """Import the client ledger, accounting for every row."""
-    from ltvkit.store import Workspace
+    from ltvkit.data.workspace import Workspace
 
     with Workspace.open(workspace) as ws:
         account = ws.import_clients(ledger, currency=currency)
@@ -1343,8 +1338,8 @@ def retainer_ltv(
     """Client LTV: months retained, historical and expected value (sBG), and the proration habit's effect."""
     import pandas as pd
 
+    from ltvkit.data.workspace import Workspace
     from ltvkit.retainer.clients import client_value
-    from ltvkit.store import Workspace
 
     day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     with Workspace.open(workspace, read_only=True) as ws:

@@ -6,9 +6,11 @@ class. The tree::
     LtvError
     ├── InputError (ValueError)            bad input: names the file, row and column, and says what to do
     │   ├── FileFormatError                the file cannot be read as a table
+    │   │   └── LimitExceededError         it goes beyond an import limit (``limit`` names the constant)
     │   ├── MappingError                   columns cannot be mapped (unknown preset, missing column, bad
     │   │                                  mapping file)
-    │   └── AmbiguousFormatError           numbers or dates that can be read two ways; never guessed
+    │   ├── AmbiguousFormatError           numbers or dates that can be read two ways; never guessed
+    │   └── ValueFormatError               one value that is not what its column holds (an amount, a date)
     ├── ParameterError (ValueError)        an option or argument out of its range
     ├── WorkspaceError                     the workspace file cannot be opened or is not an ltvkit workspace
     ├── SourceError                        a data source (warehouse, lake, Spark) cannot be reached or read
@@ -23,6 +25,7 @@ class. The tree::
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -80,12 +83,35 @@ class FileFormatError(InputError):
     """The file cannot be read as a table (unknown format, unreadable encoding, empty, corrupt)."""
 
 
+class LimitExceededError(FileFormatError):
+    """The file goes beyond one of the import limits of :mod:`ltvkit.io.limits`; ``limit`` is the name of the
+    constant (``MAX_FIELD_CHARS``, ``MAX_COMPRESSION_RATIO``...)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: str,
+        file: str | Path | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.limit = limit
+        super().__init__(message, file=file, row=row, column=column, hint=hint)
+
+
 class MappingError(InputError):
     """The file's columns cannot be mapped to orders or spend."""
 
 
 class AmbiguousFormatError(InputError):
     """Values that can be read two ways (``1,234``; ``03/04/2026``) with nothing in the file to decide."""
+
+
+class ValueFormatError(InputError):
+    """One value that does not read as what its column holds (``ten`` as an amount); the importer rejects its
+    row with the message as the reason."""
 
 
 class ParameterError(LtvError, ValueError):
@@ -130,11 +156,23 @@ class WeakIdentificationWarning(ApproximationWarning):
     its message says in plain words what the data cannot tell."""
 
 
+_NOTES_LOCK = threading.RLock()
+
+
 @contextmanager
 def collect_notes() -> Iterator[list[str]]:
     """Collect the :class:`LtvWarning` messages raised inside the block (each one, even if repeated) into the
-    list it yields, for a caller that shows them as notes beside its result; other warnings pass through."""
+    list it yields, for a caller that shows them as notes beside its result; other warnings pass through.
+
+    Python's warning filters are global to the process, so blocks in different threads (the web server's)
+    take turns: one thread's block cannot restore the filters under another's, which would turn that one's
+    notes into errors or lose them. Blocks nest within a thread."""
     notes: list[str] = []
+    with _NOTES_LOCK:
+        yield from _collected(notes)
+
+
+def _collected(notes: list[str]) -> Iterator[list[str]]:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", LtvWarning)

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from conftest import DATA, FIXTURES
-from ltvkit import demo
+from ltvkit.data import demo
+from ltvkit.data.workspace import Workspace
 from ltvkit.errors import WeakIdentificationWarning
 from ltvkit.models import (
     BetaGeoBetaBinomModel,
@@ -19,9 +20,8 @@ from ltvkit.models import (
     ParetoNBDModel,
 )
 from ltvkit.models.base import Identification
-from ltvkit.store import Workspace
-from ltvkit.summaries import customer_summary
-from ltvkit.valuation import fit_model
+from ltvkit.predict.summaries import customer_summary
+from ltvkit.service.valuation import fit_model
 
 
 @pytest.fixture(scope="module")

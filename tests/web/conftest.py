@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from ltvkit import demo
-from ltvkit.store import Workspace
+from ltvkit.data import demo
+from ltvkit.data.workspace import Workspace
 from ltvkit.web.app import LOOPBACK_HOSTS, create_app
 
 TEST_HOSTS = (*LOOPBACK_HOSTS, "testserver")  # the Host that Starlette's TestClient sends

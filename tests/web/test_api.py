@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from tests.web.conftest import TEST_HOSTS
 
-from ltvkit.acquisition import quality_by
-from ltvkit.metrics import ltv_summary
-from ltvkit.segments import segment, segment_summary
+from ltvkit.analytics.channels import quality_by
+from ltvkit.analytics.historical import ltv_summary
+from ltvkit.analytics.segments import segment, segment_summary
 from ltvkit.web.app import create_app
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from tests.web.conftest import LiveServer
 
-from ltvkit import demo
+from ltvkit.data import demo
 
 READS = ["/api/summary", "/api/cohorts", "/api/channels", "/api/segments", "/api/pareto", "/api/imports"]
 CLIENTS = 4

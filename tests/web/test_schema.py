@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from tests.web.conftest import LiveServer
 
-from ltvkit import demo
-from ltvkit.store import Workspace
+from ltvkit.data import demo
+from ltvkit.data.workspace import Workspace
 from ltvkit.web.app import create_app
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from tests.web.conftest import TEST_HOSTS
 
-from ltvkit.sources import Source
+from ltvkit.data.sources import Source
 from ltvkit.web.app import create_app
 
 READS = [

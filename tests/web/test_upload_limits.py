@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from tests.web.conftest import LiveServer
 
 LIMIT_MB = 2

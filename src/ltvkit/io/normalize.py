@@ -1,27 +1,36 @@
 """Turn a raw table into canonical orders or spend rows, and every other row into a rejection with a reason.
 
 Accounting: each row read ends up in exactly one of ``rows`` (to load), ``merged`` (a repeat of a row above
-in the same file, or a line item folded into its order) or ``rejected``.
+in the same file, or a line item folded into its order) or ``rejected``. Nothing odd is stored silently: a
+control character, an implausible amount or date, an unknown currency or one that disagrees with the amount's
+own sign rejects the row with a reason naming the column.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ltvkit.errors import AmbiguousFormatError, MappingError, ParameterError
+from ltvkit.io.limits import EARLIEST_DATE, FUTURE_DAYS
 from ltvkit.io.parsing import (
     CURRENCY_TOKENS,
     DecimalMark,
+    ParsedAmounts,
+    ParsedTimestamps,
     infer_decimal,
+    iso_currencies,
     parse_amount_column,
     parse_timestamp_column,
+    sign_agrees,
 )
 from ltvkit.io.presets import Kind, Preset, normalize_header
 from ltvkit.io.readers import RawTable
@@ -65,11 +74,23 @@ SPEND_COLUMNS = [
     "row_hash",
 ]
 REJECTED_COLUMNS = ["row_number", "column", "value", "reason", "raw"]
+#: Fields that may hold several lines of text; every other mapped field holds one line.
+FREE_TEXT_FIELDS = frozenset({"product"})
+# Never in a value: C0 controls but tab and line ends, DEL, C1 controls, bidirectional embeddings/overrides.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Never in a one-line field (an id, an email, a status): those, line ends, tabs and invisible characters.
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
+_CHARACTER_NAMES = {"\x00": "NUL", "\t": "TAB", "\n": "LINE FEED", "\r": "CARRIAGE RETURN", "\x1b": "ESCAPE"}
 
 
 @dataclass(frozen=True)
 class ImportOptions:
-    """How to read a file. Every field is optional; None means "detect it and fail if ambiguous"."""
+    """How to read a file. Every field is optional; None means "detect it and fail if ambiguous".
+
+    ``min_date`` and ``max_date`` bound the plausible dates of orders and spend (rows outside are rejected);
+    None means :data:`~ltvkit.io.limits.EARLIEST_DATE` (1990-01-01) and
+    :data:`~ltvkit.io.limits.FUTURE_DAYS` (365) days after today.
+    """
 
     kind: Kind | None = None
     preset: str | None = None
@@ -81,6 +102,14 @@ class ImportOptions:
     source: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    min_date: dt.date | None = None
+    max_date: dt.date | None = None
+
+    def date_range(self) -> tuple[dt.date, dt.date]:
+        """The earliest and the latest plausible date (both included)."""
+        earliest = self.min_date or EARLIEST_DATE
+        latest = self.max_date or dt.date.today() + dt.timedelta(days=FUTURE_DAYS)
+        return earliest, latest
 
 
 @dataclass
@@ -152,7 +181,11 @@ def resolve_columns(table: RawTable, preset: Preset) -> tuple[dict[str, list[str
                 found.append(by_norm[want])
                 continue
             suffixed = re.compile(re.escape(want) + r"\s*[,(]\s*([a-z]{3})\)?")
-            hits = [(h, m) for n, h in by_norm.items() if (m := suffixed.fullmatch(n))]
+            hits = [
+                (h, m)
+                for n, h in by_norm.items()
+                if (m := suffixed.fullmatch(n)) and m.group(1).upper() in iso_currencies()
+            ]
             for h, m in hits:
                 found.append(h)
                 header_currency.setdefault(name, m.group(1).upper())
@@ -196,13 +229,87 @@ def require_columns(
 
 
 def currency_codes(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """ISO codes for currency texts (``руб.`` → RUB, ``usd`` → USD); the second series flags unknown texts."""
+    """ISO 4217 codes for currency texts (``руб.`` → RUB, ``usd`` → USD); the second series flags texts that
+    are not a currency (``ABC``)."""
     lowered = text.str.strip().str.lower()
     mapped = lowered.map(CURRENCY_TOKENS)
-    iso = lowered.str.fullmatch(r"[a-z]{3}")
-    codes = mapped.where(mapped.notna(), lowered.str.upper().where(iso))
+    upper = lowered.str.upper()
+    codes = mapped.where(mapped.notna(), upper.where(upper.isin(iso_currencies())))
     unknown = (lowered != "") & codes.isna()
     return codes, unknown
+
+
+def fallback_currency(options: ImportOptions, header_currency: dict[str, str], preset: Preset) -> str | None:
+    """The currency of rows whose amounts name none: ``--currency``, else the amount header's (``Сумма,
+    RUB``), else the preset's; an unknown one is an error."""
+    value = options.currency or header_currency.get("amount") or preset.currency
+    if value is None:
+        return None
+    code = CURRENCY_TOKENS.get(value.strip().lower(), value.strip().upper())
+    if code not in iso_currencies():
+        raise ParameterError(f"unknown currency {value!r} (use an ISO 4217 code such as RUB or USD)")
+    return code
+
+
+def row_currencies(
+    text: dict[str, tuple[pd.Series, pd.Series]],
+    written: pd.Series,
+    signs: pd.Series,
+    fallback: str | None,
+    rej: Rejections,
+) -> pd.Series:
+    """Each row's currency: its currency column, else the currency its amounts are written in, else
+    ``fallback``, else None. A column value that is no ISO 4217 code, or that disagrees with the sign the
+    amount is written with (``$100`` beside ``RUB``), rejects the row."""
+    currency = written.where(written.notna(), fallback)
+    if "currency" not in text:
+        return currency
+    column_text, origin = text["currency"]
+    codes, unknown = currency_codes(column_text)
+    rej.add(unknown, origin, column_text, "is not a currency code (use e.g. RUB, USD)")
+    both = (codes.notna() & signs.notna()).to_numpy()
+    agree = np.array([sign_agrees(s, c) for s, c in zip(signs[both], codes[both], strict=True)], dtype=bool)
+    clash = codes.index[both][~agree]
+    reasons = pd.Series(
+        [f"the currency column says {codes[i]}, the amount is written in {signs[i]!r}" for i in clash],
+        index=clash,
+        dtype=object,
+    )
+    rej.add(
+        pd.Series(codes.index.isin(clash), index=codes.index),
+        origin,
+        column_text,
+        reasons.reindex(codes.index),
+    )
+    return codes.where(codes.notna(), currency)
+
+
+def reject_odd_characters(frame: pd.DataFrame, resolved: dict[str, list[str]], rej: Rejections) -> None:
+    """Reject the rows holding a control character in any value (NUL, ESC, C1 controls, bidirectional
+    overrides), or a line end, tab or invisible character inside a one-line field (every mapped field but
+    :data:`FREE_TEXT_FIELDS`), naming the column and the character."""
+    one_line = {h for name, cols in resolved.items() if name not in FREE_TEXT_FIELDS for h in cols}
+    for column in frame.columns:
+        values = frame[column].str.strip() if column in one_line else frame[column]
+        pattern = _NOT_ONE_LINE if column in one_line else _CONTROL
+        if not pattern.search("".join(values)):  # one scan of the column in C, the usual case
+            continue
+        found = values.map(lambda v, p=pattern: m.group() if (m := p.search(v)) else None)
+        hit = found.notna()
+        rej.add(hit, column, values.map(visible), found.map(_odd_character_reason, na_action="ignore"))
+
+
+def _odd_character_reason(character: str) -> str:
+    name = _CHARACTER_NAMES.get(character) or unicodedata.name(character, "")
+    label = f"U+{ord(character):04X}" + (f" ({name})" if name else "")
+    if _CONTROL.match(character):
+        return f"contains the control character {label}"
+    return f"contains {label}, which a one-line field cannot hold"
+
+
+def visible(text: str) -> str:
+    """``text`` with control and invisible characters written as ``\\u0000`` escapes (JSON stays JSON)."""
+    return _NOT_ONE_LINE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _money(
@@ -226,16 +333,73 @@ def _money(
 
 def _parse_money(
     text: pd.Series, origin: pd.Series, decimal: DecimalMark | None, table: RawTable, row_numbers: pd.Series
-) -> tuple[pd.Series, pd.Series, pd.Series]:
+) -> ParsedAmounts:
     try:
-        parsed = parse_amount_column(text, decimal)
+        return parse_amount_column(text, decimal)
     except AmbiguousFormatError as exc:
         value = getattr(exc, "value", None)
         where = text[text == value].index[0] if value is not None else text.index[0]
         raise AmbiguousFormatError(
             exc.reason, file=table.path, row=int(row_numbers[where]), column=str(origin[where]), hint=exc.hint
         ) from None
-    return parsed.values, parsed.currencies, parsed.errors
+
+
+def parse_money_fields(
+    text: dict[str, tuple[pd.Series, pd.Series]],
+    names: tuple[str, ...],
+    decimal: DecimalMark | None,
+    table: RawTable,
+    row_numbers: pd.Series,
+    rej: Rejections,
+) -> tuple[dict[str, pd.Series], pd.Series, pd.Series]:
+    """Values of the money fields ``names`` (the first required, the others may be blank) and, per row, the
+    currency and the sign its amounts are written in. A row whose amounts name two currencies is rejected."""
+    index = row_numbers.index
+    values: dict[str, pd.Series] = {}
+    written = pd.Series(None, index=index, dtype=object)
+    signs = pd.Series(None, index=index, dtype=object)
+    for name in names:
+        if name not in text:
+            values[name] = pd.Series(np.nan, index=index)
+            continue
+        column_text, origin = text[name]
+        parsed = _parse_money(column_text, origin, decimal, table, row_numbers)
+        errors = parsed.errors if name == names[0] else parsed.errors.where(column_text != "")
+        rej.add(errors.notna(), origin, column_text, errors)
+        clash = parsed.currencies.notna() & written.notna() & (parsed.currencies != written)
+        rej.add(clash, origin, column_text, "names another currency than the other amounts of the row")
+        values[name] = parsed.values
+        written = written.where(written.notna(), parsed.currencies)
+        signs = signs.where(signs.notna(), parsed.signs)
+    return values, written, signs
+
+
+def parse_dates(
+    text: pd.Series, origin: pd.Series, table: RawTable, options: ImportOptions, rej: Rejections, **how: Any
+) -> ParsedTimestamps:
+    """Timestamps of a date column (``how``: the options of :func:`parse_timestamp_column`), rejecting the
+    rows that do not parse or fall outside :meth:`ImportOptions.date_range`; a column that can only be read
+    two ways is an error naming it."""
+    try:
+        stamps = parse_timestamp_column(text, **how)
+    except AmbiguousFormatError as exc:
+        column = str(origin.iloc[0]) if len(origin) else None
+        raise AmbiguousFormatError(exc.reason, file=table.path, column=column, hint=exc.hint) from None
+    rej.add(stamps.errors.notna(), origin, text, stamps.errors)
+    earliest, latest = options.date_range()
+    rej.add(
+        stamps.values < pd.Timestamp(earliest),
+        origin,
+        text,
+        f"is before {earliest}, the earliest plausible date (ImportOptions.min_date)",
+    )
+    rej.add(
+        stamps.values >= pd.Timestamp(latest) + pd.Timedelta(days=1),
+        origin,
+        text,
+        f"is after {latest}, the latest plausible date (ImportOptions.max_date)",
+    )
+    return stamps
 
 
 def content_hash(frame: pd.DataFrame) -> pd.Series:
@@ -259,7 +423,7 @@ def _extra_json(frame: pd.DataFrame, used: set[str]) -> pd.Series:
 
 def _raw_json(frame: pd.DataFrame, index: pd.Index) -> pd.Series:
     records = frame.loc[index].to_dict(orient="records")
-    return pd.Series([json.dumps(r, ensure_ascii=False) for r in records], index=index, dtype=object)
+    return pd.Series([visible(json.dumps(r, ensure_ascii=False)) for r in records], index=index, dtype=object)
 
 
 def rejected_frame(table: RawTable, rej: Rejections, row_numbers: pd.Series) -> pd.DataFrame:
@@ -275,7 +439,7 @@ def rejected_frame(table: RawTable, rej: Rejections, row_numbers: pd.Series) -> 
     )
     malformed = pd.DataFrame(
         [
-            (n, None, None, f"the row {reason}", json.dumps({"line": raw}, ensure_ascii=False))
+            (n, None, None, f"the row {reason}", visible(json.dumps({"line": raw}, ensure_ascii=False)))
             for n, raw, reason in table.malformed
         ],
         columns=REJECTED_COLUMNS,
@@ -297,6 +461,9 @@ def normalize(table: RawTable, preset: Preset, options: ImportOptions) -> Normal
             raise ParameterError(
                 f"unknown time zone {options.timezone!r} (use an IANA name such as Europe/Kyiv)"
             ) from exc
+    earliest, latest = options.date_range()
+    if earliest > latest:
+        raise ParameterError(f"the earliest date {earliest} is after the latest {latest}")
     if preset.kind == "spend":
         return _normalize_spend(table, preset, options)
     return _normalize_orders(table, preset, options)
@@ -313,7 +480,7 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
         return text[name][0] if name in text else pd.Series("", index=frame.index, dtype=object)
 
     merged_lines = 0
-    notes: list[str] = []
+    notes = list(table.notes)
     order_id = get("order_id")
     if preset.group_lines and "order_id" in text:
         continuation = order_id.duplicated(keep="first") & (order_id != "")
@@ -329,6 +496,7 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
         text = {k: (v[keep], o[keep]) for k, (v, o) in text.items()}
 
     rej = Rejections(frame.index)
+    reject_odd_characters(frame, resolved, rej)
     decimal = options.decimal or preset.options.get("decimal")
     decimal = _money(frame, resolved, ("amount", "refunded", "cost", "fee"), decimal, table)
 
@@ -338,27 +506,20 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
     customer = customer_id.where(customer_id != "", email.where(email != "", phone))
     rej.add(customer == "", "customer", customer, "no customer id, email or phone")
 
-    stamps = parse_timestamp_column(
+    stamps = parse_dates(
         get("ordered_at"),
+        text["ordered_at"][1],
+        table,
+        options,
+        rej,
         date_format=options.date_format or preset.options.get("date_format"),
         timezone=options.timezone or preset.options.get("timezone"),
         source_timezone=preset.options.get("source_timezone"),
     )
-    rej.add(stamps.errors.notna(), text["ordered_at"][1], get("ordered_at"), stamps.errors)
 
-    money: dict[str, pd.Series] = {}
-    text_currency = pd.Series(None, index=frame.index, dtype=object)
-    for name in ("amount", "refunded", "cost", "fee"):
-        if name not in text:
-            money[name] = pd.Series(np.nan, index=frame.index)
-            continue
-        values, currencies, errors = _parse_money(text[name][0], text[name][1], decimal, table, row_numbers)
-        blank = text[name][0] == ""
-        if name != "amount":
-            errors = errors.where(~blank)
-        rej.add(errors.notna(), text[name][1], text[name][0], errors)
-        money[name] = values
-        text_currency = text_currency.where(text_currency.notna(), currencies)
+    money, written, signs = parse_money_fields(
+        text, ("amount", "refunded", "cost", "fee"), decimal, table, row_numbers, rej
+    )
     quantity = pd.Series(np.nan, index=frame.index)
     if "quantity" in text:
         q = parse_amount_column(text["quantity"][0], ".")
@@ -370,22 +531,7 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
             multi = order_id.isin(line_qty.index)
             quantity = quantity.where(~multi, order_id.map(line_qty))
 
-    fallback = options.currency or header_currency.get("amount") or preset.currency
-    currency = pd.Series(fallback.upper() if fallback else None, index=frame.index, dtype=object)
-    currency = text_currency.where(text_currency.notna(), currency)
-    if "currency" in text:
-        codes, unknown = currency_codes(text["currency"][0])
-        rej.add(
-            unknown, text["currency"][1], text["currency"][0], "is not a currency code (use e.g. RUB, USD)"
-        )
-        clash = codes.notna() & text_currency.notna() & (codes != text_currency)
-        rej.add(
-            clash,
-            text["currency"][1],
-            text["currency"][0],
-            "the currency column disagrees with the currency written in the amount",
-        )
-        currency = codes.where(codes.notna(), currency)
+    currency = row_currencies(text, written, signs, fallback_currency(options, header_currency, preset), rej)
     no_currency = currency.isna()
     if no_currency.any():
         notes.append(
@@ -544,28 +690,21 @@ def _normalize_spend(table: RawTable, preset: Preset, options: ImportOptions) ->
     row_numbers = pd.Series(table.row_numbers, index=frame.index)
     text = {name: coalesce(frame, cols) for name, cols in resolved.items()}
     rej = Rejections(frame.index)
+    reject_odd_characters(frame, resolved, rej)
     date_text, date_col = text["date"]
     month = _months(date_text)
     is_month = month.notna()
-    stamps = parse_timestamp_column(date_text.where(~is_month, "2000-01-01"), date_format=options.date_format)
-    rej.add(stamps.errors.notna() & ~is_month, date_col, date_text, stamps.errors)
+    first_day = month.dt.strftime(options.date_format or "%Y-%m-%d")  # a month is dated by its first day
+    dated = date_text.where(~is_month, first_day)
+    stamps = parse_dates(dated, date_col, table, options, rej, date_format=options.date_format)
     day = stamps.values.dt.normalize().where(~is_month, month)
 
     decimal = _money(frame, resolved, ("amount",), options.decimal, table)
-    amount, currencies, errors = _parse_money(
-        text["amount"][0], text["amount"][1], decimal, table, row_numbers
-    )
-    rej.add(errors.notna(), text["amount"][1], text["amount"][0], errors)
+    money, written, signs = parse_money_fields(text, ("amount",), decimal, table, row_numbers, rej)
+    amount = money["amount"]
     rej.add(amount < 0, text["amount"][1], text["amount"][0], "spend cannot be negative")
-    fallback = options.currency or header_currency.get("amount") or preset.currency
-    currency = currencies.where(currencies.notna(), fallback.upper() if fallback else None)
-    if "currency" in text:
-        codes, unknown = currency_codes(text["currency"][0])
-        rej.add(
-            unknown, text["currency"][1], text["currency"][0], "is not a currency code (use e.g. RUB, USD)"
-        )
-        currency = codes.where(codes.notna(), currency)
-    currency = currency.fillna(NO_CURRENCY)
+    fallback = fallback_currency(options, header_currency, preset)
+    currency = row_currencies(text, written, signs, fallback, rej).fillna(NO_CURRENCY)
     channel = text["channel"][0] if "channel" in text else pd.Series("", index=frame.index)
     campaign = text["campaign"][0] if "campaign" in text else pd.Series("", index=frame.index)
     out = pd.DataFrame(
@@ -594,4 +733,13 @@ def _normalize_spend(table: RawTable, preset: Preset, options: ImportOptions) ->
     grouped["row_hash"] = content_hash(grouped[["spend_key", "amount", "extra"]])
     grouped["date"] = grouped["date"].astype("datetime64[us]")
     rejected = rejected_frame(table, rej, row_numbers)
-    return Normalized("spend", preset, source, grouped[SPEND_COLUMNS], rejected, table.rows_read, merged)
+    return Normalized(
+        "spend",
+        preset,
+        source,
+        grouped[SPEND_COLUMNS],
+        rejected,
+        table.rows_read,
+        merged,
+        notes=list(table.notes),
+    )

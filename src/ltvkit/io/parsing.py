@@ -3,12 +3,14 @@
 A value is never guessed: the decimal separator and the day/month order are decided once per column from the
 values that show them (``12,50`` shows a decimal comma, ``1,234.56`` a decimal point, ``23/11/2026`` a
 day-first order). A column whose values can only be read two ways raises :class:`AmbiguousFormatError`; a
-value that does not parse is reported back (per row, with a reason) so the caller can reject that row and
-keep the rest.
+value that does not parse, or an amount of :data:`~ltvkit.io.limits.MAX_AMOUNT` or more, is reported back
+(per row, with a reason) so the caller can reject that row and keep the rest. Digits are ASCII digits.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -16,7 +18,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ltvkit.errors import AmbiguousFormatError
+from ltvkit.errors import AmbiguousFormatError, ValueFormatError
+from ltvkit.io.limits import MAX_AMOUNT
 
 DecimalMark = Literal[".", ","]
 
@@ -50,22 +53,49 @@ CURRENCY_TOKENS: dict[str, str] = {
     "cad": "CAD",
     "aud": "AUD",
 }
+#: Signs and words more than one currency writes its amounts with: they agree with any of these codes.
+SHARED_SIGNS: dict[str, frozenset[str]] = {
+    "$": frozenset({"USD", "CAD", "AUD", "NZD", "SGD", "HKD", "MXN", "ARS", "CLP", "COP"}),
+    "руб.": frozenset({"RUB", "BYN"}),
+    "руб": frozenset({"RUB", "BYN"}),
+    "р.": frozenset({"RUB", "BYN"}),
+}
 _CURRENCY_RE = re.compile(
     "|".join(re.escape(t) for t in sorted(CURRENCY_TOKENS, key=len, reverse=True)), re.IGNORECASE
 )
 _SPACES_RE = re.compile(r"[\s\u00a0\u202f\u2009'’]")
-_NUMBER_RE = re.compile(r"^\d[\d.,]*$|^[.,]\d+$")
+_NUMBER_RE = re.compile(r"^[0-9][0-9.,]*$|^[.,][0-9]+$")
+
+
+@functools.cache
+def iso_currencies() -> frozenset[str]:
+    """ISO 4217 codes, current and historic, as babel's CLDR data lists them (XXX, no currency, included)."""
+    from babel.numbers import list_currencies
+
+    return frozenset(list_currencies())
+
+
+def sign_agrees(sign: str, code: str) -> bool:
+    """Whether an amount written with ``sign`` (``$``, ``руб.``, ``eur``, lower case) can be in ``code``."""
+    return CURRENCY_TOKENS[sign] == code or code in SHARED_SIGNS.get(sign, ())
+
+
+def shown(text: str) -> str:
+    """``text`` quoted for a message, cut short when long."""
+    return repr(text if len(text) <= 60 else text[:57] + "…")
 
 
 @dataclass(frozen=True)
 class ParsedAmounts:
     """Amounts of one column: ``values`` (float, NaN where unparsed), the currency each value named (or
-    None), and ``errors`` — a reason per unparsed row, None where the value parsed."""
+    None), ``errors`` — a reason per unparsed row, None where the value parsed — and the currency sign or word
+    each value was written with (lower case, or None)."""
 
     values: pd.Series
     currencies: pd.Series
     errors: pd.Series
     decimal: DecimalMark | None
+    signs: pd.Series
 
 
 @dataclass(frozen=True)
@@ -77,15 +107,15 @@ class ParsedTimestamps:
 
 
 def _strip_amount(text: str) -> tuple[str, bool, str | None]:
-    """Remove currency tokens, signs and grouping spaces. Returns (digits, negative, currency)."""
+    """Remove currency tokens, signs and grouping spaces. Returns (digits, negative, the currency sign or word
+    in lower case)."""
     s = text.strip()
-    currency = None
+    sign = None
     found = _CURRENCY_RE.findall(s)
     if found:
-        codes = {CURRENCY_TOKENS[t.lower()] for t in found}
-        if len(codes) > 1:
-            raise ValueError(f"{text!r} names two currencies")
-        currency = codes.pop()
+        if len({CURRENCY_TOKENS[t.lower()] for t in found}) > 1:
+            raise ValueFormatError(f"{shown(text)} names two currencies")
+        sign = found[0].lower()
         s = _CURRENCY_RE.sub("", s)
     s = _SPACES_RE.sub("", s)
     negative = False
@@ -97,7 +127,7 @@ def _strip_amount(text: str) -> tuple[str, bool, str | None]:
         negative, s = True, s[:-1]
     elif s[:1] == "+":
         s = s[1:]
-    return s, negative, currency
+    return s, negative, sign
 
 
 def _decimal_evidence(digits: str) -> DecimalMark | None | Literal["ambiguous"]:
@@ -122,27 +152,36 @@ def _to_float(digits: str, decimal: DecimalMark, original: str) -> float:
     """Read cleaned digits with a known decimal mark, checking thousands groups are of three digits."""
     thousands = "," if decimal == "." else "."
     if digits.count(decimal) > 1:
-        raise ValueError(f"{original!r} has more than one decimal mark {decimal!r}")
+        raise ValueFormatError(f"{shown(original)} has more than one decimal mark {decimal!r}")
     whole, _, frac = digits.partition(decimal)
     if thousands in whole:
         groups = whole.split(thousands)
         if not (1 <= len(groups[0]) <= 3) or any(len(g) != 3 for g in groups[1:]):
-            raise ValueError(f"{original!r} does not read as a number with decimal mark {decimal!r}")
+            raise ValueFormatError(
+                f"{shown(original)} does not read as a number with decimal mark {decimal!r}"
+            )
         whole = "".join(groups)
     if thousands in frac:
-        raise ValueError(f"{original!r} does not read as a number with decimal mark {decimal!r}")
+        raise ValueFormatError(f"{shown(original)} does not read as a number with decimal mark {decimal!r}")
     return float(f"{whole or '0'}.{frac or '0'}")
 
 
 def parse_amount(text: str, decimal: DecimalMark | None = None) -> tuple[float, str | None]:
     """Parse one amount such as ``1 234,56 ₽``, ``$1,234.56``, ``300 руб.``, ``(12.50)`` or ``-5``.
 
-    Returns the value and the currency the text named (None if it named none). Raises ``ValueError`` for text
-    that is not an amount and :class:`AmbiguousFormatError` for ``1,234``-like text when ``decimal`` is None.
+    Returns the value and the currency the text named (None if it named none). Raises
+    :class:`ValueFormatError` for text that is not an amount or is one of :data:`MAX_AMOUNT` or more, and
+    :class:`AmbiguousFormatError` for ``1,234``-like text when ``decimal`` is None.
     """
-    digits, negative, currency = _strip_amount(text)
+    value, sign = _parse_amount(text, decimal)
+    return value, CURRENCY_TOKENS[sign] if sign else None
+
+
+def _parse_amount(text: str, decimal: DecimalMark | None) -> tuple[float, str | None]:
+    """:func:`parse_amount`, returning the currency sign or word as written (lower case), not its code."""
+    digits, negative, sign = _strip_amount(text)
     if not digits or not _NUMBER_RE.match(digits):
-        raise ValueError(f"{text!r} is not an amount")
+        raise ValueFormatError(f"{shown(text)} is not an amount")
     evidence = _decimal_evidence(digits)
     if decimal is None:
         if evidence == "ambiguous":
@@ -152,7 +191,9 @@ def parse_amount(text: str, decimal: DecimalMark | None = None) -> tuple[float, 
             )
         decimal = evidence or "."
     value = _to_float(digits, decimal, text)
-    return (-value if negative else value), currency
+    if not math.isfinite(value) or value >= MAX_AMOUNT:
+        raise ValueFormatError(f"{shown(text)} is not a plausible amount (1e15 or more)")
+    return (-value if negative else value), sign
 
 
 def infer_decimal(values: pd.Series) -> DecimalMark | None:
@@ -189,24 +230,26 @@ def parse_amount_column(values: pd.Series, decimal: DecimalMark | None = None) -
         decimal = infer_decimal(values)
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=False)
     parsed_values = np.full(len(uniques), np.nan)
-    currencies = np.full(len(uniques), None, dtype=object)
+    signs = np.full(len(uniques), None, dtype=object)
     errors = np.full(len(uniques), None, dtype=object)
     for i, text in enumerate(uniques):
         if text is None or (isinstance(text, float) and np.isnan(text)) or str(text).strip() == "":
             errors[i] = "empty amount"
             continue
         try:
-            parsed_values[i], currencies[i] = parse_amount(str(text), decimal)
+            parsed_values[i], signs[i] = _parse_amount(str(text), decimal)
         except AmbiguousFormatError as exc:
             exc.value = str(text)  # type: ignore[attr-defined]
             raise
-        except ValueError as exc:
-            errors[i] = str(exc)
+        except ValueFormatError as exc:
+            errors[i] = exc.reason
+    sign_series = pd.Series(signs[codes], index=values.index, dtype=object)
     return ParsedAmounts(
         values=pd.Series(parsed_values[codes], index=values.index),
-        currencies=pd.Series(currencies[codes], index=values.index, dtype=object),
+        currencies=sign_series.map(CURRENCY_TOKENS, na_action="ignore"),
         errors=pd.Series(errors[codes], index=values.index, dtype=object),
         decimal=decimal,
+        signs=sign_series,
     )
 
 
@@ -218,27 +261,37 @@ _TIME = (
 )
 _OFFSET = r"\s*(?P<tz>Z|UTC|GMT|[+-]\d{2}:?\d{2})?"
 _SHAPES: dict[str, re.Pattern[str]] = {
-    "iso": re.compile(rf"^(?P<y>\d{{4}})-(?P<mo>\d{{1,2}})-(?P<d>\d{{1,2}}){_TIME}{_OFFSET}$"),
-    "dotted": re.compile(rf"^(?P<d>\d{{1,2}})\.(?P<mo>\d{{1,2}})\.(?P<y>\d{{4}}){_TIME}$"),
-    "slashed": re.compile(rf"^(?P<a>\d{{1,2}})/(?P<b>\d{{1,2}})/(?P<y>\d{{4}}){_TIME}{_OFFSET}$"),
-    "compact": re.compile(r"^(?P<y>(?:19|20)\d{2})(?P<mo>\d{2})(?P<d>\d{2})$"),
-    "number": re.compile(r"^(?P<num>\d+(?:\.\d+)?)$"),
+    "iso": re.compile(rf"^(?P<y>\d{{4}})-(?P<mo>\d{{1,2}})-(?P<d>\d{{1,2}}){_TIME}{_OFFSET}$", re.ASCII),
+    "dotted": re.compile(rf"^(?P<a>\d{{1,2}})\.(?P<b>\d{{1,2}})\.(?P<y>\d{{4}}){_TIME}$", re.ASCII),
+    "slashed": re.compile(rf"^(?P<a>\d{{1,2}})/(?P<b>\d{{1,2}})/(?P<y>\d{{4}}){_TIME}{_OFFSET}$", re.ASCII),
+    "compact": re.compile(r"^(?P<y>(?:19|20)\d{2})(?P<mo>\d{2})(?P<d>\d{2})$", re.ASCII),
+    "number": re.compile(r"^(?P<num>\d+(?:\.\d+)?)$", re.ASCII),
 }
+#: The day/month order of a shape when no value shows it: dotted dates are day-first by convention
+#: (``04.03.2026`` is 4 March wherever dates are written with dots); slashed ones are refused.
+_DEFAULT_ORDER: dict[str, Literal["dm", "md"] | None] = {"dotted": "dm", "slashed": None}
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
-def _slashed_order(parts: pd.DataFrame, file_hint: str) -> Literal["dm", "md"]:
-    """Decide day/month order of ``a/b/yyyy`` values from those with a part above 12."""
+def _day_month_order(
+    parts: pd.DataFrame, default: Literal["dm", "md"] | None, file_hint: str
+) -> Literal["dm", "md"]:
+    """Decide the day/month order of ``a/b/yyyy`` (or ``a.b.yyyy``) values from those with a part above 12,
+    else ``default``; values showing both orders, or (without a default) neither, are refused."""
     a, b = parts["a"].astype(int), parts["b"].astype(int)
     day_first, month_first = bool((a > 12).any()), bool((b > 12).any())
     if day_first and month_first:
         raise AmbiguousFormatError("dates mix day/month/year and month/day/year order", hint=file_hint)
     if day_first:
         return "dm"
-    if month_first or bool((a == b).all()):
+    if month_first:
+        return "md"
+    if default is not None:
+        return default
+    if bool((a == b).all()):
         return "md"
     raise AmbiguousFormatError(
-        f"dates such as {parts.index[0]!r} can be day/month or month/day", hint=file_hint
+        f"dates such as {shown(parts.index[0])} can be day/month or month/day", hint=file_hint
     )
 
 
@@ -300,7 +353,8 @@ def parse_timestamp_column(
     """Parse a column of date/time strings into naive wall-clock timestamps.
 
     Understood without a format: ISO 8601 (``2026-11-23T14:05:00Z``, ``2012-01-01 11:13:25 -0500``),
-    ``23.11.2026 14:05``, ``11/23/2026`` or ``23/11/2026`` (order decided by the column), ``19970101``,
+    ``23.11.2026 14:05`` (day first unless the column shows otherwise), ``11/23/2026`` or ``23/11/2026``
+    (order decided by the column, refused when it cannot tell), ``19970101``,
     Excel serial dates (20000–80000) and Unix epoch seconds or milliseconds.
 
     Times keep the wall clock they were written in. With ``timezone`` (an IANA name) values that carry an
@@ -337,7 +391,7 @@ def _parse_distinct(
         parsed = pd.to_datetime(text.where(~empty), format=date_format, errors="coerce")
         result[~empty] = parsed[~empty].astype("datetime64[us]")
         bad = ~empty & result.isna()
-        errors[bad] = text[bad].map(lambda t: f"{t!r} does not match date format {date_format!r}")
+        errors[bad] = text[bad].map(lambda t: f"{shown(t)} does not match date format {date_format!r}")
         return ParsedTimestamps(result, errors)
 
     remaining = ~empty
@@ -365,12 +419,12 @@ def _parse_distinct(
             epoch_s = num.between(1e9, 1e10)
             epoch_ms = num.between(1e12, 1e13)
             stamp[excel] = (_EXCEL_EPOCH + pd.to_timedelta(num[excel] * 86400, unit="s")).dt.round("s")
-            stamp[epoch_s] = pd.to_datetime(num[epoch_s], unit="s")
-            stamp[epoch_ms] = pd.to_datetime(num[epoch_ms], unit="ms")
+            stamp[epoch_s] = pd.to_datetime(num[epoch_s], unit="s").dt.round("us")  # to the column's unit
+            stamp[epoch_ms] = pd.to_datetime(num[epoch_ms], unit="ms").dt.round("us")
         else:
-            if shape == "slashed":
+            if shape in _DEFAULT_ORDER:
                 keyed = parts.set_axis(text[idx].to_numpy())
-                order = _slashed_order(keyed, hint)
+                order = _day_month_order(keyed, _DEFAULT_ORDER[shape], hint)
                 parts = parts.rename(
                     columns={"a": "d", "b": "mo"} if order == "dm" else {"a": "mo", "b": "d"}
                 )
@@ -380,9 +434,9 @@ def _parse_distinct(
         result[idx] = stamp
         remaining[idx] = False
         bad = stamp.isna()
-        errors[bad[bad].index] = text[bad[bad].index].map(lambda t: f"{t!r} is not a valid date")
+        errors[bad[bad].index] = text[bad[bad].index].map(lambda t: f"{shown(t)} is not a valid date")
 
-    errors[remaining] = text[remaining].map(lambda t: f"{t!r} is not a date in a known format ({hint})")
+    errors[remaining] = text[remaining].map(lambda t: f"{shown(t)} is not a date in a known format ({hint})")
     if timezone is not None:
         if source_timezone is not None:
             offsets = offsets.where(offsets.notna(), _zone_offsets(result, source_timezone))

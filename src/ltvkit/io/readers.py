@@ -2,6 +2,7 @@
 
 Values stay text here; :mod:`ltvkit.io.parsing` decides what they mean. A row that cannot be split into the
 header's columns is not dropped: it is returned in :attr:`RawTable.malformed` for the importer to reject.
+Every reader stays within the limits of :mod:`ltvkit.io.limits`, checked before the work they bound.
 """
 
 from __future__ import annotations
@@ -10,24 +11,52 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from ltvkit.errors import FileFormatError
+from ltvkit.errors import FileFormatError, LimitExceededError
+from ltvkit.io.limits import (
+    MAX_CELLS,
+    MAX_COLUMNS,
+    MAX_FIELD_CHARS,
+    MAX_INPUT_BYTES,
+    MAX_TABLE_CHARS,
+    check_ratio,
+    exceeded,
+)
 
 DELIMITERS = (",", ";", "\t", "|")
 WHITESPACE = "whitespace"
+#: What the first bytes of a file say it is compressed with (gzip is unpacked, the others are refused).
+COMPRESSIONS = {
+    "gzip": re.compile(rb"\x1f\x8b"),
+    "bzip2": re.compile(rb"BZh[1-9]"),
+    "xz": re.compile(rb"\xfd7zXZ\x00"),
+    "zstd": re.compile(rb"\x28\xb5\x2f\xfd"),
+    "7z": re.compile(rb"7z\xbc\xaf\x27\x1c"),
+    "RAR": re.compile(rb"Rar!\x1a\x07"),
+}
+_SNIFF_CHARS = 1 << 20  # the delimiter is sniffed from the lines that start in the first MiB of text
+_CHUNK = 1 << 16
+_NEWLINE = re.compile(r"\r\n|\r|\n")  # the line ends the csv module counts
+
+# The csv module's own field limit (128 KiB by default) is process-wide. It is raised to ours, never lowered,
+# so that a longer field stops the parser at once; _long_field_index then finds which field it was.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
 
 
 @dataclass
 class RawTable:
     """A file read as text: ``frame`` (all values str), the row number of each record as the user would
-    find it (a spreadsheet row, or a line for JSON lines), and rows that could not be split into columns."""
+    find it (a spreadsheet row, or a line for JSON lines), rows that could not be split into columns, and
+    notes on how the file was read (lines in another encoding than the rest)."""
 
     path: Path
     frame: pd.DataFrame
@@ -37,6 +66,7 @@ class RawTable:
     delimiter: str | None = None
     has_header: bool = True
     malformed: list[tuple[int, str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
@@ -44,26 +74,55 @@ class RawTable:
 
 
 def read_table(path: str | Path, *, encoding: str | None = None, delimiter: str | None = None) -> RawTable:
-    """Read CSV/TSV/whitespace text, XLSX, Parquet or JSON lines, chosen by content and extension."""
+    """Read CSV/TSV/whitespace text, XLSX, Parquet or JSON lines, chosen by content and extension; a gzip file
+    is unpacked first, whatever its name."""
     path = Path(path)
     if not path.is_file():
         raise FileFormatError("file not found", file=path, hint="check the path")
+    size = path.stat().st_size
+    if size > MAX_INPUT_BYTES:
+        raise exceeded("MAX_INPUT_BYTES", f"the file has {size:,} bytes", file=path)
     with path.open("rb") as fh:
         head = fh.read(8)
-    if head.startswith(b"\x1f\x8b"):  # gzip: read the file inside under its own name
-        return _read_gzip(path, encoding, delimiter)
-    suffix = path.suffix.lower()
+    compression = _compression(head)
+    if compression == "gzip":
+        data = _gunzip(path, size)
+        if _compression(data[:8]):
+            raise FileFormatError(
+                "is compressed twice", file=path, hint="unpack it and import the file inside"
+            )
+        inner = path.with_suffix("") if path.suffix.lower() == ".gz" else path
+        return _read_content(path, inner.suffix.lower(), data[:8], data, encoding, delimiter)
+    if compression:
+        raise FileFormatError(
+            f"is compressed with {compression}, which ltvkit does not unpack",
+            file=path,
+            hint="decompress it (or compress it with gzip) and import it again",
+        )
+    return _read_content(path, path.suffix.lower(), head, None, encoding, delimiter)
+
+
+def _compression(head: bytes) -> str | None:
+    """The compression the first bytes of a file show, if any."""
+    return next((name for name, magic in COMPRESSIONS.items() if magic.match(head)), None)
+
+
+def _read_content(
+    path: Path, suffix: str, head: bytes, data: bytes | None, encoding: str | None, delimiter: str | None
+) -> RawTable:
+    """The table in ``data`` (unpacked from a gzip file) or, when None, in the file itself."""
     try:
         if head.startswith(b"PK") or suffix in (".xlsx", ".xlsm"):
-            return _read_xlsx(path)
+            return _read_xlsx(path, data)
         if head.startswith(b"PAR1") or suffix == ".parquet":
-            return _read_parquet(path)
+            return _read_parquet(path, data)
+        raw = data if data is not None else path.read_bytes()
         if suffix in (".jsonl", ".ndjson", ".json"):
-            return _read_json_lines(path, encoding)
-        return _read_text(path, encoding, delimiter)
+            return _read_json_lines(path, raw, encoding)
+        return _read_text(path, raw, encoding, delimiter)
     except FileFormatError:
         raise
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, RecursionError) as exc:
         raise FileFormatError(
             f"cannot be read as a {suffix.lstrip('.') or 'text'} table ({exc})",
             file=path,
@@ -71,58 +130,125 @@ def read_table(path: str | Path, *, encoding: str | None = None, delimiter: str 
         ) from exc
 
 
-def _read_gzip(path: Path, encoding: str | None, delimiter: str | None) -> RawTable:
+def _gunzip(path: Path, compressed: int) -> bytes:
+    """What a gzip file holds, inflated chunk by chunk and refused as soon as it grows beyond
+    :data:`MAX_INPUT_BYTES` or :data:`MAX_COMPRESSION_RATIO` times the file's size."""
     import gzip
-    import tempfile
+    import zlib
 
-    inner = path.with_suffix("") if path.suffix.lower() == ".gz" else path
+    chunks, expanded = [], 0
     try:
-        data = gzip.decompress(path.read_bytes())
-    except (OSError, EOFError) as exc:
+        with gzip.open(path, "rb") as stream:
+            while chunk := stream.read(_CHUNK):
+                chunks.append(chunk)
+                expanded += len(chunk)
+                if expanded > MAX_INPUT_BYTES:
+                    raise exceeded("MAX_INPUT_BYTES", "the gzip file expands further", file=path)
+                check_ratio(path, "the gzip file", expanded, compressed)
+    except (OSError, EOFError, zlib.error) as exc:
         raise FileFormatError(f"is a damaged gzip file ({exc})", file=path) from exc
-    with tempfile.TemporaryDirectory() as tmp:
-        unpacked = Path(tmp) / inner.name
-        unpacked.write_bytes(data)
-        table = read_table(unpacked, encoding=encoding, delimiter=delimiter)
-    table.path = path
-    return table
+    return b"".join(chunks)
 
 
 # --- text ----------------------------------------------------------------------------------------------
 
 
-def decode_text(data: bytes, path: Path, encoding: str | None = None) -> tuple[str, str]:
-    """Decode bytes: the given encoding, else a BOM, else UTF-8, else the closest single-byte Cyrillic or
-    Western code page (cp1251 is what Russian and Ukrainian Excel writes)."""
+@dataclass(frozen=True)
+class Decoded:
+    """Text decoded from bytes, its encoding, and a note naming the lines read in another encoding."""
+
+    text: str
+    encoding: str
+    note: str | None = None
+
+
+def decode_text(data: bytes, path: Path, encoding: str | None = None) -> Decoded:
+    """Decode bytes: the given encoding, else a UTF-16 BOM, else UTF-8 (with or without BOM), else the closest
+    single-byte Cyrillic or Western code page (cp1251 is what Russian and Ukrainian Excel writes), else, for a
+    file mixing UTF-8 lines with others, each line in its own encoding (see :func:`_decode_lines`)."""
     if encoding:
         try:
-            return data.decode(encoding), encoding
+            return Decoded(data.decode(encoding), encoding)
         except (UnicodeDecodeError, LookupError) as exc:
             raise FileFormatError(f"cannot be decoded as {encoding}: {exc}", file=path) from exc
-    for bom, name in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
-        if data.startswith(bom):
-            return data.decode(name), name
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return Decoded(_decode(data, "utf-16", path), "utf-16")
+    bom = data.startswith(b"\xef\xbb\xbf")
     try:
-        return data.decode("utf-8"), "utf-8"
+        return Decoded(data.decode("utf-8-sig"), "utf-8-sig" if bom else "utf-8")
     except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
+        return _decode_lines(data[3:] if bom else data, path)
 
-    best = from_bytes(data[:200_000], cp_isolation=["cp1251", "cp1252", "koi8_r", "cp1250"]).best()
-    name = str(best.encoding) if best is not None else _single_byte_guess(data)
+
+def _decode(data: bytes, encoding: str, path: Path) -> str:
     try:
-        return data.decode(name), name
+        return data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise FileFormatError(
             "cannot tell the text encoding", file=path, hint="save the file as UTF-8 or pass --encoding"
         ) from exc
 
 
+def _decode_lines(data: bytes, path: Path) -> Decoded:
+    """Text that is not UTF-8 throughout. When none of its lines is UTF-8, it is in one code page. When some
+    are and others are not (rows added by another program), each line is read in its own encoding (a few odd
+    lines in a UTF-8 file as cp1251 or cp1252, see :func:`_single_byte_guess`) and the lines of the rarer one
+    are named in a note: never mojibake (``РљСѓСЂСЃ``) without a word."""
+    lines = data.splitlines(keepends=True)  # \r\n, \r and \n, the line ends the csv module counts
+    utf8: list[int] = []
+    other: list[int] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.isascii():
+            (utf8 if _is_utf8(line) else other).append(number)
+    if not utf8:
+        code_page = _code_page(data)
+        return Decoded(_decode(data, code_page, path), code_page)
+    other_text = b"".join(lines[n - 1] for n in other)
+    if len(utf8) >= len(other):
+        base, odd, odd_encoding = "utf-8", other, _single_byte_guess(other_text)
+    else:
+        base, odd, odd_encoding = _code_page(other_text), utf8, "utf-8"
+    odd_lines = set(odd)
+    text = "".join(
+        _decode(line, odd_encoding if n in odd_lines else base, path) for n, line in enumerate(lines, start=1)
+    )
+    one = len(odd) == 1
+    note = (
+        f"{_row_list(odd)} of {path.name} {'is' if one else 'are'} not {base} like the rest of the file: "
+        f"{'it was' if one else 'they were'} read as {odd_encoding}; check {'it' if one else 'them'}"
+    )
+    return Decoded(text, base, note)
+
+
+def _is_utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _code_page(data: bytes) -> str:
+    """The single-byte code page ``data`` reads best in."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:200_000], cp_isolation=["cp1251", "cp1252", "koi8_r", "cp1250"]).best()
+    return str(best.encoding) if best is not None else _single_byte_guess(data)
+
+
 def _single_byte_guess(data: bytes) -> str:
-    """cp1251 when most letters are high bytes (Cyrillic text), else cp1252 (Western text with accents)."""
+    """cp1251 when many letters are high bytes (Cyrillic text), else cp1252 (Western text with accents); a
+    guess that holds for short text, where charset detection does not."""
     high = sum(b >= 0xC0 for b in data)
     ascii_letters = sum(65 <= b <= 90 or 97 <= b <= 122 for b in data)
     return "cp1251" if high > ascii_letters * 0.3 else "cp1252"
+
+
+def _row_list(numbers: list[int]) -> str:
+    """``row 3``, ``rows 3, 7`` or ``rows 3, 7, ... and 12 more``."""
+    shown = ", ".join(map(str, numbers[:10]))
+    more = f" and {len(numbers) - 10} more" if len(numbers) > 10 else ""
+    return f"row {shown}" if len(numbers) == 1 else f"rows {shown}{more}"
 
 
 def sniff_delimiter(sample_lines: list[str]) -> str:
@@ -133,7 +259,10 @@ def sniff_delimiter(sample_lines: list[str]) -> str:
         return ","
     best, best_fields = None, 1
     for delim in DELIMITERS:
-        counts = {len(r) for r in csv.reader(lines, delimiter=delim)}
+        try:
+            counts = {len(r) for r in csv.reader(lines, delimiter=delim)}
+        except csv.Error:  # a field too long for the csv module: not split by this delimiter
+            continue
         if len(counts) == 1 and (n := counts.pop()) > best_fields:
             best, best_fields = delim, n
     if best is None:
@@ -146,6 +275,27 @@ def sniff_delimiter(sample_lines: list[str]) -> str:
     return best
 
 
+def _sample_lines(text: str) -> list[str]:
+    """The first 50 lines, of those starting in the first MiB (a line cut off there is left out)."""
+    lines = text[:_SNIFF_CHARS].splitlines()
+    if len(text) > _SNIFF_CHARS and len(lines) > 1:
+        lines.pop()
+    return lines[:50]
+
+
+def _delimiter(value: str, path: Path) -> str:
+    """A delimiter given as an option or by a ``sep=`` line: one character (``tab`` and ``\\t`` name the
+    tab), or ``whitespace``."""
+    delim = "\t" if value.lower() in ("tab", "\\t") else value
+    if delim != WHITESPACE and (len(delim) != 1 or delim in '"\r\n'):
+        raise FileFormatError(
+            f"cannot be split into fields by {value!r}",
+            file=path,
+            hint="name one character as the delimiter, such as ; or tab",
+        )
+    return delim
+
+
 def _looks_like_data(fields: Iterable[str]) -> bool:
     """A first row made only of numbers is data, not a header (the CDNOW sample has no header)."""
     values = [f.strip() for f in fields]
@@ -154,71 +304,112 @@ def _looks_like_data(fields: Iterable[str]) -> bool:
     )
 
 
-def _read_text(path: Path, encoding: str | None, delimiter: str | None) -> RawTable:
-    text, used_encoding = decode_text(path.read_bytes(), path, encoding)
-    first_line_no = 1
+def _read_text(path: Path, data: bytes, encoding: str | None, delimiter: str | None) -> RawTable:
+    decoded = decode_text(data, path, encoding)
+    text, first_line = decoded.text, 1
     if text[:4].lower() == "sep=":  # Excel's hint line: sep=;
         hint_line, _, text = text.partition("\n")
         delimiter = delimiter or hint_line[4:].strip()[:1]
-        first_line_no = 2
-    if not text.strip():
+        first_line = 2
+    if not text or text.isspace():
         raise FileFormatError("the file is empty", file=path, hint="export the data again")
-    delim = delimiter or sniff_delimiter(text.splitlines()[:50])
-    if delim.lower() in ("tab", "\\t"):
-        delim = "\t"
-    records = _split_records(text, delim, path)
-    return _table_from_records(path, records, first_line_no, "text", used_encoding, delim)
+    delim = _delimiter(delimiter, path) if delimiter else sniff_delimiter(_sample_lines(text))
+    records = _split_records(text, delim, path, first_line)
+    table = _table_from_records(path, records, "text", decoded.encoding, delim)
+    table.notes = [decoded.note] if decoded.note else []
+    return table
 
 
-def _split_records(text: str, delim: str, path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) for each record; quoted fields may span lines."""
+def _split_records(text: str, delim: str, path: Path, first_line: int) -> Iterator[tuple[int, list[str]]]:
+    """(row number, fields) for each record, ``first_line`` being the row number of the text's first line;
+    quoted fields may span lines."""
     if delim == WHITESPACE:
-        for n, record in enumerate(text.splitlines(), start=1):
-            if record.strip():
-                yield n, record.split()
+        for n, record in enumerate(io.StringIO(text, newline=""), start=first_line):
+            if fields := record.split():
+                yield n, fields
         return
     # strict: a quote that never closes (or text glued to a closing quote) is an error naming the line, not
     # a field that silently swallows the rest of the file
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
-    line = 1
+    line, first = 1, None
     try:
         for fields in reader:
             start, line = line, reader.line_num + 1
-            if any(f.strip() for f in fields):
-                yield start, fields
+            if any(f and not f.isspace() for f in fields):
+                first = first or fields
+                yield start + first_line - 1, fields
     except csv.Error as exc:
+        row = line + first_line - 1
+        if "field larger than field limit" in str(exc):
+            names = _column_names(first)[0] if first else []
+            raise _long_field(path, row, names, _long_field_index(text, line, delim)) from None
         raise FileFormatError(
-            f"malformed CSV from line {line}: {exc}",
+            f"malformed CSV from line {row}: {exc}",
             file=path,
-            row=line,
+            row=row,
             hint="a quoted field is not closed or has text after its closing quote; export the file again",
         ) from None
+
+
+def _long_field_index(text: str, line: int, delim: str) -> int:
+    """Which field of the record starting on ``line`` of ``text`` is longer than :data:`MAX_FIELD_CHARS` (the
+    csv module only says that one is)."""
+    pos = 0
+    for _ in range(line - 1):
+        newline = _NEWLINE.search(text, pos)
+        pos = newline.end() if newline else len(text)
+    field_re = re.compile(rf'"[^"]*(?:""[^"]*)*"|[^{re.escape(delim)}\r\n]*')
+    index = 0
+    while (m := field_re.match(text, pos)) and _field_chars(m.group()) <= MAX_FIELD_CHARS:
+        if not text.startswith(delim, m.end()):
+            break
+        pos, index = m.end() + 1, index + 1
+    return index
+
+
+def _field_chars(token: str) -> int:
+    """Characters of a CSV field as written (quoted or not) once read."""
+    if token.startswith('"'):
+        return len(token) - 2 - token.count('""')
+    return len(token)
+
+
+def _long_field(path: Path, row: int, names: list[str], index: int) -> LimitExceededError:
+    column = names[index] if index < len(names) else f"column_{index + 1}"
+    return exceeded("MAX_FIELD_CHARS", "the field is longer", file=path, row=row, column=column)
+
+
+def _column_names(first: list[str]) -> tuple[list[str], bool]:
+    """Names of the columns from the first record, and whether it is a header (not a row of numbers)."""
+    if _looks_like_data(first):
+        return [f"column_{i + 1}" for i in range(len(first))], False
+    return _unique_names([h.strip() for h in first]), True
 
 
 def _table_from_records(
     path: Path,
     records: Iterable[tuple[int, list[str]]],
-    line_offset: int,
     fmt: str,
     encoding: str | None = None,
     delimiter: str | None = None,
 ) -> RawTable:
+    """The table of (row number, fields) records, the first being the header unless it is a row of numbers."""
     iterator = iter(records)
     first = next(iterator, None)
     if first is None:
         raise FileFormatError("the file has no rows", file=path, hint="export the data again")
-    has_header = not _looks_like_data(first[1])
-    if has_header:
-        header = _unique_names([h.strip() for h in first[1]])
-        rows: list[list[str]] = []
-        numbers: list[int] = []
-    else:
-        header = [f"column_{i + 1}" for i in range(len(first[1]))]
-        rows, numbers = [first[1]], [first[0] + line_offset - 1]
+    if len(first[1]) > MAX_COLUMNS:
+        raise exceeded("MAX_COLUMNS", f"the first row has {len(first[1]):,} columns", file=path, row=first[0])
+    header, has_header = _column_names(first[1])
+    chars = _record_chars(path, *first, header)
+    rows: list[list[str]] = [] if has_header else [first[1]]
+    numbers: list[int] = [] if has_header else [first[0]]
     malformed: list[tuple[int, str, str]] = []
     width = len(header)
-    for line_no, fields in iterator:
-        row_no = line_no + line_offset - 1
+    for row_no, fields in iterator:
+        chars += _record_chars(path, row_no, fields, header)
+        if chars > MAX_TABLE_CHARS:
+            raise exceeded("MAX_TABLE_CHARS", "the values hold more characters", file=path, row=row_no)
         if len(fields) > width and any(f.strip() for f in fields[width:]):
             raw = (delimiter if delimiter not in (None, WHITESPACE) else " ").join(fields)
             malformed.append((row_no, raw, f"has {len(fields)} fields, the header has {width}"))
@@ -230,17 +421,26 @@ def _table_from_records(
     return RawTable(path, frame, numbers, fmt, encoding, delimiter, has_header, malformed)
 
 
+def _record_chars(path: Path, row: int, fields: list[str], names: list[str]) -> int:
+    """Characters in a record's fields, refusing one longer than :data:`MAX_FIELD_CHARS`."""
+    lengths = [len(f) for f in fields]
+    longest = max(lengths, default=0)
+    if longest > MAX_FIELD_CHARS:
+        raise _long_field(path, row, names, lengths.index(longest))
+    return sum(lengths)
+
+
 def _unique_names(names: list[str]) -> list[str]:
     """Make header names unique (``Amount``, ``Amount (2)``) and name blank ones by position."""
-    seen: dict[str, int] = {}
+    taken: set[str] = set()
+    suffixes: dict[str, int] = {}
     out = []
-    for i, name in enumerate(names):
-        name = name or f"column_{i + 1}"
-        if name in seen:
-            seen[name] += 1
-            name = f"{name} ({seen[name]})"
-        else:
-            seen[name] = 1
+    for i, raw in enumerate(names):
+        base = name = raw or f"column_{i + 1}"
+        while name in taken:
+            suffixes[base] = suffixes.get(base, 1) + 1
+            name = f"{base} ({suffixes[base]})"
+        taken.add(name)
         out.append(name)
     return out
 
@@ -265,34 +465,108 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def _read_xlsx(path: Path) -> RawTable:
-    from openpyxl import load_workbook
+def _read_xlsx(path: Path, data: bytes | None) -> RawTable:
+    from ltvkit.io.xlsx import sheet_rows
 
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a corrupt file
-        raise FileFormatError(f"is not a readable XLSX workbook ({exc})", file=path) from exc
-    try:
-        sheet = book.worksheets[0]
-        records = (
-            (n, [cell_text(v) for v in row])
-            for n, row in enumerate(sheet.iter_rows(values_only=True), start=1)
-            if any(v is not None and str(v).strip() for v in row)
-        )
-        return _table_from_records(path, records, 1, "xlsx")
-    finally:
-        book.close()
+    records = (
+        (n, [cell_text(v) for v in row])
+        for n, row in sheet_rows(path, data)
+        if any(v is not None and str(v).strip() for v in row)
+    )
+    return _table_from_records(path, records, "xlsx")
 
 
 def _frame_as_text(path: Path, frame: pd.DataFrame, fmt: str, row_numbers: list[int]) -> RawTable:
-    text = pd.DataFrame({str(c): frame[c].map(cell_text) for c in frame.columns}, dtype=object)
-    text.columns = _unique_names(list(text.columns))
+    """A typed frame (Parquet, JSON) as text, refusing a value longer than :data:`MAX_FIELD_CHARS` and more
+    than :data:`MAX_TABLE_CHARS` characters in all."""
+    columns = _unique_names([str(c) for c in frame.columns])
+    as_text = np.frompyfunc(cell_text, 1, 1)  # an object array: a value used in many rows stays one object
+    text = pd.DataFrame(
+        {name: as_text(_objects(frame.iloc[:, i])) for i, name in enumerate(columns)},
+        dtype=object,
+    )
+    chars = 0
+    for name in columns:
+        lengths = np.fromiter(map(len, text[name]), dtype=np.int64, count=len(text))
+        if len(lengths) and lengths.max() > MAX_FIELD_CHARS:
+            i = int(lengths.argmax())
+            raise exceeded(
+                "MAX_FIELD_CHARS",
+                f"the value has {int(lengths[i]):,} characters",
+                file=path,
+                row=row_numbers[i],
+                column=name,
+            )
+        chars += int(lengths.sum())
+        if chars > MAX_TABLE_CHARS:
+            raise exceeded("MAX_TABLE_CHARS", "the values hold more characters", file=path)
     return RawTable(path, text.reset_index(drop=True), row_numbers, fmt)
 
 
-def _read_parquet(path: Path) -> RawTable:
-    frame = pd.read_parquet(path)
+def _objects(column: pd.Series) -> np.ndarray:
+    """A column's values as an object array; a categorical column's values stay its categories' objects
+    (pandas would make a copy of the category for each row)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        categories = np.array([*column.cat.categories, None], dtype=object)  # code -1 (a blank): None
+        return categories[column.cat.codes.to_numpy()]
+    return column.to_numpy(dtype=object)
+
+
+def _read_parquet(path: Path, data: bytes | None) -> RawTable:
+    """A Parquet file of flat columns; text columns are read as dictionaries, so a value repeated in many rows
+    is held once (a dictionary-encoded file can repeat one long value a million times in a few bytes)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    def source() -> Any:
+        return pa.BufferReader(data) if data is not None else path
+
+    try:
+        metadata = pq.ParquetFile(source())
+        _check_parquet(path, metadata)
+        text_columns = [f.name for f in metadata.schema_arrow if _is_text(f.type)]
+        frame = (
+            pq.ParquetFile(source(), read_dictionary=text_columns).read(use_pandas_metadata=True).to_pandas()
+        )
+    except pa.ArrowException as exc:
+        raise FileFormatError(f"cannot be read as a parquet table ({exc})", file=path) from exc
     return _frame_as_text(path, frame, "parquet", list(range(1, len(frame) + 1)))
+
+
+def _check_parquet(path: Path, parquet: Any) -> None:
+    """Refuse nested columns (a list or struct can hold any number of values per row), and a file beyond
+    :data:`MAX_COLUMNS`, :data:`MAX_CELLS` or, by its metadata, :data:`MAX_INPUT_BYTES` of data."""
+    import pyarrow as pa
+
+    schema, metadata = parquet.schema_arrow, parquet.metadata
+    for f in schema:
+        if pa.types.is_nested(f.type):
+            raise FileFormatError(
+                f"column {f.name!r} is nested ({f.type}); ltvkit reads flat columns",
+                file=path,
+                column=f.name,
+                hint="write one column per field, or export CSV",
+            )
+    if len(schema) > MAX_COLUMNS:
+        raise exceeded("MAX_COLUMNS", f"the file has {len(schema):,} columns", file=path)
+    if metadata.num_rows * len(schema) > MAX_CELLS:
+        raise exceeded(
+            "MAX_CELLS", f"the file has {metadata.num_rows:,} rows of {len(schema):,} columns", file=path
+        )
+    expanded = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
+    if expanded > MAX_INPUT_BYTES:
+        raise exceeded("MAX_INPUT_BYTES", f"the file's data expands to {expanded:,} bytes", file=path)
+
+
+def _is_text(arrow_type: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or pa.types.is_binary(arrow_type)
+        or pa.types.is_large_binary(arrow_type)
+    )
 
 
 def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -306,28 +580,43 @@ def _flatten(obj: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _read_json_lines(path: Path, encoding: str | None) -> RawTable:
-    text, _ = decode_text(path.read_bytes(), path, encoding)
+def _json_record(line: str) -> dict[str, Any] | str:
+    """One JSON line as a flat record (``payment.amount``), or why it is not one."""
+    try:
+        obj = json.loads(line)
+        return _flatten(obj) if isinstance(obj, dict) else "is not a JSON object"
+    except RecursionError:
+        return "nests objects too deeply"
+    except ValueError as exc:  # JSONDecodeError, or an integer of more digits than Python reads
+        return f"is not valid JSON ({getattr(exc, 'msg', exc)})"
+
+
+def _read_json_lines(path: Path, data: bytes, encoding: str | None) -> RawTable:
+    decoded = decode_text(data, path, encoding)
+    text = decoded.text
     stripped = text.lstrip()
     if stripped.startswith("["):  # a JSON array of objects is accepted too
         items = json.loads(stripped)
         lines = [(i + 1, json.dumps(item, ensure_ascii=False)) for i, item in enumerate(items)]
     else:
-        lines = [(n, ln) for n, ln in enumerate(text.splitlines(), start=1) if ln.strip()]
+        lines = [(n, ln) for n, ln in enumerate(io.StringIO(text, newline=""), start=1) if ln.strip()]
     records, numbers, malformed = [], [], []
+    keys: dict[str, None] = {}
     for n, line in lines:
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            malformed.append((n, line, f"is not valid JSON ({exc.msg})"))
+        record = _json_record(line)
+        if isinstance(record, str):
+            malformed.append((n, line.rstrip("\r\n"), record))
             continue
-        if not isinstance(obj, dict):
-            malformed.append((n, line, "is not a JSON object"))
-            continue
-        records.append(_flatten(obj))
+        keys.update(dict.fromkeys(record))
+        if len(keys) > MAX_COLUMNS:
+            raise exceeded("MAX_COLUMNS", f"the objects have {len(keys):,} keys", file=path, row=n)
+        records.append(record)
         numbers.append(n)
     if not records and not malformed:
         raise FileFormatError("the file has no rows", file=path)
+    if len(records) * len(keys) > MAX_CELLS:
+        raise exceeded("MAX_CELLS", f"{len(records):,} objects with {len(keys):,} keys in all", file=path)
     table = _frame_as_text(path, pd.DataFrame.from_records(records), "jsonl", numbers)
     table.malformed = malformed
+    table.notes = [decoded.note] if decoded.note else []
     return table

@@ -17,21 +17,21 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ltvkit import __version__
-from ltvkit.acquisition import cac_table, quality_by
-from ltvkit.cohorts import METRICS, SPLITS, cohort_matrix, cohort_table
+from ltvkit.analytics.channels import cac_table, quality_by
+from ltvkit.analytics.cohorts import METRICS, SPLITS, cohort_matrix, cohort_table
+from ltvkit.analytics.historical import lorenz_curve, pareto_table
+from ltvkit.analytics.segments import SCHEMES, segment, segment_lists, segment_summary
+from ltvkit.data.workspace import Workspace
 from ltvkit.errors import FileFormatError, ParameterError, collect_notes
 from ltvkit.io.normalize import ImportOptions
-from ltvkit.metrics import lorenz_curve, ltv_summary, pareto_table
-from ltvkit.overview import overview
 from ltvkit.retainer.calendar import WorkCalendar
 from ltvkit.retainer.invoice import plan_invoices
-from ltvkit.scenarios import Scenario, baseline_from, evaluate
-from ltvkit.segments import SCHEMES, segment, segment_lists, segment_summary
 from ltvkit.serialize import jsonable, records
-from ltvkit.store import Workspace
-from ltvkit.tripwire import TripwireScenario, evaluate_tripwire, tripwire_baseline
-from ltvkit.valuation import MODELS, PURCHASE_MODELS, fit_model, predict_customers
+from ltvkit.service.summary import summary as summarise
+from ltvkit.service.valuation import MODELS, PURCHASE_MODELS, fit_model, predict_customers
 from ltvkit.web.state import Hub, Job
+from ltvkit.whatif.scenarios import Scenario, baseline_from, evaluate
+from ltvkit.whatif.tripwire import TripwireScenario, evaluate_tripwire, tripwire_baseline
 
 UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".parquet", ".jsonl", ".ndjson", ".json"}
 CHUNK = 1 << 20
@@ -223,13 +223,7 @@ def summary(
     request: Request, margin: Margin = None, inactive_days: Annotated[int, Query(ge=1, le=3650)] = 180
 ) -> dict[str, Any]:
     def compute(ws: Workspace) -> dict[str, Any]:
-        orders = ws.table("orders")
-        result = overview(orders)
-        ltv = [
-            ltv_summary(orders, currency=c, margin=margin, inactive_after_days=inactive_days).to_dict()
-            for c in result.by_currency["currency"]
-        ]
-        return jsonable({**result.to_dict(), "ltv": ltv})
+        return jsonable(summarise(ws, margin=margin, inactive_after_days=inactive_days).to_dict())
 
     return _read(request, ("summary", margin, inactive_days), compute)
 

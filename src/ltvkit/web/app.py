@@ -33,8 +33,8 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ltvkit import __version__, i18n
+from ltvkit.data.sources import Source
 from ltvkit.errors import InputError, LtvError, NotFittedError, WorkspaceError
-from ltvkit.sources import Source
 from ltvkit.web.api import router
 from ltvkit.web.state import Hub
 

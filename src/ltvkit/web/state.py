@@ -25,9 +25,9 @@ from typing import Any
 
 import pandas as pd
 
+from ltvkit.data.sources import Source
+from ltvkit.data.workspace import Workspace
 from ltvkit.errors import LtvError, WorkspaceError
-from ltvkit.sources import Source
-from ltvkit.store import Workspace
 
 CACHE_SIZE = 64
 JOBS_KEPT = 200

@@ -11,8 +11,8 @@ The breakdown is an identity, so each factor shows which lever moves LTV::
 
 That lifetime is the one observed *so far*: young customers are cut short, so it is a description of the
 past, not an LTV to set a budget by. :attr:`LtvSummary.expected` is that: the Kaplan–Meier expected lifetime
-with censoring (:mod:`ltvkit.lifetime`) times the revenue per active customer-year, with a bootstrap
-interval; :attr:`LtvSummary.grade` says whether the data support the models (:mod:`ltvkit.grade`).
+with censoring (:mod:`ltvkit.analytics.lifetime`) times the revenue per active customer-year, with a bootstrap
+interval; :attr:`LtvSummary.grade` says whether the data support the models (:mod:`ltvkit.analytics.grade`).
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ltvkit.cohorts import customers, last_observed_day, money_orders
-from ltvkit.definitions import is_purchase, net_revenue
+from ltvkit.analytics.cohorts import customers, last_observed_day, money_orders
+from ltvkit.analytics.definitions import is_purchase, net_revenue
+from ltvkit.analytics.grade import DataGrade, data_grade
+from ltvkit.analytics.lifetime import ExpectedLtv, expected_ltv
 from ltvkit.errors import ParameterError
-from ltvkit.grade import DataGrade, data_grade
-from ltvkit.lifetime import ExpectedLtv, expected_ltv
 
 ONE_MONTH_YEARS = 1 / 12
 

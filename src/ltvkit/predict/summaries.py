@@ -19,8 +19,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from ltvkit.analytics.definitions import is_purchase
 from ltvkit.choices import TimeUnit
-from ltvkit.definitions import is_purchase
 from ltvkit.errors import ParameterError
 
 UNIT_DAYS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}

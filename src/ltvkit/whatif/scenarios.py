@@ -2,8 +2,9 @@
 
 Two computations side by side, both starting from the user's own data:
 
-**Formula** (the breakdown of :mod:`ltvkit.metrics`): LTV = AOV × purchases per customer, where purchases per
-customer = 1 + repeat purchases, and lifetime L (months) is turned into a monthly churn 1/L.
+**Formula** (the breakdown of :mod:`ltvkit.analytics.historical`): LTV = AOV × purchases per customer,
+where purchases per customer = 1 + repeat purchases, and lifetime L (months) is turned into a monthly
+churn 1/L.
 
 - the average check: AOV' = AOV × (1 + ``aov_change``) + ``upsell_rate`` × ``upsell_price`` (an upsell
   taken with that share of purchases);
@@ -27,14 +28,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import ibis.expr.types as ir
 import pandas as pd
 
+from ltvkit.analytics.historical import ltv_summary
 from ltvkit.errors import InputError, ParameterError
-from ltvkit.metrics import ltv_summary
 from ltvkit.models import BetaGeoModel, GammaGammaModel
 from ltvkit.models.base import compress
 
 if TYPE_CHECKING:
-    from ltvkit.tripwire import TripwireScenario
-from ltvkit.summaries import customer_summary
+    from ltvkit.whatif.tripwire import TripwireScenario
+from ltvkit.predict.summaries import customer_summary
 
 MONTH_WEEKS = 365.25 / 12 / 7
 S = TypeVar("S", bound="Scenario | TripwireScenario")  # a scenario dataclass with a name
@@ -178,8 +179,8 @@ def evaluate(
 
 
 def load_scenarios(data: dict[str, Any], kind: type[S] = Scenario) -> list[S]:  # type: ignore[assignment]
-    """Scenarios of ``kind`` (:class:`Scenario`, or :class:`~ltvkit.tripwire.TripwireScenario`) from a parsed
-    TOML/JSON mapping ``{name: {field: value}}``."""
+    """Scenarios of ``kind`` (:class:`Scenario`, or :class:`~ltvkit.whatif.tripwire.TripwireScenario`) from
+    a parsed TOML/JSON mapping ``{name: {field: value}}``."""
     known = {f.name for f in fields(kind) if f.name != "name"}
     out = []
     for name, values in data.items():

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ltvkit.clv import PURCHASE_MODELS
 from ltvkit.errors import ParameterError
 from ltvkit.models.base import PurchaseModel, compress
+from ltvkit.predict.clv import PURCHASE_MODELS
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class HoldoutResult:
 
 def evaluate_holdout(split: pd.DataFrame, model: str = "bgnbd") -> HoldoutResult:
     """Fit ``model`` on the calibration columns of ``split`` (see
-    :func:`~ltvkit.summaries.calibration_holdout_summary`) and score its holdout predictions."""
+    :func:`~ltvkit.predict.summaries.calibration_holdout_summary`) and score its holdout predictions."""
     if model not in PURCHASE_MODELS:
         raise ParameterError(f"unknown model {model!r}; choose from {', '.join(PURCHASE_MODELS)}")
     fitted = PURCHASE_MODELS[model]().fit(compress(split, ("frequency", "recency", "T")))

@@ -26,8 +26,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from ltvkit.cohorts import customers, money_orders
-from ltvkit.definitions import is_purchase, net_revenue
+from ltvkit.analytics.cohorts import customers, money_orders
+from ltvkit.analytics.definitions import is_purchase, net_revenue
 from ltvkit.errors import ParameterError
 
 

@@ -20,8 +20,8 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ltvkit.cohorts import SPLITS, cohort_table, customers, first_order_first, money_orders
-from ltvkit.definitions import is_purchase
+from ltvkit.analytics.cohorts import SPLITS, cohort_table, customers, first_order_first, money_orders
+from ltvkit.analytics.definitions import is_purchase
 from ltvkit.errors import ParameterError
 
 AGES = (3, 6, 12)
@@ -72,9 +72,9 @@ def customers_observed(table: pd.DataFrame, key: str, age: int) -> pd.Series:
 def quality_by(
     orders: ir.Table, by: str = "channel", *, currency: str | None = None, margin: float | None = None
 ) -> pd.DataFrame:
-    """Per value of ``by`` (a :data:`~ltvkit.cohorts.SPLITS` field of the first purchase): ``customers``,
-    ``repeat_rate``, ``aov``, ``retention_1``/``retention_3`` (share active at month 1 and 3), ``ltv_3``,
-    ``ltv_6``, ``ltv_12`` (net revenue per customer by that age, chained over matched cohorts:
+    """Per value of ``by`` (a :data:`~ltvkit.analytics.cohorts.SPLITS` field of the first purchase):
+    ``customers``, ``repeat_rate``, ``aov``, ``retention_1``/``retention_3`` (share active at month 1 and
+    3), ``ltv_3``, ``ltv_6``, ``ltv_12`` (net revenue per customer by that age, chained over matched cohorts:
     :func:`chained_at_age`), ``customers_observed_12`` (how many customers' cohorts reach 12 months: the
     12-month value rests on them alone) and ``ltv_to_date``, sorted by customers."""
     if by not in SPLITS:

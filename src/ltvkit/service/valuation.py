@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 
 from ltvkit.choices import MODELS
-from ltvkit.clv import PURCHASE_MODELS, customer_value, customer_value_table
 from ltvkit.errors import ParameterError, collect_notes
-from ltvkit.evaluation import compare_models, tracking
 from ltvkit.models import BetaGeoBetaBinomModel, GammaGammaModel, ShiftedBetaGeometricModel
 from ltvkit.models.base import BaseModel, PurchaseModel
-from ltvkit.summaries import (
+from ltvkit.predict.clv import PURCHASE_MODELS, customer_value, customer_value_table
+from ltvkit.predict.holdout import compare_models, tracking
+from ltvkit.predict.summaries import (
     UNIT_DAYS,
     TimeUnit,
     calibration_holdout_summary,
@@ -217,7 +217,8 @@ def score_customers(
 ) -> tuple[ir.Table, dict[str, Any]]:
     """:func:`predict_customers` (without intervals) for data that stays where it lives: the models are fitted
     on compressed statistics and the per-customer predictions are an Ibis expression of the orders' engine
-    (:func:`ltvkit.clv.customer_value_table`), to write there with :func:`ltvkit.sources.write_result`."""
+    (:func:`ltvkit.predict.clv.customer_value_table`), to write there with
+    :func:`ltvkit.data.sources.write_result`."""
     summary, purchase, spend, info = _fitted(
         orders,
         model,
@@ -267,8 +268,8 @@ def compare_on_holdout(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Rank the purchase models by holdout error, with paired-bootstrap intervals of the differences, the
     by-frequency table and a verdict that says when the ranking is within chance
-    (:func:`ltvkit.evaluation.compare_models`). Without ``calibration_end`` the last third of the observed
-    span is held out."""
+    (:func:`ltvkit.predict.holdout.compare_models`). Without ``calibration_end`` the last third of the
+    observed span is held out."""
     end = _end(orders, observation_end, currency)
     if calibration_end is None:
         first = purchase_days(orders, currency=currency).day.min().execute()

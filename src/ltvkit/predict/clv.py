@@ -27,7 +27,7 @@ from ltvkit import choices
 from ltvkit.errors import ParameterError
 from ltvkit.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
 from ltvkit.models.base import PurchaseModel
-from ltvkit.summaries import compressed, unit_days
+from ltvkit.predict.summaries import compressed, unit_days
 
 PURCHASE_MODELS: dict[str, type[PurchaseModel]] = dict(
     zip(choices.PURCHASE_MODELS, (BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel), strict=True)
@@ -190,10 +190,10 @@ def customer_value_table(
     margin: float = 1.0,
 ) -> ir.Table:
     """:func:`customer_value` without intervals, computed where ``summary`` (an Ibis table of
-    :func:`~ltvkit.summaries.customer_summary`) lives: the distinct (x, t_x, T) come out, their outlook and
-    the spend weights of each distinct x go back in, and the engine joins them to every customer. What
-    crosses the network grows with distinct histories, not customers; nothing is computed until the result
-    is executed or written."""
+    :func:`~ltvkit.predict.summaries.customer_summary`) lives: the distinct (x, t_x, T) come out, their
+    outlook and the spend weights of each distinct x go back in, and the engine joins them to every
+    customer. What crosses the network grows with distinct histories, not customers; nothing is computed
+    until the result is executed or written."""
     steps, discount = _checked_steps(horizon, unit, discount_rate, margin)
     histories = compressed(summary).execute().drop(columns="weight")
     outlook = pd.concat([histories, history_outlook(purchase_model, histories, steps, discount)], axis=1)

@@ -42,14 +42,14 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from ltvkit.analytics.cohorts import customers as first_purchases
+from ltvkit.analytics.cohorts import last_observed_day, money_orders
+from ltvkit.analytics.definitions import is_purchase
+from ltvkit.analytics.historical import customer_values
 from ltvkit.choices import SCHEMES
-from ltvkit.cohorts import customers as first_purchases
-from ltvkit.cohorts import last_observed_day, money_orders
-from ltvkit.definitions import is_purchase
 from ltvkit.errors import InputError, ParameterError
 from ltvkit.io.readers import read_table
 from ltvkit.io.writers import write_table
-from ltvkit.metrics import customer_values
 
 ACTIONS = {
     "champions": "Reward and ask for referrals; first access to new products.",

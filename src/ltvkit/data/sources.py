@@ -82,7 +82,8 @@ _TEXT = (
 
 
 class Tables(Protocol):
-    """Where analyses read orders and spend: a :class:`~ltvkit.store.Workspace` or a :class:`Source`."""
+    """Where analyses read orders and spend: a :class:`~ltvkit.data.workspace.Workspace` or a
+    :class:`Source`."""
 
     def table(self, name: str) -> ir.Table: ...
 
@@ -453,8 +454,8 @@ class Source:
     """Orders (and optionally marketing spend) in tables of any Ibis backend.
 
     ``table("orders")`` and ``table("spend")`` give the mapped tables, so every analysis that takes a
-    :class:`~ltvkit.store.Workspace`'s tables takes a source's. Open one from a URL with :meth:`open`, or wrap
-    an Ibis table you already have::
+    :class:`~ltvkit.data.workspace.Workspace`'s tables takes a source's. Open one from a URL with
+    :meth:`open`, or wrap an Ibis table you already have::
 
         source = Source(ibis_table, currency="USD")
         cohort_table(source.table("orders"))

@@ -25,8 +25,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from ltvkit.analytics.definitions import REVENUE_STATUSES, is_purchase, net_revenue
 from ltvkit.choices import METRICS, SPLITS
-from ltvkit.definitions import REVENUE_STATUSES, is_purchase, net_revenue
 from ltvkit.errors import ParameterError
 
 Period = Literal["month", "week"]

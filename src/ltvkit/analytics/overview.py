@@ -8,7 +8,7 @@ from typing import Any
 import ibis.expr.types as ir
 import pandas as pd
 
-from ltvkit.definitions import REVENUE_STATUSES, is_purchase, net_revenue
+from ltvkit.analytics.definitions import REVENUE_STATUSES, is_purchase, net_revenue
 
 
 @dataclass(frozen=True)

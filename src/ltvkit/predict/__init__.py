@@ -1,0 +1,1 @@
+"""Predictions from the models: customer summaries, CLV, holdout evaluation."""

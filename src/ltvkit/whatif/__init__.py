@@ -1,0 +1,1 @@
+"""What-if scenarios: changes to the business, tripwire pricing."""
