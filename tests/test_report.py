@@ -97,3 +97,27 @@ def test_report_with_scenarios(shop: Workspace) -> None:
     # four customers cannot pin drop-out down, wherever the optimiser stops (tests/models/test_identification)
     assert any("how quickly customers stop buying" in note for note in data["model_notes"])
     assert i18n.text("model_note", "ru") in html
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        ["1,a,2026-01-05,10,USD"],  # one purchase
+        ["1,a,2026-01-05,10,USD", "2,b,2026-01-05,20,USD", "3,a,2026-01-05 18:00,5,USD"],  # all on one day
+    ],
+    ids=["one purchase", "one day"],
+)
+def test_degenerate_orders_still_give_a_report(rows: list[str], browser, tmp_path: Path) -> None:  # noqa: ANN001
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order id,customer,date,amount,currency\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with Workspace.open(tmp_path / "w.duckdb") as ws:
+        ws.import_file(orders)
+        path = build_report(ws, tmp_path / "report.html", lang="ru")
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.as_uri())
+    page.wait_for_function("() => document.body.dataset.chartsRendered !== undefined", timeout=15_000)
+    assert errors == []
+    page.close()

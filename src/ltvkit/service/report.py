@@ -47,7 +47,8 @@ def report_data(
     recent_table = cohorts[cohorts["cohort"].isin(recent) & (cohorts["age"] <= MAX_AGE)]
     heat = {m: cohort_matrix(recent_table, m) for m in ("retention", "ltv")}
     by_channel = cohort_table(orders, currency=code, split="channel")
-    channel_ages = list(range(0, min(12, int(by_channel["age"].max())) + 1))
+    oldest = 0 if by_channel.empty else int(by_channel["age"].max())  # no channel column: no curves
+    channel_ages = list(range(0, min(12, oldest) + 1)) if not by_channel.empty else []
     chained = {age: chained_at_age(by_channel, "channel", "ltv", age) for age in channel_ages}
     channel_curves = {
         str(ch): [chained[age].get(ch, np.nan) for age in channel_ages]

@@ -134,6 +134,11 @@ def _fit_spend(summary: ir.Table) -> tuple[GammaGammaModel, int]:
     repeat = summary.filter(summary.frequency > 0)
     pairs = compressed(repeat, ("frequency", "monetary_value")).execute()  # one pass for both answers
     positive = pairs["monetary_value"] > 0
+    if not positive.any():
+        raise ParameterError(
+            "no customer has paid for a repeat purchase yet, so spend per order cannot be modelled; the "
+            "expected LTV of ltv summary (average check × frequency × expected lifetime) needs no model"
+        )
     return GammaGammaModel().fit(pairs[positive]), int(pairs.loc[~positive, "weight"].sum())
 
 
