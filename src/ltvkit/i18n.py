@@ -43,7 +43,50 @@ TEXT: dict[str, dict[str, str]] = {
     "customers": {"en": "Customers", "ru": "Клиенты", "uk": "Клієнти"},
     "net_revenue": {"en": "Net revenue", "ru": "Чистая выручка", "uk": "Чиста виручка"},
     "aov": {"en": "Average check", "ru": "Средний чек", "uk": "Середній чек"},
-    "ltv": {"en": "LTV per customer", "ru": "LTV на клиента", "uk": "LTV на клієнта"},
+    "ltv": {
+        "en": "Revenue per customer so far",
+        "ru": "Выручка на клиента на сегодня",
+        "uk": "Виручка на клієнта на сьогодні",
+    },
+    "expected_ltv": {"en": "Expected LTV", "ru": "Ожидаемый LTV", "uk": "Очікуваний LTV"},
+    "at_least": {"en": "at least {value}", "ru": "не менее {value}", "uk": "не менше {value}"},
+    "interval_90": {
+        "en": "90% interval {low} – {high}",
+        "ru": "90% интервал {low} – {high}",
+        "uk": "90% інтервал {low} – {high}",
+    },
+    "data_grade": {"en": "Data for the models", "ru": "Данных для моделей", "uk": "Даних для моделей"},
+    "grade_good": {"en": "enough", "ru": "достаточно", "uk": "достатньо"},
+    "grade_fair": {"en": "use with care", "ru": "с осторожностью", "uk": "з обережністю"},
+    "grade_thin": {"en": "too few", "ru": "слишком мало", "uk": "замало"},
+    "grade_counts": {
+        "en": "{customers} customers, {repeat} repeat buyers, {days} days",
+        "ru": "{customers} клиентов, {repeat} повторных покупателей, {days} дней",
+        "uk": "{customers} клієнтів, {repeat} повторних покупців, {days} днів",
+    },
+    "expected_breakdown": {
+        "en": (
+            "Expected LTV = average check × purchases a year while active × expected lifetime: {aov} × "
+            "{freq} × "
+            "{life} years = {ltv}. The lifetime is estimated by Kaplan–Meier: customers still buying count "
+            "for "
+            "as long as they have been watched, so young customers do not shorten it."
+        ),
+        "ru": (
+            "Ожидаемый LTV = средний чек × покупок в год, пока клиент активен × ожидаемый срок жизни: {aov} "
+            "× "
+            "{freq} × {life} года = {ltv}. Срок жизни оценён по Каплану — Мейеру: клиенты, которые ещё "
+            "покупают, "
+            "учитываются столько, сколько за ними наблюдали, поэтому молодые клиенты его не укорачивают."
+        ),
+        "uk": (
+            "Очікуваний LTV = середній чек × покупок на рік, поки клієнт активний × очікувана тривалість "
+            "життя: "
+            "{aov} × {freq} × {life} року = {ltv}. Тривалість оцінено за Капланом — Мейєром: клієнти, які ще "
+            "купують, враховуються стільки, скільки за ними спостерігали, тож молоді клієнти її не "
+            "скорочують."
+        ),
+    },
     "ltv_median": {"en": "median {value}", "ru": "медиана {value}", "uk": "медіана {value}"},
     "purchases_per_customer": {
         "en": "Purchases per customer",
@@ -57,9 +100,20 @@ TEXT: dict[str, dict[str, str]] = {
         "uk": "Активні за останні {days} дн.",
     },
     "breakdown": {
-        "en": "LTV = average check × purchases a year × lifetime: {aov} × {freq} × {life} years = {ltv}",
-        "ru": "LTV = средний чек × покупок в год × срок жизни: {aov} × {freq} × {life} года = {ltv}",
-        "uk": "LTV = середній чек × покупок на рік × тривалість життя: {aov} × {freq} × {life} року = {ltv}",
+        "en": (
+            "So far: revenue per customer = average check × purchases a year × lifetime so far: {aov} × "
+            "{freq} × "
+            "{life} years = {ltv}"
+        ),
+        "ru": (
+            "На сегодня: выручка на клиента = средний чек × покупок в год × срок жизни до сих пор: {aov} × "
+            "{freq} × {life} года = {ltv}"
+        ),
+        "uk": (
+            "На сьогодні: виручка на клієнта = середній чек × покупок на рік × тривалість життя досі: {aov} "
+            "× "
+            "{freq} × {life} року = {ltv}"
+        ),
     },
     "breakdown_note": {
         "en": (

@@ -52,7 +52,24 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
     def money(value: float | None, digits: int = 0) -> str:
         return "" if value is None else i18n.money(value, cur, lang, digits=digits)
 
+    expected, grade = s["expected"], s["grade"]
+    shown = money(expected["value"])
     tiles = [
+        (
+            t("expected_ltv"),
+            t("at_least", value=shown) if expected["lifetime"]["is_lower_bound"] else shown,
+            t("interval_90", low=money(expected["low"]), high=money(expected["high"])),
+        ),
+        (
+            t("data_grade"),
+            t(f"grade_{grade['grade']}"),
+            t(
+                "grade_counts",
+                customers=i18n.number(grade["customers"], lang),
+                repeat=i18n.number(grade["repeat_buyers"], lang),
+                days=i18n.number(grade["days_observed"], lang),
+            ),
+        ),
         (t("customers"), i18n.number(s["customers"], lang), ""),
         (t("net_revenue"), i18n.money_short(s["net_revenue"], cur, lang), money(s["net_revenue"])),
         (t("aov"), money(s["aov"]), ""),
@@ -145,6 +162,13 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
             if data["other_currencies"]
             else "",
             tiles=tiles,
+            expected_breakdown=t(
+                "expected_breakdown",
+                aov=money(expected["aov"]),
+                freq=i18n.number(expected["purchases_per_year"], lang, digits=2),
+                life=i18n.number(expected["lifetime"]["years"], lang, digits=2),
+                ltv=tiles[0][1],
+            ),
             breakdown=t(
                 "breakdown",
                 aov=money(s["aov"]),
