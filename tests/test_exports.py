@@ -10,7 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from ltvkit.io.writers import guarded_cell, write_table
+from ltvkit.io.writers import csv_bytes, guarded_cell, write_table
 
 HOSTILE = ['=HYPERLINK("http://evil","x")', "+1+2", "-2+3", "@SUM(A1)", "\tcmd", "\r=1", "=1+1"]
 
@@ -63,3 +63,11 @@ def test_machine_formats_are_written_as_they_are(tmp_path: Path) -> None:
     frame = pd.DataFrame({"name": HOSTILE})
     assert pd.read_parquet(write_table(frame, tmp_path / "out.parquet"))["name"].tolist() == HOSTILE
     assert pd.read_json(write_table(frame, tmp_path / "out.json"))["name"].tolist() == HOSTILE
+
+
+def test_downloads_are_the_same_bytes_as_the_files(tmp_path: Path) -> None:
+    """The API's CSV downloads (``csv_bytes``) are what ``write_table`` writes, guard included."""
+    frame = pd.DataFrame({"name": HOSTILE, "amount": range(len(HOSTILE))})
+    assert csv_bytes(frame) == write_table(frame, tmp_path / "out.csv").read_bytes()
+    assert b"'=1+1" in csv_bytes(frame) and b"\n=1+1" not in csv_bytes(frame)
+    assert csv_bytes(frame, guard=False) == write_table(frame, tmp_path / "raw.csv", guard=False).read_bytes()

@@ -58,7 +58,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str | None = None, *
     if fmt in ("csv", "xlsx") and guard:
         frame = guard_formulas(frame)
     if fmt == "csv":
-        frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")  # RFC 4180
+        path.write_bytes(csv_bytes(frame, guard=False))  # guarded above
     elif fmt == "xlsx":
         _write_xlsx(frame, path)
     elif fmt == "parquet":
@@ -66,6 +66,13 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str | None = None, *
     else:
         frame.to_json(path, orient="records", force_ascii=False, date_format="iso", indent=1)
     return path
+
+
+def csv_bytes(frame: pd.DataFrame, *, guard: bool = True) -> bytes:
+    """``frame`` as the CSV that :func:`write_table` writes (UTF-8 with BOM, CRLF rows as RFC 4180, so a CR
+    inside a cell is quoted), formula cells neutralised unless ``guard`` is false: for a download."""
+    text = (guard_formulas(frame) if guard else frame).to_csv(index=False, lineterminator="\r\n")
+    return text.encode("utf-8-sig")
 
 
 def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:

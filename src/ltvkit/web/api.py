@@ -24,6 +24,7 @@ from ltvkit.analytics.segments import SCHEMES, segment, segment_lists, segment_s
 from ltvkit.data.workspace import Workspace
 from ltvkit.errors import FileFormatError, ParameterError, collect_notes
 from ltvkit.io.normalize import ImportOptions
+from ltvkit.io.writers import csv_bytes
 from ltvkit.retainer.calendar import WorkCalendar
 from ltvkit.retainer.invoice import plan_invoices
 from ltvkit.serialize import jsonable, records
@@ -422,9 +423,8 @@ def segment_export(
     if chosen is None:
         raise HTTPException(404, f"no customers in segment {segment_name!r} of {scheme}")
     name = re.sub(r"[^\w-]", "_", f"{scheme}-{segment_name}")
-    body = chosen.to_csv(index=False).encode("utf-8-sig")
     return Response(
-        body,
+        csv_bytes(chosen),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
