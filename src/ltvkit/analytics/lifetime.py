@@ -110,16 +110,28 @@ def expected_lifetime(
 ) -> ExpectedLifetime:
     """The Kaplan–Meier expected lifetime (restricted mean + one month) of customers with these first and last
     purchases, observed until ``end``; see the module docstring."""
+    spans, ended = _checked_spans(first, last, end, inactive_after_days)
+    return _lifetime_of(kaplan_meier(spans, ended), first, last, inactive_after_days)
+
+
+def _checked_spans(
+    first: pd.Series, last: pd.Series, end: pd.Timestamp, inactive_after_days: int
+) -> tuple[np.ndarray, np.ndarray]:
     if inactive_after_days <= 0:
         raise ParameterError(f"inactive_after_days must be positive, not {inactive_after_days}")
-    spans, ended = lifetime_spans(first, last, end, inactive_after_days)
-    table = kaplan_meier(spans, ended)
+    return lifetime_spans(first, last, end, inactive_after_days)
+
+
+def _lifetime_of(
+    table: pd.DataFrame, first: pd.Series, last: pd.Series, inactive_after_days: int
+) -> ExpectedLifetime:
+    """:class:`ExpectedLifetime` from the Kaplan–Meier ``table`` of these customers' lifetimes."""
     observed = (pd.to_datetime(last) - pd.to_datetime(first)).dt.days.to_numpy(dtype=float) / DAYS_PER_YEAR
     return ExpectedLifetime(
         years=restricted_mean(table) + ONE_MONTH_YEARS,
         observed_mean_years=float(observed.mean()) + ONE_MONTH_YEARS,
-        ended=int(ended.sum()),
-        censored=int((~ended).sum()),
+        ended=round(table["ended"].sum()),
+        censored=round(table["censored"].sum()),
         watched_years=float(table["time"].iloc[-1]),
         survival_at_end=float(table["survival"].iloc[-1]),
         inactive_after_days=inactive_after_days,
@@ -162,31 +174,35 @@ def expected_ltv(
     ``purchases`` and ``net_revenue``, observed until ``end``."""
     if not 0 < interval < 1:
         raise ParameterError(f"the interval is a probability in (0, 1), not {interval}")
-    lifetime = expected_lifetime(
-        per["first_purchase"], per["last_purchase"], end, inactive_after_days=inactive_after_days
-    )
-    spans, ended = lifetime_spans(per["first_purchase"], per["last_purchase"], end, inactive_after_days)
+    first, last = per["first_purchase"], per["last_purchase"]
+    spans, ended = _checked_spans(first, last, end, inactive_after_days)
     exposure = spans + ONE_MONTH_YEARS
     revenue = per["net_revenue"].to_numpy(dtype=float)
     purchases = per["purchases"].to_numpy(dtype=float)
     times, index = np.unique(spans, return_inverse=True)
 
+    def value_of(table: pd.DataFrame, weights: np.ndarray) -> float:
+        life = restricted_mean(table) + ONE_MONTH_YEARS
+        return float(weights @ revenue / (weights @ exposure) * life)
+
     def estimate(weights: np.ndarray) -> float:
         if not weights.any():  # a resample without a customer (only with a handful of customers)
             return float("nan")
-        life = restricted_mean(_km_table(times, index, ended, weights)) + ONE_MONTH_YEARS
-        return float(weights @ revenue / (weights @ exposure) * life)
+        return value_of(_km_table(times, index, ended, weights), weights)
+
+    everyone = np.ones(len(per))
+    table = _km_table(times, index, ended, everyone)
 
     rng = np.random.default_rng(random_state)
     values = [estimate(rng.poisson(1.0, len(per)).astype(float)) for _ in range(draws)]
     tail = (1 - interval) / 2 * 100
     low, high = np.nanpercentile(values, [tail, 100 - tail])
     return ExpectedLtv(
-        value=estimate(np.ones(len(per))),
+        value=value_of(table, everyone),
         low=float(low),
         high=float(high),
         interval=interval,
         aov=float(revenue.sum() / purchases.sum()),
         purchases_per_year=float(purchases.sum() / exposure.sum()),
-        lifetime=lifetime,
+        lifetime=_lifetime_of(table, first, last, inactive_after_days),
     )
