@@ -34,13 +34,14 @@ def mean_at_age(table: pd.DataFrame, key: str, column: str, age: int) -> pd.Seri
     return weighted / cells.groupby(key)["size"].sum()
 
 
-def chained_at_age(table: pd.DataFrame, key: str, column: str, age: int) -> pd.Series:
-    """A cumulative per-customer value (``ltv``, ``profit``) at ``age`` for each ``key``, chained over
-    matched cohorts (the chain-ladder of a cohort triangle): the size-weighted mean at age 0 over all the
-    key's cohorts, plus, for each later age k, the size-weighted mean increment from k − 1 to k over the
-    cohorts observed at k. Averaging the cohorts observed at ``age`` directly mixes different cohorts at
-    different ages, so a curve can fall only because an old, weak cohort is all that reaches the later ages;
-    chained, it moves only by what the same customers did. NaN where no cohort of the key reaches ``age``."""
+def chained_curves(table: pd.DataFrame, key: str, column: str, max_age: int) -> pd.DataFrame:
+    """A cumulative per-customer value (``ltv``, ``profit``) at each age 0 … ``max_age`` (columns) for each
+    ``key`` (rows), chained over matched cohorts (the chain-ladder of a cohort triangle): the size-weighted
+    mean at age 0 over all the key's cohorts, plus, for each later age k, the size-weighted mean increment
+    from k − 1 to k over the cohorts observed at k. Averaging the cohorts observed at an age directly mixes
+    different cohorts at different ages, so a curve can fall only because an old, weak cohort is all that
+    reaches the later ages; chained, it moves only by what the same customers did. NaN from the first age no
+    cohort of the key reaches."""
     wide = table.pivot_table(index=[key, "cohort"], columns="age", values=column, aggfunc="first")
     sizes = table.groupby([key, "cohort"])["size"].first().reindex(wide.index).to_numpy(dtype=float)
     keys = wide.index.get_level_values(0)
@@ -48,18 +49,24 @@ def chained_at_age(table: pd.DataFrame, key: str, column: str, age: int) -> pd.S
     for group in keys.unique():
         rows = wide[keys == group]
         weight = sizes[keys == group]
-        value = float(np.average(rows[0], weights=weight)) if 0 in rows and rows[0].notna().all() else np.nan
-        for k in range(1, age + 1):
+        curve = np.full(max_age + 1, np.nan)
+        if 0 in rows and rows[0].notna().all():
+            curve[0] = np.average(rows[0], weights=weight)
+        for k in range(1, max_age + 1):
             both = (
                 (rows[k].notna() & rows[k - 1].notna()).to_numpy() if k in rows else np.zeros(len(rows), bool)
             )
             if not both.any():
-                value = np.nan
                 break
             step = (rows[k] - rows[k - 1]).to_numpy()[both]
-            value += float(np.average(step, weights=weight[both]))
-        out[group] = value
-    return pd.Series(out, dtype=float)
+            curve[k] = curve[k - 1] + np.average(step, weights=weight[both])
+        out[group] = curve
+    return pd.DataFrame.from_dict(out, orient="index", columns=range(max_age + 1), dtype=float)
+
+
+def chained_at_age(table: pd.DataFrame, key: str, column: str, age: int) -> pd.Series:
+    """:func:`chained_curves` at one ``age``."""
+    return chained_curves(table, key, column, age)[age]
 
 
 def customers_observed(table: pd.DataFrame, key: str, age: int) -> pd.Series:
@@ -75,7 +82,7 @@ def quality_by(
     """Per value of ``by`` (a :data:`~ltvkit.analytics.cohorts.SPLITS` field of the first purchase):
     ``customers``, ``repeat_rate``, ``aov``, ``retention_1``/``retention_3`` (share active at month 1 and
     3), ``ltv_3``, ``ltv_6``, ``ltv_12`` (net revenue per customer by that age, chained over matched cohorts:
-    :func:`chained_at_age`), ``customers_observed_12`` (how many customers' cohorts reach 12 months: the
+    :func:`chained_curves`), ``customers_observed_12`` (how many customers' cohorts reach 12 months: the
     12-month value rests on them alone) and ``ltv_to_date``, sorted by customers."""
     if by not in SPLITS:
         raise ParameterError(f"cannot group by {by!r}; use one of {', '.join(SPLITS)}")
@@ -104,8 +111,9 @@ def quality_by(
     out["aov"] = stats["net"] / stats["purchases"]
     out["retention_1"] = mean_at_age(table, by, "retention", 1)
     out["retention_3"] = mean_at_age(table, by, "retention", 3)
+    curves = chained_curves(table, by, "ltv", max(AGES))
     for age in AGES:
-        out[f"ltv_{age}"] = chained_at_age(table, by, "ltv", age)
+        out[f"ltv_{age}"] = curves[age]
     out[f"customers_observed_{AGES[-1]}"] = (
         customers_observed(table, by, AGES[-1]).reindex(out.index).fillna(0)
     )

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ltvkit.analytics.channels import cac_table, chained_at_age, quality_by
+from ltvkit.analytics.channels import cac_table, chained_curves, quality_by
 from ltvkit.analytics.cohorts import cohort_matrix, cohort_table
 from ltvkit.analytics.historical import lorenz_curve, ltv_summary, pareto_table
 from ltvkit.analytics.overview import overview
@@ -49,9 +49,11 @@ def report_data(
     by_channel = cohort_table(orders, currency=code, split="channel")
     oldest = 0 if by_channel.empty else int(by_channel["age"].max())  # no channel column: no curves
     channel_ages = list(range(0, min(12, oldest) + 1)) if not by_channel.empty else []
-    chained = {age: chained_at_age(by_channel, "channel", "ltv", age) for age in channel_ages}
+    chained = chained_curves(by_channel, "channel", "ltv", channel_ages[-1]) if channel_ages else None
     channel_curves = {
-        str(ch): [chained[age].get(ch, np.nan) for age in channel_ages]
+        str(ch): chained.loc[ch].tolist()
+        if chained is not None and ch in chained.index
+        else [np.nan] * len(channel_ages)
         for ch in by_channel["channel"].unique()
     }
     curve_cohorts = heat["ltv"].iloc[-CURVE_COHORTS:].dropna(axis=1, how="all")
