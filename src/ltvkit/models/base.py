@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 from scipy import optimize
+from threadpoolctl import threadpool_limits
 
 from ltvkit.errors import (
     ConvergenceError,
@@ -144,7 +145,15 @@ class BaseModel:
         Sets ``params_``, ``standard_errors_``, ``covariance_``, ``log_likelihood_``, ``n_customers_``,
         ``n_distinct_`` and ``identification_`` (:class:`Identification`); warns with
         :class:`~ltvkit.errors.WeakIdentificationWarning` when the data cannot pin the parameters down.
+
+        The BLAS runs on one thread here: the matrices are small, and a thread pool splits the weighted sums
+        differently from run to run, so that two fits of the same data stopped ulps apart (and is slower
+        when the machine is busy).
         """
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit(data, weights)
+
+    def _fit(self, data: pd.DataFrame, weights: pd.Series | np.ndarray | None) -> Self:
         if self.penalizer < 0:
             raise ParameterError(f"penalizer must be ≥ 0, not {self.penalizer}")
         table, arrays, w = self._fitting_data(data, weights)
