@@ -17,6 +17,9 @@ once per distinct history and mapped back to customers.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TypeVar
+
 import ibis
 import ibis.expr.types as ir
 import numpy as np
@@ -26,7 +29,7 @@ from scipy import special
 from ltvkit import choices
 from ltvkit.errors import ParameterError
 from ltvkit.models import BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel
-from ltvkit.models.base import PurchaseModel
+from ltvkit.models.base import BaseModel, PurchaseModel
 from ltvkit.predict.summaries import compressed, unit_days
 
 PURCHASE_MODELS: dict[str, type[PurchaseModel]] = dict(
@@ -138,22 +141,35 @@ def customer_value(
 
 LOG_STEP = 1e-5  # forward-difference step in the log-parameters
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def _nudged(model: M) -> Iterator[M]:
+    """``model`` with each log-parameter in turn moved by :data:`LOG_STEP`, for forward differences."""
+    log_params = np.log(model._p)
+    for j in range(len(log_params)):
+        shifted = log_params.copy()
+        shifted[j] += LOG_STEP
+        yield type(model).from_params(**dict(zip(model._param_names, np.exp(shifted), strict=True)))
+
+
+def _delta_variance(model: BaseModel, gradient: np.ndarray) -> np.ndarray:
+    """g' Σ g per column of ``gradient`` (log-parameters × rows), Σ the model's log-parameter covariance."""
+    return np.einsum("jr,jk,kr->r", gradient, model.log_covariance_, gradient)
+
 
 def _log_outlook_variance(
     purchase: PurchaseModel, histories: pd.DataFrame, steps: np.ndarray, discount: np.ndarray
 ) -> np.ndarray:
     """Per distinct history: Var(log discounted purchases) from the purchase model's log-parameter
     covariance, with the gradient by forward differences."""
-    log_params = np.log(purchase._p)
-    base = np.log(history_outlook(purchase, histories, steps, discount)["discounted_purchases"].to_numpy())
-    gradient = np.empty((len(log_params), len(histories)))
-    for j in range(len(log_params)):
-        shifted = log_params.copy()
-        shifted[j] += LOG_STEP
-        moved = type(purchase).from_params(**dict(zip(purchase._param_names, np.exp(shifted), strict=True)))
-        outlook = history_outlook(moved, histories, steps, discount)["discounted_purchases"].to_numpy()
-        gradient[j] = (np.log(outlook) - base) / LOG_STEP
-    return np.einsum("jh,jk,kh->h", gradient, purchase.log_covariance_, gradient)
+
+    def log_outlook(model: PurchaseModel) -> np.ndarray:
+        return np.log(history_outlook(model, histories, steps, discount)["discounted_purchases"].to_numpy())
+
+    base = log_outlook(purchase)
+    gradient = np.array([(log_outlook(moved) - base) / LOG_STEP for moved in _nudged(purchase)])
+    return _delta_variance(purchase, gradient)
 
 
 def _log_spend_variance(
@@ -165,18 +181,13 @@ def _log_spend_variance(
 ) -> np.ndarray:
     """Per customer: Var(log E[spend | x, m]) from the spend model's log-parameter covariance; E[spend] is
     intercept(x) + slope(x)·m, so its gradient comes from the weights' gradients per distinct x."""
-    log_params = np.log(spend._p)
     intercept, slope = spend.spend_weights(levels)
-    gradient = np.empty((len(log_params), len(per_x)))
-    for j in range(len(log_params)):
-        shifted = log_params.copy()
-        shifted[j] += LOG_STEP
-        moved = GammaGammaModel.from_params(**dict(zip(spend._param_names, np.exp(shifted), strict=True)))
-        d_intercept, d_slope = (
-            (w - w0) / LOG_STEP for w, w0 in zip(moved.spend_weights(levels), (intercept, slope), strict=True)
-        )
-        gradient[j] = (d_intercept[per_x] + d_slope[per_x] * mean_spend) / expected
-    return np.einsum("jc,jk,kc->c", gradient, spend.log_covariance_, gradient)
+    gradient = []
+    for moved in _nudged(spend):
+        moved_intercept, moved_slope = moved.spend_weights(levels)
+        d_intercept, d_slope = (moved_intercept - intercept) / LOG_STEP, (moved_slope - slope) / LOG_STEP
+        gradient.append((d_intercept[per_x] + d_slope[per_x] * mean_spend) / expected)
+    return _delta_variance(spend, np.array(gradient))
 
 
 def customer_value_table(
