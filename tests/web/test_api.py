@@ -175,12 +175,12 @@ def test_token_is_required_on_every_request_when_set(school: Path) -> None:
 
 
 def test_errors_are_json_without_stack_traces(school: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ltvkit.web.api as api
+    from ltvkit.service import descriptive
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(api, "pareto_table", broken)
+    monkeypatch.setattr(descriptive, "pareto", broken)
     with TestClient(create_app(school, allowed_hosts=TEST_HOSTS), raise_server_exceptions=False) as c:
         response = c.get("/api/pareto")
         assert response.status_code == 500 and response.json() == {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
@@ -12,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 from ltvkit.choices import MODELS
+from ltvkit.data.sources import Source, write_result
 from ltvkit.errors import ParameterError, collect_notes
+from ltvkit.io.writers import write_table
 from ltvkit.models import BetaGeoBetaBinomModel, GammaGammaModel, ShiftedBetaGeometricModel
 from ltvkit.models.base import BaseModel, PurchaseModel
 from ltvkit.predict.clv import PURCHASE_MODELS, customer_value, customer_value_table
@@ -119,7 +122,7 @@ def _fit(
         model = BetaGeoBetaBinomModel().fit(compressed(data, ("frequency", "recency", "n_periods")).execute())
     else:
         if not product:
-            raise ParameterError("the sbg model needs the subscription product (--product NAME)")
+            raise ParameterError("the sbg model needs the subscription product", parameter="product")
         data = subscription_durations(orders, product=product, unit=unit, observation_end=end)
         counts = compressed(data, ("periods", "churned")).execute()
         if counts.empty:
@@ -261,6 +264,41 @@ def score_totals(scored: ir.Table | pd.DataFrame) -> dict[str, Any]:
         "expected_purchases": float(purchases or 0),
         "total_clv": float(clv or 0),
     }
+
+
+@dataclass(frozen=True)
+class Written:
+    """Predictions written somewhere: what they add up to, the most valuable customers, and where they are."""
+
+    info: dict[str, Any]
+    top: pd.DataFrame
+    path: Path | str
+
+
+def predict_to_file(orders: ir.Table, out: str | Path, *, intervals: bool = True, **settings: Any) -> Written:
+    """:func:`predict_customers` written to ``out`` (CSV, XLSX, Parquet, JSON by its extension)."""
+    scored, info = predict_customers(orders, intervals=intervals, **settings)
+    path = write_table(scored, out)
+    return Written(info | {"out": str(path)}, scored.nlargest(10, "clv"), path)
+
+
+def predict_in_source(
+    source: Source, *, out_table: str | None = None, out_file: str | Path, **settings: Any
+) -> Written:
+    """:func:`score_customers` on a source's engine (no intervals), written there to ``out_table`` or to a
+    Parquet ``out_file`` by the engine, or else fetched and written to ``out_file``."""
+    expr, info = score_customers(source.table("orders"), **settings)
+    if out_table is not None or Path(out_file).suffix.lower() == ".parquet":
+        written = write_result(source.backend, expr, out_table or out_file)
+        path: Path | str = out_table or out_file
+        info |= score_totals(written)
+        top = written.order_by(written.clv.desc()).limit(10).execute()
+    else:
+        scored = expr.execute()
+        path = write_table(scored, out_file)
+        info |= score_totals(scored)
+        top = scored.nlargest(10, "clv")
+    return Written(info | {"out": str(path)}, top, path)
 
 
 def compare_on_holdout(
