@@ -253,7 +253,8 @@ def _notes(notes: list[str]) -> None:
 def _other_currencies(codes: list[str]) -> None:
     """Say which currencies a one-currency table leaves out (money is never summed across currencies)."""
     if codes:
-        _notes([f"orders in {', '.join(codes)} are not in this table; --currency {codes[0]} shows them"])
+        named = ", ".join(f"{c} (no currency named)" if c == "XXX" else c for c in codes)
+        _notes([f"orders in {named} are not in this table; --currency {codes[0]} shows them"])
 
 
 def _account_table(account: ImportAccount) -> Table:

@@ -32,6 +32,7 @@ from ltvkit.predict.summaries import (
     repeat_purchases_by_period,
     subscription_durations,
 )
+from ltvkit.service.analysis import choose_currency
 
 
 @dataclass
@@ -42,6 +43,7 @@ class FitResult:
     model: BaseModel
     unit: str
     observation_end: str
+    currency: str
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,6 +52,7 @@ class FitResult:
             "model": self.name,
             "unit": self.unit,
             "observation_end": self.observation_end,
+            "currency": self.currency,
             "customers": int(self.model.n_customers_),
             "distinct_rows": int(self.model.n_distinct_),
             "log_likelihood": self.model.log_likelihood_,
@@ -104,6 +107,7 @@ def _fit(
     currency: str | None,
     product: str | None,
 ) -> FitResult:
+    currency = choose_currency(orders, currency)[0]
     end = _end(orders, observation_end, currency)
     notes: list[str] = []
     model: BaseModel
@@ -128,7 +132,7 @@ def _fit(
         if counts.empty:
             raise ParameterError(f"no purchases of the product {product!r}")
         model = ShiftedBetaGeometricModel().fit(counts)
-    return FitResult(name, model, unit, end.isoformat(), notes)
+    return FitResult(name, model, unit, end.isoformat(), currency, notes)
 
 
 def _fit_spend(summary: ir.Table) -> tuple[GammaGammaModel, int]:
@@ -158,6 +162,7 @@ def _fitted(
     read from the engine, and what to report of them."""
     if model not in PURCHASE_MODELS:
         raise ParameterError(f"predictions use a purchase model: {', '.join(PURCHASE_MODELS)}")
+    currency = choose_currency(orders, currency)[0]
     end = _end(orders, observation_end, currency)
     summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
     purchase = PURCHASE_MODELS[model]().fit(compressed(summary).execute())
@@ -166,6 +171,7 @@ def _fitted(
         "model": model,
         "unit": unit,
         "observation_end": end.isoformat(),
+        "currency": currency,
         **settings,
         "purchase_params": purchase.params_.to_dict(),
         "spend_params": spend.params_.to_dict(),
@@ -313,6 +319,7 @@ def compare_on_holdout(
     by-frequency table and a verdict that says when the ranking is within chance
     (:func:`ltvkit.predict.holdout.compare_models`). Without ``calibration_end`` the last third of the
     observed span is held out."""
+    currency = choose_currency(orders, currency)[0]
     end = _end(orders, observation_end, currency)
     if calibration_end is None:
         first = purchase_days(orders, currency=currency).day.min().execute()
@@ -330,6 +337,7 @@ def compare_on_holdout(
         "tracking": _tracking(orders, split, table, calibration_end, end, unit, currency).to_dict(
             orient="records"
         ),
+        "currency": currency,
         "calibration_end": pd.Timestamp(calibration_end).date().isoformat(),
         "observation_end": end.isoformat(),
         "unit": unit,

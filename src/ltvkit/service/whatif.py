@@ -9,6 +9,7 @@ import pandas as pd
 
 from ltvkit.data.sources import Tables
 from ltvkit.errors import collect_notes
+from ltvkit.service.analysis import choose_currency
 from ltvkit.whatif.scenarios import Baseline, Scenario, baseline_from, evaluate, read_scenarios
 from ltvkit.whatif.tripwire import (
     TripwireBaseline,
@@ -39,8 +40,9 @@ def scenarios(
     currency: str | None = None,
 ) -> WhatIf:
     """LTV and the affordable CAC today and under each planned scenario, by formula and by model."""
+    orders = tables.table("orders")
     with collect_notes() as notes:
-        base = baseline_from(tables.table("orders"), margin=margin, currency=currency)
+        base = baseline_from(orders, margin=margin, currency=choose_currency(orders, currency)[0])
         table = evaluate(base, planned, horizon_months=horizon, target_ratio=target)
     return WhatIf(base, table, notes)
 
@@ -63,5 +65,6 @@ def tripwire(
     currency: str | None = None,
 ) -> Tripwire:
     """LTV and profit of a tripwire buyer, and the CAC one can afford, at each planned price."""
-    base = tripwire_baseline(tables.table("orders"), product, core, currency=currency)
+    orders = tables.table("orders")
+    base = tripwire_baseline(orders, product, core, currency=choose_currency(orders, currency)[0])
     return Tripwire(base, evaluate_tripwire(base, planned, target_ratio=target))
