@@ -973,6 +973,7 @@ def segments(
 
     with _data(ctx, workspace) as ws:
         found = segments_of(ws, scheme, currency=currency, core_product=core_product, use_model=model)
+    _notes(found.notes)
     summary = found.summary()
     if export is not None:
         excluded = read_exclusions(exclude_file) if exclude_file else set()

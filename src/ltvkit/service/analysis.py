@@ -27,7 +27,7 @@ from ltvkit.analytics.historical import (
 )
 from ltvkit.analytics.overview import revenue_by_currency
 from ltvkit.data.sources import Tables
-from ltvkit.errors import ParameterError
+from ltvkit.errors import MissingDataError, ParameterError
 
 
 def currencies_by_revenue(orders: ir.Table) -> list[str]:
@@ -45,7 +45,9 @@ def choose_currency(orders: ir.Table, currency: str | None) -> tuple[str, list[s
         raise ParameterError("there are no purchases yet; import orders first")
     chosen = currency.upper() if currency else codes[0]
     if chosen not in codes:
-        raise ParameterError(f"no purchases in {chosen}; the data has {', '.join(codes)}")
+        raise MissingDataError(
+            f"no purchases in {chosen}; the data has {', '.join(codes)}", parameter="currency"
+        )
     return chosen, [c for c in codes if c != chosen]
 
 

@@ -12,7 +12,7 @@ from ltvkit.analytics.channels import product_paths
 from ltvkit.analytics.cohorts import Period, cohort_matrix
 from ltvkit.choices import METRICS, SPLITS
 from ltvkit.data.sources import Tables
-from ltvkit.errors import ParameterError
+from ltvkit.errors import MissingDataError, ParameterError
 from ltvkit.service.analysis import Analysis
 
 
@@ -40,7 +40,7 @@ class Cohorts:
             values = self.split_values
             value = value if value is not None else (values[0] if values else None)
             if value not in values:
-                raise ParameterError(f"no cohort has {self.split} = {value!r}")
+                raise MissingDataError(f"no cohort has {self.split} = {value!r}", parameter="value")
         return cohort_matrix(self.table, self.metric, value)
 
     def sizes(self) -> pd.Series:

@@ -3,7 +3,7 @@ to export. The CLI and the API call these."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +17,7 @@ from ltvkit.analytics.segments import (
     segment_summary,
 )
 from ltvkit.data.sources import Tables
+from ltvkit.errors import collect_notes
 from ltvkit.service.analysis import choose_currency
 from ltvkit.service.valuation import predict_customers
 
@@ -30,6 +31,7 @@ class Segments:
     scheme: str
     currency: str
     customers: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> pd.DataFrame:
         """Per segment: customers, shares, revenue, average LTV and the suggested action."""
@@ -57,8 +59,10 @@ def segments(
     orders = tables.table("orders")
     code, _ = choose_currency(orders, currency)
     alive = clv = None
+    notes: list[str] = []
     if use_model and scheme in ("lifecycle", "value"):
-        scored, _ = predict_customers(orders, horizon=12, unit="month", currency=code, intervals=False)
+        with collect_notes() as notes:
+            scored, _ = predict_customers(orders, horizon=12, unit="month", currency=code, intervals=False)
         alive = scored.set_index("customer_id")["probability_alive"]
         clv = scored.set_index("customer_id")["clv"]
     segmented = segment(
@@ -69,4 +73,4 @@ def segments(
         probability_alive=alive,
         clv=clv if scheme == "value" else None,
     )
-    return Segments(scheme, code, segmented)
+    return Segments(scheme, code, segmented, notes)

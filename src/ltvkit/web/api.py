@@ -37,7 +37,32 @@ UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".parquet", ".jsonl", ".ndjs
 CHUNK = 1 << 20
 GZIP_MAGIC = b"\x1f\x8b"
 
-router = APIRouter(prefix="/api")
+
+class ApiError(BaseModel):
+    """Every error the API answers: a kind (``validation``, ``http``, ``internal`` or the ltvkit error's class
+    name) and one sentence for a person."""
+
+    error: str
+    message: str
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    meaning = {
+        400: "An option the data cannot answer with",
+        401: "The server's access token is missing or wrong",
+        403: "A cross-site request or a foreign Host",
+        404: "Not in the data (a currency, a product, a segment, a job)",
+        405: "Method not allowed",
+        409: "The workspace has no orders yet, or is busy",
+        413: "The upload is larger than the limit",
+        415: "A file type that is not read",
+        422: "The request or the uploaded file is not valid",
+        500: "An unexpected error (the server log has the details)",
+    }
+    return {code: {"model": ApiError, "description": meaning[code]} for code in codes}
+
+
+router = APIRouter(prefix="/api", responses=_errors(400, 401, 403, 404, 405, 409, 413, 415, 422, 500))
 
 Currency = Annotated[
     str | None,
@@ -158,7 +183,17 @@ def _import(hub: Hub, path: Path, options: ImportOptions, job: Job | None) -> di
     return jsonable(result)
 
 
-@router.post("/imports", summary="Upload and import an orders or spend file", status_code=202)
+WAITED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "With wait=true: the finished result instead of a job"}
+}
+
+
+@router.post(
+    "/imports",
+    summary="Upload and import an orders or spend file",
+    status_code=202,
+    responses=WAITED,
+)
 async def import_upload(
     request: Request,
     file: Annotated[UploadFile, File(description="CSV, TSV, XLSX, Parquet or JSON lines")],
@@ -331,7 +366,10 @@ def _fit(hub: Hub, body: FitRequest, job: Job | None) -> dict[str, Any]:
 
 
 @router.post(
-    "/fit", summary="Fit a model: parameters with standard errors, fit statistics, notes", status_code=202
+    "/fit",
+    summary="Fit a model: parameters with standard errors, fit statistics, notes",
+    status_code=202,
+    responses=WAITED,
 )
 def fit(request: Request, body: FitRequest, wait: bool = False) -> Any:
     hub = hub_of(request)

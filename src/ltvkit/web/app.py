@@ -30,11 +30,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ltvkit import __version__, i18n
 from ltvkit.data.sources import Source
-from ltvkit.errors import InputError, LtvError, NotFittedError, WorkspaceError
+from ltvkit.errors import InputError, LtvError, MissingDataError, NotFittedError, WorkspaceError
 from ltvkit.web.api import router
 from ltvkit.web.state import Hub
 
@@ -77,9 +78,23 @@ def _error(status: int, kind: str, message: str) -> JSONResponse:
 def _status_of(exc: LtvError) -> int:
     if isinstance(exc, InputError):
         return 422
+    if isinstance(exc, MissingDataError):
+        return 404
     if isinstance(exc, (WorkspaceError, NotFittedError)):
         return 409
     return 400
+
+
+def _methods_of(app: FastAPI, path: str) -> list[str]:
+    """Every method some route of ``app`` answers on ``path``."""
+    return sorted(
+        {
+            method
+            for route in app.routes
+            if isinstance(route, Route) and route.path_regex.match(path)
+            for method in route.methods or ()
+        }
+    )
 
 
 def bound_hosts(host: str, port: int) -> list[str]:
@@ -293,7 +308,9 @@ def create_app(
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         response = _error(exc.status_code, "http", str(exc.detail))
-        response.headers.update(exc.headers or {})  # e.g. the Allow of a 405
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names the methods of one route; a path may have several
+            response.headers["Allow"] = ", ".join(_methods_of(app, request.url.path))
         return response
 
     @app.exception_handler(RequestValidationError)
