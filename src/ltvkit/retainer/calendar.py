@@ -66,9 +66,33 @@ def _date(value: object, path: Path, row: int | None = None) -> dt.date:
 HOLIDAY_LANGUAGES = {"en": "en_US", "ru": "ru", "uk": "uk"}  # ltvkit's languages in the holidays package
 
 
-class WorkCalendar:
+class Weekdays:
+    """Monday to Friday are working days: the calendar when no country is given."""
+
+    country: str | None = None
+
+    def is_working_day(self, day: dt.date) -> bool:
+        return day.weekday() < 5
+
+    def holiday_name(self, day: dt.date) -> str | None:
+        return None
+
+    def working_days(self, start: dt.date, end: dt.date) -> list[dt.date]:
+        """Working days from ``start`` to ``end``, both included."""
+        return [d for d in days_between(start, end) if self.is_working_day(d)]
+
+    def month(self, day: dt.date) -> tuple[dt.date, dt.date]:
+        """The first and the last day of ``day``'s month."""
+        first = day.replace(day=1)
+        following = (first + dt.timedelta(days=32)).replace(day=1)
+        return first, following - dt.timedelta(days=1)
+
+
+class WorkCalendar(Weekdays):
     """Working days of ``country`` (ISO 3166 code), with ``overrides``; holiday names in ``lang`` (en, ru,
     uk) where the calendar data has that translation, else in English."""
+
+    country: str
 
     def __init__(self, country: str, overrides: Overrides | None = None, *, lang: str = "en") -> None:
         code = country.strip().upper()
@@ -93,15 +117,6 @@ class WorkCalendar:
 
     def holiday_name(self, day: dt.date) -> str | None:
         return self._holidays.get(day)
-
-    def working_days(self, start: dt.date, end: dt.date) -> list[dt.date]:
-        """Working days from ``start`` to ``end``, both included."""
-        return [d for d in days_between(start, end) if self.is_working_day(d)]
-
-    def month(self, day: dt.date) -> tuple[dt.date, dt.date]:
-        first = day.replace(day=1)
-        following = (first + dt.timedelta(days=32)).replace(day=1)
-        return first, following - dt.timedelta(days=1)
 
 
 def days_between(start: dt.date, end: dt.date) -> Iterable[dt.date]:
