@@ -192,7 +192,13 @@ def read_book(path: str | Path, *, currency: str | None = None) -> Normalized:
         index=repeat,
         dtype=object,
     )
-    rej.add(pd.Series(out.index.isin(repeat), index=out.index), "client", client, reasons.reindex(out.index))
+    numbered = out["invoice"].notna()
+    rej.add(
+        pd.Series(out.index.isin(repeat), index=out.index),
+        pd.Series("client", index=out.index).where(~numbered, "invoice"),
+        client.where(~numbered, invoice),
+        reasons.reindex(out.index),
+    )
     kept = out[~rej.mask].reset_index(drop=True)
     kept["date"] = kept["date"].astype("datetime64[us]")
     kept["month"] = kept["month"].astype("datetime64[us]")

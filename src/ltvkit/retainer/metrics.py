@@ -5,8 +5,8 @@ counts when the contract covers some working day of it (:mod:`ltvkit.retainer.mo
 
 - the sum of the client's fee invoices (paid or open) for that month in the contract's currency, when the
   month is a whole month under contract;
-- else the fee of the nearest earlier month, else of the nearest later one, else the contract's fee — so a
-  prorated first invoice (857.14 of 1,500) or a month whose invoice is late shows the fee, not a drop.
+- else the fee of the nearest earlier such month, else the contract's fee — so a prorated first invoice
+  (857.14 of 1,500) or a month whose invoice is late shows the fee in force, not a drop.
 
 KPI bonuses and one-off projects are not recurring: they count in billed and paid revenue, not in MRR. A
 client in the book without a contract counts in the months it has fee invoices.
@@ -72,7 +72,7 @@ def client_months(
         except KeyError:
             billed = pd.Series(dtype=float)
         whole = billed.reindex(months).where(share == 1)
-        rate = whole.ffill().bfill().fillna(client.fee)
+        rate = whole.ffill().fillna(client.fee)
         frames.append(
             pd.DataFrame(
                 {

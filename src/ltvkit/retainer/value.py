@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln
 
-from ltvkit.errors import ParameterError, collect_notes
+from ltvkit.errors import NotFittedError, ParameterError, collect_notes
 from ltvkit.models import ShiftedBetaGeometricModel
 from ltvkit.models.base import compress
 
@@ -164,10 +164,7 @@ def expected_values(
         raise ParameterError(f"the discount rate cannot be negative, not {discount_rate}")
     horizon = np.arange(HORIZON_MONTHS)
     months = _discounted(retention.survival(horizon), discount_rate, 0)
-    draws = retention.model.sample_params(DRAWS, random_state=0)
-    drawn = _discounted(retention.survival(horizon, draws), discount_rate, 0).sum(axis=1)
-    tail = (1 - interval) / 2 * 100
-    low, high = np.percentile(drawn, [tail, 100 - tail])
+    low, high = _interval(retention, horizon, discount_rate, interval)
     out = []
     for currency, group in lives.groupby("currency"):
         rate = float(group["value"].sum() / group["months"].sum()) if group["months"].sum() > 0 else 0.0
@@ -188,6 +185,21 @@ def expected_values(
             )
         )
     return out
+
+
+def _interval(
+    retention: Retention, horizon: np.ndarray, discount_rate: float, interval: float
+) -> tuple[float, float]:
+    """The interval of the discounted expected months of a new client over parameter draws (NaN for a model
+    set by hand, which has no uncertainty)."""
+    try:
+        draws = retention.model.sample_params(DRAWS, random_state=0)
+    except NotFittedError:
+        return float("nan"), float("nan")
+    drawn = _discounted(retention.survival(horizon, draws), discount_rate, 0).sum(axis=1)
+    tail = (1 - interval) / 2 * 100
+    low, high = np.percentile(drawn, [tail, 100 - tail])
+    return float(low), float(high)
 
 
 def expected_client_ltv(
