@@ -68,6 +68,8 @@ retainer_app = typer.Typer(
     help="Retainers: prorated invoices by working days, KPI fees, client LTV.", no_args_is_help=True
 )
 app.add_typer(retainer_app, name="retainer")
+book_app = typer.Typer(help="The client book: invoices and payments.", no_args_is_help=True)
+retainer_app.add_typer(book_app, name="book")
 
 
 def _fail(message: str) -> NoReturn:
@@ -1279,57 +1281,195 @@ def retainer_import(
         _show_account(account)
 
 
+AsOfOpt = Annotated[str | None, typer.Option(help="Count active clients up to this day (default: today).")]
+CountryOpt = Annotated[
+    str | None, typer.Option(help="Working days of this country for partial months (default: Mon–Fri).")
+]
+
+
+def _client_book(workspace: Path, as_of: str | None, country: str | None, **settings: float) -> Any:
+    from ltvkit.data.workspace import Workspace
+    from ltvkit.service.retainer import client_book
+
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    except ValueError:
+        raise typer.BadParameter(f"{as_of!r} is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
+    with Workspace.open(workspace, read_only=True) as ws:
+        return client_book(ws, as_of=day, country=country, **settings)
+
+
+@command("import", group=book_app)
+def retainer_book_import(
+    book: Annotated[
+        Path, typer.Argument(help="Invoices and payments: client, date, amount, currency, status.")
+    ],
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    currency: Annotated[str | None, typer.Option(help="Currency of amounts that name none.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import the client book (invoices and payments), accounting for every row."""
+    from ltvkit.data.workspace import Workspace
+    from ltvkit.service.retainer import import_book
+
+    with Workspace.open(workspace) as ws:
+        account = import_book(ws, book, currency=currency)
+    if as_json:
+        _print_json(account.to_dict())
+    else:
+        _show_account(account)
+
+
 @command("ltv", group=retainer_app)
 def retainer_ltv(
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
-    as_of: Annotated[
-        str | None, typer.Option(help="Count active clients up to this day (default: today).")
-    ] = None,
+    as_of: AsOfOpt = None,
+    country: CountryOpt = None,
     discount_rate: Annotated[float, typer.Option(help="Annual discount rate.")] = 0.0,
+    margin: Annotated[float, typer.Option(help="Share of the fee left after the cost of the work.")] = 1.0,
+    lang: LangOpt = "en",
     as_json: JsonOpt = False,
 ) -> None:
-    """Client LTV: months retained, historical and expected value (sBG), and the proration habit's effect."""
+    """Client LTV: months retained, what each client paid, expected value (sBG), what a client may cost."""
     import pandas as pd
 
-    from ltvkit.data.workspace import Workspace
-    from ltvkit.retainer.clients import client_value
+    from ltvkit import i18n
 
-    day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
-    with Workspace.open(workspace, read_only=True) as ws:
-        life, summary = client_value(ws.clients(), as_of=day, discount_rate=discount_rate)
+    lang = i18n.check_lang(lang)
+    book = _client_book(workspace, as_of, country, discount_rate=discount_rate, margin=margin)
     if as_json:
-        _print_json({**summary, "clients_detail": life.to_dict(orient="records")})
+        _print_json(book.to_dict())
         return
-    lifetime = summary["expected_lifetime_months"]
-    out.print(
-        f"{summary['clients']} clients ({summary['active']} active) as of {summary['as_of']}; "
-        f"ended clients stayed {summary['average_months_ended'] or 0:.1f} months on average; "
-        f"sBG expected lifetime: {'unbounded (α ≤ 1)' if lifetime is None else f'{lifetime:.1f} months'}; "
-        "discounted expected lifetime of a new client: "
-        f"{summary['discounted_expected_lifetime_months']:.1f} months"
+    _retainer_headline(book, lang)
+    table = Table(title=i18n.text("retainer_clients", lang), title_justify="left")
+    for key in ("client", "fee", "start", "end", "months", "value", "expected"):
+        table.add_column(i18n.text(f"rc_{key}", lang), justify="left" if key == "client" else "right")
+    for c in book.clients.itertuples(index=False):
+        table.add_row(
+            Text(str(c.name if isinstance(c.name, str) else c.client_id)),
+            i18n.money(c.fee, c.currency, lang, digits=2),
+            i18n.day(c.start, lang),
+            i18n.day(c.end, lang) if c.status == "ended" else i18n.text("retainer_active", lang),
+            i18n.number(c.months, lang, digits=2),
+            i18n.money(c.value, c.currency, lang, digits=2),
+            i18n.money(c.expected_ltv, c.currency, lang),
+        )
+    out.print(table)
+    for v in book.values:
+        money = lambda x, v=v: i18n.money(x, v.currency, lang)  # noqa: E731
+        out.print(
+            i18n.text(
+                "retainer_value",
+                lang,
+                currency=v.currency,
+                ltv=money(v.expected_ltv),
+                low=money(v.low),
+                high=money(v.high),
+                interval=i18n.percent(v.interval, lang, digits=0),
+                margin=i18n.percent(v.margin, lang, digits=0),
+                cac=money(v.affordable_cac),
+                within=" / ".join(money(x) for x in v.affordable_within.values()),
+            )
+        )
+    if len(book.acquisition):
+        table = Table(title=i18n.text("retainer_acquisition", lang), title_justify="left")
+        for key in ("source", "spend", "won", "cac", "affordable", "payback"):
+            table.add_column(i18n.text(f"rc_{key}", lang), justify="left" if key == "source" else "right")
+        for a in book.acquisition.itertuples(index=False):
+            table.add_row(
+                Text(str(a.source)),
+                i18n.money(a.spend, a.currency, lang),
+                str(a.clients),
+                "" if pd.isna(a.cac) else i18n.money(a.cac, a.currency, lang),
+                "" if pd.isna(a.affordable_cac) else i18n.money(a.affordable_cac, a.currency, lang),
+                "" if pd.isna(a.payback_month) else str(int(a.payback_month)),
+            )
+        out.print(table)
+    _retainer_notes(book, lang)
+
+
+@command("metrics", group=retainer_app)
+def retainer_metrics(
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    as_of: AsOfOpt = None,
+    country: CountryOpt = None,
+    lang: LangOpt = "en",
+    as_json: JsonOpt = False,
+) -> None:
+    """The agency by month: MRR and its movements, client churn, net revenue retention, client survival."""
+    import pandas as pd
+
+    from ltvkit import i18n
+    from ltvkit.serialize import jsonable, records
+
+    lang = i18n.check_lang(lang)
+    book = _client_book(workspace, as_of, country)
+    if as_json:
+        _print_json({"months": records(book.months), "survival": jsonable(book.survival.to_dict())})
+        return
+    _retainer_headline(book, lang)
+    keys = (
+        "month",
+        "mrr",
+        "new",
+        "expansion",
+        "contraction",
+        "churned",
+        "churn_rate",
+        "nrr",
+        "billed",
+        "paid",
     )
-    view = life[
-        ["client_id", "name", "fee", "currency", "start", "end", "months", "historical_ltv", "expected_ltv"]
-    ]
+    for currency, months in book.months.groupby("currency"):
+        table = Table(title=i18n.text("retainer_months", lang, currency=currency), title_justify="left")
+        for key in keys:
+            table.add_column(i18n.text(f"rc_{key}", lang), justify="left" if key == "month" else "right")
+        for row in months.itertuples(index=False):
+            cells = [i18n.month(row.month, lang)]
+            cells += [i18n.money(getattr(row, k), str(currency), lang) for k in keys[1:6]]
+            cells += [
+                "" if pd.isna(getattr(row, k)) else i18n.percent(getattr(row, k), lang) for k in keys[6:8]
+            ]
+            cells += [i18n.money(getattr(row, k), str(currency), lang) for k in keys[8:]]
+            table.add_row(*cells)
+        out.print(table)
+    _retainer_notes(book, lang)
+
+
+def _retainer_headline(book: Any, lang: str) -> None:
+    from ltvkit import i18n
+
+    clients = book.clients
     out.print(
-        _frame_table(
-            view,
-            "Clients",
-            {"months": "{:.1f}", "fee": "{:,.0f}", "historical_ltv": "{:,.0f}", "expected_ltv": "{:,.0f}"},
+        i18n.text(
+            "retainer_headline",
+            lang,
+            clients=len(clients),
+            active=int((clients["status"] == "active").sum()),
+            as_of=i18n.day(book.as_of, lang),
         )
     )
+    survival = book.survival
+    reach = {
+        f"m{t}": i18n.text("retainer_not_yet", lang) if share is None else i18n.percent(share, lang, digits=0)
+        for t, share in survival.reaching.items()
+    }
     out.print(
-        _frame_table(
-            pd.DataFrame(summary["by_billing"]),
-            "By billing habit",
-            {
-                "average_months_so_far": "{:.1f}",
-                "churned_share": "{:.0%}",
-                "expected_lifetime_months": "{:.1f}",
-                "retention_month_2": "{:.0%}",
-            },
+        i18n.text(
+            "retainer_lifetime",
+            lang,
+            months=i18n.number(survival.average_months, lang, digits=1),
+            bound=i18n.text("retainer_lower_bound", lang) if survival.is_lower_bound else "",
+            **reach,
         )
     )
+
+
+def _retainer_notes(book: Any, lang: str) -> None:
+    from ltvkit import i18n
+
+    for note in book.notes + book.retention.notes:
+        err.print(f"[yellow]{i18n.text('retainer_note', lang)}:[/yellow] {escape(note)}", highlight=False)
 
 
 def main() -> None:

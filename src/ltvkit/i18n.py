@@ -344,6 +344,83 @@ TEXT: dict[str, dict[str, str]] = {
     "rejected": {"en": "Rejected rows", "ru": "Отклонённые строки", "uk": "Відхилені рядки"},
     "invoice": {"en": "Invoice calculator", "ru": "Калькулятор счетов", "uk": "Калькулятор рахунків"},
     "working": {"en": "Working…", "ru": "Считаем…", "uk": "Рахуємо…"},
+    # retainers: the client book (ltv retainer ltv / metrics, the retainers API)
+    "retainer_headline": {
+        "en": "{clients} clients ({active} active) on {as_of}; months counted by calendar months",
+        "ru": "{clients} клиентов ({active} активных) на {as_of}; месяцы считаются календарными",
+        "uk": "{clients} клієнтів ({active} активних) на {as_of}; місяці рахуються календарними",
+    },
+    "retainer_lifetime": {
+        "en": "Clients stay {months} months on average{bound}; reach 3 months: {m3}, 6: {m6}, 12: {m12}",
+        "ru": (
+            "Клиенты остаются в среднем {months} мес.{bound}; доходят до 3 мес.: {m3}, 6: {m6}, "
+            "12: {m12}"
+        ),
+        "uk": (
+            "Клієнти залишаються в середньому {months} міс.{bound}; доходять до 3 міс.: {m3}, 6: {m6}, "
+            "12: {m12}"
+        ),
+    },
+    "retainer_lower_bound": {
+        "en": " (at least: some clients are still with you)",
+        "ru": " (не меньше: часть клиентов ещё с вами)",
+        "uk": " (не менше: частина клієнтів ще з вами)",
+    },
+    "retainer_not_yet": {"en": "not yet known", "ru": "пока неизвестно", "uk": "поки невідомо"},
+    "retainer_value": {
+        "en": (
+            "{currency}: a new client is expected to bring {ltv} ({low} – {high}, {interval} interval); "
+            "at a margin of {margin} you may spend up to {cac} to win one, or {within} to earn it back "
+            "within 3 / 6 / 12 months"
+        ),
+        "ru": (
+            "{currency}: новый клиент, по оценке, принесёт {ltv} ({low} – {high}, интервал {interval}); "
+            "при марже {margin} на привлечение можно тратить до {cac}, а чтобы окупить за 3 / 6 / 12 мес. — "
+            "{within}"
+        ),
+        "uk": (
+            "{currency}: новий клієнт, за оцінкою, принесе {ltv} ({low} – {high}, інтервал {interval}); "
+            "за маржі {margin} на залучення можна витрачати до {cac}, а щоб окупити за 3 / 6 / 12 міс. — "
+            "{within}"
+        ),
+    },
+    "retainer_clients": {"en": "Clients", "ru": "Клиенты", "uk": "Клієнти"},
+    "retainer_months": {
+        "en": "Monthly recurring revenue, {currency}",
+        "ru": "Ежемесячная регулярная выручка (MRR), {currency}",
+        "uk": "Щомісячний регулярний дохід (MRR), {currency}",
+    },
+    "retainer_acquisition": {
+        "en": "Acquisition cost by source",
+        "ru": "Стоимость привлечения по источникам",
+        "uk": "Вартість залучення за джерелами",
+    },
+    "retainer_active": {"en": "active", "ru": "активен", "uk": "активний"},
+    "retainer_ended": {"en": "ended", "ru": "завершён", "uk": "завершено"},
+    "retainer_note": {"en": "note", "ru": "примечание", "uk": "примітка"},
+    "rc_client": {"en": "client", "ru": "клиент", "uk": "клієнт"},
+    "rc_fee": {"en": "fee", "ru": "абонплата", "uk": "абонплата"},
+    "rc_start": {"en": "start", "ru": "начало", "uk": "початок"},
+    "rc_end": {"en": "end", "ru": "конец", "uk": "кінець"},
+    "rc_months": {"en": "months", "ru": "месяцев", "uk": "місяців"},
+    "rc_value": {"en": "paid so far", "ru": "оплачено", "uk": "сплачено"},
+    "rc_expected": {"en": "expected LTV", "ru": "ожидаемая LTV", "uk": "очікувана LTV"},
+    "rc_month": {"en": "month", "ru": "месяц", "uk": "місяць"},
+    "rc_mrr": {"en": "MRR", "ru": "MRR", "uk": "MRR"},
+    "rc_new": {"en": "new", "ru": "новые", "uk": "нові"},
+    "rc_expansion": {"en": "expansion", "ru": "рост", "uk": "зростання"},
+    "rc_contraction": {"en": "contraction", "ru": "снижение", "uk": "зниження"},
+    "rc_churned": {"en": "churned", "ru": "ушедшие", "uk": "пішли"},
+    "rc_churn_rate": {"en": "client churn", "ru": "отток клиентов", "uk": "відтік клієнтів"},
+    "rc_nrr": {"en": "NRR", "ru": "NRR", "uk": "NRR"},
+    "rc_billed": {"en": "billed", "ru": "выставлено", "uk": "виставлено"},
+    "rc_paid": {"en": "paid", "ru": "оплачено", "uk": "сплачено"},
+    "rc_source": {"en": "source", "ru": "источник", "uk": "джерело"},
+    "rc_spend": {"en": "spend", "ru": "расходы", "uk": "витрати"},
+    "rc_won": {"en": "clients won", "ru": "привлечено клиентов", "uk": "залучено клієнтів"},
+    "rc_cac": {"en": "CAC", "ru": "CAC", "uk": "CAC"},
+    "rc_affordable": {"en": "affordable", "ru": "допустимо", "uk": "допустимо"},
+    "rc_payback": {"en": "pays back in month", "ru": "окупается на месяце", "uk": "окупається на місяці"},
 }
 
 
