@@ -1338,7 +1338,7 @@ def retainer_ltv(
     lang = i18n.check_lang(lang)
     book = _client_book(workspace, as_of, country, discount_rate=discount_rate, margin=margin)
     if as_json:
-        _print_json(book.to_dict())
+        _print_json(book.to_dict(lang))
         return
     _retainer_headline(book, lang)
     table = Table(title=i18n.text("retainer_clients", lang), title_justify="left")
@@ -1468,7 +1468,7 @@ def _retainer_headline(book: Any, lang: str) -> None:
 def _retainer_notes(book: Any, lang: str) -> None:
     from ltvkit import i18n
 
-    for note in book.notes + book.retention.notes:
+    for note in book.texts(lang):
         err.print(f"[yellow]{i18n.text('retainer_note', lang)}:[/yellow] {escape(note)}", highlight=False)
 
 

@@ -353,8 +353,7 @@ TEXT: dict[str, dict[str, str]] = {
     "retainer_lifetime": {
         "en": "Clients stay {months} months on average{bound}; reach 3 months: {m3}, 6: {m6}, 12: {m12}",
         "ru": (
-            "Клиенты остаются в среднем {months} мес.{bound}; доходят до 3 мес.: {m3}, 6: {m6}, "
-            "12: {m12}"
+            "Клиенты остаются в среднем {months} мес.{bound}; доходят до 3 мес.: {m3}, 6: {m6}, 12: {m12}"
         ),
         "uk": (
             "Клієнти залишаються в середньому {months} міс.{bound}; доходять до 3 міс.: {m3}, 6: {m6}, "
@@ -398,6 +397,59 @@ TEXT: dict[str, dict[str, str]] = {
     "retainer_active": {"en": "active", "ru": "активен", "uk": "активний"},
     "retainer_ended": {"en": "ended", "ru": "завершён", "uk": "завершено"},
     "retainer_note": {"en": "note", "ru": "примечание", "uk": "примітка"},
+    "retainer_note_no_contract": {
+        "en": "clients in the book without a contract count in the months of their fee invoices: {clients}",
+        "ru": "клиенты из книги без договора учтены в месяцах их счетов за абонплату: {clients}",
+        "uk": "клієнти з книги без договору враховані в місяцях їхніх рахунків за абонплату: {clients}",
+    },
+    "retainer_note_foreign_fee": {
+        "en": (
+            "fee invoices in another currency than the contract's are left out of MRR (they count in what "
+            "was paid): {clients}"
+        ),
+        "ru": (
+            "счета за абонплату в валюте, отличной от договора, не входят в MRR (но входят в оплаченное): "
+            "{clients}"
+        ),
+        "uk": (
+            "рахунки за абонплату у валюті, іншій ніж у договорі, не входять у MRR (але входять у сплачене): "
+            "{clients}"
+        ),
+    },
+    "retainer_note_by_contract": {
+        "en": "clients without a row in the book are valued by their contract (fee × months): {clients}",
+        "ru": "клиенты без строк в книге оценены по договору (абонплата × месяцы): {clients}",
+        "uk": "клієнти без рядків у книзі оцінені за договором (абонплата × місяці): {clients}",
+    },
+    "retainer_note_few": {
+        "en": (
+            "only {clients} clients: the retention fit is regularised and its interval is wide; compare "
+            "figures only when the interval allows it"
+        ),
+        "ru": (
+            "всего {clients} клиентов: модель удержания регуляризована, интервал широкий; сравнивайте цифры, "
+            "только если интервал это позволяет"
+        ),
+        "uk": (
+            "лише {clients} клієнтів: модель утримання регуляризована, інтервал широкий; порівнюйте цифри, "
+            "лише якщо інтервал це дозволяє"
+        ),
+    },
+    "retainer_note_habits": {
+        "en": (
+            "billing habits compared on few clients ({sizes}): a difference in months is not yet evidence of "
+            "an effect; wait for at least {least} clients in each"
+        ),
+        "ru": (
+            "способы выставления счетов сравниваются на малом числе клиентов ({sizes}): разница в месяцах "
+            "ещё не доказывает эффекта; дождитесь хотя бы {least} клиентов в каждой группе"
+        ),
+        "uk": (
+            "способи виставлення рахунків порівнюються на малій кількості клієнтів ({sizes}): різниця в "
+            "місяцях ще не доводить ефекту; дочекайтеся щонайменше {least} клієнтів у кожній групі"
+        ),
+    },
+    "retainer_note_model": {"en": "{text}", "ru": "{text}", "uk": "{text}"},
     "rc_client": {"en": "client", "ru": "клиент", "uk": "клієнт"},
     "rc_fee": {"en": "fee", "ru": "абонплата", "uk": "абонплата"},
     "rc_start": {"en": "start", "ru": "начало", "uk": "початок"},

@@ -178,7 +178,8 @@ def test_expected_value_and_acquisition_cost(book: Workspace) -> None:
     result = book_of(
         book.clients(), book.client_payments(), spend, as_of=AS_OF, margin=0.5, discount_rate=0.0
     )
-    assert result.retention.regularised and any("only 4 clients" in n for n in result.retention.notes)
+    assert result.retention.regularised and any("only 4 clients" in n for n in result.texts("en"))
+    assert any("всего 4 клиентов" in n for n in result.texts("ru"))
     survival = result.retention.survival(np.arange(120))
     uah, usd = result.values  # by currency code
     assert usd.revenue_per_month == pytest.approx(7200 / (3 + 13 / 22 + 1 + 1.5))

@@ -40,6 +40,7 @@ from babel.numbers import get_currency_precision
 from ltvkit.analytics.lifetime import kaplan_meier, restricted_mean
 from ltvkit.retainer.calendar import Weekdays
 from ltvkit.retainer.months import month_shares
+from ltvkit.retainer.notes import Note
 from ltvkit.serialize import records
 
 MILESTONES = (3, 6, 12)
@@ -48,7 +49,7 @@ BILLED = ("paid", "open")
 
 def client_months(
     lives: pd.DataFrame, payments: pd.DataFrame, calendar: Weekdays | None = None
-) -> tuple[pd.DataFrame, list[str]]:
+) -> tuple[pd.DataFrame, list[Note]]:
     """Per client and month: ``client_id``, ``currency``, ``month`` (its first day), ``share`` of it under
     contract and ``mrr`` (see the module docstring); and notes on what was counted how. ``lives`` is
     :func:`ltvkit.retainer.clients.client_lifetimes`, ``payments`` the client book."""
@@ -56,7 +57,7 @@ def client_months(
     fees = payments[(payments["kind"] == "fee") & payments["status"].isin(BILLED)]
     invoiced = fees.groupby(["client_id", "currency", "month"])["amount"].sum()
     frames = []
-    notes = []
+    notes: list[Note] = []
     for client in lives.itertuples(index=False):
         shares = [
             (month, share)
@@ -89,15 +90,13 @@ def client_months(
         loose = other.groupby(["client_id", "currency", "month"], as_index=False)["amount"].sum()
         frames.append(loose.rename(columns={"amount": "mrr"}).assign(share=1.0))
         notes.append(
-            "clients in the book without a contract count in the months of their fee invoices: "
-            + ", ".join(sorted(other["client_id"].unique()))
+            Note("retainer_note_no_contract", {"clients": ", ".join(sorted(other["client_id"].unique()))})
         )
     foreign = fees.merge(lives[["client_id", "currency"]], on="client_id", suffixes=("", "_contract"))
     foreign = foreign[foreign["currency"] != foreign["currency_contract"]]
     if len(foreign):
         notes.append(
-            "fee invoices in another currency than the contract's are left out of MRR (they count in what "
-            "was paid): " + ", ".join(sorted(foreign["client_id"].unique()))
+            Note("retainer_note_foreign_fee", {"clients": ", ".join(sorted(foreign["client_id"].unique()))})
         )
     out = pd.concat(frames, ignore_index=True)
     out["month"] = pd.to_datetime(out["month"])

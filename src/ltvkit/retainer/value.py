@@ -38,6 +38,7 @@ from scipy.special import betaln
 from ltvkit.errors import NotFittedError, ParameterError, collect_notes
 from ltvkit.models import ShiftedBetaGeometricModel
 from ltvkit.models.base import compress
+from ltvkit.retainer.notes import Note
 
 FEW_CLIENTS = 30
 FEW_CLIENTS_PENALIZER = 0.01
@@ -53,7 +54,7 @@ class Retention:
     model: ShiftedBetaGeometricModel
     clients: int
     regularised: bool
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     def survival(self, months: np.ndarray, params: np.ndarray | None = None) -> np.ndarray:
         """S(t) = B(α, β+t)/B(α, β) for each t in ``months``; with ``params`` (draws × 2: α, β) one row per
@@ -77,15 +78,13 @@ def fit_retention(lives: pd.DataFrame) -> Retention:
     """The sBG fit of ``lives`` (``periods``, ``churned``), regularised for few clients (see the module
     docstring); warnings that the data cannot pin it down become notes."""
     few = len(lives) < FEW_CLIENTS
-    with collect_notes() as notes:
+    with collect_notes() as warned:
         model = ShiftedBetaGeometricModel(penalizer=FEW_CLIENTS_PENALIZER if few else 0.0).fit(
             compress(lives, ("periods", "churned"))
         )
+    notes = [Note("retainer_note_model", {"text": text}) for text in warned]
     if few:
-        notes.append(
-            f"only {len(lives)} clients: the retention fit is regularised and its interval is wide; "
-            "compare figures only when the interval allows it"
-        )
+        notes.append(Note("retainer_note_few", {"clients": len(lives)}))
     return Retention(model, len(lives), few, notes)
 
 

@@ -18,6 +18,7 @@ from ltvkit.data.workspace import ImportAccount, Workspace
 from ltvkit.retainer.calendar import Weekdays, WorkCalendar
 from ltvkit.retainer.clients import client_lifetimes
 from ltvkit.retainer.metrics import Survival, client_months, client_survival, mrr_movements
+from ltvkit.retainer.notes import Note
 from ltvkit.retainer.value import (
     CurrencyValue,
     Retention,
@@ -72,9 +73,14 @@ class ClientBook:
     values: list[CurrencyValue]
     acquisition: pd.DataFrame
     by_billing: list[dict[str, Any]]
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def texts(self, lang: str = "en") -> list[str]:
+        """Every note (the book's and the retention fit's) in ``lang``."""
+        return [note.text(lang) for note in self.notes + self.retention.notes]
+
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        """Everything as JSON-ready values, the notes in ``lang``."""
         result: dict[str, Any] = jsonable(
             {
                 "as_of": self.as_of,
@@ -86,7 +92,7 @@ class ClientBook:
                 "survival": self.survival.to_dict(),
                 "values": [v.to_dict() for v in self.values],
                 "by_billing": self.by_billing,
-                "notes": self.notes + self.retention.notes,
+                "notes": self.texts(lang),
             }
         )
         return result | {
@@ -146,10 +152,7 @@ def book_of(
         lives["source"] = None
     on_contract = lives.loc[lives["basis"] == "contract", "client_id"]
     if len(payments) and len(on_contract):
-        notes.append(
-            "clients without a row in the book are valued by their contract (fee × months): "
-            + ", ".join(on_contract)
-        )
+        notes.append(Note("retainer_note_by_contract", {"clients": ", ".join(on_contract)}))
     values = expected_values(lives, retention, discount_rate=discount_rate, margin=margin, interval=interval)
     return ClientBook(
         as_of=as_of,
@@ -165,7 +168,7 @@ def book_of(
     )
 
 
-def _by_billing(lives: pd.DataFrame, notes: list[str]) -> list[dict[str, Any]]:
+def _by_billing(lives: pd.DataFrame, notes: list[Note]) -> list[dict[str, Any]]:
     """Months retained by billing habit (Kaplan–Meier average), with a note when a group is too small to
     compare."""
     rows = []
@@ -183,8 +186,5 @@ def _by_billing(lives: pd.DataFrame, notes: list[str]) -> list[dict[str, Any]]:
         )
     if len(rows) > 1 and any(row["few"] for row in rows):
         sizes = ", ".join(f"{row['billing']} {row['clients']}" for row in rows)
-        notes.append(
-            f"billing habits compared on few clients ({sizes}): a difference in months is not yet evidence "
-            f"of an effect; wait for at least {FEW_PER_HABIT} clients in each"
-        )
+        notes.append(Note("retainer_note_habits", {"sizes": sizes, "least": FEW_PER_HABIT}))
     return rows

@@ -27,6 +27,7 @@ from ltvkit.retainer.invoice import plan_invoices
 from ltvkit.serialize import jsonable, records
 from ltvkit.service import descriptive
 from ltvkit.service import whatif as what_if
+from ltvkit.service.retainer import client_book
 from ltvkit.service.segments import segments as segments_of
 from ltvkit.service.summary import summary as summarise
 from ltvkit.service.valuation import MODELS, PURCHASE_MODELS, fit_model, predict_customers
@@ -521,3 +522,26 @@ def retainer_invoice(body: InvoiceRequest) -> dict[str, Any]:
         months=body.months,
     )
     return jsonable(plan.to_dict())
+
+
+@router.get(
+    "/retainer/book",
+    summary="Client book: MRR movements, churn, NRR, survival, paid and expected LTV, affordable CAC",
+)
+def retainer_book(
+    request: Request,
+    as_of: dt.date | None = None,
+    country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$")] = None,
+    margin: Annotated[float, Query(gt=0, le=1)] = 1.0,
+    discount_rate: Annotated[float, Query(ge=0, le=1)] = 0.0,
+) -> dict[str, Any]:
+    day = as_of or dt.date.today()
+    if not dt.date(1990, 1, 1) <= day <= dt.date(2100, 12, 31):
+        raise ParameterError("the day must be between 1990 and 2100")
+
+    def compute(ws: Workspace) -> dict[str, Any]:
+        book = client_book(ws, as_of=day, country=country, margin=margin, discount_rate=discount_rate)
+        return book.to_dict()
+
+    key = ("retainer_book", day, country, margin, discount_rate)
+    return hub_of(request).cached(key, compute)  # type: ignore[no-any-return]
