@@ -1352,10 +1352,12 @@ def retainer_ltv(
             i18n.day(c.end, lang) if c.status == "ended" else i18n.text("retainer_active", lang),
             i18n.number(c.months, lang, digits=2),
             i18n.money(c.value, c.currency, lang, digits=2),
-            i18n.money(c.expected_ltv, c.currency, lang),
+            "" if pd.isna(c.expected_ltv) else i18n.money(c.expected_ltv, c.currency, lang),
         )
     out.print(table)
     for v in book.values:
+        if pd.isna(v.expected_ltv):  # no client has left yet: a note says why
+            continue
         money = lambda x, v=v: i18n.money(x, v.currency, lang)  # noqa: E731
         out.print(
             i18n.text(

@@ -449,13 +449,27 @@ TEXT: dict[str, dict[str, str]] = {
             "місяцях ще не доводить ефекту; дочекайтеся щонайменше {least} клієнтів у кожній групі"
         ),
     },
+    "retainer_note_no_churn": {
+        "en": (
+            "none of the {clients} clients has left yet, so how long clients stay cannot be estimated: the "
+            "expected values are unknown (each client has stayed at least the months shown)"
+        ),
+        "ru": (
+            "ни один из {clients} клиентов ещё не ушёл, поэтому срок сотрудничества оценить нельзя: "
+            "ожидаемые значения неизвестны (каждый клиент пробыл не меньше указанных месяцев)"
+        ),
+        "uk": (
+            "жоден із {clients} клієнтів ще не пішов, тож строк співпраці оцінити не можна: очікувані "
+            "значення невідомі (кожен клієнт пробув не менше зазначених місяців)"
+        ),
+    },
     "retainer_note_model": {"en": "{text}", "ru": "{text}", "uk": "{text}"},
     "rc_client": {"en": "client", "ru": "клиент", "uk": "клієнт"},
     "rc_fee": {"en": "fee", "ru": "абонплата", "uk": "абонплата"},
     "rc_start": {"en": "start", "ru": "начало", "uk": "початок"},
     "rc_end": {"en": "end", "ru": "конец", "uk": "кінець"},
     "rc_months": {"en": "months", "ru": "месяцев", "uk": "місяців"},
-    "rc_value": {"en": "paid so far", "ru": "оплачено", "uk": "сплачено"},
+    "rc_value": {"en": "value so far", "ru": "ценность на сегодня", "uk": "цінність на сьогодні"},
     "rc_expected": {"en": "expected LTV", "ru": "ожидаемая LTV", "uk": "очікувана LTV"},
     "rc_month": {"en": "month", "ru": "месяц", "uk": "місяць"},
     "rc_mrr": {"en": "MRR", "ru": "MRR", "uk": "MRR"},

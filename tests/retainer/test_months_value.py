@@ -62,7 +62,7 @@ def test_expected_value_and_payback_by_hand() -> None:
     An active client billed n = 1 month expects Σ_{k=1}^{120} S(1+k)/S(1) = Σ 2/(k+2) = 2 (H_122 − 1.5)
     further months."""
     retention = Retention(
-        ShiftedBetaGeometricModel.from_params(alpha=1.0, beta=1.0), clients=0, regularised=False
+        ShiftedBetaGeometricModel.from_params(alpha=1.0, beta=1.0), clients=1, ended=1, regularised=False
     )
     lives = pd.DataFrame({"currency": ["USD"], "value": [3000.0], "months": [3.0]})
     (usd,) = expected_values(lives, retention, margin=0.5)
@@ -101,3 +101,29 @@ def test_book_needs_its_columns(tmp_path: Path) -> None:
     assert rejected["reason"].tolist() == ["no currency: add a currency column or pass --currency"]
     assert read_book(path, currency="usd").rows["currency"].tolist() == ["USD"]
     assert np.isclose(read_book(path, currency="usd").rows["amount"], 100).all()
+
+
+def test_no_churn_yet_means_unknown_not_forever() -> None:
+    """Two clients, both still active: the fit cannot tell how long clients stay, so the expected values are
+    unknown (NaN, null in JSON) rather than 120 months of fees."""
+    from ltvkit.service.retainer import book_of
+
+    contracts = pd.DataFrame(
+        {
+            "client_id": ["A", "B"],
+            "name": [None, None],
+            "fee": [100.0, 200.0],
+            "currency": ["USD", "USD"],
+            "start": pd.to_datetime(["2026-01-01", "2026-02-01"]),
+            "end": pd.to_datetime([None, None]),
+            "billing": [None, None],
+        }
+    )
+    payments = read_book(FIXTURES / "retainer_book.csv").rows.iloc[:0]
+    spend = pd.DataFrame(columns=["date", "channel", "amount", "currency"])
+    book = book_of(contracts, payments, spend, as_of=dt.date(2026, 3, 31))
+    (usd,) = book.values
+    assert math.isnan(usd.expected_ltv) and usd.payback_month(1.0) is None
+    assert book.clients["expected_ltv"].isna().all()
+    assert book.to_dict()["values"][0]["expected_ltv"] is None
+    assert [n.key for n in book.retention.notes] == ["retainer_note_no_churn"]

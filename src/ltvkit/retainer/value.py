@@ -49,10 +49,13 @@ PAYBACK_WITHIN = (3, 6, 12)
 
 @dataclass
 class Retention:
-    """The sBG fit of client retention, whether it was regularised, and notes on how far to trust it."""
+    """The sBG fit of client retention: on how many clients, how many of whom have left (``ended``; with none,
+    the data say nothing about churn and the expected values are unknown), whether it was regularised, and
+    notes on how far to trust it."""
 
     model: ShiftedBetaGeometricModel
     clients: int
+    ended: int
     regularised: bool
     notes: list[Note] = field(default_factory=list)
 
@@ -69,6 +72,7 @@ class Retention:
             "alpha": float(self.model.params_["alpha"]),
             "beta": float(self.model.params_["beta"]),
             "clients": self.clients,
+            "ended": self.ended,
             "regularised": self.regularised,
             "month_2_retention": float(self.model.retention_rate(2)),
         }
@@ -82,10 +86,13 @@ def fit_retention(lives: pd.DataFrame) -> Retention:
         model = ShiftedBetaGeometricModel(penalizer=FEW_CLIENTS_PENALIZER if few else 0.0).fit(
             compress(lives, ("periods", "churned"))
         )
+    ended = int(lives["churned"].sum())
     notes = [Note("retainer_note_model", {"text": text}) for text in warned]
-    if few:
+    if not ended:
+        notes = [Note("retainer_note_no_churn", {"clients": len(lives)})]
+    elif few:
         notes.append(Note("retainer_note_few", {"clients": len(lives)}))
-    return Retention(model, len(lives), few, notes)
+    return Retention(model, len(lives), ended, few, notes)
 
 
 def _discounted(values: np.ndarray, discount_rate: float, first: int) -> np.ndarray:
@@ -164,6 +171,8 @@ def expected_values(
     horizon = np.arange(HORIZON_MONTHS)
     months = _discounted(retention.survival(horizon), discount_rate, 0)
     low, high = _interval(retention, horizon, discount_rate, interval)
+    if not retention.ended:  # unknown, not "forever"
+        months, low, high = np.full(HORIZON_MONTHS, np.nan), np.nan, np.nan
     out = []
     for currency, group in lives.groupby("currency"):
         rate = float(group["value"].sum() / group["months"].sum()) if group["months"].sum() > 0 else 0.0
@@ -212,6 +221,8 @@ def expected_client_ltv(
     kept = np.exp(betaln(a, b + n + ahead) - betaln(a, b + n))  # S(n+k)/S(n)
     to_come = _discounted(kept, discount_rate, 1).sum(axis=1)
     active = lives["churned"].to_numpy() == 0
+    if not retention.ended:
+        to_come = np.full(len(lives), np.nan)
     return lives["value"] + np.where(active, run_rate.to_numpy() * to_come, 0.0)
 
 
