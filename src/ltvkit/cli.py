@@ -1373,6 +1373,18 @@ def retainer_ltv(
                 within=" / ".join(money(x) for x in v.affordable_within.values()),
             )
         )
+    table = Table(title=i18n.text("retainer_by_billing", lang), title_justify="left")
+    for key in ("billing", "clients", "ended", "average"):
+        table.add_column(i18n.text(f"rc_{key}", lang), justify="left" if key == "billing" else "right")
+    for habit in book.by_billing:
+        average = i18n.number(habit["average_months"], lang, digits=1)
+        table.add_row(
+            Text(str(habit["billing"])),
+            str(habit["clients"]),
+            str(habit["ended"]),
+            f"≥ {average}" if habit["is_lower_bound"] else average,
+        )
+    out.print(table)
     if len(book.acquisition):
         table = Table(title=i18n.text("retainer_acquisition", lang), title_justify="left")
         for key in ("source", "spend", "won", "cac", "affordable", "payback"):

@@ -31,3 +31,5 @@ def test_retainer_book_endpoint(tmp_path: Path) -> None:
         )
         assert body["survival"]["reaching"] == {"3": round(2 / 3, 6), "6": None, "12": None}
         assert client.get("/api/retainer/book", params={"margin": 2}).status_code == 422
+        russian = client.get("/api/retainer/book", params={"as_of": "2026-03-31", "lang": "ru"}).json()
+        assert any(note.startswith("всего 4 клиентов") for note in russian["notes"])

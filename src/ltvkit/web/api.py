@@ -534,6 +534,7 @@ def retainer_book(
     country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$")] = None,
     margin: Annotated[float, Query(gt=0, le=1)] = 1.0,
     discount_rate: Annotated[float, Query(ge=0, le=1)] = 0.0,
+    lang: Literal["en", "ru", "uk"] = "en",
 ) -> dict[str, Any]:
     day = as_of or dt.date.today()
     if not dt.date(1990, 1, 1) <= day <= dt.date(2100, 12, 31):
@@ -541,7 +542,7 @@ def retainer_book(
 
     def compute(ws: Workspace) -> dict[str, Any]:
         book = client_book(ws, as_of=day, country=country, margin=margin, discount_rate=discount_rate)
-        return book.to_dict()
+        return book.to_dict(lang)
 
-    key = ("retainer_book", day, country, margin, discount_rate)
+    key = ("retainer_book", day, country, margin, discount_rate, lang)
     return hub_of(request).cached(key, compute)  # type: ignore[no-any-return]
