@@ -71,6 +71,9 @@ class Weekdays:
 
     country: str | None = None
 
+    def __init__(self) -> None:
+        self._months: dict[dt.date, list[dt.date]] = {}
+
     def is_working_day(self, day: dt.date) -> bool:
         return day.weekday() < 5
 
@@ -87,6 +90,14 @@ class Weekdays:
         following = (first + dt.timedelta(days=32)).replace(day=1)
         return first, following - dt.timedelta(days=1)
 
+    def working_days_of_month(self, day: dt.date) -> list[dt.date]:
+        """The working days of ``day``'s month, remembered per month (a book of many clients asks for the
+        same months again and again)."""
+        first, last = self.month(day)
+        if first not in self._months:
+            self._months[first] = self.working_days(first, last)
+        return self._months[first]
+
 
 class WorkCalendar(Weekdays):
     """Working days of ``country`` (ISO 3166 code), with ``overrides``; holiday names in ``lang`` (en, ru,
@@ -101,6 +112,7 @@ class WorkCalendar(Weekdays):
             raise ParameterError(
                 f"unknown country {country!r}; use an ISO code such as UA, RU, PL, KZ, DE, GB, US"
             )
+        super().__init__()
         self.country = code
         self.overrides = overrides or Overrides()
         supported_languages = holidays.country_holidays(code).supported_languages

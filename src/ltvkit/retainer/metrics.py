@@ -55,36 +55,23 @@ def client_months(
     :func:`ltvkit.retainer.clients.client_lifetimes`, ``payments`` the client book."""
     calendar = calendar or Weekdays()
     fees = payments[(payments["kind"] == "fee") & payments["status"].isin(BILLED)]
-    invoiced = fees.groupby(["client_id", "currency", "month"])["amount"].sum()
-    frames = []
-    notes: list[Note] = []
-    for client in lives.itertuples(index=False):
-        shares = [
-            (month, share)
-            for month, share in month_shares(
-                pd.Timestamp(client.start).date(), pd.Timestamp(client.stop).date(), calendar
-            )
-            if share > 0
-        ]
-        months = pd.to_datetime([m for m, _ in shares])
-        share = pd.Series([s for _, s in shares], index=months)
-        try:
-            billed = invoiced.loc[(client.client_id, client.currency)]
-        except KeyError:
-            billed = pd.Series(dtype=float)
-        whole = billed.reindex(months).where(share == 1)
-        rate = whole.ffill().fillna(client.fee)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "client_id": client.client_id,
-                    "currency": client.currency,
-                    "month": months,
-                    "share": share.to_numpy(),
-                    "mrr": rate.to_numpy(),
-                }
-            )
+    invoiced = fees.groupby(["client_id", "currency", "month"], as_index=False)["amount"].sum()
+    invoiced["month"] = pd.to_datetime(invoiced["month"]).astype("datetime64[ns]")
+    rows = [
+        (client.client_id, client.currency, client.fee, month, share)
+        for client in lives.itertuples(index=False)
+        for month, share in month_shares(
+            pd.Timestamp(client.start).date(), pd.Timestamp(client.stop).date(), calendar
         )
+        if share > 0
+    ]
+    grid = pd.DataFrame(rows, columns=["client_id", "currency", "fee", "month", "share"])
+    grid["month"] = pd.to_datetime(grid["month"]).astype("datetime64[ns]")
+    grid = grid.merge(invoiced, on=["client_id", "currency", "month"], how="left")
+    grid["mrr"] = grid["amount"].where(grid["share"] == 1)
+    grid["mrr"] = grid.groupby("client_id")["mrr"].ffill().fillna(grid["fee"])
+    frames = [grid]
+    notes: list[Note] = []
     other = fees[~fees["client_id"].isin(lives["client_id"])]
     if len(other):
         loose = other.groupby(["client_id", "currency", "month"], as_index=False)["amount"].sum()

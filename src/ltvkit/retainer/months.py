@@ -15,6 +15,7 @@ months; one from Friday 13 November 2026 in Ukraine (12 of 21 working days left)
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left, bisect_right
 
 from ltvkit.errors import ParameterError
 from ltvkit.retainer.calendar import Weekdays
@@ -36,9 +37,9 @@ def month_shares(start: dt.date, end: dt.date, calendar: Weekdays) -> list[tuple
         if covered == (first, last):
             share = 1.0
         else:
-            in_month = len(calendar.working_days(first, last))
-            if in_month:
-                share = len(calendar.working_days(*covered)) / in_month
+            working = calendar.working_days_of_month(first)
+            if working:
+                share = (bisect_right(working, covered[1]) - bisect_left(working, covered[0])) / len(working)
             else:
                 share = ((covered[1] - covered[0]).days + 1) / last.day
         shares.append((first, share))
