@@ -127,3 +127,33 @@ def test_no_churn_yet_means_unknown_not_forever() -> None:
     assert book.clients["expected_ltv"].isna().all()
     assert book.to_dict()["values"][0]["expected_ltv"] is None
     assert [n.key for n in book.retention.notes] == ["retainer_note_no_churn"]
+
+
+CELLS = st.one_of(
+    st.sampled_from(["", "A", "B", "2026-01-05", "05.01.2026", "2026-13-01", "100", "1 000,50", "-5", "abc"]),
+    st.sampled_from(["USD", "uah", "XYZ", "paid", "open", "оплачено", "void", "maybe", "bonus", "2026-02"]),
+    st.text(max_size=8),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(CELLS, min_size=7, max_size=7), min_size=1, max_size=12))
+def test_every_book_row_is_loaded_or_rejected(tmp_path_factory: pytest.TempPathFactory, rows: list) -> None:
+    """Whatever the cells, the book either refuses the file with an ltvkit error or accounts for every row:
+    read = loaded + rejected, and what is loaded is positive money in an ISO currency."""
+    import csv
+
+    from ltvkit.errors import LtvError
+
+    path = tmp_path_factory.mktemp("book") / "book.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["client", "date", "amount", "currency", "status", "kind", "month"])
+        writer.writerows(rows)
+    try:
+        book = read_book(path)
+    except LtvError:
+        return
+    assert len(book.rows) + len(book.rejected) == book.read
+    assert (book.rows["amount"] > 0).all() and book.rows["currency"].str.fullmatch("[A-Z]{3}").all()
+    assert book.rows["status"].isin(["paid", "open", "void", "refunded"]).all()

@@ -177,7 +177,8 @@ def read_book(path: str | Path, *, currency: str | None = None) -> Normalized:
     )
     identity = out[["client_id", "date", "amount", "currency", "kind", "month"]]
     out["payment_key"] = ("invoice:" + out["invoice"].astype(str)).where(
-        out["invoice"].notna(), "row:" + content_hash(identity)
+        out["invoice"].notna(),
+        "row:" + content_hash(identity).astype(str),  # str also when no row is left
     )
     out["row_hash"] = content_hash(out.drop(columns=["source_row", "payment_key"]))
     valid = out[~rej.mask]
