@@ -1414,12 +1414,12 @@ def retainer_metrics(
     import pandas as pd
 
     from ltvkit import i18n
-    from ltvkit.serialize import jsonable, records
 
     lang = i18n.check_lang(lang)
     book = _client_book(workspace, as_of, country)
     if as_json:
-        _print_json({"months": records(book.months), "survival": jsonable(book.survival.to_dict())})
+        everything = book.to_dict(lang)
+        _print_json({key: everything[key] for key in ("as_of", "months", "survival", "notes")})
         return
     _retainer_headline(book, lang)
     keys = (

@@ -22,7 +22,7 @@ def test_retainer_book_endpoint(tmp_path: Path) -> None:
         assert answer.status_code == 200, answer.text
         body = answer.json()
         assert (body["clients"], body["active"], body["currencies"]) == (4, 3, ["UAH", "USD"])
-        assert [c["end"] for c in body["clients_detail"]] == [None, "2026-02-28T00:00:00", None, None]
+        assert [c["end"] for c in body["clients_detail"]] == [None, "2026-02-28", None, None]
         march = [m for m in body["months"] if m["currency"] == "USD"][-1]
         assert (march["mrr"], march["churned"], round(march["nrr"], 6)) == (
             2000.0,

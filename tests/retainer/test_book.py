@@ -105,7 +105,7 @@ def test_months_values_and_status(book: Workspace) -> None:
     assert clients["value"].tolist() == [2000.0, 3500.0, 84000.0, 1700.0]
     assert clients["mrr"].tolist() == [800.0, 2200.0, 40000.0, 1200.0]
     detail = result.to_dict()["clients_detail"]
-    assert [row["end"] for row in detail] == [None, "2026-02-28T00:00:00", None, None]  # never "NaT"
+    assert [row["end"] for row in detail] == [None, "2026-02-28", None, None]  # never "NaT"
 
 
 def test_mrr_movements_churn_and_nrr(book: Workspace) -> None:

@@ -96,10 +96,15 @@ class ClientBook:
             }
         )
         return result | {
-            "clients_detail": records(self.clients),
-            "months": records(self.months),
+            "clients_detail": records(_dates(self.clients, "start", "end")),
+            "months": records(_dates(self.months, "month")),
             "acquisition": records(self.acquisition),
         }
+
+
+def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """``frame`` with ``columns`` as days (``2026-02-28``, not a midnight timestamp; no end stays null)."""
+    return frame.assign(**{c: pd.to_datetime(frame[c]).dt.date for c in columns})
 
 
 def client_book(
