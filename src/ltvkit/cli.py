@@ -1264,17 +1264,18 @@ def retainer_kpi(
 @command("import", group=retainer_app)
 def retainer_import(
     ledger: Annotated[
-        Path, typer.Argument(help="Client ledger: client, fee, currency, start, end, billing.")
+        Path, typer.Argument(help="Client ledger: client, fee, currency, start, end, billing, source.")
     ],
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     currency: Annotated[str | None, typer.Option(help="Currency of fees that name none.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import the client ledger, accounting for every row."""
+    """Import the client ledger (the contracts), accounting for every row."""
     from ltvkit.data.workspace import Workspace
+    from ltvkit.service.retainer import import_contracts
 
     with Workspace.open(workspace) as ws:
-        account = ws.import_clients(ledger, currency=currency)
+        account = import_contracts(ws, ledger, currency=currency)
     if as_json:
         _print_json(account.to_dict())
     else:
