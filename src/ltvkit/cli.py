@@ -1190,20 +1190,26 @@ def retainer_invoice(
 ) -> None:
     """The first invoice prorated by the working days left in the month, then the monthly schedule."""
     from ltvkit import i18n
-    from ltvkit.retainer.calendar import Overrides, WorkCalendar
-    from ltvkit.retainer.invoice import plan_invoices, to_ics
+    from ltvkit.service.retainer import invoice_calendar, invoice_plan
 
     lang = i18n.check_lang(lang)
-    calendar = WorkCalendar(country, Overrides.load(overrides) if overrides else None, lang=lang)
     try:
         begin = dt.date.fromisoformat(start)
     except ValueError:
         raise typer.BadParameter(f"{start!r} is not a date (YYYY-MM-DD)", param_hint="--start") from None
-    plan = plan_invoices(
-        fee, currency, begin, calendar, installments=installments, due_days=due_days, months=months
+    plan = invoice_plan(
+        fee,
+        currency,
+        begin,
+        country,
+        installments=installments,
+        due_days=due_days,
+        months=months,
+        overrides=overrides,
+        lang=lang,
     )
     if ics is not None:
-        ics.write_text(to_ics(plan, client=client), encoding="utf-8", newline="")
+        ics.write_text(invoice_calendar(plan, client=client), encoding="utf-8", newline="")
     if as_json:
         _print_json(plan.to_dict())
         return
@@ -1213,18 +1219,25 @@ def retainer_invoice(
         return i18n.money(float(str(value)), plan.currency, lang, digits=2)
 
     out.print(
-        f"[bold]First invoice[/bold] ({i18n.month(first.month, lang)}, calendar {plan.country}): "
-        f"{first.remaining_working_days} of {first.working_days_in_month} working days from "
-        f"{i18n.day(first.start, lang)} × {money(first.daily_rate)} a day = "
-        f"[bold]{money(first.amount)}[/bold]"
+        i18n.text(
+            "invoice_first",
+            lang,
+            month=i18n.month(first.month, lang),
+            country=plan.country,
+            left=first.remaining_working_days,
+            days=first.working_days_in_month,
+            start=i18n.day(first.start, lang),
+            rate=money(first.daily_rate),
+            amount=f"[bold]{money(first.amount)}[/bold]",
+        )
     )
     if first.holidays_in_month:
         days_off = "; ".join(f"{i18n.day(d, lang)} {escape(name)}" for d, name in first.holidays_in_month)
-        out.print(f"  days off this month: {days_off}")
-    out.print(f"  daily rate = fee / working days; amounts rounded {plan.rounding}")
-    table = Table(title="Following invoices")
-    for col in ("month", "payment", "amount", "due window", "due"):
-        table.add_column(col, justify="right" if col == "amount" else "left")
+        out.print("  " + i18n.text("invoice_days_off", lang, days=days_off))
+    out.print("  " + i18n.text("invoice_rule", lang))
+    table = Table(title=i18n.text("invoice_following", lang))
+    for key in ("month", "payment", "amount", "window", "due"):
+        table.add_column(i18n.text(f"ic_{key}", lang), justify="right" if key == "amount" else "left")
     for p in plan.schedule:
         table.add_row(
             i18n.month(p.month, lang),
@@ -1235,7 +1248,7 @@ def retainer_invoice(
         )
     out.print(table)
     if ics is not None:
-        out.print(f"Calendar: [bold]{ics}[/bold]")
+        out.print(i18n.text("invoice_calendar", lang, path=f"[bold]{escape(str(ics))}[/bold]"))
 
 
 @command("kpi", group=retainer_app)
@@ -1247,10 +1260,9 @@ def retainer_kpi(
     out_file: OutOpt = None,
 ) -> None:
     """Monthly fee = base fee + bonuses by KPI attainment and funnel stages reached."""
-    from ltvkit.retainer.kpi import KpiTerms, monthly_fees, read_figures
+    from ltvkit.service.retainer import kpi_fees
 
-    agreed = KpiTerms.load(terms)
-    frame = monthly_fees(agreed, read_figures(figures, agreed))
+    agreed, frame = kpi_fees(terms, figures)
     formats = {c: "{:.0%}" for c in frame.columns if c.endswith("attainment") or c == "bonus_share"}
     formats |= {k.name: "{:,.2f}" for k in agreed.kpis}
     _emit(

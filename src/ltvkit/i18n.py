@@ -345,6 +345,37 @@ TEXT: dict[str, dict[str, str]] = {
     "invoice": {"en": "Invoice calculator", "ru": "Калькулятор счетов", "uk": "Калькулятор рахунків"},
     "working": {"en": "Working…", "ru": "Считаем…", "uk": "Рахуємо…"},
     # retainers: the client book (ltv retainer ltv / metrics, the retainers API)
+    "invoice_first": {
+        "en": (
+            "First invoice ({month}, calendar {country}): {left} of {days} working days from {start} × "
+            "{rate} a day = {amount}"
+        ),
+        "ru": (
+            "Первый счёт ({month}, календарь {country}): {left} из {days} рабочих дней с {start} × {rate} "
+            "в день = {amount}"
+        ),
+        "uk": (
+            "Перший рахунок ({month}, календар {country}): {left} з {days} робочих днів від {start} × {rate} "
+            "на день = {amount}"
+        ),
+    },
+    "invoice_days_off": {
+        "en": "days off this month: {days}",
+        "ru": "выходные в этом месяце: {days}",
+        "uk": "вихідні цього місяця: {days}",
+    },
+    "invoice_rule": {
+        "en": "daily rate = fee / working days; amounts rounded half up to the currency's minor unit",
+        "ru": "ставка в день = абонплата / рабочие дни; суммы округлены до копеек (половина — вверх)",
+        "uk": "ставка на день = абонплата / робочі дні; суми округлені до копійок (половина — вгору)",
+    },
+    "invoice_following": {"en": "Following invoices", "ru": "Следующие счета", "uk": "Наступні рахунки"},
+    "invoice_calendar": {"en": "Calendar: {path}", "ru": "Календарь: {path}", "uk": "Календар: {path}"},
+    "ic_month": {"en": "month", "ru": "месяц", "uk": "місяць"},
+    "ic_payment": {"en": "payment", "ru": "платёж", "uk": "платіж"},
+    "ic_amount": {"en": "amount", "ru": "сумма", "uk": "сума"},
+    "ic_window": {"en": "due window", "ru": "срок оплаты", "uk": "строк оплати"},
+    "ic_due": {"en": "due", "ru": "к оплате до", "uk": "сплатити до"},
     "retainer_headline": {
         "en": "{clients} clients ({active} active) on {as_of}; months counted by calendar months",
         "ru": "{clients} клиентов ({active} активных) на {as_of}; месяцы считаются календарными",

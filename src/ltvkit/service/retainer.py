@@ -1,8 +1,10 @@
-"""Retainers: the client book of a service business — what each client paid and is expected to pay, the
-agency's MRR, churn and retention month by month, how long clients stay, and what a client may cost to win.
+"""Retainers: the prorated first invoice and its schedule, KPI-linked fees, and the client book of a service
+business — what each client paid and is expected to pay, the agency's MRR, churn and retention month by
+month, how long clients stay, and what a client may cost to win.
 
-The edges (CLI, API, report) call :func:`import_contracts`, :func:`import_book` and :func:`client_book`; the
-rules are in :mod:`ltvkit.retainer` (months, book, metrics, value).
+The edges (CLI, API, report) call :func:`invoice_plan`, :func:`invoice_calendar`, :func:`kpi_fees`,
+:func:`import_contracts`, :func:`import_book` and :func:`client_book`; the rules are in :mod:`ltvkit.retainer`
+(calendar, invoice, kpi, months, book, metrics, value).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from typing import Any
 import pandas as pd
 
 from ltvkit.data.workspace import ImportAccount, Workspace
-from ltvkit.retainer.calendar import Weekdays, WorkCalendar
+from ltvkit.retainer.calendar import Overrides, Weekdays, WorkCalendar
 from ltvkit.retainer.clients import client_lifetimes
+from ltvkit.retainer.invoice import InvoicePlan, plan_invoices, to_ics
+from ltvkit.retainer.kpi import KpiTerms, monthly_fees, read_figures
 from ltvkit.retainer.metrics import Survival, client_months, client_survival, mrr_movements
 from ltvkit.retainer.notes import Note
 from ltvkit.retainer.value import (
@@ -48,6 +52,38 @@ CLIENT_VIEW = [
     "billing",
     "source",
 ]
+
+
+def invoice_plan(
+    fee: float,
+    currency: str,
+    start: dt.date,
+    country: str,
+    *,
+    installments: int = 1,
+    due_days: str | None = None,
+    months: int = 6,
+    overrides: str | Path | None = None,
+    lang: str = "en",
+) -> InvoicePlan:
+    """The first invoice prorated by the working days of ``country`` left in the start month (days off and
+    working days of the ``overrides`` file added; holiday names in ``lang``), then ``months`` monthly
+    invoices."""
+    calendar = WorkCalendar(country, Overrides.load(overrides) if overrides else None, lang=lang)
+    return plan_invoices(
+        fee, currency, start, calendar, installments=installments, due_days=due_days, months=months
+    )
+
+
+def invoice_calendar(plan: InvoicePlan, *, client: str) -> str:
+    """The plan's due dates as an iCalendar file's text."""
+    return to_ics(plan, client=client)
+
+
+def kpi_fees(terms: str | Path, figures: str | Path) -> tuple[KpiTerms, pd.DataFrame]:
+    """The agreed terms (TOML) and, per month of the figures file, the KPI attainments, bonus and fee."""
+    agreed = KpiTerms.load(terms)
+    return agreed, monthly_fees(agreed, read_figures(figures, agreed))
 
 
 def import_contracts(ws: Workspace, path: str | Path, *, currency: str | None = None) -> ImportAccount:

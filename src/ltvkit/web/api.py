@@ -22,12 +22,10 @@ from ltvkit.data.workspace import Workspace
 from ltvkit.errors import FileFormatError, ParameterError, collect_notes
 from ltvkit.io.normalize import ImportOptions
 from ltvkit.io.writers import csv_bytes
-from ltvkit.retainer.calendar import WorkCalendar
-from ltvkit.retainer.invoice import plan_invoices
 from ltvkit.serialize import jsonable, records
 from ltvkit.service import descriptive
 from ltvkit.service import whatif as what_if
-from ltvkit.service.retainer import client_book
+from ltvkit.service.retainer import client_book, invoice_plan
 from ltvkit.service.segments import segments as segments_of
 from ltvkit.service.summary import summary as summarise
 from ltvkit.service.valuation import MODELS, PURCHASE_MODELS, fit_model, predict_customers
@@ -511,12 +509,11 @@ class InvoiceRequest(BaseModel):
 def retainer_invoice(body: InvoiceRequest) -> dict[str, Any]:
     if not dt.date(1990, 1, 1) <= body.start <= dt.date(2100, 12, 31):
         raise ParameterError("the start date must be between 1990 and 2100")
-    calendar = WorkCalendar(body.country.upper())
-    plan = plan_invoices(
+    plan = invoice_plan(
         body.fee,
         body.currency.upper(),
         body.start,
-        calendar,
+        body.country.upper(),
         installments=body.installments,
         due_days=body.due_days,
         months=body.months,
