@@ -1435,30 +1435,20 @@ def retainer_metrics(
         _print_json({key: everything[key] for key in ("as_of", "months", "survival", "notes")})
         return
     _retainer_headline(book, lang)
-    keys = (
-        "month",
-        "mrr",
-        "new",
-        "expansion",
-        "contraction",
-        "churned",
-        "churn_rate",
-        "nrr",
-        "billed",
-        "paid",
-    )
+    money_keys = ("mrr", "new", "expansion", "contraction", "churned")
     for currency, months in book.months.groupby("currency"):
+        booked = ("billed", "paid") if months[["billed", "paid"]].to_numpy().any() else ()
         table = Table(title=i18n.text("retainer_months", lang, currency=currency), title_justify="left")
-        for key in keys:
+        for key in ("month", *money_keys, "churn_rate", "nrr", *booked):
             table.add_column(i18n.text(f"rc_{key}", lang), justify="left" if key == "month" else "right")
         for row in months.itertuples(index=False):
-            cells = [i18n.month(row.month, lang)]
-            cells += [i18n.money(getattr(row, k), str(currency), lang) for k in keys[1:6]]
-            cells += [
-                "" if pd.isna(getattr(row, k)) else i18n.percent(getattr(row, k), lang) for k in keys[6:8]
-            ]
-            cells += [i18n.money(getattr(row, k), str(currency), lang) for k in keys[8:]]
-            table.add_row(*cells)
+            shares = [getattr(row, k) for k in ("churn_rate", "nrr")]
+            table.add_row(
+                i18n.month(row.month, lang),
+                *(i18n.money(getattr(row, k), str(currency), lang) for k in money_keys),
+                *("" if pd.isna(v) else i18n.percent(v, lang) for v in shares),
+                *(i18n.money(getattr(row, k), str(currency), lang) for k in booked),
+            )
         out.print(table)
     _retainer_notes(book, lang)
 
