@@ -68,6 +68,8 @@ retainer_app = typer.Typer(
     help="Retainers: prorated invoices by working days, KPI fees, client LTV.", no_args_is_help=True
 )
 app.add_typer(retainer_app, name="retainer")
+book_app = typer.Typer(help="The client book: invoices and payments.", no_args_is_help=True)
+retainer_app.add_typer(book_app, name="book")
 
 
 def _fail(message: str) -> NoReturn:
@@ -1189,20 +1191,26 @@ def retainer_invoice(
 ) -> None:
     """The first invoice prorated by the working days left in the month, then the monthly schedule."""
     from ltvkit import i18n
-    from ltvkit.retainer.calendar import Overrides, WorkCalendar
-    from ltvkit.retainer.invoice import plan_invoices, to_ics
+    from ltvkit.service.retainer import invoice_calendar, invoice_plan
 
     lang = i18n.check_lang(lang)
-    calendar = WorkCalendar(country, Overrides.load(overrides) if overrides else None, lang=lang)
     try:
         begin = dt.date.fromisoformat(start)
     except ValueError:
         raise typer.BadParameter(f"{start!r} is not a date (YYYY-MM-DD)", param_hint="--start") from None
-    plan = plan_invoices(
-        fee, currency, begin, calendar, installments=installments, due_days=due_days, months=months
+    plan = invoice_plan(
+        fee,
+        currency,
+        begin,
+        country,
+        installments=installments,
+        due_days=due_days,
+        months=months,
+        overrides=overrides,
+        lang=lang,
     )
     if ics is not None:
-        ics.write_text(to_ics(plan, client=client), encoding="utf-8", newline="")
+        ics.write_text(invoice_calendar(plan, client=client), encoding="utf-8", newline="")
     if as_json:
         _print_json(plan.to_dict())
         return
@@ -1212,18 +1220,25 @@ def retainer_invoice(
         return i18n.money(float(str(value)), plan.currency, lang, digits=2)
 
     out.print(
-        f"[bold]First invoice[/bold] ({i18n.month(first.month, lang)}, calendar {plan.country}): "
-        f"{first.remaining_working_days} of {first.working_days_in_month} working days from "
-        f"{i18n.day(first.start, lang)} × {money(first.daily_rate)} a day = "
-        f"[bold]{money(first.amount)}[/bold]"
+        i18n.text(
+            "invoice_first",
+            lang,
+            month=i18n.month(first.month, lang),
+            country=plan.country,
+            left=first.remaining_working_days,
+            days=first.working_days_in_month,
+            start=i18n.day(first.start, lang),
+            rate=money(first.daily_rate),
+            amount=f"[bold]{money(first.amount)}[/bold]",
+        )
     )
     if first.holidays_in_month:
         days_off = "; ".join(f"{i18n.day(d, lang)} {escape(name)}" for d, name in first.holidays_in_month)
-        out.print(f"  days off this month: {days_off}")
-    out.print(f"  daily rate = fee / working days; amounts rounded {plan.rounding}")
-    table = Table(title="Following invoices")
-    for col in ("month", "payment", "amount", "due window", "due"):
-        table.add_column(col, justify="right" if col == "amount" else "left")
+        out.print("  " + i18n.text("invoice_days_off", lang, days=days_off))
+    out.print("  " + i18n.text("invoice_rule", lang))
+    table = Table(title=i18n.text("invoice_following", lang))
+    for key in ("month", "payment", "amount", "window", "due"):
+        table.add_column(i18n.text(f"ic_{key}", lang), justify="right" if key == "amount" else "left")
     for p in plan.schedule:
         table.add_row(
             i18n.month(p.month, lang),
@@ -1234,7 +1249,7 @@ def retainer_invoice(
         )
     out.print(table)
     if ics is not None:
-        out.print(f"Calendar: [bold]{ics}[/bold]")
+        out.print(i18n.text("invoice_calendar", lang, path=f"[bold]{escape(str(ics))}[/bold]"))
 
 
 @command("kpi", group=retainer_app)
@@ -1246,10 +1261,9 @@ def retainer_kpi(
     out_file: OutOpt = None,
 ) -> None:
     """Monthly fee = base fee + bonuses by KPI attainment and funnel stages reached."""
-    from ltvkit.retainer.kpi import KpiTerms, monthly_fees, read_figures
+    from ltvkit.service.retainer import kpi_fees
 
-    agreed = KpiTerms.load(terms)
-    frame = monthly_fees(agreed, read_figures(figures, agreed))
+    agreed, frame = kpi_fees(terms, figures)
     formats = {c: "{:.0%}" for c in frame.columns if c.endswith("attainment") or c == "bonus_share"}
     formats |= {k.name: "{:,.2f}" for k in agreed.kpis}
     _emit(
@@ -1263,17 +1277,57 @@ def retainer_kpi(
 @command("import", group=retainer_app)
 def retainer_import(
     ledger: Annotated[
-        Path, typer.Argument(help="Client ledger: client, fee, currency, start, end, billing.")
+        Path, typer.Argument(help="Client ledger: client, fee, currency, start, end, billing, source.")
     ],
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     currency: Annotated[str | None, typer.Option(help="Currency of fees that name none.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import the client ledger, accounting for every row."""
+    """Import the client ledger (the contracts), accounting for every row."""
     from ltvkit.data.workspace import Workspace
+    from ltvkit.service.retainer import import_contracts
 
     with Workspace.open(workspace) as ws:
-        account = ws.import_clients(ledger, currency=currency)
+        account = import_contracts(ws, ledger, currency=currency)
+    if as_json:
+        _print_json(account.to_dict())
+    else:
+        _show_account(account)
+
+
+AsOfOpt = Annotated[str | None, typer.Option(help="Count active clients up to this day (default: today).")]
+CountryOpt = Annotated[
+    str | None, typer.Option(help="Working days of this country for partial months (default: Mon–Fri).")
+]
+
+
+def _client_book(workspace: Path, as_of: str | None, country: str | None, **settings: float) -> Any:
+    from ltvkit.data.workspace import Workspace
+    from ltvkit.service.retainer import client_book
+
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    except ValueError:
+        raise typer.BadParameter(f"{as_of!r} is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
+    with Workspace.open(workspace, read_only=True) as ws:
+        return client_book(ws, as_of=day, country=country, **settings)
+
+
+@command("import", group=book_app)
+def retainer_book_import(
+    book: Annotated[
+        Path, typer.Argument(help="Invoices and payments: client, date, amount, currency, status.")
+    ],
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    currency: Annotated[str | None, typer.Option(help="Currency of amounts that name none.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import the client book (invoices and payments), accounting for every row."""
+    from ltvkit.data.workspace import Workspace
+    from ltvkit.service.retainer import import_book
+
+    with Workspace.open(workspace) as ws:
+        account = import_book(ws, book, currency=currency)
     if as_json:
         _print_json(account.to_dict())
     else:
@@ -1283,54 +1337,157 @@ def retainer_import(
 @command("ltv", group=retainer_app)
 def retainer_ltv(
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
-    as_of: Annotated[
-        str | None, typer.Option(help="Count active clients up to this day (default: today).")
-    ] = None,
+    as_of: AsOfOpt = None,
+    country: CountryOpt = None,
     discount_rate: Annotated[float, typer.Option(help="Annual discount rate.")] = 0.0,
+    margin: Annotated[float, typer.Option(help="Share of the fee left after the cost of the work.")] = 1.0,
+    lang: LangOpt = "en",
     as_json: JsonOpt = False,
 ) -> None:
-    """Client LTV: months retained, historical and expected value (sBG), and the proration habit's effect."""
+    """Client LTV: months retained, what each client paid, expected value (sBG), what a client may cost."""
     import pandas as pd
 
-    from ltvkit.data.workspace import Workspace
-    from ltvkit.retainer.clients import client_value
+    from ltvkit import i18n
 
-    day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
-    with Workspace.open(workspace, read_only=True) as ws:
-        life, summary = client_value(ws.clients(), as_of=day, discount_rate=discount_rate)
+    lang = i18n.check_lang(lang)
+    book = _client_book(workspace, as_of, country, discount_rate=discount_rate, margin=margin)
     if as_json:
-        _print_json({**summary, "clients_detail": life.to_dict(orient="records")})
+        _print_json(book.to_dict(lang))
         return
-    lifetime = summary["expected_lifetime_months"]
+    _retainer_headline(book, lang)
+    table = Table(title=i18n.text("retainer_clients", lang), title_justify="left")
+    for key in ("client", "fee", "start", "end", "months", "value", "expected"):
+        table.add_column(i18n.text(f"rc_{key}", lang), justify="left" if key == "client" else "right")
+    for c in book.clients.itertuples(index=False):
+        table.add_row(
+            Text(str(c.name if isinstance(c.name, str) else c.client_id)),
+            i18n.money(c.fee, c.currency, lang, digits=2),
+            i18n.day(c.start, lang),
+            i18n.day(c.end, lang) if c.status == "ended" else i18n.text("retainer_active", lang),
+            i18n.number(c.months, lang, digits=2),
+            i18n.money(c.value, c.currency, lang, digits=2),
+            "" if pd.isna(c.expected_ltv) else i18n.money(c.expected_ltv, c.currency, lang),
+        )
+    out.print(table)
+    for v in book.values:
+        if pd.isna(v.expected_ltv):  # no client has left yet: a note says why
+            continue
+        money = lambda x, v=v: i18n.money(x, v.currency, lang)  # noqa: E731
+        out.print(
+            i18n.text(
+                "retainer_value",
+                lang,
+                currency=v.currency,
+                ltv=money(v.expected_ltv),
+                low=money(v.low),
+                high=money(v.high),
+                interval=i18n.percent(v.interval, lang, digits=0),
+                margin=i18n.percent(v.margin, lang, digits=0),
+                cac=money(v.affordable_cac),
+                within=" / ".join(money(x) for x in v.affordable_within.values()),
+            )
+        )
+    table = Table(title=i18n.text("retainer_by_billing", lang), title_justify="left")
+    for key in ("billing", "clients", "ended", "average"):
+        table.add_column(i18n.text(f"rc_{key}", lang), justify="left" if key == "billing" else "right")
+    for habit in book.by_billing:
+        average = i18n.number(habit["average_months"], lang, digits=1)
+        table.add_row(
+            Text(str(habit["billing"])),
+            str(habit["clients"]),
+            str(habit["ended"]),
+            f"≥ {average}" if habit["is_lower_bound"] else average,
+        )
+    out.print(table)
+    if len(book.acquisition):
+        table = Table(title=i18n.text("retainer_acquisition", lang), title_justify="left")
+        for key in ("source", "spend", "won", "cac", "affordable", "payback"):
+            table.add_column(i18n.text(f"rc_{key}", lang), justify="left" if key == "source" else "right")
+        for a in book.acquisition.itertuples(index=False):
+            table.add_row(
+                Text(str(a.source)),
+                i18n.money(a.spend, a.currency, lang),
+                str(a.clients),
+                "" if pd.isna(a.cac) else i18n.money(a.cac, a.currency, lang),
+                "" if pd.isna(a.affordable_cac) else i18n.money(a.affordable_cac, a.currency, lang),
+                "" if pd.isna(a.payback_month) else str(int(a.payback_month)),
+            )
+        out.print(table)
+    _retainer_notes(book, lang)
+
+
+@command("metrics", group=retainer_app)
+def retainer_metrics(
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    as_of: AsOfOpt = None,
+    country: CountryOpt = None,
+    lang: LangOpt = "en",
+    as_json: JsonOpt = False,
+) -> None:
+    """The agency by month: MRR and its movements, client churn, net revenue retention, client survival."""
+    import pandas as pd
+
+    from ltvkit import i18n
+
+    lang = i18n.check_lang(lang)
+    book = _client_book(workspace, as_of, country)
+    if as_json:
+        everything = book.to_dict(lang)
+        _print_json({key: everything[key] for key in ("as_of", "months", "survival", "notes")})
+        return
+    _retainer_headline(book, lang)
+    money_keys = ("mrr", "new", "expansion", "contraction", "churned")
+    for currency, months in book.months.groupby("currency"):
+        booked = ("billed", "paid") if months[["billed", "paid"]].to_numpy().any() else ()
+        table = Table(title=i18n.text("retainer_months", lang, currency=currency), title_justify="left")
+        for key in ("month", *money_keys, "churn_rate", "nrr", *booked):
+            table.add_column(i18n.text(f"rc_{key}", lang), justify="left" if key == "month" else "right")
+        for row in months.itertuples(index=False):
+            shares = [getattr(row, k) for k in ("churn_rate", "nrr")]
+            table.add_row(
+                i18n.month(row.month, lang),
+                *(i18n.money(getattr(row, k), str(currency), lang) for k in money_keys),
+                *("" if pd.isna(v) else i18n.percent(v, lang) for v in shares),
+                *(i18n.money(getattr(row, k), str(currency), lang) for k in booked),
+            )
+        out.print(table)
+    _retainer_notes(book, lang)
+
+
+def _retainer_headline(book: Any, lang: str) -> None:
+    from ltvkit import i18n
+
+    clients = book.clients
     out.print(
-        f"{summary['clients']} clients ({summary['active']} active) as of {summary['as_of']}; "
-        f"ended clients stayed {summary['average_months_ended'] or 0:.1f} months on average; "
-        f"sBG expected lifetime: {'unbounded (α ≤ 1)' if lifetime is None else f'{lifetime:.1f} months'}; "
-        "discounted expected lifetime of a new client: "
-        f"{summary['discounted_expected_lifetime_months']:.1f} months"
-    )
-    view = life[
-        ["client_id", "name", "fee", "currency", "start", "end", "months", "historical_ltv", "expected_ltv"]
-    ]
-    out.print(
-        _frame_table(
-            view,
-            "Clients",
-            {"months": "{:.1f}", "fee": "{:,.0f}", "historical_ltv": "{:,.0f}", "expected_ltv": "{:,.0f}"},
+        i18n.text(
+            "retainer_headline",
+            lang,
+            clients=len(clients),
+            active=int((clients["status"] == "active").sum()),
+            as_of=i18n.day(book.as_of, lang),
         )
     )
+    survival = book.survival
+    reach = {
+        f"m{t}": i18n.text("retainer_not_yet", lang) if share is None else i18n.percent(share, lang, digits=0)
+        for t, share in survival.reaching.items()
+    }
     out.print(
-        _frame_table(
-            pd.DataFrame(summary["by_billing"]),
-            "By billing habit",
-            {
-                "average_months_so_far": "{:.1f}",
-                "churned_share": "{:.0%}",
-                "expected_lifetime_months": "{:.1f}",
-                "retention_month_2": "{:.0%}",
-            },
+        i18n.text(
+            "retainer_lifetime",
+            lang,
+            months=i18n.number(survival.average_months, lang, digits=1),
+            bound=i18n.text("retainer_lower_bound", lang) if survival.is_lower_bound else "",
+            **reach,
         )
     )
+
+
+def _retainer_notes(book: Any, lang: str) -> None:
+    from ltvkit import i18n
+
+    for note in book.texts(lang):
+        err.print(f"[yellow]{i18n.text('retainer_note', lang)}:[/yellow] {escape(note)}", highlight=False)
 
 
 def main() -> None:

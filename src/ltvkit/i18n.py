@@ -344,6 +344,189 @@ TEXT: dict[str, dict[str, str]] = {
     "rejected": {"en": "Rejected rows", "ru": "Отклонённые строки", "uk": "Відхилені рядки"},
     "invoice": {"en": "Invoice calculator", "ru": "Калькулятор счетов", "uk": "Калькулятор рахунків"},
     "working": {"en": "Working…", "ru": "Считаем…", "uk": "Рахуємо…"},
+    # retainers: the client book (ltv retainer ltv / metrics, the retainers API)
+    "invoice_first": {
+        "en": (
+            "First invoice ({month}, calendar {country}): {left} of {days} working days from {start} × "
+            "{rate} a day = {amount}"
+        ),
+        "ru": (
+            "Первый счёт ({month}, календарь {country}): {left} из {days} рабочих дней с {start} × {rate} "
+            "в день = {amount}"
+        ),
+        "uk": (
+            "Перший рахунок ({month}, календар {country}): {left} з {days} робочих днів від {start} × {rate} "
+            "на день = {amount}"
+        ),
+    },
+    "invoice_days_off": {
+        "en": "days off this month: {days}",
+        "ru": "выходные в этом месяце: {days}",
+        "uk": "вихідні цього місяця: {days}",
+    },
+    "invoice_rule": {
+        "en": "daily rate = fee / working days; amounts rounded half up to the currency's minor unit",
+        "ru": "ставка в день = абонплата / рабочие дни; суммы округлены до копеек (половина — вверх)",
+        "uk": "ставка на день = абонплата / робочі дні; суми округлені до копійок (половина — вгору)",
+    },
+    "invoice_following": {"en": "Following invoices", "ru": "Следующие счета", "uk": "Наступні рахунки"},
+    "invoice_calendar": {"en": "Calendar: {path}", "ru": "Календарь: {path}", "uk": "Календар: {path}"},
+    "ic_month": {"en": "month", "ru": "месяц", "uk": "місяць"},
+    "ic_payment": {"en": "payment", "ru": "платёж", "uk": "платіж"},
+    "ic_amount": {"en": "amount", "ru": "сумма", "uk": "сума"},
+    "ic_window": {"en": "due window", "ru": "срок оплаты", "uk": "строк оплати"},
+    "ic_due": {"en": "due", "ru": "к оплате до", "uk": "сплатити до"},
+    "retainer_headline": {
+        "en": "{clients} clients ({active} active) on {as_of}; months counted by calendar months",
+        "ru": "{clients} клиентов ({active} активных) на {as_of}; месяцы считаются календарными",
+        "uk": "{clients} клієнтів ({active} активних) на {as_of}; місяці рахуються календарними",
+    },
+    "retainer_lifetime": {
+        "en": "Clients stay {months} months on average{bound}; reach 3 months: {m3}, 6: {m6}, 12: {m12}",
+        "ru": (
+            "Клиенты остаются в среднем {months} мес.{bound}; доходят до 3 мес.: {m3}, 6: {m6}, 12: {m12}"
+        ),
+        "uk": (
+            "Клієнти залишаються в середньому {months} міс.{bound}; доходять до 3 міс.: {m3}, 6: {m6}, "
+            "12: {m12}"
+        ),
+    },
+    "retainer_lower_bound": {
+        "en": " (at least: some clients are still with you)",
+        "ru": " (не меньше: часть клиентов ещё с вами)",
+        "uk": " (не менше: частина клієнтів ще з вами)",
+    },
+    "retainer_not_yet": {"en": "not yet known", "ru": "пока неизвестно", "uk": "поки невідомо"},
+    "retainer_value": {
+        "en": (
+            "{currency}: a new client is expected to bring {ltv} ({low} – {high}, {interval} interval); "
+            "at a margin of {margin} you may spend up to {cac} to win one, or {within} to earn it back "
+            "within 3 / 6 / 12 months"
+        ),
+        "ru": (
+            "{currency}: новый клиент, по оценке, принесёт {ltv} ({low} – {high}, интервал {interval}); "
+            "при марже {margin} на привлечение можно тратить до {cac}, а чтобы окупить за 3 / 6 / 12 мес. — "
+            "{within}"
+        ),
+        "uk": (
+            "{currency}: новий клієнт, за оцінкою, принесе {ltv} ({low} – {high}, інтервал {interval}); "
+            "за маржі {margin} на залучення можна витрачати до {cac}, а щоб окупити за 3 / 6 / 12 міс. — "
+            "{within}"
+        ),
+    },
+    "retainer_clients": {"en": "Clients", "ru": "Клиенты", "uk": "Клієнти"},
+    "retainer_months": {
+        "en": "Monthly recurring revenue, {currency}",
+        "ru": "Ежемесячная регулярная выручка (MRR), {currency}",
+        "uk": "Щомісячний регулярний дохід (MRR), {currency}",
+    },
+    "retainer_acquisition": {
+        "en": "Acquisition cost by source",
+        "ru": "Стоимость привлечения по источникам",
+        "uk": "Вартість залучення за джерелами",
+    },
+    "retainer_active": {"en": "active", "ru": "активен", "uk": "активний"},
+    "retainer_ended": {"en": "ended", "ru": "завершён", "uk": "завершено"},
+    "retainer_note": {"en": "note", "ru": "примечание", "uk": "примітка"},
+    "retainer_note_no_contract": {
+        "en": "clients in the book without a contract count in the months of their fee invoices: {clients}",
+        "ru": "клиенты из книги без договора учтены в месяцах их счетов за абонплату: {clients}",
+        "uk": "клієнти з книги без договору враховані в місяцях їхніх рахунків за абонплату: {clients}",
+    },
+    "retainer_note_foreign_fee": {
+        "en": (
+            "fee invoices in another currency than the contract's are left out of MRR (they count in what "
+            "was paid): {clients}"
+        ),
+        "ru": (
+            "счета за абонплату в валюте, отличной от договора, не входят в MRR (но входят в оплаченное): "
+            "{clients}"
+        ),
+        "uk": (
+            "рахунки за абонплату у валюті, іншій ніж у договорі, не входять у MRR (але входять у сплачене): "
+            "{clients}"
+        ),
+    },
+    "retainer_note_by_contract": {
+        "en": "clients without a row in the book are valued by their contract (fee × months): {clients}",
+        "ru": "клиенты без строк в книге оценены по договору (абонплата × месяцы): {clients}",
+        "uk": "клієнти без рядків у книзі оцінені за договором (абонплата × місяці): {clients}",
+    },
+    "retainer_note_few": {
+        "en": (
+            "only {clients} clients: the retention fit is regularised and its interval is wide; compare "
+            "figures only when the interval allows it"
+        ),
+        "ru": (
+            "всего {clients} клиентов: модель удержания регуляризована, интервал широкий; сравнивайте цифры, "
+            "только если интервал это позволяет"
+        ),
+        "uk": (
+            "лише {clients} клієнтів: модель утримання регуляризована, інтервал широкий; порівнюйте цифри, "
+            "лише якщо інтервал це дозволяє"
+        ),
+    },
+    "retainer_note_habits": {
+        "en": (
+            "billing habits compared on few clients ({sizes}): a difference in months is not yet evidence of "
+            "an effect; wait for at least {least} clients in each"
+        ),
+        "ru": (
+            "способы выставления счетов сравниваются на малом числе клиентов ({sizes}): разница в месяцах "
+            "ещё не доказывает эффекта; дождитесь хотя бы {least} клиентов в каждой группе"
+        ),
+        "uk": (
+            "способи виставлення рахунків порівнюються на малій кількості клієнтів ({sizes}): різниця в "
+            "місяцях ще не доводить ефекту; дочекайтеся щонайменше {least} клієнтів у кожній групі"
+        ),
+    },
+    "retainer_note_no_churn": {
+        "en": (
+            "none of the {clients} clients has left yet, so how long clients stay cannot be estimated: the "
+            "expected values are unknown (each client has stayed at least the months shown)"
+        ),
+        "ru": (
+            "ни один из {clients} клиентов ещё не ушёл, поэтому срок сотрудничества оценить нельзя: "
+            "ожидаемые значения неизвестны (каждый клиент пробыл не меньше указанных месяцев)"
+        ),
+        "uk": (
+            "жоден із {clients} клієнтів ще не пішов, тож строк співпраці оцінити не можна: очікувані "
+            "значення невідомі (кожен клієнт пробув не менше зазначених місяців)"
+        ),
+    },
+    "retainer_note_model": {"en": "{text}", "ru": "{text}", "uk": "{text}"},
+    "retainer_by_billing": {
+        "en": "Months retained by billing habit",
+        "ru": "Срок сотрудничества по способу выставления счетов",
+        "uk": "Строк співпраці за способом виставлення рахунків",
+    },
+    "rc_billing": {"en": "billing", "ru": "счета", "uk": "рахунки"},
+    "rc_clients": {"en": "clients", "ru": "клиентов", "uk": "клієнтів"},
+    "rc_ended": {"en": "left", "ru": "ушли", "uk": "пішли"},
+    "rc_average": {"en": "average months", "ru": "в среднем месяцев", "uk": "в середньому місяців"},
+    "rc_client": {"en": "client", "ru": "клиент", "uk": "клієнт"},
+    "rc_fee": {"en": "fee", "ru": "абонплата", "uk": "абонплата"},
+    "rc_start": {"en": "start", "ru": "начало", "uk": "початок"},
+    "rc_end": {"en": "end", "ru": "конец", "uk": "кінець"},
+    "rc_months": {"en": "months", "ru": "месяцев", "uk": "місяців"},
+    "rc_value": {"en": "value so far", "ru": "ценность на сегодня", "uk": "цінність на сьогодні"},
+    "rc_expected": {"en": "expected LTV", "ru": "ожидаемая LTV", "uk": "очікувана LTV"},
+    "rc_month": {"en": "month", "ru": "месяц", "uk": "місяць"},
+    "rc_mrr": {"en": "MRR", "ru": "MRR", "uk": "MRR"},
+    "rc_new": {"en": "new", "ru": "новые", "uk": "нові"},
+    "rc_expansion": {"en": "expansion", "ru": "рост", "uk": "зростання"},
+    "rc_contraction": {"en": "contraction", "ru": "снижение", "uk": "зниження"},
+    "rc_churned": {"en": "churned", "ru": "ушедшие", "uk": "пішли"},
+    "rc_churn_rate": {"en": "client churn", "ru": "отток клиентов", "uk": "відтік клієнтів"},
+    "rc_nrr": {"en": "NRR", "ru": "NRR", "uk": "NRR"},
+    "rc_billed": {"en": "billed", "ru": "выставлено", "uk": "виставлено"},
+    "rc_paid": {"en": "paid", "ru": "оплачено", "uk": "сплачено"},
+    "rc_source": {"en": "source", "ru": "источник", "uk": "джерело"},
+    "rc_spend": {"en": "spend", "ru": "расходы", "uk": "витрати"},
+    "rc_won": {"en": "clients won", "ru": "привлечено клиентов", "uk": "залучено клієнтів"},
+    "rc_cac": {"en": "CAC", "ru": "CAC", "uk": "CAC"},
+    "rc_affordable": {"en": "affordable", "ru": "допустимо", "uk": "допустимо"},
+    "rc_payback": {"en": "pays back in month", "ru": "окупается на месяце", "uk": "окупається на місяці"},
 }
 
 

@@ -22,11 +22,10 @@ from ltvkit.data.workspace import Workspace
 from ltvkit.errors import FileFormatError, ParameterError, collect_notes
 from ltvkit.io.normalize import ImportOptions
 from ltvkit.io.writers import csv_bytes
-from ltvkit.retainer.calendar import WorkCalendar
-from ltvkit.retainer.invoice import plan_invoices
 from ltvkit.serialize import jsonable, records
 from ltvkit.service import descriptive
 from ltvkit.service import whatif as what_if
+from ltvkit.service.retainer import client_book, invoice_plan
 from ltvkit.service.segments import segments as segments_of
 from ltvkit.service.summary import summary as summarise
 from ltvkit.service.valuation import MODELS, PURCHASE_MODELS, fit_model, predict_customers
@@ -548,14 +547,37 @@ class InvoiceRequest(BaseModel):
 def retainer_invoice(body: InvoiceRequest) -> dict[str, Any]:
     if not dt.date(1990, 1, 1) <= body.start <= dt.date(2100, 12, 31):
         raise ParameterError("the start date must be between 1990 and 2100")
-    calendar = WorkCalendar(body.country.upper())
-    plan = plan_invoices(
+    plan = invoice_plan(
         body.fee,
         body.currency.upper(),
         body.start,
-        calendar,
+        body.country.upper(),
         installments=body.installments,
         due_days=body.due_days,
         months=body.months,
     )
     return jsonable(plan.to_dict())
+
+
+@router.get(
+    "/retainer/book",
+    summary="Client book: MRR movements, churn, NRR, survival, paid and expected LTV, affordable CAC",
+)
+def retainer_book(
+    request: Request,
+    as_of: dt.date | None = None,
+    country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$")] = None,
+    margin: Annotated[float, Query(gt=0, le=1)] = 1.0,
+    discount_rate: Annotated[float, Query(ge=0, le=1)] = 0.0,
+    lang: Literal["en", "ru", "uk"] = "en",
+) -> dict[str, Any]:
+    day = as_of or dt.date.today()
+    if not dt.date(1990, 1, 1) <= day <= dt.date(2100, 12, 31):
+        raise ParameterError("the day must be between 1990 and 2100")
+
+    def compute(ws: Workspace) -> dict[str, Any]:
+        book = client_book(ws, as_of=day, country=country, margin=margin, discount_rate=discount_rate)
+        return book.to_dict(lang)
+
+    key = ("retainer_book", day, country, margin, discount_rate, lang)
+    return hub_of(request).cached(key, compute)  # type: ignore[no-any-return]
