@@ -16,8 +16,8 @@ browser by :func:`rules`, the same rules as data, so the two never disagree):
 - **compact** numbers for tiles (``515,8 млн ₽``, ``₽515.8M``) from a million up;
 - every space in any of them is a no-break space, so a figure never breaks across lines.
 
-Rounding is half-even (Babel's); the browser's formatter rounds half away from zero, which differs only on an
-exact half of the last digit shown.
+Rounding is half-even on the shortest decimal that reads back as the float (Babel's ``Decimal(str(value))``),
+in ``format.js`` too.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def day_month(value: dt.date, lang: str) -> str:
 
 def day(value: dt.date, lang: str) -> str:
     """``Dec 1, 2026`` / ``1 дек. 2026 г.`` / ``1 груд. 2026 р.``."""
-    return format_date(value, "medium", locale=locale_of(lang))
+    return _unbreakable(format_date(value, "medium", locale=locale_of(lang)))
 
 
 def rules(lang: str) -> dict[str, Any]:
@@ -168,7 +168,7 @@ def rules(lang: str) -> dict[str, Any]:
         "compact_from": COMPACT_FROM,
         "compact": compact_units,
         "month": "LLL yyyy",
-        "date": locale.date_formats["medium"].pattern,
+        "date": _unbreakable(locale.date_formats["medium"].pattern),
         "months_standalone": _months(lang, "stand-alone"),
         "months_format": _months(lang, "format"),
     }

@@ -278,7 +278,7 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "ltv_to_cac": {"en": "LTV:CAC", "ru": "LTV:CAC", "uk": "LTV:CAC"},
     "max_cac": {"en": "Max CAC", "ru": "Макс. CAC", "uk": "Макс. CAC"},
-    "payback": {"en": "Payback, months", "ru": "Окупаемость, мес.", "uk": "Окупність, міс."},
+    "payback": {"en": "Payback", "ru": "Окупаемость", "uk": "Окупність"},
     "not_yet": {"en": "not yet", "ru": "ещё нет", "uk": "ще ні"},
     "ltv_12": {"en": "LTV, 12 months", "ru": "LTV за 12 мес.", "uk": "LTV за 12 міс."},
     "retention_3": {"en": "Retention, month 3", "ru": "Удержание, 3-й мес.", "uk": "Утримання, 3-й міс."},
@@ -426,9 +426,18 @@ TEXT: dict[str, dict[str, str]] = {
     "split_value": {"en": "Which", "ru": "Какой", "uk": "Який"},
     "cohort_size": {"en": "customers", "ru": "клиентов", "uk": "клієнтів"},
     "heatmap_note": {
-        "en": "Month 0 (the first purchase, always 100%) is left out of the colour scale.",
-        "ru": "Месяц 0 (первая покупка, всегда 100 %) не участвует в цветовой шкале.",
-        "uk": "Місяць 0 (перша покупка, завжди 100%) не враховано в кольоровій шкалі.",
+        "en": (
+            "Each row is a cohort: its month and its size in customers. "
+            "Month 0 (the first purchase: retention is always 100%) is grey, left out of the colour scale."
+        ),
+        "ru": (
+            "Каждая строка — когорта: месяц и число клиентов в ней. "
+            "Месяц 0 (первая покупка: удержание всегда 100 %) серый и не входит в цветовую шкалу."
+        ),
+        "uk": (
+            "Кожен рядок — когорта: місяць і кількість клієнтів у ній. "
+            "Місяць 0 (перша покупка: утримання завжди 100%) сірий і не входить до кольорової шкали."
+        ),
     },
     "scheme": {"en": "Segmentation", "ru": "Сегментация", "uk": "Сегментація"},
     "scheme_rfm": {
@@ -623,9 +632,9 @@ TEXT: dict[str, dict[str, str]] = {
         "uk": "окупається: CAC {cac} у межах {max}",
     },
     "channels_over": {
-        "en": "{count} of {total} paid channels cost more than they can bear at LTV:CAC of {target}.",
-        "ru": "{count} из {total} каналов стоят дороже, чем выдерживают при LTV:CAC = {target}.",
-        "uk": "{count} з {total} каналів коштують дорожче, ніж витримують при LTV:CAC = {target}.",
+        "en": "{count} of {total} paid channels cost more than they can bear at LTV:CAC of {target}:",
+        "ru": "{count} из {total} каналов стоят дороже, чем выдерживают при LTV:CAC = {target}:",
+        "uk": "{count} з {total} каналів коштують дорожче, ніж витримують при LTV:CAC = {target}:",
     },
     "channels_all_within": {
         "en": "Every channel is within the CAC it can bear at LTV:CAC of {target}.",
@@ -776,6 +785,40 @@ TEXT: dict[str, dict[str, str]] = {
         "ru": "дата позже {date} — самой поздней правдоподобной",
         "uk": "дата пізніше {date} — найпізнішої правдоподібної",
     },
+    "reason_empty_amount": {"en": "empty amount", "ru": "пустая сумма", "uk": "порожня сума"},
+    "reason_empty_date": {"en": "empty date", "ru": "пустая дата", "uk": "порожня дата"},
+    "reason_bad_date": {
+        "en": "{value} is not a valid date",
+        "ru": "{value} — несуществующая дата",
+        "uk": "{value} — неіснуюча дата",
+    },
+    "reason_date_format": {
+        "en": "{value} does not match the date format {format}",
+        "ru": "{value} не соответствует формату даты {format}",
+        "uk": "{value} не відповідає формату дати {format}",
+    },
+    "reason_unknown_date": {
+        "en": "{value} is not a date in a known format",
+        "ru": "{value} — дата в незнакомом формате",
+        "uk": "{value} — дата в незнайомому форматі",
+    },
+    "reason_not_amount": {
+        "en": "{value} is not an amount",
+        "ru": "{value} — не сумма",
+        "uk": "{value} — не сума",
+    },
+    "reason_decimal": {
+        "en": "{value} does not read as a number with the decimal mark {mark}",
+        "ru": "{value} не читается как число с десятичным знаком {mark}",
+        "uk": "{value} не читається як число з десятковим знаком {mark}",
+    },
+    "reason_two_currencies": {
+        "en": "{value} names two currencies",
+        "ru": "в {value} указаны две валюты",
+        "uk": "у {value} зазначено дві валюти",
+    },
+    "choose_file": {"en": "Choose a file…", "ru": "Выбрать файл…", "uk": "Вибрати файл…"},
+    "no_file": {"en": "no file chosen", "ru": "файл не выбран", "uk": "файл не вибрано"},
 }
 
 
@@ -796,6 +839,15 @@ REASONS: list[tuple[str, str, list[str]]] = [
     ),
     (r"^is before (\S+), the earliest plausible date", "reason_too_early", ["date"]),
     (r"^is after (\S+), the latest plausible date", "reason_too_late", ["date"]),
+    (r"^empty amount$", "reason_empty_amount", []),
+    (r"^empty date$", "reason_empty_date", []),
+    (r"^(.*) is not a valid date$", "reason_bad_date", ["value"]),
+    (r"^(.*) does not match date format '(.*)'$", "reason_date_format", ["value", "format"]),
+    (r"^(.*) is not a date in a known format", "reason_unknown_date", ["value"]),
+    (r"^(.*) is not an amount$", "reason_not_amount", ["value"]),
+    (r"^(.*) does not read as a number with decimal mark '(.*)'$", "reason_decimal", ["value", "mark"]),
+    (r"^(.*) has more than one decimal mark", "reason_not_amount", ["value"]),
+    (r"^(.*) names two currencies$", "reason_two_currencies", ["value"]),
 ]
 
 

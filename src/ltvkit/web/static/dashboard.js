@@ -9,7 +9,7 @@
   "use strict";
   function json(id) { return JSON.parse(document.getElementById(id).textContent); }
   var T = json("labels"), F = json("format"), REASONS = json("reasons");
-  var NBSP = "\u00a0", TARGET = 3;
+  var TARGET = 3;
   var statusEl = document.getElementById("status");
   var charts = {};
 
@@ -52,48 +52,8 @@
 
   function fail(error) { status(error.message, error.status !== 409 || error.message !== T.no_data); }
 
-  // --- numbers, money, percentages and dates by ltvkit.formatting's rules ---------------------------------
-  var fmt = {
-    number: function (v, digits) {
-      digits = digits || 0;
-      var fixed = Math.abs(v).toFixed(digits), parts = fixed.split(".");
-      var whole = parts[0].replace(/\B(?=(\d{3})+(?!\d))/g, F.group);
-      var text = whole + (digits ? F.decimal + parts[1] : "");
-      return v < 0 && Number(fixed) !== 0 ? "-" + text : text;
-    },
-    ratio: function (v) { return fmt.number(v, 2); },
-    percent: function (v, digits) {
-      return F.percent[0] + fmt.number(v * 100, digits === undefined ? 1 : digits) + F.percent[1];
-    },
-    signed: function (v, digits) { return (v > 0 ? "+" : "") + fmt.percent(v, digits); },
-    compact: function (v) {
-      if (Math.abs(v) < F.compact_from) { return fmt.number(v); }
-      for (var i = 0; i < F.compact.length; i++) {
-        var power = F.compact[i][0];
-        if (Math.abs(v) >= power) { return fmt.number(v / power, 1).replace(new RegExp("\\" + F.decimal + "0$"), "") + F.compact[i][1]; }
-      }
-      return fmt.number(v);
-    },
-    withSign: function (amount, currency) {
-      var sign = F.signs[currency] || currency || "", before = F.money[0], after = F.money[1];
-      if (!sign) { return amount; }
-      if (/^\p{L}+$/u.test(sign) && before) { before = ""; after = NBSP + "¤"; }
-      var minus = amount.charAt(0) === "-";
-      var body = before.replace("¤", sign) + (minus ? amount.slice(1) : amount) + after.replace("¤", sign);
-      return (minus ? "-" : "") + body;
-    },
-    money: function (v, currency, digits) { return fmt.withSign(fmt.number(v, digits), currency); },
-    moneyShort: function (v, currency) { return fmt.withSign(fmt.compact(v), currency); },
-    // a date by a CLDR pattern (d, MMM, LLL, y/yyyy and 'quoted' text)
-    date: function (iso, pattern) {
-      var p = String(iso).slice(0, 10).split("-"), y = p[0], m = Number(p[1]) - 1, d = String(Number(p[2]));
-      return (pattern || F.date).replace(/'([^']*)'|yyyy|y|LLL|MMM|d/g, function (token, quoted) {
-        if (quoted !== undefined) { return quoted; }
-        return { yyyy: y, y: y, LLL: F.months_standalone[m], MMM: F.months_format[m], d: d }[token];
-      }).replace(/ /g, NBSP);
-    },
-    month: function (iso) { return fmt.date(iso, F.month); }
-  };
+  // numbers, money, percentages and dates by ltvkit.formatting's rules (/static/report/format.js)
+  var fmt = window.ltvFormatter(F);
 
   function reason(english) {
     for (var i = 0; i < REASONS.length; i++) {
@@ -137,7 +97,7 @@
       formula_ltv_change: "signed", model_ltv_change: "signed",
       ltv_to_cac: "ratio", expected_purchases: "number2",
       segment: "segment", action: "action", payback_months: "payback", month: "month", due: "date",
-      imported_at: "date", kind: "kind", reason: "reason", scenario: "scenario", preset: "name"
+      imported_at: "date", kind: "kind", reason: "reason", scenario: "scenario", preset: "name", installment: "text"
     };
     var heads = { payback_months: "payback", formula_ltv_change: "col_change", model_ltv_change: "col_change",
       preset: "col_preset" };
@@ -145,11 +105,14 @@
     return [head, kinds[key] || "money"];
   }
 
+  var TEXT_KINDS = ["name", "segment", "kind", "scenario", "date", "month", "text"];
+
   // One cell's content: text, or [text, attributes] for a name from the data or a text still in English.
   function show(kind, v, currency, digits) {
     if (v === null || v === undefined || v === "") { return "—"; }
     switch (kind) {
       case "name": return [String(v), { "data-user": "" }];
+      case "text": return String(v);
       case "number": return fmt.number(v);
       case "number2": return fmt.number(v, 2);
       case "percent": return fmt.percent(v);
@@ -177,7 +140,9 @@
       var c = columnOf(key);
       return { key: key, head: (options.labels || {})[key] || c[0], kind: c[1] };
     });
-    var head = node("tr", {}, columns.map(function (c) { return node("th", { "data-col": c.key }, [c.head]); })
+    var head = node("tr", {}, columns.map(function (c) {
+      return node("th", TEXT_KINDS.concat(["reason", "action"]).indexOf(c.kind) >= 0 ? { "data-col": c.key, "class": "text" } : { "data-col": c.key }, [c.head]);
+    })
       .concat(options.extra ? [node("th", {}, [options.extraHead || ""])] : []));
     var body = rows.map(function (row) {
       var cells = columns.map(function (c) {
@@ -185,7 +150,8 @@
         if (typeof v === "number") { attributes["data-value"] = v; }
         var shown = show(c.kind, c.kind === "action" ? row : v, options.currency, options.digits);
         if (Array.isArray(shown)) { Object.assign(attributes, shown[1]); shown = shown[0]; }
-        if (c.kind === "action") { attributes["class"] = "wrap"; }
+        if (c.kind === "action" || c.kind === "reason") { attributes["class"] = "wrap"; }
+        else if (TEXT_KINDS.indexOf(c.kind) >= 0) { attributes["class"] = "text"; }
         return node("td", attributes, [shown]);
       });
       var attributes = options.rowClass ? { "class": options.rowClass(row) } : {};
@@ -326,11 +292,12 @@
           verdict.replaceChildren.apply(verdict, [fill(over.length ? "channels_over" : "channels_all_within",
             { count: over.length, total: cac.length, target: fmt.number(TARGET) })].concat(over.length ? [" "] : [],
             over.map(function (r, i) { return node("span", { "data-user": "" }, [(i ? ", " : "") + r.channel]); })));
+          verdict.setAttribute("data-over", over.length);
         }
         table("cac-table", cac, {
           currency: cur,
-          columns: ["channel", "spend", "new_customers", "cac", "ltv", "gross_profit_ltv", "ltv_to_cac", "max_cac", "payback_months"],
-          labels: { ltv: cac.length ? fill("ltv_at_months", { months: cac[0].ltv_age }) : "" },
+          columns: ["channel", "spend", "new_customers", "cac", "gross_profit_ltv", "ltv_to_cac", "max_cac", "payback_months"],
+          labels: { gross_profit_ltv: cac.length ? T.gross_profit_ltv + ", " + fill("payback_months_n", { months: cac[0].ltv_age }) : "" },
           rowClass: function (r) { return r.cac > r.max_cac ? "over" : "within"; },
           extraHead: T.col_verdict,
           extra: function (r) {
@@ -467,6 +434,11 @@
           setTimeout(function () { api("/api/jobs/" + job.id).then(poll).catch(fail); }, 300);
         }
       }
+      form.elements.file.addEventListener("change", function () {
+        var chosen = form.elements.file.files[0], el = document.getElementById("file-chosen");
+        el.textContent = chosen ? chosen.name : T.no_file;
+        if (chosen) { el.setAttribute("data-user", ""); } else { el.removeAttribute("data-user"); }
+      });
       form.addEventListener("submit", function (e) {
         e.preventDefault();
         bar.hidden = false; result.hidden = true; status(T.working);
@@ -512,6 +484,5 @@
     }
   };
 
-  window.ltvFormat = fmt;  // for the browser tests: the page's formatter against ltvkit.formatting
   pages[document.body.getAttribute("data-page")]();
 })();
