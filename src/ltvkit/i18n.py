@@ -819,6 +819,29 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "choose_file": {"en": "Choose a file…", "ru": "Выбрать файл…", "uk": "Вибрати файл…"},
     "no_file": {"en": "no file chosen", "ru": "файл не выбран", "uk": "файл не вибрано"},
+    "error_no_column": {
+        "en": (
+            "{file} has no column for {field}. The file's columns are: {columns}. "
+            "Rename the right column to one of these names and upload the file again: {looked}."
+        ),
+        "ru": (
+            "В файле {file} нет столбца «{field}». Столбцы файла: {columns}. "
+            "Назовите нужный столбец одним из этих имён и загрузите файл снова: {looked}."
+        ),
+        "uk": (
+            "У файлі {file} немає стовпця «{field}». Стовпці файлу: {columns}. "
+            "Назвіть потрібний стовпець одним із цих імен і завантажте файл знову: {looked}."
+        ),
+    },
+    "data_field_ordered_at": {"en": "order date", "ru": "дата заказа", "uk": "дата замовлення"},
+    "data_field_amount": {"en": "amount", "ru": "сумма", "uk": "сума"},
+    "data_field_customer_id": {"en": "customer id", "ru": "id клиента", "uk": "id клієнта"},
+    "data_field_email": {"en": "email", "ru": "email", "uk": "email"},
+    "data_field_phone": {"en": "phone", "ru": "телефон", "uk": "телефон"},
+    "data_field_order_id": {"en": "order number", "ru": "номер заказа", "uk": "номер замовлення"},
+    "data_field_currency": {"en": "currency", "ru": "валюта", "uk": "валюта"},
+    "data_field_date": {"en": "date", "ru": "дата", "uk": "дата"},
+    "data_field_channel": {"en": "channel", "ru": "канал", "uk": "канал"},
 }
 
 
@@ -848,6 +871,12 @@ REASONS: list[tuple[str, str, list[str]]] = [
     (r"^(.*) does not read as a number with decimal mark '(.*)'$", "reason_decimal", ["value", "mark"]),
     (r"^(.*) has more than one decimal mark", "reason_not_amount", ["value"]),
     (r"^(.*) names two currencies$", "reason_two_currencies", ["value"]),
+    (
+        r"^(.+?): no column for (.+?) \(looked for: (.*)\) — the file's columns are: (.*); name them with "
+        r"--mapping",
+        "error_no_column",
+        ["file", "field", "looked", "columns"],
+    ),
 ]
 
 
@@ -856,7 +885,13 @@ def reason(english: str, lang: str) -> str:
     for pattern, key, names in REASONS:
         found = re.match(pattern, english)
         if found:
-            return text(key, lang, **dict(zip(names, found.groups(), strict=True)))
+            values = dict(zip(names, found.groups(), strict=True))
+            if "field" in values:  # a field of the orders by its name in ``lang``
+                values["field"] = " / ".join(
+                    text(f"data_field_{f}", lang) if f"data_field_{f}" in TEXT else f
+                    for f in values["field"].split(" or ")
+                )
+            return text(key, lang, **values)
     return english
 
 

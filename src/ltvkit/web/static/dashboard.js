@@ -33,8 +33,14 @@
     if (response.status === 400 && / is empty$/.test(detail)) { return T.error_empty; }
     if (response.status === 409) { return T.error_busy; }
     if (body && body.error === "validation") { return T.error_invalid; }
-    if (response.status === 422) { return fill("error_format", { detail: detail }); }
+    if (response.status === 422) { return formatProblem(detail); }
     return fill("error_other", { detail: detail });
+  }
+
+  // a file the import could not read: in the page's language when the message is a known one
+  function formatProblem(detail) {
+    var known = reason(detail);
+    return known.lang ? fill("error_format", { detail: detail }) : known.text;
   }
 
   function api(path, options) {
@@ -61,6 +67,9 @@
       if (found) {
         var values = {};
         REASONS[i][2].forEach(function (name, j) { values[name] = found[j + 1]; });
+        if (values.field) {  // a field of the orders by its name in the page's language
+          values.field = values.field.split(" or ").map(function (f) { return T["data_field_" + f] || f; }).join(" / ");
+        }
         return { text: fill(REASONS[i][1], values) };
       }
     }
@@ -143,7 +152,7 @@
     var head = node("tr", {}, columns.map(function (c) {
       return node("th", TEXT_KINDS.concat(["reason", "action"]).indexOf(c.kind) >= 0 ? { "data-col": c.key, "class": "text" } : { "data-col": c.key }, [c.head]);
     })
-      .concat(options.extra ? [node("th", {}, [options.extraHead || ""])] : []));
+      .concat(options.extra ? [node("th", { "class": "text" }, [options.extraHead || ""])] : []));
     var body = rows.map(function (row) {
       var cells = columns.map(function (c) {
         var v = row[c.key], attributes = { "data-col": c.key };
@@ -429,7 +438,7 @@
           done(job.result);
           ledgers();
         } else if (job.status === "failed") {
-          bar.hidden = true; status(fill("upload_failed", { reason: fill("error_format", { detail: job.error }) }), true);
+          bar.hidden = true; status(fill("upload_failed", { reason: formatProblem(job.error) }), true);
         } else {
           setTimeout(function () { api("/api/jobs/" + job.id).then(poll).catch(fail); }, 300);
         }
