@@ -109,7 +109,7 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
         )
     target = i18n.number(TARGET_RATIO, lang)
     cac_verdict = (
-        t("channels_over", count=len(over), total=len(cac_rows), target=target) + " " + ", ".join(over)
+        t("channels_over", count=len(over), total=len(cac_rows), target=target)
         if over
         else t("channels_all_within", target=target)
     )
@@ -132,7 +132,7 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
 
     scenario_rows = [
         [
-            row["scenario"],
+            t("scenario_baseline") if row["scenario"] == "baseline" else row["scenario"],
             cell(row["formula_ltv"], money),
             cell(row["formula_ltv_change"], share),
             cell(row["formula_max_cac"], money),
@@ -203,7 +203,7 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
             ),
             cac_rows=cac_rows,
             cac_verdict=cac_verdict if cac_rows else "",
-            channels_over=len(over),
+            channels_over=over,
             product_rows=product_rows,
             scenario_rows=scenario_rows,
             model_notes=data.get("model_notes") or [],
