@@ -22,13 +22,13 @@
       var c = data.channel_curves;
       return lines(c.ages, Object.keys(c.series).map(function (k) { return { name: k, data: c.series[k] }; }));
     },
-    cac: function () {
+    cac: function (el) {
       var rows = data.cac || [];
       var pick = function (key) { return rows.map(function (r) { return r[key]; }); };
       return {
         tooltip: { trigger: "axis", valueFormatter: function (v) { return v == null ? "" : fmtMoney(v); } },
         legend: { top: 0 },
-        grid: { left: 80, right: 20, top: 40, bottom: 40 },
+        grid: { left: 80, right: 20, top: el.clientWidth < 500 ? 70 : 40, bottom: 40 },  // a phone: legend in 2 rows
         xAxis: { type: "category", data: pick("channel") },
         yAxis: { type: "value", axisLabel: { formatter: fmtMoney } },
         series: [
