@@ -111,6 +111,14 @@ def test_upload_then_every_page_in_every_language(
                 assert text.replace("\u202f", " ").replace("\u00a0", " ") == (
                     f"{api['customers']:,}" if lang == "en" else f"{api['customers']:,}".replace(",", " ")
                 )
+            if name == "cohorts":  # values in the cells; month 0 (100%) grey, off the colour scale
+                option = page.evaluate(
+                    """() => { const el = document.querySelector('[data-chart=cohorts]');
+                    const o = echarts.getInstanceByDom(el).getOption();
+                    return [o.visualMap[0].max, o.series[0].label.show,
+                    o.series[0].data.some(p => p[0] === 0), o.series[1].data.every(p => p[0] === 0)]; }"""
+                )
+                assert option[0] < 1 and option[1] and not option[2] and option[3]
             if name == "segments":
                 page.wait_for_selector("#segment-table table")
                 rows = httpx.get(f"{base}/api/segments", timeout=60).json()
