@@ -115,7 +115,15 @@ class ValueFormatError(InputError):
 
 
 class ParameterError(LtvError, ValueError):
-    """An option or argument outside its allowed range."""
+    """An option or argument outside its allowed range, or one that is needed and missing.
+
+    ``parameter`` names the argument of the Python API the message is about (``currency``); the message
+    itself names no command-line flag or form field, so that each interface adds its own (the CLI prints
+    ``--currency``)."""
+
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        self.parameter = parameter
+        super().__init__(message)
 
 
 class WorkspaceError(LtvError):
