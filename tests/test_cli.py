@@ -279,10 +279,11 @@ def test_the_public_names_are_complete_and_load() -> None:
 
 def test_the_edges_compose_nothing_below_the_service_layer() -> None:
     """The CLI, the web API and the report call ltvkit.service for every figure: none of them imports the
-    analytics, the predictions, the models or the what-if code (the report module only renders)."""
+    analytics, the predictions, the models, the what-if or the retainer code (the report module only
+    renders)."""
     import re
 
     root = Path(ltvkit.__file__).parent
-    below = re.compile(r"from ltvkit\.(analytics|predict|whatif|models)\b")
+    below = re.compile(r"from ltvkit\.(analytics|predict|whatif|models|retainer)\b")
     for edge in ("cli.py", "web/api.py", "web/app.py", "report/build.py"):
         assert below.findall((root / edge).read_text(encoding="utf-8")) == [], edge
