@@ -1025,6 +1025,8 @@ TEXT: dict[str, dict[str, str]] = {
     "data_field_currency": {"en": "currency", "ru": "валюта", "uk": "валюта"},
     "data_field_date": {"en": "date", "ru": "дата", "uk": "дата"},
     "data_field_channel": {"en": "channel", "ru": "канал", "uk": "канал"},
+    "currency_switch": {"en": "Currency", "ru": "Валюта", "uk": "Валюта"},
+    "currency_none": {"en": "no currency named", "ru": "без валюты", "uk": "без валюти"},
 }
 
 

@@ -252,3 +252,35 @@ def test_api_docs_render_with_the_network_off(browser, school: Path) -> None:  #
         assert page.locator("[data-operation='post /api/imports']").count() == 1
         assert outside == []
         context.close()
+
+
+def test_a_second_currency_gets_a_switch_on_every_page(browser, school: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    """One order in USD beside the school's roubles: the header offers RUB (the main currency, first) and USD;
+    choosing USD shows the dollar customer's figures on the analysis pages, in the page's language."""
+    from ltvkit.data.workspace import Workspace
+
+    extra = tmp_path / "usd.csv"
+    extra.write_text(
+        "order_id,customer_id,email,ordered_at,amount,currency,status,product\n"
+        "usd-1,usd-buyer,usd@example.com,2025-06-01,120.00,USD,paid,Course\n",
+        encoding="utf-8",
+    )
+    with Workspace.open(school) as ws:
+        ws.import_file(extra)
+    with LiveServer(school) as server:
+        page, errors, _ = open_page(browser, server.url, "/cohorts?lang=ru")
+        settle(page)
+        page.wait_for_function("() => !document.querySelector('label.currency').hidden", timeout=30_000)
+        options = page.eval_on_selector_all("#currency-switch option", "os => os.map(o => o.value)")
+        assert options == ["RUB", "USD"]
+        page.select_option("#currency-switch", "USD")
+        page.wait_for_url("**currency=USD**")
+        settle(page)
+        assert page.eval_on_selector("#currency-switch", "s => s.value") == "USD"
+        for name in ("overview", "channels", "segments"):
+            page.goto(f"{server.url}/{'' if name == 'overview' else name}?lang=ru&currency=USD")
+            settle(page)
+            assert page.text_content("#status") == "", name
+        assert "$" in page.text_content("main")  # the dollar customer's figures, with the dollar sign
+        # the channels page asks for CAC, which needs spend; there is none in dollars (404, shown as no CAC)
+        assert [e for e in errors if "status of 404" not in e] == []

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ltvkit.analytics.cohorts import SPLITS, cohort_table, customers, first_order_first, money_orders
 from ltvkit.analytics.definitions import is_purchase
-from ltvkit.errors import ParameterError
+from ltvkit.errors import MissingDataError, ParameterError
 
 AGES = (3, 6, 12)
 
@@ -213,10 +213,10 @@ def cac_table(
     table = table.copy()
     monthly = monthly_spend(spend, currency) if spend_by_month is None else spend_by_month
     if monthly.empty:
-        raise ParameterError(
+        raise MissingDataError(
             "no marketing spend in the workspace"
             + (f" in {currency.upper()}" if currency else "")
-            + "; import it first (ltv import spend.csv)"
+            + "; import a spend file first (date or month, channel, amount)"
         )
     if has_costs is None:
         has_costs = bool(orders.filter(orders.cost.notnull() | orders.fee.notnull()).count().execute())

@@ -43,7 +43,15 @@
     return known.lang ? fill("error_format", { detail: detail }) : known.text;
   }
 
+  // the currency the analysis pages show: ?currency=… or, by default, the one with the most revenue (the API
+  // chooses it); money is never summed across currencies
+  var CURRENCY = new URLSearchParams(location.search).get("currency") || "";
+  var PER_CURRENCY = /^\/api\/(cohorts|channels|cac|pareto|predictions|segments)\b/;
+
   function api(path, options) {
+    if (CURRENCY && PER_CURRENCY.test(path)) {
+      path += (path.indexOf("?") < 0 ? "?" : "&") + new URLSearchParams({ currency: CURRENCY });
+    }
     return fetch(path, options).then(function (response) {
       return response.json().catch(function () { return null; }).then(function (body) {
         if (!response.ok) {
@@ -199,14 +207,46 @@
     el.replaceChildren.apply(el, [el.querySelector("summary")].concat((texts || []).map(function (n) { return node("p", { lang: "en", "class": "muted" }, [n]); })));
   }
 
-  function mainCurrency() {
-    return api("/api/summary").then(function (s) { return s.ltv.length ? s.ltv[0].currency : ""; });
+  // the summary's currencies, the most revenue first (the XXX of orders that name none last)
+  function currencies(summary) {
+    return summary.by_currency.filter(function (c) { return c.customers > 0; }).sort(function (a, b) {
+      return (a.currency === "XXX") - (b.currency === "XXX") || b.net_revenue - a.net_revenue;
+    }).map(function (c) { return c.currency; });
+  }
+
+  function shownCurrency(summary) {
+    var codes = currencies(summary);
+    return CURRENCY && codes.indexOf(CURRENCY) >= 0 ? CURRENCY : (codes[0] || "");
+  }
+
+  function mainCurrency() { return api("/api/summary").then(shownCurrency); }
+
+  // the switch in the header, shown when the orders have more than one currency
+  function currencySwitch() {
+    var select = document.getElementById("currency-switch");
+    if (!select) { return; }
+    api("/api/summary").then(function (summary) {
+      var codes = currencies(summary), shown = shownCurrency(summary);
+      if (codes.length < 2) { return; }
+      select.replaceChildren.apply(select, codes.map(function (code) {
+        var option = node("option", { value: code }, [code === "XXX" ? T.currency_none : code]);
+        option.selected = code === shown;
+        return option;
+      }));
+      select.parentNode.hidden = false;
+      select.addEventListener("change", function () {
+        var query = new URLSearchParams(location.search);
+        query.set("currency", select.value);
+        location.search = query.toString();
+      });
+    }).catch(function () { /* no orders yet: nothing to switch */ });
   }
 
   var pages = {
     overview: function () {
       Promise.all([api("/api/summary"), api("/api/pareto")]).then(function (res) {
-        var s = res[0], ltv = s.ltv[0], cur = ltv.currency;
+        var s = res[0], cur = shownCurrency(s);
+        var ltv = s.ltv.filter(function (item) { return item.currency === cur; })[0] || s.ltv[0];
         var values = { customers: s.customers, orders: s.orders, net_revenue: ltv.net_revenue, ltv: ltv.ltv_mean,
           aov: ltv.aov, purchases_per_customer: ltv.purchases_per_customer, repeat_rate: ltv.repeat_rate };
         document.querySelectorAll("[data-kpi]").forEach(function (el) {
@@ -379,7 +419,7 @@
         var margin = Number(q.margin) / 100;
         status(T.working);
         Promise.all([api("/api/scenarios", { method: "POST", headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ scenarios: [scenario], margin: margin }) }), mainCurrency()]).then(function (res) {
+          body: JSON.stringify({ scenarios: [scenario], margin: margin, currency: CURRENCY || null }) }), mainCurrency()]).then(function (res) {
           var d = res[0];
           status("");
           document.getElementById("scenario-summary").textContent = describe(Object.assign({ margin: margin }, scenario), d.currency);
@@ -493,5 +533,6 @@
     }
   };
 
+  currencySwitch();
   pages[document.body.getAttribute("data-page")]();
 })();
