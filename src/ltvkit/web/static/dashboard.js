@@ -257,6 +257,19 @@
             key === "net_revenue" ? fmt.moneyShort(v, cur) :
             key === "ltv" || key === "aov" ? fmt.money(v, cur) : fmt.number(v);
         });
+        var expected = ltv.expected, grade = ltv.grade, lower = expected.lifetime.is_lower_bound;
+        var shownLtv = document.querySelector("[data-kpi=expected_ltv]");
+        shownLtv.setAttribute("data-value", expected.value);
+        shownLtv.textContent = lower ? fill("at_least", { value: fmt.money(expected.value, cur) }) : fmt.money(expected.value, cur);
+        document.getElementById("expected-interval").textContent = fill("interval_90", { low: fmt.money(expected.low, cur), high: fmt.money(expected.high, cur) });
+        var gradeEl = document.querySelector("[data-grade]");
+        gradeEl.textContent = T["grade_" + grade.grade];
+        gradeEl.setAttribute("data-grade", grade.grade);
+        document.getElementById("grade-counts").textContent = fill("grade_counts", { customers: fmt.number(grade.customers),
+          repeat: fmt.number(grade.repeat_buyers), days: fmt.number(grade.days_observed) });
+        document.getElementById("expected-breakdown").textContent = fill("expected_breakdown", { aov: fmt.money(expected.aov, cur),
+          freq: fmt.number(expected.purchases_per_year, 2), life: (lower ? fill("at_least", { value: fmt.number(expected.lifetime.years, 2) }) : fmt.number(expected.lifetime.years, 2)),
+          ltv: lower ? fill("at_least", { value: fmt.money(expected.value, cur) }) : fmt.money(expected.value, cur) });
         document.getElementById("breakdown").textContent = fill("breakdown", { aov: fmt.money(ltv.aov, cur),
           freq: fmt.number(ltv.frequency_per_year, 2), life: fmt.number(ltv.lifetime_years, 2), ltv: fmt.money(ltv.ltv_mean, cur) });
         var top = res[1].table.filter(function (r) { return Math.abs(r.top_share - 0.2) < 1e-9; })[0];
