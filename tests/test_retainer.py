@@ -114,7 +114,7 @@ def test_bad_invoice_input(kwargs: dict, message: str) -> None:
 
 
 def test_unknown_country() -> None:
-    with pytest.raises(ParameterError, match="unknown country 'Mars'"):
+    with pytest.raises(ParameterError, match="no holiday calendar for 'Mars'"):
         WorkCalendar("Mars")
 
 

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -38,7 +39,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
+# a pipe or a file gets wide tables (Rich would wrap them at 80 columns); a terminal its own width
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 WorkspaceOpt = Annotated[
@@ -157,6 +159,14 @@ def where_the_data_is(
             "--source-currency", help="Currency of the table's amounts when it has no currency column."
         ),
     ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            envvar="LTV_LANG",
+            help="Language of tables and notes: en, ru or uk (default: from LANG, else en).",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print ltvkit's version and exit."),
@@ -167,12 +177,41 @@ def where_the_data_is(
     With --source, every analysis runs in the engine that holds the orders and brings back small results."""
     from ltvkit.service.tables import SourceOptions
 
-    ctx.obj = SourceOptions(source, table, mapping, spend_table, source_currency) if source else None
+    ctx.obj = Settings(
+        SourceOptions(source, table, mapping, spend_table, source_currency) if source else None,
+        _language(lang),
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The options given before the command: where the orders are (None: the workspace) and the language."""
+
+    source: SourceOptions | None
+    lang: str
+
+
+def _language(lang: str | None) -> str:
+    """``lang`` checked, or the language of the LANG environment variable (ru_RU.UTF-8 → ru), else en."""
+    from ltvkit import i18n
+
+    if lang:
+        return i18n.check_lang(lang)
+    code = os.environ.get("LANG", "")[:2].lower()
+    return code if code in ("ru", "uk") else "en"
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    return ctx.find_root().obj or Settings(None, "en")
 
 
 def _source_options(ctx: typer.Context) -> SourceOptions | None:
     """The --source options given before the command (None: the workspace)."""
-    return ctx.find_root().obj
+    return _settings(ctx).source
+
+
+def _lang(ctx: typer.Context) -> str:
+    return _settings(ctx).lang
 
 
 @contextmanager
@@ -213,28 +252,30 @@ def _emit(frame: pd.DataFrame, fmt: str, out_file: Path | None, show: Callable[[
     return True
 
 
-def _frame_table(frame: pd.DataFrame, title: str, formats: dict[str, str] | None = None) -> Table:
-    """A Rich table of ``frame``; ``formats`` maps columns to format specs ('{:.1%}', '{:,.0f}')."""
-    import numpy as np
-    import pandas as pd
+def _frame_table(
+    frame: pd.DataFrame,
+    title: str,
+    formats: dict[str, Callable[[Any], str]] | None = None,
+    *,
+    lang: str = "en",
+    currency: str | None = None,
+) -> Table:
+    """A Rich table of ``frame`` with the columns' headers and number formats of :mod:`ltvkit.columns` in
+    ``lang`` (money in ``currency``); ``formats`` maps other columns to a function that writes a value."""
+    from ltvkit import columns
 
     formats = formats or {}
     table = Table(title=escape(title), title_justify="left")
     for col in frame.columns:
-        table.add_column(escape(str(col)), justify="left" if frame[col].dtype == object else "right")
+        numeric = frame[col].dtype != object and columns.kind(str(col)) not in ("name", "segment", "text")
+        table.add_column(escape(columns.header(str(col), lang)), justify="right" if numeric else "left")
     for row in frame.itertuples(index=False):
         cells = []
         for col, value in zip(frame.columns, row, strict=False):
-            if value is None or (isinstance(value, float) and np.isnan(value)):
-                cells.append("")
-            elif col in formats:
-                cells.append(formats[col].format(value))
-            elif isinstance(value, float):
-                cells.append(f"{value:,.2f}")
-            elif isinstance(value, pd.Timestamp):
-                cells.append(f"{value:%Y-%m-%d}")
+            if col in formats and value is not None and value == value:
+                cells.append(formats[col](value))
             else:
-                cells.append(str(value))
+                cells.append(columns.cell(str(col), value, lang, currency))
         table.add_row(*map(Text, cells))
     return table
 
@@ -513,6 +554,7 @@ def cohorts(
     """How do my cohorts behave? Cohort × age matrix; empty cells are ages a cohort has not reached yet."""
     from ltvkit.service.descriptive import cohorts as cohorts_of
 
+    lang = _lang(ctx)
     if metric not in METRICS:
         raise typer.BadParameter(f"use one of {', '.join(METRICS)}", param_hint="--metric")
     if by not in ("month", "week"):
@@ -521,8 +563,15 @@ def cohorts(
         found = cohorts_of(ws, period=by, metric=metric, split=split, currency=currency)  # type: ignore[arg-type]
 
     def show() -> None:
+        from ltvkit import formatting
+
         values: list[str | None] = [None] if split is None else list(found.split_values[:6])
-        spec = "{:.0%}" if metric == "retention" else "{:,.0f}"
+
+        def spec(value: float) -> str:
+            if metric == "retention":
+                return formatting.percent(value, lang, digits=0)
+            return formatting.number(value, lang)
+
         for value in values:
             matrix = found.matrix(value).loc[:, lambda m: m.columns <= max_age]
             label = matrix.index.strftime("%Y-%m-%d" if by == "week" else "%Y-%m")
@@ -531,7 +580,7 @@ def cohorts(
             title = f"{metric} by {by} cohort and age ({found.currency})" + (
                 f" — {split}: {value}" if value is not None else ""
             )
-            out.print(_frame_table(frame, title, {c: spec for c in frame.columns[1:]}))
+            out.print(_frame_table(frame, title, dict.fromkeys(frame.columns[1:], spec), lang=lang))
         _other_currencies(found.other_currencies)
 
     _emit(found.table, "json" if as_json else fmt, out_file, show)
@@ -556,15 +605,16 @@ def channels(
     from ltvkit.service.descriptive import channels as channels_of
 
     with _data(ctx, workspace) as ws:
-        frame = channels_of(ws, by=by, currency=currency, margin=margin, paths=paths)
-    percents = {c: "{:.1%}" for c in ("repeat_rate", "retention_1", "retention_3", "share")}
-    money = {c: "{:,.0f}" for c in frame.columns if c.startswith(("ltv", "margin_ltv")) or c == "aov"}
+        found = channels_of(ws, by=by, currency=currency, margin=margin, paths=paths)
+    frame = found.table
     title = "Product paths: first product → next product" if paths else f"Customer quality by {by}"
     _emit(
         frame,
         "json" if as_json else fmt,
         out_file,
-        lambda: out.print(_frame_table(frame, title, {**percents, **money})),
+        lambda: out.print(
+            _frame_table(frame, f"{title} ({found.currency})", lang=_lang(ctx), currency=found.currency)
+        ),
     )
 
 
@@ -582,22 +632,16 @@ def cac(
     out_file: OutOpt = None,
 ) -> None:
     """Does my advertising pay off? CAC, LTV:CAC, payback and the maximum CAC each channel can bear."""
-    import pandas as pd
 
     from ltvkit.service.descriptive import cac as cac_of
 
     with _data(ctx, workspace) as ws:
         found = cac_of(ws, horizon=horizon, target=target, margin=margin, currency=currency)
     frame = found.by_month if monthly else found.by_channel
-    money = {c: "{:,.0f}" for c in ("spend", "cac", "ltv", "gross_profit_ltv", "max_cac")}
-    formats = {**money, "ltv_to_cac": "{:.2f}", "new_customers": "{:,}"}
 
     def show() -> None:
-        view = frame.copy()
-        view["payback_months"] = view["payback_months"].map(lambda m: "not yet" if pd.isna(m) else f"{m:.0f}")
-        out.print(
-            _frame_table(view, "CAC and payback by channel" + (" and month" if monthly else ""), formats)
-        )
+        title = "CAC and payback by channel" + (" and month" if monthly else "")
+        out.print(_frame_table(frame, title, lang=_lang(ctx), currency=found.currency))
         if not monthly:
             out.print(
                 f"LTV ({found.currency}) at {found.ltv_age} months; max CAC = gross-profit LTV / {target:g}. "
@@ -625,11 +669,7 @@ def pareto(
 
     def show() -> None:
         out.print(
-            _frame_table(
-                frame,
-                "Revenue of the top customers",
-                {"top_share": "{:.0%}", "revenue_share": "{:.1%}", "revenue": "{:,.0f}"},
-            )
+            _frame_table(frame, "Revenue of the top customers", lang=_lang(ctx), currency=found.currency)
         )
         out.print(f"Gini coefficient of revenue per customer ({found.currency}): {found.gini:.2f}")
 
@@ -984,26 +1024,35 @@ def segments(
             f"Exported {len(paths)} segment lists to {export}"
             + (f", without {len(excluded)} excluded" if excluded else "")
         )
-    formats = {
-        "customer_share": "{:.1%}",
-        "revenue_share": "{:.1%}",
-        "revenue": "{:,.0f}",
-        "average_ltv": "{:,.0f}",
-    }
+    from ltvkit import i18n
+
     title = f"{scheme} segments: {len(found.customers):,} customers ({found.currency})"
-    _emit(
-        summary,
-        "json" if as_json else fmt,
-        out_file,
-        lambda: out.print(_frame_table(summary, title, formats)),
+    lang = _lang(ctx)
+
+    def action(row: Any) -> str:
+        return i18n.text(f"action_{row.segment}", lang) if lang != "en" else str(row.action)
+
+    def show() -> None:
+        view = summary.assign(action=[action(row) for row in summary.itertuples()])
+        out.print(_frame_table(view, title, lang=lang, currency=found.currency))
+
+    _emit(summary, "json" if as_json else fmt, out_file, show)
+
+
+def _by_scenario(table: pd.DataFrame, lang: str, currency: str | None) -> pd.DataFrame:
+    """A scenario table turned for the terminal: one column a scenario, one row a figure, each value written
+    as its figure reads (money, share, change)."""
+    from ltvkit import columns
+
+    view = table.set_index("scenario").T
+    written = view.apply(
+        lambda row: [columns.cell(str(row.name), v, lang, currency) for v in row],
+        axis=1,
+        result_type="expand",
     )
-
-
-def _by_scenario(table: pd.DataFrame) -> pd.DataFrame:
-    """A scenario table turned for the terminal: one column a scenario, one row a figure."""
-    view = table.set_index("scenario").T.reset_index(names="figure")
-    view.columns = [str(c) for c in view.columns]
-    return view
+    written.columns = [str(c) for c in view.columns]
+    written.index = [columns.header(str(name), lang) for name in view.index]
+    return written.reset_index(names="figure")
 
 
 @command()
@@ -1057,8 +1106,9 @@ def scenario(
     def show() -> None:
         out.print(
             _frame_table(
-                _by_scenario(table),
+                _by_scenario(table, _lang(ctx), base.currency),
                 f"Scenarios ({base.currency}): formula vs BG/NBD + Gamma-Gamma over {horizon:g} months",
+                lang=_lang(ctx),
             )
         )
         out.print(
@@ -1114,8 +1164,9 @@ def tripwire(
     def show() -> None:
         out.print(
             _frame_table(
-                _by_scenario(table),
+                _by_scenario(table, _lang(ctx), base.currency),
                 f"{product}: {base.buyers:,} buyers, {base.conversion:.1%} went on to {core}",
+                lang=_lang(ctx),
             )
         )
         out.print(
@@ -1264,8 +1315,18 @@ def retainer_kpi(
     from ltvkit.service.retainer import kpi_fees
 
     agreed, frame = kpi_fees(terms, figures)
-    formats = {c: "{:.0%}" for c in frame.columns if c.endswith("attainment") or c == "bonus_share"}
-    formats |= {k.name: "{:,.2f}" for k in agreed.kpis}
+    from ltvkit import formatting
+
+    def share(value: float) -> str:
+        return formatting.percent(value, "en", digits=0)
+
+    def figure(value: float) -> str:
+        return formatting.number(value, "en", digits=2)
+
+    formats: dict[str, Callable[[Any], str]] = {
+        c: share for c in frame.columns if c.endswith("attainment") or c == "bonus_share"
+    }
+    formats |= {k.name: figure for k in agreed.kpis}
     _emit(
         frame,
         "json" if as_json else fmt,

@@ -1026,6 +1026,50 @@ TEXT: dict[str, dict[str, str]] = {
     "data_field_date": {"en": "date", "ru": "дата", "uk": "дата"},
     "data_field_channel": {"en": "channel", "ru": "канал", "uk": "канал"},
     "currency_switch": {"en": "Currency", "ru": "Валюта", "uk": "Валюта"},
+    # the command line's table headers beyond the dashboard's (block: cli)
+    "col_top_share": {"en": "Top customers", "ru": "Топ клиентов", "uk": "Топ клієнтів"},
+    "col_ltv_age": {"en": "LTV at month", "ru": "LTV на месяце", "uk": "LTV на місяці"},
+    "col_figure": {"en": "Figure", "ru": "Показатель", "uk": "Показник"},
+    "col_formula_aov": {
+        "en": "Average check (formula)",
+        "ru": "Средний чек (формула)",
+        "uk": "Середній чек (формула)",
+    },
+    "col_formula_purchases_per_customer": {
+        "en": "Purchases per customer (formula)",
+        "ru": "Покупок на клиента (формула)",
+        "uk": "Покупок на клієнта (формула)",
+    },
+    "col_formula_lifetime_months": {
+        "en": "Lifetime, months (formula)",
+        "ru": "Срок жизни, мес. (формула)",
+        "uk": "Тривалість життя, міс. (формула)",
+    },
+    "col_formula_monthly_churn": {
+        "en": "Monthly churn (formula)",
+        "ru": "Отток в месяц (формула)",
+        "uk": "Відтік за місяць (формула)",
+    },
+    "col_formula_margin_ltv": {
+        "en": "Margin LTV (formula)",
+        "ru": "LTV с маржой (формула)",
+        "uk": "LTV з маржею (формула)",
+    },
+    "col_model_purchases_per_customer": {
+        "en": "Purchases per customer (model)",
+        "ru": "Покупок на клиента (модель)",
+        "uk": "Покупок на клієнта (модель)",
+    },
+    "col_model_aov": {
+        "en": "Average check (model)",
+        "ru": "Средний чек (модель)",
+        "uk": "Середній чек (модель)",
+    },
+    "col_model_margin_ltv": {
+        "en": "Margin LTV (model)",
+        "ru": "LTV с маржой (модель)",
+        "uk": "LTV з маржею (модель)",
+    },
     "currency_none": {"en": "no currency named", "ru": "без валюты", "uk": "без валюти"},
 }
 

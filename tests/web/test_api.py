@@ -237,3 +237,30 @@ def test_a_second_currency_and_rows_without_one_break_no_page(school: Path, tmp_
         assert dollars["currency"] == "USD" and dollars["cohorts"] == ["2025-06-01"]
         assert dollars["values"][0][0] == 1 and sum(dollars["values"][0]) == 1  # one customer, one order
         assert c.get("/api/pareto?currency=USD").json()["table"][0]["revenue"] == 120.0
+
+
+def test_the_command_line_works_beside_an_idle_dashboard(school: Path) -> None:
+    """The server holds the workspace file only while it answers: between requests, ``ltv summary`` and even
+    ``ltv import`` run on the same workspace, and the dashboard then shows what the import added."""
+    import subprocess
+    import sys
+
+    import httpx
+    from tests.conftest import FIXTURES
+    from tests.web.conftest import LiveServer
+
+    def ltv(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "ltv"), *args, "-w", str(school)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    with LiveServer(school) as server, httpx.Client(base_url=server.url, timeout=120) as http:
+        before = http.get("/api/summary").json()["customers"]
+        summary = ltv("summary", "--json")
+        assert summary.returncode == 0, summary.stderr
+        imported = ltv("import", str(FIXTURES / "generic_en.tsv"), "--json")
+        assert imported.returncode == 0, imported.stderr
+        assert http.get("/api/summary").json()["customers"] > before

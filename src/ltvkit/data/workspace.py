@@ -119,6 +119,13 @@ class Workspace:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
             con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise WorkspaceError(f"cannot open workspace {path}: {exc}") from exc
+            raise WorkspaceError(
+                f"the workspace {path} is busy: another ltvkit program (an import, or a dashboard "
+                "answering a request) is using it; try again in a moment"
+            ) from exc
         except duckdb.Error as exc:
             raise WorkspaceError(f"cannot open workspace {path}: {exc}") from exc
         ws = cls(path, con)

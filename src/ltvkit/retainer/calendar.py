@@ -20,7 +20,7 @@ from pathlib import Path
 
 import holidays
 
-from ltvkit.errors import InputError, ParameterError
+from ltvkit.errors import InputError, MissingDataError
 
 
 @dataclass
@@ -109,8 +109,9 @@ class WorkCalendar(Weekdays):
         code = country.strip().upper()
         supported = holidays.list_supported_countries()
         if code not in supported:
-            raise ParameterError(
-                f"unknown country {country!r}; use an ISO code such as UA, RU, PL, KZ, DE, GB, US"
+            raise MissingDataError(
+                f"no holiday calendar for {country!r}; use an ISO code such as UA, RU, PL, KZ, DE, GB, US",
+                parameter="country",
             )
         super().__init__()
         self.country = code

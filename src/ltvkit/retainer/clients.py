@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ltvkit.errors import ParameterError
+from ltvkit.errors import ParameterError, WorkspaceError
 from ltvkit.io.normalize import (
     Normalized,
     Rejections,
@@ -141,9 +141,7 @@ def client_lifetimes(clients: pd.DataFrame, as_of: dt.date, calendar: Weekdays |
     retained, ``periods`` (months billed), ``churned`` (1 when the end is on or before ``as_of``) and
     ``contract_value`` (fee × months); see the module docstring."""
     if clients.empty:
-        raise ParameterError(
-            "the workspace has no clients; import a ledger first (ltv retainer import clients.csv)"
-        )
+        raise WorkspaceError("the workspace has no clients yet; import a client ledger first")
     calendar = calendar or Weekdays()
     started = clients[pd.to_datetime(clients["start"]) <= pd.Timestamp(as_of)].reset_index(drop=True)
     if started.empty:

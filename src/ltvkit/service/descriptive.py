@@ -66,6 +66,15 @@ def cohorts(
     return Cohorts(data.currency, data.other_currencies, period, metric, split, table)
 
 
+@dataclass(frozen=True)
+class Channels:
+    """Customer quality by a first-purchase field (or the product paths), in one currency."""
+
+    currency: str
+    other_currencies: list[str]
+    table: pd.DataFrame
+
+
 def channels(
     tables: Tables,
     *,
@@ -73,13 +82,14 @@ def channels(
     currency: str | None = None,
     margin: float | None = None,
     paths: bool = False,
-) -> pd.DataFrame:
+) -> Channels:
     """Customer quality by channel or first product (LTV, retention, repeat rate, AOV); with ``paths``, the
     product paths (first product → next product) instead."""
     data = Analysis(tables, currency=currency)
-    if paths:
-        return product_paths(data.orders, currency=data.currency)
-    return data.quality_by(by, margin=margin)
+    table = (
+        product_paths(data.orders, currency=data.currency) if paths else data.quality_by(by, margin=margin)
+    )
+    return Channels(data.currency, data.other_currencies, table)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from ltvkit import __version__
 from ltvkit.choices import METRICS, SCHEMES, SPLITS
 from ltvkit.data.workspace import Workspace
-from ltvkit.errors import FileFormatError, ParameterError, collect_notes
+from ltvkit.errors import FileFormatError, MissingDataError, ParameterError, collect_notes
 from ltvkit.io.normalize import ImportOptions
 from ltvkit.io.writers import csv_bytes
 from ltvkit.serialize import jsonable, records
@@ -305,7 +305,7 @@ def channels(
     return _read(
         request,
         ("channels", by, margin, currency),
-        lambda ws: records(descriptive.channels(ws, by=by, currency=currency, margin=margin)),
+        lambda ws: records(descriptive.channels(ws, by=by, currency=currency, margin=margin).table),
     )
 
 
@@ -546,7 +546,10 @@ class InvoiceRequest(BaseModel):
 @router.post("/retainer/invoice", summary="First invoice prorated by working days, then the schedule")
 def retainer_invoice(body: InvoiceRequest) -> dict[str, Any]:
     if not dt.date(1990, 1, 1) <= body.start <= dt.date(2100, 12, 31):
-        raise ParameterError("the start date must be between 1990 and 2100")
+        raise MissingDataError(
+            "the holiday calendars cover the years 1990 to 2100; choose a start date in them",
+            parameter="start",
+        )
     plan = invoice_plan(
         body.fee,
         body.currency.upper(),

@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ltvkit import __version__, formatting, i18n
+from ltvkit import __version__, columns, formatting, i18n
 from ltvkit.data.sources import Source
 from ltvkit.errors import InputError, LtvError, MissingDataError, NotFittedError, WorkspaceError
 from ltvkit.web.api import router
@@ -370,6 +370,7 @@ def create_app(
             heading=labels["docs_title" if name == "docs" else f"nav_{name}"],
             fmt=formatting.rules(lang),
             reasons=i18n.REASONS,
+            columns=columns.rules(),
             version=__version__,
         )
         response = HTMLResponse(html)

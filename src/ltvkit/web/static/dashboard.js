@@ -8,7 +8,7 @@
 (function () {
   "use strict";
   function json(id) { return JSON.parse(document.getElementById(id).textContent); }
-  var T = json("labels"), F = json("format"), REASONS = json("reasons");
+  var T = json("labels"), F = json("format"), REASONS = json("reasons"), C = json("columns");
   var TARGET = 3;
   var statusEl = document.getElementById("status");
   var charts = {};
@@ -102,24 +102,11 @@
   // A tooltip's content as text: echarts puts a string from a formatter in as HTML, a node as it is.
   function tip(text) { return node("div", {}, [text]); }
 
-  // How a column's values read: [header text, kind]; kinds: money, percent, signed, ratio, number, number2,
-  // name (a name from the user's data, shown as it is), segment, action, payback, month, date, kind, reason.
+  // How a column's values read: [header text, kind], by the table of ltvkit.columns (#columns), which the
+  // command line reads too.
   function columnOf(key) {
-    var kinds = {
-      channel: "name", first_product: "name", customer_id: "name", file_name: "name", value: "name", column: "name",
-      customers: "number", new_customers: "number", customers_observed_12: "number", import_id: "number",
-      read: "number", loaded: "number", duplicates: "number", rejected: "number", row_number: "number",
-      repeat_rate: "percent", retention_1: "percent", retention_3: "percent", customer_share: "percent",
-      revenue_share: "percent", probability_alive: "percent",
-      formula_ltv_change: "signed", model_ltv_change: "signed",
-      ltv_to_cac: "ratio", expected_purchases: "number2",
-      segment: "segment", action: "action", payback_months: "payback", month: "month", due: "date",
-      imported_at: "date", kind: "kind", reason: "reason", scenario: "scenario", preset: "name", installment: "text"
-    };
-    var heads = { payback_months: "payback", formula_ltv_change: "col_change", model_ltv_change: "col_change",
-      preset: "col_preset" };
-    var head = T[heads[key]] || T["col_" + key] || T[key] || key;
-    return [head, kinds[key] || "money"];
+    var head = T["col_" + key] || T[C.heads[key]] || T[key] || key;
+    return [head, C.kinds[key] || "money"];
   }
 
   var TEXT_KINDS = ["name", "segment", "kind", "scenario", "date", "month", "text"];
