@@ -10,6 +10,8 @@ evaluated by mpmath at raised precision.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 _MAX_TERMS = 100_000
@@ -93,61 +95,63 @@ def _precise(a: float, b: float, c: float, z: float, *, excess: bool, log_scale:
         return float(mpmath.exp(log_scale) * (mpmath.hyp2f1(a, step, c, z) - 1) / step)
 
 
-def hyp2f1_unit_a(
-    b: np.ndarray, c: np.ndarray, z: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """H = ₂F₁(1, b; c; z) = Σ_k (b)_k / (c)_k z^k and its derivatives ∂H/∂b, ∂H/∂c, ∂H/∂z, summed together:
-    with t_k the k-th term, ∂t_k/∂b = t_k Σ_{j<k} 1/(b+j), ∂t_k/∂c = −t_k Σ_{j<k} 1/(c+j),
-    ∂t_k/∂z = k t_k / z.
-    For 0 ≤ z < 1 and c > b > 0 (all terms positive); rows that do not converge go to mpmath."""
-    shape, (b, c, z) = _flat(b, c, z)
-    h, hb, hc, hz = np.ones_like(z), np.zeros_like(z), np.zeros_like(z), np.zeros_like(z)
-    idx = np.flatnonzero(z > 0)
-    wb, wc, wz = b[idx], c[idx], z[idx]
-    term, sb, sc = np.ones(len(idx)), np.zeros(len(idx)), np.zeros(len(idx))
-    acc = [np.ones(len(idx)), np.zeros(len(idx)), np.zeros(len(idx)), np.zeros(len(idx))]
-    odds = wz / (1 - wz)
-    k = 0
-    while idx.size and k < _MAX_TERMS:
-        sb += 1 / (wb + k)
-        sc += 1 / (wc + k)
-        term *= (wb + k) / (wc + k) * wz
-        k += 1
-        acc[0] += term
-        acc[1] += term * sb
-        acc[2] -= term * sc
-        acc[3] += term * k
-        done = (term * odds * (1 + k * sb) <= _TOLERANCE * acc[0]) | (term == 0)
-        if done.any():
-            finished = idx[done]
-            h[finished], hb[finished], hc[finished], hz[finished] = (a[done] for a in acc)
-            keep = ~done
-            idx, wb, wc, wz, odds, term, sb, sc = (
-                idx[keep],
-                wb[keep],
-                wc[keep],
-                wz[keep],
-                odds[keep],
-                term[keep],
-                sb[keep],
-                sc[keep],
-            )
-            acc = [a[keep] for a in acc]
-    for i in idx:  # rare: z within about 1e-3 of 1
-        h[i], hb[i], hc[i], hz[i] = _precise_unit_a(b[i], c[i], z[i])
-    positive = z > 0
-    hz[positive] /= z[positive]
-    hz[~positive] = b[~positive] / c[~positive]  # the k = 1 term's derivative at z = 0
-    return h.reshape(shape), hb.reshape(shape), hc.reshape(shape), hz.reshape(shape)
+# --- quadrature of log-concave integrands -----------------------------------------------------------------
+
+_PANELS, _NODES = 8, 16
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(_NODES)
+_DROP = 50.0  # the integrand is cut where it falls e^50 below its peak
+_BISECTIONS = 24
+
+LogDensity = Callable[[np.ndarray], np.ndarray]
 
 
-def _precise_unit_a(b: float, c: float, z: float) -> tuple[float, float, float, float]:
-    """H and z·∂H/∂z (the caller divides by z), ∂H/∂b, ∂H/∂c by mpmath at 60 digits."""
-    import mpmath
+def concave_quadrature(
+    log_f: LogDensity, slope: LogDensity, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes ``v`` and log-weights for ∫_lo^hi e^ℓ(v) g(v) dv ≈ Σ_i e^(logw_i) g(v_i), one row per interval,
+    where ℓ = ``log_f`` is concave in ``v`` (``slope`` its derivative; both take an array of shape
+    (rows, k) of points) and ``g`` is smooth and of moderate range.
 
-    with mpmath.workdps(60):
-        h = mpmath.hyp2f1(1, b, c, z)
-        hb = mpmath.diff(lambda v: mpmath.hyp2f1(1, v, c, z), b)
-        hc = mpmath.diff(lambda v: mpmath.hyp2f1(1, b, v, z), c)
-        hz = z * mpmath.diff(lambda v: mpmath.hyp2f1(1, b, c, v), z)
-        return float(h), float(hb), float(hc), float(hz)
+    The integrand is log-concave, so it has one peak and falls at least exponentially on either side: the
+    peak is found by bisection on the sign of the slope, the interval is cut where ℓ falls :data:`_DROP`
+    below the peak (the part cut off is below e^−50 of the integral), and what is left is split into
+    :data:`_PANELS` panels of :data:`_NODES`-point Gauss–Legendre. The cost is fixed — rows × 128 points,
+    whatever the parameters — and the value is smooth in the parameters, so derivatives may be taken under
+    the integral sign on the same nodes.
+    """
+    lo, hi = np.broadcast_arrays(np.asarray(lo, dtype=float), np.asarray(hi, dtype=float))
+    lo, hi = lo.ravel(), hi.ravel()
+
+    def at(v: np.ndarray, f: LogDensity) -> np.ndarray:
+        return f(v[:, None])[:, 0]
+
+    # the peak: where the slope changes sign (an end of the interval if it does not)
+    a, b = lo.copy(), hi.copy()
+    for _ in range(_BISECTIONS):
+        mid = 0.5 * (a + b)
+        rising = at(mid, slope) > 0
+        a, b = np.where(rising, mid, a), np.where(rising, b, mid)
+    peak = np.where(at(lo, slope) <= 0, lo, np.where(at(hi, slope) >= 0, hi, 0.5 * (a + b)))
+    floor = at(peak, log_f) - _DROP
+    # the cuts: where ℓ crosses floor on either side of the peak, kept on the safe (outer) side
+    left, right = lo.copy(), hi.copy()
+    for side, end in ((left, lo), (right, hi)):
+        inside, outside = peak.copy(), end.copy()
+        for _ in range(_BISECTIONS):
+            mid = 0.5 * (inside + outside)
+            above = at(mid, log_f) > floor
+            inside, outside = np.where(above, mid, inside), np.where(above, outside, mid)
+        side[:] = np.where(at(end, log_f) > floor, end, outside)
+    width = (right - left) / _PANELS
+    start = left[:, None] + width[:, None] * np.arange(_PANELS)[None, :]
+    v = (start[:, :, None] + width[:, None, None] * (_GL_X + 1) / 2).reshape(len(lo), -1)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(np.tile(_GL_W / 2, _PANELS))[None, :] + np.log(width)[:, None]
+    return v, log_w + log_f(v)
+
+
+def expm1_ratio(w: np.ndarray | float) -> np.ndarray:
+    """(e^w − 1)/w, 1 at w = 0, without cancellation for small |w|."""
+    w = np.asarray(w, dtype=float)
+    safe = np.where(w == 0, 1.0, w)
+    return np.where(w == 0, 1.0, np.expm1(safe) / safe)

@@ -178,7 +178,7 @@ class BaseModel:
             start,
             jac=True,
             method="L-BFGS-B",
-            bounds=[LOG_BOUNDS] * len(start),
+            bounds=self._log_bounds(),
             options={"maxiter": self.max_iter, "ftol": self.tol * 1e-3, "gtol": self.tol},
         )
         if not np.all(np.isfinite(result.x)) or (not result.success and result.nit >= self.max_iter):
@@ -198,6 +198,10 @@ class BaseModel:
         if self.identification_.weak:
             warnings.warn(self._weak_identification_note(), WeakIdentificationWarning, stacklevel=2)
         return self
+
+    def _log_bounds(self) -> list[tuple[float, float]]:
+        """Bounds of the log-parameters during fitting (a model narrows one for a constraint)."""
+        return [LOG_BOUNDS] * len(self._param_names)
 
     def _fitting_data(
         self, data: pd.DataFrame, weights: pd.Series | np.ndarray | None
