@@ -83,8 +83,8 @@ class GammaGammaModel(BaseModel):
         if q <= 1 or (self.q_constraint and q < Q_FLOOR * (1 + 1e-6)):
             warnings.warn(
                 "a few very large orders dominate spend: the model's average order value is infinite "
-                f"(q = {q:.3g}, the model needs q above 1), so expected spend is unbounded for customers with "
-                "few orders"
+                f"(q = {q:.3g}, the model needs q above 1), so expected spend is unbounded for customers "
+                "with few orders"
                 + (
                     "; even the constrained fit stops at that limit — use the observed average order value "
                     "instead of this model"

@@ -8,7 +8,7 @@ While alive, a customer buys at Poisson rate λ ~ Gamma(r, α); the lifetime τ 
 μ ~ Gamma(s, β), so across customers τ has the Lomax density s/β · (1+τ/β)^(−s−1). Given τ, the purchases in
 (0, min(τ, T)] are negative binomial, hence::
 
-    L = Γ(r+x) α^r / Γ(r) · [ (1+T/β)^(−s) / (α+T)^(r+x)  +  ∫_{t_x}^T s/(β+τ) · (1+τ/β)^(−s) / (α+τ)^(r+x) dτ ]
+    L = Γ(r+x) α^r / Γ(r) · [ (1+T/β)^(−s) / (α+T)^(r+x) + ∫_{t_x}^T s/(β+τ) (1+τ/β)^(−s) / (α+τ)^(r+x) dτ ]
 
 (the second term: the customer dropped out at τ between the last purchase and T). The usual closed form
 writes the integral with a Gauss ₂F₁ whose series needs millions of terms near the ridge s, β → ∞ that young
@@ -166,12 +166,7 @@ class ParetoNBDModel(PurchaseModel):
 
         def log_f(u: np.ndarray) -> np.ndarray:
             tau = np.exp(u)
-            return (
-                (k + 1) * u
-                - (r + k) * np.log(alpha + tau)
-                - np.log(beta + tau)
-                - s * np.log1p(tau / beta)
-            )
+            return (k + 1) * u - (r + k) * np.log(alpha + tau) - np.log(beta + tau) - s * np.log1p(tau / beta)
 
         def slope(u: np.ndarray) -> np.ndarray:
             tau = np.exp(u)
