@@ -1,11 +1,13 @@
-"""Special functions the models need, evaluated where the library versions fail.
+"""Special functions the models need, evaluated where the library versions fail, each with a bounded cost.
 
 ``scipy.special.hyp2f1`` returns ``inf`` for some ordinary arguments with integer parameters (for example
 ₂F₁(2, 1; 101; 0.903) ≈ 1.018), exactly what BG/NBD-family predictions produce for whole-number histories.
 The models only need ₂F₁(a, b; c; z) with 0 ≤ z < 1 and c > 0, where the power series converges; it is
-summed here directly, all rows at once, with a bound on the tail. Rows where the series cancels (alternating
-terms far larger than their sum, e.g. a large negative ``a``) or converges too slowly (z very close to 1) are
-evaluated by mpmath at raised precision.
+summed here directly, all rows at once, with a bound on the tail and a budget of terms. Rows where the
+series cancels (alternating terms far larger than their sum) or does not converge within the budget (z close
+to 1, parameters in the thousands) are reported, and the caller evaluates them another way — the BG/NBD
+expectation by :func:`concave_quadrature`; :func:`hyp2f1` by mpmath under a term budget that ends in
+:class:`~ltvkit.errors.ConvergenceError`, never in a hang.
 """
 
 from __future__ import annotations
@@ -14,16 +16,27 @@ from collections.abc import Callable
 
 import numpy as np
 
-_MAX_TERMS = 100_000
+from ltvkit.errors import ConvergenceError
+
+_MAX_TERMS = 100_000  # the float series of hyp2f1
+_EXCESS_TERMS = 3_000  # the float series of hyp2f1_excess, whose callers have a quadrature to fall back on
+_PRECISE_TERMS = 200_000  # mpmath's budget
 _TOLERANCE = 1e-14  # the tail bound, relative to the sum of |terms|
 _CANCELLATION = 1e6  # Σ|terms| / |Σ terms| above this loses more than 6 of the 16 digits
 
 
 def _series(
-    a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray, first: np.ndarray, k0: int
+    a: np.ndarray,
+    b: np.ndarray,
+    c: np.ndarray,
+    z: np.ndarray,
+    first: np.ndarray,
+    k0: int,
+    max_terms: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Σ_{k≥k0} t_k with t_{k0} = ``first`` and t_{k+1}/t_k = (a+k)(b+k)/((c+k)(k+1)) z; and the rows whose
-    sum is unreliable (not converged, or cancelling). Rows that finish leave the working arrays."""
+    sum is unreliable (not converged within ``max_terms``, or cancelling). Rows that finish leave the working
+    arrays."""
     total = first.copy()
     magnitude = np.abs(first)
     idx = np.flatnonzero((z > 0) & (first != 0))
@@ -31,7 +44,7 @@ def _series(
     term, run, size = first[idx].copy(), total[idx].copy(), magnitude[idx].copy()
     odds = wz / (1 - wz)
     k = k0
-    while idx.size and k < _MAX_TERMS:
+    while idx.size and k < max_terms:
         with np.errstate(over="ignore", invalid="ignore"):
             term *= (wa + k) * (wb + k) / ((wc + k) * (k + 1)) * wz
             run += term
@@ -60,9 +73,9 @@ def hyp2f1(
 ) -> np.ndarray:
     """Gauss's ₂F₁(a, b; c; z) = Σ_k (a)_k (b)_k / ((c)_k k!) z^k for 0 ≤ z < 1, c > 0."""
     shape, (a, b, c, z) = _flat(a, b, c, z)
-    total, unreliable = _series(a, b, c, z, np.ones_like(z), 0)
+    total, unreliable = _series(a, b, c, z, np.ones_like(z), 0, _MAX_TERMS)
     for i in np.flatnonzero(unreliable):
-        total[i] = _precise(a[i], b[i], c[i], z[i], excess=False)
+        total[i] = _precise(a[i], b[i], c[i], z[i])
     return total.reshape(shape)
 
 
@@ -72,27 +85,30 @@ def hyp2f1_excess(
     c: np.ndarray | float,
     z: np.ndarray | float,
     log_scale: np.ndarray | float = 0.0,
-) -> np.ndarray:
-    """e^log_scale · (₂F₁(a, b; c; z) − 1) / b = e^log_scale · Σ_{k≥1} (a)_k (b+1)_{k−1} / ((c)_k k!) z^k,
-    without dividing by b (so it is exact as b → 0, where it becomes Σ (a)_k / ((c)_k k) z^k). The scale
-    (≤ 0 in use) is applied at high precision where the series itself overflows a float."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """e^log_scale · c · (₂F₁(a, b; c; z) − 1) / b = e^log_scale · Σ_{k≥1} (a)_k (b+1)_{k−1} / ((c+1)_{k−1} k!)
+    z^k, without dividing by b or c (so it is exact as b → 0, and finite at c = 0, where the ₂F₁ is not);
+    and the rows whose series was unreliable (NaN there: the caller evaluates them another way)."""
     shape, (a, b, c, z, log_scale) = _flat(a, b, c, z, log_scale)
-    total, unreliable = _series(a, b, c, z, a * z / c, 1)
-    with np.errstate(invalid="ignore"):  # inf · 0 in rows about to be recomputed
+    total, unreliable = _series(a, b, c, z, a * z, 1, _EXCESS_TERMS)
+    with np.errstate(invalid="ignore", over="ignore"):
         total *= np.exp(log_scale)
-    for i in np.flatnonzero(unreliable):
-        total[i] = _precise(a[i], b[i], c[i], z[i], excess=True, log_scale=log_scale[i])
-    return total.reshape(shape)
+    unreliable |= ~np.isfinite(total)
+    total[unreliable] = np.nan
+    return total.reshape(shape), unreliable.reshape(shape)
 
 
-def _precise(a: float, b: float, c: float, z: float, *, excess: bool, log_scale: float = 0.0) -> float:
+def _precise(a: float, b: float, c: float, z: float) -> float:
     import mpmath
 
-    with mpmath.workdps(60):
-        if not excess:
-            return float(mpmath.hyp2f1(a, b, c, z))
-        step = b if abs(b) > 1e-20 else mpmath.mpf("1e-40")
-        return float(mpmath.exp(log_scale) * (mpmath.hyp2f1(a, step, c, z) - 1) / step)
+    try:
+        with mpmath.workdps(40):
+            return float(mpmath.hyp2f1(a, b, c, z, maxterms=_PRECISE_TERMS))
+    except mpmath.libmp.NoConvergence as error:
+        raise ConvergenceError(
+            f"₂F₁({a:.6g}, {b:.6g}; {c:.6g}; {z:.6g}) did not converge within {_PRECISE_TERMS} terms "
+            "(parameters or a discount rate this extreme are outside what the model can evaluate)"
+        ) from error
 
 
 # --- quadrature of log-concave integrands -----------------------------------------------------------------
@@ -106,15 +122,20 @@ LogDensity = Callable[[np.ndarray], np.ndarray]
 
 
 def concave_quadrature(
-    log_f: LogDensity, slope: LogDensity, lo: np.ndarray, hi: np.ndarray
+    log_f: LogDensity,
+    slope: LogDensity,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    drop: np.ndarray | float = _DROP,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Nodes ``v`` and log-weights for ∫_lo^hi e^ℓ(v) g(v) dv ≈ Σ_i e^(logw_i) g(v_i), one row per interval,
     where ℓ = ``log_f`` is concave in ``v`` (``slope`` its derivative; both take an array of shape
     (rows, k) of points) and ``g`` is smooth and of moderate range.
 
     The integrand is log-concave, so it has one peak and falls at least exponentially on either side: the
-    peak is found by bisection on the sign of the slope, the interval is cut where ℓ falls :data:`_DROP`
-    below the peak (the part cut off is below e^−50 of the integral), and what is left is split into
+    peak is found by bisection on the sign of the slope, the interval is cut where ℓ falls ``drop`` below
+    the peak (by default :data:`_DROP`: the part cut off is below e^−50 of the integral; a caller whose g
+    spans a range G adds log G), and what is left is split into
     :data:`_PANELS` panels of :data:`_NODES`-point Gauss–Legendre. The cost is fixed — rows × 128 points,
     whatever the parameters — and the value is smooth in the parameters, so derivatives may be taken under
     the integral sign on the same nodes.
@@ -132,7 +153,7 @@ def concave_quadrature(
         rising = at(mid, slope) > 0
         a, b = np.where(rising, mid, a), np.where(rising, b, mid)
     peak = np.where(at(lo, slope) <= 0, lo, np.where(at(hi, slope) >= 0, hi, 0.5 * (a + b)))
-    floor = at(peak, log_f) - _DROP
+    floor = at(peak, log_f) - drop
     # the cuts: where ℓ crosses floor on either side of the peak, kept on the safe (outer) side
     left, right = lo.copy(), hi.copy()
     for side, end in ((left, lo), (right, hi)):
@@ -155,3 +176,57 @@ def expm1_ratio(w: np.ndarray | float) -> np.ndarray:
     w = np.asarray(w, dtype=float)
     safe = np.where(w == 0, 1.0, w)
     return np.where(w == 0, 1.0, np.expm1(safe) / safe)
+
+
+# --- differences of log-gamma ratios --------------------------------------------------------------------------
+
+_SUMMED = 32  # n up to this: the sum of log1p terms itself
+_STIRLING_FROM = 20.0  # below, the recurrence Γ(z+1) = zΓ(z) lifts z to here first
+_STIRLING = ((1, 1 / 12), (3, -1 / 360), (5, 1 / 1260), (7, -1 / 1680))  # c(z) = Σ coef · z^−power
+
+
+def _log1p_ratio(u: np.ndarray) -> np.ndarray:
+    """log(1+u)/u, 1 at u = 0."""
+    safe = np.where(u == 0, 1.0, u)
+    return np.where(u == 0, 1.0, np.log1p(safe) / safe)
+
+
+def _lgr_parts(z: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(S, z') with (lnΓ(z+e) − lnΓ(z))/e = S + log(z'+e), S of order one, for z > 0, z + e > 0.
+
+    z is lifted to z' = z + m ≥ 20 by the recurrence, then Stirling's series:
+    (lnΓ(z'+e) − lnΓ(z'))/e = (z'−½)·log(1+e/z')/e + log(z'+e) − 1 + (c(z'+e) − c(z'))/e, each divided
+    difference of a power taken exactly, so nothing cancels as e → 0 (where the ratio tends to ψ(z))."""
+    m = np.maximum(np.ceil(_STIRLING_FROM - z), 0.0)
+    lifted = z + m
+    total = (lifted - 0.5) / lifted * _log1p_ratio(e / lifted) - 1.0
+    a, b = lifted + e, lifted
+    for power, coef in _STIRLING:
+        # (a^−p − b^−p)/e = −Σ_{j<p} a^j b^(p−1−j) / (a b)^p, with a − b = e
+        spread = sum(a**j * b ** (power - 1 - j) for j in range(power))
+        total -= coef * spread / (a * b) ** power
+    for k in range(int(m.max()) if m.size else 0):
+        step = k < m
+        shifted = z + k
+        total -= np.where(step, _log1p_ratio(e / shifted) / shifted, 0.0)
+    return total, lifted
+
+
+def log_gamma_ratio_change(y: np.ndarray, n: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """q = ([lnΓ(y+n+e) − lnΓ(y+n)] − [lnΓ(y+e) − lnΓ(y)]) / e = Σ_{j<n} log(1 + e/(y+j))/e (n whole),
+    tending to ψ(y+n) − ψ(y) as e → 0; for y > 0, y + e > 0, n ≥ 0.
+
+    The two log-gamma ratios are close when n ≪ y (y up to e^18 in the BG/BB fits): each is split as
+    :func:`_lgr_parts` does, so the large logarithms meet only in ``log1p``; the relative error stays near
+    1e-16 · y/n, and for n ≤ :data:`_SUMMED` the sum is taken term by term instead."""
+    y, n, e = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (y, n, e)))
+    s_low, low = _lgr_parts(y, e)
+    s_high, high = _lgr_parts(y + n, e)
+    value = s_high - s_low + np.log1p((high - low) / (low + e))
+    short = n <= _SUMMED
+    if short.any():
+        summed = sum(
+            np.where(j < n, _log1p_ratio(e / (y + j)) / (y + j), 0.0) for j in range(int(n[short].max()))
+        )
+        value = np.where(short, summed, value)
+    return value

@@ -93,7 +93,7 @@ class ParetoNBDModel(PurchaseModel):
         x, t_x, T = (np.atleast_1d(v).astype(float) for v in np.broadcast_arrays(x, t_x, T))
         alive = -(r + x) * np.log(alpha + T) - s * np.log1p(T / beta)
         died, d_died = self._died(params, x, t_x, T, grad=grad)
-        if not grad:
+        if d_died is None:
             return alive, died
         d_alive = np.column_stack(
             [-np.log(alpha + T), -(r + x) / (alpha + T), -np.log1p(T / beta), s * T / (beta * (beta + T))]
