@@ -87,8 +87,9 @@ def hyp2f1_excess(
     log_scale: np.ndarray | float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """e^log_scale · c · (₂F₁(a, b; c; z) − 1) / b
-    = e^log_scale · Σ_{k≥1} (a)_k (b+1)_{k−1} / ((c+1)_{k−1} k!) z^k, without dividing by b or c (so it is exact as b → 0, and finite at c = 0, where the ₂F₁ is not);
-    and the rows whose series was unreliable (NaN there: the caller evaluates them another way)."""
+    = e^log_scale · Σ_{k≥1} (a)_k (b+1)_{k−1} / ((c+1)_{k−1} k!) z^k, without dividing by b or c (so it
+    is exact as b → 0, and finite at c = 0, where the ₂F₁ is not); and the rows whose series was unreliable
+    (NaN there: the caller evaluates them another way)."""
     shape, (a, b, c, z, log_scale) = _flat(a, b, c, z, log_scale)
     total, unreliable = _series(a, b, c, z, a * z, 1, _EXCESS_TERMS)
     with np.errstate(invalid="ignore", over="ignore"):
