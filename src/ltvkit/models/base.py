@@ -32,7 +32,7 @@ from ltvkit.errors import (
     ParameterError,
     WeakIdentificationWarning,
 )
-from ltvkit.models.data import Columns
+from ltvkit.models.data import Columns, as_arrays
 
 LOG_BOUNDS = (-18.0, 18.0)  # parameters between about 1.5e-8 and 6.6e7: beyond, the data cannot tell
 EXTREME = (
@@ -230,6 +230,18 @@ class BaseModel:
         log_params = np.log(self._p)
         return Identification.of(self._param_names, log_params, self._information(log_params, arrays, w))
 
+    def log_likelihood(self, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
+        """The log-likelihood of each row (a customer's history) under the current parameters, from ``data``
+        or the model's data columns as keyword arguments; its weighted sum at the fit is
+        ``log_likelihood_``."""
+        self._check_fitted()
+        values = as_arrays(data, columns, self._data_columns)
+        shape = values[0].shape
+        frame = pd.DataFrame({c: v.ravel() for c, v in zip(self._data_columns, values, strict=True)})
+        self._validate(frame)
+        arrays = self._prepare({c: frame[c].to_numpy(dtype=float) for c in self._data_columns})
+        return np.asarray(self._log_likelihood(self._p, **arrays)).reshape(shape)
+
     def _information(self, log_params: np.ndarray, arrays: dict[str, Any], w: np.ndarray) -> np.ndarray:
         """Observed information in log-parameters: the Hessian of the total negative log-likelihood at the
         estimate, by central differences of its gradient, symmetrised."""
@@ -404,4 +416,9 @@ class PurchaseModel(BaseModel):
     def expected_purchases_new_customer(self, t: float | np.ndarray) -> np.ndarray:
         """E[X(t)]: expected repeat purchases by time ``t`` of a customer who has just made a first
         purchase."""
+        raise NotImplementedError
+
+    def probability_of_n_purchases(self, t: float | np.ndarray, n: int | np.ndarray) -> np.ndarray:
+        """P(X(t) = n): the probability that a customer who has just made a first purchase makes exactly
+        ``n`` repeat purchases by time ``t`` (broadcast over ``t`` and ``n``)."""
         raise NotImplementedError

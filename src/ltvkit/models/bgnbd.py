@@ -229,6 +229,29 @@ class BetaGeoModel(PurchaseModel):
         zero = np.zeros_like(t)
         return self._expected(t, zero, zero, zero)
 
+    def probability_of_n_purchases(self, t: float | np.ndarray, n: int | np.ndarray) -> np.ndarray:
+        """P(X(t) = n) (Fader, Hardie & Lee 2005, eq. 8; MBG/NBD with x+1 in the beta terms)::
+
+            B(a, b+n)/B(a, b) · NB(n; t) + 1{n>0} · B(a+1, b+n−1)/B(a, b) · P(NB(t) ≥ n)
+
+        — still active with n purchases, or dropped out right after the n-th; NB(·; t) is the negative
+        binomial count with P(NB(t) ≥ n) = I_{t/(α+t)}(n, r)."""
+        r, alpha, a, b = self._p
+        shape = np.broadcast_shapes(np.shape(t), np.shape(n))
+        t, n = (v.ravel() for v in np.broadcast_arrays(np.asarray(t, float), np.asarray(n, float)))
+        nb = n + self._shift
+        log_nb = (
+            gammaln(r + n)
+            - gammaln(r)
+            - gammaln(n + 1)
+            + r * (np.log(alpha) - np.log(alpha + t))
+            + np.where(n > 0, n * (np.log(np.where(t > 0, t, 1.0)) - np.log(alpha + t)), 0.0)
+        )
+        active = np.exp(betaln(a, b + nb) - betaln(a, b) + np.where((t == 0) & (n > 0), -np.inf, log_nb))
+        reached = np.where(n > 0, betainc(np.maximum(n, 1.0), r, t / (alpha + t)), 1.0)
+        gone = np.where(nb > 0, np.exp(betaln(a + 1, b + np.maximum(nb, 1.0) - 1) - betaln(a, b)), 0.0)
+        return (active + gone * reached).reshape(shape)
+
     # --- simulation -------------------------------------------------------------------------------------
 
     def simulate(
