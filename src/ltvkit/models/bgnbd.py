@@ -167,7 +167,9 @@ class BetaGeoModel(PurchaseModel):
         safe = np.where(np.abs(exponent) < 1e-12, 1.0, exponent)
         first = np.where(np.abs(exponent) < 1e-12, -log_keep, -np.expm1(exponent * log_keep) / safe) * ratio
         rest, unreliable = hyp2f1_excess(upper, exponent, c, z, exponent * log_keep)
-        bracket = c * first - ratio * rest
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN or ∞ only in rows found unreliable here
+            bracket = c * first - ratio * rest
+            unreliable |= ~(np.abs(c * first) <= 1e6 * bracket)  # the difference lost 6 of 16 digits
         if unreliable.any():
             bracket[unreliable] = self._bracket_by_quadrature(t[unreliable], x[unreliable], T[unreliable])
         return bracket
@@ -209,7 +211,11 @@ class BetaGeoModel(PurchaseModel):
         )
         p = expit(y)
         gain = -np.expm1(-kk * np.log1p(p * ww)) / p
-        return ends + np.sum(np.exp(log_w - betaln(a, bb)) * gain, axis=1)
+        # the middle's weights normalised by their own sum, times its mass from the incomplete beta: the beta
+        # density's log is a difference of numbers near a·log 2 (1e8 at a = e^18), good to 1e-8 at best
+        weight = np.exp(log_w - log_w.max(axis=1, keepdims=True))
+        middle = betainc(a, big_b, p1) - betainc(a, big_b, p0)
+        return ends + middle * np.sum(weight * gain, axis=1) / np.sum(weight, axis=1)
 
     def _expected(self, t: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
         x, t_x, T = np.broadcast_arrays(x, t_x, T)
