@@ -173,6 +173,7 @@ def concave_quadrature(
         ends.append(side)
     # panels in increasing v: the left side's ends reversed, then the right side's
     bounds = np.stack([*ends[0][::-1], *ends[1][1:]], axis=1)
+    bounds = np.maximum.accumulate(bounds, axis=1)  # where ℓ is flat to rounding, ends may cross
     start, width = bounds[:, :-1], np.diff(bounds, axis=1)
     v = (start[:, :, None] + width[:, :, None] * (_GL_X + 1) / 2).reshape(len(lo), -1)
     with np.errstate(divide="ignore"):

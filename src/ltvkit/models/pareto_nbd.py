@@ -31,6 +31,7 @@ from ltvkit.models.base import PurchaseModel
 from ltvkit.models.data import Columns, as_arrays, check_rfm
 
 STAY = "how long customers keep buying"
+_BLOCK = 4096  # rows per quadrature block
 
 
 class ParetoNBDModel(PurchaseModel):
@@ -90,9 +91,15 @@ class ParetoNBDModel(PurchaseModel):
         """log of the 'alive at T' and of the 'dropped out between t_x and T' terms of L (without the
         common factor), and with ``grad`` their derivatives."""
         r, alpha, s, beta = params
-        x, t_x, T = (np.atleast_1d(v).astype(float) for v in np.broadcast_arrays(x, t_x, T))
+        x, t_x, T = (np.atleast_1d(v).astype(float).ravel() for v in np.broadcast_arrays(x, t_x, T))
         alive = -(r + x) * np.log(alpha + T) - s * np.log1p(T / beta)
-        died, d_died = self._died(params, x, t_x, T, grad=grad)
+        # in blocks of rows, so that the rows × 160 quadrature arrays stay small for any number of customers
+        parts = [
+            self._died(params, x[i : i + _BLOCK], t_x[i : i + _BLOCK], T[i : i + _BLOCK], grad=grad)
+            for i in range(0, len(x), _BLOCK)
+        ]
+        died = np.concatenate([part[0] for part in parts])
+        d_died = np.concatenate([part[1] for part in parts]) if grad else None  # type: ignore[misc]
         if d_died is None:
             return alive, died
         d_alive = np.column_stack(
@@ -100,18 +107,36 @@ class ParetoNBDModel(PurchaseModel):
         )
         return alive, died, d_alive, d_died
 
+    def _fitting_terms(
+        self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
+        """:meth:`_log_terms` with derivatives, remembered for the last parameters and data: the optimiser
+        asks for the likelihood and then the gradient at the same point, and both come from one
+        quadrature."""
+        key = params.tobytes()
+        memo = getattr(self, "_memo", None)
+        if (
+            memo is not None
+            and memo[0] == key
+            and all(a is b for a, b in zip(memo[1], (frequency, recency, T), strict=True))
+        ):
+            return memo[2]
+        terms = self._log_terms(params, frequency, recency, T, grad=True)
+        self._memo = (key, (frequency, recency, T), terms)
+        return terms
+
     def _log_likelihood(
         self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
     ) -> np.ndarray:
         r, alpha, _, _ = params
-        alive, died = self._log_terms(params, frequency, recency, T)
+        alive, died, *_ = self._fitting_terms(params, frequency, recency, T)
         return gammaln(r + frequency) - gammaln(r) + r * np.log(alpha) + np.logaddexp(alive, died)
 
     def _gradient(
         self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
     ) -> np.ndarray:
         r, alpha, _, _ = params
-        alive, died, d_alive, d_died = self._log_terms(params, frequency, recency, T, grad=True)
+        alive, died, d_alive, d_died = self._fitting_terms(params, frequency, recency, T)
         w_died = np.exp(died - np.logaddexp(alive, died))[:, None]
         common = np.zeros_like(d_alive)
         common[:, 0] = digamma(r + frequency) - digamma(r) + np.log(alpha)
@@ -186,7 +211,7 @@ class ParetoNBDModel(PurchaseModel):
             # the ridge s, β → ∞ with s/β fixed: Lomax lifetimes tend to one exponential lifetime
             return (
                 "drop-out is not yet visible in your history, so the model treats every customer as equally "
-                f"likely to stop in any week (an average lifetime of about {beta / s:.3g} time units) — its "
+                f"likely to stop at any time (an average lifetime of about {beta / s:.3g} time units) — its "
                 "long-range predictions rest on that assumption; check again with more history"
             )
         return super()._weak_consequence()
