@@ -13,7 +13,7 @@ from scipy import integrate
 from scipy.special import betaln, gammaln
 from tests.models.references import bg_expected, bgbb_expected, pareto_alive
 
-from ltvkit.errors import HeavyTailWarning, ParameterError, WeakIdentificationWarning
+from ltvkit.errors import ConvergenceError, HeavyTailWarning, ParameterError, WeakIdentificationWarning
 from ltvkit.models import (
     BetaGeoBetaBinomModel,
     BetaGeoModel,
@@ -323,3 +323,15 @@ def test_per_row_log_likelihood_adds_up_to_the_fit(cdnow_rfm: pd.DataFrame) -> N
     single = BetaGeoModel.from_params(**PURCHASE[BetaGeoModel]).log_likelihood(frequency=0, recency=0, T=30)
     r, alpha, a, b = PURCHASE[BetaGeoModel].values()
     assert single == pytest.approx(r * np.log(alpha / (alpha + 30)))  # no repeat purchase: alive, none bought
+
+
+def test_derl_beyond_the_series_ends_in_a_clear_error_not_a_hang() -> None:
+    """Parameters at the fit's bounds with a tiny discount rate: the ₂F₁ neither converges as a float series
+    nor within mpmath's budget — a ConvergenceError that says so, in seconds."""
+    model = ShiftedBetaGeometricModel.from_params(alpha=1e-8, beta=6.6e7)
+    start = time.perf_counter()
+    with pytest.raises(ConvergenceError, match="did not converge"):
+        model.discounted_expected_residual_lifetime(1e-4, 1)
+    assert time.perf_counter() - start < 30
+    ordinary = ShiftedBetaGeometricModel.from_params(alpha=0.704, beta=1.182)
+    assert np.isfinite(_within(10.0, lambda: ordinary.discounted_expected_residual_lifetime(1e-9, 12)))

@@ -18,9 +18,10 @@ import numpy as np
 
 from ltvkit.errors import ConvergenceError
 
-_MAX_TERMS = 100_000  # the float series of hyp2f1
+_MAX_TERMS = 5_000  # the float series of hyp2f1; mpmath's transformations serve z near 1 faster
 _EXCESS_TERMS = 500  # the float series of hyp2f1_excess, whose callers have a quadrature to fall back on
-_PRECISE_TERMS = 200_000  # mpmath's budget
+_PRECISE_TERMS = 20_000  # mpmath's budget: terms of a series,
+_PRECISE_BITS = 400  # and the working precision it may raise itself to
 _TOLERANCE = 1e-14  # the tail bound, relative to the sum of |terms|
 _CANCELLATION = 1e6  # Σ|terms| / |Σ terms| above this loses more than 6 of the 16 digits
 
@@ -104,8 +105,8 @@ def _precise(a: float, b: float, c: float, z: float) -> float:
 
     try:
         with mpmath.workdps(40):
-            return float(mpmath.hyp2f1(a, b, c, z, maxterms=_PRECISE_TERMS))
-    except mpmath.libmp.NoConvergence as error:
+            return float(mpmath.hyp2f1(a, b, c, z, maxterms=_PRECISE_TERMS, maxprec=_PRECISE_BITS))
+    except (mpmath.libmp.NoConvergence, ValueError) as error:  # ValueError: its precision budget ran out
         raise ConvergenceError(
             f"₂F₁({a:.6g}, {b:.6g}; {c:.6g}; {z:.6g}) did not converge within {_PRECISE_TERMS} terms "
             "(parameters or a discount rate this extreme are outside what the model can evaluate)"
