@@ -107,6 +107,12 @@ class ParetoNBDModel(PurchaseModel):
         )
         return alive, died, d_alive, d_died
 
+    def fit(self, data: pd.DataFrame, *, weights: pd.Series | np.ndarray | None = None) -> ParetoNBDModel:
+        try:
+            return super().fit(data, weights=weights)
+        finally:
+            self.__dict__.pop("_memo", None)  # the last quadrature of the fit: no use after it
+
     def _fitting_terms(
         self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
     ) -> tuple[np.ndarray, ...]:
