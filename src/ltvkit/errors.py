@@ -20,6 +20,7 @@ class. The tree::
 
     LtvWarning (UserWarning)
     ├── StatisticalWarning                 an assumption of a model looks violated
+    │   └── HeavyTailWarning               spend so heavy-tailed that its fitted mean is infinite
     └── ApproximationWarning               a result had to be approximated
         └── WeakIdentificationWarning      the data cannot pin a fitted model's parameters down
 """
@@ -159,6 +160,11 @@ class LtvWarning(UserWarning):
 
 class StatisticalWarning(LtvWarning):
     """An assumption of a model looks violated by the data."""
+
+
+class HeavyTailWarning(StatisticalWarning):
+    """A fitted spend model whose average spend per order is infinite (Gamma-Gamma with q ≤ 1): a few
+    very large orders dominate, and predictions for customers with few orders are unbounded."""
 
 
 class ApproximationWarning(LtvWarning):

@@ -32,7 +32,7 @@ from ltvkit.errors import (
     ParameterError,
     WeakIdentificationWarning,
 )
-from ltvkit.models.data import Columns
+from ltvkit.models.data import Columns, as_arrays
 
 LOG_BOUNDS = (-18.0, 18.0)  # parameters between about 1.5e-8 and 6.6e7: beyond, the data cannot tell
 EXTREME = (
@@ -178,7 +178,7 @@ class BaseModel:
             start,
             jac=True,
             method="L-BFGS-B",
-            bounds=[LOG_BOUNDS] * len(start),
+            bounds=self._log_bounds(),
             options={"maxiter": self.max_iter, "ftol": self.tol * 1e-3, "gtol": self.tol},
         )
         if not np.all(np.isfinite(result.x)) or (not result.success and result.nit >= self.max_iter):
@@ -198,6 +198,10 @@ class BaseModel:
         if self.identification_.weak:
             warnings.warn(self._weak_identification_note(), WeakIdentificationWarning, stacklevel=2)
         return self
+
+    def _log_bounds(self) -> list[tuple[float, float]]:
+        """Bounds of the log-parameters during fitting (a model narrows one for a constraint)."""
+        return [LOG_BOUNDS] * len(self._param_names)
 
     def _fitting_data(
         self, data: pd.DataFrame, weights: pd.Series | np.ndarray | None
@@ -225,6 +229,18 @@ class BaseModel:
         _, arrays, w = self._fitting_data(data, weights)
         log_params = np.log(self._p)
         return Identification.of(self._param_names, log_params, self._information(log_params, arrays, w))
+
+    def log_likelihood(self, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
+        """The log-likelihood of each row (a customer's history) under the current parameters, from ``data``
+        or the model's data columns as keyword arguments; its weighted sum at the fit is
+        ``log_likelihood_``."""
+        self._check_fitted()
+        values = as_arrays(data, columns, self._data_columns)
+        shape = values[0].shape
+        frame = pd.DataFrame({c: v.ravel() for c, v in zip(self._data_columns, values, strict=True)})
+        self._validate(frame)
+        arrays = self._prepare({c: frame[c].to_numpy(dtype=float) for c in self._data_columns})
+        return np.asarray(self._log_likelihood(self._p, **arrays)).reshape(shape)
 
     def _information(self, log_params: np.ndarray, arrays: dict[str, Any], w: np.ndarray) -> np.ndarray:
         """Observed information in log-parameters: the Hessian of the total negative log-likelihood at the
@@ -400,4 +416,9 @@ class PurchaseModel(BaseModel):
     def expected_purchases_new_customer(self, t: float | np.ndarray) -> np.ndarray:
         """E[X(t)]: expected repeat purchases by time ``t`` of a customer who has just made a first
         purchase."""
+        raise NotImplementedError
+
+    def probability_of_n_purchases(self, t: float | np.ndarray, n: int | np.ndarray) -> np.ndarray:
+        """P(X(t) = n): the probability that a customer who has just made a first purchase makes exactly
+        ``n`` repeat purchases by time ``t`` (broadcast over ``t`` and ``n``)."""
         raise NotImplementedError
