@@ -64,6 +64,64 @@ TEXT: dict[str, dict[str, str]] = {
         "ru": "{customers} клиентов, {repeat} повторных покупателей, {days} дней",
         "uk": "{customers} клієнтів, {repeat} повторних покупців, {days} днів",
     },
+    "regularization_thin_data": {
+        "en": (
+            "Few customers to learn from ({customers} customers, {informative} of them bought again; firm "
+            "estimates need {enough_customers} and {enough_repeat}): the model was fitted with weakly "
+            "informative priors, which keep its parameters at plausible values where the data say little."
+        ),
+        "ru": (
+            "Мало клиентов для обучения ({customers} клиентов, из них {informative} купили повторно; для "
+            "надёжных оценок нужно {enough_customers} и {enough_repeat}): модель подобрана со слабо "
+            "информативными априорными распределениями — они удерживают параметры в правдоподобных "
+            "пределах там, где данные говорят мало."
+        ),
+        "uk": (
+            "Замало клієнтів для навчання ({customers} клієнтів, з них {informative} купили повторно; для "
+            "надійних оцінок потрібно {enough_customers} і {enough_repeat}): модель підібрано зі слабко "
+            "інформативними апріорними розподілами — вони утримують параметри в правдоподібних межах там, "
+            "де дані кажуть мало."
+        ),
+    },
+    "regularization_at_limit": {
+        "en": (
+            "The plain fit ran to a limit of the model (a parameter without bound), so the model was refitted "
+            "with weakly informative priors that keep every parameter at a plausible value."
+        ),
+        "ru": (
+            "Обычная подгонка ушла к пределу модели (параметр без границ), поэтому модель подобрана заново "
+            "со слабо информативными априорными распределениями, удерживающими параметры в правдоподобных "
+            "пределах."
+        ),
+        "uk": (
+            "Звичайне підбирання пішло до межі моделі (параметр без меж), тому модель підібрано заново зі "
+            "слабко інформативними апріорними розподілами, що утримують параметри в правдоподібних межах."
+        ),
+    },
+    "regularization_enough_data": {
+        "en": (
+            "Enough data ({customers} customers, {informative} of them bought again): the model was fitted "
+            "to the data alone (maximum likelihood)."
+        ),
+        "ru": (
+            "Данных достаточно ({customers} клиентов, из них {informative} купили повторно): модель "
+            "подобрана только по данным (метод максимального правдоподобия)."
+        ),
+        "uk": (
+            "Даних достатньо ({customers} клієнтів, з них {informative} купили повторно): модель підібрано "
+            "лише за даними (метод максимальної правдоподібності)."
+        ),
+    },
+    "regularization_asked": {
+        "en": "The model was fitted with weakly informative priors at weight {weight}, as asked.",
+        "ru": "Модель подобрана со слабо информативными априорными распределениями с весом {weight}, как задано.",
+        "uk": "Модель підібрано зі слабко інформативними апріорними розподілами з вагою {weight}, як задано.",
+    },
+    "regularization_off": {
+        "en": "The model was fitted to the data alone (maximum likelihood, no priors), as asked.",
+        "ru": "Модель подобрана только по данным (максимальное правдоподобие, без априорных), как задано.",
+        "uk": "Модель підібрано лише за даними (максимальна правдоподібність, без апріорних), як задано.",
+    },
     "expected_breakdown": {
         "en": (
             "Expected LTV = average check × purchases a year while active × expected lifetime: {aov} × "
