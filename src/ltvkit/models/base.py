@@ -23,7 +23,7 @@ import json
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, get_args
 
 import ibis.expr.types as ir
 import numpy as np
@@ -464,6 +464,38 @@ class PurchaseModel(BaseModel):
 
     _data_columns = ("frequency", "recency", "T")
     _param_meanings: ClassVar[dict[str, str]] = {"r": HOW_OFTEN, "alpha": HOW_OFTEN}
+
+    def __init__(
+        self,
+        *,
+        unit: TimeUnit | None = None,
+        regularization: RegularizationSetting = "auto",
+        tol: float = 1e-9,
+        max_iter: int = 5000,
+    ) -> None:
+        """``unit``: the time unit of ``recency`` and ``T`` in the data (day, week or month), so that
+        predictions asked in another unit are converted (:func:`ltvkit.predict.clv.customer_value`); None
+        leaves it to the caller to say."""
+        super().__init__(regularization=regularization, tol=tol, max_iter=max_iter)
+        if unit is not None and unit not in get_args(TimeUnit):
+            raise ParameterError(f"unknown time unit {unit!r}; use day, week or month")
+        self.unit = unit
+
+    @classmethod
+    def from_params(cls, *, unit: TimeUnit | None = None, **params: float) -> Self:
+        """A model with given parameters, in time ``unit`` (see :meth:`__init__`)."""
+        model = super().from_params(**params)
+        model.unit = unit
+        return model
+
+    def to_dict(self) -> dict[str, Any]:
+        return super().to_dict() | {"unit": self.unit}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        model = super().from_dict({k: v for k, v in data.items() if k != "unit"})
+        model.unit = data.get("unit")
+        return model
 
     def probability_alive(self, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
         """P(alive | x, t_x, T): the probability that each customer has not dropped out."""

@@ -57,6 +57,7 @@ class FitResult:
                 for k in summary.index
             },
             "weakly_identified": list(self.model.identification_.weak),
+            "regularization": self.model.regularization_.to_dict(),
             "notes": self.notes,
         }
 
@@ -106,7 +107,7 @@ def _fit(
     model: BaseModel
     if name in PURCHASE_MODELS:
         summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
-        model = PURCHASE_MODELS[name]().fit(compressed(summary).execute())
+        model = PURCHASE_MODELS[name](unit=unit).fit(compressed(summary).execute())
     elif name == "gammagamma":
         summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
         model, left_out = _fit_spend(summary)
@@ -157,7 +158,7 @@ def _fitted(
         raise ParameterError(f"predictions use a purchase model: {', '.join(PURCHASE_MODELS)}")
     end = _end(orders, observation_end, currency)
     summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
-    purchase = PURCHASE_MODELS[model]().fit(compressed(summary).execute())
+    purchase = PURCHASE_MODELS[model](unit=unit).fit(compressed(summary).execute())
     spend = _fit_spend(summary)[0]
     info = {
         "model": model,
@@ -166,6 +167,8 @@ def _fitted(
         **settings,
         "purchase_params": purchase.params_.to_dict(),
         "spend_params": spend.params_.to_dict(),
+        "purchase_regularization": purchase.regularization_.to_dict(),
+        "spend_regularization": spend.regularization_.to_dict(),
         "frequency_spend_correlation": spend.frequency_spend_correlation_,
     }
     return summary, purchase, spend, info
@@ -327,6 +330,6 @@ def _tracking(
     births = ((pd.to_datetime(split["first_purchase"]) - origin).dt.days / scale).to_numpy()
     out = pd.DataFrame({"period": periods, "actual": np.cumsum(counts)})
     for row in table.itertuples():
-        model = PURCHASE_MODELS[row.model].from_params(**row.params)
+        model = PURCHASE_MODELS[row.model].from_params(unit=unit, **row.params)
         out[row.model] = tracking(model, births, periods)
     return out
