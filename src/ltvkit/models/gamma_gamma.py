@@ -23,7 +23,7 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from ltvkit.errors import InputError, StatisticalWarning
-from ltvkit.models.base import BaseModel
+from ltvkit.models.base import BaseModel, Data, as_frame
 from ltvkit.models.data import Columns, as_arrays
 
 CORRELATION_WARNING = 0.3
@@ -38,9 +38,10 @@ class GammaGammaModel(BaseModel):
     _label = "Gamma-Gamma (spend per order)"
     _param_meanings = dict.fromkeys(_param_names, "how spend per order varies from customer to customer")
 
-    def fit(self, data: pd.DataFrame, *, weights: pd.Series | np.ndarray | None = None) -> GammaGammaModel:
+    def fit(self, data: Data, *, weights: pd.Series | np.ndarray | None = None) -> GammaGammaModel:
         """Fit on the rows with ``frequency`` ≥ 1 (customers with repeat transactions); sets
         ``frequency_spend_correlation_``."""
+        data = as_frame(data, self._data_columns)
         if weights is None and "weight" in data.columns:
             weights = data["weight"]
         w = np.ones(len(data)) if weights is None else np.asarray(weights, dtype=float)
