@@ -85,8 +85,8 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "regularization_at_limit": {
         "en": (
-            "The plain fit ran to a limit of the model (a parameter without bound), so the model was refitted "
-            "with weakly informative priors that keep every parameter at a plausible value."
+            "The plain fit ran to a limit of the model (a parameter without bound), so the model was "
+            "refitted with weakly informative priors that keep every parameter at a plausible value."
         ),
         "ru": (
             "Обычная подгонка ушла к пределу модели (параметр без границ), поэтому модель подобрана заново "
@@ -114,8 +114,13 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "regularization_asked": {
         "en": "The model was fitted with weakly informative priors at weight {weight}, as asked.",
-        "ru": "Модель подобрана со слабо информативными априорными распределениями с весом {weight}, как задано.",
-        "uk": "Модель підібрано зі слабко інформативними апріорними розподілами з вагою {weight}, як задано.",
+        "ru": (
+            "Модель подобрана со слабо информативными априорными распределениями с весом {weight}, "
+            "как задано."
+        ),
+        "uk": (
+            "Модель підібрано зі слабко інформативними апріорними розподілами з вагою {weight}, як задано."
+        ),
     },
     "regularization_off": {
         "en": "The model was fitted to the data alone (maximum likelihood, no priors), as asked.",

@@ -188,9 +188,8 @@ def test_customer_value_converts_the_horizon_to_the_models_unit() -> None:
     """A model fitted in weeks, asked for 12 months: the same as asking it for 52.18 weeks, never 12 weeks."""
     bg = BetaGeoModel.from_params(unit="week", r=0.24, alpha=4.4, a=0.79, b=2.4)
     gg = GammaGammaModel.from_params(p=6.25, q=3.74, gamma=15.4)
-    summary = pd.DataFrame(
-        {"frequency": [0.0, 2, 5], "recency": [0.0, 20, 30], "T": [30.0, 35, 38], "monetary_value": [0, 30, 40]}
-    )
+    summary = pd.DataFrame({"frequency": [0.0, 2, 5], "recency": [0.0, 20, 30], "T": [30.0, 35, 38]})
+    summary["monetary_value"] = [0.0, 30, 40]
     months = customer_value(bg, gg, summary, horizon=12, unit="month", interval=None)
     weeks = customer_value(bg, gg, summary, horizon=12 * UNIT_DAYS["month"] / 7, unit="week", interval=None)
     twelve_weeks = customer_value(bg, gg, summary, horizon=12, unit="week", interval=None)

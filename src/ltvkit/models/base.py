@@ -23,7 +23,7 @@ import json
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self, get_args
+from typing import Any, ClassVar, Self, TypeAlias, get_args
 
 import ibis.expr.types as ir
 import numpy as np
@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import optimize
 from threadpoolctl import threadpool_limits
 
+from ltvkit.choices import TimeUnit
 from ltvkit.errors import (
     ConvergenceError,
     InputError,
@@ -38,10 +39,10 @@ from ltvkit.errors import (
     ParameterError,
     WeakIdentificationWarning,
 )
-from ltvkit.choices import TimeUnit
 from ltvkit.models.data import Columns
 from ltvkit.models.priors import (
     Prior,
+    Reason,
     Regularization,
     RegularizationSetting,
     check_setting,
@@ -112,7 +113,7 @@ class Identification:
         return {"weak": list(self.weak), "reasons": list(self.reasons), "condition": self.condition}
 
 
-Data = pd.DataFrame | ir.Table
+Data: TypeAlias = pd.DataFrame | ir.Table
 
 
 def as_frame(data: Data, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -197,6 +198,7 @@ class BaseModel:
         customers, informative = self._evidence(table)
         prior = prior_for(self, arrays, w)
         setting = self.regularization
+        reason: Reason
         if setting == "auto":
             thin = is_thin(customers, informative)
             weight, reason = (1.0, "thin_data") if thin else (0.0, "enough_data")
@@ -363,7 +365,7 @@ class BaseModel:
         return self.params_.to_numpy()
 
     @classmethod
-    def from_params(cls, **params: float) -> Self:
+    def from_params(cls, **params: Any) -> Self:
         """A model with given parameters (no data, no standard errors), e.g. for simulation or what-if."""
         names = set(cls._param_names)
         if set(params) != names:
@@ -457,6 +459,12 @@ class BaseModel:
         return json.dumps(self.to_dict())
 
 
+def _checked_unit(unit: TimeUnit | None) -> TimeUnit | None:
+    if unit is not None and unit not in get_args(TimeUnit):
+        raise ParameterError(f"unknown time unit {unit!r}; use day, week or month")
+    return unit
+
+
 class PurchaseModel(BaseModel):
     """A model of repeat purchases in continuous time (BG/NBD, MBG/NBD, Pareto/NBD), fitted on a per-customer
     summary with ``frequency`` (x, repeat purchases), ``recency`` (t_x) and ``T``, all in one time unit, and
@@ -477,15 +485,15 @@ class PurchaseModel(BaseModel):
         predictions asked in another unit are converted (:func:`ltvkit.predict.clv.customer_value`); None
         leaves it to the caller to say."""
         super().__init__(regularization=regularization, tol=tol, max_iter=max_iter)
-        if unit is not None and unit not in get_args(TimeUnit):
-            raise ParameterError(f"unknown time unit {unit!r}; use day, week or month")
-        self.unit = unit
+        self.unit = _checked_unit(unit)
 
     @classmethod
-    def from_params(cls, *, unit: TimeUnit | None = None, **params: float) -> Self:
-        """A model with given parameters, in time ``unit`` (see :meth:`__init__`)."""
+    def from_params(cls, **params: Any) -> Self:
+        """A model with given parameters, and ``unit``: the time unit of its parameters (see
+        :meth:`__init__`)."""
+        unit = params.pop("unit", None)
         model = super().from_params(**params)
-        model.unit = unit
+        model.unit = _checked_unit(unit)
         return model
 
     def to_dict(self) -> dict[str, Any]:

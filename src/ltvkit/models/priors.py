@@ -138,9 +138,7 @@ def _purchase_rate_scale(arrays: dict[str, Any], w: np.ndarray) -> float:
 
 def _bgnbd(arrays: dict[str, Any], w: np.ndarray) -> Prior:
     r0 = 1.0
-    return Prior(
-        np.log([r0, r0 * _purchase_rate_scale(arrays, w), 1.0, 3.0]), np.array([1.5, 2.0, 1.5, 1.5])
-    )
+    return Prior(np.log([r0, r0 * _purchase_rate_scale(arrays, w), 1.0, 3.0]), np.array([1.5, 2.0, 1.5, 1.5]))
 
 
 def _pareto_nbd(arrays: dict[str, Any], w: np.ndarray) -> Prior:
