@@ -104,6 +104,7 @@ class Regularization:
     def to_dict(self) -> dict[str, Any]:
         return {
             "weight": self.weight,
+            "applied": self.applied,
             "reason": self.reason,
             "customers": self.customers,
             "informative": self.informative,

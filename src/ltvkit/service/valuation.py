@@ -11,11 +11,13 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ltvkit.choices import MODELS
+from ltvkit.analytics.cohorts import customers
+from ltvkit.choices import MODELS, SPLITS
 from ltvkit.errors import ParameterError, collect_notes
 from ltvkit.models import BetaGeoBetaBinomModel, GammaGammaModel, ShiftedBetaGeometricModel
 from ltvkit.models.base import BaseModel, PurchaseModel
 from ltvkit.predict.clv import PURCHASE_MODELS, customer_value, customer_value_table
+from ltvkit.predict.groups import max_cac, predicted_group_ltv
 from ltvkit.predict.holdout import compare_models, tracking
 from ltvkit.predict.summaries import (
     UNIT_DAYS,
@@ -158,8 +160,9 @@ def _fitted(
         raise ParameterError(f"predictions use a purchase model: {', '.join(PURCHASE_MODELS)}")
     end = _end(orders, observation_end, currency)
     summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
-    purchase = PURCHASE_MODELS[model](unit=unit).fit(compressed(summary).execute())
-    spend = _fit_spend(summary)[0]
+    with collect_notes() as notes:
+        purchase = PURCHASE_MODELS[model](unit=unit).fit(compressed(summary).execute())
+        spend = _fit_spend(summary)[0]
     info = {
         "model": model,
         "unit": unit,
@@ -170,6 +173,7 @@ def _fitted(
         "purchase_regularization": purchase.regularization_.to_dict(),
         "spend_regularization": spend.regularization_.to_dict(),
         "frequency_spend_correlation": spend.frequency_spend_correlation_,
+        "notes": notes,
     }
     return summary, purchase, spend, info
 
@@ -333,3 +337,51 @@ def _tracking(
         model = PURCHASE_MODELS[row.model].from_params(unit=unit, **row.params)
         out[row.model] = tracking(model, births, periods)
     return out
+
+
+def group_ltv(
+    orders: ir.Table,
+    *,
+    by: str = "channel",
+    model: str = "bgnbd",
+    horizon_months: float = 12.0,
+    unit: TimeUnit = "month",
+    margin: float = 1.0,
+    target_ratio: float = 3.0,
+    observation_end: str | dt.date | None = None,
+    currency: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Predicted LTV over ``horizon_months`` from the first purchase per cohort (``by="cohort"``), channel,
+    first product or UTM field, young groups extrapolated by the fitted models, with 90% intervals and the
+    maximum CAC each bears at ``target_ratio`` (:mod:`ltvkit.predict.groups`); and what the models were."""
+    if by != "cohort" and by not in SPLITS:
+        raise ParameterError(f"cannot group by {by!r}; use cohort or one of {', '.join(SPLITS)}")
+    summary, purchase, spend, info = _fitted(
+        orders,
+        model,
+        unit=unit,
+        observation_end=observation_end,
+        currency=currency,
+        horizon_months=horizon_months,
+        margin=margin,
+        target_ratio=target_ratio,
+    )
+    end = dt.date.fromisoformat(info["observation_end"])
+    horizon_days = horizon_months * UNIT_DAYS["month"]
+    days = purchase_days(orders, currency=currency)
+    days = days.filter(days.day <= end)
+    firsts = days.group_by("customer_id").aggregate(first_day=days.day.min())
+    joined = days.inner_join(firsts, "customer_id")
+    within = joined.filter(joined.day.delta(joined.first_day, unit="day") < horizon_days)
+    paid = within.group_by("customer_id").aggregate(revenue_in_horizon=within.value.sum()).execute()
+    people = customers(orders, currency=currency).execute()
+    if by == "cohort":
+        people["cohort"] = pd.to_datetime(people["cohort"]).dt.strftime("%Y-%m")
+    table = (
+        summary.execute()
+        .merge(paid, on="customer_id", how="left")
+        .merge(people[["customer_id", by]], on="customer_id", how="inner")
+        .fillna({"revenue_in_horizon": 0.0})
+    )
+    values = predicted_group_ltv(purchase, spend, table, by, horizon=horizon_days / UNIT_DAYS[unit])
+    return max_cac(values, margin=margin, target_ratio=target_ratio), info
