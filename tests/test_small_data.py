@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ltvkit.analytics.grade import data_grade
 from ltvkit.choices import MODELS
 from ltvkit.data.workspace import Workspace
 from ltvkit.models import BetaGeoModel, GammaGammaModel
@@ -122,3 +123,15 @@ def test_group_ltv_adds_the_models_outlook_to_what_is_observed_only_for_the_time
     assert table.loc["young", "mostly_predicted"] and table["small_group"].all()
     with_cac = max_cac(table, margin=0.4, target_ratio=4)
     assert with_cac.loc["old", "max_cac"] == pytest.approx(150 * 0.4 / 4)
+
+
+def test_the_grade_reads_in_every_language() -> None:
+    thin = data_grade(61, 12, 365)
+    assert thin.sentence() == (
+        "Too little data for the models (61 customers, 12 of them repeat buyers, 365 days of orders): the "
+        "figures use the formula with an expected lifetime instead; the models need at least 100 customers "
+        "(now 61); at least 20 repeat buyers (now 12)."
+    )
+    assert "не менее 100 клиентов (сейчас 61)" in thin.sentence("ru")
+    assert "щонайменше 20 повторних покупців (зараз 12)" in thin.sentence("uk")
+    assert data_grade(5000, 900, 400).sentence("uk").startswith("Даних для моделей достатньо")

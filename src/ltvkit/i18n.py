@@ -64,6 +64,48 @@ TEXT: dict[str, dict[str, str]] = {
         "ru": "{customers} клиентов, {repeat} повторных покупателей, {days} дней",
         "uk": "{customers} клієнтів, {repeat} повторних покупців, {days} днів",
     },
+    "grade_sentence_good": {
+        "en": "Enough data for the models ({customers} customers, {repeat} of them repeat buyers, "
+        "{days} days of orders).",
+        "ru": "Данных для моделей достаточно ({customers} клиентов, из них {repeat} повторных покупателей, "
+        "{days} дней заказов).",
+        "uk": "Даних для моделей достатньо ({customers} клієнтів, з них {repeat} повторних покупців, {days} "
+        "днів замовлень).",
+    },
+    "grade_sentence_fair": {
+        "en": "Models are usable with care ({customers} customers, {repeat} of them repeat buyers, "
+        "{days} days of orders); for firm numbers: {need}.",
+        "ru": "Моделями можно пользоваться с осторожностью ({customers} клиентов, из них {repeat} повторных "
+        "покупателей, {days} дней заказов); для надёжных цифр нужно: {need}.",
+        "uk": "Моделями можна користуватися з обережністю ({customers} клієнтів, з них {repeat} повторних "
+        "покупців, {days} днів замовлень); для надійних цифр потрібно: {need}.",
+    },
+    "grade_sentence_thin": {
+        "en": "Too little data for the models ({customers} customers, {repeat} of them repeat buyers, {days} "
+        "days of orders): the figures use the formula with an expected lifetime instead; the models need "
+        "{need}.",
+        "ru": "Слишком мало данных для моделей ({customers} клиентов, из них {repeat} повторных "
+        "покупателей, {days} дней заказов): цифры посчитаны по формуле с ожидаемым сроком жизни; моделям "
+        "нужно: {need}.",
+        "uk": "Замало даних для моделей ({customers} клієнтів, з них {repeat} повторних покупців, {days} "
+        "днів замовлень): цифри пораховано за формулою з очікуваною тривалістю життя; моделям потрібно: "
+        "{need}.",
+    },
+    "grade_need_customers": {
+        "en": "at least {floor} customers (now {now})",
+        "ru": "не менее {floor} клиентов (сейчас {now})",
+        "uk": "щонайменше {floor} клієнтів (зараз {now})",
+    },
+    "grade_need_repeat": {
+        "en": "at least {floor} repeat buyers (now {now})",
+        "ru": "не менее {floor} повторных покупателей (сейчас {now})",
+        "uk": "щонайменше {floor} повторних покупців (зараз {now})",
+    },
+    "grade_need_days": {
+        "en": "at least {floor} days of orders (now {now})",
+        "ru": "не менее {floor} дней заказов (сейчас {now})",
+        "uk": "щонайменше {floor} днів замовлень (зараз {now})",
+    },
     "regularization_thin_data": {
         "en": (
             "Few customers to learn from ({customers} customers, {informative} of them bought again; firm "
