@@ -16,7 +16,7 @@ from ltvkit.choices import MODELS
 from ltvkit.data.workspace import Workspace
 from ltvkit.models import BetaGeoModel, GammaGammaModel
 from ltvkit.predict.groups import max_cac, predicted_group_ltv
-from ltvkit.service.valuation import fit_model, group_ltv, predict_customers
+from ltvkit.service.valuation import fit_model, follow_up, group_ltv, predict_customers
 
 START = dt.datetime(2025, 1, 1)
 DAYS_PER_MONTH = 30.4375
@@ -135,3 +135,11 @@ def test_the_grade_reads_in_every_language() -> None:
     assert "не менее 100 клиентов (сейчас 61)" in thin.sentence("ru")
     assert "щонайменше 20 повторних покупців (зараз 12)" in thin.sentence("uk")
     assert data_grade(5000, 900, 400).sentence("uk").startswith("Даних для моделей достатньо")
+
+
+def test_follow_up_dates_come_after_the_end_of_the_data(school: Workspace) -> None:
+    table, info = follow_up(school.table("orders"), within=1.0)
+    end = pd.Timestamp(info["observation_end"]).date()
+    assert (table["next_purchase_date"] > end).all()
+    buys = table["probability_purchase"]
+    assert ((buys >= 0) & (buys <= table["probability_alive"])).all()

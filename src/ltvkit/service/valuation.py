@@ -31,6 +31,7 @@ from ltvkit.predict.summaries import (
     repeat_purchases_by_period,
     subscription_durations,
 )
+from ltvkit.predict.timing import probability_of_purchase, purchase_wait
 
 
 @dataclass
@@ -385,3 +386,30 @@ def group_ltv(
     )
     values = predicted_group_ltv(purchase, spend, table, by, horizon=horizon_days / UNIT_DAYS[unit])
     return max_cac(values, margin=margin, target_ratio=target_ratio), info
+
+
+def follow_up(
+    orders: ir.Table,
+    *,
+    model: str = "bgnbd",
+    within: float = 1.0,
+    unit: TimeUnit = "month",
+    observation_end: str | dt.date | None = None,
+    currency: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per customer, for timing a follow-up (:mod:`ltvkit.predict.timing`, BG/NBD or MBG/NBD):
+    ``probability_alive``, ``probability_purchase`` (at least one purchase in the next ``within`` units),
+    and ``next_purchase_date``: the day by which, if still active, the customer has bought again with
+    probability 1/2 (the median wait from the end of the data)."""
+    summary, purchase, _, info = _fitted(
+        orders, model, unit=unit, observation_end=observation_end, currency=currency, within=within
+    )
+    people = summary.select("customer_id", "frequency", "recency", "T").execute()
+    wait_days = purchase_wait(purchase, people) * UNIT_DAYS[unit]
+    end = pd.Timestamp(info["observation_end"])
+    out = people[["customer_id"]].assign(
+        probability_alive=purchase.probability_alive(people),
+        probability_purchase=probability_of_purchase(purchase, within, people),
+        next_purchase_date=(end + pd.to_timedelta(np.ceil(wait_days), unit="D")).date,
+    )
+    return out, info
