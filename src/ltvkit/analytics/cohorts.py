@@ -61,7 +61,8 @@ def money_orders(orders: ir.Table, currency: str | None = None) -> ir.Table:
     currencies = sorted(money.select("currency").distinct().execute()["currency"])
     if len(currencies) > 1:
         raise ParameterError(
-            f"the orders are in several currencies ({', '.join(currencies)}); choose one (--currency)"
+            f"the orders are in several currencies ({', '.join(currencies)}); choose one",
+            parameter="currency",
         )
     return money
 
@@ -132,6 +133,63 @@ def _observed_ages(cohort: pd.Series, period: Period, end: dt.date) -> pd.Series
     return (after - start).dt.days // 7 - 1
 
 
+def cohort_cells(
+    orders: ir.Table, *, period: Period = "month", currency: str | None = None, end: dt.date
+) -> pd.DataFrame:
+    """One engine query for every cohort table: active ``customers``, ``orders``, net ``revenue`` and
+    ``gross_profit`` of the orders up to ``end`` by ``cohort``, every first-purchase field of
+    :data:`~ltvkit.choices.SPLITS` and ``age``. A customer's first-purchase fields never change, so each
+    customer is in exactly one group and the distinct customers of any coarser grouping are sums of these
+    cells (:func:`cohort_table_from_cells`)."""
+    _check(period)
+    activity = cohort_activity(orders, currency=currency, period=period)
+    activity = activity.filter(activity.ordered_at.date() <= end)
+    return (
+        activity.group_by(["cohort", *SPLITS, "age"])
+        .aggregate(
+            customers=activity.customer_id.nunique(where=activity.purchase),
+            orders=activity.purchase.sum(),
+            revenue=activity.net.sum(),
+            gross_profit=activity.gross_profit.sum(),
+        )
+        .execute()
+    )
+
+
+def cohort_table_from_cells(
+    cells: pd.DataFrame, *, period: Period = "month", split: str | None = None, end: dt.date
+) -> pd.DataFrame:
+    """:func:`cohort_table` from :func:`cohort_cells`: the cells summed over the fields not split by; a
+    cohort's ``size`` is its customers at age 0 (everyone's first purchase is at age 0)."""
+    _check(period, split)
+    keys = ["cohort"] + ([split] if split else [])
+    columns = [*keys, "age", "size", *METRICS, "gross_profit", "cumulative_gross_profit"]
+    if cells.empty:
+        return pd.DataFrame(columns=columns)
+    summed = cells.groupby([*keys, "age"], as_index=False)[
+        ["customers", "orders", "revenue", "gross_profit"]
+    ].sum()
+    sizes = summed[summed["age"] == 0][keys].assign(size=summed.loc[summed["age"] == 0, "customers"])
+    sizes = sizes.reset_index(drop=True)
+    sizes["max_age"] = _observed_ages(sizes["cohort"], period, end)
+    # every observed (cohort, age) cell, including ages with no activity (zero, not missing)
+    grid = sizes.loc[sizes.index.repeat((sizes["max_age"] + 1).clip(lower=0))].copy()
+    grid["age"] = grid.groupby(keys, sort=False).cumcount()
+    table = grid.merge(summed, on=[*keys, "age"], how="left").fillna(
+        {"customers": 0, "orders": 0, "revenue": 0.0, "gross_profit": 0.0}
+    )
+    table = table.sort_values([*keys, "age"], kind="stable").reset_index(drop=True)
+    table["size"] = table["size"].astype(int)
+    table["customers"] = table["customers"].astype(int)
+    table["orders"] = table["orders"].astype(int)
+    table["retention"] = table["customers"] / table["size"]
+    grouped = table.groupby(keys, sort=False)
+    table["ltv"] = grouped["revenue"].cumsum() / table["size"]
+    table["cumulative_gross_profit"] = grouped["gross_profit"].cumsum() / table["size"]
+    table["cohort"] = pd.to_datetime(table["cohort"])
+    return table[columns]
+
+
 def cohort_table(
     orders: ir.Table,
     *,
@@ -146,44 +204,8 @@ def cohort_table(
     (and empty in :func:`cohort_matrix`)."""
     _check(period, split)
     end = pd.Timestamp(observation_end).date() if observation_end is not None else last_observed_day(orders)
-    activity = cohort_activity(orders, currency=currency, period=period)
-    activity = activity.filter(activity.ordered_at.date() <= end)
-    keys = ["cohort"] + ([split] if split else [])
-    people = customers(orders, currency=currency, period=period)
-    people = people.filter(people.first_purchase.date() <= end)
-    sizes = people.group_by(keys).aggregate(size=people.count()).execute()
-    cells = (
-        activity.group_by([*keys, "age"])
-        .aggregate(
-            customers=activity.customer_id.nunique(where=activity.purchase),
-            orders=activity.purchase.sum(),
-            revenue=activity.net.sum(),
-            gross_profit=activity.gross_profit.sum(),
-        )
-        .execute()
-    )
-    if sizes.empty:
-        return pd.DataFrame(
-            columns=[*keys, "age", "size", *METRICS, "gross_profit", "cumulative_gross_profit"]
-        )
-    sizes["max_age"] = _observed_ages(sizes["cohort"], period, end)
-    # every observed (cohort, age) cell, including ages with no activity (zero, not missing)
-    grid = sizes.loc[sizes.index.repeat((sizes["max_age"] + 1).clip(lower=0))].copy()
-    grid["age"] = grid.groupby(keys, sort=False).cumcount()
-    table = grid.merge(cells, on=[*keys, "age"], how="left").fillna(
-        {"customers": 0, "orders": 0, "revenue": 0.0, "gross_profit": 0.0}
-    )
-    table = table.sort_values([*keys, "age"], kind="stable").reset_index(drop=True)
-    table["customers"] = table["customers"].astype(int)
-    table["orders"] = table["orders"].astype(int)
-    table["retention"] = table["customers"] / table["size"]
-    grouped = table.groupby(keys, sort=False)
-    table["ltv"] = grouped["revenue"].cumsum() / table["size"]
-    table["cumulative_gross_profit"] = grouped["gross_profit"].cumsum() / table["size"]
-    table["cohort"] = pd.to_datetime(table["cohort"])
-    return table.drop(columns="max_age")[
-        [*keys, "age", "size", *METRICS, "gross_profit", "cumulative_gross_profit"]
-    ]
+    cells = cohort_cells(orders, period=period, currency=currency, end=end)
+    return cohort_table_from_cells(cells, period=period, split=split, end=end)
 
 
 def cohort_matrix(

@@ -55,7 +55,8 @@ def purchase_days(orders: ir.Table, *, currency: str | None = None) -> ir.Table:
         currencies = sorted(purchases.select("currency").distinct().execute()["currency"])
         if len(currencies) > 1:
             raise ParameterError(
-                f"the orders are in several currencies ({', '.join(currencies)}); choose one (--currency)"
+                f"the orders are in several currencies ({', '.join(currencies)}); choose one",
+                parameter="currency",
             )
     return purchases.group_by([purchases.customer_id, purchases.ordered_at.date().name("day")]).aggregate(
         value=(purchases.amount - purchases.refunded).sum()

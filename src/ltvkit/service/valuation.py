@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
@@ -13,7 +14,9 @@ import pandas as pd
 
 from ltvkit.analytics.cohorts import customers
 from ltvkit.choices import MODELS, SPLITS
+from ltvkit.data.sources import Source, write_result
 from ltvkit.errors import ParameterError, collect_notes
+from ltvkit.io.writers import write_table
 from ltvkit.models import BetaGeoBetaBinomModel, GammaGammaModel, ShiftedBetaGeometricModel
 from ltvkit.models.base import BaseModel, PurchaseModel
 from ltvkit.predict.clv import PURCHASE_MODELS, customer_value, customer_value_table
@@ -32,6 +35,7 @@ from ltvkit.predict.summaries import (
     subscription_durations,
 )
 from ltvkit.predict.timing import probability_of_purchase, purchase_wait
+from ltvkit.service.analysis import choose_currency
 
 
 @dataclass
@@ -42,6 +46,7 @@ class FitResult:
     model: BaseModel
     unit: str
     observation_end: str
+    currency: str
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,6 +55,7 @@ class FitResult:
             "model": self.name,
             "unit": self.unit,
             "observation_end": self.observation_end,
+            "currency": self.currency,
             "customers": int(self.model.n_customers_),
             "distinct_rows": int(self.model.n_distinct_),
             "log_likelihood": self.model.log_likelihood_,
@@ -105,6 +111,7 @@ def _fit(
     currency: str | None,
     product: str | None,
 ) -> FitResult:
+    currency = choose_currency(orders, currency)[0]
     end = _end(orders, observation_end, currency)
     notes: list[str] = []
     model: BaseModel
@@ -123,13 +130,13 @@ def _fit(
         model = BetaGeoBetaBinomModel().fit(compressed(data, ("frequency", "recency", "n_periods")).execute())
     else:
         if not product:
-            raise ParameterError("the sbg model needs the subscription product (--product NAME)")
+            raise ParameterError("the sbg model needs the subscription product", parameter="product")
         data = subscription_durations(orders, product=product, unit=unit, observation_end=end)
         counts = compressed(data, ("periods", "churned")).execute()
         if counts.empty:
             raise ParameterError(f"no purchases of the product {product!r}")
         model = ShiftedBetaGeometricModel().fit(counts)
-    return FitResult(name, model, unit, end.isoformat(), notes)
+    return FitResult(name, model, unit, end.isoformat(), currency, notes)
 
 
 def _fit_spend(summary: ir.Table) -> tuple[GammaGammaModel, int]:
@@ -159,6 +166,7 @@ def _fitted(
     read from the engine, and what to report of them."""
     if model not in PURCHASE_MODELS:
         raise ParameterError(f"predictions use a purchase model: {', '.join(PURCHASE_MODELS)}")
+    currency = choose_currency(orders, currency)[0]
     end = _end(orders, observation_end, currency)
     summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
     with collect_notes() as notes:
@@ -168,6 +176,7 @@ def _fitted(
         "model": model,
         "unit": unit,
         "observation_end": end.isoformat(),
+        "currency": currency,
         **settings,
         "purchase_params": purchase.params_.to_dict(),
         "spend_params": spend.params_.to_dict(),
@@ -271,6 +280,41 @@ def score_totals(scored: ir.Table | pd.DataFrame) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Written:
+    """Predictions written somewhere: what they add up to, the most valuable customers, and where they are."""
+
+    info: dict[str, Any]
+    top: pd.DataFrame
+    path: Path | str
+
+
+def predict_to_file(orders: ir.Table, out: str | Path, *, intervals: bool = True, **settings: Any) -> Written:
+    """:func:`predict_customers` written to ``out`` (CSV, XLSX, Parquet, JSON by its extension)."""
+    scored, info = predict_customers(orders, intervals=intervals, **settings)
+    path = write_table(scored, out)
+    return Written(info | {"out": str(path)}, scored.nlargest(10, "clv"), path)
+
+
+def predict_in_source(
+    source: Source, *, out_table: str | None = None, out_file: str | Path, **settings: Any
+) -> Written:
+    """:func:`score_customers` on a source's engine (no intervals), written there to ``out_table`` or to a
+    Parquet ``out_file`` by the engine, or else fetched and written to ``out_file``."""
+    expr, info = score_customers(source.table("orders"), **settings)
+    if out_table is not None or Path(out_file).suffix.lower() == ".parquet":
+        written = write_result(source.backend, expr, out_table or out_file)
+        path: Path | str = out_table or out_file
+        info |= score_totals(written)
+        top = written.order_by(written.clv.desc()).limit(10).execute()
+    else:
+        scored = expr.execute()
+        path = write_table(scored, out_file)
+        info |= score_totals(scored)
+        top = scored.nlargest(10, "clv")
+    return Written(info | {"out": str(path)}, top, path)
+
+
 def compare_on_holdout(
     orders: ir.Table,
     *,
@@ -283,6 +327,7 @@ def compare_on_holdout(
     by-frequency table and a verdict that says when the ranking is within chance
     (:func:`ltvkit.predict.holdout.compare_models`). Without ``calibration_end`` the last third of the
     observed span is held out."""
+    currency = choose_currency(orders, currency)[0]
     end = _end(orders, observation_end, currency)
     if calibration_end is None:
         first = purchase_days(orders, currency=currency).day.min().execute()
@@ -300,6 +345,7 @@ def compare_on_holdout(
         "tracking": _tracking(orders, split, table, calibration_end, end, unit, currency).to_dict(
             orient="records"
         ),
+        "currency": currency,
         "calibration_end": pd.Timestamp(calibration_end).date().isoformat(),
         "observation_end": end.isoformat(),
         "unit": unit,
@@ -367,7 +413,7 @@ def group_ltv(
         margin=margin,
         target_ratio=target_ratio,
     )
-    end = dt.date.fromisoformat(info["observation_end"])
+    end, currency = dt.date.fromisoformat(info["observation_end"]), info["currency"]
     horizon_days = horizon_months * UNIT_DAYS["month"]
     days = purchase_days(orders, currency=currency)
     days = days.filter(days.day <= end)

@@ -12,6 +12,7 @@ at a time on the source's connection (the engine parallelises each), and results
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -32,6 +33,12 @@ from ltvkit.errors import LtvError, WorkspaceError
 CACHE_SIZE = 64
 JOBS_KEPT = 200
 SOURCE_TTL = 600
+_UPLOAD_FOLDER = re.compile(r"\S*ltv-upload-[\w-]+[\\/]")
+
+
+def public_message(text: str) -> str:
+    """An error message as a browser may see it: without the server's temporary upload folder."""
+    return _UPLOAD_FOLDER.sub("", text)
 
 
 class SourceView:
@@ -220,7 +227,7 @@ class Hub:
                 job.result = work(job)
                 job.status = "done"
             except LtvError as exc:
-                job.error, job.status = str(exc), "failed"
+                job.error, job.status = public_message(str(exc)), "failed"
             except Exception:  # noqa: BLE001 - reported on the job, logged by the server
                 logging.getLogger("ltvkit.web").exception("job %s failed", job.id)
                 job.error, job.status = "internal error; see the server log", "failed"
