@@ -68,6 +68,111 @@ TEXT: dict[str, dict[str, str]] = {
         "ru": "{customers} клиентов, {repeat} повторных покупателей, {days} дней",
         "uk": "{customers} клієнтів, {repeat} повторних покупців, {days} днів",
     },
+    "grade_sentence_good": {
+        "en": "Enough data for the models ({customers} customers, {repeat} of them repeat buyers, "
+        "{days} days of orders).",
+        "ru": "Данных для моделей достаточно ({customers} клиентов, из них {repeat} повторных покупателей, "
+        "{days} дней заказов).",
+        "uk": "Даних для моделей достатньо ({customers} клієнтів, з них {repeat} повторних покупців, {days} "
+        "днів замовлень).",
+    },
+    "grade_sentence_fair": {
+        "en": "Models are usable with care ({customers} customers, {repeat} of them repeat buyers, "
+        "{days} days of orders); for firm numbers: {need}.",
+        "ru": "Моделями можно пользоваться с осторожностью ({customers} клиентов, из них {repeat} повторных "
+        "покупателей, {days} дней заказов); для надёжных цифр нужно: {need}.",
+        "uk": "Моделями можна користуватися з обережністю ({customers} клієнтів, з них {repeat} повторних "
+        "покупців, {days} днів замовлень); для надійних цифр потрібно: {need}.",
+    },
+    "grade_sentence_thin": {
+        "en": "Too little data for the models ({customers} customers, {repeat} of them repeat buyers, {days} "
+        "days of orders): the figures use the formula with an expected lifetime instead; the models need "
+        "{need}.",
+        "ru": "Слишком мало данных для моделей ({customers} клиентов, из них {repeat} повторных "
+        "покупателей, {days} дней заказов): цифры посчитаны по формуле с ожидаемым сроком жизни; моделям "
+        "нужно: {need}.",
+        "uk": "Замало даних для моделей ({customers} клієнтів, з них {repeat} повторних покупців, {days} "
+        "днів замовлень): цифри пораховано за формулою з очікуваною тривалістю життя; моделям потрібно: "
+        "{need}.",
+    },
+    "grade_need_customers": {
+        "en": "at least {floor} customers (now {now})",
+        "ru": "не менее {floor} клиентов (сейчас {now})",
+        "uk": "щонайменше {floor} клієнтів (зараз {now})",
+    },
+    "grade_need_repeat": {
+        "en": "at least {floor} repeat buyers (now {now})",
+        "ru": "не менее {floor} повторных покупателей (сейчас {now})",
+        "uk": "щонайменше {floor} повторних покупців (зараз {now})",
+    },
+    "grade_need_days": {
+        "en": "at least {floor} days of orders (now {now})",
+        "ru": "не менее {floor} дней заказов (сейчас {now})",
+        "uk": "щонайменше {floor} днів замовлень (зараз {now})",
+    },
+    "regularization_thin_data": {
+        "en": (
+            "Few customers to learn from ({customers} customers, {informative} of them bought again; firm "
+            "estimates need {enough_customers} and {enough_repeat}): the model was fitted with weakly "
+            "informative priors, which keep its parameters at plausible values where the data say little."
+        ),
+        "ru": (
+            "Мало клиентов для обучения ({customers} клиентов, из них {informative} купили повторно; для "
+            "надёжных оценок нужно {enough_customers} и {enough_repeat}): модель подобрана со слабо "
+            "информативными априорными распределениями — они удерживают параметры в правдоподобных "
+            "пределах там, где данные говорят мало."
+        ),
+        "uk": (
+            "Замало клієнтів для навчання ({customers} клієнтів, з них {informative} купили повторно; для "
+            "надійних оцінок потрібно {enough_customers} і {enough_repeat}): модель підібрано зі слабко "
+            "інформативними апріорними розподілами — вони утримують параметри в правдоподібних межах там, "
+            "де дані кажуть мало."
+        ),
+    },
+    "regularization_at_limit": {
+        "en": (
+            "The plain fit ran to a limit of the model (a parameter without bound), so the model was "
+            "refitted with weakly informative priors that keep every parameter at a plausible value."
+        ),
+        "ru": (
+            "Обычная подгонка ушла к пределу модели (параметр без границ), поэтому модель подобрана заново "
+            "со слабо информативными априорными распределениями, удерживающими параметры в правдоподобных "
+            "пределах."
+        ),
+        "uk": (
+            "Звичайне підбирання пішло до межі моделі (параметр без меж), тому модель підібрано заново зі "
+            "слабко інформативними апріорними розподілами, що утримують параметри в правдоподібних межах."
+        ),
+    },
+    "regularization_enough_data": {
+        "en": (
+            "Enough data ({customers} customers, {informative} of them bought again): the model was fitted "
+            "to the data alone (maximum likelihood)."
+        ),
+        "ru": (
+            "Данных достаточно ({customers} клиентов, из них {informative} купили повторно): модель "
+            "подобрана только по данным (метод максимального правдоподобия)."
+        ),
+        "uk": (
+            "Даних достатньо ({customers} клієнтів, з них {informative} купили повторно): модель підібрано "
+            "лише за даними (метод максимальної правдоподібності)."
+        ),
+    },
+    "regularization_asked": {
+        "en": "The model was fitted with weakly informative priors at weight {weight}, as asked.",
+        "ru": (
+            "Модель подобрана со слабо информативными априорными распределениями с весом {weight}, "
+            "как задано."
+        ),
+        "uk": (
+            "Модель підібрано зі слабко інформативними апріорними розподілами з вагою {weight}, як задано."
+        ),
+    },
+    "regularization_off": {
+        "en": "The model was fitted to the data alone (maximum likelihood, no priors), as asked.",
+        "ru": "Модель подобрана только по данным (максимальное правдоподобие, без априорных), как задано.",
+        "uk": "Модель підібрано лише за даними (максимальна правдоподібність, без апріорних), як задано.",
+    },
     "expected_breakdown": {
         "en": (
             "Expected LTV = average check × purchases a year while active × expected lifetime: {aov} × "

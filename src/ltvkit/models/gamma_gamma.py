@@ -29,7 +29,7 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from ltvkit.errors import HeavyTailWarning, InputError, StatisticalWarning
-from ltvkit.models.base import LOG_BOUNDS, BaseModel
+from ltvkit.models.base import LOG_BOUNDS, BaseModel, Data, as_frame
 from ltvkit.models.data import Columns, as_arrays
 
 CORRELATION_WARNING = 0.3
@@ -57,10 +57,12 @@ class GammaGammaModel(BaseModel):
             bounds[1] = (float(np.log(Q_FLOOR)), LOG_BOUNDS[1])
         return bounds
 
-    def fit(self, data: pd.DataFrame, *, weights: pd.Series | np.ndarray | None = None) -> GammaGammaModel:
-        """Fit on the rows with ``frequency`` ≥ 1 (customers with repeat transactions); sets
-        ``frequency_spend_correlation_``. Warns (:class:`~ltvkit.errors.HeavyTailWarning`) when the fitted
-        q ≤ 1 (or, with ``q_constraint``, when q stops at its bound): the mean spend is then infinite."""
+    def fit(self, data: Data, *, weights: pd.Series | np.ndarray | None = None) -> GammaGammaModel:
+        """Fit on the rows with ``frequency`` ≥ 1 (customers with repeat transactions; a DataFrame or an Ibis
+        table); sets ``frequency_spend_correlation_``. Warns (:class:`~ltvkit.errors.HeavyTailWarning`)
+        when the fitted q ≤ 1 (or, with ``q_constraint``, when q stops at its bound): the mean spend is then
+        infinite."""
+        data = as_frame(data, self._data_columns)
         if weights is None and "weight" in data.columns:
             weights = data["weight"]
         w = np.ones(len(data)) if weights is None else np.asarray(weights, dtype=float)

@@ -2,8 +2,8 @@
 
 **Retention** is a shifted-beta-geometric fit (Fader & Hardie 2007, :mod:`ltvkit.models.sbg`) of the months
 billed (``periods``) and whether the client has left (``churned``). With fewer than :data:`FEW_CLIENTS`
-clients the fit is regularised (penalizer :data:`FEW_CLIENTS_PENALIZER` on α² + β², which keeps the
-parameters finite where a few lifetimes cannot tell a loyal minority from a uniform churn rate) and the
+clients the fit is regularised (the weakly informative priors of :mod:`ltvkit.models.priors`, which keep
+the parameters finite where a few lifetimes cannot tell a loyal minority from a uniform churn rate) and the
 result says that it rests on few clients.
 
 **Value so far** of a client: what it paid (the client book: prorated first invoices and KPI bonuses
@@ -41,7 +41,6 @@ from ltvkit.models.base import compress
 from ltvkit.retainer.notes import Note
 
 FEW_CLIENTS = 30
-FEW_CLIENTS_PENALIZER = 0.01
 HORIZON_MONTHS = 120
 DRAWS = 500
 PAYBACK_WITHIN = (3, 6, 12)
@@ -83,7 +82,7 @@ def fit_retention(lives: pd.DataFrame) -> Retention:
     docstring); warnings that the data cannot pin it down become notes."""
     few = len(lives) < FEW_CLIENTS
     with collect_notes() as warned:
-        model = ShiftedBetaGeometricModel(penalizer=FEW_CLIENTS_PENALIZER if few else 0.0).fit(
+        model = ShiftedBetaGeometricModel(regularization=1.0 if few else "none").fit(
             compress(lives, ("periods", "churned"))
         )
     ended = int(lives["churned"].sum())

@@ -12,13 +12,15 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ltvkit.choices import MODELS
+from ltvkit.analytics.cohorts import customers
+from ltvkit.choices import MODELS, SPLITS
 from ltvkit.data.sources import Source, write_result
 from ltvkit.errors import ParameterError, collect_notes
 from ltvkit.io.writers import write_table
 from ltvkit.models import BetaGeoBetaBinomModel, GammaGammaModel, ShiftedBetaGeometricModel
 from ltvkit.models.base import BaseModel, PurchaseModel
 from ltvkit.predict.clv import PURCHASE_MODELS, customer_value, customer_value_table
+from ltvkit.predict.groups import max_cac, predicted_group_ltv
 from ltvkit.predict.holdout import compare_models, tracking
 from ltvkit.predict.summaries import (
     UNIT_DAYS,
@@ -32,6 +34,7 @@ from ltvkit.predict.summaries import (
     repeat_purchases_by_period,
     subscription_durations,
 )
+from ltvkit.predict.timing import probability_of_purchase, purchase_wait
 from ltvkit.service.analysis import choose_currency
 
 
@@ -63,6 +66,7 @@ class FitResult:
                 for k in summary.index
             },
             "weakly_identified": list(self.model.identification_.weak),
+            "regularization": self.model.regularization_.to_dict(),
             "notes": self.notes,
         }
 
@@ -113,7 +117,7 @@ def _fit(
     model: BaseModel
     if name in PURCHASE_MODELS:
         summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
-        model = PURCHASE_MODELS[name]().fit(compressed(summary).execute())
+        model = PURCHASE_MODELS[name](unit=unit).fit(compressed(summary).execute())
     elif name == "gammagamma":
         summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
         model, left_out = _fit_spend(summary)
@@ -165,8 +169,9 @@ def _fitted(
     currency = choose_currency(orders, currency)[0]
     end = _end(orders, observation_end, currency)
     summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
-    purchase = PURCHASE_MODELS[model]().fit(compressed(summary).execute())
-    spend = _fit_spend(summary)[0]
+    with collect_notes() as notes:
+        purchase = PURCHASE_MODELS[model](unit=unit).fit(compressed(summary).execute())
+        spend = _fit_spend(summary)[0]
     info = {
         "model": model,
         "unit": unit,
@@ -175,7 +180,10 @@ def _fitted(
         **settings,
         "purchase_params": purchase.params_.to_dict(),
         "spend_params": spend.params_.to_dict(),
+        "purchase_regularization": purchase.regularization_.to_dict(),
+        "spend_regularization": spend.regularization_.to_dict(),
         "frequency_spend_correlation": spend.frequency_spend_correlation_,
+        "notes": notes,
     }
     return summary, purchase, spend, info
 
@@ -373,6 +381,81 @@ def _tracking(
     births = ((pd.to_datetime(split["first_purchase"]) - origin).dt.days / scale).to_numpy()
     out = pd.DataFrame({"period": periods, "actual": np.cumsum(counts)})
     for row in table.itertuples():
-        model = PURCHASE_MODELS[row.model].from_params(**row.params)
+        model = PURCHASE_MODELS[row.model].from_params(unit=unit, **row.params)
         out[row.model] = tracking(model, births, periods)
     return out
+
+
+def group_ltv(
+    orders: ir.Table,
+    *,
+    by: str = "channel",
+    model: str = "bgnbd",
+    horizon_months: float = 12.0,
+    unit: TimeUnit = "month",
+    margin: float = 1.0,
+    target_ratio: float = 3.0,
+    observation_end: str | dt.date | None = None,
+    currency: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Predicted LTV over ``horizon_months`` from the first purchase per cohort (``by="cohort"``), channel,
+    first product or UTM field, young groups extrapolated by the fitted models, with 90% intervals and the
+    maximum CAC each bears at ``target_ratio`` (:mod:`ltvkit.predict.groups`); and what the models were."""
+    if by != "cohort" and by not in SPLITS:
+        raise ParameterError(f"cannot group by {by!r}; use cohort or one of {', '.join(SPLITS)}")
+    summary, purchase, spend, info = _fitted(
+        orders,
+        model,
+        unit=unit,
+        observation_end=observation_end,
+        currency=currency,
+        horizon_months=horizon_months,
+        margin=margin,
+        target_ratio=target_ratio,
+    )
+    end, currency = dt.date.fromisoformat(info["observation_end"]), info["currency"]
+    horizon_days = horizon_months * UNIT_DAYS["month"]
+    days = purchase_days(orders, currency=currency)
+    days = days.filter(days.day <= end)
+    firsts = days.group_by("customer_id").aggregate(first_day=days.day.min())
+    joined = days.inner_join(firsts, "customer_id")
+    within = joined.filter(joined.day.delta(joined.first_day, unit="day") < horizon_days)
+    paid = within.group_by("customer_id").aggregate(revenue_in_horizon=within.value.sum()).execute()
+    people = customers(orders, currency=currency).execute()
+    if by == "cohort":
+        people["cohort"] = pd.to_datetime(people["cohort"]).dt.strftime("%Y-%m")
+    table = (
+        summary.execute()
+        .merge(paid, on="customer_id", how="left")
+        .merge(people[["customer_id", by]], on="customer_id", how="inner")
+        .fillna({"revenue_in_horizon": 0.0})
+    )
+    values = predicted_group_ltv(purchase, spend, table, by, horizon=horizon_days / UNIT_DAYS[unit])
+    return max_cac(values, margin=margin, target_ratio=target_ratio), info
+
+
+def follow_up(
+    orders: ir.Table,
+    *,
+    model: str = "bgnbd",
+    within: float = 1.0,
+    unit: TimeUnit = "month",
+    observation_end: str | dt.date | None = None,
+    currency: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per customer, for timing a follow-up (:mod:`ltvkit.predict.timing`, BG/NBD or MBG/NBD):
+    ``probability_alive``, ``probability_purchase`` (at least one purchase in the next ``within`` units),
+    and ``next_purchase_date``: the day by which, if still active, the customer has bought again with
+    probability 1/2 (the median wait from the end of the data)."""
+    summary, purchase, _, info = _fitted(
+        orders, model, unit=unit, observation_end=observation_end, currency=currency, within=within
+    )
+    people = summary.select("customer_id", "frequency", "recency", "T").execute()
+    wait_days = purchase_wait(purchase, people) * UNIT_DAYS[unit]
+    end = pd.Timestamp(info["observation_end"])
+    out = people[["customer_id"]].assign(
+        probability_alive=purchase.probability_alive(people),
+        probability_purchase=probability_of_purchase(purchase, within, people),
+        next_purchase_date=(end + pd.to_timedelta(np.ceil(wait_days), unit="D")).date,
+    )
+    return out, info
