@@ -547,12 +547,23 @@ def cohorts(
     split: Annotated[str | None, typer.Option(help=f"Split by: {', '.join(SPLITS)}.")] = None,
     currency: CurrencyOpt = None,
     max_age: Annotated[int, typer.Option(help="Ages shown in the terminal (files get all).")] = 12,
+    compare: Annotated[
+        tuple[str, str] | None,
+        typer.Option(
+            help="Compare two cohorts (2025-03 2025-06) or, with --split, two groups at equal ages: "
+            "retention and LTV, and whether the difference is beyond chance."
+        ),
+    ] = None,
     fmt: FormatOpt = "table",
     as_json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
     """How do my cohorts behave? Cohort × age matrix; empty cells are ages a cohort has not reached yet."""
     from ltvkit.service.descriptive import cohorts as cohorts_of
+
+    if compare is not None:
+        _compare(ctx, workspace, compare, split, by, currency, fmt, as_json, out_file)
+        return
 
     lang = _lang(ctx)
     if metric not in METRICS:
@@ -590,10 +601,21 @@ def cohorts(
 def channels(
     ctx: typer.Context,
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
-    by: Annotated[str, typer.Option(help=f"Group by: {', '.join(SPLITS)}.")] = "channel",
+    by: Annotated[
+        str, typer.Option(help=f"Group by: {', '.join(SPLITS)} (or cohort, predicted).")
+    ] = "channel",
     paths: Annotated[
         bool, typer.Option(help="Show product paths (first product → next product) instead.")
     ] = False,
+    predicted: Annotated[
+        bool,
+        typer.Option(
+            help="Predicted LTV per group (young groups extrapolated by the models) with its 90% interval, "
+            "and the CAC each can bear."
+        ),
+    ] = False,
+    horizon: Annotated[int, typer.Option(help="With --predicted: months from the first purchase.")] = 12,
+    target: TargetOpt = 3.0,
     currency: CurrencyOpt = None,
     margin: MarginOpt = None,
     fmt: FormatOpt = "table",
@@ -601,9 +623,12 @@ def channels(
     out_file: OutOpt = None,
 ) -> None:
     """Where do my best customers come from? LTV, retention, repeat rate and AOV by channel or first
-    product."""
+    product; with --predicted, what a customer of each group is worth and the CAC it can bear."""
     from ltvkit.service.descriptive import channels as channels_of
 
+    if predicted:
+        _predicted(ctx, workspace, by, horizon, target, margin, currency, fmt, as_json, out_file)
+        return
     with _data(ctx, workspace) as ws:
         found = channels_of(ws, by=by, currency=currency, margin=margin, paths=paths)
     frame = found.table
@@ -616,6 +641,119 @@ def channels(
             _frame_table(frame, f"{title} ({found.currency})", lang=_lang(ctx), currency=found.currency)
         ),
     )
+
+
+def _compare(
+    ctx: typer.Context,
+    workspace: Path,
+    groups: tuple[str, str],
+    split: str | None,
+    period: str,
+    currency: str | None,
+    fmt: str,
+    as_json: bool,
+    out_file: Path | None,
+) -> None:
+    """``ltv cohorts --compare A B``: the two groups side by side by age, and the verdict at the oldest age
+    both have reached."""
+    from ltvkit import formatting, i18n
+    from ltvkit.service.comparison import compare_groups
+
+    lang = _lang(ctx)
+    with _data(ctx, workspace) as ws:
+        table, info = compare_groups(
+            ws.table("orders"),
+            *groups,
+            split=split,
+            period="week" if period == "week" else "month",
+            currency=currency,
+        )
+    if as_json:
+        _print_json({**info, "by_age": table.to_dict(orient="records")})
+        return
+
+    def written(metric: str, value: float) -> str:
+        return formatting.percent(value, lang) if metric == "retention" else formatting.number(value, lang)
+
+    def show() -> None:
+        first, second = groups
+        retention = i18n.text("col_retention", lang)
+        view = table[["age", "retention_a", "retention_b", "retention_diff", "ltv_a", "ltv_b", "ltv_diff"]]
+        names = {"retention_a": f"{retention}: {first}", "retention_b": f"{retention}: {second}"}
+        view = view.rename(columns=names | {"ltv_a": f"LTV: {first}", "ltv_b": f"LTV: {second}"})
+        shares = dict.fromkeys(names.values(), lambda v: written("retention", v))
+        out.print(_frame_table(view, f"{first} vs {second}", shares, lang=lang))
+        for metric in ("retention", "ltv"):
+            low, high = info[f"{metric}_interval"]
+            out.print(
+                i18n.text(
+                    "compare_beyond_chance" if info[f"{metric}_significant"] else "compare_within_chance",
+                    lang,
+                    what=i18n.text(f"col_{metric}", lang),
+                    age=info["age"],
+                    diff=written(metric, info[f"{metric}_diff"]),
+                    low=written(metric, low),
+                    high=written(metric, high),
+                )
+            )
+
+    _emit(table, fmt, out_file, show)
+
+
+def _predicted(
+    ctx: typer.Context,
+    workspace: Path,
+    by: str,
+    horizon: int,
+    target: float,
+    margin: float | None,
+    currency: str | None,
+    fmt: str,
+    as_json: bool,
+    out_file: Path | None,
+) -> None:
+    """``ltv channels --predicted``: the predicted LTV table, with the intervals written out, the caveats and
+    the channels whose CAC is above what they can bear."""
+    from ltvkit import formatting, i18n
+    from ltvkit.service.descriptive import predicted_ltv
+
+    lang = _lang(ctx)
+    with _data(ctx, workspace) as ws:
+        found = predicted_ltv(
+            ws, by=by, horizon_months=horizon, margin=margin or 1.0, target=target, currency=currency
+        )
+    _notes(found.notes)
+    table, code = found.table, found.currency
+
+    def money(value: float) -> str:
+        return formatting.money(value, code, lang)
+
+    def caveats(row: Any) -> str:
+        flags = (("caveat_small_group", row.small_group), ("caveat_mostly_predicted", row.mostly_predicted))
+        return "; ".join(i18n.text(key, lang) for key, flagged in flags if flagged)
+
+    def show() -> None:
+        rows = list(table.itertuples())
+        view = table[[by, "customers", "ltv", "max_cac", "share_predicted"]].copy()
+        view.insert(3, "ltv_interval", [f"{money(r.ltv_low)} – {money(r.ltv_high)}" for r in rows])
+        view.insert(
+            5, "max_cac_interval", [f"{money(r.max_cac_low)} – {money(r.max_cac_high)}" for r in rows]
+        )
+        if "cac" in table.columns:
+            view["cac"] = table["cac"]
+        view["caveat"] = [caveats(r) for r in rows]
+        title = (
+            f"Predicted LTV, {horizon} months from the first purchase ({code}); max CAC at LTV:CAC {target:g}"
+        )
+        out.print(_frame_table(view, title, lang=lang, currency=code))
+        for r in rows:
+            if getattr(r, "over_max_cac", 0) > 0:
+                verdict = i18n.text(
+                    "over_max_cac", lang, cac=money(r.cac), max=money(r.max_cac), over=money(r.over_max_cac)
+                )
+                out.print(Text(f"{getattr(r, by)}: {verdict}", style="red"))
+
+    _emit(table, "json" if as_json else fmt, out_file, show)
 
 
 @command()

@@ -67,6 +67,13 @@ KINDS = {
     "reason": "reason",
     "scenario": "scenario",
     "installment": "text",
+    "ltv_interval": "text",
+    "max_cac_interval": "text",
+    "caveat": "text",
+    "share_predicted": "percent",
+    "retention_diff": "signed_points",
+    "age": "number",
+    "cohort_label": "name",
 }
 
 #: Columns without a ``col_<column>`` text whose header is a text under another key than ``<column>``.
@@ -106,7 +113,7 @@ def cell(column: str, value: Any, lang: str, currency: str | None = None) -> str
         return formatting.number(value, lang, digits=2)
     if what == "percent":
         return formatting.percent(value, lang)
-    if what == "signed":
+    if what in ("signed", "signed_points"):
         return ("+" if value > 0 else "") + formatting.percent(value, lang)
     if what == "ratio":
         return formatting.ratio(value, lang)

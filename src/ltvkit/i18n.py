@@ -1170,6 +1170,59 @@ TEXT: dict[str, dict[str, str]] = {
         "ru": "Средний чек (модель)",
         "uk": "Середній чек (модель)",
     },
+    "col_formula_ltv_change": {
+        "en": "LTV change (formula)",
+        "ru": "Изменение LTV (формула)",
+        "uk": "Зміна LTV (формула)",
+    },
+    "col_model_ltv_change": {
+        "en": "LTV change (model)",
+        "ru": "Изменение LTV (модель)",
+        "uk": "Зміна LTV (модель)",
+    },
+    "col_ltv": {"en": "LTV (revenue)", "ru": "LTV (выручка)", "uk": "LTV (виручка)"},
+    "col_ltv_interval": {"en": "LTV, 90% interval", "ru": "LTV, 90% интервал", "uk": "LTV, 90% інтервал"},
+    "col_max_cac_interval": {
+        "en": "Max CAC, 90% interval",
+        "ru": "Макс. CAC, 90% интервал",
+        "uk": "Макс. CAC, 90% інтервал",
+    },
+    "col_share_predicted": {"en": "Share predicted", "ru": "Доля прогноза", "uk": "Частка прогнозу"},
+    "col_caveat": {"en": "Caveat", "ru": "Оговорка", "uk": "Застереження"},
+    "caveat_small_group": {
+        "en": "fewer than 30 customers: a rough figure",
+        "ru": "меньше 30 клиентов: цифра приблизительная",
+        "uk": "менше 30 клієнтів: цифра приблизна",
+    },
+    "col_retention": {"en": "Retention", "ru": "Удержание", "uk": "Утримання"},
+    "col_age": {"en": "Month", "ru": "Месяц", "uk": "Місяць"},
+    "col_retention_diff": {
+        "en": "Retention: difference",
+        "ru": "Удержание: разница",
+        "uk": "Утримання: різниця",
+    },
+    "col_ltv_diff": {"en": "LTV: difference", "ru": "LTV: разница", "uk": "LTV: різниця"},
+    "compare_beyond_chance": {
+        "en": "{what} at month {age}: the second differs by {diff} (90% interval {low} … {high}), "
+        "beyond chance.",
+        "ru": "{what} на {age}-м месяце: у второй группы на {diff} (90% интервал {low} … {high}) — "
+        "это не случайность.",
+        "uk": "{what} на {age}-му місяці: у другої групи на {diff} (90% інтервал {low} … {high}) — "
+        "це не випадковість.",
+    },
+    "compare_within_chance": {
+        "en": "{what} at month {age}: the second differs by {diff} (90% interval {low} … {high}), "
+        "within chance: no difference can be claimed yet.",
+        "ru": "{what} на {age}-м месяце: у второй группы на {diff} (90% интервал {low} … {high}) — "
+        "в пределах случайности, разницу пока утверждать нельзя.",
+        "uk": "{what} на {age}-му місяці: у другої групи на {diff} (90% інтервал {low} … {high}) — "
+        "у межах випадковості, різницю поки стверджувати не можна.",
+    },
+    "caveat_mostly_predicted": {
+        "en": "mostly predicted: the group is young",
+        "ru": "в основном прогноз: группа молодая",
+        "uk": "здебільшого прогноз: група молода",
+    },
     "col_model_margin_ltv": {
         "en": "Margin LTV (model)",
         "ru": "LTV с маржой (модель)",

@@ -156,7 +156,8 @@ class BetaGeoModel(PurchaseModel):
         where a − 1 > 1.
         """
         r, alpha, a, b = self._p
-        t, x, T = (np.array(v, dtype=float) for v in np.broadcast_arrays(t, x, T))
+        shape = np.broadcast_shapes(np.shape(t), np.shape(x), np.shape(T))
+        t, x, T = (np.atleast_1d(np.array(v, dtype=float)) for v in np.broadcast_arrays(t, x, T))
         z = t / (alpha + T + t)
         c = a + b + x + self._shift - 1
         log_keep = np.log1p(-z)
@@ -172,7 +173,7 @@ class BetaGeoModel(PurchaseModel):
             unreliable |= ~(np.abs(c * first) <= 1e6 * bracket)  # the difference lost 6 of 16 digits
         if unreliable.any():
             bracket[unreliable] = self._bracket_by_quadrature(t[unreliable], x[unreliable], T[unreliable])
-        return bracket
+        return bracket.reshape(shape)
 
     def _bracket_by_quadrature(self, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
         """The bracket of :meth:`_bracket` as an expectation over the drop-out probability, for the rows whose

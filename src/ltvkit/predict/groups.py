@@ -93,8 +93,11 @@ def predicted_group_ltv(
     rng = np.random.default_rng(random_state)
     purchase_draws = purchase.sample_params(draws, rng)
     spend_draws = spend.sample_params(draws, rng)
-    sampled = np.empty((draws, len(groups)))
-    for k in range(draws):
+    if getattr(spend, "q_constraint", False):  # fitted with q > 1: draw from that region only
+        finite = spend_draws[:, spend._param_names.index("q")] > 1
+        purchase_draws, spend_draws = purchase_draws[finite], spend_draws[finite]
+    sampled = np.empty((len(spend_draws), len(groups)))
+    for k in range(len(spend_draws)):
         p_k = type(purchase).from_params(**dict(zip(purchase._param_names, purchase_draws[k], strict=True)))
         s_k = GammaGammaModel.from_params(**dict(zip(spend._param_names, spend_draws[k], strict=True)))
         weights = rng.poisson(1.0, len(customers)).astype(float)

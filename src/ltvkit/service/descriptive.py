@@ -12,8 +12,9 @@ from ltvkit.analytics.channels import product_paths
 from ltvkit.analytics.cohorts import Period, cohort_matrix
 from ltvkit.choices import METRICS, SPLITS
 from ltvkit.data.sources import Tables
-from ltvkit.errors import MissingDataError, ParameterError
+from ltvkit.errors import MissingDataError, ParameterError, collect_notes
 from ltvkit.service.analysis import Analysis
+from ltvkit.service.valuation import group_ltv
 
 
 @dataclass(frozen=True)
@@ -136,3 +137,46 @@ def pareto(tables: Tables, *, currency: str | None = None) -> Pareto:
     data = Analysis(tables, currency=currency)
     curve, gini = data.lorenz()
     return Pareto(data.currency, data.pareto(), curve, gini)
+
+
+@dataclass(frozen=True)
+class Predicted:
+    """Predicted LTV per group with its 90% interval and the maximum CAC it bears; by channel, the CAC paid
+    so far beside it (where there is spend)."""
+
+    currency: str
+    by: str
+    horizon_months: float
+    table: pd.DataFrame
+    notes: list[str]
+
+
+def predicted_ltv(
+    tables: Tables,
+    *,
+    by: str = "channel",
+    horizon_months: float = 12,
+    margin: float = 1.0,
+    target: float = 3.0,
+    currency: str | None = None,
+) -> Predicted:
+    """What a customer of each group is worth over ``horizon_months`` from the first purchase, young groups
+    extrapolated by the fitted models (:func:`~ltvkit.service.valuation.group_ltv`), and so what CAC each can
+    bear at LTV:CAC = ``target``; by channel, with the CAC actually paid and how far above or below the
+    maximum it is."""
+    data = Analysis(tables, currency=currency)
+    with collect_notes() as notes:
+        table, info = group_ltv(
+            data.orders,
+            by=by,
+            horizon_months=horizon_months,
+            margin=margin,
+            target_ratio=target,
+            currency=data.currency,
+        )
+    notes += info.get("notes", [])
+    if by == "channel" and not data.spend_by_month.empty:
+        paid = data.cac(horizon=int(horizon_months), target_ratio=target)[0][["channel", "cac"]]
+        table = table.merge(paid, on="channel", how="left")
+        table["over_max_cac"] = table["cac"] - table["max_cac"]
+    return Predicted(data.currency, by, horizon_months, table, notes)

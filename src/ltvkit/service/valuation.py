@@ -139,18 +139,20 @@ def _fit(
     return FitResult(name, model, unit, end.isoformat(), currency, notes)
 
 
-def _fit_spend(summary: ir.Table) -> tuple[GammaGammaModel, int]:
+def _fit_spend(summary: ir.Table, *, for_value: bool = False) -> tuple[GammaGammaModel, int]:
     """Gamma-Gamma fitted on the repeat customers with positive mean spend, read from the engine as distinct
-    (x, m) pairs with counts; and how many repeat customers were left out for spend ≤ 0."""
+    (x, m) pairs with counts; and how many repeat customers were left out for spend ≤ 0. ``for_value``:
+    fitted with q > 1 (``q_constraint``), since a customer value needs a finite mean spend per order."""
     repeat = summary.filter(summary.frequency > 0)
     pairs = compressed(repeat, ("frequency", "monetary_value")).execute()  # one pass for both answers
     positive = pairs["monetary_value"] > 0
     if not positive.any():
         raise ParameterError(
             "no customer has paid for a repeat purchase yet, so spend per order cannot be modelled; the "
-            "expected LTV of ltv summary (average check × frequency × expected lifetime) needs no model"
+            "expected LTV of the summary (average check × frequency × expected lifetime) needs no model"
         )
-    return GammaGammaModel().fit(pairs[positive]), int(pairs.loc[~positive, "weight"].sum())
+    model = GammaGammaModel(q_constraint=for_value).fit(pairs[positive])
+    return model, int(pairs.loc[~positive, "weight"].sum())
 
 
 def _fitted(
@@ -171,7 +173,7 @@ def _fitted(
     summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
     with collect_notes() as notes:
         purchase = PURCHASE_MODELS[model](unit=unit).fit(compressed(summary).execute())
-        spend = _fit_spend(summary)[0]
+        spend = _fit_spend(summary, for_value=True)[0]
     info = {
         "model": model,
         "unit": unit,

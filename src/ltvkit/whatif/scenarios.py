@@ -88,7 +88,7 @@ def baseline_from(
         rfm = customer_summary(orders, unit="week", currency=currency).execute()
         model = (
             BetaGeoModel().fit(compress(rfm, ("frequency", "recency", "T"))),
-            GammaGammaModel().fit(rfm[(rfm["frequency"] > 0) & (rfm["monetary_value"] > 0)]),
+            GammaGammaModel(q_constraint=True).fit(rfm[(rfm["frequency"] > 0) & (rfm["monetary_value"] > 0)]),
         )
     return Baseline(
         summary.currency,
