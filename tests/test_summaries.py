@@ -5,7 +5,7 @@ from pathlib import Path
 import ibis
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import CALIBRATION_END, DATA, cdnow_days
@@ -158,10 +158,10 @@ order_rows = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None)
 @given(rows=order_rows, generic=st.booleans())
 def test_summary_equals_a_hand_computed_reference(
-    rows: list[tuple[str, int, int, float, str]], generic: bool, monkeypatch: pytest.MonkeyPatch
+    rows: list[tuple[str, int, int, float, str]], generic: bool
 ) -> None:
     """Values of the one-aggregation summary (DuckDB's ``arg_min``, or the portable ``argmin`` other
     engines get) against pandas, for any mix of days, same-day orders and statuses."""
@@ -176,13 +176,14 @@ def test_summary_equals_a_hand_computed_reference(
             "currency": "USD",
         }
     )
-    if generic:
-        monkeypatch.setattr(summaries, "_first_value", lambda days: days.value.argmin(days.day))
     end = "2026-02-01"
     expected = _reference_summary(orders, end, 7.0)
     if expected.empty:
         return
-    got = customer_summary(ibis.memtable(orders), unit="week", observation_end=end, sort=True).execute()
+    with pytest.MonkeyPatch.context() as patch:
+        if generic:
+            patch.setattr(summaries, "_first_value", lambda days: days.value.argmin(days.day))
+        got = customer_summary(ibis.memtable(orders), unit="week", observation_end=end, sort=True).execute()
     got = got.set_index("customer_id")[expected.columns]
     pd.testing.assert_frame_equal(got, expected, check_names=False, check_index_type=False, rtol=1e-9)
     unsorted = customer_summary(ibis.memtable(orders), unit="week", observation_end=end).execute()
