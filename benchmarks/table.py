@@ -9,6 +9,8 @@ Rows, for each size (about ten orders per customer, Parquet read where it is, no
 
 - summary: ``customer_summary`` (the mapping of the file's columns, the currency check, x, t_x, T, m)
   to Arrow, beside the same per-customer numbers written as one hand-made DuckDB query on the raw file;
+  once as called bare (one small query first reads the last purchase day and checks the currency), once
+  with both given (nothing read before the aggregation, as when a caller already knows them);
 - fit BG/NBD, Pareto/NBD, Gamma-Gamma: on the compressed statistics read from the engine (lifetimes, if
   given, fits the per-customer columns, as it is used);
 - scoring: ``customer_value`` in memory (P(alive), E[purchases], CLV over 52 weeks) beside the engine
@@ -68,7 +70,7 @@ out = {}
 def timed(name, fn):
     start = time.perf_counter(); value = fn(); out[name] = time.perf_counter() - start; return value
 bg = timed("fit BG/NBD", lambda: BetaGeoFitter().fit(f, r, T))
-if len(f) <= float(sys.argv[2]):
+if len(f) <= float(sys.argv[2]) and sys.argv[3] == "pareto":
     timed("fit Pareto/NBD", lambda: ParetoNBDFitter().fit(f, r, T))
 gg = timed("fit Gamma-Gamma", lambda: GammaGammaFitter().fit(f[rep], m[rep]))
 timed("scoring", lambda: (bg.conditional_probability_alive(f, r, T), gg.customer_lifetime_value(
@@ -96,7 +98,9 @@ def paired(
     return statistics.median(mine), statistics.median(other) if other else None, ratio, statistics.mean(loads)
 
 
-def lifetimes_times(python: str, summary: pd.DataFrame, pareto_max: float, timeout: float) -> dict[str, Any]:
+def lifetimes_times(
+    python: str, summary: pd.DataFrame, pareto_max: float, skip_pareto: bool, timeout: float
+) -> dict[str, Any]:
     """lifetimes' seconds per step on ``summary``, in its own interpreter (or why there are none)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "summary.npz"
@@ -104,7 +108,7 @@ def lifetimes_times(python: str, summary: pd.DataFrame, pareto_max: float, timeo
         np.savez(path, **{c: summary[c].to_numpy(dtype=float) for c in columns})
         try:
             done = subprocess.run(
-                [python, "-c", SIDE_SCRIPT, str(path), str(pareto_max)],
+                [python, "-c", SIDE_SCRIPT, str(path), str(pareto_max), "no" if skip_pareto else "pareto"],
                 capture_output=True,
                 text=True,
                 timeout=timeout,
@@ -152,19 +156,35 @@ def run_size(customers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
             args.repeat,
         ),
     )
+    row(
+        "summary, end+currency given",
+        "DuckDB query",
+        paired(
+            lambda: customer_summary(
+                orders, unit="week", observation_end=END.date(), currency="USD"
+            ).to_pyarrow(),
+            lambda: floor.sql(floor_sql).to_arrow_table(),
+            args.repeat,
+        ),
+    )
     summary = source.backend.create_table("summary", customer_summary(orders, unit="week"), overwrite=True)
     frame = summary.to_pandas()
     stats = compressed(summary).execute()
     repeat = summary.filter((summary.frequency > 0) & (summary.monetary_value > 0))
     pairs = compressed(repeat, ("frequency", "monetary_value")).execute()
-    side = lifetimes_times(args.lifetimes, frame, args.lifetimes_pareto_max, 1800) if args.lifetimes else {}
+    side = (
+        lifetimes_times(args.lifetimes, frame, args.lifetimes_pareto_max, args.no_pareto, 1800)
+        if args.lifetimes
+        else {}
+    )
 
     fitted: dict[str, Any] = {}
-    for stage, model, data in (
+    fits = [
         ("fit BG/NBD", BetaGeoModel, stats),
         ("fit Pareto/NBD", ParetoNBDModel, stats),
         ("fit Gamma-Gamma", GammaGammaModel, pairs),
-    ):
+    ]
+    for stage, model, data in (f for f in fits if not (args.no_pareto and f[1] is ParetoNBDModel)):
         load = os.getloadavg()[0]
         start = time.perf_counter()
         fitted[stage] = model().fit(data)
@@ -231,6 +251,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="paired runs per row (medians)")
     parser.add_argument("--lifetimes", help="a Python interpreter with lifetimes 0.11 installed")
     parser.add_argument("--lifetimes-pareto-max", type=float, default=1e5, help="largest Pareto/NBD fit")
+    parser.add_argument("--no-pareto", action="store_true", help="skip the Pareto/NBD fits")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
     sizes = [int(float(s)) for s in args.customers.split(",") if s] + ([10**7] if args.with_1e7 else [])
