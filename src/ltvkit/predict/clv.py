@@ -51,36 +51,46 @@ def _steps(horizon: float) -> np.ndarray:
     return np.linspace(horizon / n, horizon, n)
 
 
+def _discounted(cumulative: np.ndarray, discount: np.ndarray) -> np.ndarray:
+    """Σ (E[Y(t_i)] − E[Y(t_{i−1})]) / (1+d)^t_i from ``cumulative`` (rows × steps), rearranged as
+    Σ E[Y(t_i)] (v_i − v_{i+1}), v_{k+1} = 0, so no difference table is built."""
+    return cumulative @ (discount - np.append(discount[1:], 0.0))
+
+
 def _purchases_ahead(
     purchase: PurchaseModel, histories: pd.DataFrame, steps: np.ndarray, discount: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """E[Y(H)] and the discounted Σ (E[Y(t_i)] − E[Y(t_{i−1})]) / (1+d)^t_i of ``histories``; the sum is
-    rearranged as Σ E[Y(t_i)] (v_i − v_{i+1}), v_{k+1} = 0, so no difference table is built."""
+    """E[Y(H)] and the discounted purchases of ``histories`` (see :func:`_discounted`)."""
     cumulative = purchase.expected_purchases(steps[:, None], histories).T  # (rows, steps)
-    return cumulative[:, -1], cumulative @ (discount - np.append(discount[1:], 0.0))
+    return cumulative[:, -1], _discounted(cumulative, discount)
 
 
 def history_outlook(
-    purchase: PurchaseModel, histories: pd.DataFrame, steps: np.ndarray, discount: np.ndarray
+    purchase: PurchaseModel,
+    histories: pd.DataFrame,
+    steps: np.ndarray,
+    discount: np.ndarray,
+    *,
+    log_variance: bool = False,
 ) -> pd.DataFrame:
     """Per distinct history (x, t_x, T): ``probability_alive``, ``expected_purchases`` over the horizon and
-    ``discounted_purchases`` = Σ (E[Y(t_i)] − E[Y(t_{i−1})]) / (1+d)^t_i, in chunks of :data:`CHUNK` rows."""
+    ``discounted_purchases`` = Σ (E[Y(t_i)] − E[Y(t_{i−1})]) / (1+d)^t_i, in chunks of :data:`CHUNK` rows;
+    with ``log_variance``, Var(log discounted purchases) too (see :func:`_log_outlook_variance`)."""
     parts = []
     for start in range(0, len(histories), CHUNK):
         chunk = histories.iloc[start : start + CHUNK]
-        expected, discounted = _purchases_ahead(purchase, chunk, steps, discount)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "probability_alive": purchase.probability_alive(chunk),
-                    "expected_purchases": expected,
-                    "discounted_purchases": discounted,
-                },
-                index=chunk.index,
-            )
-        )
-    columns = ["probability_alive", "expected_purchases", "discounted_purchases"]
-    return pd.concat(parts) if parts else pd.DataFrame(columns=columns, dtype=float)
+        cumulative = purchase.expected_purchases(steps[:, None], chunk).T  # (rows, steps)
+        columns = {
+            "probability_alive": purchase.probability_alive(chunk),
+            "expected_purchases": cumulative[:, -1],
+            "discounted_purchases": _discounted(cumulative, discount),
+        }
+        if log_variance:
+            columns["log_variance"] = _log_outlook_variance(purchase, chunk, cumulative, steps, discount)
+        parts.append(pd.DataFrame(columns, index=chunk.index))
+    columns_out = ["probability_alive", "expected_purchases", "discounted_purchases"]
+    columns_out += ["log_variance"] if log_variance else []
+    return pd.concat(parts) if parts else pd.DataFrame(columns=columns_out, dtype=float)
 
 
 def _checked_steps(
@@ -118,7 +128,8 @@ def customer_value(
     differences (one more outlook per purchase-model parameter), and the bounds CLV · exp(∓ z √Var). The
     gradient's outlooks discount at :data:`GRADIENT_STEPS` of the steps only (exact without discounting;
     on CDNOW the bounds move by 0.02% at a year and 10% a year, 0.4% at five years, far inside the
-    interval), so intervals cost about as much as the prediction itself. Runs the BLAS on one thread
+    interval), and the unmoved model's values are the prediction's own, so intervals cost about as much as
+    the prediction itself. Runs the BLAS on one thread
     (small matrix products, where a pool only waits).
     """
     steps, discount = _checked_steps(horizon, unit, discount_rate, margin)
@@ -145,7 +156,9 @@ def _customer_value(
     levels, per_x = np.unique(x, return_inverse=True)
     mean_spend = np.where(x > 0, summary["monetary_value"].to_numpy(dtype=float), 0.0)
 
-    outlook = history_outlook(purchase_model, histories, steps, discount).to_numpy()
+    outlook = history_outlook(
+        purchase_model, histories, steps, discount, log_variance=interval is not None
+    ).to_numpy()
     intercept, slope = spend_model.spend_weights(levels)
     expected_spend = intercept[per_x] + slope[per_x] * mean_spend
     result = pd.DataFrame(
@@ -159,7 +172,7 @@ def _customer_value(
     )
     if interval is not None:
         z = float(special.ndtri(1 - (1 - interval) / 2))
-        variance = _log_outlook_variance(purchase_model, histories, steps, discount)[per_history]
+        variance = outlook[per_history, 3]
         variance += _log_spend_variance(spend_model, levels, per_x, mean_spend, expected_spend)
         spread = np.exp(z * np.sqrt(variance))
         result["clv_low"], result["clv_high"] = result["clv"] / spread, result["clv"] * spread
@@ -186,24 +199,26 @@ def _delta_variance(model: BaseModel, gradient: np.ndarray) -> np.ndarray:
 
 
 def _log_outlook_variance(
-    purchase: PurchaseModel, histories: pd.DataFrame, steps: np.ndarray, discount: np.ndarray
+    purchase: PurchaseModel,
+    histories: pd.DataFrame,
+    cumulative: np.ndarray,
+    steps: np.ndarray,
+    discount: np.ndarray,
 ) -> np.ndarray:
     """Per history: Var(log discounted purchases) from the purchase model's log-parameter covariance, with
     the gradient by forward differences at :data:`GRADIENT_STEPS` evenly spread steps (the last is the
-    horizon, so without discounting it is exact), in chunks of :data:`CHUNK` rows."""
+    horizon, so without discounting it is exact); the unmoved model's values are read from ``cumulative``
+    (rows × steps, already computed for the prediction)."""
+    at = np.arange(len(steps))
     if len(steps) > GRADIENT_STEPS:
-        steps_at = np.linspace(0, len(steps), GRADIENT_STEPS + 1)[1:].round().astype(int) - 1
-        steps, discount = steps[steps_at], discount[steps_at]
-    parts = []
-    for start in range(0, len(histories), CHUNK):
-        chunk = histories.iloc[start : start + CHUNK]
-        base = np.log(_purchases_ahead(purchase, chunk, steps, discount)[1])
-        gradient = [
-            (np.log(_purchases_ahead(moved, chunk, steps, discount)[1]) - base) / LOG_STEP
-            for moved in _nudged(purchase)
-        ]
-        parts.append(_delta_variance(purchase, np.array(gradient)))
-    return np.concatenate(parts) if parts else np.zeros(0)
+        at = np.linspace(0, len(steps), GRADIENT_STEPS + 1)[1:].round().astype(int) - 1
+    steps, discount = steps[at], discount[at]
+    base = np.log(_discounted(cumulative[:, at], discount))
+    gradient = [
+        (np.log(_purchases_ahead(moved, histories, steps, discount)[1]) - base) / LOG_STEP
+        for moved in _nudged(purchase)
+    ]
+    return _delta_variance(purchase, np.array(gradient))
 
 
 def _log_spend_variance(
