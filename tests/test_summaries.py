@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import ibis
@@ -13,7 +14,12 @@ from ltvkit.data.workspace import Workspace
 from ltvkit.errors import ParameterError
 from ltvkit.models import BetaGeoModel
 from ltvkit.predict import summaries
-from ltvkit.predict.summaries import calibration_holdout_summary, compressed, customer_summary
+from ltvkit.predict.summaries import (
+    calibration_holdout_summary,
+    compressed,
+    customer_summary,
+    last_purchase_day,
+)
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +100,10 @@ def test_hand_computed_summary(workspace: Workspace, tmp_path: Path) -> None:
         230,
     ]
     assert s.loc["b", ["frequency", "recency", "T", "monetary_value"]].tolist() == [0, 0, 28, 0]
+    assert last_purchase_day(workspace.table("orders")) == dt.date(
+        2026, 3, 5
+    )  # d's; the refund is no purchase
+    assert last_purchase_day(workspace.table("orders"), "2026-03-01") == dt.date(2026, 3, 1)
     weeks = customer_summary(workspace.table("orders"), unit="week", observation_end="2026-03-01").execute()
     assert weeks.set_index("customer_id").loc["a", "T"] == pytest.approx(29 / 7)
 
