@@ -59,3 +59,41 @@ def test_demo_channels_differ_in_quality_and_the_onboarding_change_helps(
     before = early[(first >= change - pd.DateOffset(years=1)) & (first < change)].mean()
     after = early[(first >= change) & (first < pd.Timestamp(demo.END) - pd.Timedelta(days=120))].mean()
     assert after > before * 1.1
+
+
+def test_the_report_reads_the_engine_a_handful_of_times_for_every_language(
+    school: tuple[Path, Path], workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The report's figures come from one analysis of the orders (shared cohort cells, per-customer values,
+    spend): at most 8 engine queries for the report in three languages, not one or more per figure."""
+    import ibis.backends.duckdb
+
+    from ltvkit.analytics.channels import quality_by
+    from ltvkit.analytics.historical import pareto_table
+    from ltvkit.service.report import build_reports, report_data
+
+    for path in school:
+        workspace.import_file(path)
+    queries: list[str] = []
+    run = ibis.backends.duckdb.Backend._to_duckdb_relation
+
+    def counted(self, expr, **kwargs):  # noqa: ANN001, ANN202
+        sql = self.compile(expr)
+        queries.append(sql)
+        return run(self, expr, **kwargs)
+
+    monkeypatch.setattr(ibis.backends.duckdb.Backend, "_to_duckdb_relation", counted)
+    paths = build_reports(workspace, {lang: tmp_path / f"{lang}.html" for lang in ("en", "ru", "uk")})
+    assert [p.exists() for p in paths] == [True] * 3
+    assert len(queries) <= 8, "\n\n".join(queries)
+    # the shared tables give the same figures as each analysis run on its own
+    data = report_data(workspace)
+    orders = workspace.table("orders")
+    expected = pareto_table(orders)
+    assert [r["customers"] for r in data["pareto"]] == list(expected["customers"])
+    assert [r["revenue_share"] for r in data["pareto"]] == pytest.approx(
+        list(expected["revenue_share"]), abs=1e-6
+    )
+    products = quality_by(orders, "first_product")
+    assert [p["first_product"] for p in data["products"]] == list(products["first_product"])
+    assert [p["ltv_12"] for p in data["products"]] == pytest.approx(list(products["ltv_12"]), nan_ok=True)

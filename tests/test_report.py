@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from tests.web.visible_text import untranslated
 
 from conftest import FIXTURES
 from ltvkit import i18n
@@ -31,7 +32,7 @@ def test_report_is_self_contained_and_localised(shop: Workspace, lang: str, tmp_
     markup = re.sub(
         r"(<script[^>]*>).*?</script>", r"\1</script>", html, flags=re.S
     )  # the inlined code aside
-    assert markup.count("<script") == 3  # the chart library, the data and the drawing code, all inline
+    assert markup.count("<script") == 4  # the chart library, the formatter, the data and the drawing code
     assert not re.search(
         r"<(script|link|img|iframe)[^>]+(src|href)=", markup
     )  # nothing loaded from elsewhere
@@ -120,4 +121,48 @@ def test_degenerate_orders_still_give_a_report(rows: list[str], browser, tmp_pat
     page.goto(path.as_uri())
     page.wait_for_function("() => document.body.dataset.chartsRendered !== undefined", timeout=15_000)
     assert errors == []
+    page.close()
+
+
+def test_ratios_and_payback_read_as_people_say_them() -> None:
+    from ltvkit import formatting
+    from ltvkit.report.build import _payback
+
+    assert formatting.ratio(2.69, "ru") == "2,69" and formatting.ratio(3, "en") == "3.00"  # never "3"
+    assert _payback(0, "ru") == "в первый же месяц" and _payback(None, "uk") == "ще ні"
+    assert formatting.percent(0.26, "ru") == "26,0\u00a0%" and formatting.percent(0.204, "uk") == "20,4%"
+    assert formatting.money(6293, "RUB", "uk") == "6\u00a0293\u00a0₽"  # not "6 293 RUB", CLDR's Ukrainian
+    assert (
+        formatting.money(6293, "RUB", "en") == "₽6,293" and formatting.money(5, "CAD", "en") == "5\u00a0CAD"
+    )
+    assert formatting.money(-300, "USD", "en") == "-$300"
+    assert formatting.money_short(26_730, "RUB", "ru") == "26\u00a0730\u00a0₽"
+    assert " " not in formatting.money_short(515_830_570, "RUB", "uk")  # no breakable space anywhere
+
+
+@pytest.mark.parametrize("lang", ["ru", "uk"])
+def test_report_on_a_phone_is_translated_and_flags_channels(
+    shop: Workspace, browser, lang: str, tmp_path: Path
+) -> None:  # noqa: ANN001
+    path = build_report(shop, tmp_path / f"report_{lang}.html", lang=lang)
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(path.as_uri())
+    page.wait_for_function("() => document.body.dataset.chartsRendered !== undefined", timeout=15_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert untranslated(page) == []
+    data = report_data(shop)
+    over = [r for r in data["cac"] if r["cac"] > r["max_cac"]]
+    assert page.locator("tr.over").count() == len(over)
+    assert page.locator("tr.over td.flag.bad").count() == len(over)
+    # a legend names only the series drawn, and a series of one point shows it
+    legends = page.evaluate(
+        """() => ['cohort_curves', 'channel_curves'].map(name => {
+            const o = echarts.getInstanceByDom(document.querySelector(`[data-chart=${name}]`)).getOption();
+            return [o.legend[0].data, o.series.map(s => [s.name, s.data.filter(v => v != null).length,
+                                                         s.showSymbol])];
+        })"""
+    )
+    for names, series in legends:
+        assert names == [name for name, _, _ in series]
+        assert all(points > 0 and show == (points == 1) for _, points, show in series)
     page.close()

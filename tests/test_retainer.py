@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 from conftest import FIXTURES
 from ltvkit.cli import app
 from ltvkit.data.workspace import Workspace
-from ltvkit.errors import InputError, ParameterError, WeakIdentificationWarning
+from ltvkit.errors import InputError, ParameterError
 from ltvkit.retainer.calendar import Overrides, WorkCalendar
-from ltvkit.retainer.clients import client_value
 from ltvkit.retainer.invoice import plan_invoices, round_money, to_ics
 from ltvkit.retainer.kpi import KpiTerms, monthly_fees, read_figures
+from ltvkit.service.retainer import client_book
 
 D = dt.date
 
@@ -114,7 +114,7 @@ def test_bad_invoice_input(kwargs: dict, message: str) -> None:
 
 
 def test_unknown_country() -> None:
-    with pytest.raises(ParameterError, match="unknown country 'Mars'"):
+    with pytest.raises(ParameterError, match="no holiday calendar for 'Mars'"):
         WorkCalendar("Mars")
 
 
@@ -181,18 +181,18 @@ def test_client_ledger_and_ltv(workspace: Workspace) -> None:
         "the end is before the start",
     ]
     assert workspace.import_clients(FIXTURES / "clients.csv").duplicates == 8
-    with pytest.warns(WeakIdentificationWarning, match="how quickly subscribers cancel"):  # 8 clients
-        life, summary = client_value(workspace.clients(), as_of=D(2026, 11, 23))
-    c3 = life.set_index("client_id").loc["C3"]
-    assert c3["months"] == pytest.approx(60 / (365.25 / 12)) and c3["periods"] == 2  # 17 Mar – 16 May
-    assert c3["historical_ltv"] == pytest.approx(900 * 60 / (365.25 / 12))
+    book = client_book(workspace, as_of=D(2026, 11, 23))
+    assert any("how quickly subscribers cancel" in note for note in book.texts())  # 8 clients
+    c3 = book.clients.set_index("client_id").loc["C3"]
+    # 17 Mar – 16 May 2025, Mon–Fri: March 11 of 21 weekdays, April whole, May 1–16 12 of 22
+    assert c3["months"] == pytest.approx(11 / 21 + 1 + 12 / 22) and c3["periods"] == 3
+    assert c3["value"] == pytest.approx(900 * (11 / 21 + 1 + 12 / 22)) and c3["basis"] == "contract"
+    summary = book.to_dict()
     assert summary["clients"] == 8 and summary["active"] == 3
-    ended = life[life["churned"] == 1]
-    assert summary["average_months_ended"] == pytest.approx(ended["months"].mean())
     habits = {row["billing"]: row for row in summary["by_billing"]}
-    assert habits["calendar"]["average_months_so_far"] > habits["anniversary"]["average_months_so_far"]
-    active = life[life["churned"] == 0]
-    assert (active["expected_ltv"] > active["historical_ltv"]).all()
+    assert habits["calendar"]["few"] and any("billing habits compared on few" in n for n in summary["notes"])
+    active = book.clients[book.clients["status"] == "active"]
+    assert (active["expected_ltv"] > active["value"]).all()
 
 
 def test_retainer_cli(tmp_path: Path) -> None:
@@ -222,6 +222,20 @@ def test_retainer_cli(tmp_path: Path) -> None:
     assert runner.invoke(app, ["retainer", "import", str(FIXTURES / "clients.csv"), "-w", ws]).exit_code == 0
     result = runner.invoke(app, ["retainer", "ltv", "-w", ws, "--as-of", "2026-11-23", "--json"])
     assert result.exit_code == 0 and json.loads(result.stdout)["clients"] == 8
+    book = ["retainer", "book", "import", str(FIXTURES / "retainer_book.csv"), "-w", ws, "--json"]
+    result = runner.invoke(app, book)
+    assert result.exit_code == 0 and json.loads(result.stdout)["rejected"] == 4
+    result = runner.invoke(app, ["retainer", "metrics", "-w", ws, "--as-of", "2026-03-31", "--json"])
+    assert result.exit_code == 0, result.output
+    months = json.loads(result.stdout)["months"]
+    assert [m["bonus"] for m in months if m["currency"] == "UAH"] == [0.0, 4000.0]
+    result = runner.invoke(
+        app,
+        ["retainer", "metrics", "-w", ws, "--as-of", "2026-03-31", "--lang", "ru"],
+        env={"COLUMNS": "200"},
+    )
+    text = " ".join(result.stdout.split())  # Babel's Russian groups digits with a no-break space
+    assert result.exit_code == 0 and "44 000 ₴" in text and "мар. 2026" in text
     result = runner.invoke(
         app,
         [

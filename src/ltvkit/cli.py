@@ -8,7 +8,6 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     from ltvkit.data.sources import Source
     from ltvkit.data.workspace import ImportAccount, Workspace
     from ltvkit.io.normalize import ImportOptions
+    from ltvkit.service.tables import SourceOptions
 
 app = typer.Typer(
     name="ltv",
@@ -39,7 +39,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
+# a pipe or a file gets wide tables (Rich would wrap them at 80 columns); a terminal its own width
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 WorkspaceOpt = Annotated[
@@ -69,6 +70,8 @@ retainer_app = typer.Typer(
     help="Retainers: prorated invoices by working days, KPI fees, client LTV.", no_args_is_help=True
 )
 app.add_typer(retainer_app, name="retainer")
+book_app = typer.Typer(help="The client book: invoices and payments.", no_args_is_help=True)
+retainer_app.add_typer(book_app, name="book")
 
 
 def _fail(message: str) -> NoReturn:
@@ -90,6 +93,9 @@ def command(name: str | None = None, group: typer.Typer = app) -> Callable[[F], 
                     return fn(*args, **kwargs)
             except (typer.Exit, typer.Abort, TyperException, KeyboardInterrupt):  # usage errors, Ctrl+C
                 raise
+            except ParameterError as exc:
+                flag = f" (--{exc.parameter.replace('_', '-')})" if exc.parameter else ""
+                _fail(f"{exc}{flag}")
             except LtvError as exc:
                 _fail(str(exc))
             except OSError as exc:
@@ -109,20 +115,6 @@ def command(name: str | None = None, group: typer.Typer = app) -> Callable[[F], 
     return register
 
 
-@dataclass
-class SourceOptions:
-    """Where the orders are when they are not in a workspace (the global options before the command)."""
-
-    url: str | None = None
-    table: str = "orders"
-    mapping: Path | None = None
-    spend_table: str | None = None
-    currency: str | None = None
-
-
-_SOURCE: ContextVar[SourceOptions] = ContextVar("source")
-
-
 def _version(show: bool) -> None:
     if show:
         from ltvkit import __version__
@@ -133,6 +125,7 @@ def _version(show: bool) -> None:
 
 @app.callback()
 def where_the_data_is(
+    ctx: typer.Context,
     source: Annotated[
         str | None,
         typer.Option(
@@ -166,6 +159,14 @@ def where_the_data_is(
             "--source-currency", help="Currency of the table's amounts when it has no currency column."
         ),
     ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            envvar="LTV_LANG",
+            help="Language of tables and notes: en, ru or uk (default: from LANG, else en).",
+        ),
+    ] = None,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print ltvkit's version and exit."),
@@ -174,37 +175,57 @@ def where_the_data_is(
     """Customer lifetime value analytics: import orders, then ask what customers are worth.
 
     With --source, every analysis runs in the engine that holds the orders and brings back small results."""
-    _SOURCE.set(SourceOptions(source, table, mapping, spend_table, source_currency))
+    from ltvkit.service.tables import SourceOptions
+
+    ctx.obj = Settings(
+        SourceOptions(source, table, mapping, spend_table, source_currency) if source else None,
+        _language(lang),
+    )
 
 
-def _source_options() -> SourceOptions:
-    """The global source options of the running command (none when a command is called directly)."""
-    return _SOURCE.get(SourceOptions())
+@dataclass(frozen=True)
+class Settings:
+    """The options given before the command: where the orders are (None: the workspace) and the language."""
+
+    source: SourceOptions | None
+    lang: str
+
+
+def _language(lang: str | None) -> str:
+    """``lang`` checked, or the language of the LANG environment variable (ru_RU.UTF-8 → ru), else en."""
+    from ltvkit import i18n
+
+    if lang:
+        return i18n.check_lang(lang)
+    code = os.environ.get("LANG", "")[:2].lower()
+    return code if code in ("ru", "uk") else "en"
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    return ctx.find_root().obj or Settings(None, "en")
+
+
+def _source_options(ctx: typer.Context) -> SourceOptions | None:
+    """The --source options given before the command (None: the workspace)."""
+    return _settings(ctx).source
+
+
+def _lang(ctx: typer.Context) -> str:
+    return _settings(ctx).lang
 
 
 @contextmanager
-def _data(workspace: Path, *, writable: bool = False) -> Iterator[Workspace | Source]:
+def _data(ctx: typer.Context, workspace: Path, *, writable: bool = False) -> Iterator[Workspace | Source]:
     """The orders to analyse: the --source table (noting rows it leaves out) or the workspace."""
     from ltvkit.data.sources import Source
-    from ltvkit.data.workspace import Workspace
+    from ltvkit.service.tables import open_tables
 
-    options = _source_options()
-    if options.url is None:
-        with Workspace.open(workspace, read_only=True) as ws:
-            yield ws
-        return
-    with Source.open(
-        options.url,
-        options.table,
-        mapping=options.mapping,
-        currency=options.currency,
-        spend_table=options.spend_table,
-        writable=writable,
-    ) as source:
-        note = source.account().note()
-        if note:
-            err.print(f"[yellow]note:[/yellow] {escape(note)} (ltv --source … check)", highlight=False)
-        yield source
+    with open_tables(workspace, _source_options(ctx), writable=writable) as tables:
+        if isinstance(tables, Source):
+            note = tables.account().note()
+            if note:
+                err.print(f"[yellow]note:[/yellow] {escape(note)} (ltv --source … check)", highlight=False)
+        yield tables
 
 
 def _print_json(data: Any) -> None:
@@ -231,28 +252,30 @@ def _emit(frame: pd.DataFrame, fmt: str, out_file: Path | None, show: Callable[[
     return True
 
 
-def _frame_table(frame: pd.DataFrame, title: str, formats: dict[str, str] | None = None) -> Table:
-    """A Rich table of ``frame``; ``formats`` maps columns to format specs ('{:.1%}', '{:,.0f}')."""
-    import numpy as np
-    import pandas as pd
+def _frame_table(
+    frame: pd.DataFrame,
+    title: str,
+    formats: dict[str, Callable[[Any], str]] | None = None,
+    *,
+    lang: str = "en",
+    currency: str | None = None,
+) -> Table:
+    """A Rich table of ``frame`` with the columns' headers and number formats of :mod:`ltvkit.columns` in
+    ``lang`` (money in ``currency``); ``formats`` maps other columns to a function that writes a value."""
+    from ltvkit import columns
 
     formats = formats or {}
     table = Table(title=escape(title), title_justify="left")
     for col in frame.columns:
-        table.add_column(escape(str(col)), justify="left" if frame[col].dtype == object else "right")
+        numeric = frame[col].dtype != object and columns.kind(str(col)) not in ("name", "segment", "text")
+        table.add_column(escape(columns.header(str(col), lang)), justify="right" if numeric else "left")
     for row in frame.itertuples(index=False):
         cells = []
         for col, value in zip(frame.columns, row, strict=False):
-            if value is None or (isinstance(value, float) and np.isnan(value)):
-                cells.append("")
-            elif col in formats:
-                cells.append(formats[col].format(value))
-            elif isinstance(value, float):
-                cells.append(f"{value:,.2f}")
-            elif isinstance(value, pd.Timestamp):
-                cells.append(f"{value:%Y-%m-%d}")
+            if col in formats and value is not None and value == value:
+                cells.append(formats[col](value))
             else:
-                cells.append(str(value))
+                cells.append(columns.cell(str(col), value, lang, currency))
         table.add_row(*map(Text, cells))
     return table
 
@@ -263,6 +286,18 @@ def _plain(value: object) -> Text:
     if value is None or (isinstance(value, float) and value != value):
         return Text("")
     return Text(str(value))
+
+
+def _notes(notes: list[str]) -> None:
+    for note in notes:
+        err.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
+
+
+def _other_currencies(codes: list[str]) -> None:
+    """Say which currencies a one-currency table leaves out (money is never summed across currencies)."""
+    if codes:
+        named = ", ".join(f"{c} (no currency named)" if c == "XXX" else c for c in codes)
+        _notes([f"orders in {named} are not in this table; --currency {codes[0]} shows them"])
 
 
 def _account_table(account: ImportAccount) -> Table:
@@ -428,6 +463,7 @@ def imports(workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE), as_json: JsonOpt 
 
 @command()
 def summary(
+    ctx: typer.Context,
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     margin: MarginOpt = None,
     inactive_days: Annotated[
@@ -439,7 +475,7 @@ def summary(
     its interval and the data's grade, and revenue per customer so far, per currency."""
     from ltvkit.service.summary import summary as summarise
 
-    with _data(workspace) as ws:
+    with _data(ctx, workspace) as ws:
         found = summarise(ws, margin=margin, inactive_after_days=inactive_days)
     result, ltv = found.overview, found.ltv
     if as_json:
@@ -504,6 +540,7 @@ def summary(
 
 @command()
 def cohorts(
+    ctx: typer.Context,
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     by: Annotated[str, typer.Option(help="Cohort period: month or week.")] = "month",
     metric: Annotated[str, typer.Option(help=f"One of: {', '.join(METRICS)}.")] = "retention",
@@ -515,29 +552,43 @@ def cohorts(
     out_file: OutOpt = None,
 ) -> None:
     """How do my cohorts behave? Cohort × age matrix; empty cells are ages a cohort has not reached yet."""
-    from ltvkit.analytics.cohorts import cohort_matrix, cohort_table
+    from ltvkit.service.descriptive import cohorts as cohorts_of
 
+    lang = _lang(ctx)
     if metric not in METRICS:
         raise typer.BadParameter(f"use one of {', '.join(METRICS)}", param_hint="--metric")
-    with _data(workspace) as ws:
-        table = cohort_table(ws.table("orders"), period=by, split=split, currency=currency)  # type: ignore[arg-type]
+    if by not in ("month", "week"):
+        raise typer.BadParameter("use month or week", param_hint="--by")
+    with _data(ctx, workspace) as ws:
+        found = cohorts_of(ws, period=by, metric=metric, split=split, currency=currency)  # type: ignore[arg-type]
 
     def show() -> None:
-        values = [None] if split is None else list(table[split].value_counts().index[:6])
-        spec = "{:.0%}" if metric == "retention" else "{:,.0f}"
+        from ltvkit import formatting
+
+        values: list[str | None] = [None] if split is None else list(found.split_values[:6])
+
+        def spec(value: float) -> str:
+            if metric == "retention":
+                return formatting.percent(value, lang, digits=0)
+            return formatting.number(value, lang)
+
         for value in values:
-            matrix = cohort_matrix(table, metric, value).loc[:, lambda m: m.columns <= max_age]
+            matrix = found.matrix(value).loc[:, lambda m: m.columns <= max_age]
             label = matrix.index.strftime("%Y-%m-%d" if by == "week" else "%Y-%m")
             frame = matrix.set_axis(label).reset_index(names="cohort")
             frame.columns = [str(c) for c in frame.columns]
-            title = f"{metric} by {by} cohort and age" + (f" — {split}: {value}" if value is not None else "")
-            out.print(_frame_table(frame, title, {c: spec for c in frame.columns[1:]}))
+            title = f"{metric} by {by} cohort and age ({found.currency})" + (
+                f" — {split}: {value}" if value is not None else ""
+            )
+            out.print(_frame_table(frame, title, dict.fromkeys(frame.columns[1:], spec), lang=lang))
+        _other_currencies(found.other_currencies)
 
-    _emit(table, "json" if as_json else fmt, out_file, show)
+    _emit(found.table, "json" if as_json else fmt, out_file, show)
 
 
 @command()
 def channels(
+    ctx: typer.Context,
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     by: Annotated[str, typer.Option(help=f"Group by: {', '.join(SPLITS)}.")] = "channel",
     paths: Annotated[
@@ -551,27 +602,25 @@ def channels(
 ) -> None:
     """Where do my best customers come from? LTV, retention, repeat rate and AOV by channel or first
     product."""
-    from ltvkit.analytics.channels import product_paths, quality_by
+    from ltvkit.service.descriptive import channels as channels_of
 
-    with _data(workspace) as ws:
-        frame = (
-            product_paths(ws.table("orders"), currency=currency)
-            if paths
-            else quality_by(ws.table("orders"), by, currency=currency, margin=margin)
-        )
-    percents = {c: "{:.1%}" for c in ("repeat_rate", "retention_1", "retention_3", "share")}
-    money = {c: "{:,.0f}" for c in frame.columns if c.startswith(("ltv", "margin_ltv")) or c == "aov"}
+    with _data(ctx, workspace) as ws:
+        found = channels_of(ws, by=by, currency=currency, margin=margin, paths=paths)
+    frame = found.table
     title = "Product paths: first product → next product" if paths else f"Customer quality by {by}"
     _emit(
         frame,
         "json" if as_json else fmt,
         out_file,
-        lambda: out.print(_frame_table(frame, title, {**percents, **money})),
+        lambda: out.print(
+            _frame_table(frame, f"{title} ({found.currency})", lang=_lang(ctx), currency=found.currency)
+        ),
     )
 
 
 @command()
 def cac(
+    ctx: typer.Context,
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     horizon: Annotated[int, typer.Option(help="LTV horizon in months.")] = 12,
     target: Annotated[float, typer.Option(help="Target LTV:CAC for the maximum CAC.")] = 3.0,
@@ -583,32 +632,19 @@ def cac(
     out_file: OutOpt = None,
 ) -> None:
     """Does my advertising pay off? CAC, LTV:CAC, payback and the maximum CAC each channel can bear."""
-    import pandas as pd
 
-    from ltvkit.analytics.channels import cac_table
+    from ltvkit.service.descriptive import cac as cac_of
 
-    with _data(workspace) as ws:
-        by_channel, by_month = cac_table(
-            ws.table("orders"),
-            ws.table("spend"),
-            currency=currency,
-            margin=margin,
-            horizon=horizon,
-            target_ratio=target,
-        )
-    frame = by_month if monthly else by_channel
-    money = {c: "{:,.0f}" for c in ("spend", "cac", "ltv", "gross_profit_ltv", "max_cac")}
-    formats = {**money, "ltv_to_cac": "{:.2f}", "new_customers": "{:,}"}
+    with _data(ctx, workspace) as ws:
+        found = cac_of(ws, horizon=horizon, target=target, margin=margin, currency=currency)
+    frame = found.by_month if monthly else found.by_channel
 
     def show() -> None:
-        view = frame.copy()
-        view["payback_months"] = view["payback_months"].map(lambda m: "not yet" if pd.isna(m) else f"{m:.0f}")
-        out.print(
-            _frame_table(view, "CAC and payback by channel" + (" and month" if monthly else ""), formats)
-        )
+        title = "CAC and payback by channel" + (" and month" if monthly else "")
+        out.print(_frame_table(frame, title, lang=_lang(ctx), currency=found.currency))
         if not monthly:
             out.print(
-                f"LTV at {int(frame['ltv_age'].max())} months; max CAC = gross-profit LTV / {target:g}. "
+                f"LTV ({found.currency}) at {found.ltv_age} months; max CAC = gross-profit LTV / {target:g}. "
                 "Payback: months until a cohort's gross profit per customer covers its CAC."
             )
 
@@ -617,6 +653,7 @@ def cac(
 
 @command()
 def pareto(
+    ctx: typer.Context,
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     currency: CurrencyOpt = None,
     fmt: FormatOpt = "table",
@@ -624,27 +661,24 @@ def pareto(
     out_file: OutOpt = None,
 ) -> None:
     """Do 20% of customers bring 80% of revenue? Revenue share of the top customers, and the Gini."""
-    from ltvkit.analytics.historical import lorenz_curve, pareto_table
+    from ltvkit.service.descriptive import pareto as pareto_of
 
-    with _data(workspace) as ws:
-        frame = pareto_table(ws.table("orders"), currency=currency)
-        _, gini = lorenz_curve(ws.table("orders"), currency=currency)
+    with _data(ctx, workspace) as ws:
+        found = pareto_of(ws, currency=currency)
+    frame = found.table
 
     def show() -> None:
         out.print(
-            _frame_table(
-                frame,
-                "Revenue of the top customers",
-                {"top_share": "{:.0%}", "revenue_share": "{:.1%}", "revenue": "{:,.0f}"},
-            )
+            _frame_table(frame, "Revenue of the top customers", lang=_lang(ctx), currency=found.currency)
         )
-        out.print(f"Gini coefficient of revenue per customer: {gini:.2f}")
+        out.print(f"Gini coefficient of revenue per customer ({found.currency}): {found.gini:.2f}")
 
     _emit(frame, "json" if as_json else fmt, out_file, show)
 
 
 @command()
 def report(
+    ctx: typer.Context,
     out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path("report.html"),
     lang: Annotated[str, typer.Option(help="Language: en, ru or uk.")] = "en",
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
@@ -656,30 +690,31 @@ def report(
 ) -> None:
     """Write a self-contained HTML report (opens offline) with interactive charts and notes."""
     from ltvkit.service.report import build_report
-    from ltvkit.whatif.scenarios import Scenario, read_scenarios
+    from ltvkit.service.whatif import Scenario, read_scenarios
 
     planned = read_scenarios(scenarios_file, Scenario) if scenarios_file else None
-    with _data(workspace) as ws:
+    with _data(ctx, workspace) as ws:
         path = build_report(ws, out_file, lang=lang, currency=currency, margin=margin, scenarios=planned)
     out.print(f"Report: [bold]{escape(str(path))}[/bold]")
 
 
 @command()
 def check(
+    ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="How many left-out rows to show.")] = 10,
     as_json: JsonOpt = False,
 ) -> None:
     """Check a --source table: which columns are read as which fields, and every row left out, by reason."""
-    import pandas as pd
+    from ltvkit.service.tables import check_source
 
-    if _source_options().url is None:
+    options = _source_options(ctx)
+    if options is None:
         raise ParameterError(
             "check looks at a --source table (ltv --source URL --table NAME check); for a "
             "workspace see ltv imports and ltv rejected"
         )
-    with _data(Path(DEFAULT_WORKSPACE)) as source:
-        account = source.account()  # type: ignore[union-attr]
-        sample = source.left_out(limit) if account.left_out else pd.DataFrame()  # type: ignore[union-attr]
+    with options.opener()() as source:
+        account, sample = check_source(source, limit=limit)
     if as_json:
         _print_json({**account.to_dict(), "sample": sample.to_dict(orient="records")})
         return
@@ -748,6 +783,7 @@ def demo(
 
 @command()
 def fit(
+    ctx: typer.Context,
     model: Annotated[str, typer.Option(help=f"One of: {', '.join(MODELS)}.")] = "bgnbd",
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     unit: UnitOpt = "week",
@@ -761,7 +797,7 @@ def fit(
     """Fit a model and print its parameters with standard errors and the log-likelihood."""
     from ltvkit.service.valuation import fit_model
 
-    with _data(workspace) as ws:
+    with _data(ctx, workspace) as ws:
         result = fit_model(
             ws.table("orders"),
             model,
@@ -797,6 +833,7 @@ def fit(
 
 @command()
 def predict(
+    ctx: typer.Context,
     out_file: Annotated[
         Path,
         typer.Option("--out", help="Where to write one row per customer (.csv, .xlsx, .parquet, .json)."),
@@ -822,10 +859,8 @@ def predict(
     With --source the predictions are computed and written in the source's engine (no intervals):
     --out-table NAME writes a table there, an --out ending in .parquet is written by the engine, other files
     are fetched."""
-    from ltvkit.data.sources import write_result
-    from ltvkit.data.workspace import Workspace
-    from ltvkit.io.writers import write_table
-    from ltvkit.service.valuation import predict_customers, score_customers, score_totals
+    from ltvkit.data.sources import Source
+    from ltvkit.service.valuation import predict_in_source, predict_to_file
 
     settings = dict(
         model=model,
@@ -836,26 +871,13 @@ def predict(
         observation_end=observation_end,
         currency=currency,
     )
-    if _source_options().url is not None:
-        with _data(workspace, writable=out_table is not None) as source:
-            expr, info = score_customers(source.table("orders"), **settings)  # type: ignore[arg-type]
-            if out_table is not None or out_file.suffix.lower() == ".parquet":
-                written = write_result(source.backend, expr, out_table or out_file)  # type: ignore[union-attr]
-                info |= score_totals(written)
-                top = written.order_by(written.clv.desc()).limit(10).execute()
-                path: Path | str = out_table or out_file
-            else:
-                scored = expr.execute()
-                path = write_table(scored, out_file)
-                info |= score_totals(scored)
-                top = scored.nlargest(10, "clv")
-        intervals = False
-    else:
-        with Workspace.open(workspace, read_only=True) as ws:
-            scored, info = predict_customers(ws.table("orders"), intervals=intervals, **settings)  # type: ignore[arg-type]
-        path = write_table(scored, out_file)
-        top = scored.sort_values("clv", ascending=False).head(10)
-    info["out"] = str(path)
+    with _data(ctx, workspace, writable=out_table is not None) as tables:
+        if isinstance(tables, Source):
+            written = predict_in_source(tables, out_table=out_table, out_file=out_file, **settings)
+            intervals = False
+        else:
+            written = predict_to_file(tables.table("orders"), out_file, intervals=intervals, **settings)
+    info, top, path = written.info, written.top, written.path
     if as_json:
         _print_json(info)
         return
@@ -890,6 +912,7 @@ def predict(
 
 @command()
 def compare(
+    ctx: typer.Context,
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     calibration_end: Annotated[
         str | None, typer.Option(help="End of the calibration period (default: two thirds of the span).")
@@ -902,7 +925,7 @@ def compare(
     """Rank the purchase models by how well they predict a holdout period."""
     from ltvkit.service.valuation import compare_on_holdout
 
-    with _data(workspace) as ws:
+    with _data(ctx, workspace) as ws:
         table, info = compare_on_holdout(
             ws.table("orders"),
             calibration_end=calibration_end,
@@ -968,6 +991,7 @@ def compare(
 
 @command()
 def segments(
+    ctx: typer.Context,
     scheme: Annotated[str, typer.Option(help=f"One of: {', '.join(SCHEMES)}.")] = "rfm",
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     export: Annotated[Path | None, typer.Option(help="Write one CSV per segment into this folder.")] = None,
@@ -986,64 +1010,54 @@ def segments(
     out_file: OutOpt = None,
 ) -> None:
     """Whom to act on? Segment sizes, revenue, average LTV and the suggested action; lists to export."""
-    from ltvkit.analytics.segments import (
-        LifecycleRules,
-        export_segments,
-        read_exclusions,
-        segment,
-        segment_summary,
-    )
-    from ltvkit.service.valuation import predict_customers
+    from ltvkit.service.segments import read_exclusions
+    from ltvkit.service.segments import segments as segments_of
 
-    with _data(workspace) as ws:
-        orders = ws.table("orders")
-        alive = clv = None
-        if model and scheme in ("lifecycle", "value"):
-            scored, _ = predict_customers(
-                orders, horizon=12, unit="month", currency=currency, intervals=False
-            )
-            alive = scored.set_index("customer_id")["probability_alive"]
-            clv = scored.set_index("customer_id")["clv"]
-        segmented = segment(
-            orders,
-            scheme,
-            currency=currency,
-            rules=LifecycleRules(core_product=core_product),
-            probability_alive=alive,
-            clv=clv if scheme == "value" else None,
-        )
-    summary = segment_summary(segmented)
+    with _data(ctx, workspace) as ws:
+        found = segments_of(ws, scheme, currency=currency, core_product=core_product, use_model=model)
+    _notes(found.notes)
+    summary = found.summary()
     if export is not None:
         excluded = read_exclusions(exclude_file) if exclude_file else set()
-        paths = export_segments(segmented, export, exclude=excluded)
+        paths = found.export(export, exclude=excluded)
         err.print(
             f"Exported {len(paths)} segment lists to {export}"
             + (f", without {len(excluded)} excluded" if excluded else "")
         )
-    formats = {
-        "customer_share": "{:.1%}",
-        "revenue_share": "{:.1%}",
-        "revenue": "{:,.0f}",
-        "average_ltv": "{:,.0f}",
-    }
-    title = f"{scheme} segments: {len(segmented):,} customers"
-    _emit(
-        summary,
-        "json" if as_json else fmt,
-        out_file,
-        lambda: out.print(_frame_table(summary, title, formats)),
+    from ltvkit import i18n
+
+    title = f"{scheme} segments: {len(found.customers):,} customers ({found.currency})"
+    lang = _lang(ctx)
+
+    def action(row: Any) -> str:
+        return i18n.text(f"action_{row.segment}", lang) if lang != "en" else str(row.action)
+
+    def show() -> None:
+        view = summary.assign(action=[action(row) for row in summary.itertuples()])
+        out.print(_frame_table(view, title, lang=lang, currency=found.currency))
+
+    _emit(summary, "json" if as_json else fmt, out_file, show)
+
+
+def _by_scenario(table: pd.DataFrame, lang: str, currency: str | None) -> pd.DataFrame:
+    """A scenario table turned for the terminal: one column a scenario, one row a figure, each value written
+    as its figure reads (money, share, change)."""
+    from ltvkit import columns
+
+    view = table.set_index("scenario").T
+    written = view.apply(
+        lambda row: [columns.cell(str(row.name), v, lang, currency) for v in row],
+        axis=1,
+        result_type="expand",
     )
-
-
-def _by_scenario(table: pd.DataFrame) -> pd.DataFrame:
-    """A scenario table turned for the terminal: one column a scenario, one row a figure."""
-    view = table.set_index("scenario").T.reset_index(names="figure")
-    view.columns = [str(c) for c in view.columns]
-    return view
+    written.columns = [str(c) for c in view.columns]
+    written.index = [columns.header(str(name), lang) for name in view.index]
+    return written.reset_index(names="figure")
 
 
 @command()
 def scenario(
+    ctx: typer.Context,
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     aov_change: Annotated[
         float, typer.Option(help="Relative change of the average check, e.g. 0.4 for +40%.")
@@ -1067,7 +1081,8 @@ def scenario(
     out_file: OutOpt = None,
 ) -> None:
     """What happens to LTV and the CAC I can afford if the check, frequency, retention or margin change?"""
-    from ltvkit.whatif.scenarios import Scenario, baseline_from, evaluate, read_scenarios
+    from ltvkit.service.whatif import Scenario, read_scenarios
+    from ltvkit.service.whatif import scenarios as what_if
 
     if scenarios_file is not None:
         planned = read_scenarios(scenarios_file)
@@ -1083,15 +1098,17 @@ def scenario(
                 margin=new_margin,
             )
         ]
-    with _data(workspace) as ws:
-        base = baseline_from(ws.table("orders"), margin=margin, currency=currency)
-    table = evaluate(base, planned, horizon_months=horizon, target_ratio=target)
+    with _data(ctx, workspace) as ws:
+        found = what_if(ws, planned, margin=margin, horizon=horizon, target=target, currency=currency)
+    base, table = found.baseline, found.table
+    _notes(found.notes)
 
     def show() -> None:
         out.print(
             _frame_table(
-                _by_scenario(table),
+                _by_scenario(table, _lang(ctx), base.currency),
                 f"Scenarios ({base.currency}): formula vs BG/NBD + Gamma-Gamma over {horizon:g} months",
+                lang=_lang(ctx),
             )
         )
         out.print(
@@ -1104,6 +1121,7 @@ def scenario(
 
 @command()
 def tripwire(
+    ctx: typer.Context,
     product: Annotated[str, typer.Option(help="The tripwire product, as in the orders.")],
     core: Annotated[str, typer.Option(help="The core product buyers should go on to.")],
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
@@ -1124,8 +1142,8 @@ def tripwire(
 ) -> None:
     """What if the tripwire's price changes? LTV and profit of a tripwire buyer, and the CAC one can
     afford."""
-    from ltvkit.whatif.scenarios import read_scenarios
-    from ltvkit.whatif.tripwire import TripwireScenario, evaluate_tripwire, tripwire_baseline
+    from ltvkit.service.whatif import TripwireScenario, read_scenarios
+    from ltvkit.service.whatif import tripwire as tripwire_of
 
     if scenarios_file is not None:
         planned = read_scenarios(scenarios_file, TripwireScenario)
@@ -1139,15 +1157,16 @@ def tripwire(
                 buyers_change=buyers_change,
             )
         ]
-    with _data(workspace) as ws:
-        base = tripwire_baseline(ws.table("orders"), product, core, currency=currency)
-    table = evaluate_tripwire(base, planned, target_ratio=target)
+    with _data(ctx, workspace) as ws:
+        found = tripwire_of(ws, product, core, planned, target=target, currency=currency)
+    base, table = found.baseline, found.table
 
     def show() -> None:
         out.print(
             _frame_table(
-                _by_scenario(table),
+                _by_scenario(table, _lang(ctx), base.currency),
                 f"{product}: {base.buyers:,} buyers, {base.conversion:.1%} went on to {core}",
+                lang=_lang(ctx),
             )
         )
         out.print(
@@ -1160,6 +1179,7 @@ def tripwire(
 
 @command()
 def serve(
+    ctx: typer.Context,
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     host: Annotated[
         str, typer.Option(help="Address to bind; anything but loopback needs a token.")
@@ -1178,7 +1198,6 @@ def serve(
 
     import uvicorn
 
-    from ltvkit.data.sources import Source
     from ltvkit.web.app import bound_hosts, create_app
 
     try:
@@ -1187,28 +1206,16 @@ def serve(
         loopback = host == "localhost"
     if not loopback and not token:
         token = secrets.token_urlsafe(24)
-    options = _source_options()
-    opener = (
-        functools.partial(
-            Source.open,
-            options.url,
-            options.table,
-            mapping=options.mapping,
-            currency=options.currency,
-            spend_table=options.spend_table,
-        )
-        if options.url
-        else None
-    )
+    options = _source_options(ctx)
     app = create_app(
         workspace,
         token=token,
         max_upload_mb=max_upload_mb,
-        source=opener,
+        source=options.opener() if options else None,
         allowed_hosts=bound_hosts(host, port),
     )
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    where = f"source {options.table} in {options.url}" if options.url else f"workspace {workspace}"
+    where = options.describe() if options else f"workspace {workspace}"
     err.print(
         f"ltvkit dashboard on [bold]http://{shown}:{port}/{'?token=' + token if token else ''}[/bold]  "
         f"({where}; Ctrl+C stops)"
@@ -1235,20 +1242,26 @@ def retainer_invoice(
 ) -> None:
     """The first invoice prorated by the working days left in the month, then the monthly schedule."""
     from ltvkit import i18n
-    from ltvkit.retainer.calendar import Overrides, WorkCalendar
-    from ltvkit.retainer.invoice import plan_invoices, to_ics
+    from ltvkit.service.retainer import invoice_calendar, invoice_plan
 
     lang = i18n.check_lang(lang)
-    calendar = WorkCalendar(country, Overrides.load(overrides) if overrides else None, lang=lang)
     try:
         begin = dt.date.fromisoformat(start)
     except ValueError:
         raise typer.BadParameter(f"{start!r} is not a date (YYYY-MM-DD)", param_hint="--start") from None
-    plan = plan_invoices(
-        fee, currency, begin, calendar, installments=installments, due_days=due_days, months=months
+    plan = invoice_plan(
+        fee,
+        currency,
+        begin,
+        country,
+        installments=installments,
+        due_days=due_days,
+        months=months,
+        overrides=overrides,
+        lang=lang,
     )
     if ics is not None:
-        ics.write_text(to_ics(plan, client=client), encoding="utf-8", newline="")
+        ics.write_text(invoice_calendar(plan, client=client), encoding="utf-8", newline="")
     if as_json:
         _print_json(plan.to_dict())
         return
@@ -1258,18 +1271,25 @@ def retainer_invoice(
         return i18n.money(float(str(value)), plan.currency, lang, digits=2)
 
     out.print(
-        f"[bold]First invoice[/bold] ({i18n.month(first.month, lang)}, calendar {plan.country}): "
-        f"{first.remaining_working_days} of {first.working_days_in_month} working days from "
-        f"{i18n.day(first.start, lang)} × {money(first.daily_rate)} a day = "
-        f"[bold]{money(first.amount)}[/bold]"
+        i18n.text(
+            "invoice_first",
+            lang,
+            month=i18n.month(first.month, lang),
+            country=plan.country,
+            left=first.remaining_working_days,
+            days=first.working_days_in_month,
+            start=i18n.day(first.start, lang),
+            rate=money(first.daily_rate),
+            amount=f"[bold]{money(first.amount)}[/bold]",
+        )
     )
     if first.holidays_in_month:
         days_off = "; ".join(f"{i18n.day(d, lang)} {escape(name)}" for d, name in first.holidays_in_month)
-        out.print(f"  days off this month: {days_off}")
-    out.print(f"  daily rate = fee / working days; amounts rounded {plan.rounding}")
-    table = Table(title="Following invoices")
-    for col in ("month", "payment", "amount", "due window", "due"):
-        table.add_column(col, justify="right" if col == "amount" else "left")
+        out.print("  " + i18n.text("invoice_days_off", lang, days=days_off))
+    out.print("  " + i18n.text("invoice_rule", lang))
+    table = Table(title=i18n.text("invoice_following", lang))
+    for key in ("month", "payment", "amount", "window", "due"):
+        table.add_column(i18n.text(f"ic_{key}", lang), justify="right" if key == "amount" else "left")
     for p in plan.schedule:
         table.add_row(
             i18n.month(p.month, lang),
@@ -1280,7 +1300,7 @@ def retainer_invoice(
         )
     out.print(table)
     if ics is not None:
-        out.print(f"Calendar: [bold]{ics}[/bold]")
+        out.print(i18n.text("invoice_calendar", lang, path=f"[bold]{escape(str(ics))}[/bold]"))
 
 
 @command("kpi", group=retainer_app)
@@ -1292,12 +1312,21 @@ def retainer_kpi(
     out_file: OutOpt = None,
 ) -> None:
     """Monthly fee = base fee + bonuses by KPI attainment and funnel stages reached."""
-    from ltvkit.retainer.kpi import KpiTerms, monthly_fees, read_figures
+    from ltvkit.service.retainer import kpi_fees
 
-    agreed = KpiTerms.load(terms)
-    frame = monthly_fees(agreed, read_figures(figures, agreed))
-    formats = {c: "{:.0%}" for c in frame.columns if c.endswith("attainment") or c == "bonus_share"}
-    formats |= {k.name: "{:,.2f}" for k in agreed.kpis}
+    agreed, frame = kpi_fees(terms, figures)
+    from ltvkit import formatting
+
+    def share(value: float) -> str:
+        return formatting.percent(value, "en", digits=0)
+
+    def figure(value: float) -> str:
+        return formatting.number(value, "en", digits=2)
+
+    formats: dict[str, Callable[[Any], str]] = {
+        c: share for c in frame.columns if c.endswith("attainment") or c == "bonus_share"
+    }
+    formats |= {k.name: figure for k in agreed.kpis}
     _emit(
         frame,
         "json" if as_json else fmt,
@@ -1309,17 +1338,57 @@ def retainer_kpi(
 @command("import", group=retainer_app)
 def retainer_import(
     ledger: Annotated[
-        Path, typer.Argument(help="Client ledger: client, fee, currency, start, end, billing.")
+        Path, typer.Argument(help="Client ledger: client, fee, currency, start, end, billing, source.")
     ],
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     currency: Annotated[str | None, typer.Option(help="Currency of fees that name none.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import the client ledger, accounting for every row."""
+    """Import the client ledger (the contracts), accounting for every row."""
     from ltvkit.data.workspace import Workspace
+    from ltvkit.service.retainer import import_contracts
 
     with Workspace.open(workspace) as ws:
-        account = ws.import_clients(ledger, currency=currency)
+        account = import_contracts(ws, ledger, currency=currency)
+    if as_json:
+        _print_json(account.to_dict())
+    else:
+        _show_account(account)
+
+
+AsOfOpt = Annotated[str | None, typer.Option(help="Count active clients up to this day (default: today).")]
+CountryOpt = Annotated[
+    str | None, typer.Option(help="Working days of this country for partial months (default: Mon–Fri).")
+]
+
+
+def _client_book(workspace: Path, as_of: str | None, country: str | None, **settings: float) -> Any:
+    from ltvkit.data.workspace import Workspace
+    from ltvkit.service.retainer import client_book
+
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
+    except ValueError:
+        raise typer.BadParameter(f"{as_of!r} is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
+    with Workspace.open(workspace, read_only=True) as ws:
+        return client_book(ws, as_of=day, country=country, **settings)
+
+
+@command("import", group=book_app)
+def retainer_book_import(
+    book: Annotated[
+        Path, typer.Argument(help="Invoices and payments: client, date, amount, currency, status.")
+    ],
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    currency: Annotated[str | None, typer.Option(help="Currency of amounts that name none.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Import the client book (invoices and payments), accounting for every row."""
+    from ltvkit.data.workspace import Workspace
+    from ltvkit.service.retainer import import_book
+
+    with Workspace.open(workspace) as ws:
+        account = import_book(ws, book, currency=currency)
     if as_json:
         _print_json(account.to_dict())
     else:
@@ -1329,54 +1398,157 @@ def retainer_import(
 @command("ltv", group=retainer_app)
 def retainer_ltv(
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
-    as_of: Annotated[
-        str | None, typer.Option(help="Count active clients up to this day (default: today).")
-    ] = None,
+    as_of: AsOfOpt = None,
+    country: CountryOpt = None,
     discount_rate: Annotated[float, typer.Option(help="Annual discount rate.")] = 0.0,
+    margin: Annotated[float, typer.Option(help="Share of the fee left after the cost of the work.")] = 1.0,
+    lang: LangOpt = "en",
     as_json: JsonOpt = False,
 ) -> None:
-    """Client LTV: months retained, historical and expected value (sBG), and the proration habit's effect."""
+    """Client LTV: months retained, what each client paid, expected value (sBG), what a client may cost."""
     import pandas as pd
 
-    from ltvkit.data.workspace import Workspace
-    from ltvkit.retainer.clients import client_value
+    from ltvkit import i18n
 
-    day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
-    with Workspace.open(workspace, read_only=True) as ws:
-        life, summary = client_value(ws.clients(), as_of=day, discount_rate=discount_rate)
+    lang = i18n.check_lang(lang)
+    book = _client_book(workspace, as_of, country, discount_rate=discount_rate, margin=margin)
     if as_json:
-        _print_json({**summary, "clients_detail": life.to_dict(orient="records")})
+        _print_json(book.to_dict(lang))
         return
-    lifetime = summary["expected_lifetime_months"]
+    _retainer_headline(book, lang)
+    table = Table(title=i18n.text("retainer_clients", lang), title_justify="left")
+    for key in ("client", "fee", "start", "end", "months", "value", "expected"):
+        table.add_column(i18n.text(f"rc_{key}", lang), justify="left" if key == "client" else "right")
+    for c in book.clients.itertuples(index=False):
+        table.add_row(
+            Text(str(c.name if isinstance(c.name, str) else c.client_id)),
+            i18n.money(c.fee, c.currency, lang, digits=2),
+            i18n.day(c.start, lang),
+            i18n.day(c.end, lang) if c.status == "ended" else i18n.text("retainer_active", lang),
+            i18n.number(c.months, lang, digits=2),
+            i18n.money(c.value, c.currency, lang, digits=2),
+            "" if pd.isna(c.expected_ltv) else i18n.money(c.expected_ltv, c.currency, lang),
+        )
+    out.print(table)
+    for v in book.values:
+        if pd.isna(v.expected_ltv):  # no client has left yet: a note says why
+            continue
+        money = lambda x, v=v: i18n.money(x, v.currency, lang)  # noqa: E731
+        out.print(
+            i18n.text(
+                "retainer_value",
+                lang,
+                currency=v.currency,
+                ltv=money(v.expected_ltv),
+                low=money(v.low),
+                high=money(v.high),
+                interval=i18n.percent(v.interval, lang, digits=0),
+                margin=i18n.percent(v.margin, lang, digits=0),
+                cac=money(v.affordable_cac),
+                within=" / ".join(money(x) for x in v.affordable_within.values()),
+            )
+        )
+    table = Table(title=i18n.text("retainer_by_billing", lang), title_justify="left")
+    for key in ("billing", "clients", "ended", "average"):
+        table.add_column(i18n.text(f"rc_{key}", lang), justify="left" if key == "billing" else "right")
+    for habit in book.by_billing:
+        average = i18n.number(habit["average_months"], lang, digits=1)
+        table.add_row(
+            Text(str(habit["billing"])),
+            str(habit["clients"]),
+            str(habit["ended"]),
+            f"≥ {average}" if habit["is_lower_bound"] else average,
+        )
+    out.print(table)
+    if len(book.acquisition):
+        table = Table(title=i18n.text("retainer_acquisition", lang), title_justify="left")
+        for key in ("source", "spend", "won", "cac", "affordable", "payback"):
+            table.add_column(i18n.text(f"rc_{key}", lang), justify="left" if key == "source" else "right")
+        for a in book.acquisition.itertuples(index=False):
+            table.add_row(
+                Text(str(a.source)),
+                i18n.money(a.spend, a.currency, lang),
+                str(a.clients),
+                "" if pd.isna(a.cac) else i18n.money(a.cac, a.currency, lang),
+                "" if pd.isna(a.affordable_cac) else i18n.money(a.affordable_cac, a.currency, lang),
+                "" if pd.isna(a.payback_month) else str(int(a.payback_month)),
+            )
+        out.print(table)
+    _retainer_notes(book, lang)
+
+
+@command("metrics", group=retainer_app)
+def retainer_metrics(
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    as_of: AsOfOpt = None,
+    country: CountryOpt = None,
+    lang: LangOpt = "en",
+    as_json: JsonOpt = False,
+) -> None:
+    """The agency by month: MRR and its movements, client churn, net revenue retention, client survival."""
+    import pandas as pd
+
+    from ltvkit import i18n
+
+    lang = i18n.check_lang(lang)
+    book = _client_book(workspace, as_of, country)
+    if as_json:
+        everything = book.to_dict(lang)
+        _print_json({key: everything[key] for key in ("as_of", "months", "survival", "notes")})
+        return
+    _retainer_headline(book, lang)
+    money_keys = ("mrr", "new", "expansion", "contraction", "churned")
+    for currency, months in book.months.groupby("currency"):
+        booked = ("billed", "paid") if months[["billed", "paid"]].to_numpy().any() else ()
+        table = Table(title=i18n.text("retainer_months", lang, currency=currency), title_justify="left")
+        for key in ("month", *money_keys, "churn_rate", "nrr", *booked):
+            table.add_column(i18n.text(f"rc_{key}", lang), justify="left" if key == "month" else "right")
+        for row in months.itertuples(index=False):
+            shares = [getattr(row, k) for k in ("churn_rate", "nrr")]
+            table.add_row(
+                i18n.month(row.month, lang),
+                *(i18n.money(getattr(row, k), str(currency), lang) for k in money_keys),
+                *("" if pd.isna(v) else i18n.percent(v, lang) for v in shares),
+                *(i18n.money(getattr(row, k), str(currency), lang) for k in booked),
+            )
+        out.print(table)
+    _retainer_notes(book, lang)
+
+
+def _retainer_headline(book: Any, lang: str) -> None:
+    from ltvkit import i18n
+
+    clients = book.clients
     out.print(
-        f"{summary['clients']} clients ({summary['active']} active) as of {summary['as_of']}; "
-        f"ended clients stayed {summary['average_months_ended'] or 0:.1f} months on average; "
-        f"sBG expected lifetime: {'unbounded (α ≤ 1)' if lifetime is None else f'{lifetime:.1f} months'}; "
-        "discounted expected lifetime of a new client: "
-        f"{summary['discounted_expected_lifetime_months']:.1f} months"
-    )
-    view = life[
-        ["client_id", "name", "fee", "currency", "start", "end", "months", "historical_ltv", "expected_ltv"]
-    ]
-    out.print(
-        _frame_table(
-            view,
-            "Clients",
-            {"months": "{:.1f}", "fee": "{:,.0f}", "historical_ltv": "{:,.0f}", "expected_ltv": "{:,.0f}"},
+        i18n.text(
+            "retainer_headline",
+            lang,
+            clients=len(clients),
+            active=int((clients["status"] == "active").sum()),
+            as_of=i18n.day(book.as_of, lang),
         )
     )
+    survival = book.survival
+    reach = {
+        f"m{t}": i18n.text("retainer_not_yet", lang) if share is None else i18n.percent(share, lang, digits=0)
+        for t, share in survival.reaching.items()
+    }
     out.print(
-        _frame_table(
-            pd.DataFrame(summary["by_billing"]),
-            "By billing habit",
-            {
-                "average_months_so_far": "{:.1f}",
-                "churned_share": "{:.0%}",
-                "expected_lifetime_months": "{:.1f}",
-                "retention_month_2": "{:.0%}",
-            },
+        i18n.text(
+            "retainer_lifetime",
+            lang,
+            months=i18n.number(survival.average_months, lang, digits=1),
+            bound=i18n.text("retainer_lower_bound", lang) if survival.is_lower_bound else "",
+            **reach,
         )
     )
+
+
+def _retainer_notes(book: Any, lang: str) -> None:
+    from ltvkit import i18n
+
+    for note in book.texts(lang):
+        err.print(f"[yellow]{i18n.text('retainer_note', lang)}:[/yellow] {escape(note)}", highlight=False)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ class. The tree::
     │   ├── AmbiguousFormatError           numbers or dates that can be read two ways; never guessed
     │   └── ValueFormatError               one value that is not what its column holds (an amount, a date)
     ├── ParameterError (ValueError)        an option or argument out of its range
+    │   └── MissingDataError               what was asked for is not in the data (a currency, a product)
     ├── WorkspaceError                     the workspace file cannot be opened or is not an ltvkit workspace
     ├── SourceError                        a data source (warehouse, lake, Spark) cannot be reached or read
     ├── NotFittedError (AttributeError)    a model used before ``fit``
@@ -19,6 +20,7 @@ class. The tree::
 
     LtvWarning (UserWarning)
     ├── StatisticalWarning                 an assumption of a model looks violated
+    │   └── HeavyTailWarning               spend so heavy-tailed that its fitted mean is infinite
     └── ApproximationWarning               a result had to be approximated
         └── WeakIdentificationWarning      the data cannot pin a fitted model's parameters down
 """
@@ -115,7 +117,20 @@ class ValueFormatError(InputError):
 
 
 class ParameterError(LtvError, ValueError):
-    """An option or argument outside its allowed range."""
+    """An option or argument outside its allowed range, or one that is needed and missing.
+
+    ``parameter`` names the argument of the Python API the message is about (``currency``); the message
+    itself names no command-line flag or form field, so that each interface adds its own (the CLI prints
+    ``--currency``)."""
+
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        self.parameter = parameter
+        super().__init__(message)
+
+
+class MissingDataError(ParameterError):
+    """A well-formed request for something the data does not hold: a currency without purchases, a product
+    nobody bought, a split value no cohort has (the web API answers 404)."""
 
 
 class WorkspaceError(LtvError):
@@ -145,6 +160,11 @@ class LtvWarning(UserWarning):
 
 class StatisticalWarning(LtvWarning):
     """An assumption of a model looks violated by the data."""
+
+
+class HeavyTailWarning(StatisticalWarning):
+    """A fitted spend model whose average spend per order is infinite (Gamma-Gamma with q ≤ 1): a few
+    very large orders dominate, and predictions for customers with few orders are unbounded."""
 
 
 class ApproximationWarning(LtvWarning):

@@ -1,20 +1,24 @@
-"""People-facing text in English, Russian and Ukrainian, and numbers, money and dates formatted by the
-locale's rules (CLDR, through Babel): ``1 234,56 ₽`` in Russian and Ukrainian, ``$1,234.56`` in English."""
+"""People-facing text in English, Russian and Ukrainian. Numbers, money and dates are formatted by
+:mod:`ltvkit.formatting` (re-exported here, so that ``i18n.money`` and ``i18n.text`` sit side by side)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from copy import copy
+import re
 from typing import Literal
 
-from babel import Locale
-from babel.dates import format_date
-from babel.numbers import format_compact_currency, format_decimal, format_percent
-
 from ltvkit.errors import ParameterError
+from ltvkit.formatting import LOCALES as LOCALES
+from ltvkit.formatting import compact as compact
+from ltvkit.formatting import day as day
+from ltvkit.formatting import day_month as day_month
+from ltvkit.formatting import money as money
+from ltvkit.formatting import money_short as money_short
+from ltvkit.formatting import month as month
+from ltvkit.formatting import number as number
+from ltvkit.formatting import percent as percent
+from ltvkit.formatting import ratio as ratio
 
 Lang = Literal["en", "ru", "uk"]
-LOCALES: dict[str, str] = {"en": "en_US", "ru": "ru_RU", "uk": "uk_UA"}
 
 TEXT: dict[str, dict[str, str]] = {
     "title": {
@@ -63,6 +67,111 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "{customers} customers, {repeat} repeat buyers, {days} days",
         "ru": "{customers} клиентов, {repeat} повторных покупателей, {days} дней",
         "uk": "{customers} клієнтів, {repeat} повторних покупців, {days} днів",
+    },
+    "grade_sentence_good": {
+        "en": "Enough data for the models ({customers} customers, {repeat} of them repeat buyers, "
+        "{days} days of orders).",
+        "ru": "Данных для моделей достаточно ({customers} клиентов, из них {repeat} повторных покупателей, "
+        "{days} дней заказов).",
+        "uk": "Даних для моделей достатньо ({customers} клієнтів, з них {repeat} повторних покупців, {days} "
+        "днів замовлень).",
+    },
+    "grade_sentence_fair": {
+        "en": "Models are usable with care ({customers} customers, {repeat} of them repeat buyers, "
+        "{days} days of orders); for firm numbers: {need}.",
+        "ru": "Моделями можно пользоваться с осторожностью ({customers} клиентов, из них {repeat} повторных "
+        "покупателей, {days} дней заказов); для надёжных цифр нужно: {need}.",
+        "uk": "Моделями можна користуватися з обережністю ({customers} клієнтів, з них {repeat} повторних "
+        "покупців, {days} днів замовлень); для надійних цифр потрібно: {need}.",
+    },
+    "grade_sentence_thin": {
+        "en": "Too little data for the models ({customers} customers, {repeat} of them repeat buyers, {days} "
+        "days of orders): the figures use the formula with an expected lifetime instead; the models need "
+        "{need}.",
+        "ru": "Слишком мало данных для моделей ({customers} клиентов, из них {repeat} повторных "
+        "покупателей, {days} дней заказов): цифры посчитаны по формуле с ожидаемым сроком жизни; моделям "
+        "нужно: {need}.",
+        "uk": "Замало даних для моделей ({customers} клієнтів, з них {repeat} повторних покупців, {days} "
+        "днів замовлень): цифри пораховано за формулою з очікуваною тривалістю життя; моделям потрібно: "
+        "{need}.",
+    },
+    "grade_need_customers": {
+        "en": "at least {floor} customers (now {now})",
+        "ru": "не менее {floor} клиентов (сейчас {now})",
+        "uk": "щонайменше {floor} клієнтів (зараз {now})",
+    },
+    "grade_need_repeat": {
+        "en": "at least {floor} repeat buyers (now {now})",
+        "ru": "не менее {floor} повторных покупателей (сейчас {now})",
+        "uk": "щонайменше {floor} повторних покупців (зараз {now})",
+    },
+    "grade_need_days": {
+        "en": "at least {floor} days of orders (now {now})",
+        "ru": "не менее {floor} дней заказов (сейчас {now})",
+        "uk": "щонайменше {floor} днів замовлень (зараз {now})",
+    },
+    "regularization_thin_data": {
+        "en": (
+            "Few customers to learn from ({customers} customers, {informative} of them bought again; firm "
+            "estimates need {enough_customers} and {enough_repeat}): the model was fitted with weakly "
+            "informative priors, which keep its parameters at plausible values where the data say little."
+        ),
+        "ru": (
+            "Мало клиентов для обучения ({customers} клиентов, из них {informative} купили повторно; для "
+            "надёжных оценок нужно {enough_customers} и {enough_repeat}): модель подобрана со слабо "
+            "информативными априорными распределениями — они удерживают параметры в правдоподобных "
+            "пределах там, где данные говорят мало."
+        ),
+        "uk": (
+            "Замало клієнтів для навчання ({customers} клієнтів, з них {informative} купили повторно; для "
+            "надійних оцінок потрібно {enough_customers} і {enough_repeat}): модель підібрано зі слабко "
+            "інформативними апріорними розподілами — вони утримують параметри в правдоподібних межах там, "
+            "де дані кажуть мало."
+        ),
+    },
+    "regularization_at_limit": {
+        "en": (
+            "The plain fit ran to a limit of the model (a parameter without bound), so the model was "
+            "refitted with weakly informative priors that keep every parameter at a plausible value."
+        ),
+        "ru": (
+            "Обычная подгонка ушла к пределу модели (параметр без границ), поэтому модель подобрана заново "
+            "со слабо информативными априорными распределениями, удерживающими параметры в правдоподобных "
+            "пределах."
+        ),
+        "uk": (
+            "Звичайне підбирання пішло до межі моделі (параметр без меж), тому модель підібрано заново зі "
+            "слабко інформативними апріорними розподілами, що утримують параметри в правдоподібних межах."
+        ),
+    },
+    "regularization_enough_data": {
+        "en": (
+            "Enough data ({customers} customers, {informative} of them bought again): the model was fitted "
+            "to the data alone (maximum likelihood)."
+        ),
+        "ru": (
+            "Данных достаточно ({customers} клиентов, из них {informative} купили повторно): модель "
+            "подобрана только по данным (метод максимального правдоподобия)."
+        ),
+        "uk": (
+            "Даних достатньо ({customers} клієнтів, з них {informative} купили повторно): модель підібрано "
+            "лише за даними (метод максимальної правдоподібності)."
+        ),
+    },
+    "regularization_asked": {
+        "en": "The model was fitted with weakly informative priors at weight {weight}, as asked.",
+        "ru": (
+            "Модель подобрана со слабо информативными априорными распределениями с весом {weight}, "
+            "как задано."
+        ),
+        "uk": (
+            "Модель підібрано зі слабко інформативними апріорними розподілами з вагою {weight}, як задано."
+        ),
+    },
+    "regularization_off": {
+        "en": "The model was fitted to the data alone (maximum likelihood, no priors), as asked.",
+        "ru": "Модель подобрана только по данным (максимальное правдоподобие, без априорных), как задано.",
+        "uk": "Модель підібрано лише за даними (максимальна правдоподібність, без апріорних), як задано.",
     },
     "expected_breakdown": {
         "en": (
@@ -274,7 +383,7 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "ltv_to_cac": {"en": "LTV:CAC", "ru": "LTV:CAC", "uk": "LTV:CAC"},
     "max_cac": {"en": "Max CAC", "ru": "Макс. CAC", "uk": "Макс. CAC"},
-    "payback": {"en": "Payback, months", "ru": "Окупаемость, мес.", "uk": "Окупність, міс."},
+    "payback": {"en": "Payback", "ru": "Окупаемость", "uk": "Окупність"},
     "not_yet": {"en": "not yet", "ru": "ещё нет", "uk": "ще ні"},
     "ltv_12": {"en": "LTV, 12 months", "ru": "LTV за 12 мес.", "uk": "LTV за 12 міс."},
     "retention_3": {"en": "Retention, month 3", "ru": "Удержание, 3-й мес.", "uk": "Утримання, 3-й міс."},
@@ -344,7 +453,780 @@ TEXT: dict[str, dict[str, str]] = {
     "rejected": {"en": "Rejected rows", "ru": "Отклонённые строки", "uk": "Відхилені рядки"},
     "invoice": {"en": "Invoice calculator", "ru": "Калькулятор счетов", "uk": "Калькулятор рахунків"},
     "working": {"en": "Working…", "ru": "Считаем…", "uk": "Рахуємо…"},
+    # retainers: the client book (ltv retainer ltv / metrics, the retainers API)
+    "invoice_first": {
+        "en": (
+            "First invoice ({month}, calendar {country}): {left} of {days} working days from {start} × "
+            "{rate} a day = {amount}"
+        ),
+        "ru": (
+            "Первый счёт ({month}, календарь {country}): {left} из {days} рабочих дней с {start} × {rate} "
+            "в день = {amount}"
+        ),
+        "uk": (
+            "Перший рахунок ({month}, календар {country}): {left} з {days} робочих днів від {start} × {rate} "
+            "на день = {amount}"
+        ),
+    },
+    "invoice_days_off": {
+        "en": "days off this month: {days}",
+        "ru": "выходные в этом месяце: {days}",
+        "uk": "вихідні цього місяця: {days}",
+    },
+    "invoice_rule": {
+        "en": "daily rate = fee / working days; amounts rounded half up to the currency's minor unit",
+        "ru": "ставка в день = абонплата / рабочие дни; суммы округлены до копеек (половина — вверх)",
+        "uk": "ставка на день = абонплата / робочі дні; суми округлені до копійок (половина — вгору)",
+    },
+    "invoice_following": {"en": "Following invoices", "ru": "Следующие счета", "uk": "Наступні рахунки"},
+    "invoice_calendar": {"en": "Calendar: {path}", "ru": "Календарь: {path}", "uk": "Календар: {path}"},
+    "ic_month": {"en": "month", "ru": "месяц", "uk": "місяць"},
+    "ic_payment": {"en": "payment", "ru": "платёж", "uk": "платіж"},
+    "ic_amount": {"en": "amount", "ru": "сумма", "uk": "сума"},
+    "ic_window": {"en": "due window", "ru": "срок оплаты", "uk": "строк оплати"},
+    "ic_due": {"en": "due", "ru": "к оплате до", "uk": "сплатити до"},
+    "retainer_headline": {
+        "en": "{clients} clients ({active} active) on {as_of}; months counted by calendar months",
+        "ru": "{clients} клиентов ({active} активных) на {as_of}; месяцы считаются календарными",
+        "uk": "{clients} клієнтів ({active} активних) на {as_of}; місяці рахуються календарними",
+    },
+    "retainer_lifetime": {
+        "en": "Clients stay {months} months on average{bound}; reach 3 months: {m3}, 6: {m6}, 12: {m12}",
+        "ru": (
+            "Клиенты остаются в среднем {months} мес.{bound}; доходят до 3 мес.: {m3}, 6: {m6}, 12: {m12}"
+        ),
+        "uk": (
+            "Клієнти залишаються в середньому {months} міс.{bound}; доходять до 3 міс.: {m3}, 6: {m6}, "
+            "12: {m12}"
+        ),
+    },
+    "retainer_lower_bound": {
+        "en": " (at least: some clients are still with you)",
+        "ru": " (не меньше: часть клиентов ещё с вами)",
+        "uk": " (не менше: частина клієнтів ще з вами)",
+    },
+    "retainer_not_yet": {"en": "not yet known", "ru": "пока неизвестно", "uk": "поки невідомо"},
+    "retainer_value": {
+        "en": (
+            "{currency}: a new client is expected to bring {ltv} ({low} – {high}, {interval} interval); "
+            "at a margin of {margin} you may spend up to {cac} to win one, or {within} to earn it back "
+            "within 3 / 6 / 12 months"
+        ),
+        "ru": (
+            "{currency}: новый клиент, по оценке, принесёт {ltv} ({low} – {high}, интервал {interval}); "
+            "при марже {margin} на привлечение можно тратить до {cac}, а чтобы окупить за 3 / 6 / 12 мес. — "
+            "{within}"
+        ),
+        "uk": (
+            "{currency}: новий клієнт, за оцінкою, принесе {ltv} ({low} – {high}, інтервал {interval}); "
+            "за маржі {margin} на залучення можна витрачати до {cac}, а щоб окупити за 3 / 6 / 12 міс. — "
+            "{within}"
+        ),
+    },
+    "retainer_clients": {"en": "Clients", "ru": "Клиенты", "uk": "Клієнти"},
+    "retainer_months": {
+        "en": "Monthly recurring revenue, {currency}",
+        "ru": "Ежемесячная регулярная выручка (MRR), {currency}",
+        "uk": "Щомісячний регулярний дохід (MRR), {currency}",
+    },
+    "retainer_acquisition": {
+        "en": "Acquisition cost by source",
+        "ru": "Стоимость привлечения по источникам",
+        "uk": "Вартість залучення за джерелами",
+    },
+    "retainer_active": {"en": "active", "ru": "активен", "uk": "активний"},
+    "retainer_ended": {"en": "ended", "ru": "завершён", "uk": "завершено"},
+    "retainer_note": {"en": "note", "ru": "примечание", "uk": "примітка"},
+    "retainer_note_no_contract": {
+        "en": "clients in the book without a contract count in the months of their fee invoices: {clients}",
+        "ru": "клиенты из книги без договора учтены в месяцах их счетов за абонплату: {clients}",
+        "uk": "клієнти з книги без договору враховані в місяцях їхніх рахунків за абонплату: {clients}",
+    },
+    "retainer_note_foreign_fee": {
+        "en": (
+            "fee invoices in another currency than the contract's are left out of MRR (they count in what "
+            "was paid): {clients}"
+        ),
+        "ru": (
+            "счета за абонплату в валюте, отличной от договора, не входят в MRR (но входят в оплаченное): "
+            "{clients}"
+        ),
+        "uk": (
+            "рахунки за абонплату у валюті, іншій ніж у договорі, не входять у MRR (але входять у сплачене): "
+            "{clients}"
+        ),
+    },
+    "retainer_note_by_contract": {
+        "en": "clients without a row in the book are valued by their contract (fee × months): {clients}",
+        "ru": "клиенты без строк в книге оценены по договору (абонплата × месяцы): {clients}",
+        "uk": "клієнти без рядків у книзі оцінені за договором (абонплата × місяці): {clients}",
+    },
+    "retainer_note_few": {
+        "en": (
+            "only {clients} clients: the retention fit is regularised and its interval is wide; compare "
+            "figures only when the interval allows it"
+        ),
+        "ru": (
+            "всего {clients} клиентов: модель удержания регуляризована, интервал широкий; сравнивайте цифры, "
+            "только если интервал это позволяет"
+        ),
+        "uk": (
+            "лише {clients} клієнтів: модель утримання регуляризована, інтервал широкий; порівнюйте цифри, "
+            "лише якщо інтервал це дозволяє"
+        ),
+    },
+    "retainer_note_habits": {
+        "en": (
+            "billing habits compared on few clients ({sizes}): a difference in months is not yet evidence of "
+            "an effect; wait for at least {least} clients in each"
+        ),
+        "ru": (
+            "способы выставления счетов сравниваются на малом числе клиентов ({sizes}): разница в месяцах "
+            "ещё не доказывает эффекта; дождитесь хотя бы {least} клиентов в каждой группе"
+        ),
+        "uk": (
+            "способи виставлення рахунків порівнюються на малій кількості клієнтів ({sizes}): різниця в "
+            "місяцях ще не доводить ефекту; дочекайтеся щонайменше {least} клієнтів у кожній групі"
+        ),
+    },
+    "retainer_note_no_churn": {
+        "en": (
+            "none of the {clients} clients has left yet, so how long clients stay cannot be estimated: the "
+            "expected values are unknown (each client has stayed at least the months shown)"
+        ),
+        "ru": (
+            "ни один из {clients} клиентов ещё не ушёл, поэтому срок сотрудничества оценить нельзя: "
+            "ожидаемые значения неизвестны (каждый клиент пробыл не меньше указанных месяцев)"
+        ),
+        "uk": (
+            "жоден із {clients} клієнтів ще не пішов, тож строк співпраці оцінити не можна: очікувані "
+            "значення невідомі (кожен клієнт пробув не менше зазначених місяців)"
+        ),
+    },
+    "retainer_note_model": {"en": "{text}", "ru": "{text}", "uk": "{text}"},
+    "retainer_by_billing": {
+        "en": "Months retained by billing habit",
+        "ru": "Срок сотрудничества по способу выставления счетов",
+        "uk": "Строк співпраці за способом виставлення рахунків",
+    },
+    "rc_billing": {"en": "billing", "ru": "счета", "uk": "рахунки"},
+    "rc_clients": {"en": "clients", "ru": "клиентов", "uk": "клієнтів"},
+    "rc_ended": {"en": "left", "ru": "ушли", "uk": "пішли"},
+    "rc_average": {"en": "average months", "ru": "в среднем месяцев", "uk": "в середньому місяців"},
+    "rc_client": {"en": "client", "ru": "клиент", "uk": "клієнт"},
+    "rc_fee": {"en": "fee", "ru": "абонплата", "uk": "абонплата"},
+    "rc_start": {"en": "start", "ru": "начало", "uk": "початок"},
+    "rc_end": {"en": "end", "ru": "конец", "uk": "кінець"},
+    "rc_months": {"en": "months", "ru": "месяцев", "uk": "місяців"},
+    "rc_value": {"en": "value so far", "ru": "ценность на сегодня", "uk": "цінність на сьогодні"},
+    "rc_expected": {"en": "expected LTV", "ru": "ожидаемая LTV", "uk": "очікувана LTV"},
+    "rc_month": {"en": "month", "ru": "месяц", "uk": "місяць"},
+    "rc_mrr": {"en": "MRR", "ru": "MRR", "uk": "MRR"},
+    "rc_new": {"en": "new", "ru": "новые", "uk": "нові"},
+    "rc_expansion": {"en": "expansion", "ru": "рост", "uk": "зростання"},
+    "rc_contraction": {"en": "contraction", "ru": "снижение", "uk": "зниження"},
+    "rc_churned": {"en": "churned", "ru": "ушедшие", "uk": "пішли"},
+    "rc_churn_rate": {"en": "client churn", "ru": "отток клиентов", "uk": "відтік клієнтів"},
+    "rc_nrr": {"en": "NRR", "ru": "NRR", "uk": "NRR"},
+    "rc_billed": {"en": "billed", "ru": "выставлено", "uk": "виставлено"},
+    "rc_paid": {"en": "paid", "ru": "оплачено", "uk": "сплачено"},
+    "rc_source": {"en": "source", "ru": "источник", "uk": "джерело"},
+    "rc_spend": {"en": "spend", "ru": "расходы", "uk": "витрати"},
+    "rc_won": {"en": "clients won", "ru": "привлечено клиентов", "uk": "залучено клієнтів"},
+    "rc_cac": {"en": "CAC", "ru": "CAC", "uk": "CAC"},
+    "rc_affordable": {"en": "affordable", "ru": "допустимо", "uk": "допустимо"},
+    "rc_payback": {"en": "pays back in month", "ru": "окупается на месяце", "uk": "окупається на місяці"},
+    # the dashboard and the report: table headers, form fields, options, verdicts (block: dashboard)
+    "col_retention_1": {"en": "Retention, month 1", "ru": "Удержание, 1-й мес.", "uk": "Утримання, 1-й міс."},
+    "col_ltv_3": {"en": "LTV, 3 months", "ru": "LTV за 3 мес.", "uk": "LTV за 3 міс."},
+    "col_ltv_6": {"en": "LTV, 6 months", "ru": "LTV за 6 мес.", "uk": "LTV за 6 міс."},
+    "col_customers_observed_12": {
+        "en": "Customers watched 12 months",
+        "ru": "Клиентов с историей 12 мес.",
+        "uk": "Клієнтів з історією 12 міс.",
+    },
+    "col_ltv_to_date": {
+        "en": "Revenue per customer so far",
+        "ru": "Выручка на клиента",
+        "uk": "Виручка на клієнта",
+    },
+    "col_verdict": {"en": "Verdict", "ru": "Вывод", "uk": "Висновок"},
+    "col_customer_id": {"en": "Customer", "ru": "Клиент", "uk": "Клієнт"},
+    "col_probability_alive": {
+        "en": "Chance still active",
+        "ru": "Вероятность, что активен",
+        "uk": "Імовірність, що активний",
+    },
+    "col_expected_purchases": {
+        "en": "Expected purchases",
+        "ru": "Ожидаемые покупки",
+        "uk": "Очікувані покупки",
+    },
+    "col_expected_spend": {"en": "Expected check", "ru": "Ожидаемый чек", "uk": "Очікуваний чек"},
+    "col_clv": {"en": "Predicted value", "ru": "Прогноз ценности", "uk": "Прогноз цінності"},
+    "col_clv_low": {"en": "at least (90%)", "ru": "не менее (90%)", "uk": "не менше (90%)"},
+    "col_clv_high": {"en": "at most (90%)", "ru": "не более (90%)", "uk": "не більше (90%)"},
+    "col_segment": {"en": "Segment", "ru": "Сегмент", "uk": "Сегмент"},
+    "col_customer_share": {"en": "Share of customers", "ru": "Доля клиентов", "uk": "Частка клієнтів"},
+    "col_revenue": {"en": "Revenue", "ru": "Выручка", "uk": "Виручка"},
+    "col_revenue_share": {"en": "Share of revenue", "ru": "Доля выручки", "uk": "Частка виручки"},
+    "col_average_ltv": {"en": "Revenue per customer", "ru": "Выручка на клиента", "uk": "Виручка на клієнта"},
+    "col_action": {"en": "What to do", "ru": "Что делать", "uk": "Що робити"},
+    "col_export": {"en": "Customer list", "ru": "Список клиентов", "uk": "Список клієнтів"},
+    "col_formula_max_cac": {
+        "en": "Max CAC (formula)",
+        "ru": "Макс. CAC (формула)",
+        "uk": "Макс. CAC (формула)",
+    },
+    "col_model_max_cac": {"en": "Max CAC (model)", "ru": "Макс. CAC (модель)", "uk": "Макс. CAC (модель)"},
+    "col_change": {"en": "Change", "ru": "Изменение", "uk": "Зміна"},
+    "col_month": {"en": "Month", "ru": "Месяц", "uk": "Місяць"},
+    "col_installment": {"en": "Payment", "ru": "Платёж", "uk": "Платіж"},
+    "col_amount": {"en": "Amount", "ru": "Сумма", "uk": "Сума"},
+    "col_due": {"en": "Due", "ru": "Оплатить до", "uk": "Сплатити до"},
+    "col_import_id": {"en": "No.", "ru": "№", "uk": "№"},
+    "col_imported_at": {"en": "Imported", "ru": "Загружен", "uk": "Завантажено"},
+    "col_kind": {"en": "Contents", "ru": "Содержимое", "uk": "Вміст"},
+    "col_file_name": {"en": "File", "ru": "Файл", "uk": "Файл"},
+    "col_preset": {"en": "Format", "ru": "Формат", "uk": "Формат"},
+    "col_read": {"en": "Rows read", "ru": "Прочитано строк", "uk": "Прочитано рядків"},
+    "col_loaded": {"en": "Loaded", "ru": "Загружено", "uk": "Завантажено"},
+    "col_duplicates": {"en": "Duplicates", "ru": "Дубликаты", "uk": "Дублікати"},
+    "col_rejected": {"en": "Rejected", "ru": "Отклонено", "uk": "Відхилено"},
+    "col_row_number": {"en": "Row", "ru": "Строка", "uk": "Рядок"},
+    "col_column": {"en": "Column", "ru": "Столбец", "uk": "Стовпець"},
+    "col_value": {"en": "Value", "ru": "Значение", "uk": "Значення"},
+    "col_reason": {"en": "Reason", "ru": "Причина", "uk": "Причина"},
+    "metric_retention": {"en": "Retention", "ru": "Удержание", "uk": "Утримання"},
+    "metric_ltv": {
+        "en": "Cumulative revenue per customer (LTV)",
+        "ru": "Накопленная выручка на клиента (LTV)",
+        "uk": "Накопичена виручка на клієнта (LTV)",
+    },
+    "metric_revenue": {"en": "Revenue", "ru": "Выручка", "uk": "Виручка"},
+    "metric_customers": {"en": "Customers who bought", "ru": "Купившие клиенты", "uk": "Клієнти, що купили"},
+    "metric_orders": {"en": "Orders", "ru": "Заказы", "uk": "Замовлення"},
+    "period_month": {"en": "monthly", "ru": "по месяцам", "uk": "за місяцями"},
+    "period_week": {"en": "weekly", "ru": "по неделям", "uk": "за тижнями"},
+    "split_utm_source": {"en": "Traffic source", "ru": "Источник трафика", "uk": "Джерело трафіку"},
+    "split_utm_medium": {"en": "Traffic type", "ru": "Тип трафика", "uk": "Тип трафіку"},
+    "split_utm_campaign": {"en": "Campaign", "ru": "Кампания", "uk": "Кампанія"},
+    "split_value": {"en": "Which", "ru": "Какой", "uk": "Який"},
+    "cohort_size": {"en": "customers", "ru": "клиентов", "uk": "клієнтів"},
+    "heatmap_note": {
+        "en": (
+            "Each row is a cohort: its month and its size in customers. "
+            "Month 0 (the first purchase: retention is always 100%) is grey, left out of the colour scale."
+        ),
+        "ru": (
+            "Каждая строка — когорта: месяц и число клиентов в ней. "
+            "Месяц 0 (первая покупка: удержание всегда 100 %) серый и не входит в цветовую шкалу."
+        ),
+        "uk": (
+            "Кожен рядок — когорта: місяць і кількість клієнтів у ній. "
+            "Місяць 0 (перша покупка: утримання завжди 100%) сірий і не входить до кольорової шкали."
+        ),
+    },
+    "scheme": {"en": "Segmentation", "ru": "Сегментация", "uk": "Сегментація"},
+    "scheme_rfm": {
+        "en": "RFM: how recently, how often, how much",
+        "ru": "RFM: давность, частота, сумма",
+        "uk": "RFM: давність, частота, сума",
+    },
+    "scheme_lifecycle": {
+        "en": "Lifecycle stage",
+        "ru": "Этап жизненного цикла",
+        "uk": "Етап життєвого циклу",
+    },
+    "scheme_value": {"en": "Value tiers", "ru": "Уровни ценности", "uk": "Рівні цінності"},
+    "segment_champions": {"en": "Champions", "ru": "Чемпионы", "uk": "Чемпіони"},
+    "segment_can't lose": {"en": "Can't lose", "ru": "Нельзя потерять", "uk": "Не можна втратити"},
+    "segment_loyal": {"en": "Loyal", "ru": "Лояльные", "uk": "Лояльні"},
+    "segment_at risk": {"en": "At risk", "ru": "Под угрозой ухода", "uk": "Під загрозою відходу"},
+    "segment_promising": {"en": "Promising", "ru": "Перспективные", "uk": "Перспективні"},
+    "segment_need attention": {"en": "Need attention", "ru": "Требуют внимания", "uk": "Потребують уваги"},
+    "segment_hibernating": {"en": "Dormant", "ru": "Спящие", "uk": "Сплячі"},
+    "segment_lost": {"en": "Lost", "ru": "Ушедшие", "uk": "Втрачені"},
+    "segment_new": {"en": "New", "ru": "Новые", "uk": "Нові"},
+    "segment_stimulation": {
+        "en": "One purchase so far",
+        "ru": "Пока одна покупка",
+        "uk": "Поки одна покупка",
+    },
+    "segment_cross-sell": {
+        "en": "Without the core product",
+        "ru": "Без основного продукта",
+        "uk": "Без основного продукту",
+    },
+    "segment_retention": {"en": "Regulars", "ru": "Постоянные", "uk": "Постійні"},
+    "segment_win-back": {"en": "Slipping away", "ru": "Уходящие", "uk": "Ті, що відходять"},
+    "segment_top 20%": {"en": "Top 20%", "ru": "Топ-20 %", "uk": "Топ-20%"},
+    "segment_next 30%": {"en": "Next 30%", "ru": "Следующие 30 %", "uk": "Наступні 30%"},
+    "segment_rest": {"en": "The rest", "ru": "Остальные", "uk": "Решта"},
+    "action_champions": {
+        "en": "Reward and ask for referrals; first access to new products.",
+        "ru": "Поощрите и попросите рекомендаций; первыми показывайте новые продукты.",
+        "uk": "Заохотьте й попросіть рекомендацій; першими показуйте нові продукти.",
+    },
+    "action_can't lose": {
+        "en": "Win them back personally before they go: call, special offer.",
+        "ru": "Верните лично, пока не ушли: звонок, особое предложение.",
+        "uk": "Поверніть особисто, поки не пішли: дзвінок, особлива пропозиція.",
+    },
+    "action_loyal": {
+        "en": "Upsell the next product; loyalty programme.",
+        "ru": "Предложите следующий продукт; программа лояльности.",
+        "uk": "Запропонуйте наступний продукт; програма лояльності.",
+    },
+    "action_at risk": {
+        "en": "Reactivation sequence with a reason to come back.",
+        "ru": "Цепочка реактивации с поводом вернуться.",
+        "uk": "Ланцюжок реактивації з приводом повернутися.",
+    },
+    "action_promising": {
+        "en": "Onboarding follow-ups to make the second purchase.",
+        "ru": "Касания после покупки, чтобы довести до второй.",
+        "uk": "Дотики після покупки, щоб довести до другої.",
+    },
+    "action_need attention": {
+        "en": "Relevant offers based on what they bought.",
+        "ru": "Предложения по тому, что они уже купили.",
+        "uk": "Пропозиції за тим, що вони вже купили.",
+    },
+    "action_hibernating": {
+        "en": "Low-cost reminders; do not spend much.",
+        "ru": "Недорогие напоминания; много не тратьте.",
+        "uk": "Недорогі нагадування; багато не витрачайте.",
+    },
+    "action_lost": {
+        "en": "Exclude from paid retargeting; occasional last-chance offer.",
+        "ru": "Исключите из платного ретаргетинга; изредка — предложение «последний шанс».",
+        "uk": "Виключіть із платного ретаргетингу; зрідка — пропозиція «останній шанс».",
+    },
+    "action_new": {
+        "en": "Activation: welcome sequence, help them get the result they paid for.",
+        "ru": "Активация: приветственная цепочка, помогите получить результат, за который заплатили.",
+        "uk": "Активація: вітальний ланцюжок, допоможіть отримати результат, за який заплатили.",
+    },
+    "action_stimulation": {
+        "en": "Second-purchase offer (a discount or the next step).",
+        "ru": "Предложение второй покупки (скидка или следующий шаг).",
+        "uk": "Пропозиція другої покупки (знижка або наступний крок).",
+    },
+    "action_cross-sell": {
+        "en": "Offer the core product they have not bought.",
+        "ru": "Предложите основной продукт, который они ещё не купили.",
+        "uk": "Запропонуйте основний продукт, який вони ще не купили.",
+    },
+    "action_retention": {
+        "en": "Keep them engaged: club, upsells, community.",
+        "ru": "Удерживайте вовлечённость: клуб, допродажи, сообщество.",
+        "uk": "Утримуйте залученість: клуб, допродажі, спільнота.",
+    },
+    "action_win-back": {
+        "en": "Win-back campaign while they may still be alive.",
+        "ru": "Кампания возврата, пока они ещё могут вернуться.",
+        "uk": "Кампанія повернення, поки вони ще можуть повернутися.",
+    },
+    "action_top 20%": {
+        "en": "Protect: personal service, early access.",
+        "ru": "Берегите: личный сервис, ранний доступ.",
+        "uk": "Бережіть: особистий сервіс, ранній доступ.",
+    },
+    "action_next 30%": {
+        "en": "Grow: upsell towards the top tier.",
+        "ru": "Растите: допродажи до верхнего уровня.",
+        "uk": "Ростіть: допродажі до верхнього рівня.",
+    },
+    "action_rest": {
+        "en": "Automate: low-cost nurturing.",
+        "ru": "Автоматизируйте: недорогой прогрев.",
+        "uk": "Автоматизуйте: недорогий прогрів.",
+    },
+    "field_aov_change": {
+        "en": "Average check, % change",
+        "ru": "Средний чек, изменение в %",
+        "uk": "Середній чек, зміна у %",
+    },
+    "field_upsell_rate": {
+        "en": "Purchases with an upsell, %",
+        "ru": "Покупок с допродажей, %",
+        "uk": "Покупок із допродажем, %",
+    },
+    "field_upsell_price": {"en": "Upsell price", "ru": "Цена допродажи", "uk": "Ціна допродажу"},
+    "field_frequency_change": {
+        "en": "Purchases per customer, % change",
+        "ru": "Покупок на клиента, изменение в %",
+        "uk": "Покупок на клієнта, зміна у %",
+    },
+    "field_churn_change": {
+        "en": "Monthly churn, change in points",
+        "ru": "Отток в месяц, изменение в п. п.",
+        "uk": "Відтік на місяць, зміна у в. п.",
+    },
+    "field_margin": {"en": "Margin, %", "ru": "Маржа, %", "uk": "Маржа, %"},
+    "field_horizon": {"en": "Horizon, months", "ru": "Горизонт, мес.", "uk": "Горизонт, міс."},
+    "field_fee": {"en": "Monthly fee", "ru": "Плата в месяц", "uk": "Плата на місяць"},
+    "field_currency": {"en": "Currency", "ru": "Валюта", "uk": "Валюта"},
+    "field_start": {"en": "Start date", "ru": "Дата начала", "uk": "Дата початку"},
+    "field_country": {
+        "en": "Country (holiday calendar)",
+        "ru": "Страна (календарь праздников)",
+        "uk": "Країна (календар свят)",
+    },
+    "field_installments": {"en": "Payments a month", "ru": "Платежей в месяц", "uk": "Платежів на місяць"},
+    "field_file": {"en": "File", "ru": "Файл", "uk": "Файл"},
+    "field_kind": {"en": "What the file holds", "ru": "Что в файле", "uk": "Що у файлі"},
+    "kind_auto": {"en": "detect", "ru": "определить", "uk": "визначити"},
+    "kind_orders": {"en": "orders", "ru": "заказы", "uk": "замовлення"},
+    "kind_spend": {"en": "ad spend", "ru": "расходы на рекламу", "uk": "витрати на рекламу"},
+    "kind_clients": {"en": "clients", "ru": "клиенты", "uk": "клієнти"},
+    "scenario_baseline": {"en": "Now", "ru": "Сейчас", "uk": "Зараз"},
+    "scenario_yours": {"en": "Your scenario", "ru": "Ваш сценарий", "uk": "Ваш сценарій"},
+    "scenario_aov": {
+        "en": "{change} to the average check",
+        "ru": "{change} к среднему чеку",
+        "uk": "{change} до середнього чека",
+    },
+    "scenario_upsell": {
+        "en": "an upsell at {price} in {share} of purchases",
+        "ru": "допродажа за {price} в {share} покупок",
+        "uk": "допродаж за {price} у {share} покупок",
+    },
+    "scenario_frequency": {
+        "en": "{change} to purchases per customer",
+        "ru": "{change} к числу покупок на клиента",
+        "uk": "{change} до кількості покупок на клієнта",
+    },
+    "scenario_churn": {
+        "en": "monthly churn {change} points",
+        "ru": "отток в месяц {change} п. п.",
+        "uk": "відтік на місяць {change} в. п.",
+    },
+    "scenario_margin": {
+        "en": "at a margin of {margin}",
+        "ru": "при марже {margin}",
+        "uk": "за маржі {margin}",
+    },
+    "scenario_nothing": {"en": "no change", "ru": "без изменений", "uk": "без змін"},
+    "over_max_cac": {
+        "en": "CAC {cac}, it can bear {max} — {over} over",
+        "ru": "CAC {cac}, а канал выдерживает {max} — на {over} больше",
+        "uk": "CAC {cac}, а канал витримує {max} — на {over} більше",
+    },
+    "within_max_cac": {
+        "en": "pays off: CAC {cac} within {max}",
+        "ru": "окупается: CAC {cac} в пределах {max}",
+        "uk": "окупається: CAC {cac} у межах {max}",
+    },
+    "channels_over": {
+        "en": "{count} of {total} paid channels cost more than they can bear at LTV:CAC of {target}:",
+        "ru": "{count} из {total} каналов стоят дороже, чем выдерживают при LTV:CAC = {target}:",
+        "uk": "{count} з {total} каналів коштують дорожче, ніж витримують при LTV:CAC = {target}:",
+    },
+    "channels_all_within": {
+        "en": "Every channel is within the CAC it can bear at LTV:CAC of {target}.",
+        "ru": "Все каналы укладываются в допустимый CAC при LTV:CAC = {target}.",
+        "uk": "Усі канали вкладаються в допустимий CAC при LTV:CAC = {target}.",
+    },
+    "payback_first_month": {
+        "en": "within the first month",
+        "ru": "в первый же месяц",
+        "uk": "у перший же місяць",
+    },
+    "payback_months_n": {"en": "{months} mo.", "ru": "{months} мес.", "uk": "{months} міс."},
+    "ltv_at_months": {
+        "en": "LTV, {months} months",
+        "ru": "LTV за {months} мес.",
+        "uk": "LTV за {months} міс.",
+    },
+    "ltv_by_channel_12": {
+        "en": "Revenue per customer by channel, first 12 months",
+        "ru": "Выручка на клиента по каналам, первые 12 месяцев",
+        "uk": "Виручка на клієнта за каналами, перші 12 місяців",
+    },
+    "cac_section": {
+        "en": "Acquisition cost against what a customer brings",
+        "ru": "Стоимость привлечения против того, что приносит клиент",
+        "uk": "Вартість залучення проти того, що приносить клієнт",
+    },
+    "value_note": {
+        "en": "Predicted from each customer's history by the BG/NBD and Gamma-Gamma models.",
+        "ru": "Прогноз по истории каждого клиента моделями BG/NBD и Gamma-Gamma.",
+        "uk": "Прогноз за історією кожного клієнта моделями BG/NBD і Gamma-Gamma.",
+    },
+    "total_clv": {
+        "en": "Predicted revenue, next {months} months",
+        "ru": "Прогноз выручки на {months} мес.",
+        "uk": "Прогноз виручки на {months} міс.",
+    },
+    "model_note_english": {
+        "en": "Model notes",
+        "ru": "Примечания к модели (на английском)",
+        "uk": "Примітки до моделі (англійською)",
+    },
+    "upload_done": {
+        "en": "{file}: {read} rows read — {loaded} loaded, {duplicates} duplicates, {rejected} rejected.",
+        "ru": (
+            "{file}: прочитано строк — {read}; "
+            "загружено {loaded}, дубликатов {duplicates}, отклонено {rejected}."
+        ),
+        "uk": (
+            "{file}: прочитано рядків — {read}; "
+            "завантажено {loaded}, дублікатів {duplicates}, відхилено {rejected}."
+        ),
+    },
+    "upload_rejected_hint": {
+        "en": "The rejected rows and why are listed below.",
+        "ru": "Отклонённые строки и причины — ниже.",
+        "uk": "Відхилені рядки та причини — нижче.",
+    },
+    "upload_failed": {
+        "en": "The file was not imported: {reason}",
+        "ru": "Файл не загружен: {reason}",
+        "uk": "Файл не завантажено: {reason}",
+    },
+    "error_too_large": {
+        "en": "The file is larger than the server's upload limit.",
+        "ru": "Файл больше, чем сервер принимает за раз.",
+        "uk": "Файл більший, ніж сервер приймає за раз.",
+    },
+    "error_file_type": {
+        "en": "This type of file is not read: upload CSV, TSV, XLSX, Parquet or JSON lines.",
+        "ru": "Такой тип файла не читается: загрузите CSV, TSV, XLSX, Parquet или JSON lines.",
+        "uk": "Такий тип файлу не читається: завантажте CSV, TSV, XLSX, Parquet або JSON lines.",
+    },
+    "error_empty": {"en": "The file is empty.", "ru": "Файл пустой.", "uk": "Файл порожній."},
+    "error_format": {
+        "en": "The file could not be read as a table of orders or spend. Details (in English): {detail}",
+        "ru": (
+            "Файл не удалось прочитать как таблицу заказов или расходов. "
+            "Подробности (на английском): {detail}"
+        ),
+        "uk": "Файл не вдалося прочитати як таблицю замовлень або витрат. Подробиці (англійською): {detail}",
+    },
+    "error_busy": {
+        "en": "The workspace is busy with another task; try again in a moment.",
+        "ru": "Рабочая база занята другой задачей; попробуйте через минуту.",
+        "uk": "Робоча база зайнята іншим завданням; спробуйте за хвилину.",
+    },
+    "error_invalid": {
+        "en": "Some fields are out of range; check the values.",
+        "ru": "Некоторые поля вне допустимых значений; проверьте их.",
+        "uk": "Деякі поля поза допустимими значеннями; перевірте їх.",
+    },
+    "error_other": {
+        "en": "Something went wrong. Details (in English): {detail}",
+        "ru": "Что-то пошло не так. Подробности (на английском): {detail}",
+        "uk": "Щось пішло не так. Подробиці (англійською): {detail}",
+    },
+    "reason_no_customer": {
+        "en": "no customer id, email or phone",
+        "ru": "нет ни id клиента, ни email, ни телефона",
+        "uk": "немає ні id клієнта, ні email, ні телефону",
+    },
+    "reason_negative_spend": {
+        "en": "spend cannot be negative",
+        "ru": "расход не может быть отрицательным",
+        "uk": "витрата не може бути від'ємною",
+    },
+    "reason_currency": {
+        "en": "is not a currency code (use e.g. RUB, USD)",
+        "ru": "не код валюты (нужен, например, RUB, USD)",
+        "uk": "не код валюти (потрібен, наприклад, RUB, USD)",
+    },
+    "reason_other_currency": {
+        "en": "names another currency than the other amounts of the row",
+        "ru": "другая валюта, чем у остальных сумм строки",
+        "uk": "інша валюта, ніж в інших сумах рядка",
+    },
+    "field_column_customer": {"en": "customer", "ru": "клиент", "uk": "клієнт"},
+    "invoice_first_short": {
+        "en": "First invoice for {month}: {remaining} of {working} working days → {amount}",
+        "ru": "Первый счёт за {month}: {remaining} из {working} рабочих дней → {amount}",
+        "uk": "Перший рахунок за {month}: {remaining} з {working} робочих днів → {amount}",
+    },
+    "docs_title": {"en": "API reference", "ru": "Справочник API", "uk": "Довідник API"},
+    "reason_unknown_status": {
+        "en": "unknown status {value}",
+        "ru": "неизвестный статус {value}",
+        "uk": "невідомий статус {value}",
+    },
+    "reason_empty_status": {"en": "empty status", "ru": "пустой статус", "uk": "порожній статус"},
+    "reason_refund_too_large": {
+        "en": "the refund is larger than the amount",
+        "ru": "возврат больше суммы заказа",
+        "uk": "повернення більше за суму замовлення",
+    },
+    "reason_order_conflict": {
+        "en": "order {order} already appears at row {row} with different values",
+        "ru": "заказ {order} уже есть в строке {row} с другими значениями",
+        "uk": "замовлення {order} вже є в рядку {row} з іншими значеннями",
+    },
+    "reason_too_early": {
+        "en": "the date is before {date}, the earliest plausible one",
+        "ru": "дата раньше {date} — самой ранней правдоподобной",
+        "uk": "дата раніше {date} — найранішої правдоподібної",
+    },
+    "reason_too_late": {
+        "en": "the date is after {date}, the latest plausible one",
+        "ru": "дата позже {date} — самой поздней правдоподобной",
+        "uk": "дата пізніше {date} — найпізнішої правдоподібної",
+    },
+    "reason_empty_amount": {"en": "empty amount", "ru": "пустая сумма", "uk": "порожня сума"},
+    "reason_empty_date": {"en": "empty date", "ru": "пустая дата", "uk": "порожня дата"},
+    "reason_bad_date": {
+        "en": "{value} is not a valid date",
+        "ru": "{value} — несуществующая дата",
+        "uk": "{value} — неіснуюча дата",
+    },
+    "reason_date_format": {
+        "en": "{value} does not match the date format {format}",
+        "ru": "{value} не соответствует формату даты {format}",
+        "uk": "{value} не відповідає формату дати {format}",
+    },
+    "reason_unknown_date": {
+        "en": "{value} is not a date in a known format",
+        "ru": "{value} — дата в незнакомом формате",
+        "uk": "{value} — дата в незнайомому форматі",
+    },
+    "reason_not_amount": {
+        "en": "{value} is not an amount",
+        "ru": "{value} — не сумма",
+        "uk": "{value} — не сума",
+    },
+    "reason_decimal": {
+        "en": "{value} does not read as a number with the decimal mark {mark}",
+        "ru": "{value} не читается как число с десятичным знаком {mark}",
+        "uk": "{value} не читається як число з десятковим знаком {mark}",
+    },
+    "reason_two_currencies": {
+        "en": "{value} names two currencies",
+        "ru": "в {value} указаны две валюты",
+        "uk": "у {value} зазначено дві валюти",
+    },
+    "choose_file": {"en": "Choose a file…", "ru": "Выбрать файл…", "uk": "Вибрати файл…"},
+    "no_file": {"en": "no file chosen", "ru": "файл не выбран", "uk": "файл не вибрано"},
+    "error_no_column": {
+        "en": (
+            "{file} has no column for {field}. The file's columns are: {columns}. "
+            "Rename the right column to one of these names and upload the file again: {looked}."
+        ),
+        "ru": (
+            "В файле {file} нет столбца «{field}». Столбцы файла: {columns}. "
+            "Назовите нужный столбец одним из этих имён и загрузите файл снова: {looked}."
+        ),
+        "uk": (
+            "У файлі {file} немає стовпця «{field}». Стовпці файлу: {columns}. "
+            "Назвіть потрібний стовпець одним із цих імен і завантажте файл знову: {looked}."
+        ),
+    },
+    "data_field_ordered_at": {"en": "order date", "ru": "дата заказа", "uk": "дата замовлення"},
+    "data_field_amount": {"en": "amount", "ru": "сумма", "uk": "сума"},
+    "data_field_customer_id": {"en": "customer id", "ru": "id клиента", "uk": "id клієнта"},
+    "data_field_email": {"en": "email", "ru": "email", "uk": "email"},
+    "data_field_phone": {"en": "phone", "ru": "телефон", "uk": "телефон"},
+    "data_field_order_id": {"en": "order number", "ru": "номер заказа", "uk": "номер замовлення"},
+    "data_field_currency": {"en": "currency", "ru": "валюта", "uk": "валюта"},
+    "data_field_date": {"en": "date", "ru": "дата", "uk": "дата"},
+    "data_field_channel": {"en": "channel", "ru": "канал", "uk": "канал"},
+    "currency_switch": {"en": "Currency", "ru": "Валюта", "uk": "Валюта"},
+    # the command line's table headers beyond the dashboard's (block: cli)
+    "col_top_share": {"en": "Top customers", "ru": "Топ клиентов", "uk": "Топ клієнтів"},
+    "col_ltv_age": {"en": "LTV at month", "ru": "LTV на месяце", "uk": "LTV на місяці"},
+    "col_figure": {"en": "Figure", "ru": "Показатель", "uk": "Показник"},
+    "col_formula_aov": {
+        "en": "Average check (formula)",
+        "ru": "Средний чек (формула)",
+        "uk": "Середній чек (формула)",
+    },
+    "col_formula_purchases_per_customer": {
+        "en": "Purchases per customer (formula)",
+        "ru": "Покупок на клиента (формула)",
+        "uk": "Покупок на клієнта (формула)",
+    },
+    "col_formula_lifetime_months": {
+        "en": "Lifetime, months (formula)",
+        "ru": "Срок жизни, мес. (формула)",
+        "uk": "Тривалість життя, міс. (формула)",
+    },
+    "col_formula_monthly_churn": {
+        "en": "Monthly churn (formula)",
+        "ru": "Отток в месяц (формула)",
+        "uk": "Відтік за місяць (формула)",
+    },
+    "col_formula_margin_ltv": {
+        "en": "Margin LTV (formula)",
+        "ru": "LTV с маржой (формула)",
+        "uk": "LTV з маржею (формула)",
+    },
+    "col_model_purchases_per_customer": {
+        "en": "Purchases per customer (model)",
+        "ru": "Покупок на клиента (модель)",
+        "uk": "Покупок на клієнта (модель)",
+    },
+    "col_model_aov": {
+        "en": "Average check (model)",
+        "ru": "Средний чек (модель)",
+        "uk": "Середній чек (модель)",
+    },
+    "col_model_margin_ltv": {
+        "en": "Margin LTV (model)",
+        "ru": "LTV с маржой (модель)",
+        "uk": "LTV з маржею (модель)",
+    },
+    "currency_none": {"en": "no currency named", "ru": "без валюты", "uk": "без валюти"},
 }
+
+
+# The import's rejection reasons (``io.normalize``) as texts above: a regular expression on the English reason
+# (the subset that Python and JavaScript read alike), the text's key, and the names of its groups in order.
+REASONS: list[tuple[str, str, list[str]]] = [
+    (r"^no customer id, email or phone$", "reason_no_customer", []),
+    (r"^spend cannot be negative$", "reason_negative_spend", []),
+    (r"^is not a currency code \(use e\.g\. RUB, USD\)$", "reason_currency", []),
+    (r"^names another currency than the other amounts of the row$", "reason_other_currency", []),
+    (r"^unknown status ('.*') \(known: .*\)$", "reason_unknown_status", ["value"]),
+    (r"^empty status$", "reason_empty_status", []),
+    (r"^the refund is larger than the amount$", "reason_refund_too_large", []),
+    (
+        r"^order ('.*') already appears at row (\d+) with different values$",
+        "reason_order_conflict",
+        ["order", "row"],
+    ),
+    (r"^is before (\S+), the earliest plausible date", "reason_too_early", ["date"]),
+    (r"^is after (\S+), the latest plausible date", "reason_too_late", ["date"]),
+    (r"^empty amount$", "reason_empty_amount", []),
+    (r"^empty date$", "reason_empty_date", []),
+    (r"^(.*) is not a valid date$", "reason_bad_date", ["value"]),
+    (r"^(.*) does not match date format '(.*)'$", "reason_date_format", ["value", "format"]),
+    (r"^(.*) is not a date in a known format", "reason_unknown_date", ["value"]),
+    (r"^(.*) is not an amount$", "reason_not_amount", ["value"]),
+    (r"^(.*) does not read as a number with decimal mark '(.*)'$", "reason_decimal", ["value", "mark"]),
+    (r"^(.*) has more than one decimal mark", "reason_not_amount", ["value"]),
+    (r"^(.*) names two currencies$", "reason_two_currencies", ["value"]),
+    (
+        r"^(.+?): no column for (.+?) \(looked for: (.*)\) — the file's columns are: (.*); name them with "
+        r"--mapping",
+        "error_no_column",
+        ["file", "field", "looked", "columns"],
+    ),
+]
+
+
+def reason(english: str, lang: str) -> str:
+    """A rejection reason of the import in ``lang`` (the English text itself when no pattern knows it)."""
+    for pattern, key, names in REASONS:
+        found = re.match(pattern, english)
+        if found:
+            values = dict(zip(names, found.groups(), strict=True))
+            if "field" in values:  # a field of the orders by its name in ``lang``
+                values["field"] = " / ".join(
+                    text(f"data_field_{f}", lang) if f"data_field_{f}" in TEXT else f
+                    for f in values["field"].split(" or ")
+                )
+            return text(key, lang, **values)
+    return english
 
 
 def check_lang(lang: str) -> Lang:
@@ -356,46 +1238,3 @@ def check_lang(lang: str) -> Lang:
 def text(key: str, lang: str, **values: object) -> str:
     """The text ``key`` in ``lang`` with ``values`` filled in."""
     return TEXT[key][check_lang(lang)].format(**values)
-
-
-def money(value: float, currency: str, lang: str, *, digits: int = 0) -> str:
-    """``1 234 ₽`` / ``$1,234`` with ``digits`` decimals in the locale's currency pattern; a currency with no
-    symbol (XXX, "no currency") is written after the number."""
-    if currency == "XXX":
-        return f"{number(value, lang, digits=digits)} XXX"
-    locale = Locale.parse(LOCALES[check_lang(lang)])
-    pattern = copy(locale.currency_formats["standard"])
-    pattern.frac_prec = (digits, digits)
-    return pattern.apply(value, locale, currency=currency, currency_digits=False)
-
-
-def money_short(value: float, currency: str, lang: str) -> str:
-    """Money in a few characters for tiles: ``515,8 млн ₽`` / ``$515.8M`` (plain :func:`money` below a
-    million)."""
-    if abs(value) < 1_000_000 or currency == "XXX":
-        return money(value, currency, lang)
-    return format_compact_currency(value, currency, locale=LOCALES[check_lang(lang)], fraction_digits=1)
-
-
-def number(value: float, lang: str, *, digits: int = 0) -> str:
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=LOCALES[check_lang(lang)])
-
-
-def percent(value: float, lang: str, *, digits: int = 1) -> str:
-    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-    return format_percent(value, format=pattern, locale=LOCALES[check_lang(lang)])
-
-
-def month(value: dt.date, lang: str) -> str:
-    """``Jan 2026`` / ``янв. 2026`` / ``січ. 2026``."""
-    return format_date(value, "LLL yyyy", locale=LOCALES[check_lang(lang)])
-
-
-def day_month(value: dt.date, lang: str) -> str:
-    """``Dec 1`` / ``1 дек.`` / ``1 груд.``."""
-    return format_date(value, "d MMM" if lang != "en" else "MMM d", locale=LOCALES[check_lang(lang)])
-
-
-def day(value: dt.date, lang: str) -> str:
-    return format_date(value, "medium", locale=LOCALES[check_lang(lang)])

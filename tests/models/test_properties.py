@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.models.references import hyp2f1_by_summation
 
 from ltvkit.errors import InputError, NotFittedError, ParameterError
 from ltvkit.models import (
@@ -109,21 +110,6 @@ def test_bg_family_is_finite_and_bounded(r, alpha, a, b, x, T, share, t) -> None
             model.params_.to_numpy(), np.array([x]), np.array([recency]), np.array([T])
         )
         assert np.isfinite(ll).all()  # a density in t_x, so it may exceed 1
-
-
-def hyp2f1_by_summation(a: object, b: object, c: object, z: object) -> object:
-    """₂F₁ summed term by term in mpmath's current precision (independent of both forms in the model)."""
-    import mpmath
-
-    term = total = mpmath.mpf(1)
-    k = 0
-    while True:
-        ratio = (a + k) * (b + k) / ((c + k) * (k + 1)) * z
-        term *= ratio
-        total += term
-        k += 1
-        if ratio < 1 and abs(term) < mpmath.mpf(10) ** (-mpmath.mp.dps) * abs(total):
-            return total
 
 
 @settings(max_examples=60, deadline=None)

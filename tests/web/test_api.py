@@ -175,12 +175,12 @@ def test_token_is_required_on_every_request_when_set(school: Path) -> None:
 
 
 def test_errors_are_json_without_stack_traces(school: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ltvkit.web.api as api
+    from ltvkit.service import descriptive
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(api, "pareto_table", broken)
+    monkeypatch.setattr(descriptive, "pareto", broken)
     with TestClient(create_app(school, allowed_hosts=TEST_HOSTS), raise_server_exceptions=False) as c:
         response = c.get("/api/pareto")
         assert response.status_code == 500 and response.json() == {
@@ -189,7 +189,7 @@ def test_errors_are_json_without_stack_traces(school: Path, monkeypatch: pytest.
         }
         assert c.get("/api/cohorts?metric=nonsense").json()["error"] == "validation"
         assert (
-            c.get("/api/cohorts", params={"split": "channel", "value": "carrier pigeon"}).status_code == 400
+            c.get("/api/cohorts", params={"split": "channel", "value": "carrier pigeon"}).status_code == 404
         )
         assert c.get("/api/jobs/nope").status_code == 404
 
@@ -204,3 +204,63 @@ def test_pages_render_in_each_language(client: TestClient, lang: str) -> None:
         assert f'<html lang="{lang}">' in html and escape(labels[f"nav_{page}"]) in html
         assert "http://" not in html and "https://" not in html  # nothing from elsewhere: it works offline
     assert client.get("/static/report/echarts.min.js").status_code == 200
+
+
+def test_a_second_currency_and_rows_without_one_break_no_page(school: Path, tmp_path: Path) -> None:
+    """One order in USD and one that names no currency (kept apart as XXX) beside the school's roubles: every
+    page's endpoint answers in the main currency (RUB, the largest by revenue) and names the others; the
+    switch (``currency=USD``) answers for the dollar customer."""
+    extra = tmp_path / "extra.csv"
+    extra.write_text(
+        "order_id,customer_id,email,ordered_at,amount,currency,status,product\n"
+        "usd-1,usd-buyer,usd@example.com,2025-06-01,120.00,USD,paid,Course\n"
+        "none-1,no-code,nc@example.com,2025-06-02,300,,paid,Course\n",
+        encoding="utf-8",
+    )
+    with TestClient(create_app(school, allowed_hosts=TEST_HOSTS)) as c:
+        account = c.post("/api/imports?wait=true", files={"file": ("extra.csv", extra.read_bytes())}).json()
+        assert (account["loaded"], account["rejected"]) == (2, 0)
+        summary = c.get("/api/summary").json()
+        assert {row["currency"] for row in summary["by_currency"]} == {"RUB", "USD", "XXX"}
+        cohorts = c.get("/api/cohorts").json()
+        assert cohorts["currency"] == "RUB" and set(cohorts["other_currencies"]) == {"USD", "XXX"}
+        assert c.get("/api/pareto").json()["currency"] == "RUB"
+        for path in ("/api/channels", "/api/cac", "/api/segments", "/api/segments?scheme=lifecycle"):
+            assert c.get(path).status_code == 200, path
+        fitted = c.post("/api/fit?wait=true", json={"model": "bgnbd"}).json()
+        assert fitted["currency"] == "RUB"
+        predictions = c.get("/api/predictions?intervals=false&top=1").json()
+        assert predictions["currency"] == "RUB"
+        plans = c.post("/api/scenarios", json={"scenarios": [{"aov_change": 0.1}]}).json()
+        assert plans["currency"] == "RUB"
+        dollars = c.get("/api/cohorts?metric=customers&currency=USD").json()
+        assert dollars["currency"] == "USD" and dollars["cohorts"] == ["2025-06-01"]
+        assert dollars["values"][0][0] == 1 and sum(dollars["values"][0]) == 1  # one customer, one order
+        assert c.get("/api/pareto?currency=USD").json()["table"][0]["revenue"] == 120.0
+
+
+def test_the_command_line_works_beside_an_idle_dashboard(school: Path) -> None:
+    """The server holds the workspace file only while it answers: between requests, ``ltv summary`` and even
+    ``ltv import`` run on the same workspace, and the dashboard then shows what the import added."""
+    import subprocess
+    import sys
+
+    import httpx
+    from tests.conftest import FIXTURES
+    from tests.web.conftest import LiveServer
+
+    def ltv(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "ltv"), *args, "-w", str(school)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    with LiveServer(school) as server, httpx.Client(base_url=server.url, timeout=120) as http:
+        before = http.get("/api/summary").json()["customers"]
+        summary = ltv("summary", "--json")
+        assert summary.returncode == 0, summary.stderr
+        imported = ltv("import", str(FIXTURES / "generic_en.tsv"), "--json")
+        assert imported.returncode == 0, imported.stderr
+        assert http.get("/api/summary").json()["customers"] > before

@@ -256,20 +256,19 @@ def test_security_headers_on_pages_api_files_and_errors(client: TestClient) -> N
         for name, value in SECURITY_HEADERS.items():
             assert response.headers.get(name) == value, (what, name)
     assert responses["page"].headers["content-type"].startswith("text/html")
-    docs = client.get("/docs")  # FastAPI's Swagger UI: from a CDN, started by an inline script
-    policy = docs.headers["content-security-policy"]
-    assert "https://cdn.jsdelivr.net" in policy and "frame-ancestors 'none'" in policy
-    assert "cdn.jsdelivr.net" not in responses["page"].headers["content-security-policy"]
+    docs = client.get("/docs")  # the app's own page of the OpenAPI schema: under the same strict policy
+    assert docs.headers["content-security-policy"] == responses["page"].headers["content-security-policy"]
+    assert "cdn.jsdelivr.net" not in docs.text and client.get("/redoc").status_code == 404
     assert responses["not found"].status_code == 404 and responses["not found"].json()["error"] == "http"
 
 
 def test_security_headers_on_a_server_error(school: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ltvkit.web.api as api
+    from ltvkit.service import descriptive
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(api, "pareto_table", broken)
+    monkeypatch.setattr(descriptive, "pareto", broken)
     with TestClient(create_app(school, allowed_hosts=TEST_HOSTS), raise_server_exceptions=False) as c:
         response = c.get("/api/pareto")
     assert response.status_code == 500

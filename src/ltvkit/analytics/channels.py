@@ -22,7 +22,7 @@ import pandas as pd
 
 from ltvkit.analytics.cohorts import SPLITS, cohort_table, customers, first_order_first, money_orders
 from ltvkit.analytics.definitions import is_purchase
-from ltvkit.errors import ParameterError
+from ltvkit.errors import MissingDataError, ParameterError
 
 AGES = (3, 6, 12)
 
@@ -77,16 +77,23 @@ def customers_observed(table: pd.DataFrame, key: str, age: int) -> pd.Series:
 
 
 def quality_by(
-    orders: ir.Table, by: str = "channel", *, currency: str | None = None, margin: float | None = None
+    orders: ir.Table,
+    by: str = "channel",
+    *,
+    currency: str | None = None,
+    margin: float | None = None,
+    table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per value of ``by`` (a :data:`~ltvkit.analytics.cohorts.SPLITS` field of the first purchase):
     ``customers``, ``repeat_rate``, ``aov``, ``retention_1``/``retention_3`` (share active at month 1 and
     3), ``ltv_3``, ``ltv_6``, ``ltv_12`` (net revenue per customer by that age, chained over matched cohorts:
     :func:`chained_curves`), ``customers_observed_12`` (how many customers' cohorts reach 12 months: the
-    12-month value rests on them alone) and ``ltv_to_date``, sorted by customers."""
+    12-month value rests on them alone) and ``ltv_to_date``, sorted by customers. ``table`` is the monthly
+    :func:`~ltvkit.analytics.cohorts.cohort_table` split by ``by`` when the caller has it already."""
     if by not in SPLITS:
         raise ParameterError(f"cannot group by {by!r}; use one of {', '.join(SPLITS)}")
-    table = cohort_table(orders, period="month", split=by, currency=currency)
+    if table is None:
+        table = cohort_table(orders, period="month", split=by, currency=currency)
     money = money_orders(orders, currency)
     people = customers(orders, currency=currency)
     rows = money.inner_join(people.select("customer_id", by), "customer_id")
@@ -152,7 +159,8 @@ def product_paths(orders: ir.Table, *, currency: str | None = None) -> pd.DataFr
     ).reset_index(drop=True)
 
 
-def _monthly_spend(spend: ir.Table, currency: str | None) -> pd.DataFrame:
+def monthly_spend(spend: ir.Table, currency: str | None) -> pd.DataFrame:
+    """Marketing spend by month (``cohort``) and ``channel``, of one currency (empty without spend)."""
     if currency is not None:
         spend = spend.filter(spend.currency == currency.upper())
     frame = (
@@ -164,12 +172,6 @@ def _monthly_spend(spend: ir.Table, currency: str | None) -> pd.DataFrame:
         raise ParameterError(
             f"spend is in several currencies ({', '.join(sorted(frame['currency'].unique()))}); "
             "choose one (--currency)"
-        )
-    if frame.empty:
-        raise ParameterError(
-            "no marketing spend in the workspace"
-            + (f" in {currency.upper()}" if currency else "")
-            + "; import it first (ltv import spend.csv)"
         )
     frame["cohort"] = pd.to_datetime(frame["cohort"])
     return frame.drop(columns="currency")
@@ -189,6 +191,9 @@ def cac_table(
     margin: float | None = None,
     horizon: int = 12,
     target_ratio: float = 3.0,
+    table: pd.DataFrame | None = None,
+    spend_by_month: pd.DataFrame | None = None,
+    has_costs: bool | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """CAC, LTV:CAC, payback and the maximum bearable CAC.
 
@@ -197,12 +202,24 @@ def cac_table(
     younger, ``ltv_age`` says which), ``gross_profit_ltv``, ``ltv_to_cac``, ``max_cac`` (gross-profit LTV /
     ``target_ratio``) and ``payback_months`` (size-weighted median over the channel's cohorts; NaN = not yet).
     By month: ``cohort``, ``channel``, ``spend``, ``new_customers``, ``cac``, ``payback_months``.
+
+    A caller that has them already passes the monthly cohort ``table`` split by channel, the
+    :func:`monthly_spend` and whether the orders carry costs (``has_costs``).
     """
     if target_ratio <= 0:
         raise ParameterError("the target LTV:CAC must be positive")
-    table = cohort_table(orders, period="month", split="channel", currency=currency)
-    monthly = _monthly_spend(spend, currency)
-    has_costs = bool(orders.filter(orders.cost.notnull() | orders.fee.notnull()).count().execute())
+    if table is None:
+        table = cohort_table(orders, period="month", split="channel", currency=currency)
+    table = table.copy()
+    monthly = monthly_spend(spend, currency) if spend_by_month is None else spend_by_month
+    if monthly.empty:
+        raise MissingDataError(
+            "no marketing spend in the workspace"
+            + (f" in {currency.upper()}" if currency else "")
+            + "; import a spend file first (date or month, channel, amount)"
+        )
+    if has_costs is None:
+        has_costs = bool(orders.filter(orders.cost.notnull() | orders.fee.notnull()).count().execute())
     table["profit"] = _gross_profit_per_customer(table, margin, has_costs)
     sizes = table[table["age"] == 0][["cohort", "channel", "size"]]
     cohorts = monthly.merge(sizes, on=["cohort", "channel"], how="left").rename(

@@ -23,6 +23,7 @@ from typing import Literal
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from ltvkit.analytics.definitions import REVENUE_STATUSES, is_purchase, net_revenue
@@ -60,7 +61,8 @@ def money_orders(orders: ir.Table, currency: str | None = None) -> ir.Table:
     currencies = sorted(money.select("currency").distinct().execute()["currency"])
     if len(currencies) > 1:
         raise ParameterError(
-            f"the orders are in several currencies ({', '.join(currencies)}); choose one (--currency)"
+            f"the orders are in several currencies ({', '.join(currencies)}); choose one",
+            parameter="currency",
         )
     return money
 
@@ -131,6 +133,63 @@ def _observed_ages(cohort: pd.Series, period: Period, end: dt.date) -> pd.Series
     return (after - start).dt.days // 7 - 1
 
 
+def cohort_cells(
+    orders: ir.Table, *, period: Period = "month", currency: str | None = None, end: dt.date
+) -> pd.DataFrame:
+    """One engine query for every cohort table: active ``customers``, ``orders``, net ``revenue`` and
+    ``gross_profit`` of the orders up to ``end`` by ``cohort``, every first-purchase field of
+    :data:`~ltvkit.choices.SPLITS` and ``age``. A customer's first-purchase fields never change, so each
+    customer is in exactly one group and the distinct customers of any coarser grouping are sums of these
+    cells (:func:`cohort_table_from_cells`)."""
+    _check(period)
+    activity = cohort_activity(orders, currency=currency, period=period)
+    activity = activity.filter(activity.ordered_at.date() <= end)
+    return (
+        activity.group_by(["cohort", *SPLITS, "age"])
+        .aggregate(
+            customers=activity.customer_id.nunique(where=activity.purchase),
+            orders=activity.purchase.sum(),
+            revenue=activity.net.sum(),
+            gross_profit=activity.gross_profit.sum(),
+        )
+        .execute()
+    )
+
+
+def cohort_table_from_cells(
+    cells: pd.DataFrame, *, period: Period = "month", split: str | None = None, end: dt.date
+) -> pd.DataFrame:
+    """:func:`cohort_table` from :func:`cohort_cells`: the cells summed over the fields not split by; a
+    cohort's ``size`` is its customers at age 0 (everyone's first purchase is at age 0)."""
+    _check(period, split)
+    keys = ["cohort"] + ([split] if split else [])
+    columns = [*keys, "age", "size", *METRICS, "gross_profit", "cumulative_gross_profit"]
+    if cells.empty:
+        return pd.DataFrame(columns=columns)
+    summed = cells.groupby([*keys, "age"], as_index=False)[
+        ["customers", "orders", "revenue", "gross_profit"]
+    ].sum()
+    sizes = summed[summed["age"] == 0][keys].assign(size=summed.loc[summed["age"] == 0, "customers"])
+    sizes = sizes.reset_index(drop=True)
+    sizes["max_age"] = _observed_ages(sizes["cohort"], period, end)
+    # every observed (cohort, age) cell, including ages with no activity (zero, not missing)
+    grid = sizes.loc[sizes.index.repeat((sizes["max_age"] + 1).clip(lower=0))].copy()
+    grid["age"] = grid.groupby(keys, sort=False).cumcount()
+    table = grid.merge(summed, on=[*keys, "age"], how="left").fillna(
+        {"customers": 0, "orders": 0, "revenue": 0.0, "gross_profit": 0.0}
+    )
+    table = table.sort_values([*keys, "age"], kind="stable").reset_index(drop=True)
+    table["size"] = table["size"].astype(int)
+    table["customers"] = table["customers"].astype(int)
+    table["orders"] = table["orders"].astype(int)
+    table["retention"] = table["customers"] / table["size"]
+    grouped = table.groupby(keys, sort=False)
+    table["ltv"] = grouped["revenue"].cumsum() / table["size"]
+    table["cumulative_gross_profit"] = grouped["gross_profit"].cumsum() / table["size"]
+    table["cohort"] = pd.to_datetime(table["cohort"])
+    return table[columns]
+
+
 def cohort_table(
     orders: ir.Table,
     *,
@@ -145,44 +204,8 @@ def cohort_table(
     (and empty in :func:`cohort_matrix`)."""
     _check(period, split)
     end = pd.Timestamp(observation_end).date() if observation_end is not None else last_observed_day(orders)
-    activity = cohort_activity(orders, currency=currency, period=period)
-    activity = activity.filter(activity.ordered_at.date() <= end)
-    keys = ["cohort"] + ([split] if split else [])
-    people = customers(orders, currency=currency, period=period)
-    people = people.filter(people.first_purchase.date() <= end)
-    sizes = people.group_by(keys).aggregate(size=people.count()).execute()
-    cells = (
-        activity.group_by([*keys, "age"])
-        .aggregate(
-            customers=activity.customer_id.nunique(where=activity.purchase),
-            orders=activity.purchase.sum(),
-            revenue=activity.net.sum(),
-            gross_profit=activity.gross_profit.sum(),
-        )
-        .execute()
-    )
-    if sizes.empty:
-        return pd.DataFrame(
-            columns=[*keys, "age", "size", *METRICS, "gross_profit", "cumulative_gross_profit"]
-        )
-    sizes["max_age"] = _observed_ages(sizes["cohort"], period, end)
-    # every observed (cohort, age) cell, including ages with no activity (zero, not missing)
-    grid = sizes.loc[sizes.index.repeat((sizes["max_age"] + 1).clip(lower=0))].copy()
-    grid["age"] = grid.groupby(keys, sort=False).cumcount()
-    table = grid.merge(cells, on=[*keys, "age"], how="left").fillna(
-        {"customers": 0, "orders": 0, "revenue": 0.0, "gross_profit": 0.0}
-    )
-    table = table.sort_values([*keys, "age"], kind="stable").reset_index(drop=True)
-    table["customers"] = table["customers"].astype(int)
-    table["orders"] = table["orders"].astype(int)
-    table["retention"] = table["customers"] / table["size"]
-    grouped = table.groupby(keys, sort=False)
-    table["ltv"] = grouped["revenue"].cumsum() / table["size"]
-    table["cumulative_gross_profit"] = grouped["gross_profit"].cumsum() / table["size"]
-    table["cohort"] = pd.to_datetime(table["cohort"])
-    return table.drop(columns="max_age")[
-        [*keys, "age", "size", *METRICS, "gross_profit", "cumulative_gross_profit"]
-    ]
+    cells = cohort_cells(orders, period=period, currency=currency, end=end)
+    return cohort_table_from_cells(cells, period=period, split=split, end=end)
 
 
 def cohort_matrix(
@@ -199,3 +222,96 @@ def cohort_matrix(
     matrix = data.pivot_table(index=index, columns="age", values=metric, aggfunc="first")
     matrix.columns.name = "age"
     return matrix
+
+
+def _group_start(label: str, period: Period) -> pd.Timestamp:
+    """The cohort a label names: ``2025-03`` (or a day in it) → 2025-03-01; a day → its ISO week's Monday."""
+    try:
+        day = pd.Timestamp(label)
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(
+            f"{label!r} is not a cohort (use YYYY-MM, or a date for weekly cohorts)"
+        ) from exc
+    return day.to_period("M" if period == "month" else "W-SUN").start_time
+
+
+def compare_cohorts(
+    orders: ir.Table,
+    first: str,
+    second: str,
+    *,
+    split: str | None = None,
+    period: Period = "month",
+    currency: str | None = None,
+    observation_end: str | dt.date | None = None,
+    interval: float = 0.9,
+    draws: int = 1000,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """Two cohorts (``first``, ``second`` as ``YYYY-MM``), or two groups of a ``split`` (two channels, two
+    first products; every cohort of each), at equal ages: per age k up to the last both have reached,
+    ``customers_a``/``customers_b`` (observed at k), ``retention_a``/``_b`` (share who bought at age k),
+    ``ltv_a``/``_b`` (net revenue per customer up to k), and for each the difference second − first
+    (``retention_diff``, ``ltv_diff``) with its ``interval`` (``*_low``, ``*_high``): a bootstrap over
+    customers, each group resampled on its own (Poisson weights, ``draws`` times). A customer counts at age k
+    only when their cohort is fully observed to k, as in :func:`cohort_table`."""
+    _check(period, split)
+    if not 0 < interval < 1:
+        raise ParameterError(f"the interval is a probability in (0, 1), not {interval}")
+    end = pd.Timestamp(observation_end).date() if observation_end is not None else last_observed_day(orders)
+    people = customers(orders, currency=currency, period=period)
+    people = people.filter(people.first_purchase.date() <= end)
+    if split is None:
+        labels = [_group_start(first, period).date(), _group_start(second, period).date()]
+        key = people.cohort
+    else:
+        labels, key = [first, second], people[split]
+    chosen = people.filter(key.isin(labels)).mutate(group=key)
+    members = chosen.select("customer_id", "cohort", "group").execute()
+    if split is None:
+        members["group"] = pd.to_datetime(members["group"]).dt.date
+    found = set(members["group"])
+    missing = [given for given, label in zip((first, second), labels, strict=True) if label not in found]
+    if missing:
+        raise ParameterError(f"no customers in {', '.join(missing)}")
+    activity = cohort_activity(orders, currency=currency, period=period)
+    activity = activity.filter(activity.ordered_at.date() <= end)
+    mine = activity.inner_join(chosen.select("customer_id"), "customer_id")
+    cells = (
+        mine.group_by(["customer_id", "age"])
+        .aggregate(active=mine.purchase.any(), revenue=mine.net.sum())
+        .execute()
+    )
+    members["max_age"] = _observed_ages(members["cohort"], period, end).to_numpy()
+    groups = [members[members["group"] == label].reset_index(drop=True) for label in labels]
+    last = int(min(g["max_age"].max() for g in groups))
+    if last < 0:
+        raise ParameterError("neither group has a fully observed period yet")
+    ages = np.arange(last + 1)
+    rng = np.random.default_rng(random_state)
+    tail = (1 - interval) / 2 * 100
+    out = pd.DataFrame({"age": ages})
+    sampled = {}
+    for suffix, group in zip(("a", "b"), groups, strict=True):
+        index = pd.Index(group["customer_id"])
+        at = cells[cells["customer_id"].isin(index) & (cells["age"] <= last)]
+        rows, cols = index.get_indexer(at["customer_id"]), at["age"].to_numpy(dtype=int)
+        active = np.zeros((len(group), len(ages)))
+        revenue = np.zeros((len(group), len(ages)))
+        active[rows, cols] = at["active"].to_numpy(dtype=float)
+        revenue[rows, cols] = at["revenue"].to_numpy(dtype=float)
+        seen = (ages[None, :] <= group["max_age"].to_numpy()[:, None]).astype(float)
+        values = {"retention": active * seen, "ltv": np.cumsum(revenue, axis=1) * seen}
+        weights = np.vstack([np.ones(len(group)), rng.poisson(1.0, (draws, len(group)))])
+        counts = weights @ seen
+        out[f"customers_{suffix}"] = counts[0].astype(int)
+        for metric, matrix in values.items():
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means = (weights @ matrix) / counts
+            out[f"{metric}_{suffix}"] = means[0]
+            sampled[metric, suffix] = means[1:]
+    for metric in ("retention", "ltv"):
+        out[f"{metric}_diff"] = out[f"{metric}_b"] - out[f"{metric}_a"]
+        diffs = sampled[metric, "b"] - sampled[metric, "a"]
+        out[f"{metric}_low"], out[f"{metric}_high"] = np.nanpercentile(diffs, [tail, 100 - tail], axis=0)
+    return out

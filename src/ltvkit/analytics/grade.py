@@ -19,8 +19,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from ltvkit import i18n
+
 Grade = Literal["good", "fair", "thin"]
 THRESHOLDS: dict[Grade, tuple[int, int, int]] = {"good": (500, 100, 180), "fair": (100, 20, 90)}
+NAMES = ("customers", "repeat", "days")  # the counts, as the i18n keys grade_need_* name them
 
 
 @dataclass(frozen=True)
@@ -37,21 +40,27 @@ class DataGrade:
     def models_usable(self) -> bool:
         return self.grade != "thin"
 
-    def sentence(self) -> str:
-        """The grade in words, with what would raise it."""
-        counts = (
-            f"{self.customers:,} customers, {self.repeat_buyers:,} of them repeat buyers, "
-            f"{self.days_observed:,} days of orders"
+    def sentence(self, lang: str = "en") -> str:
+        """The grade in words in ``lang``, with what would raise it."""
+        values = {
+            "customers": i18n.number(self.customers, lang),
+            "repeat": i18n.number(self.repeat_buyers, lang),
+            "days": i18n.number(self.days_observed, lang),
+        }
+        target: Grade | None = {"good": None, "fair": "good", "thin": "fair"}[self.grade]
+        counts = (self.customers, self.repeat_buyers, self.days_observed)
+        need = (
+            "; ".join(
+                i18n.text(
+                    f"grade_need_{name}", lang, floor=i18n.number(floor, lang), now=i18n.number(c, lang)
+                )
+                for c, floor, name in zip(counts, THRESHOLDS[target], NAMES, strict=True)
+                if c < floor
+            )
+            if target
+            else ""
         )
-        if self.grade == "good":
-            return f"Enough data for the models ({counts})."
-        need = "; ".join(self.short_of)
-        if self.grade == "fair":
-            return f"Models are usable with care ({counts}); for firm numbers: {need}."
-        return (
-            f"Too little data for the models ({counts}): the figures use the formula with an expected "
-            f"lifetime instead; the models need {need}."
-        )
+        return i18n.text(f"grade_sentence_{self.grade}", lang, need=need, **values)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"models_usable": self.models_usable, "sentence": self.sentence()}

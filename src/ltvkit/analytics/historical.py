@@ -17,6 +17,7 @@ interval; :attr:`LtvSummary.grade` says whether the data support the models (:mo
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -54,6 +55,12 @@ def customer_values(orders: ir.Table, *, currency: str | None = None) -> ir.Tabl
     return per.filter(per.purchases > 0)
 
 
+def customer_values_frame(orders: ir.Table, *, currency: str | None = None) -> pd.DataFrame:
+    """:func:`customer_values` fetched, ordered by customer id (so that the bootstrap of the expected LTV
+    gives each customer the same weight on any engine)."""
+    return customer_values(orders, currency=currency).order_by("customer_id").execute()
+
+
 @dataclass(frozen=True)
 class LtvSummary:
     """Historical LTV of one currency's customers and its factors (see the module docstring)."""
@@ -89,17 +96,19 @@ def ltv_summary(
     currency: str | None = None,
     margin: float | None = None,
     inactive_after_days: int = 180,
+    end: dt.date | None = None,
+    values: pd.DataFrame | None = None,
 ) -> LtvSummary:
     """Historical LTV, its breakdown, repeat behaviour and the share of customers still active (a purchase in
     the last ``inactive_after_days`` before the last day of the data). ``gross_profit_ltv`` uses the orders'
-    cost and fee where the data has them; ``margin_ltv`` applies a margin rate."""
+    cost and fee where the data has them; ``margin_ltv`` applies a margin rate. A caller that has them
+    already passes the last day of the data (``end``) and the :func:`customer_values_frame` (``values``)."""
     if margin is not None and not 0 < margin <= 1:
         raise ParameterError(f"the margin is a share of revenue in (0, 1], not {margin}")
-    # ordered, so that the bootstrap of the expected LTV gives each customer the same weight on any engine
-    per = customer_values(orders, currency=currency).order_by("customer_id").execute()
+    per = customer_values_frame(orders, currency=currency) if values is None else values
     if per.empty:
         raise ParameterError("there are no purchases to summarise")
-    end = last_observed_day(orders)
+    end = last_observed_day(orders) if end is None else end
     money = money_orders(orders, currency)
     code = currency.upper() if currency else str(money.currency.max().execute())
     first_orders = float(customers(orders, currency=currency).first_order_revenue.sum().execute() or 0.0)
@@ -139,6 +148,45 @@ def ltv_summary(
         expected=expected_ltv(per, pd.Timestamp(end), inactive_after_days=inactive_after_days),
         grade=grade,
     )
+
+
+def pareto_shares(
+    values: np.ndarray, shares: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2, 0.5)
+) -> pd.DataFrame:
+    """Share of net revenue from the top ``shares`` of customers, given each customer's net revenue
+    (``values``): ``top_share``, ``customers``, ``revenue``, ``revenue_share``."""
+    ranked = np.sort(np.asarray(values, dtype=float))[::-1]
+    total = ranked.sum()
+    rows = []
+    for share in shares:
+        n = max(1, int(np.ceil(share * len(ranked))))
+        rows.append(
+            {
+                "top_share": share,
+                "customers": n,
+                "revenue": float(ranked[:n].sum()),
+                "revenue_share": float(ranked[:n].sum() / total) if total else 0.0,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def lorenz_points(values: np.ndarray, points: int = 101) -> tuple[pd.DataFrame, float]:
+    """Cumulative share of revenue against cumulative share of customers, top customers first (the Pareto
+    curve), at ``points`` evenly spaced customer shares, and the Gini coefficient, given each customer's net
+    revenue (``values``)."""
+    ranked = np.sort(np.asarray(values, dtype=float))[::-1]
+    n = len(ranked)
+    cumulative = np.concatenate([[0.0], np.cumsum(ranked)]) / ranked.sum()
+    grid = np.linspace(0, 1, points)
+    curve = np.interp(grid * n, np.arange(n + 1), cumulative)
+    ascending = ranked[::-1]
+    gini = (
+        float((2 * np.arange(1, n + 1) - n - 1) @ ascending / (n * ascending.sum()))
+        if ascending.sum()
+        else 0.0
+    )
+    return pd.DataFrame({"customer_share": grid, "revenue_share": curve}), gini
 
 
 def _ranked_revenue(orders: ir.Table, currency: str | None) -> ir.Table:

@@ -40,12 +40,9 @@ class Overview:
         }
 
 
-def overview(orders: ir.Table) -> Overview:
-    """Customers and orders (purchases), gross, refunds and net revenue per currency.
-
-    ``orders`` is an Ibis table with the workspace's ``orders`` columns, on any backend.
-    """
-    purchases = orders.filter(is_purchase(orders))
+def revenue_by_currency(orders: ir.Table) -> pd.DataFrame:
+    """Per currency: ``customers`` and ``orders`` (purchases), ``gross_revenue``, ``refunds`` and
+    ``net_revenue``, in one query."""
     revenue = orders.mutate(net=net_revenue(orders), purchase=is_purchase(orders))
     per_currency = (
         revenue.group_by("currency")
@@ -62,6 +59,16 @@ def overview(orders: ir.Table) -> Overview:
         .fillna({"gross_revenue": 0.0})
     )
     per_currency.insert(4, "refunds", per_currency["gross_revenue"] - per_currency["net_revenue"])
+    return per_currency
+
+
+def overview(orders: ir.Table) -> Overview:
+    """Customers and orders (purchases), gross, refunds and net revenue per currency.
+
+    ``orders`` is an Ibis table with the workspace's ``orders`` columns, on any backend.
+    """
+    per_currency = revenue_by_currency(orders)
+    purchases = orders.filter(is_purchase(orders))
     totals = purchases.aggregate(
         customers=purchases.customer_id.nunique(),
         orders=purchases.count(),

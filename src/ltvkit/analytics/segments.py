@@ -47,7 +47,7 @@ from ltvkit.analytics.cohorts import last_observed_day, money_orders
 from ltvkit.analytics.definitions import is_purchase
 from ltvkit.analytics.historical import customer_values
 from ltvkit.choices import SCHEMES
-from ltvkit.errors import InputError, ParameterError
+from ltvkit.errors import InputError, MissingDataError, ParameterError
 from ltvkit.io.readers import read_table
 from ltvkit.io.writers import write_table
 
@@ -191,7 +191,7 @@ def _top_product(orders: ir.Table, currency: str | None) -> str:
     ranked = purchases.group_by("product").aggregate(revenue=(purchases.amount - purchases.refunded).sum())
     top = ranked.order_by([ranked.revenue.desc(), ranked.product]).limit(1).execute()
     if top.empty:
-        raise ParameterError("the orders name no products; pass the core product explicitly")
+        raise MissingDataError("the orders name no products; pass the core product", parameter="core_product")
     return str(top["product"].iloc[0])
 
 

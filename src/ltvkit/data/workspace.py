@@ -31,6 +31,7 @@ _TABLES = {
     "orders": ("orders", "order_key"),
     "spend": ("spend", "spend_key"),
     "clients": ("clients", "client_id"),
+    "client_payments": ("client_payments", "payment_key"),
 }
 
 _DDL = """
@@ -59,6 +60,12 @@ CREATE TABLE IF NOT EXISTS clients (
     client_id VARCHAR PRIMARY KEY, name VARCHAR, fee DOUBLE NOT NULL, currency VARCHAR NOT NULL,
     start DATE NOT NULL, "end" DATE, billing VARCHAR, import_id INTEGER NOT NULL, source_row INTEGER,
     row_hash VARCHAR NOT NULL
+);
+ALTER TABLE clients ADD COLUMN IF NOT EXISTS source VARCHAR;
+CREATE TABLE IF NOT EXISTS client_payments (
+    payment_key VARCHAR PRIMARY KEY, client_id VARCHAR NOT NULL, date DATE NOT NULL, month DATE NOT NULL,
+    amount DOUBLE NOT NULL, currency VARCHAR NOT NULL, status VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+    invoice VARCHAR, import_id INTEGER NOT NULL, source_row INTEGER, row_hash VARCHAR NOT NULL
 );
 CREATE TABLE IF NOT EXISTS rejected (
     import_id INTEGER NOT NULL, file_name VARCHAR, row_number INTEGER, "column" VARCHAR, value VARCHAR,
@@ -112,6 +119,13 @@ class Workspace:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
             con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise WorkspaceError(f"cannot open workspace {path}: {exc}") from exc
+            raise WorkspaceError(
+                f"the workspace {path} is busy: another ltvkit program (an import, or a dashboard "
+                "answering a request) is using it; try again in a moment"
+            ) from exc
         except duckdb.Error as exc:
             raise WorkspaceError(f"cannot open workspace {path}: {exc}") from exc
         ws = cls(path, con)
@@ -144,7 +158,7 @@ class Workspace:
 
     def count(self, name: str) -> int:
         """Rows in one of the workspace's tables."""
-        if name not in {"orders", "spend", "imports", "rejected", "clients"}:
+        if name not in {"orders", "spend", "imports", "rejected", "clients", "client_payments"}:
             raise ParameterError(f"no table {name!r} in a workspace")
         ((rows,),) = self._con.execute(f"SELECT count(*) FROM {name}").fetchall()
         return int(rows)
@@ -219,8 +233,28 @@ class Workspace:
                 path, digest, "ledger", None, None, normalized, ImportOptions(currency=currency)
             )
 
+    def import_client_book(self, path: str | Path, *, currency: str | None = None) -> ImportAccount:
+        """Import a retainer's invoices and payments (:mod:`ltvkit.retainer.book`), with the row account."""
+        from ltvkit.retainer.book import read_book
+
+        path = Path(path)
+        normalized = read_book(path, currency=currency)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        with self._transaction():
+            return self._write(path, digest, "book", None, None, normalized, ImportOptions(currency=currency))
+
     def clients(self) -> pd.DataFrame:
         return self._con.execute("SELECT * EXCLUDE (row_hash) FROM clients ORDER BY start, client_id").df()
+
+    def client_payments(self) -> pd.DataFrame:
+        """The client book (empty in a workspace made before it existed, until something is imported)."""
+        try:
+            return self._con.execute(
+                "SELECT * EXCLUDE (row_hash) FROM client_payments ORDER BY date, client_id, payment_key"
+            ).df()
+        except duckdb.CatalogException:
+            columns = "payment_key client_id date month amount currency status kind invoice import_id"
+            return pd.DataFrame(columns=[*columns.split(), "source_row"])
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -116,7 +116,7 @@ class ImportOptions:
 class Normalized:
     """The outcome of normalising one file: rows to load, rows rejected, and how many rows merged."""
 
-    kind: Kind | Literal["clients"]  # clients: a retainer's contracts (ltvkit.retainer.clients)
+    kind: Kind | Literal["clients", "client_payments"]  # a retainer's contracts and book (ltvkit.retainer)
     preset: Preset
     source: str
     rows: pd.DataFrame

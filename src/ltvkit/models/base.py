@@ -6,10 +6,15 @@ A model subclass declares its parameter names, the data columns its likelihood n
 - compresses the data: identical rows are merged and carry a weight, so fitting costs the same for 10^3
   or 10^7 customers once the number of distinct rows stops growing;
 - maximises the weighted log-likelihood over log-parameters (all parameters are positive) with L-BFGS-B,
-  using the model's analytic gradient when it has one and central differences otherwise;
+  using the model's analytic gradient, plus the log of a weakly informative prior when the data are thin
+  (``regularization``, :mod:`ltvkit.models.priors`: a maximum a posteriori fit);
 - takes the observed information (the Hessian of the negative log-likelihood at the optimum, by central
-  differences of the gradient) for the covariance, standard errors and Wald intervals;
+  differences of the gradient; with a prior, plus the prior's) for the covariance, standard errors and Wald
+  intervals;
 - draws parameter vectors from the asymptotic normal of the log-parameters, for prediction intervals.
+
+Fitters take a pandas DataFrame or an Ibis table (compressed in its engine, only the distinct rows come
+back).
 """
 
 from __future__ import annotations
@@ -18,13 +23,15 @@ import json
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeAlias, get_args
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from scipy import optimize
 from threadpoolctl import threadpool_limits
 
+from ltvkit.choices import TimeUnit
 from ltvkit.errors import (
     ConvergenceError,
     InputError,
@@ -32,7 +39,16 @@ from ltvkit.errors import (
     ParameterError,
     WeakIdentificationWarning,
 )
-from ltvkit.models.data import Columns
+from ltvkit.models.data import Columns, as_arrays
+from ltvkit.models.priors import (
+    Prior,
+    Reason,
+    Regularization,
+    RegularizationSetting,
+    check_setting,
+    is_thin,
+    prior_for,
+)
 
 LOG_BOUNDS = (-18.0, 18.0)  # parameters between about 1.5e-8 and 6.6e7: beyond, the data cannot tell
 EXTREME = (
@@ -97,6 +113,23 @@ class Identification:
         return {"weak": list(self.weak), "reasons": list(self.reasons), "condition": self.condition}
 
 
+Data: TypeAlias = pd.DataFrame | ir.Table
+
+
+def as_frame(data: Data, columns: tuple[str, ...]) -> pd.DataFrame:
+    """``data`` as a DataFrame: a DataFrame as it is, an Ibis table compressed where it lives to the distinct
+    rows of ``columns`` with a ``weight`` (the sum of its ``weight`` column, or the number of rows)."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, ir.Table):
+        missing = [c for c in columns if c not in data.columns]
+        if missing:
+            raise InputError(f"the table has no column {', '.join(missing)}")
+        weight = data.weight.sum() if "weight" in data.columns else data.count()
+        return data.group_by(list(columns)).aggregate(weight=weight.cast("float64")).execute()
+    raise InputError(f"fit takes a pandas DataFrame or an Ibis table, not {type(data).__name__}")
+
+
 def compress(
     data: pd.DataFrame, columns: tuple[str, ...], weights: pd.Series | np.ndarray | None = None
 ) -> pd.DataFrame:
@@ -116,8 +149,10 @@ class BaseModel:
     _label: ClassVar[str] = "the model"
     _param_meanings: ClassVar[dict[str, str]] = {}  # what each parameter describes, for the notes
 
-    def __init__(self, *, penalizer: float = 0.0, tol: float = 1e-9, max_iter: int = 5000) -> None:
-        self.penalizer = penalizer
+    def __init__(
+        self, *, regularization: RegularizationSetting = "auto", tol: float = 1e-9, max_iter: int = 5000
+    ) -> None:
+        self.regularization = regularization
         self.tol = tol
         self.max_iter = max_iter
 
@@ -139,65 +174,100 @@ class BaseModel:
 
     # --- fitting ----------------------------------------------------------------------------------------
 
-    def fit(self, data: pd.DataFrame, *, weights: pd.Series | np.ndarray | None = None) -> Self:
-        """Fit by maximum likelihood to ``data`` (one row per customer, or compressed rows with ``weights``).
+    def fit(self, data: Data, *, weights: pd.Series | np.ndarray | None = None) -> Self:
+        """Fit to ``data`` (one row per customer, or compressed rows with ``weights`` or a ``weight`` column;
+        a DataFrame or an Ibis table) by maximum likelihood, or maximum a posteriori with the priors of
+        :mod:`ltvkit.models.priors` as ``regularization`` says ("auto": when the data are thin).
 
-        Sets ``params_``, ``standard_errors_``, ``covariance_``, ``log_likelihood_``, ``n_customers_``,
-        ``n_distinct_`` and ``identification_`` (:class:`Identification`); warns with
+        Sets ``params_``, ``standard_errors_``, ``covariance_``, ``log_likelihood_`` (of the data, at the
+        estimate), ``n_customers_``, ``n_distinct_``, ``regularization_`` (:class:`Regularization`: whether
+        the priors were used and why) and ``identification_`` (:class:`Identification`, of the data alone:
+        what the likelihood cannot pin down is then set by the prior); warns with
         :class:`~ltvkit.errors.WeakIdentificationWarning` when the data cannot pin the parameters down.
 
         The BLAS runs on one thread here: the matrices are small, and a thread pool splits the weighted sums
         differently from run to run, so that two fits of the same data stopped ulps apart (and is slower
         when the machine is busy).
         """
+        check_setting(self.regularization)
         with threadpool_limits(limits=1, user_api="blas"):
-            return self._fit(data, weights)
+            return self._fit(as_frame(data, self._data_columns), weights)
 
     def _fit(self, data: pd.DataFrame, weights: pd.Series | np.ndarray | None) -> Self:
-        if self.penalizer < 0:
-            raise ParameterError(f"penalizer must be ≥ 0, not {self.penalizer}")
         table, arrays, w = self._fitting_data(data, weights)
+        customers, informative = self._evidence(table)
+        prior = prior_for(self, arrays, w)
+        setting = self.regularization
+        reason: Reason
+        if setting == "auto":
+            thin = is_thin(customers, informative)
+            weight, reason = (1.0, "thin_data") if thin else (0.0, "enough_data")
+        elif setting == "none":
+            weight, reason = 0.0, "off"
+        else:
+            weight, reason = float(setting), ("asked" if float(setting) > 0 else "off")
+        log_params = self._optimise(arrays, w, prior, weight)
+        if setting == "auto" and weight == 0 and np.any(np.abs(log_params) > np.log(EXTREME) - 1e-9):
+            weight, reason = 1.0, "at_limit"  # the plain fit ran to a limit of the model
+            log_params = self._optimise(arrays, w, prior, weight)
+        self.regularization_ = Regularization(weight, reason, float(customers), float(informative))
+        params = np.exp(log_params)
+        self.params_ = pd.Series(params, index=list(self._param_names), dtype=float)
+        self.log_likelihood_ = float(w @ self._log_likelihood(params, **arrays))
+        self.n_customers_ = float(w.sum())
+        self.n_distinct_ = len(table)
+        information = self._information(log_params, arrays, w)
+        self.identification_ = Identification.of(self._param_names, log_params, information)
+        self._set_covariance(information + weight * prior.precision, floor=not weight)
+        if self.identification_.weak:
+            warnings.warn(self._weak_identification_note(), WeakIdentificationWarning, stacklevel=3)
+        return self
+
+    def _optimise(self, arrays: dict[str, Any], w: np.ndarray, prior: Prior, weight: float) -> np.ndarray:
+        """The log-parameters maximising the mean log-likelihood less ``weight`` × the prior's penalty per
+        customer (L-BFGS-B within :data:`LOG_BOUNDS`)."""
         total = w.sum()
 
         def objective(log_params: np.ndarray) -> tuple[float, np.ndarray]:
             params = np.exp(log_params)
+            penalty, penalty_grad = prior.penalty(log_params)
             with np.errstate(all="ignore"):
-                value = -(w @ self._log_likelihood(params, **arrays)) / total + self.penalizer * np.sum(
-                    params**2
-                )
+                value = (-(w @ self._log_likelihood(params, **arrays)) + weight * penalty) / total
                 if not np.isfinite(value):
                     return 1e100, np.zeros_like(log_params)
-                grad = (
-                    -(w @ self._gradient(params, **arrays)) / total * params + 2 * self.penalizer * params**2
-                )
+                grad = (-(w @ self._gradient(params, **arrays)) * params + weight * penalty_grad) / total
             return float(value), np.nan_to_num(grad)
 
-        start = np.log(np.asarray(self._initial, dtype=float))
+        start = prior.centre if weight > 0 else np.log(np.asarray(self._initial, dtype=float))
         result = optimize.minimize(
             objective,
             start,
             jac=True,
             method="L-BFGS-B",
-            bounds=[LOG_BOUNDS] * len(start),
+            bounds=self._log_bounds(),
             options={"maxiter": self.max_iter, "ftol": self.tol * 1e-3, "gtol": self.tol},
         )
         if not np.all(np.isfinite(result.x)) or (not result.success and result.nit >= self.max_iter):
             raise ConvergenceError(
-                f"{type(self).__name__} did not converge ({result.message}); try a penalizer (e.g. 0.001) or "
-                f"check the data summary for extreme values",
+                f"{type(self).__name__} did not converge ({result.message}); try regularization=1 (or "
+                f"more) or check the data summary for extreme values",
                 result,
             )
-        params = np.exp(result.x)
-        self.params_ = pd.Series(params, index=list(self._param_names), dtype=float)
-        self.log_likelihood_ = float(w @ self._log_likelihood(params, **arrays))
-        self.n_customers_ = float(total)
-        self.n_distinct_ = len(table)
-        information = self._information(result.x, arrays, w)
-        self.identification_ = Identification.of(self._param_names, result.x, information)
-        self._set_covariance(information)
-        if self.identification_.weak:
-            warnings.warn(self._weak_identification_note(), WeakIdentificationWarning, stacklevel=2)
-        return self
+        return np.asarray(result.x, dtype=float)
+
+    def _evidence(self, table: pd.DataFrame) -> tuple[float, float]:
+        """Customers in the compressed ``table`` and the informative ones among them: who bought again
+        (``frequency`` > 0), who cancelled (``churned``), or all."""
+        w = table["weight"].to_numpy(dtype=float)
+        if "churned" in table.columns:
+            return w.sum(), w[table["churned"].to_numpy() == 1].sum()
+        if "frequency" in table.columns:
+            return w.sum(), w[table["frequency"].to_numpy() > 0].sum()
+        return w.sum(), w.sum()
+
+    def _log_bounds(self) -> list[tuple[float, float]]:
+        """Bounds of the log-parameters during fitting (a model narrows one for a constraint)."""
+        return [LOG_BOUNDS] * len(self._param_names)
 
     def _fitting_data(
         self, data: pd.DataFrame, weights: pd.Series | np.ndarray | None
@@ -218,13 +288,25 @@ class BaseModel:
         return table, arrays, table["weight"].to_numpy()
 
     def check_identification(
-        self, data: pd.DataFrame, *, weights: pd.Series | np.ndarray | None = None
+        self, data: Data, *, weights: pd.Series | np.ndarray | None = None
     ) -> Identification:
         """How well ``data`` pin down the model's parameters at their current values (fitted, or set with
         :meth:`from_params`): :class:`Identification` at that point, without fitting."""
-        _, arrays, w = self._fitting_data(data, weights)
+        _, arrays, w = self._fitting_data(as_frame(data, self._data_columns), weights)
         log_params = np.log(self._p)
         return Identification.of(self._param_names, log_params, self._information(log_params, arrays, w))
+
+    def log_likelihood(self, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
+        """The log-likelihood of each row (a customer's history) under the current parameters, from ``data``
+        or the model's data columns as keyword arguments; its weighted sum at the fit is
+        ``log_likelihood_``."""
+        self._check_fitted()
+        values = as_arrays(data, columns, self._data_columns)
+        shape = values[0].shape
+        frame = pd.DataFrame({c: v.ravel() for c, v in zip(self._data_columns, values, strict=True)})
+        self._validate(frame)
+        arrays = self._prepare({c: frame[c].to_numpy(dtype=float) for c in self._data_columns})
+        return np.asarray(self._log_likelihood(self._p, **arrays)).reshape(shape)
 
     def _information(self, log_params: np.ndarray, arrays: dict[str, Any], w: np.ndarray) -> np.ndarray:
         """Observed information in log-parameters: the Hessian of the total negative log-likelihood at the
@@ -244,15 +326,16 @@ class BaseModel:
             )
         return (hessian + hessian.T) / 2
 
-    def _set_covariance(self, information: np.ndarray) -> None:
+    def _set_covariance(self, information: np.ndarray, *, floor: bool = True) -> None:
         """Covariance of the log-parameters, the inverse of the information, taken through its eigenvalues so
         that it is symmetric positive-definite by construction: along a direction the data cannot pin down
         (information below :data:`FLAT_INFORMATION`, including a flat or negative curvature), the variance
         is capped at 1/FLAT_INFORMATION, so that parameter draws stay finite; such a fit is reported as weakly
-        identified (``identification_``) and its standard errors as unknown. The natural-scale covariance
-        follows by the delta method."""
+        identified (``identification_``) and its standard errors as unknown. With a prior (``floor`` off) the
+        information includes the prior's, so the posterior spread is used as it is (the eigenvalues are
+        still kept positive). The natural-scale covariance follows by the delta method."""
         values, vectors = np.linalg.eigh(information)
-        cov_log = (vectors / np.maximum(values, FLAT_INFORMATION)) @ vectors.T
+        cov_log = (vectors / np.maximum(values, FLAT_INFORMATION if floor else 1e-6)) @ vectors.T
         params = self.params_.to_numpy()
         names = list(self._param_names)
         self._cov_log = cov_log
@@ -273,6 +356,12 @@ class BaseModel:
 
     def _weak_consequence(self) -> str:
         """What a weakly identified fit means for its predictions, in plain words."""
+        if getattr(self, "regularization_", None) is not None and self.regularization_.applied:
+            return (
+                "those values are set mostly by the weakly informative prior (values typical of published "
+                "fits), so its predictions lean on typical customer behaviour more than on your data — treat "
+                "them as rough and check again with more history"
+            )
         return (
             "its predictions rest on the model's assumptions more than on your data — treat them as rough "
             "and check again with more history"
@@ -292,7 +381,7 @@ class BaseModel:
         return self.params_.to_numpy()
 
     @classmethod
-    def from_params(cls, **params: float) -> Self:
+    def from_params(cls, **params: Any) -> Self:
         """A model with given parameters (no data, no standard errors), e.g. for simulation or what-if."""
         names = set(cls._param_names)
         if set(params) != names:
@@ -349,6 +438,8 @@ class BaseModel:
                 "log_likelihood": self.log_likelihood_,
                 "n_customers": self.n_customers_,
             }
+        if hasattr(self, "regularization_"):
+            out["regularization"] = self.regularization_.to_dict()
         return out
 
     @classmethod
@@ -367,6 +458,11 @@ class BaseModel:
             )
             model.log_likelihood_ = data["log_likelihood"]
             model.n_customers_ = data["n_customers"]
+        if "regularization" in data:
+            found = data["regularization"]
+            model.regularization_ = Regularization(
+                found["weight"], found["reason"], found["customers"], found["informative"]
+            )
         return model
 
     def __repr__(self) -> str:
@@ -379,6 +475,12 @@ class BaseModel:
         return json.dumps(self.to_dict())
 
 
+def _checked_unit(unit: TimeUnit | None) -> TimeUnit | None:
+    if unit is not None and unit not in get_args(TimeUnit):
+        raise ParameterError(f"unknown time unit {unit!r}; use day, week or month")
+    return unit
+
+
 class PurchaseModel(BaseModel):
     """A model of repeat purchases in continuous time (BG/NBD, MBG/NBD, Pareto/NBD), fitted on a per-customer
     summary with ``frequency`` (x, repeat purchases), ``recency`` (t_x) and ``T``, all in one time unit, and
@@ -386,6 +488,38 @@ class PurchaseModel(BaseModel):
 
     _data_columns = ("frequency", "recency", "T")
     _param_meanings: ClassVar[dict[str, str]] = {"r": HOW_OFTEN, "alpha": HOW_OFTEN}
+
+    def __init__(
+        self,
+        *,
+        unit: TimeUnit | None = None,
+        regularization: RegularizationSetting = "auto",
+        tol: float = 1e-9,
+        max_iter: int = 5000,
+    ) -> None:
+        """``unit``: the time unit of ``recency`` and ``T`` in the data (day, week or month), so that
+        predictions asked in another unit are converted (:func:`ltvkit.predict.clv.customer_value`); None
+        leaves it to the caller to say."""
+        super().__init__(regularization=regularization, tol=tol, max_iter=max_iter)
+        self.unit = _checked_unit(unit)
+
+    @classmethod
+    def from_params(cls, **params: Any) -> Self:
+        """A model with given parameters, and ``unit``: the time unit of its parameters (see
+        :meth:`__init__`)."""
+        unit = params.pop("unit", None)
+        model = super().from_params(**params)
+        model.unit = _checked_unit(unit)
+        return model
+
+    def to_dict(self) -> dict[str, Any]:
+        return super().to_dict() | {"unit": self.unit}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        model = super().from_dict({k: v for k, v in data.items() if k != "unit"})
+        model.unit = data.get("unit")
+        return model
 
     def probability_alive(self, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
         """P(alive | x, t_x, T): the probability that each customer has not dropped out."""
@@ -400,4 +534,9 @@ class PurchaseModel(BaseModel):
     def expected_purchases_new_customer(self, t: float | np.ndarray) -> np.ndarray:
         """E[X(t)]: expected repeat purchases by time ``t`` of a customer who has just made a first
         purchase."""
+        raise NotImplementedError
+
+    def probability_of_n_purchases(self, t: float | np.ndarray, n: int | np.ndarray) -> np.ndarray:
+        """P(X(t) = n): the probability that a customer who has just made a first purchase makes exactly
+        ``n`` repeat purchases by time ``t`` (broadcast over ``t`` and ``n``)."""
         raise NotImplementedError

@@ -21,6 +21,7 @@ import pandas as pd
 from scipy.special import betaln, digamma, gammaln, logsumexp
 
 from ltvkit.errors import InputError
+from ltvkit.models._special import expm1_ratio, log_gamma_ratio_change
 from ltvkit.models.base import HOW_OFTEN, STOP_BUYING, BaseModel
 from ltvkit.models.data import Columns, as_arrays
 
@@ -112,36 +113,80 @@ class BetaGeoBetaBinomModel(BaseModel):
         died = np.column_stack([np.sum(w * np.where(w > 0, td, 0.0), axis=1) for td in term_d])
         return w_alive[:, None] * alive_d + died - base
 
+    def _rows(
+        self, data: pd.DataFrame | None, columns: dict[str, Columns]
+    ) -> tuple[tuple[int, ...], np.ndarray, np.ndarray, np.ndarray]:
+        """The input's shape and x, t_x, n as flat arrays (scalars welcome)."""
+        x, t_x, n = as_arrays(data, columns, self._data_columns)
+        return x.shape, x.ravel(), t_x.ravel(), n.ravel()
+
     def probability_alive(self, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
         """P(alive at opportunity n+1 | x, t_x, n) = B(α+x, β+n−x)/B(α, β) · B(γ, δ+n+1)/B(γ, δ) / L
-        (eq. 11)."""
-        x, t_x, n = as_arrays(data, columns, self._data_columns)
+        (eq. 11); B(γ, δ+n+1)/B(γ, δ+n) = (δ+n)/(γ+δ+n)."""
+        shape, x, t_x, n = self._rows(data, columns)
         _, _, g, d = self._p
         alive, died = self._log_parts(self._p, x, t_x, n)
-        next_alive = alive + betaln(g, d + n + 1) - betaln(g, d + n)
-        return np.exp(next_alive - np.logaddexp(alive, died))
+        next_alive = alive + np.log1p(-g / (g + d + n))
+        return np.exp(next_alive - np.logaddexp(alive, died)).reshape(shape)
+
+    def _survival_sum(self, start: np.ndarray, periods: np.ndarray) -> np.ndarray:
+        """Σ_{j=1}^{n*} E[(1−θ)^j], θ ~ Beta(γ, D), D = ``start``: the expected further opportunities alive,
+        = D/(γ−1) · [1 − Γ(D+n*+1) Γ(γ+D) / (Γ(D+1) Γ(γ+D+n*))]. With e = γ−1 the bracket is
+        1 − exp(−e·q), q from :func:`~ltvkit.models._special.log_gamma_ratio_change`, so it is taken as
+        D·q·(1 − e^(−eq))/(eq): no cancellation for large γ, δ, none at γ = 1."""
+        _, _, g, _ = self._p
+        q = log_gamma_ratio_change(start + 1, periods, g - 1)
+        return start * q * expm1_ratio(-(g - 1) * q)
 
     def expected_purchases(
         self, periods: float | np.ndarray, data: pd.DataFrame | None = None, **columns: Columns
     ) -> np.ndarray:
         """Expected transactions in the next ``periods`` opportunities (eq. 13)::
 
-        1/L · B(α+x+1, β+n−x)/B(α, β) · δ/(γ−1) · Γ(γ+δ)/Γ(1+δ)
-            · [Γ(1+δ+n)/Γ(γ+δ+n) − Γ(1+δ+n+n*)/Γ(γ+δ+n+n*)]
-        """
-        x, t_x, n = as_arrays(data, columns, self._data_columns)
+            1/L · B(α+x+1, β+n−x)/B(α, β) · B(γ, δ+n)/B(γ, δ) · Σ_{j=1}^{n*} B(γ, δ+n+j)/B(γ, δ+n)
+
+        — P(alive at n) · E[p | x, n] · the expected opportunities still alive; the last factor is
+        :meth:`_survival_sum`, which the paper writes as a difference of gamma ratios that cancels."""
+        shape, x, t_x, n = self._rows(data, columns)
         a, b, g, d = self._p
-        n_star = np.asarray(periods, dtype=float)
+        n_star = np.asarray(periods, dtype=float).ravel()
         alive, died = self._log_parts(self._p, x, t_x, n)
-        log_l = np.logaddexp(alive, died)
-        lead = (
-            betaln(a + x + 1, b + n - x) - betaln(a, b) + gammaln(g + d) - gammaln(1 + d) + np.log(d) - log_l
-        )
-        now = gammaln(1 + d + n) - gammaln(g + d + n)
-        later = gammaln(1 + d + n + n_star) - gammaln(g + d + n + n_star)
-        if abs(g - 1) < 1e-8:  # the limit γ → 1 of the bracket over γ − 1
-            return np.exp(lead) * (digamma(1 + d + n + n_star) - digamma(1 + d + n))
-        return np.exp(lead) * (np.exp(now) - np.exp(later)) / (g - 1)
+        lead = betaln(a + x + 1, b + n - x) - betaln(a + x, b + n - x) + alive - np.logaddexp(alive, died)
+        value = np.exp(lead) * self._survival_sum(d + n, n_star)
+        return value.reshape(np.broadcast_shapes(shape, np.shape(periods)))
+
+    def expected_purchases_new_customer(self, periods: float | np.ndarray) -> np.ndarray:
+        """E[X(n)]: expected transactions in the first ``periods`` opportunities of a new customer (eq. 9),
+        α/(α+β) · Σ_{j=1}^{n} B(γ, δ+j)/B(γ, δ)."""
+        a, b, _, d = self._p
+        n = np.asarray(periods, dtype=float)
+        return a / (a + b) * self._survival_sum(np.full_like(n, d), n)
+
+    def probability_of_n_purchases(self, periods: float | np.ndarray, n: float | np.ndarray) -> np.ndarray:
+        """P(X(n) = x) for a new customer over ``periods`` = n opportunities, ``n`` = x transactions (eq. 7)::
+
+            C(n, x) B(α+x, β+n−x)/B(α, β) · B(γ, δ+n)/B(γ, δ)
+              + Σ_{i=x}^{n−1} C(i, x) B(α+x, β+i−x)/B(α, β) · B(γ+1, δ+i)/B(γ, δ)
+
+        (alive throughout, or dropped out after opportunity i with x transactions by then), summed in logs."""
+        a, b, g, d = self._p
+        shape = np.broadcast_shapes(np.shape(periods), np.shape(n))
+        m, x = (v.ravel() for v in np.broadcast_arrays(np.asarray(periods, float), np.asarray(n, float)))
+        valid = (x >= 0) & (x <= m)
+        x = np.where(valid, x, 0.0)
+        base = betaln(a, b) + betaln(g, d)
+
+        def log_choose(top: np.ndarray, k: np.ndarray) -> np.ndarray:
+            return gammaln(top + 1) - gammaln(k + 1) - gammaln(top - k + 1)
+
+        alive = log_choose(m, x) + betaln(a + x, b + m - x) + betaln(g, d + m) - base
+        i = np.arange(int(m.max()) if m.size else 0)[None, :]
+        xc, mc = x[:, None], m[:, None]
+        ok = (i >= xc) & (i < mc)
+        safe = np.where(ok, i, xc)
+        terms = log_choose(safe, xc) + betaln(a + xc, b + safe - xc) + betaln(g + 1, d + safe) - base
+        died = logsumexp(np.where(ok, terms, -np.inf), axis=1) if i.size else np.full_like(x, -np.inf)
+        return np.where(valid, np.exp(np.logaddexp(alive, died)), 0.0).reshape(shape)
 
     def simulate(
         self, n_periods: int, size: int, random_state: int | np.random.Generator | None = None

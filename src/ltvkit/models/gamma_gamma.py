@@ -11,6 +11,12 @@ A customer's transaction values are Gamma(p, ν) with ν ~ Gamma(q, γ) across c
 
 Fitted on repeat customers (x ≥ 1) with ``monetary_value`` the mean of their repeat transactions. The model
 assumes spend is independent of purchase frequency: :meth:`fit` warns when the two correlate.
+
+The population mean spend per order is p γ / (q − 1), finite only for q > 1; a customer's expected spend,
+p (γ + m x) / (p x + q − 1), is finite only where p x + q > 1. Heavy-tailed spend (a few very large orders)
+fits q ≤ 1: :meth:`fit` then warns (:class:`~ltvkit.errors.HeavyTailWarning`) and the predictions are +∞
+where the mean does not exist — never negative or NaN. ``q_constraint=True`` fits with q > 1 (as
+lifetimes' option of that name), so the mean stays finite.
 """
 
 from __future__ import annotations
@@ -22,11 +28,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln
 
-from ltvkit.errors import InputError, StatisticalWarning
-from ltvkit.models.base import BaseModel
+from ltvkit.errors import HeavyTailWarning, InputError, StatisticalWarning
+from ltvkit.models.base import LOG_BOUNDS, BaseModel, Data, as_frame
 from ltvkit.models.data import Columns, as_arrays
 
 CORRELATION_WARNING = 0.3
+Q_FLOOR = 1.0 + 1e-6  # the constrained fit's lower bound of q: just above the infinite mean at q = 1
 
 
 class GammaGammaModel(BaseModel):
@@ -38,9 +45,24 @@ class GammaGammaModel(BaseModel):
     _label = "Gamma-Gamma (spend per order)"
     _param_meanings = dict.fromkeys(_param_names, "how spend per order varies from customer to customer")
 
-    def fit(self, data: pd.DataFrame, *, weights: pd.Series | np.ndarray | None = None) -> GammaGammaModel:
-        """Fit on the rows with ``frequency`` ≥ 1 (customers with repeat transactions); sets
-        ``frequency_spend_correlation_``."""
+    def __init__(self, *, q_constraint: bool = False, **settings: Any) -> None:
+        """``q_constraint``: fit with q > 1, so that the mean spend per order is finite (the other settings
+        are :class:`~ltvkit.models.base.BaseModel`'s)."""
+        super().__init__(**settings)
+        self.q_constraint = q_constraint
+
+    def _log_bounds(self) -> list[tuple[float, float]]:
+        bounds = super()._log_bounds()
+        if self.q_constraint:
+            bounds[1] = (float(np.log(Q_FLOOR)), LOG_BOUNDS[1])
+        return bounds
+
+    def fit(self, data: Data, *, weights: pd.Series | np.ndarray | None = None) -> GammaGammaModel:
+        """Fit on the rows with ``frequency`` ≥ 1 (customers with repeat transactions; a DataFrame or an Ibis
+        table); sets ``frequency_spend_correlation_``. Warns (:class:`~ltvkit.errors.HeavyTailWarning`)
+        when the fitted q ≤ 1 (or, with ``q_constraint``, when q stops at its bound): the mean spend is then
+        infinite."""
+        data = as_frame(data, self._data_columns)
         if weights is None and "weight" in data.columns:
             weights = data["weight"]
         w = np.ones(len(data)) if weights is None else np.asarray(weights, dtype=float)
@@ -57,6 +79,21 @@ class GammaGammaModel(BaseModel):
                 "independent, so its spend predictions may be biased — compare them with the "
                 "observed averages by frequency before relying on them",
                 StatisticalWarning,
+                stacklevel=2,
+            )
+        q = self.params_["q"]
+        if q <= 1 or (self.q_constraint and q < Q_FLOOR * (1 + 1e-6)):
+            warnings.warn(
+                "a few very large orders dominate spend: the model's average order value is infinite "
+                f"(q = {q:.3g}, the model needs q above 1), so expected spend is unbounded for customers "
+                "with few orders"
+                + (
+                    "; even the constrained fit stops at that limit — use the observed average order value "
+                    "instead of this model"
+                    if self.q_constraint
+                    else "; refit with q_constraint=True, or use the observed average order value"
+                ),
+                HeavyTailWarning,
                 stacklevel=2,
             )
         return self
@@ -116,18 +153,23 @@ class GammaGammaModel(BaseModel):
 
     def expected_spend(self, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
         """E[M | x, m] = (γ + m x) p / (p x + q − 1): the customer's mean shrunk towards the population mean
-        p γ / (q − 1); customers with x = 0 get the population mean."""
+        p γ / (q − 1); customers with x = 0 get the population mean. +∞ where p x + q ≤ 1 (no finite
+        mean)."""
         x, m = as_arrays(data, columns, ("frequency", "monetary_value"))
         intercept, slope = self.spend_weights(x)
         return intercept + slope * np.where(x > 0, m, 0.0)
 
     def spend_weights(self, frequency: Columns) -> tuple[np.ndarray, np.ndarray]:
         """E[M | x, m] as ``intercept + slope · m``: intercept p γ / (p x + q − 1), slope p x / (p x + q − 1).
-        Linear in m, so an engine can finish the prediction from two numbers per distinct x."""
+        Linear in m, so an engine can finish the prediction from two numbers per distinct x. Where
+        p x + q ≤ 1 the posterior mean is infinite: intercept +∞ and slope 0 (so +∞ for every m ≥ 0, never
+        NaN)."""
         x = np.asarray(frequency, dtype=float)
         p, q, g = self._p
         denominator = p * x + q - 1
-        return p * g / denominator, p * x / denominator
+        finite = denominator > 0
+        safe = np.where(finite, denominator, 1.0)
+        return np.where(finite, p * g / safe, np.inf), np.where(finite, p * x / safe, 0.0)
 
     def mean_spend(self) -> float:
         """Population mean spend per transaction, p γ / (q − 1) (infinite for q ≤ 1)."""

@@ -4,32 +4,34 @@ Schmittlein, D. C., Morrison, D. G. & Colombo, R. (1987). "Counting Your Custome
 They Do Next?" Management Science 33(1), 1–24. Likelihood and expressions as in Fader, P. S. &
 Hardie, B. G. S. (2005), "A Note on Deriving the Pareto/NBD Model and Related Expressions" (Hardie note 009).
 
-While alive, a customer buys at Poisson rate λ ~ Gamma(r, α); the lifetime is exponential with rate
-μ ~ Gamma(s, β)::
+While alive, a customer buys at Poisson rate λ ~ Gamma(r, α); the lifetime τ is exponential with rate
+μ ~ Gamma(s, β), so across customers τ has the Lomax density s/β · (1+τ/β)^(−s−1). Given τ, the purchases in
+(0, min(τ, T)] are negative binomial, hence::
 
-    L = Γ(r+x) α^r β^s / Γ(r) · [ 1/((α+T)^(r+x) (β+T)^s) + s/(r+s+x) · A0 ]
+    L = Γ(r+x) α^r / Γ(r) · [ (1+T/β)^(−s) / (α+T)^(r+x) + ∫_{t_x}^T s/(β+τ) (1+τ/β)^(−s) / (α+τ)^(r+x) dτ ]
 
-    A0 = F(t_x) − F(T),  F(t) = ₂F₁(r+s+x, s+1; r+s+x+1; (α−β)/(α+t)) / (α+t)^(r+s+x)        (α ≥ β)
-                         F(t) = ₂F₁(r+s+x, r+x; r+s+x+1; (β−α)/(β+t)) / (β+t)^(r+s+x)        (α < β)
-
-Numerical care: Euler's transformation turns both ₂F₁ into ₂F₁(1, ·; r+s+x+1; z), whose terms shrink
-geometrically however large ``x`` is, and ``F`` is kept in logs, so the difference ``A0`` is
-``log F(t_x) + log1p(−exp(log F(T) − log F(t_x)))`` — the overflow of the direct formula for large x or T does
-not arise. The gradient is analytic: the ₂F₁'s derivatives in its parameters and argument are summed with it
-(:func:`~ltvkit.models._special.hyp2f1_unit_a`).
+(the second term: the customer dropped out at τ between the last purchase and T). The usual closed form
+writes the integral with a Gauss ₂F₁ whose series needs millions of terms near the ridge s, β → ∞ that young
+data produce; here it is a quadrature (:func:`~ltvkit.models._special.concave_quadrature`): after
+τ + c = (t_x + c)·e^v, c = min(α, β), the integrand is log-concave in v, so a fixed 128-point rule resolves it
+for every parameter and history, in logs throughout. ``(1+τ/β)^(−s)`` is taken as ``exp(−s·log1p(τ/β))``,
+which tends to e^(−μτ) as s, β → ∞ with s/β = μ fixed: that limit — every customer with the same
+exponential lifetime — needs no special case. The gradient differentiates under the integral sign on the same
+nodes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma, expit, gammaln
+from scipy.special import digamma, expit, gammaln, logsumexp
 
-from ltvkit.models._special import hyp2f1_unit_a
+from ltvkit.models._special import concave_quadrature, expm1_ratio
 from ltvkit.models.base import PurchaseModel
 from ltvkit.models.data import Columns, as_arrays, check_rfm
 
 STAY = "how long customers keep buying"
+_BLOCK = 4096  # rows per quadrature block
 
 
 class ParetoNBDModel(PurchaseModel):
@@ -44,105 +46,114 @@ class ParetoNBDModel(PurchaseModel):
         check_rfm(data)
 
     @staticmethod
-    def _log_f(
-        params: np.ndarray, x: np.ndarray, t: np.ndarray, *, grad: bool = False
+    def _died(
+        params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, *, grad: bool = False
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """log F(t) (see the module docstring) and, with ``grad``, its derivatives w.r.t. (r, α, s, β) as
-        columns. After Euler's transformation F is a power of (α+t) and (β+t) times H = ₂F₁(1, B; C; z)."""
+        """log ∫_{t_x}^T s/(β+τ) (1+τ/β)^(−s) (α+τ)^(−(r+x)) dτ (−inf where t_x = T) and, with ``grad``, its
+        derivatives w.r.t. (r, α, s, β) as columns."""
         r, alpha, s, beta = params
-        c = r + s + x + 1
-        if alpha >= beta:
-            z = (alpha - beta) / (alpha + t)
-            h, hb, hc, hz = hyp2f1_unit_a(r + x, c, z)
-            value = -s * np.log(beta + t) - (r + x) * np.log(alpha + t) + np.log(h)
-            if not grad:
-                return value, None
-            dz = np.stack(
-                [np.zeros_like(z), (beta + t) / (alpha + t) ** 2, np.zeros_like(z), -1 / (alpha + t)]
-            )
-            direct = np.stack(
-                [-np.log(alpha + t), -(r + x) / (alpha + t), -np.log(beta + t), -s / (beta + t)]
-            )
-            via_bc = np.stack([(hb + hc) / h, np.zeros_like(z), hc / h, np.zeros_like(z)])
-        else:
-            z = (beta - alpha) / (beta + t)
-            h, hb, hc, hz = hyp2f1_unit_a(s + 1, c, z)
-            value = (1 - r - x) * np.log(alpha + t) - (s + 1) * np.log(beta + t) + np.log(h)
-            if not grad:
-                return value, None
-            dz = np.stack(
-                [np.zeros_like(z), -1 / (beta + t), np.zeros_like(z), (alpha + t) / (beta + t) ** 2]
-            )
-            direct = np.stack(
-                [-np.log(alpha + t), (1 - r - x) / (alpha + t), -np.log(beta + t), -(s + 1) / (beta + t)]
-            )
-            via_bc = np.stack([hc / h, np.zeros_like(z), (hb + hc) / h, np.zeros_like(z)])
-        return value, (direct + via_bc + dz * hz / h).T
+        c = min(alpha, beta)
+        k = (r + x)[:, None]
+        base = (t_x + c)[:, None]
+
+        def tau(v: np.ndarray) -> np.ndarray:
+            return t_x[:, None] + base * np.expm1(v)
+
+        def log_f(v: np.ndarray) -> np.ndarray:
+            t = tau(v)
+            return np.log(t + c) - s * np.log1p(t / beta) - np.log(beta + t) - k * np.log(alpha + t)
+
+        def slope(v: np.ndarray) -> np.ndarray:
+            t = tau(v)
+            return 1 - (t + c) * ((s + 1) / (beta + t) + k / (alpha + t))
+
+        v, log_w = concave_quadrature(log_f, slope, np.zeros_like(x), np.log1p((T - t_x) / (t_x + c)))
+        with np.errstate(divide="ignore"):
+            total = logsumexp(log_w, axis=1)
+            value = np.log(s) + total
+        if not grad:
+            return value, None
+        share = np.exp(log_w - np.where(np.isfinite(total), total, 0.0)[:, None])
+        t = tau(v)
+        per_node = (
+            -np.log(alpha + t),
+            -k / (alpha + t),
+            -np.log1p(t / beta),
+            (s * t / beta - 1) / (beta + t),
+        )
+        derivative = np.column_stack([np.sum(share * d, axis=1) for d in per_node])
+        derivative[:, 2] += 1 / s
+        return value, derivative
 
     def _log_terms(
         self, params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, *, grad: bool = False
     ) -> tuple[np.ndarray, ...]:
-        """log of the 'alive throughout' term and of the 'died between t_x and T' term of L (without the
+        """log of the 'alive at T' and of the 'dropped out between t_x and T' terms of L (without the
         common factor), and with ``grad`` their derivatives."""
         r, alpha, s, beta = params
-        alive = -(r + x) * np.log(alpha + T) - s * np.log(beta + T)
-        (f_tx, g_tx), (f_T, g_T) = (
-            self._log_f(params, x, t_x, grad=grad),
-            self._log_f(params, x, T, grad=grad),
-        )
-        gap = np.minimum(f_T - f_tx, 0.0)
-        apart = t_x < T
-        with np.errstate(divide="ignore"):
-            log_a0 = np.where(apart, f_tx + np.log(-np.expm1(gap)), -np.inf)
-        died = np.log(s) - np.log(r + s + x) + log_a0
-        if not grad:
+        x, t_x, T = (np.atleast_1d(v).astype(float).ravel() for v in np.broadcast_arrays(x, t_x, T))
+        alive = -(r + x) * np.log(alpha + T) - s * np.log1p(T / beta)
+        # in blocks of rows, so that the rows × 160 quadrature arrays stay small for any number of customers
+        parts = [
+            self._died(params, x[i : i + _BLOCK], t_x[i : i + _BLOCK], T[i : i + _BLOCK], grad=grad)
+            for i in range(0, len(x), _BLOCK)
+        ]
+        died = np.concatenate([part[0] for part in parts])
+        d_died = np.concatenate([part[1] for part in parts]) if grad else None  # type: ignore[misc]
+        if d_died is None:
             return alive, died
         d_alive = np.column_stack(
-            [-np.log(alpha + T), -(r + x) / (alpha + T), -np.log(beta + T), -s / (beta + T)]
-        )
-        # d log(F1 − F2) = (dlogF1 − e^(logF2 − logF1) dlogF2) / (1 − e^(logF2 − logF1)), where t_x < T
-        ratio = np.exp(gap)[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            d_a0 = np.where(apart[:, None], (g_tx - ratio * g_T) / (1 - ratio), 0.0)
-        d_died = d_a0 + np.column_stack(
-            [-1 / (r + s + x), np.zeros_like(x), 1 / s - 1 / (r + s + x), np.zeros_like(x)]
+            [-np.log(alpha + T), -(r + x) / (alpha + T), -np.log1p(T / beta), s * T / (beta * (beta + T))]
         )
         return alive, died, d_alive, d_died
+
+    def fit(self, data: pd.DataFrame, *, weights: pd.Series | np.ndarray | None = None) -> ParetoNBDModel:
+        try:
+            return super().fit(data, weights=weights)
+        finally:
+            self.__dict__.pop("_memo", None)  # the last quadrature of the fit: no use after it
+
+    def _fitting_terms(
+        self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
+    ) -> tuple[np.ndarray, ...]:
+        """:meth:`_log_terms` with derivatives, remembered for the last parameters and data: the optimiser
+        asks for the likelihood and then the gradient at the same point, and both come from one
+        quadrature."""
+        key = params.tobytes()
+        memo = getattr(self, "_memo", None)
+        if (
+            memo is not None
+            and memo[0] == key
+            and all(a is b for a, b in zip(memo[1], (frequency, recency, T), strict=True))
+        ):
+            return memo[2]
+        terms = self._log_terms(params, frequency, recency, T, grad=True)
+        self._memo = (key, (frequency, recency, T), terms)
+        return terms
 
     def _log_likelihood(
         self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
     ) -> np.ndarray:
-        r, alpha, s, beta = params
-        alive, died = self._log_terms(params, frequency, recency, T)
-        return (
-            gammaln(r + frequency)
-            - gammaln(r)
-            + r * np.log(alpha)
-            + s * np.log(beta)
-            + np.logaddexp(alive, died)
-        )
+        r, alpha, _, _ = params
+        alive, died, *_ = self._fitting_terms(params, frequency, recency, T)
+        return gammaln(r + frequency) - gammaln(r) + r * np.log(alpha) + np.logaddexp(alive, died)
 
     def _gradient(
         self, params: np.ndarray, frequency: np.ndarray, recency: np.ndarray, T: np.ndarray
     ) -> np.ndarray:
-        r, alpha, s, beta = params
-        alive, died, d_alive, d_died = self._log_terms(params, frequency, recency, T, grad=True)
+        r, alpha, _, _ = params
+        alive, died, d_alive, d_died = self._fitting_terms(params, frequency, recency, T)
         w_died = np.exp(died - np.logaddexp(alive, died))[:, None]
-        common = np.column_stack(
-            [
-                digamma(r + frequency) - digamma(r) + np.log(alpha),
-                np.full_like(alive, r / alpha),
-                np.full_like(alive, np.log(beta)),
-                np.full_like(alive, s / beta),
-            ]
-        )
+        common = np.zeros_like(d_alive)
+        common[:, 0] = digamma(r + frequency) - digamma(r) + np.log(alpha)
+        common[:, 1] = r / alpha
         return common + (1 - w_died) * d_alive + w_died * d_died
 
     def probability_alive(self, data: pd.DataFrame | None = None, **columns: Columns) -> np.ndarray:
-        """P(alive | x, t_x, T) = 1 / (1 + s/(r+s+x) · (α+T)^(r+x) (β+T)^s · A0)."""
+        """P(alive | x, t_x, T): the 'alive at T' term's share of L."""
         x, t_x, T = as_arrays(data, columns, ("frequency", "recency", "T"))
         alive, died = self._log_terms(self._p, x, t_x, T)
-        return expit(alive - died)
+        return expit(alive - died).reshape(np.shape(x))
 
     def expected_purchases(
         self, t: float | np.ndarray, data: pd.DataFrame | None = None, **columns: Columns
@@ -151,7 +162,8 @@ class ParetoNBDModel(PurchaseModel):
 
             E[Y(t)] = (r+x)(β+T) / ((α+T)(s−1)) · [1 − ((β+T)/(β+T+t))^(s−1)] · P(alive)
 
-        (the bracket over s−1 tends to log((β+T+t)/(β+T)) as s → 1, computed with ``expm1``).
+        (the bracket over s−1 is computed as log((β+T+t)/(β+T)) · (e^w − 1)/w, w = −(s−1)·log(…), which is
+        exact at s = 1).
         """
         x, t_x, T = as_arrays(data, columns, ("frequency", "recency", "T"))
         return self._expected(np.asarray(t, dtype=float), x, T) * self.probability_alive(
@@ -160,14 +172,55 @@ class ParetoNBDModel(PurchaseModel):
 
     def _expected(self, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
         r, alpha, s, beta = self._p
-        log_ratio = np.log(beta + T) - np.log(beta + T + t)
-        horizon = -log_ratio if abs(s - 1) < 1e-10 else -np.expm1((s - 1) * log_ratio) / (s - 1)
-        return (r + x) * (beta + T) / (alpha + T) * horizon
+        growth = np.log1p(t / (beta + T))
+        return (r + x) * (beta + T) / (alpha + T) * growth * expm1_ratio(-(s - 1) * growth)
 
     def expected_purchases_new_customer(self, t: float | np.ndarray) -> np.ndarray:
         """E[X(t)] = rβ / (α(s−1)) · [1 − (β/(β+t))^(s−1)]."""
         t = np.asarray(t, dtype=float)
         return self._expected(t, np.zeros_like(t), np.zeros_like(t))
+
+    def probability_of_n_purchases(self, t: float | np.ndarray, n: int | np.ndarray) -> np.ndarray:
+        """P(X(t) = n) for a new customer: the negative binomial count of the time alive, min(τ, t), averaged
+        over the Lomax lifetime τ::
+
+            P = NB(n; t) · (1+t/β)^(−s) + ∫_0^t NB(n; τ) · s/(β+τ) · (1+τ/β)^(−s) dτ,
+            NB(n; u) = Γ(r+n)/(Γ(r) n!) · (α/(α+u))^r (u/(α+u))^n
+
+        The integral is taken in log τ, where its integrand is log-concave (as in the likelihood)."""
+        r, alpha, s, beta = self._p
+        t, n = (v.ravel() for v in np.broadcast_arrays(np.asarray(t, float), np.asarray(n, float)))
+        shape = np.broadcast_shapes(np.shape(t), np.shape(n))
+        positive = t > 0
+        tt, nn = np.where(positive, t, 1.0), n
+        k = nn[:, None]
+
+        def log_f(u: np.ndarray) -> np.ndarray:
+            tau = np.exp(u)
+            return (k + 1) * u - (r + k) * np.log(alpha + tau) - np.log(beta + tau) - s * np.log1p(tau / beta)
+
+        def slope(u: np.ndarray) -> np.ndarray:
+            tau = np.exp(u)
+            return (k + 1) - tau * ((r + k) / (alpha + tau) + (s + 1) / (beta + tau))
+
+        hi = np.log(tt)
+        lo = np.minimum(hi, np.log(min(alpha, beta)) - np.log(2 * (r + nn + s + 1))) - 120.0
+        _, log_w = concave_quadrature(log_f, slope, lo, hi)
+        log_nb = gammaln(r + nn) - gammaln(r) - gammaln(nn + 1) + r * np.log(alpha)
+        alive = nn * np.log(tt) - (r + nn) * np.log(alpha + tt) - s * np.log1p(tt / beta)
+        value = np.exp(log_nb + np.logaddexp(alive, np.log(s) + logsumexp(log_w, axis=1)))
+        return np.where(positive, value, (n == 0).astype(float)).reshape(shape)
+
+    def _weak_consequence(self) -> str:
+        r, alpha, s, beta = self._p
+        if s > 1e3 and beta > 1e3:
+            # the ridge s, β → ∞ with s/β fixed: Lomax lifetimes tend to one exponential lifetime
+            return (
+                "drop-out is not yet visible in your history, so the model treats every customer as equally "
+                f"likely to stop at any time (an average lifetime of about {beta / s:.3g} time units) — its "
+                "long-range predictions rest on that assumption; check again with more history"
+            )
+        return super()._weak_consequence()
 
     def simulate(
         self,

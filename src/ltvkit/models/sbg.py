@@ -114,18 +114,24 @@ class ShiftedBetaGeometricModel(BaseModel):
     def discounted_expected_residual_lifetime(
         self, discount_rate: float, periods_paid: int | np.ndarray
     ) -> np.ndarray:
-        """DERL of an active customer who has paid ``periods_paid`` = n periods: the expected discounted
-        number of further payments, the k-th (for period n+k) discounted by (1+d)^−k::
+        """DERL as Fader & Hardie (2010, eq. 6) define it: a customer who has made n − 1 renewals (paid
+        ``periods_paid`` = n periods) stands at the end of period n, before the renewal decision; DERL is the
+        expected discounted number of their further payments, the first (for period n+1, made at the
+        decision if they renew) undiscounted::
 
-            Σ_{k≥1} S(n+k)/S(n) / (1+d)^k = ₂F₁(1, β+n; α+β+n; 1/(1+d)) − 1
+            DERL(d | n−1 renewals) = Σ_{t≥n} S(t)/S(n−1) / (1+d)^(t−n)
+                                   = (β+n−1)/(α+β+n−1) · ₂F₁(1, β+n; α+β+n; 1/(1+d))
 
-        (given survival to n, θ is Beta(α, β+n), so the sum is a DEL with β+n, less its k = 0 term).
-        Fader & Hardie (2010) count the same quantity from the renewal decision at the end of period n.
+        Counted from the start of period n (one period earlier, the first further payment discounted once),
+        the value is DERL/(1+d); for a new customer DEL = 1 + DERL(d | 0 renewals)/(1+d). n ≥ 1.
         """
         _check_rate(discount_rate)
         a, b = self._p
         n = np.asarray(periods_paid, dtype=float)
-        return hyp2f1(1.0, b + n, a + b + n, 1 / (1 + discount_rate)) - 1
+        if np.any(n < 1):
+            raise ParameterError("DERL needs periods_paid ≥ 1 (a customer who has paid at least one period)")
+        renew = (b + n - 1) / (a + b + n - 1)
+        return renew * hyp2f1(1.0, b + n, a + b + n, 1 / (1 + discount_rate))
 
     def simulate(
         self, size: int, max_periods: int, random_state: int | np.random.Generator | None = None

@@ -94,15 +94,25 @@ def history_outlook(
 
 
 def _checked_steps(
-    horizon: float, unit: str, discount_rate: float, margin: float
+    horizon: float, unit: str | None, discount_rate: float, margin: float, model: PurchaseModel
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Step ends and their discount factors, after checking the settings."""
+    """Step ends in the model's time unit and their discount factors, after checking the settings.
+
+    ``horizon`` is in ``unit``; the model counts time in its own ``unit`` (the unit of the summary it was
+    fitted on). When both are known and differ, the horizon is converted (12 months are 52.18 weeks); when
+    only one is known, it is both; when neither is, nothing tells what the numbers mean, and it refuses."""
     if not 0 < margin <= 1:
         raise ParameterError(f"the margin is a share of revenue in (0, 1], not {margin}")
     if discount_rate < 0:
         raise ParameterError(f"the discount rate cannot be negative ({discount_rate})")
-    steps = _steps(horizon)
-    return steps, (1 + discount_rate) ** -(steps * unit_days(unit) / 365.25)
+    model_unit = getattr(model, "unit", None) or unit
+    if model_unit is None:
+        raise ParameterError(
+            "the time unit is unknown: fit the purchase model with unit= (the unit of recency and T in its "
+            "summary) or pass unit= (the unit of the horizon and of the summary)"
+        )
+    steps = _steps(horizon * unit_days(unit or model_unit) / unit_days(model_unit))
+    return steps, (1 + discount_rate) ** -(steps * unit_days(model_unit) / 365.25)
 
 
 def customer_value(
@@ -111,7 +121,7 @@ def customer_value(
     summary: pd.DataFrame,
     *,
     horizon: float,
-    unit: str = "week",
+    unit: str | None = None,
     discount_rate: float = 0.0,
     margin: float = 1.0,
     interval: float | None = 0.9,
@@ -119,8 +129,10 @@ def customer_value(
     """Per customer of ``summary``: ``probability_alive``, ``expected_purchases`` (over the horizon),
     ``expected_spend`` (per purchase), ``clv`` and, with ``interval``, ``clv_low``/``clv_high``.
 
-    ``horizon`` is in ``unit`` (the unit the models were fitted in); ``discount_rate`` is annual; ``margin``
-    is the share of revenue kept (1 = revenue). The same path as :func:`customer_value_table`: the outlook
+    ``horizon`` is in ``unit``; ``summary`` is in the purchase model's time unit (its ``unit``, the unit of
+    the summary it was fitted on): a horizon in another unit is converted, and with neither unit known it
+    refuses rather than guess; ``discount_rate`` is annual; ``margin`` is the share of revenue kept (1 =
+    revenue). The same path as :func:`customer_value_table`: the outlook
     once per distinct (x, t_x, T), the spend weights once per distinct x; only the final products are per
     customer. The interval is the delta method on the log scale (as the parameters' own intervals): log CLV
     = log margin + log E[spend] + log(discounted purchases), the two models' parameters independent, so
@@ -129,14 +141,13 @@ def customer_value(
     gradient's outlooks discount at :data:`GRADIENT_STEPS` of the steps only (exact without discounting;
     on CDNOW the bounds move by 0.02% at a year and 10% a year, 0.4% at five years, far inside the
     interval), and the unmoved model's values are the prediction's own, so intervals cost about as much as
-    the prediction itself. Runs the BLAS on one thread
-    (small matrix products, where a pool only waits).
+    the prediction itself. Runs the BLAS on one thread (small matrix products, where a pool only waits).
     """
-    steps, discount = _checked_steps(horizon, unit, discount_rate, margin)
+    steps, discount = _checked_steps(horizon, unit, discount_rate, margin, purchase_model)
     if interval is not None and not 0 < interval < 1:
         raise ParameterError(f"the interval is a probability in (0, 1), not {interval}")
     with threadpool_limits(limits=1, user_api="blas"):
-        return _customer_value(purchase_model, spend_model, summary, steps, discount, unit, margin, interval)
+        return _customer_value(purchase_model, spend_model, summary, steps, discount, margin, interval)
 
 
 def _customer_value(
@@ -145,7 +156,6 @@ def _customer_value(
     summary: pd.DataFrame,
     steps: np.ndarray,
     discount: np.ndarray,
-    unit: str,
     margin: float,
     interval: float | None,
 ) -> pd.DataFrame:
@@ -245,7 +255,7 @@ def customer_value_table(
     summary: ir.Table,
     *,
     horizon: float,
-    unit: str = "week",
+    unit: str | None = None,
     discount_rate: float = 0.0,
     margin: float = 1.0,
 ) -> ir.Table:
@@ -254,7 +264,7 @@ def customer_value_table(
     outlook and the spend weights of each distinct x go back in, and the engine joins them to every
     customer. What crosses the network grows with distinct histories, not customers; nothing is computed
     until the result is executed or written."""
-    steps, discount = _checked_steps(horizon, unit, discount_rate, margin)
+    steps, discount = _checked_steps(horizon, unit, discount_rate, margin, purchase_model)
     histories = compressed(summary).execute().drop(columns="weight")
     with threadpool_limits(limits=1, user_api="blas"):
         outlook = history_outlook(purchase_model, histories, steps, discount)

@@ -64,7 +64,8 @@ def _purchases(
     if currency is None and row["low"] != row["high"]:
         currencies = sorted(purchases.select("currency").distinct().execute()["currency"].dropna())
         raise ParameterError(
-            f"the orders are in several currencies ({', '.join(currencies)}); choose one (--currency)"
+            f"the orders are in several currencies ({', '.join(currencies)}); choose one",
+            parameter="currency",
         )
     if "last" in probes:
         if pd.isna(row["last"]):

@@ -18,7 +18,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader
 
-from ltvkit import i18n
+from ltvkit import formatting, i18n
 from ltvkit.report.security import inline_script, json_script, report_policy
 
 MAX_COHORTS = 24  # rows of the heatmaps: the most recent cohorts
@@ -79,21 +79,40 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
         (t("active_share", days=s["inactive_after_days"]), i18n.percent(s["active_share"], lang), ""),
     ]
     top20 = next((row for row in data["pareto"] if abs(row["top_share"] - 0.2) < 1e-9), data["pareto"][-1])
-    cac_rows = []
+    cac_rows, over = [], []
     for row in data["cac"] or []:
         payback = row["payback_months"]
-        cac_rows.append(
-            [
-                row["channel"],
-                money(row["spend"]),
-                i18n.number(row["new_customers"], lang),
-                money(row["cac"]),
-                money(row["gross_profit_ltv"]),
-                i18n.number(row["ltv_to_cac"], lang, digits=2) if row["ltv_to_cac"] is not None else "",
-                money(row["max_cac"]),
-                t("not_yet") if payback is None else i18n.number(payback, lang),
-            ]
+        beyond = row["max_cac"] is not None and row["cac"] > row["max_cac"]
+        if beyond:
+            over.append(row["channel"])
+        verdict = t(
+            "over_max_cac" if beyond else "within_max_cac",
+            cac=money(row["cac"]),
+            max=money(row["max_cac"]),
+            over=money(row["cac"] - row["max_cac"]) if beyond else "",
         )
+        cac_rows.append(
+            {
+                "over": beyond,
+                "verdict": verdict,
+                "cells": [
+                    row["channel"],
+                    money(row["spend"]),
+                    i18n.number(row["new_customers"], lang),
+                    money(row["cac"]),
+                    money(row["gross_profit_ltv"]),
+                    formatting.ratio(row["ltv_to_cac"], lang) if row["ltv_to_cac"] is not None else "",
+                    money(row["max_cac"]),
+                    _payback(payback, lang),
+                ],
+            }
+        )
+    target = i18n.number(TARGET_RATIO, lang)
+    cac_verdict = (
+        t("channels_over", count=len(over), total=len(cac_rows), target=target)
+        if over
+        else t("channels_all_within", target=target)
+    )
     product_rows = [
         [
             row["first_product"],
@@ -113,7 +132,7 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
 
     scenario_rows = [
         [
-            row["scenario"],
+            t("scenario_baseline") if row["scenario"] == "baseline" else row["scenario"],
             cell(row["formula_ltv"], money),
             cell(row["formula_ltv_change"], share),
             cell(row["formula_max_cac"], money),
@@ -137,13 +156,13 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
         )
     }
     chart_payload = {
-        "locale": i18n.LOCALES[lang].replace("_", "-"),
+        "format": formatting.rules(lang),
         "currency": cur,
         "labels": labels,
         "months": {c: i18n.month(dt.date.fromisoformat(c), lang) for c in data["heatmaps"]["ltv"]["cohorts"]},
         **{k: data[k] for k in ("heatmaps", "cohort_curves", "channel_curves", "lorenz", "cac")},
     }
-    scripts = [_static("echarts.min.js"), _static("report.js")]
+    scripts = [_static("echarts.min.js"), _static("format.js"), _static("report.js")]
     return (
         _environment()
         .get_template("report.html.j2")
@@ -183,16 +202,29 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
                 gini=i18n.number(data["lorenz"]["gini"], lang, digits=2),
             ),
             cac_rows=cac_rows,
+            cac_verdict=cac_verdict if cac_rows else "",
+            channels_over=over,
             product_rows=product_rows,
             scenario_rows=scenario_rows,
             model_notes=data.get("model_notes") or [],
-            target=i18n.number(TARGET_RATIO, lang),
+            target=target,
             policy=report_policy(scripts),
             chart_script=inline_script(scripts[0]),
-            report_script=inline_script(scripts[1]),
+            format_script=inline_script(scripts[1]),
+            report_script=inline_script(scripts[2]),
             chart_data=chart_payload,
         )
     )
+
+
+def _payback(months: float | None, lang: str) -> str:
+    """``within the first month`` for 0 (the first month's profit covers the CAC), else the months; ``not
+    yet`` when the cohorts have not paid back."""
+    if months is None:
+        return i18n.text("not_yet", lang)
+    if months == 0:
+        return i18n.text("payback_first_month", lang)
+    return i18n.text("payback_months_n", lang, months=i18n.number(months, lang))
 
 
 def write_report(html: str, out: str | Path) -> Path:

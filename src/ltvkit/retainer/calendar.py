@@ -20,7 +20,7 @@ from pathlib import Path
 
 import holidays
 
-from ltvkit.errors import InputError, ParameterError
+from ltvkit.errors import InputError, MissingDataError
 
 
 @dataclass
@@ -66,17 +66,54 @@ def _date(value: object, path: Path, row: int | None = None) -> dt.date:
 HOLIDAY_LANGUAGES = {"en": "en_US", "ru": "ru", "uk": "uk"}  # ltvkit's languages in the holidays package
 
 
-class WorkCalendar:
+class Weekdays:
+    """Monday to Friday are working days: the calendar when no country is given."""
+
+    country: str | None = None
+
+    def __init__(self) -> None:
+        self._months: dict[dt.date, list[dt.date]] = {}
+
+    def is_working_day(self, day: dt.date) -> bool:
+        return day.weekday() < 5
+
+    def holiday_name(self, day: dt.date) -> str | None:
+        return None
+
+    def working_days(self, start: dt.date, end: dt.date) -> list[dt.date]:
+        """Working days from ``start`` to ``end``, both included."""
+        return [d for d in days_between(start, end) if self.is_working_day(d)]
+
+    def month(self, day: dt.date) -> tuple[dt.date, dt.date]:
+        """The first and the last day of ``day``'s month."""
+        first = day.replace(day=1)
+        following = (first + dt.timedelta(days=32)).replace(day=1)
+        return first, following - dt.timedelta(days=1)
+
+    def working_days_of_month(self, day: dt.date) -> list[dt.date]:
+        """The working days of ``day``'s month, remembered per month (a book of many clients asks for the
+        same months again and again)."""
+        first, last = self.month(day)
+        if first not in self._months:
+            self._months[first] = self.working_days(first, last)
+        return self._months[first]
+
+
+class WorkCalendar(Weekdays):
     """Working days of ``country`` (ISO 3166 code), with ``overrides``; holiday names in ``lang`` (en, ru,
     uk) where the calendar data has that translation, else in English."""
+
+    country: str
 
     def __init__(self, country: str, overrides: Overrides | None = None, *, lang: str = "en") -> None:
         code = country.strip().upper()
         supported = holidays.list_supported_countries()
         if code not in supported:
-            raise ParameterError(
-                f"unknown country {country!r}; use an ISO code such as UA, RU, PL, KZ, DE, GB, US"
+            raise MissingDataError(
+                f"no holiday calendar for {country!r}; use an ISO code such as UA, RU, PL, KZ, DE, GB, US",
+                parameter="country",
             )
+        super().__init__()
         self.country = code
         self.overrides = overrides or Overrides()
         supported_languages = holidays.country_holidays(code).supported_languages
@@ -93,15 +130,6 @@ class WorkCalendar:
 
     def holiday_name(self, day: dt.date) -> str | None:
         return self._holidays.get(day)
-
-    def working_days(self, start: dt.date, end: dt.date) -> list[dt.date]:
-        """Working days from ``start`` to ``end``, both included."""
-        return [d for d in days_between(start, end) if self.is_working_day(d)]
-
-    def month(self, day: dt.date) -> tuple[dt.date, dt.date]:
-        first = day.replace(day=1)
-        following = (first + dt.timedelta(days=32)).replace(day=1)
-        return first, following - dt.timedelta(days=1)
 
 
 def days_between(start: dt.date, end: dt.date) -> Iterable[dt.date]:

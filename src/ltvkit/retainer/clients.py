@@ -1,27 +1,27 @@
-"""The client ledger of a service business and client LTV.
+"""The contracts of a service business (the client ledger) and how long each client has stayed.
 
 Ledger columns (English, Russian or Ukrainian names): client, name, monthly fee, currency, start, end
 (empty while active), billing (``calendar`` when the first invoice was prorated to start billing on the 1st,
-``anniversary`` otherwise; optional).
+``anniversary`` otherwise; optional), source (where the client came from, matched with the marketing
+spend's channels; optional).
 
-- **Months retained**: from start to end (or to ``as_of`` while active), in months of 365.25/12 days.
-- **Historical LTV** of a client: fee × months retained (the first month counts by its share).
-- **Expected lifetime and LTV**: a shifted-beta-geometric fit of client retention (``periods`` = months paid,
-  a started month being billed; ``churned`` = has an end date); expected LTV = fee × discounted expected
-  lifetime (DEL), and for an active client fee × its discounted expected residual lifetime (DERL).
-- **Effect of the proration habit**: months retained and the sBG expected lifetime by billing habit.
+- **Months retained**: calendar months from the start to the end, or to ``as_of`` while active (an end after
+  ``as_of`` is notice given: the client is active until then), partial months by their share of working days
+  (:mod:`ltvkit.retainer.months`).
+- **Months billed** (``periods``): calendar months with some working day under contract, the renewals the
+  shifted-beta-geometric model counts (:mod:`ltvkit.retainer.value`).
+- **Contract value**: fee × months retained — what the contract says was earned; what was actually paid
+  comes from the client book (:mod:`ltvkit.retainer.book`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from ltvkit.errors import ParameterError
+from ltvkit.errors import ParameterError, WorkspaceError
 from ltvkit.io.normalize import (
     Normalized,
     Rejections,
@@ -35,11 +35,21 @@ from ltvkit.io.normalize import (
 from ltvkit.io.parsing import parse_amount_column, parse_timestamp_column
 from ltvkit.io.presets import Preset
 from ltvkit.io.readers import read_table
-from ltvkit.models import ShiftedBetaGeometricModel
-from ltvkit.models.base import compress
+from ltvkit.retainer.calendar import Weekdays
+from ltvkit.retainer.months import month_shares
 
-MONTH_DAYS = 365.25 / 12
-CLIENT_COLUMNS = ["client_id", "name", "fee", "currency", "start", "end", "billing", "source_row", "row_hash"]
+CLIENT_COLUMNS = [
+    "client_id",
+    "name",
+    "fee",
+    "currency",
+    "start",
+    "end",
+    "billing",
+    "source",
+    "source_row",
+    "row_hash",
+]
 
 LEDGER = Preset(
     name="clients",
@@ -61,6 +71,7 @@ LEDGER = Preset(
         "start": ("start", "start date", "начало", "дата начала", "початок", "дата початку"),
         "end": ("end", "end date", "окончание", "дата окончания", "кінець", "дата завершення"),
         "billing": ("billing", "биллинг", "білінг"),
+        "source": ("source", "channel", "источник", "канал", "джерело"),
     },
 )
 
@@ -109,6 +120,7 @@ def read_ledger(path: str | Path, *, currency: str | None = None) -> Normalized:
             "start": start.values.dt.normalize(),
             "end": end.values.dt.normalize().where(has_end),
             "billing": billing.where(billing != ""),
+            "source": get("source").where(get("source") != ""),
             "source_row": rows.astype(int),
         }
     )
@@ -124,69 +136,26 @@ def read_ledger(path: str | Path, *, currency: str | None = None) -> Normalized:
     )
 
 
-def client_lifetimes(clients: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """Per client: ``months`` retained (to the end, or to ``as_of`` while active), ``periods`` (months paid,
-    a started month billed), ``churned``, ``historical_ltv`` (fee × months)."""
+def client_lifetimes(clients: pd.DataFrame, as_of: dt.date, calendar: Weekdays | None = None) -> pd.DataFrame:
+    """Per client who had started by ``as_of``: ``stop`` (the end, or ``as_of`` while active), ``months``
+    retained, ``periods`` (months billed), ``churned`` (1 when the end is on or before ``as_of``) and
+    ``contract_value`` (fee × months); see the module docstring."""
     if clients.empty:
-        raise ParameterError(
-            "the workspace has no clients; import a ledger first (ltv retainer import clients.csv)"
-        )
-    start = pd.to_datetime(clients["start"])
-    end = pd.to_datetime(clients["end"])
-    stop = end.fillna(pd.Timestamp(as_of))
-    months = ((stop - start).dt.days / MONTH_DAYS).clip(lower=0)
-    out = clients.assign(
-        months=months,
-        periods=np.maximum(np.ceil(months - 1e-9), 1).astype(int),
-        churned=end.notna().astype(int),
-        historical_ltv=clients["fee"] * months,
-    )
-    return out[start <= pd.Timestamp(as_of)]
-
-
-def client_value(
-    clients: pd.DataFrame, *, as_of: dt.date, discount_rate: float = 0.0
-) -> tuple[pd.DataFrame, dict]:
-    """Per-client lifetimes and values, and a summary with the sBG fit (``discount_rate`` is annual)."""
-    life = client_lifetimes(clients, as_of)
-    monthly = (1 + discount_rate) ** (1 / 12) - 1
-    model = ShiftedBetaGeometricModel().fit(compress(life, ("periods", "churned")))
-    expected_months = model.expected_lifetime()
-    rate = max(monthly, 1e-9)
-    del_months = model.discounted_expected_lifetime(rate)
-    derl = model.discounted_expected_residual_lifetime(rate, life["periods"].to_numpy())
-    life["expected_ltv"] = np.where(
-        life["churned"] == 1, life["historical_ltv"], life["historical_ltv"] + life["fee"] * derl
-    )
-    ended = life[life["churned"] == 1]
-    summary = {
-        "clients": len(life),
-        "active": int((life["churned"] == 0).sum()),
-        "as_of": as_of.isoformat(),
-        "currencies": sorted(life["currency"].unique()),
-        "average_months_ended": float(ended["months"].mean()) if len(ended) else None,
-        "average_months_all_so_far": float(life["months"].mean()),
-        "sbg": model.params_.to_dict(),
-        "expected_lifetime_months": expected_months if math.isfinite(expected_months) else None,
-        "discounted_expected_lifetime_months": del_months,
-        "by_billing": _by_billing(life),
-    }
-    return life, summary
-
-
-def _by_billing(life: pd.DataFrame) -> list[dict]:
+        raise WorkspaceError("the workspace has no clients yet; import a client ledger first")
+    calendar = calendar or Weekdays()
+    started = clients[pd.to_datetime(clients["start"]) <= pd.Timestamp(as_of)].reset_index(drop=True)
+    if started.empty:
+        raise ParameterError(f"no client had started by {as_of}")
     rows = []
-    for habit, group in life.assign(billing=life["billing"].fillna("unknown")).groupby("billing"):
-        row = {
-            "billing": habit,
-            "clients": len(group),
-            "average_months_so_far": float(group["months"].mean()),
-            "churned_share": float(group["churned"].mean()),
-        }
-        if group["churned"].sum() >= 2 and len(group) >= 5:
-            fitted = ShiftedBetaGeometricModel().fit(compress(group, ("periods", "churned")))
-            lifetime = fitted.expected_lifetime()
-            row["expected_lifetime_months"] = lifetime if math.isfinite(lifetime) else None
-            row["retention_month_2"] = float(fitted.retention_rate(2))
-        rows.append(row)
-    return rows
+    for start, end in zip(started["start"], started["end"], strict=True):
+        first = pd.Timestamp(start).date()
+        churned = not pd.isna(end) and pd.Timestamp(end).date() <= as_of
+        stop = pd.Timestamp(end).date() if churned else as_of
+        shares = month_shares(first, stop, calendar)
+        months = round(sum(share for _, share in shares), 9)
+        rows.append((stop, months, max(sum(share > 0 for _, share in shares), 1), int(churned)))
+    life = pd.DataFrame(rows, columns=["stop", "months", "periods", "churned"])
+    out = pd.concat([started, life], axis=1)
+    out["end"] = out["end"].where(out["churned"] == 1)
+    out["contract_value"] = out["fee"] * out["months"]
+    return out

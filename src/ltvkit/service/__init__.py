@@ -6,5 +6,6 @@ analytics.
 - :mod:`ltvkit.service.summary`: customers, revenue and LTV per currency;
 - :mod:`ltvkit.service.valuation`: fit a model, score customers, compare models on a holdout;
 - :mod:`ltvkit.service.report`: the report's figures, once, in every language asked;
-- :mod:`ltvkit.service.demo`: the demo school from generation to reports.
+- :mod:`ltvkit.service.demo`: the demo school from generation to reports;
+- :mod:`ltvkit.service.retainer`: invoices and KPI fees of a retainer, the client book and its metrics.
 """

@@ -8,26 +8,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ltvkit.analytics.channels import cac_table, chained_curves, quality_by
-from ltvkit.analytics.cohorts import cohort_matrix, cohort_table
-from ltvkit.analytics.historical import lorenz_curve, ltv_summary, pareto_table
-from ltvkit.analytics.overview import overview
+from ltvkit.analytics.channels import chained_curves
+from ltvkit.analytics.cohorts import cohort_matrix
 from ltvkit.data.sources import Tables
-from ltvkit.errors import ParameterError, collect_notes
 from ltvkit.report.build import CURVE_COHORTS, MAX_AGE, MAX_COHORTS, TARGET_RATIO, render, write_report
 from ltvkit.serialize import jsonable
-from ltvkit.whatif.scenarios import Scenario, baseline_from, evaluate
-
-
-def _main_currency(ws: Tables, currency: str | None) -> tuple[str, list[str]]:
-    by_currency = overview(ws.table("orders")).by_currency
-    if by_currency.empty:
-        raise ParameterError("the workspace has no purchases; import orders first")
-    codes = list(by_currency.sort_values("net_revenue", ascending=False)["currency"])
-    chosen = currency.upper() if currency else codes[0]
-    if chosen not in codes:
-        raise ParameterError(f"no purchases in {chosen}; the data has {', '.join(codes)}")
-    return chosen, [c for c in codes if c != chosen]
+from ltvkit.service.analysis import Analysis
+from ltvkit.service.whatif import scenarios as plan
+from ltvkit.whatif.scenarios import Scenario
 
 
 def report_data(
@@ -38,15 +26,16 @@ def report_data(
     scenarios: list[Scenario] | None = None,
 ) -> dict[str, Any]:
     """Every figure the report shows, for one currency (the largest by revenue unless given); with
-    ``scenarios``, their what-if table too."""
-    orders = ws.table("orders")
-    code, others = _main_currency(ws, currency)
-    summary = ltv_summary(orders, currency=code, margin=margin)
-    cohorts = cohort_table(orders, currency=code)
+    ``scenarios``, their what-if table too. The figures come from one :class:`Analysis`, so the shared
+    tables are read from the engine once."""
+    data = Analysis(ws, currency=currency)
+    code = data.currency
+    summary = data.ltv(margin=margin)
+    cohorts = data.cohort_table()
     recent = sorted(cohorts["cohort"].unique())[-MAX_COHORTS:]
     recent_table = cohorts[cohorts["cohort"].isin(recent) & (cohorts["age"] <= MAX_AGE)]
     heat = {m: cohort_matrix(recent_table, m) for m in ("retention", "ltv")}
-    by_channel = cohort_table(orders, currency=code, split="channel")
+    by_channel = data.cohort_table(split="channel")
     oldest = 0 if by_channel.empty else int(by_channel["age"].max())  # no channel column: no curves
     channel_ages = list(range(0, min(12, oldest) + 1)) if not by_channel.empty else []
     chained = chained_curves(by_channel, "channel", "ltv", channel_ages[-1]) if channel_ages else None
@@ -57,26 +46,20 @@ def report_data(
         for ch in by_channel["channel"].unique()
     }
     curve_cohorts = heat["ltv"].iloc[-CURVE_COHORTS:].dropna(axis=1, how="all")
-    pareto = pareto_table(orders, currency=code)
-    lorenz, gini = lorenz_curve(orders, currency=code)
-    products = quality_by(orders, "first_product", currency=code)
-    has_spend = bool(ws.table("spend").filter(lambda t: t.currency == code).count().execute())
-    cac = (
-        cac_table(orders, ws.table("spend"), currency=code, margin=margin, target_ratio=TARGET_RATIO)[0]
-        if has_spend
-        else None
-    )
+    lorenz, gini = data.lorenz()
+    cac = data.cac(margin=margin, target_ratio=TARGET_RATIO)[0] if not data.spend_by_month.empty else None
     what_if, model_notes = None, []
     if scenarios:
-        with collect_notes() as model_notes:
-            base = baseline_from(orders, margin=margin if margin is not None else 1.0, currency=code)
-            what_if = evaluate(base, scenarios, target_ratio=TARGET_RATIO).to_dict(orient="records")
+        planned = plan(
+            ws, scenarios, margin=1.0 if margin is None else margin, target=TARGET_RATIO, currency=code
+        )
+        what_if, model_notes = planned.table.to_dict(orient="records"), planned.notes
     return jsonable(
         {
             "scenarios": what_if,
             "model_notes": model_notes,
             "currency": code,
-            "other_currencies": others,
+            "other_currencies": data.other_currencies,
             "summary": summary.to_dict(),
             "heatmaps": {
                 m: {
@@ -93,13 +76,13 @@ def report_data(
                 },
             },
             "channel_curves": {"ages": channel_ages, "series": channel_curves},
-            "pareto": pareto.to_dict(orient="records"),
+            "pareto": data.pareto().to_dict(orient="records"),
             "lorenz": {
                 "customer_share": lorenz["customer_share"].tolist(),
                 "revenue_share": lorenz["revenue_share"].tolist(),
                 "gini": gini,
             },
-            "products": products.to_dict(orient="records"),
+            "products": data.quality_by("first_product").to_dict(orient="records"),
             "cac": cac.to_dict(orient="records") if cac is not None else None,
         }
     )

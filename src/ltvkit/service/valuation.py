@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ltvkit.choices import MODELS
+from ltvkit.analytics.cohorts import customers
+from ltvkit.choices import MODELS, SPLITS
+from ltvkit.data.sources import Source, write_result
 from ltvkit.errors import ParameterError, collect_notes
+from ltvkit.io.writers import write_table
 from ltvkit.models import BetaGeoBetaBinomModel, GammaGammaModel, ShiftedBetaGeometricModel
 from ltvkit.models.base import BaseModel, PurchaseModel
 from ltvkit.predict.clv import PURCHASE_MODELS, customer_value, customer_value_table
+from ltvkit.predict.groups import max_cac, predicted_group_ltv
 from ltvkit.predict.holdout import compare_models, tracking
 from ltvkit.predict.summaries import (
     UNIT_DAYS,
@@ -29,6 +34,8 @@ from ltvkit.predict.summaries import (
     repeat_purchases_by_period,
     subscription_durations,
 )
+from ltvkit.predict.timing import probability_of_purchase, purchase_wait
+from ltvkit.service.analysis import choose_currency
 
 
 @dataclass
@@ -39,6 +46,7 @@ class FitResult:
     model: BaseModel
     unit: str
     observation_end: str
+    currency: str
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -47,6 +55,7 @@ class FitResult:
             "model": self.name,
             "unit": self.unit,
             "observation_end": self.observation_end,
+            "currency": self.currency,
             "customers": int(self.model.n_customers_),
             "distinct_rows": int(self.model.n_distinct_),
             "log_likelihood": self.model.log_likelihood_,
@@ -57,6 +66,7 @@ class FitResult:
                 for k in summary.index
             },
             "weakly_identified": list(self.model.identification_.weak),
+            "regularization": self.model.regularization_.to_dict(),
             "notes": self.notes,
         }
 
@@ -101,12 +111,13 @@ def _fit(
     currency: str | None,
     product: str | None,
 ) -> FitResult:
+    currency = choose_currency(orders, currency)[0]
     end = _end(orders, observation_end, currency)
     notes: list[str] = []
     model: BaseModel
     if name in PURCHASE_MODELS:
         summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
-        model = PURCHASE_MODELS[name]().fit(compressed(summary).execute())
+        model = PURCHASE_MODELS[name](unit=unit).fit(compressed(summary).execute())
     elif name == "gammagamma":
         summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
         model, left_out = _fit_spend(summary)
@@ -119,13 +130,13 @@ def _fit(
         model = BetaGeoBetaBinomModel().fit(compressed(data, ("frequency", "recency", "n_periods")).execute())
     else:
         if not product:
-            raise ParameterError("the sbg model needs the subscription product (--product NAME)")
+            raise ParameterError("the sbg model needs the subscription product", parameter="product")
         data = subscription_durations(orders, product=product, unit=unit, observation_end=end)
         counts = compressed(data, ("periods", "churned")).execute()
         if counts.empty:
             raise ParameterError(f"no purchases of the product {product!r}")
         model = ShiftedBetaGeometricModel().fit(counts)
-    return FitResult(name, model, unit, end.isoformat(), notes)
+    return FitResult(name, model, unit, end.isoformat(), currency, notes)
 
 
 def _fit_spend(summary: ir.Table) -> tuple[GammaGammaModel, int]:
@@ -155,18 +166,24 @@ def _fitted(
     read from the engine, and what to report of them."""
     if model not in PURCHASE_MODELS:
         raise ParameterError(f"predictions use a purchase model: {', '.join(PURCHASE_MODELS)}")
+    currency = choose_currency(orders, currency)[0]
     end = _end(orders, observation_end, currency)
     summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
-    purchase = PURCHASE_MODELS[model]().fit(compressed(summary).execute())
-    spend = _fit_spend(summary)[0]
+    with collect_notes() as notes:
+        purchase = PURCHASE_MODELS[model](unit=unit).fit(compressed(summary).execute())
+        spend = _fit_spend(summary)[0]
     info = {
         "model": model,
         "unit": unit,
         "observation_end": end.isoformat(),
+        "currency": currency,
         **settings,
         "purchase_params": purchase.params_.to_dict(),
         "spend_params": spend.params_.to_dict(),
+        "purchase_regularization": purchase.regularization_.to_dict(),
+        "spend_regularization": spend.regularization_.to_dict(),
         "frequency_spend_correlation": spend.frequency_spend_correlation_,
+        "notes": notes,
     }
     return summary, purchase, spend, info
 
@@ -263,6 +280,41 @@ def score_totals(scored: ir.Table | pd.DataFrame) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Written:
+    """Predictions written somewhere: what they add up to, the most valuable customers, and where they are."""
+
+    info: dict[str, Any]
+    top: pd.DataFrame
+    path: Path | str
+
+
+def predict_to_file(orders: ir.Table, out: str | Path, *, intervals: bool = True, **settings: Any) -> Written:
+    """:func:`predict_customers` written to ``out`` (CSV, XLSX, Parquet, JSON by its extension)."""
+    scored, info = predict_customers(orders, intervals=intervals, **settings)
+    path = write_table(scored, out)
+    return Written(info | {"out": str(path)}, scored.nlargest(10, "clv"), path)
+
+
+def predict_in_source(
+    source: Source, *, out_table: str | None = None, out_file: str | Path, **settings: Any
+) -> Written:
+    """:func:`score_customers` on a source's engine (no intervals), written there to ``out_table`` or to a
+    Parquet ``out_file`` by the engine, or else fetched and written to ``out_file``."""
+    expr, info = score_customers(source.table("orders"), **settings)
+    if out_table is not None or Path(out_file).suffix.lower() == ".parquet":
+        written = write_result(source.backend, expr, out_table or out_file)
+        path: Path | str = out_table or out_file
+        info |= score_totals(written)
+        top = written.order_by(written.clv.desc()).limit(10).execute()
+    else:
+        scored = expr.execute()
+        path = write_table(scored, out_file)
+        info |= score_totals(scored)
+        top = scored.nlargest(10, "clv")
+    return Written(info | {"out": str(path)}, top, path)
+
+
 def compare_on_holdout(
     orders: ir.Table,
     *,
@@ -275,6 +327,7 @@ def compare_on_holdout(
     by-frequency table and a verdict that says when the ranking is within chance
     (:func:`ltvkit.predict.holdout.compare_models`). Without ``calibration_end`` the last third of the
     observed span is held out."""
+    currency = choose_currency(orders, currency)[0]
     end = _end(orders, observation_end, currency)
     if calibration_end is None:
         first = purchase_days(orders, currency=currency).day.min().execute()
@@ -292,6 +345,7 @@ def compare_on_holdout(
         "tracking": _tracking(orders, split, table, calibration_end, end, unit, currency).to_dict(
             orient="records"
         ),
+        "currency": currency,
         "calibration_end": pd.Timestamp(calibration_end).date().isoformat(),
         "observation_end": end.isoformat(),
         "unit": unit,
@@ -327,6 +381,81 @@ def _tracking(
     births = ((pd.to_datetime(split["first_purchase"]) - origin).dt.days / scale).to_numpy()
     out = pd.DataFrame({"period": periods, "actual": np.cumsum(counts)})
     for row in table.itertuples():
-        model = PURCHASE_MODELS[row.model].from_params(**row.params)
+        model = PURCHASE_MODELS[row.model].from_params(unit=unit, **row.params)
         out[row.model] = tracking(model, births, periods)
     return out
+
+
+def group_ltv(
+    orders: ir.Table,
+    *,
+    by: str = "channel",
+    model: str = "bgnbd",
+    horizon_months: float = 12.0,
+    unit: TimeUnit = "month",
+    margin: float = 1.0,
+    target_ratio: float = 3.0,
+    observation_end: str | dt.date | None = None,
+    currency: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Predicted LTV over ``horizon_months`` from the first purchase per cohort (``by="cohort"``), channel,
+    first product or UTM field, young groups extrapolated by the fitted models, with 90% intervals and the
+    maximum CAC each bears at ``target_ratio`` (:mod:`ltvkit.predict.groups`); and what the models were."""
+    if by != "cohort" and by not in SPLITS:
+        raise ParameterError(f"cannot group by {by!r}; use cohort or one of {', '.join(SPLITS)}")
+    summary, purchase, spend, info = _fitted(
+        orders,
+        model,
+        unit=unit,
+        observation_end=observation_end,
+        currency=currency,
+        horizon_months=horizon_months,
+        margin=margin,
+        target_ratio=target_ratio,
+    )
+    end, currency = dt.date.fromisoformat(info["observation_end"]), info["currency"]
+    horizon_days = horizon_months * UNIT_DAYS["month"]
+    days = purchase_days(orders, currency=currency)
+    days = days.filter(days.day <= end)
+    firsts = days.group_by("customer_id").aggregate(first_day=days.day.min())
+    joined = days.inner_join(firsts, "customer_id")
+    within = joined.filter(joined.day.delta(joined.first_day, unit="day") < horizon_days)
+    paid = within.group_by("customer_id").aggregate(revenue_in_horizon=within.value.sum()).execute()
+    people = customers(orders, currency=currency).execute()
+    if by == "cohort":
+        people["cohort"] = pd.to_datetime(people["cohort"]).dt.strftime("%Y-%m")
+    table = (
+        summary.execute()
+        .merge(paid, on="customer_id", how="left")
+        .merge(people[["customer_id", by]], on="customer_id", how="inner")
+        .fillna({"revenue_in_horizon": 0.0})
+    )
+    values = predicted_group_ltv(purchase, spend, table, by, horizon=horizon_days / UNIT_DAYS[unit])
+    return max_cac(values, margin=margin, target_ratio=target_ratio), info
+
+
+def follow_up(
+    orders: ir.Table,
+    *,
+    model: str = "bgnbd",
+    within: float = 1.0,
+    unit: TimeUnit = "month",
+    observation_end: str | dt.date | None = None,
+    currency: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per customer, for timing a follow-up (:mod:`ltvkit.predict.timing`, BG/NBD or MBG/NBD):
+    ``probability_alive``, ``probability_purchase`` (at least one purchase in the next ``within`` units),
+    and ``next_purchase_date``: the day by which, if still active, the customer has bought again with
+    probability 1/2 (the median wait from the end of the data)."""
+    summary, purchase, _, info = _fitted(
+        orders, model, unit=unit, observation_end=observation_end, currency=currency, within=within
+    )
+    people = summary.select("customer_id", "frequency", "recency", "T").execute()
+    wait_days = purchase_wait(purchase, people) * UNIT_DAYS[unit]
+    end = pd.Timestamp(info["observation_end"])
+    out = people[["customer_id"]].assign(
+        probability_alive=purchase.probability_alive(people),
+        probability_purchase=probability_of_purchase(purchase, within, people),
+        next_purchase_date=(end + pd.to_timedelta(np.ceil(wait_days), unit="D")).date,
+    )
+    return out, info

@@ -17,28 +17,51 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ltvkit import __version__
-from ltvkit.analytics.channels import cac_table, quality_by
-from ltvkit.analytics.cohorts import METRICS, SPLITS, cohort_matrix, cohort_table
-from ltvkit.analytics.historical import lorenz_curve, pareto_table
-from ltvkit.analytics.segments import SCHEMES, segment, segment_lists, segment_summary
+from ltvkit.choices import METRICS, SCHEMES, SPLITS
 from ltvkit.data.workspace import Workspace
-from ltvkit.errors import FileFormatError, ParameterError, collect_notes
+from ltvkit.errors import FileFormatError, MissingDataError, ParameterError, collect_notes
 from ltvkit.io.normalize import ImportOptions
 from ltvkit.io.writers import csv_bytes
-from ltvkit.retainer.calendar import WorkCalendar
-from ltvkit.retainer.invoice import plan_invoices
 from ltvkit.serialize import jsonable, records
+from ltvkit.service import descriptive
+from ltvkit.service import whatif as what_if
+from ltvkit.service.retainer import client_book, invoice_plan
+from ltvkit.service.segments import segments as segments_of
 from ltvkit.service.summary import summary as summarise
 from ltvkit.service.valuation import MODELS, PURCHASE_MODELS, fit_model, predict_customers
+from ltvkit.service.whatif import Scenario, TripwireScenario
 from ltvkit.web.state import Hub, Job
-from ltvkit.whatif.scenarios import Scenario, baseline_from, evaluate
-from ltvkit.whatif.tripwire import TripwireScenario, evaluate_tripwire, tripwire_baseline
 
 UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".parquet", ".jsonl", ".ndjson", ".json"}
 CHUNK = 1 << 20
 GZIP_MAGIC = b"\x1f\x8b"
 
-router = APIRouter(prefix="/api")
+
+class ApiError(BaseModel):
+    """Every error the API answers: a kind (``validation``, ``http``, ``internal`` or the ltvkit error's class
+    name) and one sentence for a person."""
+
+    error: str
+    message: str
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    meaning = {
+        400: "An option the data cannot answer with",
+        401: "The server's access token is missing or wrong",
+        403: "A cross-site request or a foreign Host",
+        404: "Not in the data (a currency, a product, a segment, a job)",
+        405: "Method not allowed",
+        409: "The workspace has no orders yet, or is busy",
+        413: "The upload is larger than the limit",
+        415: "A file type that is not read",
+        422: "The request or the uploaded file is not valid",
+        500: "An unexpected error (the server log has the details)",
+    }
+    return {code: {"model": ApiError, "description": meaning[code]} for code in codes}
+
+
+router = APIRouter(prefix="/api", responses=_errors(400, 401, 403, 404, 405, 409, 413, 415, 422, 500))
 
 Currency = Annotated[
     str | None,
@@ -159,7 +182,17 @@ def _import(hub: Hub, path: Path, options: ImportOptions, job: Job | None) -> di
     return jsonable(result)
 
 
-@router.post("/imports", summary="Upload and import an orders or spend file", status_code=202)
+WAITED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "With wait=true: the finished result instead of a job"}
+}
+
+
+@router.post(
+    "/imports",
+    summary="Upload and import an orders or spend file",
+    status_code=202,
+    responses=WAITED,
+)
 async def import_upload(
     request: Request,
     file: Annotated[UploadFile, File(description="CSV, TSV, XLSX, Parquet or JSON lines")],
@@ -239,14 +272,14 @@ def cohorts(
     currency: Currency = None,
 ) -> dict[str, Any]:
     def compute(ws: Workspace) -> dict[str, Any]:
-        table = cohort_table(ws.table("orders"), period=period, split=split, currency=currency)
-        values = [] if split is None else [str(v) for v in table[split].value_counts().index]
+        found = descriptive.cohorts(ws, period=period, metric=metric, split=split, currency=currency)
+        values = found.split_values
         chosen = value if value is not None else (values[0] if values else None)
-        if split is not None and chosen not in values:
-            raise ParameterError(f"no cohort has {split} = {chosen!r}")
-        matrix = cohort_matrix(table, metric, chosen)
+        matrix = found.matrix(chosen)
         return jsonable(
             {
+                "currency": found.currency,
+                "other_currencies": found.other_currencies,
                 "period": period,
                 "metric": metric,
                 "split": split,
@@ -255,9 +288,7 @@ def cohorts(
                 "cohorts": [c.date().isoformat() for c in matrix.index],
                 "ages": [int(a) for a in matrix.columns],
                 "values": matrix.to_numpy().tolist(),
-                "sizes": table.groupby("cohort")["size"].first().reindex(matrix.index).tolist()
-                if split is None
-                else None,
+                "sizes": found.sizes().reindex(matrix.index).tolist() if split is None else None,
             }
         )
 
@@ -274,7 +305,7 @@ def channels(
     return _read(
         request,
         ("channels", by, margin, currency),
-        lambda ws: records(quality_by(ws.table("orders"), by, currency=currency, margin=margin)),
+        lambda ws: records(descriptive.channels(ws, by=by, currency=currency, margin=margin).table),
     )
 
 
@@ -288,15 +319,8 @@ def cac(
     currency: Currency = None,
 ) -> list[dict[str, Any]]:
     def compute(ws: Workspace) -> list[dict[str, Any]]:
-        by_channel, by_month = cac_table(
-            ws.table("orders"),
-            ws.table("spend"),
-            currency=currency,
-            margin=margin,
-            horizon=horizon,
-            target_ratio=target,
-        )
-        return records(by_month if monthly else by_channel)
+        found = descriptive.cac(ws, horizon=horizon, target=target, margin=margin, currency=currency)
+        return records(found.by_month if monthly else found.by_channel)
 
     return _read(request, ("cac", horizon, target, margin, monthly, currency), compute)
 
@@ -304,13 +328,13 @@ def cac(
 @router.get("/pareto", summary="Revenue share of the top customers and the Gini coefficient")
 def pareto(request: Request, currency: Currency = None) -> dict[str, Any]:
     def compute(ws: Workspace) -> dict[str, Any]:
-        orders = ws.table("orders")
-        lorenz, gini = lorenz_curve(orders, currency=currency)
+        found = descriptive.pareto(ws, currency=currency)
         return jsonable(
             {
-                "table": records(pareto_table(orders, currency=currency)),
-                "gini": gini,
-                "lorenz": records(lorenz),
+                "currency": found.currency,
+                "table": records(found.table),
+                "gini": found.gini,
+                "lorenz": records(found.curve),
             }
         )
 
@@ -341,7 +365,10 @@ def _fit(hub: Hub, body: FitRequest, job: Job | None) -> dict[str, Any]:
 
 
 @router.post(
-    "/fit", summary="Fit a model: parameters with standard errors, fit statistics, notes", status_code=202
+    "/fit",
+    summary="Fit a model: parameters with standard errors, fit statistics, notes",
+    status_code=202,
+    responses=WAITED,
 )
 def fit(request: Request, body: FitRequest, wait: bool = False) -> Any:
     hub = hub_of(request)
@@ -399,17 +426,27 @@ def predictions(
 Scheme = Literal[tuple(SCHEMES)]  # type: ignore[valid-type]
 
 
-def _segmented(request: Request, scheme: str, currency: str | None) -> Any:
+UseModel = Annotated[
+    bool, Query(description="Lifecycle by BG/NBD P(alive), value tiers by predicted CLV (slower).")
+]
+
+
+def _segmented(request: Request, scheme: str, currency: str | None, model: bool) -> Any:
     return _read(
         request,
-        ("segmented", scheme, currency),
-        lambda ws: segment(ws.table("orders"), scheme, currency=currency),
+        ("segmented", scheme, currency, model),
+        lambda ws: segments_of(ws, scheme, currency=currency, use_model=model),
     )
 
 
 @router.get("/segments", summary="Segment sizes, revenue, average LTV and suggested action")
-def segments(request: Request, scheme: Scheme = "rfm", currency: Currency = None) -> list[dict[str, Any]]:  # type: ignore[valid-type]
-    return records(segment_summary(_segmented(request, scheme, currency)))
+def segments(
+    request: Request,
+    scheme: Scheme = "rfm",  # type: ignore[valid-type]
+    currency: Currency = None,
+    model: UseModel = False,
+) -> list[dict[str, Any]]:
+    return records(_segmented(request, scheme, currency, model).summary())
 
 
 @router.get("/segments/export", summary="One segment's customers as CSV (UTF-8 with BOM, opens in Excel)")
@@ -418,8 +455,9 @@ def segment_export(
     segment_name: Annotated[str, Query(alias="segment", max_length=100)],
     scheme: Scheme = "rfm",  # type: ignore[valid-type]
     currency: Currency = None,
+    model: UseModel = False,
 ) -> Response:
-    chosen = segment_lists(_segmented(request, scheme, currency)).get(segment_name)
+    chosen = _segmented(request, scheme, currency, model).lists().get(segment_name)
     if chosen is None:
         raise HTTPException(404, f"no customers in segment {segment_name!r} of {scheme}")
     name = re.sub(r"[^\w-]", "_", f"{scheme}-{segment_name}")
@@ -451,15 +489,15 @@ class ScenariosRequest(BaseModel):
 @router.post("/scenarios", summary="What-if scenarios: LTV and affordable CAC by formula and by model")
 def scenarios(request: Request, body: ScenariosRequest) -> dict[str, Any]:
     def compute(ws: Workspace) -> dict[str, Any]:
-        with collect_notes() as notes:
-            base = baseline_from(ws.table("orders"), margin=body.margin, currency=body.currency)
-            table = evaluate(
-                base,
-                [Scenario(**s.model_dump()) for s in body.scenarios],
-                horizon_months=body.horizon,
-                target_ratio=body.target,
-            )
-        return {"currency": base.currency, "rows": records(table), "notes": notes}
+        found = what_if.scenarios(
+            ws,
+            [Scenario(**s.model_dump()) for s in body.scenarios],
+            margin=body.margin,
+            horizon=body.horizon,
+            target=body.target,
+            currency=body.currency,
+        )
+        return {"currency": found.baseline.currency, "rows": records(found.table), "notes": found.notes}
 
     return _read(request, ("scenarios", body.model_dump_json()), compute)
 
@@ -483,12 +521,11 @@ class TripwireRequest(BaseModel):
 @router.post("/tripwire", summary="What if the tripwire's price changes?")
 def tripwire(request: Request, body: TripwireRequest) -> list[dict[str, Any]]:
     def compute(ws: Workspace) -> list[dict[str, Any]]:
-        base = tripwire_baseline(ws.table("orders"), body.product, body.core, currency=body.currency)
-        return records(
-            evaluate_tripwire(
-                base, [TripwireScenario(**s.model_dump()) for s in body.scenarios], target_ratio=body.target
-            )
+        planned = [TripwireScenario(**s.model_dump()) for s in body.scenarios]
+        found = what_if.tripwire(
+            ws, body.product, body.core, planned, target=body.target, currency=body.currency
         )
+        return records(found.table)
 
     return _read(request, ("tripwire", body.model_dump_json()), compute)
 
@@ -509,15 +546,41 @@ class InvoiceRequest(BaseModel):
 @router.post("/retainer/invoice", summary="First invoice prorated by working days, then the schedule")
 def retainer_invoice(body: InvoiceRequest) -> dict[str, Any]:
     if not dt.date(1990, 1, 1) <= body.start <= dt.date(2100, 12, 31):
-        raise ParameterError("the start date must be between 1990 and 2100")
-    calendar = WorkCalendar(body.country.upper())
-    plan = plan_invoices(
+        raise MissingDataError(
+            "the holiday calendars cover the years 1990 to 2100; choose a start date in them",
+            parameter="start",
+        )
+    plan = invoice_plan(
         body.fee,
         body.currency.upper(),
         body.start,
-        calendar,
+        body.country.upper(),
         installments=body.installments,
         due_days=body.due_days,
         months=body.months,
     )
     return jsonable(plan.to_dict())
+
+
+@router.get(
+    "/retainer/book",
+    summary="Client book: MRR movements, churn, NRR, survival, paid and expected LTV, affordable CAC",
+)
+def retainer_book(
+    request: Request,
+    as_of: dt.date | None = None,
+    country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$")] = None,
+    margin: Annotated[float, Query(gt=0, le=1)] = 1.0,
+    discount_rate: Annotated[float, Query(ge=0, le=1)] = 0.0,
+    lang: Literal["en", "ru", "uk"] = "en",
+) -> dict[str, Any]:
+    day = as_of or dt.date.today()
+    if not dt.date(1990, 1, 1) <= day <= dt.date(2100, 12, 31):
+        raise ParameterError("the day must be between 1990 and 2100")
+
+    def compute(ws: Workspace) -> dict[str, Any]:
+        book = client_book(ws, as_of=day, country=country, margin=margin, discount_rate=discount_rate)
+        return book.to_dict(lang)
+
+    key = ("retainer_book", day, country, margin, discount_rate, lang)
+    return hub_of(request).cached(key, compute)  # type: ignore[no-any-return]

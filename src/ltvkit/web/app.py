@@ -30,17 +30,17 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ltvkit import __version__, i18n
+from ltvkit import __version__, columns, formatting, i18n
 from ltvkit.data.sources import Source
-from ltvkit.errors import InputError, LtvError, NotFittedError, WorkspaceError
+from ltvkit.errors import InputError, LtvError, MissingDataError, NotFittedError, WorkspaceError
 from ltvkit.web.api import router
-from ltvkit.web.state import Hub
+from ltvkit.web.state import Hub, public_message
 
 PAGES = ("overview", "cohorts", "channels", "value", "segments", "scenarios", "retainers", "data")
 DEFAULT_MAX_UPLOAD_MB = 50
-_UPLOAD_FOLDER = re.compile(r"\S*ltv-upload-[\w-]+[\\/]")
 log = logging.getLogger("ltvkit.web")
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -50,15 +50,6 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# FastAPI's /docs and /redoc load Swagger UI and ReDoc from a CDN and start them with an inline script: the
-# dashboard's policy widened by exactly that, on those pages only (they show the schema, no data)
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src 'self' https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -71,15 +62,29 @@ Origin = tuple[str, str, int]
 
 
 def _error(status: int, kind: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": kind, "message": _UPLOAD_FOLDER.sub("", message)}, status_code=status)
+    return JSONResponse({"error": kind, "message": public_message(message)}, status_code=status)
 
 
 def _status_of(exc: LtvError) -> int:
     if isinstance(exc, InputError):
         return 422
+    if isinstance(exc, MissingDataError):
+        return 404
     if isinstance(exc, (WorkspaceError, NotFittedError)):
         return 409
     return 400
+
+
+def _methods_of(app: FastAPI, path: str) -> list[str]:
+    """Every method some route of ``app`` answers on ``path``."""
+    return sorted(
+        {
+            method
+            for route in app.routes
+            if isinstance(route, Route) and route.path_regex.match(path)
+            for method in route.methods or ()
+        }
+    )
 
 
 def bound_hosts(host: str, port: int) -> list[str]:
@@ -179,9 +184,9 @@ def cross_site_problem(request: Request) -> str | None:
     return None
 
 
-def _secure(response: Response, path: str) -> Response:
-    """``response`` with the security headers (the docs pages' own Content-Security-Policy)."""
-    response.headers.setdefault("Content-Security-Policy", DOCS_CSP if path in DOCS_PATHS else CSP)
+def _secure(response: Response) -> Response:
+    """``response`` with the security headers."""
+    response.headers.setdefault("Content-Security-Policy", CSP)
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
@@ -237,7 +242,7 @@ class BodyLimit:
             "too_large",
             f"the upload is larger than the {megabytes:g} MB limit (ltv serve --max-upload-mb)",
         )
-        await _secure(response, scope["path"])(scope, receive, send)
+        await _secure(response)(scope, receive, send)
 
 
 def create_app(
@@ -271,6 +276,8 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         description="Customer lifetime value analytics: the JSON API behind the dashboard.",
+        docs_url=None,  # /docs is the app's own page (below): Swagger UI and ReDoc load from a CDN
+        redoc_url=None,
     )
     app.state.hub = hub
     app.state.max_upload = max_upload_mb * (1 << 20)
@@ -293,7 +300,9 @@ def create_app(
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         response = _error(exc.status_code, "http", str(exc.detail))
-        response.headers.update(exc.headers or {})  # e.g. the Allow of a 405
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # Starlette names the methods of one route; a path may have several
+            response.headers["Allow"] = ", ".join(_methods_of(app, request.url.path))
         return response
 
     @app.exception_handler(RequestValidationError)
@@ -305,9 +314,7 @@ def create_app(
     async def internal(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
         # answered outside the middleware below, so it adds the security headers itself
-        return _secure(
-            _error(500, "internal", "internal error; the server log has the details"), request.url.path
-        )
+        return _secure(_error(500, "internal", "internal error; the server log has the details"))
 
     if token:
 
@@ -348,17 +355,22 @@ def create_app(
     async def security_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        return _secure(await call_next(request), request.url.path)
+        return _secure(await call_next(request))
 
     def page(name: str, request: Request) -> Response:
         lang = request.query_params.get("lang") or request.cookies.get("ltv_lang") or "en"
         if lang not in i18n.LOCALES:
             lang = "en"
+        labels = dashboard_labels(lang)
         html = templates.get_template(f"{name}.html.j2").render(
             page=name,
             pages=PAGES,
             lang=lang,
-            t=dashboard_labels(lang),
+            t=labels,
+            heading=labels["docs_title" if name == "docs" else f"nav_{name}"],
+            fmt=formatting.rules(lang),
+            reasons=i18n.REASONS,
+            columns=columns.rules(),
             version=__version__,
         )
         response = HTMLResponse(html)
@@ -370,7 +382,7 @@ def create_app(
     def home(request: Request) -> Response:
         return page("overview", request)
 
-    for name in PAGES[1:]:
+    for name in (*PAGES[1:], "docs"):
         app.add_api_route(f"/{name}", _page_route(page, name), include_in_schema=False, methods=["GET"])
 
     @app.get("/overview", include_in_schema=False)
@@ -388,47 +400,6 @@ def _page_route(render: Callable[[str, Request], Response], name: str) -> Callab
     return route
 
 
-_LABELS: tuple[str, ...] = (
-    "title",
-    "customers",
-    "orders",
-    "net_revenue",
-    "aov",
-    "ltv",
-    "purchases_per_customer",
-    "repeat_rate",
-    "breakdown_note",
-    "retention_heatmap",
-    "ltv_heatmap",
-    "cohort",
-    "age_months",
-    "cac",
-    "max_cac",
-    "scenarios",
-    "scenario",
-    "formula_ltv",
-    "model_ltv",
-    "change",
-    "model_note",
-    "customer_share",
-    "revenue_share",
-    "no_data",
-    "metric",
-    "split",
-    "none",
-    "compute",
-    "alive_histogram",
-    "top_customers",
-    "download",
-    "upload",
-    "imports",
-    "rejected",
-    "invoice",
-    "working",
-    *(f"nav_{p}" for p in PAGES),
-)
-
-
 def dashboard_labels(lang: str) -> dict[str, str]:
-    """The page texts of ``lang``."""
-    return {key: i18n.text(key, lang) for key in _LABELS}
+    """Every text of ``lang``, placeholders unfilled (``{value}``): the pages fill them in."""
+    return {key: texts[lang] for key, texts in i18n.TEXT.items()}

@@ -1,4 +1,8 @@
-"""What the web app shares between requests: the open workspace, the import lock, background jobs and a cache.
+"""What the web app shares between requests: the workspace, the import lock, background jobs and a cache.
+
+The workspace file is open only while a request or a job uses it, so that the command line can use the same
+workspace while the dashboard is idle (DuckDB lets one process at a time open a file for writing); a request
+that comes while a command holds the file answers 409 "busy".
 
 Reads run concurrently, each request on its own DuckDB connection (:meth:`Workspace.cursor`), and see the
 last committed data; imports take one lock, so they run one at a time, each in its own transaction, and a
@@ -12,6 +16,7 @@ at a time on the source's connection (the engine parallelises each), and results
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -32,6 +37,12 @@ from ltvkit.errors import LtvError, WorkspaceError
 CACHE_SIZE = 64
 JOBS_KEPT = 200
 SOURCE_TTL = 600
+_UPLOAD_FOLDER = re.compile(r"\S*ltv-upload-[\w-]+[\\/]")
+
+
+def public_message(text: str) -> str:
+    """An error message as a browser may see it: without the server's temporary upload folder."""
+    return _UPLOAD_FOLDER.sub("", text)
 
 
 class SourceView:
@@ -136,7 +147,10 @@ class Hub:
         self._open_source = source
         self._source: Source | None = None
         self._source_lock = threading.RLock()  # a cached read may read again inside
-        self._root: Workspace | None = None if source else Workspace.open(path)
+        self._root: Workspace | None = None
+        self._users = 0  # requests and jobs holding the workspace open
+        if source is None:
+            Workspace.open(path).close()  # created (or checked) now, so a bad path fails at start
         self._pool: ThreadPoolExecutor | None = None
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
@@ -160,11 +174,23 @@ class Hub:
     def read_only(self) -> bool:
         return self._open_source is not None
 
-    def _workspace(self) -> Workspace:
+    def _checkout(self) -> Workspace:
+        """A connection of its own on the workspace, opening the file if nobody holds it open."""
         with self._open_lock:
             if self._root is None:
                 self._root = Workspace.open(self.path)
-            return self._root
+            self._users += 1
+            return self._root.cursor()
+
+    def _checkin(self, ws: Workspace) -> None:
+        """Close ``ws``; the last one out closes the file, so that the CLI can use the workspace while the
+        server is idle (DuckDB lets one process at a time write a file)."""
+        ws.close()
+        with self._open_lock:
+            self._users -= 1
+            if self._users == 0 and self._root is not None:
+                self._root.close()
+                self._root = None
 
     @contextmanager
     def reader(self) -> Iterator[Workspace]:
@@ -175,11 +201,11 @@ class Hub:
                     self._source = self._open_source()
                 yield SourceView(self._source)  # type: ignore[misc]
             return
-        ws = self._workspace().cursor()
+        ws = self._checkout()
         try:
             yield ws
         finally:
-            ws.close()
+            self._checkin(ws)
 
     @contextmanager
     def writer(self) -> Iterator[Workspace]:
@@ -220,7 +246,7 @@ class Hub:
                 job.result = work(job)
                 job.status = "done"
             except LtvError as exc:
-                job.error, job.status = str(exc), "failed"
+                job.error, job.status = public_message(str(exc)), "failed"
             except Exception:  # noqa: BLE001 - reported on the job, logged by the server
                 logging.getLogger("ltvkit.web").exception("job %s failed", job.id)
                 job.error, job.status = "internal error; see the server log", "failed"

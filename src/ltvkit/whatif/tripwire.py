@@ -28,7 +28,7 @@ import pandas as pd
 
 from ltvkit.analytics.cohorts import customers, money_orders
 from ltvkit.analytics.definitions import is_purchase, net_revenue
-from ltvkit.errors import ParameterError
+from ltvkit.errors import MissingDataError, ParameterError
 
 
 @dataclass(frozen=True)
@@ -94,14 +94,17 @@ def tripwire_baseline(
     )
     table = per_buyer.execute()
     if table.empty:
-        raise ParameterError(
-            f"no customer's first purchase is {tripwire!r}; "
-            "check the product name (ltv channels --by first_product)"
+        raise MissingDataError(
+            f"no customer's first purchase is {tripwire!r}; check the product name among the first "
+            "products of the customers by channel",
+            parameter="product",
         )
     if not table["converted"].any() and core_product not in set(
         money.select("product").distinct().execute()["product"]
     ):
-        raise ParameterError(f"no order is for the core product {core_product!r}; check the product name")
+        raise MissingDataError(
+            f"no order is for the core product {core_product!r}; check the product name", parameter="core"
+        )
     groups = {key: part for key, part in table.groupby("converted")}
     empty = pd.DataFrame({"later_net": [0.0], "later_cost": [0.0]})
 

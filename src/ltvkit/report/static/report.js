@@ -6,15 +6,14 @@
   "use strict";
   var data = JSON.parse(document.getElementById("report-data").textContent);
   var L = data.labels;
-  var num = new Intl.NumberFormat(data.locale, { maximumFractionDigits: 0 });
-  var money = new Intl.NumberFormat(data.locale, { style: "currency", currency: data.currency === "XXX" ? "USD" : data.currency, maximumFractionDigits: 0 });
-  var pct = new Intl.NumberFormat(data.locale, { style: "percent", maximumFractionDigits: 0 });
-  var fmtMoney = function (v) { return data.currency === "XXX" ? num.format(v) + " XXX" : money.format(v); };
+  var fmt = window.ltvFormatter(data.format);  // ltvkit.formatting's rules (format.js), not the browser's Intl
+  var fmtMoney = function (v) { return fmt.money(v, data.currency); };
+  var pct = { format: function (v) { return fmt.percent(v, 0); } };
   var month = function (iso) { return data.months[iso] || iso; };
   var charts = {};
   var builders = {
-    retention: function () { return heatmap(data.heatmaps.retention, function (v) { return pct.format(v); }, 1); },
-    ltv: function () { return heatmap(data.heatmaps.ltv, fmtMoney, 0); },
+    retention: function (el) { return heatmap(el, data.heatmaps.retention, pct.format, 1, function (v) { return fmt.number(v * 100); }); },
+    ltv: function (el) { return heatmap(el, data.heatmaps.ltv, fmtMoney, 0, function (v) { return fmt.number(v); }); },
     cohort_curves: function () {
       var c = data.cohort_curves;
       return lines(c.ages, Object.keys(c.series).map(function (k) { return { name: month(k), data: c.series[k] }; }));
@@ -23,13 +22,13 @@
       var c = data.channel_curves;
       return lines(c.ages, Object.keys(c.series).map(function (k) { return { name: k, data: c.series[k] }; }));
     },
-    cac: function () {
+    cac: function (el) {
       var rows = data.cac || [];
       var pick = function (key) { return rows.map(function (r) { return r[key]; }); };
       return {
         tooltip: { trigger: "axis", valueFormatter: function (v) { return v == null ? "" : fmtMoney(v); } },
         legend: { top: 0 },
-        grid: { left: 80, right: 20, top: 40, bottom: 40 },
+        grid: { left: 80, right: 20, top: el.clientWidth < 500 ? 70 : 40, bottom: 40 },  // a phone: legend in 2 rows
         xAxis: { type: "category", data: pick("channel") },
         yAxis: { type: "value", axisLabel: { formatter: fmtMoney } },
         series: [
@@ -57,33 +56,47 @@
     el.textContent = text;
     return el;
   }
-  // the colour scale spans the ages from scaleFrom on (retention at age 0 is always 100%)
-  function heatmap(h, fmt, scaleFrom) {
-    var cells = [], max = 0;
-    h.values.forEach(function (row, y) { row.forEach(function (v, x) { if (v != null) { cells.push([x, y, v]); if (x >= scaleFrom && v > max) { max = v; } } }); });
+  // the colour scale spans the ages from scaleFrom on (retention at age 0 is always 100%: drawn grey); each
+  // cell shows its value (cellText, in % for retention) when the cells are wide enough to hold it
+  function heatmap(el, h, format, scaleFrom, cellText) {
+    var cells = [], first = [], max = 0;
+    h.values.forEach(function (row, y) {
+      row.forEach(function (v, x) {
+        if (v == null) { return; }
+        if (x >= scaleFrom) { cells.push([x, y, v]); if (v > max) { max = v; } } else { first.push([x, y, v]); }
+      });
+    });
+    var wide = (el.clientWidth - 200) / Math.max(h.ages.length, 1) >= 34;
+    var label = { show: wide, fontSize: 9, formatter: function (p) { return cellText(p.value[2]); } };
     return {
-      tooltip: { formatter: function (p) { return tip(month(h.cohorts[p.value[1]]) + " · " + h.ages[p.value[0]] + ": " + fmt(p.value[2])); } },
+      tooltip: { formatter: function (p) { return tip(month(h.cohorts[p.value[1]]) + " · " + h.ages[p.value[0]] + ": " + format(p.value[2])); } },
       grid: { left: 90, right: 110, top: 10, bottom: 50 },
       xAxis: { type: "category", data: h.ages, name: L.age_months, nameLocation: "middle", nameGap: 28, splitArea: { show: true } },
       yAxis: { type: "category", data: h.cohorts.map(month), inverse: true },
-      visualMap: { min: 0, max: max || 1, calculable: true, orient: "vertical", right: 0, top: "middle", formatter: fmt,
+      visualMap: { min: 0, max: max || 1, calculable: true, orient: "vertical", right: 0, top: "middle", formatter: format, seriesIndex: 0,
                    inRange: { color: ["#f0f4ff", "#8fb0ff", "#2f6fed", "#17357a"] } },
-      series: [{ type: "heatmap", data: cells, label: { show: h.ages.length <= 13, formatter: function (p) { return fmt(p.value[2]); }, fontSize: 10 } }]
+      series: [{ type: "heatmap", data: cells, label: label },
+               { type: "heatmap", data: first, label: label, itemStyle: { color: "#e4e7eb" } }]
     };
   }
+  // only the series with a point are drawn and named in the legend; a series of one point shows it as a dot
   function lines(ages, series) {
+    var drawn = series.filter(function (s) { return s.data.some(function (v) { return v != null; }); });
     return {
       tooltip: { trigger: "axis", valueFormatter: function (v) { return v == null ? "" : fmtMoney(v); } },
-      legend: { type: "scroll", top: 0 },
+      legend: { type: "scroll", top: 0, data: drawn.map(function (s) { return s.name; }) },
       grid: { left: 80, right: 20, top: 40, bottom: 50 },
       xAxis: { type: "category", data: ages, name: L.age_months, nameLocation: "middle", nameGap: 30 },
       yAxis: { type: "value", axisLabel: { formatter: fmtMoney } },
-      series: series.map(function (s) { return { name: s.name, type: "line", data: s.data, connectNulls: false, showSymbol: false }; })
+      series: drawn.map(function (s) {
+        var points = s.data.filter(function (v) { return v != null; }).length;
+        return { name: s.name, type: "line", data: s.data, connectNulls: false, showSymbol: points === 1, symbolSize: 8 };
+      })
     };
   }
   document.querySelectorAll("[data-chart]").forEach(function (el) {
     var chart = echarts.init(el, null, { renderer: "canvas" });
-    chart.setOption(builders[el.dataset.chart]());
+    chart.setOption(builders[el.dataset.chart](el));
     charts[el.dataset.chart] = chart;
   });
   window.addEventListener("resize", function () { Object.values(charts).forEach(function (c) { c.resize(); }); });

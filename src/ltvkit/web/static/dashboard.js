@@ -1,25 +1,61 @@
-/* ltvkit dashboard: every figure comes from the JSON API (/api/…); numbers are formatted by the page's locale.
+/* ltvkit dashboard: every figure comes from the JSON API (/api/…). Texts come from #labels (ltvkit.i18n), and
+   numbers are formatted by the rules in #format (ltvkit.formatting.rules: the locale's CLDR data through Babel,
+   the same rules as the report and the CLI), never by the browser's own Intl rules.
    Names from the data (customers, channels, products, campaigns, file names) are only ever set as text: the
    page is built with createElement and textContent (never innerHTML), chart labels and legends are drawn on
    the canvas, echarts' own tooltips escape them, and a tooltip built here is a DOM node. The pages run under
    a Content-Security-Policy with script-src 'self': no inline script or on… attribute anywhere. */
 (function () {
   "use strict";
-  var T = JSON.parse(document.getElementById("labels").textContent);
-  var LOCALE = { en: "en-US", ru: "ru-RU", uk: "uk-UA" }[document.documentElement.lang] || "en-US";
+  function json(id) { return JSON.parse(document.getElementById(id).textContent); }
+  var T = json("labels"), F = json("format"), REASONS = json("reasons"), C = json("columns");
+  var TARGET = 3;
   var statusEl = document.getElementById("status");
   var charts = {};
+
+  // a text of #labels with its {placeholders} filled in
+  function fill(key, values) {
+    return (T[key] || key).replace(/\{(\w+)\}/g, function (all, name) { return values && name in values ? values[name] : all; });
+  }
 
   function status(text, isError) {
     statusEl.textContent = text || "";
     statusEl.className = isError ? "error" : "muted";
   }
 
+  // the API's refusal in the page's language: known kinds by their status, anything else with its English
+  // detail (the server strips its own paths from it)
+  function problem(response, body) {
+    var detail = body && body.message ? body.message : String(response.status);
+    if (response.status === 409 && /no orders/.test(detail)) { return T.no_data; }
+    if (response.status === 413) { return T.error_too_large; }
+    if (response.status === 415) { return T.error_file_type; }
+    if (response.status === 400 && / is empty$/.test(detail)) { return T.error_empty; }
+    if (response.status === 409) { return T.error_busy; }
+    if (body && body.error === "validation") { return T.error_invalid; }
+    if (response.status === 422) { return formatProblem(detail); }
+    return fill("error_other", { detail: detail });
+  }
+
+  // a file the import could not read: in the page's language when the message is a known one
+  function formatProblem(detail) {
+    var known = reason(detail);
+    return known.lang ? fill("error_format", { detail: detail }) : known.text;
+  }
+
+  // the currency the analysis pages show: ?currency=… or, by default, the one with the most revenue (the API
+  // chooses it); money is never summed across currencies
+  var CURRENCY = new URLSearchParams(location.search).get("currency") || "";
+  var PER_CURRENCY = /^\/api\/(cohorts|channels|cac|pareto|predictions|segments)\b/;
+
   function api(path, options) {
+    if (CURRENCY && PER_CURRENCY.test(path)) {
+      path += (path.indexOf("?") < 0 ? "?" : "&") + new URLSearchParams({ currency: CURRENCY });
+    }
     return fetch(path, options).then(function (response) {
-      return response.json().then(function (body) {
+      return response.json().catch(function () { return null; }).then(function (body) {
         if (!response.ok) {
-          var error = new Error(response.status === 409 && /no orders/.test(body.message) ? T.no_data : body.message);
+          var error = new Error(problem(response, body));
           error.status = response.status;
           throw error;
         }
@@ -28,24 +64,29 @@
     });
   }
 
-  function fail(error) { status(error.message, error.status !== 409); }
+  function fail(error) { status(error.message, error.status !== 409 || error.message !== T.no_data); }
 
-  var fmt = {
-    number: function (v, digits) { return new Intl.NumberFormat(LOCALE, { maximumFractionDigits: digits || 0 }).format(v); },
-    percent: function (v) { return new Intl.NumberFormat(LOCALE, { style: "percent", maximumFractionDigits: 1 }).format(v); },
-    money: function (v, currency) {
-      if (!currency || currency === "XXX") { return fmt.number(v); }
-      return new Intl.NumberFormat(LOCALE, { style: "currency", currency: currency, maximumFractionDigits: 0 }).format(v);
+  // numbers, money, percentages and dates by ltvkit.formatting's rules (/static/report/format.js)
+  var fmt = window.ltvFormatter(F);
+
+  function reason(english) {
+    for (var i = 0; i < REASONS.length; i++) {
+      var found = new RegExp(REASONS[i][0]).exec(english);
+      if (found) {
+        var values = {};
+        REASONS[i][2].forEach(function (name, j) { values[name] = found[j + 1]; });
+        if (values.field) {  // a field of the orders by its name in the page's language
+          values.field = values.field.split(" or ").map(function (f) { return T["data_field_" + f] || f; }).join(" / ");
+        }
+        return { text: fill(REASONS[i][1], values) };
+      }
     }
-  };
-  var PERCENT = /(_rate|_share|^share|retention_\d+|conversion|_change)$/;
+    return { text: english, lang: "en" };
+  }
 
-  function cell(key, value, currency) {
-    if (value === null || value === undefined) { return ""; }
-    if (typeof value !== "number") { return String(value); }
-    if (PERCENT.test(key)) { return fmt.percent(value); }
-    if (/ltv|revenue|cac|aov|spend|price|clv|amount|net|profit/.test(key)) { return fmt.money(value, currency); }
-    return fmt.number(value, Math.abs(value) < 10 && value % 1 ? 2 : 0);
+  function payback(v) {
+    if (v === null || v === undefined) { return T.not_yet; }
+    return v === 0 ? T.payback_first_month : fill("payback_months_n", { months: fmt.number(v) });
   }
 
   // An element with attributes and children; a child that is not a node becomes a text node (never markup).
@@ -61,21 +102,64 @@
   // A tooltip's content as text: echarts puts a string from a formatter in as HTML, a node as it is.
   function tip(text) { return node("div", {}, [text]); }
 
-  // The rows as a table in #id; options.extra(row) gives a node for an extra last column.
+  // How a column's values read: [header text, kind], by the table of ltvkit.columns (#columns), which the
+  // command line reads too.
+  function columnOf(key) {
+    var head = T["col_" + key] || T[C.heads[key]] || T[key] || key;
+    return [head, C.kinds[key] || "money"];
+  }
+
+  var TEXT_KINDS = ["name", "segment", "kind", "scenario", "date", "month", "text"];
+
+  // One cell's content: text, or [text, attributes] for a name from the data or a text still in English.
+  function show(kind, v, currency, digits) {
+    if (v === null || v === undefined || v === "") { return "—"; }
+    switch (kind) {
+      case "name": return [String(v), { "data-user": "" }];
+      case "text": return String(v);
+      case "number": return fmt.number(v);
+      case "number2": return fmt.number(v, 2);
+      case "percent": return fmt.percent(v);
+      case "signed": return fmt.signed(v);
+      case "ratio": return fmt.ratio(v);
+      case "payback": return payback(v);
+      case "month": return fmt.month(v);
+      case "date": return fmt.date(v);
+      case "segment": return T["segment_" + v] || [String(v), { "data-user": "" }];
+      case "action": return T["action_" + v.segment] || [String(v.action), { lang: "en" }];
+      case "kind": return T["kind_" + v] || String(v);
+      case "scenario": return v === "baseline" ? T.scenario_baseline : T.scenario_yours;
+      case "reason": var r = reason(String(v)); return r.lang ? [r.text, { lang: r.lang }] : r.text;
+      default: return fmt.money(v, currency, digits);
+    }
+  }
+
+  // The rows as a table in #id: options.columns (keys), options.currency, options.labels (key → header),
+  // options.digits (of money), options.extra(row) for a last column (options.extraHead its header),
+  // options.rowClass(row).
   function table(id, rows, options) {
-    options = options || {};
     var el = document.getElementById(id);
-    if (!rows.length) { el.textContent = "—"; return; }
-    var columns = options.columns || Object.keys(rows[0]);
-    var head = node("tr", {}, columns.map(function (c) { return node("th", {}, [c]); })
-      .concat(options.extra ? [node("th")] : []));
+    if (!rows || !rows.length) { el.textContent = "—"; return; }
+    var columns = options.columns.map(function (key) {
+      var c = columnOf(key);
+      return { key: key, head: (options.labels || {})[key] || c[0], kind: c[1] };
+    });
+    var head = node("tr", {}, columns.map(function (c) {
+      return node("th", TEXT_KINDS.concat(["reason", "action"]).indexOf(c.kind) >= 0 ? { "data-col": c.key, "class": "text" } : { "data-col": c.key }, [c.head]);
+    })
+      .concat(options.extra ? [node("th", { "class": "text" }, [options.extraHead || ""])] : []));
     var body = rows.map(function (row) {
       var cells = columns.map(function (c) {
-        var v = row[c], attributes = { "data-col": c };
+        var v = row[c.key], attributes = { "data-col": c.key };
         if (typeof v === "number") { attributes["data-value"] = v; }
-        return node("td", attributes, [cell(c, v, options.currency)]);
+        var shown = show(c.kind, c.kind === "action" ? row : v, options.currency, options.digits);
+        if (Array.isArray(shown)) { Object.assign(attributes, shown[1]); shown = shown[0]; }
+        if (c.kind === "action" || c.kind === "reason") { attributes["class"] = "wrap"; }
+        else if (TEXT_KINDS.indexOf(c.kind) >= 0) { attributes["class"] = "text"; }
+        return node("td", attributes, [shown]);
       });
-      return node("tr", {}, options.extra ? cells.concat([node("td", {}, [options.extra(row)])]) : cells);
+      var attributes = options.rowClass ? { "class": options.rowClass(row) } : {};
+      return node("tr", attributes, options.extra ? cells.concat([node("td", {}, [options.extra(row)])]) : cells);
     });
     el.replaceChildren(node("table", {}, [node("thead", {}, [head]), node("tbody", {}, body)]));
   }
@@ -90,8 +174,8 @@
 
   function bars(name, labels, values, format) {
     chart(name, {
-      tooltip: { valueFormatter: format }, grid: { left: 90, right: 20, top: 20, bottom: 60 },
-      xAxis: { type: "category", data: labels, axisLabel: { rotate: labels.length > 6 ? 30 : 0 } },
+      tooltip: { valueFormatter: format }, grid: { left: 100, right: 20, top: 20, bottom: 70 },
+      xAxis: { type: "category", data: labels, axisLabel: { rotate: labels.length > 5 ? 25 : 0, interval: 0 } },
       yAxis: { type: "value", axisLabel: { formatter: format } },
       series: [{ type: "bar", data: values, itemStyle: { color: "#2f6fed" } }]
     });
@@ -103,10 +187,53 @@
     return out;
   }
 
+  // English notes of the models, folded away under a heading that says they are in English
+  function notes(id, texts) {
+    var el = document.getElementById(id);
+    el.hidden = !texts || !texts.length;
+    el.replaceChildren.apply(el, [el.querySelector("summary")].concat((texts || []).map(function (n) { return node("p", { lang: "en", "class": "muted" }, [n]); })));
+  }
+
+  // the summary's currencies, the most revenue first (the XXX of orders that name none last)
+  function currencies(summary) {
+    return summary.by_currency.filter(function (c) { return c.customers > 0; }).sort(function (a, b) {
+      return (a.currency === "XXX") - (b.currency === "XXX") || b.net_revenue - a.net_revenue;
+    }).map(function (c) { return c.currency; });
+  }
+
+  function shownCurrency(summary) {
+    var codes = currencies(summary);
+    return CURRENCY && codes.indexOf(CURRENCY) >= 0 ? CURRENCY : (codes[0] || "");
+  }
+
+  function mainCurrency() { return api("/api/summary").then(shownCurrency); }
+
+  // the switch in the header, shown when the orders have more than one currency
+  function currencySwitch() {
+    var select = document.getElementById("currency-switch");
+    if (!select) { return; }
+    api("/api/summary").then(function (summary) {
+      var codes = currencies(summary), shown = shownCurrency(summary);
+      if (codes.length < 2) { return; }
+      select.replaceChildren.apply(select, codes.map(function (code) {
+        var option = node("option", { value: code }, [code === "XXX" ? T.currency_none : code]);
+        option.selected = code === shown;
+        return option;
+      }));
+      select.parentNode.hidden = false;
+      select.addEventListener("change", function () {
+        var query = new URLSearchParams(location.search);
+        query.set("currency", select.value);
+        location.search = query.toString();
+      });
+    }).catch(function () { /* no orders yet: nothing to switch */ });
+  }
+
   var pages = {
     overview: function () {
       Promise.all([api("/api/summary"), api("/api/pareto")]).then(function (res) {
-        var s = res[0], ltv = s.ltv[0], cur = ltv.currency;
+        var s = res[0], cur = shownCurrency(s);
+        var ltv = s.ltv.filter(function (item) { return item.currency === cur; })[0] || s.ltv[0];
         var values = { customers: s.customers, orders: s.orders, net_revenue: ltv.net_revenue, ltv: ltv.ltv_mean,
           aov: ltv.aov, purchases_per_customer: ltv.purchases_per_customer, repeat_rate: ltv.repeat_rate };
         document.querySelectorAll("[data-kpi]").forEach(function (el) {
@@ -114,44 +241,87 @@
           el.setAttribute("data-value", v);
           el.textContent = key === "repeat_rate" ? fmt.percent(v) :
             key === "purchases_per_customer" ? fmt.number(v, 2) :
-            /revenue|ltv|aov/.test(key) ? fmt.money(v, cur) : fmt.number(v);
+            key === "net_revenue" ? fmt.moneyShort(v, cur) :
+            key === "ltv" || key === "aov" ? fmt.money(v, cur) : fmt.number(v);
         });
-        document.getElementById("breakdown").textContent = "LTV = " + fmt.money(ltv.aov, cur) + " × " +
-          fmt.number(ltv.frequency_per_year, 2) + " × " + fmt.number(ltv.lifetime_years, 2) + " = " + fmt.money(ltv.ltv_mean, cur);
-        var lorenz = res[1].lorenz;
+        var expected = ltv.expected, grade = ltv.grade, lower = expected.lifetime.is_lower_bound;
+        var shownLtv = document.querySelector("[data-kpi=expected_ltv]");
+        shownLtv.setAttribute("data-value", expected.value);
+        shownLtv.textContent = lower ? fill("at_least", { value: fmt.money(expected.value, cur) }) : fmt.money(expected.value, cur);
+        document.getElementById("expected-interval").textContent = fill("interval_90", { low: fmt.money(expected.low, cur), high: fmt.money(expected.high, cur) });
+        var gradeEl = document.querySelector("[data-grade]");
+        gradeEl.textContent = T["grade_" + grade.grade];
+        gradeEl.setAttribute("data-grade", grade.grade);
+        document.getElementById("grade-counts").textContent = fill("grade_counts", { customers: fmt.number(grade.customers),
+          repeat: fmt.number(grade.repeat_buyers), days: fmt.number(grade.days_observed) });
+        document.getElementById("expected-breakdown").textContent = fill("expected_breakdown", { aov: fmt.money(expected.aov, cur),
+          freq: fmt.number(expected.purchases_per_year, 2), life: (lower ? fill("at_least", { value: fmt.number(expected.lifetime.years, 2) }) : fmt.number(expected.lifetime.years, 2)),
+          ltv: lower ? fill("at_least", { value: fmt.money(expected.value, cur) }) : fmt.money(expected.value, cur) });
+        document.getElementById("breakdown").textContent = fill("breakdown", { aov: fmt.money(ltv.aov, cur),
+          freq: fmt.number(ltv.frequency_per_year, 2), life: fmt.number(ltv.lifetime_years, 2), ltv: fmt.money(ltv.ltv_mean, cur) });
+        var top = res[1].table.filter(function (r) { return Math.abs(r.top_share - 0.2) < 1e-9; })[0];
+        if (top) {
+          document.getElementById("pareto-note").textContent = fill("pareto_note", { share: fmt.percent(top.top_share, 0),
+            revenue: fmt.percent(top.revenue_share), gini: fmt.ratio(res[1].gini) });
+        }
+        var tick = function (v) { return fmt.percent(v, 0); };
         chart("lorenz", {
-          tooltip: { trigger: "axis" }, grid: { left: 60, right: 20, top: 20, bottom: 40 },
-          xAxis: { type: "value", min: 0, max: 1, name: T.customer_share, nameLocation: "middle", nameGap: 26, axisLabel: { formatter: fmt.percent } },
-          yAxis: { type: "value", min: 0, max: 1, axisLabel: { formatter: fmt.percent } },
-          series: [{ type: "line", showSymbol: false, data: lorenz.map(function (p) { return [p.customer_share, p.revenue_share]; }) }]
+          tooltip: { trigger: "axis", valueFormatter: function (v) { return fmt.percent(v); } },
+          grid: { left: 70, right: 20, top: 30, bottom: 50 },
+          xAxis: { type: "value", min: 0, max: 1, name: T.customer_share, nameLocation: "middle", nameGap: 30, axisLabel: { formatter: tick } },
+          yAxis: { type: "value", min: 0, max: 1, name: T.revenue_share, axisLabel: { formatter: tick } },
+          series: [{ type: "line", showSymbol: false, areaStyle: { opacity: 0.15 }, data: res[1].lorenz.map(function (p) { return [p.customer_share, p.revenue_share]; }) }]
         });
       }).catch(fail);
     },
 
     cohorts: function () {
       var form = document.getElementById("cohort-form"), valueSelect = form.elements.value;
+      var valueLabel = document.getElementById("value-label");
       function load(keepValue) {
         var q = formData(form), params = new URLSearchParams({ metric: q.metric, period: q.period });
         if (q.split) { params.set("split", q.split); if (keepValue && q.value) { params.set("value", q.value); } }
         status(T.working);
-        api("/api/cohorts?" + params).then(function (d) {
+        Promise.all([api("/api/cohorts?" + params), mainCurrency()]).then(function (res) {
+          var d = res[0], cur = res[1];
           status("");
-          valueSelect.hidden = !d.split;
+          valueLabel.hidden = !d.split;
           if (d.split && !keepValue) {
-            valueSelect.replaceChildren.apply(valueSelect, d.split_values.map(function (v) { return node("option", {}, [v]); }));
+            valueSelect.replaceChildren.apply(valueSelect, d.split_values.map(function (v) { return node("option", { value: v }, [v]); }));
           }
-          var points = [];
-          d.values.forEach(function (row, i) { row.forEach(function (v, j) { if (v !== null) { points.push([j, i, v]); } }); });
-          var format = d.metric === "retention" ? fmt.percent : function (v) { return fmt.number(v); };
-          var max = Math.max.apply(null, points.map(function (p) { return p[0] === 0 && d.metric === "retention" ? 0 : p[2]; }).concat([1e-9]));
-          chart("cohorts", {
-            tooltip: { formatter: function (p) { return tip(d.cohorts[p.value[1]] + ", " + T.age_months + " " + p.value[0] + ": " + format(p.value[2])); } },
-            grid: { left: 90, right: 20, top: 10, bottom: 80 },
-            xAxis: { type: "category", data: d.ages, name: T.age_months, nameLocation: "middle", nameGap: 28 },
-            yAxis: { type: "category", data: d.cohorts, inverse: true },
-            visualMap: { min: 0, max: max, calculable: true, orient: "horizontal", left: "center", bottom: 0, formatter: format },
-            series: [{ type: "heatmap", data: points }]
+          // month 0 is the first purchase (retention 100%, every customer): drawn grey, left out of the scale;
+          // cumulative LTV grows with age, so there every month is on the scale
+          var scaleFrom = d.metric === "ltv" ? 0 : 1;
+          var format = d.metric === "retention" ? function (v) { return fmt.percent(v, 0); } :
+            d.metric === "ltv" || d.metric === "revenue" ? function (v) { return fmt.moneyShort(v, cur); } : function (v) { return fmt.number(v); };
+          var cellText = d.metric === "retention" ? function (v) { return fmt.number(v * 100); } :
+            d.metric === "ltv" || d.metric === "revenue" ? function (v) { return fmt.compact(v); } : format;
+          var scaled = [], first = [], max = 0;
+          d.values.forEach(function (row, i) {
+            row.forEach(function (v, j) {
+              if (v === null) { return; }
+              if (j >= scaleFrom) { scaled.push([j, i, v]); max = Math.max(max, v); } else { first.push([j, i, v]); }
+            });
           });
+          var period = d.period === "week" ? function (iso) { return fmt.date(iso, "d MMM yyyy"); } : fmt.month;
+          var names = d.cohorts.map(function (c, i) {
+            return period(c) + (d.sizes ? " · " + fmt.number(d.sizes[i]) : "");
+          });
+          var el = document.querySelector("[data-chart=cohorts]");
+          el.style.height = Math.max(360, 26 * d.cohorts.length + 120) + "px";
+          var label = { show: d.ages.length <= 40, fontSize: 9, formatter: function (p) { return cellText(p.value[2]); } };
+          chart("cohorts", {
+            tooltip: { formatter: function (p) { return tip(names[p.value[1]] + ", " + T.age_months + " " + p.value[0] + ": " + format(p.value[2])); } },
+            grid: { left: 130, right: 20, top: 10, bottom: 90 },
+            xAxis: { type: "category", data: d.ages, name: T.age_months, nameLocation: "middle", nameGap: 28, splitArea: { show: true } },
+            yAxis: { type: "category", data: names, inverse: true, name: d.sizes ? T.cohort + " · " + T.cohort_size : T.cohort, nameLocation: "start" },
+            visualMap: { min: 0, max: max || 1, calculable: true, orient: "horizontal", left: "center", bottom: 0, seriesIndex: 0,
+              formatter: format, inRange: { color: ["#f0f4ff", "#8fb0ff", "#2f6fed", "#17357a"] } },
+            series: [{ type: "heatmap", data: scaled, label: label },
+                     { type: "heatmap", data: first, label: label, itemStyle: { color: "#e4e7eb" } }]
+          });
+          el.setAttribute("data-scale-max", max);
+          charts.cohorts.resize();
         }).catch(fail);
       }
       form.addEventListener("change", function (e) { load(e.target === valueSelect); });
@@ -159,31 +329,54 @@
     },
 
     channels: function () {
-      Promise.all([api("/api/channels"), api("/api/cac").catch(function () { return []; })]).then(function (res) {
-        var rows = res[0];
-        var ltvKey = Object.keys(rows[0] || {}).filter(function (k) { return /^ltv_\d+$/.test(k); }).pop() || "ltv";
-        bars("channels", rows.map(function (r) { return r.channel; }), rows.map(function (r) { return r[ltvKey]; }), function (v) { return fmt.number(v); });
-        table("channel-table", rows);
-        table("cac-table", res[1]);
+      Promise.all([api("/api/channels"), api("/api/cac").catch(function () { return []; }), mainCurrency()]).then(function (res) {
+        var rows = res[0], cac = res[1], cur = res[2];
+        bars("channels", rows.map(function (r) { return r.channel; }), rows.map(function (r) { return r.ltv_12; }), function (v) { return fmt.money(v, cur); });
+        table("channel-table", rows, { currency: cur, columns: ["channel", "customers", "repeat_rate", "aov", "retention_1", "retention_3", "ltv_3", "ltv_6", "ltv_12"] });
+        var over = cac.filter(function (r) { return r.cac > r.max_cac; });
+        var verdict = document.getElementById("cac-verdict");
+        document.getElementById("cac-note").textContent = cac.length ? fill("cac_note", { target: fmt.number(TARGET) }) : T.no_spend;
+        if (cac.length) {
+          verdict.className = over.length ? "verdict bad" : "verdict good";
+          verdict.replaceChildren.apply(verdict, [fill(over.length ? "channels_over" : "channels_all_within",
+            { count: over.length, total: cac.length, target: fmt.number(TARGET) })].concat(over.length ? [" "] : [],
+            over.map(function (r, i) { return node("span", { "data-user": "" }, [(i ? ", " : "") + r.channel]); })));
+          verdict.setAttribute("data-over", over.length);
+        }
+        table("cac-table", cac, {
+          currency: cur,
+          columns: ["channel", "spend", "new_customers", "cac", "gross_profit_ltv", "ltv_to_cac", "max_cac", "payback_months"],
+          labels: { gross_profit_ltv: cac.length ? T.gross_profit_ltv + ", " + fill("payback_months_n", { months: cac[0].ltv_age }) : "" },
+          rowClass: function (r) { return r.cac > r.max_cac ? "over" : "within"; },
+          extraHead: T.col_verdict,
+          extra: function (r) {
+            var values = { cac: fmt.money(r.cac, cur), max: fmt.money(r.max_cac, cur), over: fmt.money(r.cac - r.max_cac, cur) };
+            return node("span", { "class": r.cac > r.max_cac ? "flag bad" : "flag good", "data-verdict": r.cac > r.max_cac ? "over" : "within" },
+              [fill(r.cac > r.max_cac ? "over_max_cac" : "within_max_cac", values)]);
+          }
+        });
       }).catch(fail);
     },
 
     value: function () {
       var form = document.getElementById("value-form");
-      function tile(label, key, value) {
-        return node("div", { class: "tile" }, [node("div", { class: "label" }, [label]),
-          node("div", { class: "value", "data-kpi": key, "data-value": value }, [fmt.number(value)])]);
+      function tile(label, key, value, text) {
+        return node("div", { "class": "tile" }, [node("div", { "class": "label" }, [label]),
+          node("div", { "class": "value", "data-kpi": key, "data-value": value }, [text])]);
       }
       function load() {
         var q = formData(form);
         status(T.working);
-        api("/api/predictions?" + new URLSearchParams({ horizon: q.horizon, margin: q.margin })).then(function (d) {
-          status(d.notes && d.notes.length ? T.model_note + ": " + d.notes.join(" ") : "");
+        Promise.all([api("/api/predictions?" + new URLSearchParams({ horizon: q.horizon, margin: Number(q.margin) / 100 })), mainCurrency()]).then(function (res) {
+          var d = res[0], cur = res[1];
+          status("");
+          notes("value-notes", d.notes);
           document.getElementById("value-tiles").replaceChildren(
-            tile(T.customers, "customers", d.customers), tile("CLV", "total_clv", d.total_clv));
+            tile(T.customers, "customers", d.customers, fmt.number(d.customers)),
+            tile(fill("total_clv", { months: fmt.number(d.horizon) }), "total_clv", d.total_clv, fmt.moneyShort(d.total_clv, cur)));
           var h = d.alive_histogram;
-          bars("alive", h.counts.map(function (_, i) { return fmt.percent(h.edges[i]) + "–" + fmt.percent(h.edges[i + 1]); }), h.counts, function (v) { return fmt.number(v); });
-          table("top-table", d.top, { columns: ["customer_id", "probability_alive", "expected_purchases", "expected_spend", "clv", "clv_low", "clv_high"] });
+          bars("alive", h.counts.map(function (_, i) { return fmt.number(h.edges[i] * 100) + "–" + fmt.percent(h.edges[i + 1], 0); }), h.counts, function (v) { return fmt.number(v); });
+          table("top-table", d.top, { currency: cur, columns: ["customer_id", "probability_alive", "expected_purchases", "expected_spend", "clv", "clv_low", "clv_high"] });
         }).catch(fail);
       }
       form.addEventListener("submit", function (e) { e.preventDefault(); load(); });
@@ -194,11 +387,14 @@
       var form = document.getElementById("segment-form");
       function load() {
         var scheme = form.elements.scheme.value;
-        api("/api/segments?" + new URLSearchParams({ scheme: scheme })).then(function (rows) {
-          bars("segments", rows.map(function (r) { return r.segment; }), rows.map(function (r) { return r.customers; }), function (v) { return fmt.number(v); });
-          table("segment-table", rows, { extra: function (r) {
-            return node("a", { href: "/api/segments/export?" + new URLSearchParams({ scheme: scheme, segment: r.segment }) }, [T.download]);
-          } });
+        Promise.all([api("/api/segments?" + new URLSearchParams({ scheme: scheme })), mainCurrency()]).then(function (res) {
+          var rows = res[0], cur = res[1];
+          bars("segments", rows.map(function (r) { return T["segment_" + r.segment] || r.segment; }), rows.map(function (r) { return r.customers; }), function (v) { return fmt.number(v); });
+          table("segment-table", rows, { currency: cur, columns: ["segment", "customers", "customer_share", "revenue", "revenue_share", "average_ltv", "action"],
+            extraHead: T.col_export,
+            extra: function (r) {
+              return node("a", { "class": "download", href: "/api/segments/export?" + new URLSearchParams({ scheme: scheme, segment: r.segment }) }, [T.download]);
+            } });
         }).catch(fail);
       }
       form.addEventListener("change", load);
@@ -207,15 +403,28 @@
 
     scenarios: function () {
       var form = document.getElementById("scenario-form");
+      function describe(s, cur) {
+        var parts = [];
+        if (s.aov_change) { parts.push(fill("scenario_aov", { change: fmt.signed(s.aov_change, 0) })); }
+        if (s.upsell_rate && s.upsell_price) { parts.push(fill("scenario_upsell", { price: fmt.money(s.upsell_price, cur), share: fmt.percent(s.upsell_rate, 0) })); }
+        if (s.frequency_change) { parts.push(fill("scenario_frequency", { change: fmt.signed(s.frequency_change, 0) })); }
+        if (s.churn_change) { parts.push(fill("scenario_churn", { change: (s.churn_change > 0 ? "+" : "") + fmt.number(s.churn_change * 100, 1) })); }
+        if (s.margin < 1) { parts.push(fill("scenario_margin", { margin: fmt.percent(s.margin, 0) })); }
+        return T.scenario_yours + ": " + (parts.length ? parts.join("; ") : T.scenario_nothing);
+      }
       function load() {
         var q = formData(form), scenario = { name: "scenario" };
-        ["aov_change", "upsell_rate", "upsell_price", "frequency_change", "churn_change"].forEach(function (k) { scenario[k] = Number(q[k]); });
+        ["aov_change", "upsell_rate", "frequency_change", "churn_change"].forEach(function (k) { scenario[k] = Number(q[k]) / 100; });
+        scenario.upsell_price = Number(q.upsell_price);
+        var margin = Number(q.margin) / 100;
         status(T.working);
-        api("/api/scenarios", { method: "POST", headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ scenarios: [scenario], margin: Number(q.margin) }) }).then(function (d) {
+        Promise.all([api("/api/scenarios", { method: "POST", headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ scenarios: [scenario], margin: margin, currency: CURRENCY || null }) }), mainCurrency()]).then(function (res) {
+          var d = res[0];
           status("");
+          document.getElementById("scenario-summary").textContent = describe(Object.assign({ margin: margin }, scenario), d.currency);
           table("scenario-table", d.rows, { currency: d.currency, columns: ["scenario", "formula_ltv", "formula_ltv_change", "formula_max_cac", "model_ltv", "model_ltv_change", "model_max_cac"] });
-          document.getElementById("scenario-notes").textContent = (d.notes || []).join(" ");
+          notes("scenario-notes", d.notes);
         }).catch(fail);
       }
       form.addEventListener("submit", function (e) { e.preventDefault(); load(); });
@@ -233,40 +442,97 @@
           .then(function (plan) {
             status("");
             var first = plan.first_invoice;
+            plan.schedule.forEach(function (p) { p.installment = p.installment + " / " + p.of; });
             document.getElementById("invoice-result").replaceChildren(
-              node("p", { "data-first-invoice": first.amount }, [first.remaining_working_days + " / " + first.working_days_in_month + " → " + first.amount + " " + plan.currency]),
+              node("p", { "data-first-invoice": first.amount, "class": "breakdown" }, [fill("invoice_first_short", { month: fmt.month(first.month),
+                remaining: first.remaining_working_days, working: first.working_days_in_month, amount: fmt.money(first.amount, plan.currency, 2) })]),
               node("div", { id: "schedule" }));
-            table("schedule", plan.schedule, { columns: ["month", "installment", "amount", "due"] });
+            table("schedule", plan.schedule, { columns: ["month", "installment", "amount", "due"], currency: plan.currency, digits: 2 });
           }).catch(fail);
       });
     },
 
     data: function () {
       var form = document.getElementById("upload-form"), bar = document.getElementById("upload-progress");
+      var result = document.getElementById("upload-result");
       function ledgers() {
-        api("/api/imports").then(function (rows) { table("imports-table", rows, { columns: ["import_id", "kind", "file_name", "preset", "rows_read", "rows_loaded", "rows_duplicate", "rows_rejected"].filter(function (c) { return !rows.length || c in rows[0]; }) }); }).catch(fail);
-        api("/api/rejected?limit=200").then(function (rows) { table("rejected-table", rows); }).catch(fail);
+        api("/api/imports").then(function (rows) {
+          table("imports-table", rows.slice().reverse(), { columns: ["import_id", "imported_at", "file_name", "kind", "read", "loaded", "duplicates", "rejected"] });
+        }).catch(fail);
+        api("/api/rejected?limit=200").then(function (rows) {
+          table("rejected-table", rows, { columns: ["file_name", "row_number", "column", "value", "reason"] });
+        }).catch(fail);
+      }
+      function done(account) {
+        result.hidden = false;
+        result.className = "account " + (account.rejected ? "warn" : "good");
+        result.setAttribute("data-account", JSON.stringify({ read: account.read, loaded: account.loaded, duplicates: account.duplicates, rejected: account.rejected }));
+        result.replaceChildren(node("p", {}, [fill("upload_done", { file: account.file, read: fmt.number(account.read), loaded: fmt.number(account.loaded),
+          duplicates: fmt.number(account.duplicates), rejected: fmt.number(account.rejected) })]))
+        if (account.rejected) { result.appendChild(node("p", { "class": "muted" }, [T.upload_rejected_hint])); }
       }
       function poll(job) {
         bar.value = job.done; bar.max = job.total || 3;
         if (job.status === "done") {
           bar.hidden = true; status("");
-          document.getElementById("upload-result").textContent = JSON.stringify(job.result, null, 2);
+          done(job.result);
           ledgers();
         } else if (job.status === "failed") {
-          bar.hidden = true; status(job.error, true);
+          bar.hidden = true; status(fill("upload_failed", { reason: formatProblem(job.error) }), true);
         } else {
           setTimeout(function () { api("/api/jobs/" + job.id).then(poll).catch(fail); }, 300);
         }
       }
+      form.elements.file.addEventListener("change", function () {
+        var chosen = form.elements.file.files[0], el = document.getElementById("file-chosen");
+        el.textContent = chosen ? chosen.name : T.no_file;
+        if (chosen) { el.setAttribute("data-user", ""); } else { el.removeAttribute("data-user"); }
+      });
       form.addEventListener("submit", function (e) {
         e.preventDefault();
-        bar.hidden = false; status(T.working);
-        api("/api/imports", { method: "POST", body: new FormData(form) }).then(poll).catch(function (error) { bar.hidden = true; fail(error); });
+        bar.hidden = false; result.hidden = true; status(T.working);
+        api("/api/imports", { method: "POST", body: new FormData(form) }).then(poll).catch(function (error) {
+          bar.hidden = true; status(fill("upload_failed", { reason: error.message }), true);
+        });
       });
       ledgers();
+    },
+
+    docs: function () {
+      // the OpenAPI schema as a readable page: each operation with its parameters and body
+      api("/openapi.json").then(function (spec) {
+        var out = [];
+        Object.keys(spec.paths).forEach(function (path) {
+          Object.keys(spec.paths[path]).forEach(function (method) {
+            var op = spec.paths[path][method], params = (op.parameters || []).map(function (p) {
+              var s = p.schema || {}, type = s.type || (s.anyOf || []).map(function (a) { return a.type; }).filter(Boolean).join(" | ") || "";
+              return node("tr", {}, [node("td", {}, [node("code", {}, [p.name])]), node("td", {}, [p.in]), node("td", {}, [type + (p.required ? ", required" : "")]),
+                node("td", { "class": "wrap" }, [p.description || (s.default !== undefined ? "default " + JSON.stringify(s.default) : "")])]);
+            });
+            var body = op.requestBody && op.requestBody.content ? Object.keys(op.requestBody.content).join(", ") : "";
+            var ref = body && (op.requestBody.content[Object.keys(op.requestBody.content)[0]].schema || {}).$ref;
+            var children = [node("h2", {}, [node("span", { "class": "method " + method }, [method.toUpperCase()]), " ", node("code", {}, [path])]),
+              node("p", {}, [op.summary || ""])];
+            if (params.length) { children.push(node("table", {}, [node("tbody", {}, params)])); }
+            if (body) { children.push(node("p", { "class": "muted" }, ["Body: " + body + (ref ? " · " + ref.split("/").pop() : "")])); }
+            out.push(node("section", { "data-operation": method + " " + path }, children));
+          });
+        });
+        var schemas = (spec.components || {}).schemas || {};
+        Object.keys(schemas).forEach(function (name) {
+          var props = schemas[name].properties || {};
+          out.push(node("section", { id: "schema-" + name }, [node("h2", {}, [name]), node("table", {}, [node("tbody", {}, Object.keys(props).map(function (p) {
+            var s = props[p];
+            return node("tr", {}, [node("td", {}, [node("code", {}, [p])]), node("td", {}, [s.type || (s.anyOf || []).map(function (a) { return a.type; }).join(" | ") || (s.enum || []).join(", ")]),
+              node("td", { "class": "wrap" }, [s.description || (s.default !== undefined ? "default " + JSON.stringify(s.default) : "")])]);
+          }))])]));
+        });
+        document.getElementById("api-docs").replaceChildren.apply(document.getElementById("api-docs"), out);
+        document.body.setAttribute("data-docs-rendered", String(out.length));
+      }).catch(fail);
     }
   };
 
+  currencySwitch();
   pages[document.body.getAttribute("data-page")]();
 })();

@@ -1,0 +1,135 @@
+"""One command's or one request's view of the orders: the tables several analyses share, built once.
+
+An :class:`Analysis` is made per command (or per web request, or per report run) for one currency, and
+computes on first use, then remembers, what more than one figure needs: the last day of the data, the
+per-customer values, the cohort cells (one engine query from which every cohort table, split or not, is
+summed), the monthly marketing spend. The report is built from one :class:`Analysis`, so it runs a handful
+of engine queries instead of one per figure, and renders the same figures in every language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from ltvkit.analytics.channels import cac_table, monthly_spend, quality_by
+from ltvkit.analytics.cohorts import Period, cohort_cells, cohort_table_from_cells, last_observed_day
+from ltvkit.analytics.historical import (
+    LtvSummary,
+    customer_values_frame,
+    lorenz_points,
+    ltv_summary,
+    pareto_shares,
+)
+from ltvkit.analytics.overview import revenue_by_currency
+from ltvkit.data.sources import Tables
+from ltvkit.errors import MissingDataError, ParameterError
+
+
+def currencies_by_revenue(orders: ir.Table) -> list[str]:
+    """The currencies with purchases, the largest net revenue first (one query)."""
+    by_currency = revenue_by_currency(orders)
+    by_currency = by_currency[by_currency["customers"] > 0]
+    return list(by_currency.sort_values("net_revenue", ascending=False, kind="stable")["currency"])
+
+
+def choose_currency(orders: ir.Table, currency: str | None) -> tuple[str, list[str]]:
+    """The currency to analyse (``currency``, or the largest by net revenue) and the others with purchases;
+    money is never summed across currencies."""
+    codes = currencies_by_revenue(orders)
+    if not codes:
+        raise ParameterError("there are no purchases yet; import orders first")
+    chosen = currency.upper() if currency else codes[0]
+    if chosen not in codes:
+        raise MissingDataError(
+            f"no purchases in {chosen}; the data has {', '.join(codes)}", parameter="currency"
+        )
+    return chosen, [c for c in codes if c != chosen]
+
+
+class Analysis:
+    """The orders and spend of ``tables`` in one currency (the largest by revenue unless ``currency`` is
+    given), with the shared tables computed once."""
+
+    def __init__(self, tables: Tables, *, currency: str | None = None) -> None:
+        self.tables = tables
+        self.orders = tables.table("orders")
+        self.currency, self.other_currencies = choose_currency(self.orders, currency)
+        self._cells: dict[Period, pd.DataFrame] = {}
+
+    @cached_property
+    def end(self) -> dt.date:
+        """The last day of the data (the newest order of any status)."""
+        return last_observed_day(self.orders)
+
+    @cached_property
+    def customer_values(self) -> pd.DataFrame:
+        """Per customer: purchases, net revenue, gross profit, first and last purchase."""
+        return customer_values_frame(self.orders, currency=self.currency)
+
+    def ltv(self, *, margin: float | None = None, inactive_after_days: int = 180) -> LtvSummary:
+        """Historical and expected LTV (:func:`~ltvkit.analytics.historical.ltv_summary`)."""
+        return ltv_summary(
+            self.orders,
+            currency=self.currency,
+            margin=margin,
+            inactive_after_days=inactive_after_days,
+            end=self.end,
+            values=self.customer_values,
+        )
+
+    @property
+    def has_costs(self) -> bool:
+        """Whether the orders carry costs or fees (so profit is revenue less them, not a margin rate)."""
+        return bool(self.customer_values["has_costs"].any())
+
+    def cohort_table(self, period: Period = "month", split: str | None = None) -> pd.DataFrame:
+        """:func:`~ltvkit.analytics.cohorts.cohort_table`, summed from cohort cells read once per period."""
+        if period not in self._cells:
+            self._cells[period] = cohort_cells(
+                self.orders, period=period, currency=self.currency, end=self.end
+            )
+        return cohort_table_from_cells(self._cells[period], period=period, split=split, end=self.end)
+
+    def quality_by(self, by: str = "channel", *, margin: float | None = None) -> pd.DataFrame:
+        """:func:`~ltvkit.analytics.channels.quality_by` on the shared cohort cells."""
+        return quality_by(
+            self.orders, by, currency=self.currency, margin=margin, table=self.cohort_table(split=by)
+        )
+
+    @cached_property
+    def spend_by_month(self) -> pd.DataFrame:
+        """Marketing spend in this currency by month and channel (empty without spend)."""
+        return monthly_spend(self.tables.table("spend"), self.currency)
+
+    def cac(
+        self, *, margin: float | None = None, horizon: int = 12, target_ratio: float = 3.0
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """:func:`~ltvkit.analytics.channels.cac_table` (by channel, by channel and month)."""
+        return cac_table(
+            self.orders,
+            self.tables.table("spend"),
+            currency=self.currency,
+            margin=margin,
+            horizon=horizon,
+            target_ratio=target_ratio,
+            table=self.cohort_table(split="channel"),
+            spend_by_month=self.spend_by_month,
+            has_costs=self.has_costs,
+        )
+
+    @property
+    def revenue_per_customer(self) -> np.ndarray:
+        return self.customer_values["net_revenue"].to_numpy()
+
+    def pareto(self) -> pd.DataFrame:
+        """Revenue share of the top customers (:func:`~ltvkit.analytics.historical.pareto_shares`)."""
+        return pareto_shares(self.revenue_per_customer)
+
+    def lorenz(self) -> tuple[pd.DataFrame, float]:
+        """The Pareto curve and the Gini coefficient (:func:`~ltvkit.analytics.historical.lorenz_points`)."""
+        return lorenz_points(self.revenue_per_customer)

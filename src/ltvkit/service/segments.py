@@ -1,0 +1,76 @@
+"""Use case of segments: whom to act on, by RFM, lifecycle or value, with or without a model, and the lists
+to export. The CLI and the API call these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ltvkit.analytics.segments import (
+    LifecycleRules,
+    export_segments,
+    read_exclusions,
+    segment,
+    segment_lists,
+    segment_summary,
+)
+from ltvkit.data.sources import Tables
+from ltvkit.errors import collect_notes
+from ltvkit.service.analysis import choose_currency
+from ltvkit.service.valuation import predict_customers
+
+__all__ = ["Segments", "read_exclusions", "segments"]
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Every customer's segment under one scheme, and the summary per segment."""
+
+    scheme: str
+    currency: str
+    customers: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> pd.DataFrame:
+        """Per segment: customers, shares, revenue, average LTV and the suggested action."""
+        return segment_summary(self.customers)
+
+    def lists(self, *, exclude: set[str] | None = None) -> dict[str, pd.DataFrame]:
+        """Per segment, the customers to act on (without those in ``exclude``)."""
+        return segment_lists(self.customers, exclude=exclude)
+
+    def export(self, directory: str | Path, *, exclude: set[str] | None = None) -> list[Path]:
+        """One CSV per segment into ``directory``."""
+        return export_segments(self.customers, directory, exclude=exclude)
+
+
+def segments(
+    tables: Tables,
+    scheme: str = "rfm",
+    *,
+    currency: str | None = None,
+    core_product: str | None = None,
+    use_model: bool = False,
+) -> Segments:
+    """Segment the customers of one currency by ``scheme``; with ``use_model``, lifecycle segments use
+    BG/NBD's P(alive) and value tiers the predicted 12-month CLV instead of revenue so far."""
+    orders = tables.table("orders")
+    code, _ = choose_currency(orders, currency)
+    alive = clv = None
+    notes: list[str] = []
+    if use_model and scheme in ("lifecycle", "value"):
+        with collect_notes() as notes:
+            scored, _ = predict_customers(orders, horizon=12, unit="month", currency=code, intervals=False)
+        alive = scored.set_index("customer_id")["probability_alive"]
+        clv = scored.set_index("customer_id")["clv"]
+    segmented = segment(
+        orders,
+        scheme,
+        currency=code,
+        rules=LifecycleRules(core_product=core_product),
+        probability_alive=alive,
+        clv=clv if scheme == "value" else None,
+    )
+    return Segments(scheme, code, segmented, notes)
