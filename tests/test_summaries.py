@@ -1,15 +1,25 @@
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
+import ibis
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import CALIBRATION_END, DATA, cdnow_days
 from ltvkit.data.workspace import Workspace
 from ltvkit.errors import ParameterError
 from ltvkit.models import BetaGeoModel
-from ltvkit.predict.summaries import calibration_holdout_summary, compressed, customer_summary
+from ltvkit.predict import summaries
+from ltvkit.predict.summaries import (
+    calibration_holdout_summary,
+    compressed,
+    customer_summary,
+    last_purchase_day,
+)
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +100,10 @@ def test_hand_computed_summary(workspace: Workspace, tmp_path: Path) -> None:
         230,
     ]
     assert s.loc["b", ["frequency", "recency", "T", "monetary_value"]].tolist() == [0, 0, 28, 0]
+    assert last_purchase_day(workspace.table("orders")) == dt.date(
+        2026, 3, 5
+    )  # d's; the refund is no purchase
+    assert last_purchase_day(workspace.table("orders"), "2026-03-01") == dt.date(2026, 3, 1)
     weeks = customer_summary(workspace.table("orders"), unit="week", observation_end="2026-03-01").execute()
     assert weeks.set_index("customer_id").loc["a", "T"] == pytest.approx(29 / 7)
 
@@ -116,3 +130,71 @@ def test_bad_parameters(workspace: Workspace, tmp_path: Path) -> None:
         )
     with pytest.raises(ParameterError, match="not a date"):
         customer_summary(workspace.table("orders"), observation_end="soon")
+
+
+def _reference_summary(orders: pd.DataFrame, end: str, scale: float) -> pd.DataFrame:
+    """The summary by hand in pandas: customer-days of purchases up to ``end``, the first one excluded from
+    frequency and mean spend."""
+    paid = orders[orders["status"].isin(["paid", "partially_refunded"])]
+    paid = paid.assign(day=paid["ordered_at"].dt.normalize(), value=paid["amount"] - paid["refunded"])
+    days = (
+        paid[paid["day"] <= pd.Timestamp(end)].groupby(["customer_id", "day"], as_index=False)["value"].sum()
+    )
+    rows = {}
+    for customer, group in days.groupby("customer_id"):
+        group = group.sort_values("day")
+        x = len(group) - 1
+        first, last = group["day"].iloc[0], group["day"].iloc[-1]
+        rows[customer] = {
+            "frequency": float(x),
+            "recency": (last - first).days / scale,
+            "T": (pd.Timestamp(end) - first).days / scale,
+            "monetary_value": group["value"].iloc[1:].mean() if x else 0.0,
+            "revenue": group["value"].sum(),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").sort_index()
+
+
+order_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["a", "b", "c", "d"]),
+        st.integers(0, 40),  # day
+        st.integers(0, 86_399),  # second of the day
+        st.floats(-50, 500, allow_nan=False).map(lambda v: round(v, 2)),
+        st.sampled_from(["paid", "paid", "partially_refunded", "refunded", "cancelled"]),
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=order_rows, generic=st.booleans())
+def test_summary_equals_a_hand_computed_reference(
+    rows: list[tuple[str, int, int, float, str]], generic: bool
+) -> None:
+    """Values of the one-aggregation summary (DuckDB's ``arg_min``, or the portable ``argmin`` other
+    engines get) against pandas, for any mix of days, same-day orders and statuses."""
+    start = pd.Timestamp("2026-01-01")
+    orders = pd.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "ordered_at": [start + pd.Timedelta(days=r[1], seconds=r[2]) for r in rows],
+            "amount": [r[3] for r in rows],
+            "refunded": [r[3] / 4 if r[4] == "partially_refunded" else 0.0 for r in rows],
+            "status": [r[4] for r in rows],
+            "currency": "USD",
+        }
+    )
+    end = "2026-02-01"
+    expected = _reference_summary(orders, end, 7.0)
+    if expected.empty:
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        if generic:
+            patch.setattr(summaries, "_first_value", lambda days: days.value.argmin(days.day))
+        got = customer_summary(ibis.memtable(orders), unit="week", observation_end=end, sort=True).execute()
+    got = got.set_index("customer_id")[expected.columns]
+    pd.testing.assert_frame_equal(got, expected, check_names=False, check_index_type=False, rtol=1e-9)
+    unsorted = customer_summary(ibis.memtable(orders), unit="week", observation_end=end).execute()
+    assert sorted(unsorted["customer_id"]) == list(expected.index)

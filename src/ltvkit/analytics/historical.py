@@ -21,6 +21,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -149,13 +150,6 @@ def ltv_summary(
     )
 
 
-def _revenue_per_customer(orders: ir.Table, currency: str | None) -> np.ndarray:
-    values = customer_values(orders, currency=currency).execute()["net_revenue"].to_numpy()
-    if len(values) == 0:
-        raise ParameterError("there are no purchases")
-    return values
-
-
 def pareto_shares(
     values: np.ndarray, shares: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2, 0.5)
 ) -> pd.DataFrame:
@@ -177,13 +171,6 @@ def pareto_shares(
     return pd.DataFrame(rows)
 
 
-def pareto_table(
-    orders: ir.Table, *, currency: str | None = None, shares: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2, 0.5)
-) -> pd.DataFrame:
-    """:func:`pareto_shares` of the customers of ``orders``."""
-    return pareto_shares(_revenue_per_customer(orders, currency), shares)
-
-
 def lorenz_points(values: np.ndarray, points: int = 101) -> tuple[pd.DataFrame, float]:
     """Cumulative share of revenue against cumulative share of customers, top customers first (the Pareto
     curve), at ``points`` evenly spaced customer shares, and the Gini coefficient, given each customer's net
@@ -202,8 +189,81 @@ def lorenz_points(values: np.ndarray, points: int = 101) -> tuple[pd.DataFrame, 
     return pd.DataFrame({"customer_share": grid, "revenue_share": curve}), gini
 
 
+def _ranked_revenue(orders: ir.Table, currency: str | None) -> ir.Table:
+    """Customers by net revenue, largest first (ties by customer id, so every engine ranks alike):
+    ``rank`` (1 = largest), ``value``, ``cumulative`` (of the ranks up to this one), ``customers`` (n),
+    ``total`` and ``gini_sum`` = Σ (n + 1 − 2·rank)·value (the Gini numerator), all in the engine."""
+    per = customer_values(orders, currency=currency)
+    order = [ibis.desc(per.net_revenue), per.customer_id]
+    n = per.count().over()
+    ranked = per.select(
+        value=per.net_revenue,
+        rank=ibis.row_number().over(order_by=order) + 1,
+        cumulative=per.net_revenue.sum().over(ibis.cumulative_window(order_by=order)),
+        customers=n,
+        total=per.net_revenue.sum().over(),
+    )
+    return ranked.mutate(gini_sum=((ranked.customers + 1 - 2 * ranked.rank) * ranked.value).sum().over())
+
+
+def pareto_table(
+    orders: ir.Table, *, currency: str | None = None, shares: tuple[float, ...] = (0.01, 0.05, 0.1, 0.2, 0.5)
+) -> pd.DataFrame:
+    """Share of net revenue from the top ``shares`` of customers (by their net revenue): ``top_share``,
+    ``customers``, ``revenue``, ``revenue_share``. The engine ranks the customers and returns only the
+    rows at the ``ceil(share · n)``-th rank (at least the first)."""
+    ranked = _ranked_revenue(orders, currency)
+    cut = {share: ibis.greatest((share * ranked.customers).ceil().cast("int64"), 1) for share in shares}
+    rows = ranked.filter(ibis.or_(*(ranked.rank == at for at in cut.values()))).execute()
+    if rows.empty:
+        raise ParameterError("there are no purchases")
+    total = float(rows["total"].iloc[0])
+    n = int(rows["customers"].iloc[0])
+    at_rank = rows.set_index("rank")["cumulative"]
+    table = []
+    for share in shares:
+        top = max(1, int(np.ceil(share * n)))
+        revenue = float(at_rank[top])
+        table.append(
+            {
+                "top_share": share,
+                "customers": top,
+                "revenue": revenue,
+                "revenue_share": revenue / total if total else 0.0,
+            }
+        )
+    return pd.DataFrame(table)
+
+
 def lorenz_curve(
     orders: ir.Table, *, currency: str | None = None, points: int = 101
 ) -> tuple[pd.DataFrame, float]:
-    """:func:`lorenz_points` of the customers of ``orders``."""
-    return lorenz_points(_revenue_per_customer(orders, currency), points)
+    """Cumulative share of revenue against cumulative share of customers, top customers first (the Pareto
+    curve), at ``points`` evenly spaced customer shares (linear between customers); and the Gini coefficient
+    of customer revenue, Σ (2i − n − 1) x_(i) / (n Σ x) over ascending x.
+
+    Only the customers whose rank spans a grid point come back: rank k covers positions [k − 1, k), and
+    grid point j sits at position j·n/m (m = points − 1), so rank k is needed when
+    ⌈(k − 1)·m / n⌉·n < k·m (integer arithmetic in the engine)."""
+    ranked = _ranked_revenue(orders, currency)
+    m = points - 1
+    k, n = ranked.rank, ranked.customers
+    needed = (((k - 1) * m + n - 1) // n) * n < k * m
+    rows = ranked.filter(needed).order_by("rank").execute()
+    if rows.empty:
+        raise ParameterError("there are no purchases")
+    n_all = int(rows["customers"].iloc[0])
+    total = float(rows["total"].iloc[0])
+    grid = np.linspace(0, 1, points)
+    position = grid * n_all
+    # the row whose span [rank − 1, rank) holds each position; the last point (position n) is the total
+    holder = np.searchsorted(rows["rank"].to_numpy(), np.floor(position) + 1)
+    holder = np.minimum(holder, len(rows) - 1)
+    value = rows["value"].to_numpy()[holder]
+    before = rows["cumulative"].to_numpy()[holder] - value
+    cumulative = np.where(
+        position >= n_all, total, before + (position - (rows["rank"].to_numpy()[holder] - 1)) * value
+    )
+    curve = cumulative / total
+    gini = float(rows["gini_sum"].iloc[0]) / (n_all * total) if total else 0.0
+    return pd.DataFrame({"customer_share": grid, "revenue_share": curve}), gini

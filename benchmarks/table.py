@@ -1,0 +1,265 @@
+"""One table: each step of ltvkit beside its floor, on the synthetic order logs of ``scale.py``.
+
+    python benchmarks/table.py                                  # 10^5 and 10^6 customers
+    python benchmarks/table.py --customers 1e5 --repeat 5
+    python benchmarks/table.py --with-1e7                       # and 10^7 customers (10^8 orders)
+    python benchmarks/table.py --lifetimes /tmp/venv/bin/python # lifetimes beside, from its own venv
+
+Rows, for each size (about ten orders per customer, Parquet read where it is, no import):
+
+- summary: ``customer_summary`` (the mapping of the file's columns, the currency check, x, t_x, T, m)
+  to Arrow, beside the same per-customer numbers written as one hand-made DuckDB query on the raw file;
+  once as called bare (one small query first reads the last purchase day and checks the currency), once
+  with both given (nothing read before the aggregation, as when a caller already knows them);
+- fit BG/NBD, Pareto/NBD, Gamma-Gamma: on the compressed statistics read from the engine (lifetimes, if
+  given, fits the per-customer columns, as it is used);
+- scoring: ``customer_value`` in memory (P(alive), E[purchases], CLV over 52 weeks) beside the engine
+  path ``customer_value_table`` (the join done in DuckDB, out as Arrow), which the issue takes as the floor;
+- intervals: ``customer_value`` with 90% intervals beside the same without.
+
+Each pair runs alternately ``--repeat`` times; the table gives both medians, the median of the paired
+ratios and the machine's 1-minute load average (``os.getloadavg``) over the row, as the machine is shared:
+read ratios, not seconds. lifetimes is not a dependency of ltvkit: it runs in the interpreter given with
+``--lifetimes`` (a separate virtual environment with lifetimes 0.11 and its old numpy and pandas), once per
+size, on the same summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scale import DATA, DAYS, generate
+
+HORIZON_WEEKS = 52
+END = pd.Timestamp("2022-01-01") + pd.Timedelta(days=DAYS - 1)
+
+FLOOR_SQL = """
+WITH days AS (
+  SELECT customer_id, CAST(paid_at AS DATE) AS day, sum(total) AS value
+  FROM read_parquet('{path}') WHERE status = 'paid' GROUP BY ALL
+)
+SELECT customer_id, CAST(count(*) - 1 AS DOUBLE) AS frequency,
+       CAST(max(day) - min(day) AS DOUBLE) / 7 AS recency,
+       CAST(DATE '{end}' - min(day) AS DOUBLE) / 7 AS T,
+       CASE WHEN count(*) > 1 THEN (sum(value) - arg_min(value, day)) / (count(*) - 1) ELSE 0 END
+         AS monetary_value,
+       min(day) AS first_purchase, max(day) AS last_purchase, sum(value) AS revenue
+FROM days WHERE day <= DATE '{end}' GROUP BY customer_id
+"""
+
+SIDE_SCRIPT = r"""
+import json, sys, time
+import numpy as np, pandas as pd
+from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter
+d = np.load(sys.argv[1])
+f, r, T, m = (pd.Series(d[c]) for c in ("frequency", "recency", "T", "monetary_value"))
+rep = (f > 0) & (m > 0)
+out = {}
+def timed(name, fn):
+    start = time.perf_counter(); value = fn(); out[name] = time.perf_counter() - start; return value
+bg = timed("fit BG/NBD", lambda: BetaGeoFitter().fit(f, r, T))
+if len(f) <= float(sys.argv[2]) and sys.argv[3] == "pareto":
+    timed("fit Pareto/NBD", lambda: ParetoNBDFitter().fit(f, r, T))
+gg = timed("fit Gamma-Gamma", lambda: GammaGammaFitter().fit(f[rep], m[rep]))
+timed("scoring", lambda: (bg.conditional_probability_alive(f, r, T), gg.customer_lifetime_value(
+    bg, f, r, T, m.where(rep, 0.0), time=12, discount_rate=0.1 / 12, freq="W")))
+print(json.dumps(out))
+"""
+
+
+def paired(
+    ours: Callable[[], Any], theirs: Callable[[], Any] | None, repeat: int
+) -> tuple[float, float | None, float | None, float]:
+    """Medians of ``ours`` and ``theirs`` run alternately, the median of their paired ratios, and the mean
+    1-minute load average over the runs."""
+    mine: list[float] = []
+    other: list[float] = []
+    loads = [os.getloadavg()[0]]
+    for _ in range(repeat):
+        for fn, times in ((ours, mine), (theirs, other)):
+            if fn is not None:
+                start = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - start)
+        loads.append(os.getloadavg()[0])
+    ratio = statistics.median(a / b for a, b in zip(mine, other, strict=True)) if other else None
+    return statistics.median(mine), statistics.median(other) if other else None, ratio, statistics.mean(loads)
+
+
+def lifetimes_times(
+    python: str, summary: pd.DataFrame, pareto_max: float, skip_pareto: bool, timeout: float
+) -> dict[str, Any]:
+    """lifetimes' seconds per step on ``summary``, in its own interpreter (or why there are none)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "summary.npz"
+        columns = ("frequency", "recency", "T", "monetary_value")
+        np.savez(path, **{c: summary[c].to_numpy(dtype=float) for c in columns})
+        try:
+            done = subprocess.run(
+                [python, "-c", SIDE_SCRIPT, str(path), str(pareto_max), "no" if skip_pareto else "pareto"],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return {"error": f"over {timeout:.0f} s"}
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1][:60]}
+    return dict(json.loads(done.stdout))
+
+
+def run_size(customers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
+    import duckdb
+
+    from ltvkit.data.sources import Source
+    from ltvkit.models import BetaGeoModel, GammaGammaModel, ParetoNBDModel
+    from ltvkit.predict.clv import customer_value, customer_value_table
+    from ltvkit.predict.summaries import compressed, customer_summary
+
+    path = DATA / f"orders-{customers * 10:.0e}.parquet"
+    if not path.exists():
+        DATA.mkdir(exist_ok=True)
+        generate(customers * 10, path)
+    source = Source.open("duckdb://", str(path), currency="USD")
+    orders = source.table("orders")
+    floor = duckdb.connect()
+    floor_sql = FLOOR_SQL.format(path=path, end=END.date().isoformat())
+    rows: list[dict[str, Any]] = []
+
+    def row(stage: str, reference: str, result: tuple[float, float | None, float | None, float]) -> None:
+        ours, theirs, ratio, load = result
+        rows.append(
+            {"size": customers, "stage": stage, "ltvkit": ours, "reference": reference, "theirs": theirs}
+            | {"ratio": ratio, "load": load}
+        )
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+
+    row(
+        "summary",
+        "DuckDB query",
+        paired(
+            lambda: customer_summary(orders, unit="week").to_pyarrow(),
+            lambda: floor.sql(floor_sql).to_arrow_table(),
+            args.repeat,
+        ),
+    )
+    row(
+        "summary, end+currency given",
+        "DuckDB query",
+        paired(
+            lambda: customer_summary(
+                orders, unit="week", observation_end=END.date(), currency="USD"
+            ).to_pyarrow(),
+            lambda: floor.sql(floor_sql).to_arrow_table(),
+            args.repeat,
+        ),
+    )
+    summary = source.backend.create_table("summary", customer_summary(orders, unit="week"), overwrite=True)
+    frame = summary.to_pandas()
+    stats = compressed(summary).execute()
+    repeat = summary.filter((summary.frequency > 0) & (summary.monetary_value > 0))
+    pairs = compressed(repeat, ("frequency", "monetary_value")).execute()
+    side = (
+        lifetimes_times(args.lifetimes, frame, args.lifetimes_pareto_max, args.no_pareto, 1800)
+        if args.lifetimes
+        else {}
+    )
+
+    fitted: dict[str, Any] = {}
+    fits = [
+        ("fit BG/NBD", BetaGeoModel, stats),
+        ("fit Pareto/NBD", ParetoNBDModel, stats),
+        ("fit Gamma-Gamma", GammaGammaModel, pairs),
+    ]
+    for stage, model, data in (f for f in fits if not (args.no_pareto and f[1] is ParetoNBDModel)):
+        load = os.getloadavg()[0]
+        start = time.perf_counter()
+        fitted[stage] = model().fit(data)
+        seconds = time.perf_counter() - start
+        row(stage, "lifetimes", (seconds, side.get(stage), None, (load + os.getloadavg()[0]) / 2))
+    bg, gg = fitted["fit BG/NBD"], fitted["fit Gamma-Gamma"]
+    settings = {"horizon": HORIZON_WEEKS, "unit": "week", "discount_rate": 0.1}
+    row(
+        "scoring in memory",
+        "engine path",
+        paired(
+            lambda: customer_value(bg, gg, frame, interval=None, **settings),
+            lambda: customer_value_table(bg, gg, summary, **settings).to_pyarrow(),
+            args.repeat,
+        ),
+    )
+    if "scoring" in side:
+        row("scoring (lifetimes)", "lifetimes", (rows[-1]["ltvkit"], side["scoring"], None, rows[-1]["load"]))
+    row(
+        "scoring with 90% intervals",
+        "without",
+        paired(
+            lambda: customer_value(bg, gg, frame, interval=0.9, **settings),
+            lambda: customer_value(bg, gg, frame, interval=None, **settings),
+            args.repeat,
+        ),
+    )
+    if "error" in side:
+        rows.append({"size": customers, "stage": f"lifetimes: {side['error']}"})
+    rows.append(
+        {"size": customers, "stage": f"({len(frame):,} customers, {len(stats):,} distinct histories)"}
+    )
+    source.close()
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    header = (
+        f"{'customers':>9}  {'step':<28} {'ltvkit s':>9}  {'beside':<13} {'s':>9} {'ratio':>7} {'load':>5}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        if "ltvkit" not in r:
+            print(f"{r['size']:>9.0e}  {r['stage']}")
+            continue
+        theirs = f"{r['theirs']:9.2f}" if r["theirs"] is not None else f"{'—':>9}"
+        ratio = r["ratio"] if r["ratio"] is not None else (r["ltvkit"] / r["theirs"] if r["theirs"] else None)
+        shown = f"{ratio:6.2f}x" if ratio is not None else f"{'':>7}"
+        print(
+            f"{r['size']:>9.0e}  {r['stage']:<28} {r['ltvkit']:9.2f}  {r['reference']:<13} {theirs} {shown} "
+            f"{r['load']:5.1f}"
+        )
+    print("\nratio: ltvkit / beside (the median of paired runs where both ran alternately); load: 1-minute")
+    print("load average during the row, on a machine with", os.cpu_count(), "cores.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--customers", default="1e5,1e6", help="sizes, comma-separated")
+    parser.add_argument("--with-1e7", action="store_true", help="also 10^7 customers (10^8 orders)")
+    parser.add_argument("--repeat", type=int, default=3, help="paired runs per row (medians)")
+    parser.add_argument("--lifetimes", help="a Python interpreter with lifetimes 0.11 installed")
+    parser.add_argument("--lifetimes-pareto-max", type=float, default=1e5, help="largest Pareto/NBD fit")
+    parser.add_argument("--no-pareto", action="store_true", help="skip the Pareto/NBD fits")
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    args = parser.parse_args()
+    sizes = [int(float(s)) for s in args.customers.split(",") if s] + ([10**7] if args.with_1e7 else [])
+    rows = [r for size in sizes for r in run_size(size, args)]
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
