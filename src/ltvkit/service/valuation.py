@@ -29,7 +29,7 @@ from ltvkit.predict.summaries import (
     compressed,
     customer_summary,
     discrete_summary,
-    observation_end_of,
+    last_purchase_day,
     purchase_days,
     repeat_purchases_by_period,
     subscription_durations,
@@ -77,7 +77,7 @@ def _finite(value: float) -> float | None:
 
 
 def _end(orders: ir.Table, observation_end: str | dt.date | None, currency: str | None) -> dt.date:
-    return observation_end_of(purchase_days(orders, currency=currency), observation_end)
+    return last_purchase_day(orders, observation_end, currency=currency)
 
 
 def fit_model(
@@ -225,6 +225,7 @@ def predict_customers(
         margin=margin,
         interval=0.9 if intervals else None,
     )
+    scored = scored.sort_values("customer_id", kind="stable", ignore_index=True)  # files the same every run
     return scored, info | score_totals(scored)
 
 
