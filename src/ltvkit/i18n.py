@@ -1189,6 +1189,23 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "col_share_predicted": {"en": "Share predicted", "ru": "Доля прогноза", "uk": "Частка прогнозу"},
     "col_caveat": {"en": "Caveat", "ru": "Оговорка", "uk": "Застереження"},
+    "predicted_by_channel": {
+        "en": "What a customer of each channel is worth: predicted LTV over 12 months",
+        "ru": "Сколько стоит клиент каждого канала: прогноз LTV на 12 месяцев",
+        "uk": "Скільки коштує клієнт кожного каналу: прогноз LTV на 12 місяців",
+    },
+    "predicted_by_channel_note": {
+        "en": "Revenue in the first 12 months from the first purchase: what customers have paid, plus "
+        "what the models expect for the months a young channel has not lived yet. Max CAC = LTV / "
+        "{target}; a CAC above the upper end of its interval is marked.",
+        "ru": "Выручка за первые 12 месяцев с первой покупки: что клиенты уже заплатили, плюс прогноз "
+        "моделей на месяцы, которые молодой канал ещё не прожил. Макс. CAC = LTV / {target}; CAC выше "
+        "верхней границы интервала выделен.",
+        "uk": "Виручка за перші 12 місяців від першої покупки: що клієнти вже сплатили, плюс прогноз "
+        "моделей на місяці, які молодий канал ще не прожив. Макс. CAC = LTV / {target}; CAC вище "
+        "верхньої межі інтервалу виділено.",
+    },
+    "col_ltv_predicted": {"en": "Predicted LTV", "ru": "Прогноз LTV", "uk": "Прогноз LTV"},
     "caveat_small_group": {
         "en": "fewer than 30 customers: a rough figure",
         "ru": "меньше 30 клиентов: цифра приблизительная",

@@ -113,6 +113,26 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
         if over
         else t("channels_all_within", target=target)
     )
+    predicted_rows = [
+        {
+            "cells": [
+                row["channel"],
+                i18n.number(row["customers"], lang),
+                money(row["ltv"]),
+                f"{money(row['ltv_low'])} – {money(row['ltv_high'])}",
+                money(row["max_cac"]),
+                f"{money(row['max_cac_low'])} – {money(row['max_cac_high'])}",
+                money(row["cac"]) if row.get("cac") is not None else "",
+            ],
+            "over": (row.get("cac") or 0) > row["max_cac_high"],
+            "caveat": "; ".join(
+                t(key)
+                for key in ("caveat_small_group", "caveat_mostly_predicted")
+                if row[key.split("_", 1)[1]]
+            ),
+        }
+        for row in data.get("predicted") or []
+    ]
     product_rows = [
         [
             row["first_product"],
@@ -205,6 +225,7 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
             cac_verdict=cac_verdict if cac_rows else "",
             channels_over=over,
             product_rows=product_rows,
+            predicted_rows=predicted_rows,
             scenario_rows=scenario_rows,
             model_notes=data.get("model_notes") or [],
             target=target,

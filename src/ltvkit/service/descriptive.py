@@ -159,12 +159,14 @@ def predicted_ltv(
     margin: float = 1.0,
     target: float = 3.0,
     currency: str | None = None,
+    analysis: Analysis | None = None,
 ) -> Predicted:
     """What a customer of each group is worth over ``horizon_months`` from the first purchase, young groups
     extrapolated by the fitted models (:func:`~ltvkit.service.valuation.group_ltv`), and so what CAC each can
     bear at LTV:CAC = ``target``; by channel, with the CAC actually paid and how far above or below the
-    maximum it is."""
-    data = Analysis(tables, currency=currency)
+    maximum it is. A caller with an :class:`Analysis` of the same orders passes it (``analysis``), so the
+    CAC reuses its tables."""
+    data = analysis or Analysis(tables, currency=currency)
     with collect_notes() as notes:
         table, info = group_ltv(
             data.orders,

@@ -11,9 +11,11 @@ import pandas as pd
 from ltvkit.analytics.channels import chained_curves
 from ltvkit.analytics.cohorts import cohort_matrix
 from ltvkit.data.sources import Tables
+from ltvkit.errors import ParameterError
 from ltvkit.report.build import CURVE_COHORTS, MAX_AGE, MAX_COHORTS, TARGET_RATIO, render, write_report
 from ltvkit.serialize import jsonable
 from ltvkit.service.analysis import Analysis
+from ltvkit.service.descriptive import predicted_ltv
 from ltvkit.service.whatif import scenarios as plan
 from ltvkit.whatif.scenarios import Scenario
 
@@ -24,10 +26,12 @@ def report_data(
     currency: str | None = None,
     margin: float | None = None,
     scenarios: list[Scenario] | None = None,
+    predictions: bool = True,
 ) -> dict[str, Any]:
     """Every figure the report shows, for one currency (the largest by revenue unless given); with
-    ``scenarios``, their what-if table too. The figures come from one :class:`Analysis`, so the shared
-    tables are read from the engine once."""
+    ``scenarios``, their what-if table too; with ``predictions``, the predicted LTV and the CAC each
+    channel can bear (the models read their own statistics: a few more engine queries). The descriptive
+    figures come from one :class:`Analysis`, so the shared tables are read from the engine once."""
     data = Analysis(ws, currency=currency)
     code = data.currency
     summary = data.ltv(margin=margin)
@@ -48,12 +52,14 @@ def report_data(
     curve_cohorts = heat["ltv"].iloc[-CURVE_COHORTS:].dropna(axis=1, how="all")
     lorenz, gini = data.lorenz()
     cac = data.cac(margin=margin, target_ratio=TARGET_RATIO)[0] if not data.spend_by_month.empty else None
-    what_if, model_notes = None, []
+    predicted, model_notes = _predicted_by_channel(data, margin) if predictions else (None, [])
+    what_if = None
     if scenarios:
         planned = plan(
             ws, scenarios, margin=1.0 if margin is None else margin, target=TARGET_RATIO, currency=code
         )
-        what_if, model_notes = planned.table.to_dict(orient="records"), planned.notes
+        what_if = planned.table.to_dict(orient="records")
+        model_notes += planned.notes
     return jsonable(
         {
             "scenarios": what_if,
@@ -84,8 +90,28 @@ def report_data(
             },
             "products": data.quality_by("first_product").to_dict(orient="records"),
             "cac": cac.to_dict(orient="records") if cac is not None else None,
+            "predicted": predicted,
         }
     )
+
+
+def _predicted_by_channel(
+    data: Analysis, margin: float | None
+) -> tuple[list[dict[str, Any]] | None, list[str]]:
+    """Predicted 12-month LTV and max CAC per channel with intervals, or None with the reason as a note when
+    the data cannot support a model (no repeat purchase yet, too little history)."""
+    try:
+        found = predicted_ltv(
+            data.tables,
+            by="channel",
+            margin=1.0 if margin is None else margin,
+            target=TARGET_RATIO,
+            currency=data.currency,
+            analysis=data,
+        )
+    except ParameterError as exc:
+        return None, [str(exc)]
+    return found.table.to_dict(orient="records"), found.notes
 
 
 def build_reports(
@@ -95,9 +121,10 @@ def build_reports(
     currency: str | None = None,
     margin: float | None = None,
     scenarios: list[Scenario] | None = None,
+    predictions: bool = True,
 ) -> list[Path]:
     """The report in each language of ``outputs`` (language → file), its figures computed once."""
-    data = report_data(tables, currency=currency, margin=margin, scenarios=scenarios)
+    data = report_data(tables, currency=currency, margin=margin, scenarios=scenarios, predictions=predictions)
     return [write_report(render(data, lang), out) for lang, out in outputs.items()]
 
 
