@@ -309,6 +309,40 @@ def channels(
     )
 
 
+@router.get(
+    "/channels/predicted",
+    summary="Predicted LTV per group with its 90% interval, the CAC it bears and (by channel) the CAC paid",
+)
+def predicted_channels(
+    request: Request,
+    by: Annotated[str, Query(pattern="^(cohort|" + "|".join(SPLITS) + ")$")] = "channel",
+    horizon: Annotated[int, Query(ge=1, le=60)] = 12,
+    target: Annotated[float, Query(ge=0.5, le=100)] = 3.0,
+    margin: Margin = None,
+    currency: Currency = None,
+) -> dict[str, Any]:
+    def compute(ws: Workspace) -> dict[str, Any]:
+        found = descriptive.predicted_ltv(
+            ws,
+            by=by,
+            horizon_months=horizon,
+            margin=1.0 if margin is None else margin,
+            target=target,
+            currency=currency,
+        )
+        return jsonable(
+            {
+                "currency": found.currency,
+                "by": by,
+                "horizon_months": horizon,
+                "rows": records(found.table),
+                "notes": found.notes,
+            }
+        )
+
+    return _read(request, ("predicted", by, horizon, target, margin, currency), compute)
+
+
 @router.get("/cac", summary="CAC, LTV:CAC, payback and the maximum CAC by channel")
 def cac(
     request: Request,

@@ -356,6 +356,23 @@
           }
         });
       }).catch(fail);
+      // the models' view: slower, so it fills its own table when it is ready
+      api("/api/channels/predicted").then(function (p) {
+        var cur = p.currency;
+        table("predicted-table", p.rows, {
+          currency: cur,
+          columns: ["channel", "customers", "ltv", "max_cac", "cac"],
+          labels: { ltv: T.col_ltv_predicted },
+          rowClass: function (r) { return r.cac > r.max_cac_high ? "over" : ""; },
+          extraHead: T.col_ltv_interval + " · " + T.col_max_cac_interval,
+          extra: function (r) {
+            var caveats = ["small_group", "mostly_predicted"].filter(function (k) { return r[k]; }).map(function (k) { return T["caveat_" + k]; });
+            return node("span", {}, [fmt.money(r.ltv_low, cur) + " – " + fmt.money(r.ltv_high, cur) + " · " +
+              fmt.money(r.max_cac_low, cur) + " – " + fmt.money(r.max_cac_high, cur) + (caveats.length ? " (" + caveats.join("; ") + ")" : "")]);
+          }
+        });
+        notes("predicted-notes", p.notes);
+      }).catch(function (error) { document.getElementById("predicted-table").textContent = error.message; });
     },
 
     value: function () {
