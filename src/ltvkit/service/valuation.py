@@ -15,7 +15,7 @@ import pandas as pd
 from ltvkit.analytics.cohorts import customers
 from ltvkit.choices import MODELS, SPLITS
 from ltvkit.data.sources import Source, write_result
-from ltvkit.errors import ParameterError, collect_notes
+from ltvkit.errors import MissingDataError, ParameterError, collect_notes
 from ltvkit.io.writers import write_table
 from ltvkit.models import BetaGeoBetaBinomModel, GammaGammaModel, ShiftedBetaGeometricModel
 from ltvkit.models.base import BaseModel, PurchaseModel
@@ -147,7 +147,7 @@ def _fit_spend(summary: ir.Table, *, for_value: bool = False) -> tuple[GammaGamm
     pairs = compressed(repeat, ("frequency", "monetary_value")).execute()  # one pass for both answers
     positive = pairs["monetary_value"] > 0
     if not positive.any():
-        raise ParameterError(
+        raise MissingDataError(
             "no customer has paid for a repeat purchase yet, so spend per order cannot be modelled; the "
             "expected LTV of the summary (average check × frequency × expected lifetime) needs no model"
         )

@@ -550,6 +550,7 @@
     }
   };
 
-  currencySwitch();
-  pages[document.body.getAttribute("data-page")]();
+  var page = document.body.getAttribute("data-page");
+  if (["overview", "cohorts", "channels", "value", "segments", "scenarios"].indexOf(page) >= 0) { currencySwitch(); }
+  pages[page]();
 })();
