@@ -1,17 +1,14 @@
-"""Segments and what-if scenarios: hand-checked rules, sizes that add up, exports that honour exclusions,
-formula results by hand and model results against simulation."""
+"""What-if scenarios and the tripwire: formula results by hand, model results against simulation, scenario
+files through the command line."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from conftest import FIXTURES
-from ltvkit.analytics.segments import _score, export_segments, read_exclusions, segment, segment_summary
-from ltvkit.data import demo
 from ltvkit.data.workspace import Workspace
 from ltvkit.errors import ParameterError
 from ltvkit.models import BetaGeoModel, GammaGammaModel
@@ -25,83 +22,6 @@ from ltvkit.whatif.scenarios import (
     read_scenarios,
 )
 from ltvkit.whatif.tripwire import TripwireScenario, evaluate_tripwire, tripwire_baseline, tripwire_value
-
-
-@pytest.fixture(scope="module")
-def school(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    folder = tmp_path_factory.mktemp("school")
-    orders, spend = demo.generate(folder, seed=11, customers=2000)
-    ws = Workspace.open(folder / "ltv.duckdb")
-    ws.import_file(orders)
-    ws.import_file(spend)
-    return ws
-
-
-def test_scores_are_quintiles_with_ties_kept_together() -> None:
-    values = pd.Series([10, 20, 20, 30, 40, 50, 60, 70, 80, 90])
-    assert _score(values).tolist() == [
-        1,
-        1,
-        1,
-        2,
-        3,
-        3,
-        4,
-        4,
-        5,
-        5,
-    ]  # the two 20s share the first one's score
-    assert _score(values, higher_is_better=False).tolist() == [5, 4, 4, 4, 3, 3, 2, 2, 1, 1]
-    shuffled = values.sample(frac=1, random_state=1)
-    assert _score(shuffled).sort_index().tolist() == _score(values).tolist()  # row order does not matter
-
-
-@pytest.mark.parametrize("scheme", ["rfm", "lifecycle", "value"])
-def test_every_customer_in_exactly_one_segment(school: Workspace, scheme: str) -> None:
-    segmented = segment(school.table("orders"), scheme)
-    summary = segment_summary(segmented)
-    assert segmented["customer_id"].is_unique
-    assert summary["customers"].sum() == len(segmented) == segmented["customer_id"].nunique()
-    assert summary["revenue"].sum() == pytest.approx(segmented["net_revenue"].sum())
-    assert summary["action"].notna().all()
-
-
-def test_hand_checked_lifecycle_rules(workspace: Workspace) -> None:
-    workspace.import_file(FIXTURES / "analytics_orders.csv", currency="USD")
-    stages = segment(workspace.table("orders"), "lifecycle").set_index("customer_id")["segment"].to_dict()
-    # data ends Apr 30; core product = Core (most revenue). The usual gap is the median over the repeat buyers
-    # (too few per channel): a 42 days / 2 gaps = 21, e 0 → 10.5 days. a: last bought 46 days ago > 2 × 10.5:
-    # win-back. b: one purchase 110 days ago → stimulation. c: one purchase (its April row is a refund) →
-    # stimulation. e: two purchases on Apr 30, quiet for 0 days, no Core → cross-sell.
-    assert stages == {"a": "win-back", "b": "stimulation", "c": "stimulation", "e": "cross-sell"}
-
-
-def test_value_tiers_have_exact_sizes(school: Workspace) -> None:
-    tiers = segment(school.table("orders"), "value")
-    counts = tiers["segment"].value_counts()
-    n = len(tiers)
-    assert counts["top 20%"] == np.ceil(0.2 * n) and counts["next 30%"] == np.ceil(0.5 * n) - np.ceil(0.2 * n)
-    assert (
-        tiers[tiers["segment"] == "top 20%"]["net_revenue"].min()
-        >= tiers[tiers["segment"] == "rest"]["net_revenue"].max()
-    )
-
-
-def test_exports_leave_out_excluded_customers_and_open_in_a_spreadsheet(
-    school: Workspace, tmp_path: Path
-) -> None:
-    segmented = segment(school.table("orders"), "rfm")
-    unsubscribed = segmented["email"].dropna().iloc[:25].str.upper().tolist()  # case does not matter
-    listing = tmp_path / "unsubscribed.txt"
-    listing.write_text("\n".join(unsubscribed) + "\n", encoding="utf-8")
-    excluded = read_exclusions(listing)
-    assert len(excluded) == 25
-    paths = export_segments(segmented, tmp_path / "lists", exclude=excluded)
-    exported = pd.concat([pd.read_csv(p, encoding="utf-8-sig") for p in paths])
-    assert len(exported) == len(segmented) - 25
-    assert not exported["email"].str.lower().isin(excluded).any()
-    assert paths[0].read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
-
 
 BASE = Baseline(currency="USD", aov=100.0, purchases_per_customer=3.0, lifetime_months=10.0, margin=0.5)
 
@@ -185,70 +105,6 @@ def test_scenarios_file_and_cli(tmp_path: Path) -> None:
     }
     assert rows["upsell"]["model_ltv_change"] == pytest.approx(0.4)
     assert "not pinned down by the data" in " ".join(result.stderr.split())  # four customers: say so
-
-
-def test_segments_and_scenario_commands(tmp_path: Path) -> None:
-    import json
-
-    from typer.testing import CliRunner
-
-    from ltvkit.cli import app
-
-    runner = CliRunner()
-    path = str(tmp_path / "ltv.duckdb")
-    orders, spend = demo.generate(tmp_path, seed=12, customers=2000)
-    assert runner.invoke(app, ["import", str(orders), str(spend), "-w", path]).exit_code == 0
-    for scheme in ("rfm", "lifecycle", "value"):
-        result = runner.invoke(
-            app,
-            [
-                "segments",
-                "--scheme",
-                scheme,
-                "-w",
-                path,
-                "--format",
-                "json",
-                "--export",
-                str(tmp_path / scheme),
-            ],
-        )
-        assert result.exit_code == 0, result.output
-        assert sum(row["customers"] for row in json.loads(result.stdout)) > 1800
-    result = runner.invoke(app, ["segments", "--scheme", "lifecycle", "--model", "-w", path])
-    assert result.exit_code == 0, result.output
-    file = tmp_path / "scenarios.toml"
-    file.write_text("[upsell]\naov_change = 0.4\n[follow-ups]\nfrequency_change = 0.1\n", encoding="utf-8")
-    result = runner.invoke(
-        app, ["scenario", "--file", str(file), "--margin", "0.6", "-w", path, "--format", "json"]
-    )
-    assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout)
-    assert [r["scenario"] for r in rows] == ["baseline", "upsell", "follow-ups"]
-    assert rows[1]["formula_ltv_change"] == pytest.approx(0.4) and rows[1][
-        "model_ltv_change"
-    ] == pytest.approx(0.4)
-    assert rows[2]["formula_ltv_change"] > 0 and rows[2]["model_ltv_change"] > 0
-    file.write_text("[half-price]\nprice = 495\nconversion = 0.2\nbuyers_change = 0.6\n", encoding="utf-8")
-    result = runner.invoke(
-        app,
-        [
-            "tripwire",
-            "--product",
-            demo.PRODUCTS["tripwire"][0],
-            "--core",
-            demo.PRODUCTS["core"][0],
-            "--file",
-            str(file),
-            "-w",
-            path,
-            "--format",
-            "json",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    today, half = json.loads(result.stdout)
-    assert half["price"] == 495 and half["conversion"] == 0.2 and 0.1 < today["conversion"] < 0.5
 
 
 def test_tripwire_price_by_hand(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from conftest import FIXTURES
 from ltvkit import cli, i18n
 from ltvkit.analytics.historical import ltv_summary
 from ltvkit.cli import app
+from ltvkit.data import demo
 from ltvkit.data.workspace import Workspace
 
 runner = CliRunner()
@@ -287,3 +288,67 @@ def test_the_edges_compose_nothing_below_the_service_layer() -> None:
     below = re.compile(r"from ltvkit\.(analytics|predict|whatif|models|retainer)\b")
     for edge in ("cli.py", "web/api.py", "web/app.py", "report/build.py"):
         assert below.findall((root / edge).read_text(encoding="utf-8")) == [], edge
+
+
+def test_segments_and_scenario_commands(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from ltvkit.cli import app
+
+    runner = CliRunner()
+    path = str(tmp_path / "ltv.duckdb")
+    orders, spend = demo.generate(tmp_path, seed=12, customers=2000)
+    assert runner.invoke(app, ["import", str(orders), str(spend), "-w", path]).exit_code == 0
+    for scheme in ("rfm", "lifecycle", "value"):
+        result = runner.invoke(
+            app,
+            [
+                "segments",
+                "--scheme",
+                scheme,
+                "-w",
+                path,
+                "--format",
+                "json",
+                "--export",
+                str(tmp_path / scheme),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        assert sum(row["customers"] for row in json.loads(result.stdout)) > 1800
+    result = runner.invoke(app, ["segments", "--scheme", "lifecycle", "--model", "-w", path])
+    assert result.exit_code == 0, result.output
+    file = tmp_path / "scenarios.toml"
+    file.write_text("[upsell]\naov_change = 0.4\n[follow-ups]\nfrequency_change = 0.1\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["scenario", "--file", str(file), "--margin", "0.6", "-w", path, "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [r["scenario"] for r in rows] == ["baseline", "upsell", "follow-ups"]
+    assert rows[1]["formula_ltv_change"] == pytest.approx(0.4) and rows[1][
+        "model_ltv_change"
+    ] == pytest.approx(0.4)
+    assert rows[2]["formula_ltv_change"] > 0 and rows[2]["model_ltv_change"] > 0
+    file.write_text("[half-price]\nprice = 495\nconversion = 0.2\nbuyers_change = 0.6\n", encoding="utf-8")
+    result = runner.invoke(
+        app,
+        [
+            "tripwire",
+            "--product",
+            demo.PRODUCTS["tripwire"][0],
+            "--core",
+            demo.PRODUCTS["core"][0],
+            "--file",
+            str(file),
+            "-w",
+            path,
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    today, half = json.loads(result.stdout)
+    assert half["price"] == 495 and half["conversion"] == 0.2 and 0.1 < today["conversion"] < 0.5
