@@ -155,6 +155,7 @@ class Hub:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._running: dict[tuple, threading.Event] = {}  # figures being computed, by key
 
     def close(self) -> None:
         """Wait for running jobs and close the workspace (the next request opens it again)."""
@@ -219,18 +220,30 @@ class Hub:
             yield ws
 
     def cached(self, key: tuple, compute: Callable[[Workspace], Any]) -> Any:
-        """``compute(ws)``, remembered until the next import changes the data."""
+        """``compute(ws)``, remembered until the next import changes the data. Requests that ask for the same
+        figure while it is being computed wait for that one computation instead of each running their own
+        (after an import, every open page asks again at once)."""
         with self.reader() as ws:
             full_key = (ws.data_version(), *key)
-            with self._cache_lock:
-                if full_key in self._cache:
-                    self._cache.move_to_end(full_key)
-                    return self._cache[full_key]
-            value = compute(ws)
-        with self._cache_lock:
-            self._cache[full_key] = value
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+            while True:
+                with self._cache_lock:
+                    if full_key in self._cache:
+                        self._cache.move_to_end(full_key)
+                        return self._cache[full_key]
+                    running = self._running.get(full_key)
+                    if running is None:
+                        self._running[full_key] = threading.Event()
+                        break
+                running.wait()  # then the value is cached, or its computation failed: compute it here
+            try:
+                value = compute(ws)
+                with self._cache_lock:
+                    self._cache[full_key] = value
+                    while len(self._cache) > CACHE_SIZE:
+                        self._cache.popitem(last=False)
+            finally:
+                with self._cache_lock:
+                    self._running.pop(full_key).set()
         return value
 
     def submit(self, kind: str, work: Callable[[Job], Any]) -> Job:
