@@ -72,6 +72,9 @@ KINDS = {
     "caveat": "text",
     "share_predicted": "percent",
     "retention_diff": "signed_points",
+    "churn_rate": "percent",
+    "nrr": "percent",
+    "currency": "text",
     "age": "number",
     "cohort_label": "name",
 }
@@ -81,6 +84,15 @@ HEADS = {
     "payback_months": "payback",
     "baseline": "scenario_baseline",
     "scenario": "scenario_yours",
+    "mrr": "rc_mrr",
+    "new": "rc_new",
+    "expansion": "rc_expansion",
+    "contraction": "rc_contraction",
+    "churned": "rc_churned",
+    "churn_rate": "rc_churn_rate",
+    "nrr": "rc_nrr",
+    "paid": "rc_paid",
+    "billed": "rc_billed",
 }
 
 

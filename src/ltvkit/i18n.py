@@ -1131,6 +1131,21 @@ TEXT: dict[str, dict[str, str]] = {
     "data_field_date": {"en": "date", "ru": "дата", "uk": "дата"},
     "data_field_channel": {"en": "channel", "ru": "канал", "uk": "канал"},
     "currency_switch": {"en": "Currency", "ru": "Валюта", "uk": "Валюта"},
+    "book_title": {"en": "Client book", "ru": "Клиенты на абонементе", "uk": "Клієнти на абонементі"},
+    "book_headline": {
+        "en": "{clients} clients, {active} active. MRR and its movements by month:",
+        "ru": "Клиентов: {clients}, активных: {active}. MRR и его движение по месяцам:",
+        "uk": "Клієнтів: {clients}, активних: {active}. MRR і його рух за місяцями:",
+    },
+    "book_empty": {
+        "en": "No clients yet: import the client ledger and the invoices (ltv retainer import, "
+        "ltv retainer book import).",
+        "ru": "Клиентов пока нет: загрузите реестр клиентов и счета (ltv retainer import, "
+        "ltv retainer book import).",
+        "uk": "Клієнтів поки немає: завантажте реєстр клієнтів і рахунки (ltv retainer import, "
+        "ltv retainer book import).",
+    },
+    "notes_title": {"en": "Notes", "ru": "Примечания", "uk": "Примітки"},
     # the command line's table headers beyond the dashboard's (block: cli)
     "col_top_share": {"en": "Top customers", "ru": "Топ клиентов", "uk": "Топ клієнтів"},
     "col_ltv_age": {"en": "LTV at month", "ru": "LTV на месяце", "uk": "LTV на місяці"},

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from ltvkit import __version__
 from ltvkit.choices import METRICS, SCHEMES, SPLITS
 from ltvkit.data.workspace import Workspace
-from ltvkit.errors import FileFormatError, MissingDataError, ParameterError, collect_notes
+from ltvkit.errors import FileFormatError, MissingDataError, collect_notes
 from ltvkit.io.normalize import ImportOptions
 from ltvkit.io.writers import csv_bytes
 from ltvkit.serialize import jsonable, records
@@ -610,9 +610,11 @@ def retainer_book(
 ) -> dict[str, Any]:
     day = as_of or dt.date.today()
     if not dt.date(1990, 1, 1) <= day <= dt.date(2100, 12, 31):
-        raise ParameterError("the day must be between 1990 and 2100")
+        raise MissingDataError("the holiday calendars cover the years 1990 to 2100", parameter="as_of")
 
     def compute(ws: Workspace) -> dict[str, Any]:
+        if not ws.count("clients"):  # nothing imported yet: an empty book, not an error
+            return {"as_of": day.isoformat(), "clients": 0, "active": 0, "currencies": [], "months": []}
         book = client_book(ws, as_of=day, country=country, margin=margin, discount_rate=discount_rate)
         return book.to_dict(lang)
 

@@ -449,6 +449,20 @@
     },
 
     retainers: function () {
+      // the client book (imported with ltv retainer import / book import): MRR and its movements by month
+      api("/api/retainer/book?" + new URLSearchParams({ lang: document.documentElement.lang })).then(function (book) {
+        document.getElementById("book-headline").textContent = book.clients ?
+          fill("book_headline", { clients: fmt.number(book.clients), active: fmt.number(book.active) }) : T.book_empty;
+        var holder = document.getElementById("book-months");
+        holder.replaceChildren();
+        book.currencies.forEach(function (code, i) {  // one table a currency: MRR is never summed across them
+          holder.append(node("h3", {}, [fill("retainer_months", { currency: code })]), node("div", { id: "book-months-" + i }));
+          var months = book.months.filter(function (m) { return m.currency === code; }).reverse();
+          table("book-months-" + i, months, { currency: code,
+            columns: ["month", "mrr", "new", "expansion", "contraction", "churned", "churn_rate", "nrr", "paid"] });
+        });
+        notes("book-notes", book.notes);
+      }).catch(function (error) { document.getElementById("book-headline").textContent = error.message; });
       var form = document.getElementById("invoice-form");
       form.elements.start.value = new Date().toISOString().slice(0, 10);
       form.addEventListener("submit", function (e) {
