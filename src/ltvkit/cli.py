@@ -1177,6 +1177,30 @@ def segments(
     _emit(summary, "json" if as_json else fmt, out_file, show)
 
 
+@command()
+def followup(
+    ctx: typer.Context,
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    days: Annotated[int, typer.Option(help="Orders placed within this many days of the last day.")] = 30,
+    fmt: FormatOpt = "table",
+    as_json: JsonOpt = False,
+    out_file: OutOpt = None,
+) -> None:
+    """Whom to follow up? Orders awaiting payment that no later purchase of the same product settled, with
+    each customer's email and phone (the list to call or write to first)."""
+    from ltvkit.service.segments import follow_up_list
+
+    with _data(ctx, workspace) as ws:
+        found = follow_up_list(ws, days=days)
+    frame = found.orders
+
+    def show() -> None:
+        title = f"{len(frame):,} unpaid orders of the last {days} days to {found.end:%Y-%m-%d}"
+        out.print(_frame_table(frame, title, lang=_lang(ctx)))
+
+    _emit(frame, "json" if as_json else fmt, out_file, show)
+
+
 def _by_scenario(table: pd.DataFrame, lang: str, currency: str | None) -> pd.DataFrame:
     """A scenario table turned for the terminal: one column a scenario, one row a figure, each value written
     as its figure reads (money, share, change)."""

@@ -1146,6 +1146,11 @@ TEXT: dict[str, dict[str, str]] = {
         "ltv retainer book import).",
     },
     "notes_title": {"en": "Notes", "ru": "Примечания", "uk": "Примітки"},
+    "col_email": {"en": "Email", "ru": "Email", "uk": "Email"},
+    "col_phone": {"en": "Phone", "ru": "Телефон", "uk": "Телефон"},
+    "col_product": {"en": "Product", "ru": "Продукт", "uk": "Продукт"},
+    "col_ordered_at": {"en": "Ordered", "ru": "Дата заказа", "uk": "Дата замовлення"},
+    "col_days_waiting": {"en": "Days waiting", "ru": "Дней ждёт", "uk": "Днів чекає"},
     # the command line's table headers beyond the dashboard's (block: cli)
     "col_top_share": {"en": "Top customers", "ru": "Топ клиентов", "uk": "Топ клієнтів"},
     "col_ltv_age": {"en": "LTV at month", "ru": "LTV на месяце", "uk": "LTV на місяці"},

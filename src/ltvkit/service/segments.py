@@ -3,11 +3,14 @@ to export. The CLI and the API call these."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from ltvkit.analytics.cohorts import last_observed_day
+from ltvkit.analytics.followup import follow_up_orders
 from ltvkit.analytics.segments import (
     LifecycleRules,
     export_segments,
@@ -21,7 +24,7 @@ from ltvkit.errors import collect_notes
 from ltvkit.service.analysis import choose_currency
 from ltvkit.service.valuation import predict_customers
 
-__all__ = ["Segments", "read_exclusions", "segments"]
+__all__ = ["FollowUp", "Segments", "follow_up_list", "read_exclusions", "segments"]
 
 
 @dataclass(frozen=True)
@@ -74,3 +77,20 @@ def segments(
         clv=clv if scheme == "value" else None,
     )
     return Segments(scheme, code, segmented, notes)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """The unpaid orders to follow up, as of the last day of the data."""
+
+    end: dt.date
+    days: int
+    orders: pd.DataFrame
+
+
+def follow_up_list(tables: Tables, *, days: int = 30) -> FollowUp:
+    """Orders awaiting payment in the last ``days`` that no later purchase of the same product settled
+    (:func:`~ltvkit.analytics.followup.follow_up_orders`), with the contact to reach each customer."""
+    orders = tables.table("orders")
+    end = last_observed_day(orders)
+    return FollowUp(end, days, follow_up_orders(orders, end=end, days=days))
