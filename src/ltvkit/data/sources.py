@@ -15,8 +15,6 @@ larger than the amount, a currency that is not a code) is left out with one reas
 
 from __future__ import annotations
 
-import functools
-import operator
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,57 +26,14 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from ltvkit.errors import MappingError, SourceError
-from ltvkit.io.normalize import CURRENCY_TOKENS, NO_CURRENCY
-from ltvkit.io.presets import GENERIC, SPEND, STATUSES, Preset, load_mapping, normalize_header
+from ltvkit.errors import SourceError
+from ltvkit.io.mapping import Mapped, MapOptions, map_orders, map_spend
+from ltvkit.io.orders import SPEND_SCHEMA
+from ltvkit.io.presets import Kind, Preset, detect_preset, load_mapping
 
-#: The order columns every analysis reads, with their types.
-ORDER_SCHEMA = ibis.schema(
-    {
-        "order_key": "string",
-        "order_id": "string",
-        "customer_id": "string",
-        "email": "string",
-        "phone": "string",
-        "ordered_at": "timestamp",
-        "amount": "float64",
-        "refunded": "float64",
-        "currency": "string",
-        "status": "string",
-        "product": "string",
-        "quantity": "float64",
-        "channel": "string",
-        "utm_source": "string",
-        "utm_medium": "string",
-        "utm_campaign": "string",
-        "utm_content": "string",
-        "utm_term": "string",
-        "cost": "float64",
-        "fee": "float64",
-    }
-)
-SPEND_SCHEMA = ibis.schema(
-    {
-        "date": "date",
-        "period": "string",
-        "channel": "string",
-        "campaign": "string",
-        "amount": "float64",
-        "currency": "string",
-    }
-)
-FILE_SUFFIXES = (".parquet", ".csv", ".tsv", ".json", ".jsonl", ".ndjson")
-_TEXT = (
-    "email",
-    "phone",
-    "product",
-    "channel",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-)
+FILE_SUFFIXES = (".parquet", ".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".xlsx", ".gz")
+#: Files read by ltvkit's own reader (encodings, delimiters, spreadsheets), as an import reads them.
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".gz")
 
 
 class Tables(Protocol):
@@ -157,13 +112,14 @@ def _redacted(url: str) -> str:
 
 
 def read_table(backend: BaseBackend, name: str) -> ir.Table:
-    """A table of ``backend``: a name (``schema.table`` for another schema or dataset) or a path to Parquet,
-    CSV or JSON-lines files (a file, a folder of Parquet files, or a glob)."""
+    """A table of ``backend``: a name (``schema.table`` for another schema or dataset) or a path to Parquet
+    or JSON-lines files (a file, a folder of Parquet files, or a glob); see :func:`read_file` for text
+    files and spreadsheets."""
     try:
         if _is_path(name):
             suffix = Path(name.rstrip("/*")).suffix.lower()
             if suffix in (".csv", ".tsv"):
-                return backend.read_csv(name)
+                return backend.read_csv(name, all_varchar=True)
             if suffix in (".json", ".jsonl", ".ndjson"):
                 return backend.read_json(name)
             return backend.read_parquet(name)
@@ -175,6 +131,22 @@ def read_table(backend: BaseBackend, name: str) -> ir.Table:
         raise SourceError(
             f"cannot read the table {name!r}: {str(exc).splitlines()[0]}" + (f" ({hint})" if hint else "")
         ) from exc
+
+
+def read_file(
+    backend: BaseBackend, path: str | Path, mapping: Preset | str | Path | None, kind: Kind
+) -> tuple[ir.Table, Preset, bool]:
+    """A CSV, TSV, whitespace-separated text or XLSX export read as an import reads it (encodings,
+    delimiters, row numbers, odd characters), into a table of ``backend``; with the preset that reads it
+    (the mapping, else the one the headers show) and whether it has a header row."""
+    from ltvkit.io.normalize import raw_frame, raw_memtable
+    from ltvkit.io.readers import read_table as read_raw
+
+    raw = read_raw(path)
+    preset = _preset(mapping) or detect_preset([str(h) for h in raw.frame.columns], raw.has_header, kind)
+    frame = raw_frame(raw, preset, malformed=True)
+    name = f"ltvkit_{kind}_{abs(hash(str(path))):x}"
+    return backend.create_table(name, raw_memtable(frame), temp=True, overwrite=True), preset, raw.has_header
 
 
 def _is_path(name: str) -> bool:
@@ -190,232 +162,6 @@ def _table_names(backend: BaseBackend) -> list[str]:
         return sorted(backend.list_tables())
     except Exception:  # listing is only a hint; some warehouses forbid it
         return []
-
-
-# --- mapping ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Mapped:
-    """A source table in ltvkit's columns, every row kept, with ``reason`` (null for a usable row) and
-    ``usable`` (the same test as a flat boolean, cheap to push into a scan)."""
-
-    rows: ir.Table
-    columns: dict[str, list[str]]
-
-    @property
-    def usable(self) -> ir.Table:
-        return self.rows.filter(self.rows.usable).drop("reason", "usable")
-
-
-def _resolve(table: ir.Table, preset: Preset, name: str) -> dict[str, list[str]]:
-    """Field → source columns. With a mapping file every named column must exist and a list is tried in order
-    per row; by the usual names only the first present is taken."""
-    present = {normalize_header(c): c for c in table.columns}
-    found: dict[str, list[str]] = {}
-    for fld, headers in preset.columns.items():
-        names = list(
-            dict.fromkeys(present[normalize_header(h)] for h in headers if normalize_header(h) in present)
-        )
-        if preset.explicit:
-            missing = [h for h in headers if normalize_header(h) not in present]
-            if missing:
-                raise MappingError(
-                    f"no column {missing[0]!r} for {fld}",
-                    file=name,
-                    hint=f"its columns are: {', '.join(table.columns)}",
-                )
-        if names:
-            found[fld] = names if preset.explicit else names[:1]
-    return found
-
-
-def _text(value: ir.Value) -> ir.StringValue:
-    """Text as stored, an empty string as null (not trimmed: a warehouse's values are typed data, and trimming
-    every row costs more than the rest of the mapping)."""
-    text = value.cast("string")
-    return ibis.ifelse(text == "", ibis.null("string"), text)
-
-
-def _typed(table: ir.Table, columns: list[str], kind: str, fld: str, name: str) -> ir.Value:
-    """The first non-null of ``columns`` as ``kind`` (text, number, timestamp, date), or a clear error when a
-    column's type cannot be read as one (text is never guessed into numbers: decimal marks vary)."""
-    values = []
-    for column in columns:
-        value, dtype = table[column], table[column].type()
-        if kind == "text":
-            values.append(_text(value))
-        elif kind == "number" and dtype.is_numeric():
-            values.append(value.cast("float64"))
-        elif kind in ("timestamp", "date") and (dtype.is_timestamp() or dtype.is_date() or dtype.is_string()):
-            values.append(value.cast(kind))
-        else:
-            need = "a number" if kind == "number" else "a date or timestamp"
-            raise MappingError(
-                f"{fld} must be {need}, the column is {dtype}",
-                file=name,
-                column=column,
-                hint="cast it in a view of the table",
-            )
-    return values[0] if len(values) == 1 else ibis.coalesce(*values)
-
-
-def map_orders(
-    table: ir.Table, mapping: Preset | None = None, *, currency: str | None = None, name: str = "table"
-) -> Mapped:
-    """``table``'s rows as ltvkit orders (:data:`ORDER_SCHEMA`) with the reason a row cannot be used.
-
-    ``mapping`` is a mapping file's preset (:func:`ltvkit.io.presets.load_mapping`); without one the usual
-    English, Russian and Ukrainian column names are recognised. ``currency`` is the amounts' currency when
-    the table has no currency column (a mapping file's ``[options] currency`` otherwise).
-
-    The expression is built in steps, each naming what the next reads, so the SQL stays small; the status
-    and currency vocabularies are cut to the values present (one small distinct query), so the engine
-    compares each row with a handful of texts, not hundreds."""
-    preset = mapping or GENERIC
-    found = _resolve(table, preset, name)
-    if "ordered_at" not in found or "amount" not in found:
-        raise MappingError(
-            "the table needs an order date and an amount column",
-            file=name,
-            hint=f"its columns are: {', '.join(table.columns)}; name them in a mapping file",
-        )
-    if "customer_id" not in found and "email" not in found:
-        raise MappingError(
-            "the table needs a customer id or an email column",
-            file=name,
-            hint=f"its columns are: {', '.join(table.columns)}",
-        )
-    kinds = {
-        "ordered_at": "timestamp",
-        "amount": "number",
-        "refunded": "number",
-        "quantity": "number",
-        "cost": "number",
-        "fee": "number",
-    }
-    types = {"timestamp": "timestamp", "number": "float64", "text": "string"}
-
-    def get(fld: str) -> ir.Value:
-        kind = kinds.get(fld, "text")
-        return _typed(table, found[fld], kind, fld, name) if fld in found else ibis.null(types[kind])
-
-    fields = (
-        "order_id",
-        "customer_id",
-        "email",
-        "phone",
-        "ordered_at",
-        "amount",
-        "refunded",
-        "status",
-        "currency",
-        "product",
-        "quantity",
-        *_TEXT[3:],
-        "cost",
-        "fee",
-    )
-    typed = table.select(**{f: get(f) for f in fields})
-    if "email" in found:
-        typed = typed.mutate(email=typed.email.lower())
-        typed = typed.mutate(customer_id=typed.customer_id.fill_null(typed.email))
-
-    statuses = {s: s for s in STATUSES} | dict(preset.statuses)
-    currencies = dict(CURRENCY_TOKENS)
-    present = _present(typed, [c for c in ("status", "currency") if c in found])
-    fallback = (currency or preset.currency or NO_CURRENCY).upper()
-    looked_up = typed.mutate(
-        known_status=_lookup(
-            typed.status,
-            {s: statuses[k] for s in present.get("status", []) if (k := s.strip().lower()) in statuses},
-        )
-        if "status" in found
-        else ibis.literal("paid"),
-        code=_lookup(
-            typed.currency,
-            {
-                c: currencies.get(k) or k.upper()
-                for c in present.get("currency", [])
-                if (k := c.strip().lower()) in currencies or re.fullmatch("[a-z]{3}", k)
-            },
-        ),
-    )
-    # The import's rules, written over the looked-up status k, the amount a and the refund r (0 if none)
-    # without nesting one derived status in another: engines inline every reference, and a filter that
-    # inlines nested CASEs (Spark pushes the usability test into the scan) costs more than the analysis.
-    t = looked_up
-    k, a, r = t.known_status, t.amount, t.refunded.fill_null(0.0)
-    problems = [
-        (t.customer_id.isnull(), "no customer id or email"),
-        (t.ordered_at.isnull(), "no order date"),
-        (a.isnull(), "no amount"),
-        (t.status.notnull() & k.isnull(), "unknown status (map it in a mapping file)"),
-        ((a >= 0) & (r > a + 1e-9), "the refund is larger than the amount"),
-        (t.currency.notnull() & t.code.isnull(), "not a currency code"),
-    ]
-    rows = t.mutate(
-        order_key=t.order_id,
-        refunded=ibis.ifelse(
-            (k == "refunded") & (a > 0) & (r == 0), a, r
-        ),  # a refunded order, refunded whole
-        status=ibis.cases(
-            ((k == "paid") & (a < 0), "refunded"),  # a refund on its own row
-            ((k == "paid") & (r > 0) & (r < a), "partially_refunded"),
-            ((k == "paid") & (r > 0), "refunded"),
-            else_=k,
-        ),
-        currency=t.code.fill_null(fallback),
-        reason=ibis.cases(*problems, else_=ibis.null("string")),
-        usable=~functools.reduce(operator.or_, [condition for condition, _ in problems]),
-    )
-    return Mapped(rows.select(*ORDER_SCHEMA.names, "reason", "usable"), found)
-
-
-def _present(table: ir.Table, columns: list[str]) -> dict[str, list[str]]:
-    """The distinct non-null values of each of a few low-cardinality columns, read in one pass; looked up in
-    Python as an import would (trimmed, any case) and matched in the engine as stored."""
-    if not columns:
-        return {}
-    combinations = table.select(*columns).distinct().execute()
-    return {c: sorted({str(v) for v in combinations[c].dropna()}) for c in columns}
-
-
-def _lookup(value: ir.StringValue, vocabulary: dict[str, str]) -> ir.StringValue:
-    """``vocabulary[value]``, null for a value it does not have."""
-    if not vocabulary:
-        return ibis.null("string")
-    return value.substitute(vocabulary, else_=ibis.null("string"))
-
-
-def map_spend(
-    table: ir.Table, mapping: Preset | None = None, *, currency: str | None = None, name: str = "table"
-) -> ir.Table:
-    """Marketing spend rows (:data:`SPEND_SCHEMA`) of ``table``: a date, a channel and an amount each; rows
-    without them are left out (they cannot be attributed)."""
-    preset = mapping or SPEND
-    found = _resolve(table, preset, name)
-    for need in ("date", "channel", "amount"):
-        if need not in found:
-            raise MappingError(
-                f"the spend table needs a {need} column",
-                file=name,
-                hint=f"its columns are: {', '.join(table.columns)}",
-            )
-    fallback = (currency or preset.currency or NO_CURRENCY).upper()
-    spend = table.select(
-        date=_typed(table, found["date"], "date", "date", name),
-        period=ibis.literal("day"),
-        channel=_typed(table, found["channel"], "text", "channel", name),
-        campaign=_typed(table, found["campaign"], "text", "campaign", name)
-        if "campaign" in found
-        else ibis.null("string"),
-        amount=_typed(table, found["amount"], "number", "amount", name),
-        currency=_typed(table, found["currency"], "text", "currency", name).upper().fill_null(fallback)
-        if "currency" in found
-        else ibis.literal(fallback),
-    )
-    return spend.filter(spend.date.notnull() & spend.channel.notnull() & spend.amount.notnull())
 
 
 # --- the source ------------------------------------------------------------------------------------------
@@ -471,12 +217,16 @@ class Source:
         spend_mapping: Preset | str | Path | None = None,
         name: str = "orders",
         backend: BaseBackend | None = None,
+        options: MapOptions | None = None,
+        has_header: bool = True,
     ) -> None:
         self.name = name
         self.backend = backend or ibis.get_backend(orders)
-        self._mapped = map_orders(orders, _preset(mapping), currency=currency, name=name)
-        self._spend = (
-            map_spend(spend, _preset(spend_mapping), currency=currency, name="spend")
+        self._mapped = map_orders(
+            orders, _preset(mapping), currency=currency, name=name, options=options, has_header=has_header
+        )
+        self._spend: Mapped | None = (
+            map_spend(spend, _preset(spend_mapping), currency=currency, name="spend", options=options)
             if spend is not None
             else None
         )
@@ -500,15 +250,25 @@ class Source:
         backend = connect(url, writable=writable)
         table = url if "://" not in url else table
         try:
-            spend = read_table(backend, spend_table) if spend_table else None
+            spend = spend_preset = None
+            if spend_table and _is_text_file(spend_table):
+                spend, spend_preset, _ = read_file(backend, spend_table, spend_mapping, "spend")
+            elif spend_table:
+                spend = read_table(backend, spend_table)
+            has_header = True
+            if _is_text_file(table):
+                orders, preset, has_header = read_file(backend, table, mapping, "orders")
+            else:
+                orders, preset = read_table(backend, table), _preset(mapping)
             source = cls(
-                read_table(backend, table),
-                mapping=mapping,
+                orders,
+                mapping=preset,
                 currency=currency,
                 spend=spend,
-                spend_mapping=spend_mapping,
+                spend_mapping=spend_preset or spend_mapping,
                 name=table,
                 backend=backend,
+                has_header=has_header,
             )
         except BaseException:
             backend.disconnect()
@@ -522,7 +282,7 @@ class Source:
             return self._mapped.usable
         if name == "spend":
             if self._spend is not None:
-                return self._spend
+                return self._spend.usable
             return ibis.memtable(
                 pd.DataFrame({c: pd.Series(dtype=t.to_pandas()) for c, t in SPEND_SCHEMA.items()}),
                 schema=SPEND_SCHEMA,
@@ -565,6 +325,10 @@ class Source:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _is_text_file(name: str) -> bool:
+    return "://" not in name and Path(name).suffix.lower() in TEXT_SUFFIXES and Path(name).is_file()
 
 
 def _preset(mapping: Preset | str | Path | None) -> Preset | None:

@@ -18,35 +18,9 @@ from typing import Any, Literal
 import yaml
 
 from ltvkit.errors import MappingError
+from ltvkit.io.orders import ORDER_FIELDS, SPEND_FIELDS, STATUSES
 
 Kind = Literal["orders", "spend"]
-
-#: Canonical order statuses. Revenue counts paid, partially_refunded and refunded (net of refunds);
-#: cancelled, pending and free (zero-price registrations) are loaded and kept but are not purchases.
-STATUSES = ("paid", "partially_refunded", "refunded", "cancelled", "pending", "free")
-
-ORDER_FIELDS = (
-    "order_id",
-    "customer_id",
-    "email",
-    "phone",
-    "ordered_at",
-    "amount",
-    "refunded",
-    "currency",
-    "status",
-    "product",
-    "quantity",
-    "channel",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "cost",
-    "fee",
-)
-SPEND_FIELDS = ("date", "channel", "campaign", "amount", "currency")
 
 
 def normalize_header(name: str) -> str:

@@ -1,0 +1,681 @@
+"""Any table's columns mapped to orders or spend, every row kept with the reason it cannot be used.
+
+One mapping for both ways in: a file import runs it in DuckDB on the file's text
+(:mod:`ltvkit.io.normalize`), a source in the table's own engine (:mod:`ltvkit.data.sources`). Text values
+are read by :mod:`ltvkit.io.parsing` — the locale rules — once per distinct value, and joined back in the
+engine; typed columns (numbers, timestamps) are taken as they are. The rules are
+:mod:`ltvkit.io.orders`'. Every row ends up usable, merged (an exact repeat of an order above, a line item
+folded into its order, a spend row summed into its day) or left out with one reason.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from ltvkit.errors import AmbiguousFormatError, MappingError, ParameterError
+from ltvkit.io.orders import (
+    NO_CURRENCY,
+    ORDER_MONEY,
+    ORDER_REQUIRED,
+    ORDER_SCHEMA,
+    SPEND_REQUIRED,
+    SPEND_SCHEMA,
+    UNATTRIBUTED,
+    Check,
+    Money,
+    check,
+    currency_rule,
+    customer_key,
+    first_failure,
+    money_checks,
+    order_rules,
+    written_currency,
+)
+from ltvkit.io.parsing import (
+    CURRENCY_TOKENS,
+    DecimalMark,
+    infer_decimal,
+    iso_currencies,
+    parse_amount_column,
+    parse_timestamp_column,
+)
+from ltvkit.io.presets import GENERIC, SPEND, Preset, normalize_header
+
+ROW = "__ltvkit_row"  # the row number as the user finds it (a file's line), when the table has one
+PRIOR = ("__ltvkit_reason", "__ltvkit_column", "__ltvkit_value")  # a reason found before the mapping
+_WHITESPACE = r"[\s\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+"
+_KINDS = {
+    "ordered_at": "timestamp",
+    "date": "timestamp",
+    **dict.fromkeys((*ORDER_MONEY, "quantity"), "number"),
+}
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    """How to read text values: the decimal mark, the date format and zones, the plausible dates and the
+    currency of amounts that name none (None: detect, or none)."""
+
+    decimal: DecimalMark | None = None
+    date_format: str | None = None
+    timezone: str | None = None
+    source_timezone: str | None = None
+    currency: str | None = None
+    earliest: Any = None
+    latest: Any = None
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """A table in ltvkit's columns, every row kept: ``reason`` (with ``reason_column`` and ``reason_value``)
+    is null for a row that can be used, ``merged`` marks a row folded into another, ``usable`` is the flat
+    test of both (cheap to push into a scan)."""
+
+    rows: ir.Table
+    columns: dict[str, list[str]]
+    schema_names: tuple[str, ...]
+
+    @property
+    def usable(self) -> ir.Table:
+        return self.rows.filter(self.rows.usable).select(*self.schema_names)
+
+
+def resolve_columns(
+    headers: Sequence[str], preset: Preset, name: str, *, has_header: bool = True
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Headers holding each field (in order of preference, tried per row) and currencies named in headers
+    (``Стоимость, RUB``). A mapping file's header that is missing is an error."""
+    headers = list(headers)
+    if not has_header:
+        layout = next((cols for cols in preset.positional if len(cols) == len(headers)), None)
+        if layout is None:
+            raise MappingError(
+                f"the file has no header row and {len(headers)} columns, which no preset expects",
+                file=name,
+                hint="add a header row or pass --mapping FILE",
+            )
+        return {f: [h] for f, h in zip(layout, headers, strict=False) if f in preset.columns}, {}
+    by_norm: dict[str, str] = {}
+    for h in headers:
+        by_norm.setdefault(normalize_header(h), h)
+    resolved: dict[str, list[str]] = {}
+    header_currency: dict[str, str] = {}
+    for fld, candidates in preset.columns.items():
+        found: list[str] = []
+        for candidate in candidates:
+            want = normalize_header(candidate)
+            if want in by_norm:
+                found.append(by_norm[want])
+                continue
+            suffixed = re.compile(re.escape(want) + r"\s*[,(]\s*([a-z]{3})\)?")
+            hits = [
+                (h, m)
+                for n, h in by_norm.items()
+                if (m := suffixed.fullmatch(n)) and m.group(1).upper() in iso_currencies()
+            ]
+            for h, m in hits:
+                found.append(h)
+                header_currency.setdefault(fld, m.group(1).upper())
+            if not hits and preset.explicit:
+                raise MappingError(
+                    f"the mapping names column {candidate!r} for {fld}, but the table has no such column",
+                    file=name,
+                    hint=f"its columns are: {', '.join(headers)}",
+                )
+        if found:
+            resolved[fld] = list(dict.fromkeys(found))
+    return resolved, header_currency
+
+
+def require_columns(
+    resolved: dict[str, list[str]],
+    headers: Sequence[str],
+    preset: Preset,
+    name: str,
+    groups: Sequence[tuple[str, ...]],
+) -> None:
+    for group in groups:
+        if not any(f in resolved for f in group):
+            looked = sorted({c for f in group for c in preset.columns.get(f, ())})
+            raise MappingError(
+                f"no column for {' or '.join(group)} (looked for: {', '.join(looked) or 'none'})",
+                file=name,
+                hint=f"the columns are: {', '.join(headers)}; name them with --mapping FILE",
+            )
+
+
+def fallback_currency(currency: str | None, header_currency: dict[str, str], preset: Preset) -> str | None:
+    """The currency of rows whose amounts name none: the option, else the amount header's (``Сумма, RUB``),
+    else the preset's; an unknown one is an error."""
+    value = currency or header_currency.get("amount") or preset.currency
+    if value is None:
+        return None
+    code = CURRENCY_TOKENS.get(value.strip().lower(), value.strip().upper())
+    if code not in iso_currencies():
+        raise ParameterError(f"unknown currency {value!r} (use an ISO 4217 code such as RUB or USD)")
+    return code
+
+
+def currency_codes(text: pd.Series) -> pd.Series:
+    """ISO 4217 codes for currency texts (``руб.`` → RUB, ``usd`` → USD), None for a text that is none."""
+    lowered = text.str.strip().str.lower()
+    mapped = lowered.map(CURRENCY_TOKENS)
+    upper = lowered.str.upper()
+    return mapped.where(mapped.notna(), upper.where(upper.isin(iso_currencies())))
+
+
+# --- text and typed values ----------------------------------------------------------------------------------
+
+
+def _text(value: ir.Value) -> ir.StringValue:
+    """Text trimmed of whitespace, an empty text as null."""
+    text = value.cast("string").re_replace(f"^{_WHITESPACE}|{_WHITESPACE}$", "")
+    return ibis.ifelse(text == "", ibis.null("string"), text)
+
+
+class _Fields:
+    """The table's columns per field: first non-blank per row, as text or (a typed column) as its type."""
+
+    def __init__(self, table: ir.Table, resolved: dict[str, list[str]], name: str) -> None:
+        self.table, self.resolved, self.name = table, resolved, name
+
+    def typed(self, fld: str) -> bool:
+        """Whether every column of ``fld`` already has the field's type (no text to parse)."""
+        kind = _KINDS.get(fld)
+        types = [self.table[c].type() for c in self.resolved.get(fld, [])]
+        if kind == "number":
+            return bool(types) and all(t.is_numeric() or t.is_null() for t in types)
+        if kind == "timestamp":
+            return bool(types) and all(t.is_timestamp() or t.is_date() or t.is_null() for t in types)
+        return False
+
+    def value(self, fld: str) -> ir.Value:
+        """The field per row: typed if :meth:`typed`, else text (null when blank or absent)."""
+        columns = self.resolved.get(fld, [])
+        if not columns:
+            return ibis.null("string")
+        if self.typed(fld):
+            target = "float64" if _KINDS[fld] == "number" else "timestamp"
+            values = [self.table[c].cast(target) for c in columns]
+        else:
+            for c in columns:
+                dtype = self.table[c].type()
+                if fld in _KINDS and not (
+                    dtype.is_string() or dtype.is_numeric() or dtype.is_temporal() or dtype.is_null()
+                ):
+                    raise MappingError(
+                        f"{fld} cannot be read from a column of type {dtype}",
+                        file=self.name,
+                        column=c,
+                        hint="cast it in a view of the table",
+                    )
+            values = [_text(self.table[c]) for c in columns]
+        return values[0] if len(values) == 1 else ibis.coalesce(*values)
+
+    def origin(self, fld: str) -> ir.StringValue:
+        """The header each row's value of ``fld`` came from."""
+        columns = self.resolved.get(fld, [])
+        if not columns:
+            return ibis.literal(fld, "string")
+        if len(columns) == 1:
+            return ibis.literal(columns[0], "string")
+        blank = [_text(self.table[c]).isnull() for c in columns]
+        return ibis.cases(*((~b, c) for b, c in zip(blank, columns, strict=True)), else_=columns[0])
+
+
+def _distinct(table: ir.Table, columns: Sequence[str]) -> pd.Series:
+    """The distinct non-null values of text columns of ``table``, in one query."""
+    parts = [table.select(v=table[c]) for c in columns]
+    union = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=True)
+    values = union.filter(union.v.notnull()).distinct().execute()["v"]
+    return values.astype(object).reset_index(drop=True)
+
+
+def _joined(table: ir.Table, key: str, lookup: pd.DataFrame, dtypes: dict[str, str]) -> ir.Table:
+    """``table`` with the columns of ``lookup`` (indexed by the text in column ``key``) joined on."""
+    frame = lookup.rename_axis("__key").reset_index()
+    schema = {"__key": "string", **dtypes}
+    if not len(frame):
+        return table.mutate(**{c: ibis.null(t) for c, t in dtypes.items()})
+    right = ibis.memtable(frame[list(schema)], schema=schema)
+    joined = table.left_join(right, table[key] == right["__key"])
+    return joined.drop("__key")
+
+
+def _first_row(table: ir.Table, condition: ir.BooleanValue) -> int | None:
+    if ROW not in table.columns:
+        return None
+    found = table.filter(condition).order_by(ROW).select(ROW).limit(1).execute()
+    return int(found[ROW].iloc[0]) if len(found) else None
+
+
+def _parse_money(
+    t: ir.Table,
+    fields: Sequence[str],
+    origins: dict[str, ir.StringValue],
+    decimal: DecimalMark | None,
+    name: str,
+) -> tuple[ir.Table, dict[str, Money]]:
+    """``t`` with each money field's value, sign and error; text read with one decimal mark for all of them."""
+    text_fields = [f for f in fields if f"{f}__text" in t.columns]
+    if text_fields:
+        distinct = _distinct(t, [f"{f}__text" for f in text_fields])
+        try:
+            mark = decimal or infer_decimal(distinct)
+            parsed = parse_amount_column(distinct, mark)
+        except AmbiguousFormatError as exc:
+            value = getattr(exc, "value", None)
+            hits = [t[f"{f}__text"] == value for f in text_fields]
+            row = _first_row(t, functools.reduce(operator.or_, hits)) if value is not None else None
+            raise AmbiguousFormatError(exc.reason, file=name, row=row, hint=exc.hint) from None
+        lookup = pd.DataFrame(
+            {"v": parsed.values.to_numpy(), "s": parsed.signs, "e": parsed.errors}
+        ).set_axis(distinct.to_numpy())
+        for f in text_fields:
+            t = _joined(
+                t,
+                f"{f}__text",
+                lookup.add_prefix(f"{f}__"),
+                {f"{f}__v": "float64", f"{f}__s": "string", f"{f}__e": "string"},
+            )
+    money: dict[str, Money] = {}
+    required = fields[0]
+    for f in fields:
+        if f"{f}__text" in t.columns:
+            text = t[f"{f}__text"]
+            error = t[f"{f}__e"]
+            if f == required:
+                error = ibis.ifelse(text.isnull(), ibis.literal("empty amount"), error)
+            money[f] = Money(t[f"{f}__v"], t[f"{f}__s"], error, text, origins[f])
+        elif f in t.columns:
+            value = t[f]
+            error = (
+                ibis.ifelse(value.isnull(), ibis.literal("empty amount"), ibis.null("string"))
+                if f == required
+                else ibis.null("string")
+            )
+            money[f] = Money(value, ibis.null("string"), error, value.cast("string"), origins[f])
+    return t, money
+
+
+def _parse_dates(
+    t: ir.Table,
+    fld: str,
+    origin: ir.StringValue,
+    how: dict[str, Any],
+    name: str,
+    column: str,
+    months: bool = False,
+) -> tuple[ir.Table, ir.Value, ir.StringValue, ir.Value]:
+    """``t`` with the field's timestamp and its error (and, with ``months``, the period: ``2026-11`` is the
+    month from its first day)."""
+    if f"{fld}__text" not in t.columns:
+        return (
+            t,
+            t[fld],
+            ibis.ifelse(t[fld].isnull(), ibis.literal("empty date"), ibis.null("string")),
+            ibis.literal("day"),
+        )
+    distinct = _distinct(t, [f"{fld}__text"])
+    month = _months(distinct) if months else pd.Series(pd.NaT, index=distinct.index, dtype="datetime64[us]")
+    try:
+        stamps = parse_timestamp_column(distinct.where(month.isna(), "2000-01-01"), **how)
+    except AmbiguousFormatError as exc:
+        raise AmbiguousFormatError(exc.reason, file=name, column=column, hint=exc.hint) from None
+    values = stamps.values.where(month.isna(), month)
+    errors = stamps.errors.where(month.isna(), None)
+    lookup = pd.DataFrame(
+        {
+            "ts": values.astype("datetime64[us]"),
+            "e": errors.astype(object),
+            "p": np.where(month.notna(), "month", "day"),
+        }
+    ).set_axis(distinct.to_numpy())
+    t = _joined(
+        t,
+        f"{fld}__text",
+        lookup.add_prefix(f"{fld}__"),
+        {f"{fld}__ts": "timestamp", f"{fld}__e": "string", f"{fld}__p": "string"},
+    )
+    text = t[f"{fld}__text"]
+    error = ibis.ifelse(text.isnull(), ibis.literal("empty date"), t[f"{fld}__e"])
+    return t, t[f"{fld}__ts"], error, t[f"{fld}__p"]
+
+
+_MONTH_SHAPES = (
+    (re.compile(r"^(\d{4})[-./](\d{1,2})$"), (1, 2)),
+    (re.compile(r"^(\d{1,2})[-./](\d{4})$"), (2, 1)),
+)
+
+
+def _months(text: pd.Series) -> pd.Series:
+    """First day of the month for month-only texts (``2026-11``, ``11.2026``); NaT for others."""
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    for pattern, (y, m) in _MONTH_SHAPES:
+        parts = text.astype(str).str.extract(pattern)
+        hit = parts.notna().all(axis=1)
+        if hit.any():
+            out[hit] = pd.to_datetime(
+                pd.DataFrame(
+                    {
+                        "year": parts.loc[hit, y - 1].astype(int),
+                        "month": parts.loc[hit, m - 1].astype(int),
+                        "day": 1,
+                    }
+                ),
+                errors="coerce",
+            )
+    return out
+
+
+def _date_checks(
+    stamp: ir.Value, error: ir.StringValue, origin: ir.StringValue, text: ir.Value, options: MapOptions
+) -> list[Check]:
+    checks = [check(error.notnull(), origin, text, error)]
+    if options.earliest is not None:
+        checks.append(
+            check(
+                stamp < ibis.timestamp(pd.Timestamp(options.earliest).to_pydatetime()),
+                origin,
+                text,
+                f"is before {options.earliest}, the earliest plausible date (ImportOptions.min_date)",
+            )
+        )
+    if options.latest is not None:
+        checks.append(
+            check(
+                stamp
+                >= ibis.timestamp((pd.Timestamp(options.latest) + pd.Timedelta(days=1)).to_pydatetime()),
+                origin,
+                text,
+                f"is after {options.latest}, the latest plausible date (ImportOptions.max_date)",
+            )
+        )
+    return checks
+
+
+def _currency_lookup(t: ir.Table, origin: ir.StringValue, present: bool) -> ir.Table:
+    """``t`` with ``currency_text``, its ISO code ``currency_code`` (null where it is none) and the
+    column it came from."""
+    t = t.rename(currency_text="currency")
+    if not present:
+        return t.mutate(currency_code=ibis.null("string"), currency_column=origin)
+    distinct = _distinct(t, ["currency_text"])
+    lookup = pd.DataFrame({"code": currency_codes(distinct).astype(object)}).set_axis(distinct.to_numpy())
+    t = _joined(t, "currency_text", lookup, {"code": "string"})
+    return t.rename(currency_code="code").mutate(currency_column=origin)
+
+
+def _stage(
+    table: ir.Table, preset: Preset, resolved: dict[str, list[str]], name: str, wanted: Sequence[str]
+) -> tuple[ir.Table, dict[str, ir.StringValue], ir.Value]:
+    """The first step: each wanted field per row (``f__text`` for text of a typed field, ``f`` otherwise),
+    the row number and any prior reason."""
+    fields = _Fields(table, resolved, name)
+    row = table[ROW] if ROW in table.columns else ibis.row_number().cast("int64")
+    values: dict[str, ir.Value] = {}
+    origins = {f: fields.origin(f) for f in wanted}
+    for f in wanted:
+        if f in _KINDS and not fields.typed(f):
+            values[f"{f}__text"] = fields.value(f)
+        else:
+            values[f] = fields.value(f)
+        if len(resolved.get(f, [])) > 1:
+            values[f"{f}__col"] = origins[f]
+    prior = {p: table[p] if p in table.columns else ibis.null("string") for p in PRIOR}
+    used = {h for cols in resolved.values() for h in cols}
+    rest = [
+        table[h].cast("string").fill_null("")
+        for h in table.columns
+        if h not in used and h != ROW and h not in PRIOR
+    ]
+    values["__rest"] = ibis.literal("\x1f").join(rest) if rest else ibis.literal("")
+    staged = table.select(**{ROW: row}, **prior, **values)
+    origins = {f: staged[f"{f}__col"] if f"{f}__col" in staged.columns else fields.origin(f) for f in wanted}
+    return staged, origins, staged[ROW]
+
+
+def map_orders(
+    table: ir.Table,
+    mapping: Preset | None = None,
+    *,
+    currency: str | None = None,
+    name: str = "table",
+    options: MapOptions | None = None,
+    has_header: bool = True,
+    cache: bool = False,
+) -> Mapped:
+    """``table``'s rows as orders (:data:`~ltvkit.io.orders.ORDER_SCHEMA`), each usable, merged or left out
+    with its reason. ``mapping`` is a preset or a mapping file's (:func:`ltvkit.io.presets.load_mapping`);
+    without one the usual English, Russian and Ukrainian column names are recognised. ``currency`` is the
+    amounts' currency when the table names none. With ``cache`` the text and parsed values are kept in
+    temporary tables of the engine (an in-memory DuckDB: small SQL, each step run once)."""
+    preset = mapping or GENERIC
+    options = options or MapOptions()
+    headers = [c for c in table.columns if c != ROW and c not in PRIOR]
+    resolved, header_currency = resolve_columns(headers, preset, name, has_header=has_header)
+    require_columns(resolved, headers, preset, name, ORDER_REQUIRED)
+    fallback = fallback_currency(currency or options.currency, header_currency, preset)
+    wanted = [f for f in ORDER_SCHEMA.names if f != "order_key"]
+    t, origin, _ = _stage(table, preset, resolved, name, wanted)
+    if cache:
+        t = ibis.get_backend(t).create_table(f"ltvkit_stage_{uuid.uuid4().hex}", t, temp=True)
+        origin = {f: t[f"{f}__col"] if f"{f}__col" in t.columns else o for f, o in origin.items()}
+
+    # Line items: later rows of an order fold into its first.
+    if preset.group_lines and "order_id" in resolved:
+        order = ibis.window(group_by=t.order_id, order_by=t[ROW])
+        t = t.mutate(
+            __line=ibis.ifelse(t.order_id.notnull(), ibis.row_number().over(order), 0),
+            __lines=ibis.ifelse(
+                t.order_id.notnull(), t[ROW].count().over(ibis.window(group_by=t.order_id)), 1
+            ),
+        )
+    else:
+        t = t.mutate(__line=ibis.literal(0, "int64"), __lines=ibis.literal(1, "int64"))
+
+    how = {
+        "date_format": options.date_format or preset.options.get("date_format"),
+        "timezone": options.timezone or preset.options.get("timezone"),
+        "source_timezone": options.source_timezone or preset.options.get("source_timezone"),
+    }
+    t, stamp, date_error, _ = _parse_dates(
+        t, "ordered_at", origin["ordered_at"], how, name, (resolved["ordered_at"][0])
+    )
+    decimal = options.decimal or preset.options.get("decimal")
+    t, money = _parse_money(t, ORDER_MONEY, origin, decimal, name)
+    t, qty = _parse_money(t, ("quantity",), origin, ".", name)
+    t = _currency_lookup(t, origin["currency"], "currency" in resolved)
+    t = _status_lookup(t, preset, origin["status"], "status" in resolved)
+
+    quantity = qty.get("quantity")
+    t = t.mutate(
+        **customer_key(t.customer_id, t.email, t.phone, preset.guest_ids),
+        ordered_at=stamp.cast("timestamp"),
+        __date_error=date_error,
+        __date_text=t["ordered_at__text"] if "ordered_at__text" in t.columns else stamp.cast("string"),
+        amount=money["amount"].value,
+        refunded=money["refunded"].value if "refunded" in money else ibis.null("float64"),
+        cost=money["cost"].value if "cost" in money else ibis.null("float64"),
+        fee=money["fee"].value if "fee" in money else ibis.null("float64"),
+        quantity_value=quantity.value if quantity is not None else ibis.null("float64"),
+        quantity_text=quantity.text if quantity is not None else ibis.null("string"),
+        quantity_error=quantity.error if quantity is not None else ibis.null("string"),
+        status_column=origin["status"],
+        refunded_column=origin["refunded"],
+        quantity_column=origin["quantity"],
+    )
+    t = written_currency(t, money)
+    row_currency, currency_checks = currency_rule(t, fallback)
+    t, rule_checks = order_rules(
+        t, has_status="status" in resolved, zero_amount_is_free=preset.zero_amount_is_free
+    )
+    checks: list[Check] = [check(t[PRIOR[0]].notnull(), t[PRIOR[1]], t[PRIOR[2]], t[PRIOR[0]])]
+    checks.append(check(t.customer_id.isnull(), "customer", "", "no customer id, email or phone"))
+    checks += _date_checks(t.ordered_at, t["__date_error"], origin["ordered_at"], t["__date_text"], options)
+    checks += money_checks(t, money)
+    checks.append(
+        check(
+            t.quantity_error.notnull() & t.quantity_text.notnull(),
+            t.quantity_column,
+            t.quantity_text,
+            t.quantity_error,
+        )
+    )
+    checks += currency_checks + rule_checks
+    line_quantity = t.quantity_value.sum().over(ibis.window(group_by=t.order_id))
+    t = t.mutate(
+        order_key=t.order_id,
+        currency=row_currency,
+        quantity=ibis.ifelse(t["__lines"] > 1, line_quantity.fill_null(0.0), t.quantity_value),
+        currency_named=t.currency_code.notnull() | t.written.notnull(),
+    )
+    rows = first_failure(t, checks).rename(__failed="failed")
+    rows = _merge_repeats(rows, [c for c in ORDER_SCHEMA.names if c != "order_key"])
+    names = (*ORDER_SCHEMA.names, "quantity_text", "currency_named")
+    rows = rows.select(
+        *names,
+        source_row=rows[ROW],
+        reason=rows.reason,
+        reason_column=rows.reason_column,
+        reason_value=rows.reason_value,
+        merged=rows.merged,
+        usable=rows.usable,
+    )
+    return Mapped(rows, resolved, tuple(ORDER_SCHEMA.names))
+
+
+def _status_lookup(t: ir.Table, preset: Preset, origin: ir.StringValue, present: bool) -> ir.Table:
+    if not present:
+        return t.mutate(status_text=ibis.null("string"), status_reason=ibis.null("string"))
+    distinct = _distinct(t, ["status"])
+    known = ", ".join(sorted(set(preset.statuses)))[:300]
+    lookup = pd.DataFrame(
+        {
+            "k": [preset.status_of(s) for s in distinct],
+            "why": [f"unknown status {s!r} (known: {known}; map it in a --mapping file)" for s in distinct],
+        },
+        dtype=object,
+    ).set_axis(distinct.to_numpy())
+    t = t.rename(status_text="status")
+    t = _joined(t, "status_text", lookup, {"k": "string", "why": "string"})
+    return t.rename(status="k", status_reason="why")
+
+
+def _merge_repeats(rows: ir.Table, fields: list[str]) -> ir.Table:
+    """Line items and exact repeats of an order above (every column the same) merge into it; a different
+    version of it is left out."""
+    sep = ibis.literal("\x1f")
+    content = sep.join([rows[f].cast("string").fill_null("\x00") for f in [*fields, "__rest"]])
+    line = rows["__line"] > 0
+    rows = rows.mutate(__content=content, __valid=~rows["__failed"] & ~line & rows.order_id.notnull())
+    w = ibis.window(group_by=[rows.order_id, rows["__valid"]], order_by=rows[ROW])
+    rows = rows.mutate(
+        __first_row=rows[ROW].first().over(w),
+        __first_content=rows["__content"].first().over(w),
+    )
+    repeat = rows["__valid"] & (rows[ROW] != rows["__first_row"])
+    same = repeat & (rows["__content"] == rows["__first_content"])
+    conflict = repeat & ~same
+    reason = ibis.ifelse(
+        conflict,
+        "order '"
+        + rows.order_id
+        + "' already appears at row "
+        + rows["__first_row"].cast("string")
+        + " with different values",
+        rows.reason,
+    )
+    return rows.mutate(
+        reason=ibis.ifelse(line, ibis.null("string"), reason),
+        reason_column=ibis.ifelse(
+            line, ibis.null("string"), ibis.ifelse(conflict, "order_id", rows.reason_column)
+        ),
+        reason_value=ibis.ifelse(
+            line, ibis.null("string"), ibis.ifelse(conflict, rows.order_id, rows.reason_value)
+        ),
+        merged=line | same,
+        usable=~rows["__failed"] & ~line & ~repeat,
+    )
+
+
+def map_spend(
+    table: ir.Table,
+    mapping: Preset | None = None,
+    *,
+    currency: str | None = None,
+    name: str = "table",
+    options: MapOptions | None = None,
+) -> Mapped:
+    """Marketing spend of ``table`` (:data:`~ltvkit.io.orders.SPEND_SCHEMA`), one row per day or month,
+    channel, campaign and currency (rows of the same one are summed; the others of the group are merged); a
+    row without a channel is ``(unattributed)``, without a date or an amount it is left out."""
+    preset = mapping or SPEND
+    options = options or MapOptions()
+    headers = [c for c in table.columns if c != ROW and c not in PRIOR]
+    resolved, header_currency = resolve_columns(headers, preset, name)
+    require_columns(resolved, headers, preset, name, SPEND_REQUIRED)
+    fallback = fallback_currency(currency or options.currency, header_currency, preset)
+    t, origin, _ = _stage(
+        table, preset, resolved, name, ["date", "channel", "campaign", "amount", "currency"]
+    )
+    t, stamp, date_error, period = _parse_dates(
+        t,
+        "date",
+        origin["date"],
+        {"date_format": options.date_format},
+        name,
+        resolved["date"][0],
+        months=True,
+    )
+    t, money = _parse_money(t, ("amount",), origin, options.decimal, name)
+    t = _currency_lookup(t, origin["currency"], "currency" in resolved)
+    amount = money["amount"]
+    t = t.mutate(
+        __day=stamp.cast("timestamp").truncate("D"),
+        __date_error=date_error,
+        __date_text=t["date__text"] if "date__text" in t.columns else stamp.cast("string"),
+        __period=period,
+        amount=amount.value,
+    )
+    t = written_currency(t, money)
+    row_currency, currency_checks = currency_rule(t, fallback)
+    checks: list[Check] = [check(t[PRIOR[0]].notnull(), t[PRIOR[1]], t[PRIOR[2]], t[PRIOR[0]])]
+    checks += _date_checks(t["__day"], t["__date_error"], origin["date"], t["__date_text"], options)
+    checks += money_checks(t, money)
+    checks.append(check(t.amount < 0, amount.column, amount.text, "spend cannot be negative"))
+    checks += currency_checks
+    rows = t.mutate(
+        date=t["__day"].cast("date"),
+        period=t["__period"],
+        channel=t.channel.fill_null(UNATTRIBUTED),
+        campaign=t.campaign.fill_null(""),
+        currency=row_currency,
+    )
+    rows = first_failure(rows, checks).rename(__failed="failed")
+    keys = ["date", "period", "channel", "campaign", "currency"]
+    w = ibis.window(group_by=[*(rows[k] for k in keys), rows["__failed"]])
+    rows = rows.mutate(__first=rows[ROW].min().over(w), __total=rows.amount.sum().over(w))
+    first = rows[ROW] == rows["__first"]
+    rows = rows.select(
+        *keys,
+        amount=ibis.ifelse(rows["__failed"], rows.amount, rows["__total"]),
+        source_row=rows[ROW],
+        reason=rows.reason,
+        reason_column=rows.reason_column,
+        reason_value=rows.reason_value,
+        merged=~rows["__failed"] & ~first,
+        usable=~rows["__failed"] & first,
+    )
+    return Mapped(rows, resolved, tuple(SPEND_SCHEMA.names))
