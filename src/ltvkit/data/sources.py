@@ -27,7 +27,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from ltvkit.errors import SourceError
-from ltvkit.io.mapping import Mapped, MapOptions, map_orders, map_spend
+from ltvkit.io.mapping import MapOptions, Mapped, map_orders, map_spend
 from ltvkit.io.orders import SPEND_SCHEMA
 from ltvkit.io.presets import Kind, Preset, detect_preset, load_mapping
 
@@ -169,30 +169,35 @@ def _table_names(backend: BaseBackend) -> list[str]:
 
 @dataclass
 class SourceAccount:
-    """What became of a source table's rows: ``rows == usable + sum(left_out.values())``."""
+    """What became of a source table's rows: ``rows == usable + merged + sum(left_out.values())``
+    (``merged``: line items and exact repeats folded into their order)."""
 
     table: str
     rows: int
     usable: int
     left_out: dict[str, int] = field(default_factory=dict)
     columns: dict[str, list[str]] = field(default_factory=dict)
+    merged: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "table": self.table,
             "rows": self.rows,
             "usable": self.usable,
+            "merged": self.merged,
             "left_out": self.left_out,
             "columns": self.columns,
         }
 
     def note(self) -> str | None:
-        """One line for the user when rows were left out, else None."""
+        """One line for the user when rows were left out, else None (the five commonest reasons)."""
         if not self.left_out:
             return None
-        reasons = "; ".join(f"{n:,} {reason}" for reason, n in self.left_out.items())
+        reasons = "; ".join(f"{n:,} {reason}" for reason, n in list(self.left_out.items())[:5])
+        more = len(self.left_out) - 5
         return (
             f"{sum(self.left_out.values()):,} of {self.rows:,} rows of {self.table} are left out: {reasons}"
+            + (f"; {more} more reasons" if more > 0 else "")
         )
 
 
@@ -219,11 +224,18 @@ class Source:
         backend: BaseBackend | None = None,
         options: MapOptions | None = None,
         has_header: bool = True,
+        cache: bool = False,
     ) -> None:
         self.name = name
         self.backend = backend or ibis.get_backend(orders)
         self._mapped = map_orders(
-            orders, _preset(mapping), currency=currency, name=name, options=options, has_header=has_header
+            orders,
+            _preset(mapping),
+            currency=currency,
+            name=name,
+            options=options,
+            has_header=has_header,
+            cache=cache,
         )
         self._spend: Mapped | None = (
             map_spend(spend, _preset(spend_mapping), currency=currency, name="spend", options=options)
@@ -255,8 +267,9 @@ class Source:
                 spend, spend_preset, _ = read_file(backend, spend_table, spend_mapping, "spend")
             elif spend_table:
                 spend = read_table(backend, spend_table)
-            has_header = True
+            has_header, cache = True, False
             if _is_text_file(table):
+                cache = True  # the file's text is in this process's DuckDB
                 orders, preset, has_header = read_file(backend, table, mapping, "orders")
             else:
                 orders, preset = read_table(backend, table), _preset(mapping)
@@ -269,6 +282,7 @@ class Source:
                 name=table,
                 backend=backend,
                 has_header=has_header,
+                cache=cache,
             )
         except BaseException:
             backend.disconnect()
@@ -295,25 +309,28 @@ class Source:
         return self._mapped.columns
 
     def account(self) -> SourceAccount:
-        """Rows read, usable and left out by reason (one scan of the table, computed once)."""
+        """Rows read, usable, merged and left out by reason (one scan of the table, on first use, kept)."""
         if self._account is None:
             rows = self._mapped.rows
-            counts = rows.group_by("reason").aggregate(n=rows.count()).execute()
+            counts = rows.group_by("reason", "merged").aggregate(n=rows.count()).execute()
             left = counts[counts["reason"].notna()].sort_values(["n", "reason"], ascending=[False, True])
-            usable = counts.loc[counts["reason"].isna(), "n"]
+            kept = counts[counts["reason"].isna()]
             self._account = SourceAccount(
                 table=self.name,
                 rows=int(counts["n"].sum()),
-                usable=int(usable.iloc[0]) if len(usable) else 0,
+                usable=int(kept.loc[~kept["merged"].astype(bool), "n"].sum()),
                 left_out={str(r): int(n) for r, n in zip(left["reason"], left["n"], strict=False)},
                 columns=self.columns,
+                merged=int(kept.loc[kept["merged"].astype(bool), "n"].sum()),
             )
         return self._account
 
     def left_out(self, limit: int = 20) -> pd.DataFrame:
-        """Up to ``limit`` rows that are left out, in ltvkit's columns, with the reason."""
+        """Up to ``limit`` rows that are left out, in ltvkit's columns, with the reason, the column and the
+        value it names (and the row number for a file)."""
         rows = self._mapped.rows
-        return rows.filter(~rows.usable).drop("usable").limit(limit).execute()
+        out = rows.filter(rows.reason.notnull()).drop("usable", "merged", "quantity_text", "currency_named")
+        return out.order_by("source_row").limit(limit).execute()
 
     def close(self) -> None:
         """Disconnect, if :meth:`open` connected (a Spark session it started is stopped)."""

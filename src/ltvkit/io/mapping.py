@@ -10,6 +10,7 @@ folded into its order, a spend row summed into its day) or left out with one rea
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import operator
 import re
@@ -24,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from ltvkit.errors import AmbiguousFormatError, MappingError, ParameterError
+from ltvkit.io.limits import EARLIEST_DATE, FUTURE_DAYS
 from ltvkit.io.orders import (
-    NO_CURRENCY,
     ORDER_MONEY,
     ORDER_REQUIRED,
     ORDER_SCHEMA,
@@ -234,12 +235,21 @@ class _Fields:
         return ibis.cases(*((~b, c) for b, c in zip(blank, columns, strict=True)), else_=columns[0])
 
 
-def _distinct(table: ir.Table, columns: Sequence[str]) -> pd.Series:
-    """The distinct non-null values of text columns of ``table``, in one query."""
-    parts = [table.select(v=table[c]) for c in columns]
+def _distinct(table: ir.Table, groups: dict[str, list[str]]) -> dict[str, pd.Series]:
+    """The distinct non-null values of each group of text columns of ``table``, in one query."""
+    parts = [
+        table.select(g=ibis.literal(key), v=table[c].cast("string"))
+        for key, columns in groups.items()
+        for c in columns
+    ]
+    if not parts:
+        return {}
     union = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=True)
-    values = union.filter(union.v.notnull()).distinct().execute()["v"]
-    return values.astype(object).reset_index(drop=True)
+    found = union.filter(union.v.notnull()).distinct().execute()
+    return {
+        key: found.loc[found["g"] == key, "v"].drop_duplicates().astype(object).reset_index(drop=True)
+        for key in groups
+    }
 
 
 def _joined(table: ir.Table, key: str, lookup: pd.DataFrame, dtypes: dict[str, str]) -> ir.Table:
@@ -263,14 +273,17 @@ def _first_row(table: ir.Table, condition: ir.BooleanValue) -> int | None:
 def _parse_money(
     t: ir.Table,
     fields: Sequence[str],
-    origins: dict[str, ir.StringValue],
+    distinct: pd.Series,
     decimal: DecimalMark | None,
     name: str,
-) -> tuple[ir.Table, dict[str, Money]]:
-    """``t`` with each money field's value, sign and error; text read with one decimal mark for all of them."""
+    *,
+    required: bool = True,
+) -> ir.Table:
+    """``t`` with each money field's ``<f>__v`` (value), ``<f>__s`` (the currency sign it is written
+    with), ``<f>__e`` (why it did not parse; a blank is an error for the first field when ``required``) and
+    ``<f>__shown`` (the text). Text is read with one decimal mark for all the fields."""
     text_fields = [f for f in fields if f"{f}__text" in t.columns]
     if text_fields:
-        distinct = _distinct(t, [f"{f}__text" for f in text_fields])
         try:
             mark = decimal or infer_decimal(distinct)
             parsed = parse_amount_column(distinct, mark)
@@ -283,74 +296,78 @@ def _parse_money(
             {"v": parsed.values.to_numpy(), "s": parsed.signs, "e": parsed.errors}
         ).set_axis(distinct.to_numpy())
         for f in text_fields:
-            t = _joined(
-                t,
-                f"{f}__text",
-                lookup.add_prefix(f"{f}__"),
-                {f"{f}__v": "float64", f"{f}__s": "string", f"{f}__e": "string"},
+            types = {f"{f}__v": "float64", f"{f}__s": "string", f"{f}__e": "string"}
+            t = _joined(t, f"{f}__text", lookup.add_prefix(f"{f}__"), types)
+        t = t.mutate(**{f"{f}__shown": t[f"{f}__text"] for f in text_fields})
+    typed = [f for f in fields if f not in text_fields]
+    t = t.mutate(
+        **{
+            k: v
+            for f in typed
+            for k, v in (
+                (f"{f}__v", t[f]),
+                (f"{f}__s", ibis.null("string")),
+                (f"{f}__e", ibis.null("string")),
+                (f"{f}__shown", t[f].cast("string")),
             )
-    money: dict[str, Money] = {}
-    required = fields[0]
-    for f in fields:
-        if f"{f}__text" in t.columns:
-            text = t[f"{f}__text"]
-            error = t[f"{f}__e"]
-            if f == required:
-                error = ibis.ifelse(text.isnull(), ibis.literal("empty amount"), error)
-            money[f] = Money(t[f"{f}__v"], t[f"{f}__s"], error, text, origins[f])
-        elif f in t.columns:
-            value = t[f]
-            error = (
-                ibis.ifelse(value.isnull(), ibis.literal("empty amount"), ibis.null("string"))
-                if f == required
-                else ibis.null("string")
-            )
-            money[f] = Money(value, ibis.null("string"), error, value.cast("string"), origins[f])
-    return t, money
+        }
+    )
+    if required:
+        first = fields[0]
+        blank = t[f"{first}__v"].isnull() & t[f"{first}__e"].isnull() & t[f"{first}__shown"].isnull()
+        t = t.mutate(**{f"{first}__e": ibis.ifelse(blank, "empty amount", t[f"{first}__e"])})
+    return t
+
+
+def _money(t: ir.Table, fields: Sequence[str]) -> dict[str, Money]:
+    return {
+        f: Money(t[f"{f}__v"], t[f"{f}__s"], t[f"{f}__e"], t[f"{f}__shown"], t[f"{f}__col"]) for f in fields
+    }
 
 
 def _parse_dates(
     t: ir.Table,
     fld: str,
-    origin: ir.StringValue,
+    distinct: pd.Series,
     how: dict[str, Any],
     name: str,
     column: str,
     months: bool = False,
-) -> tuple[ir.Table, ir.Value, ir.StringValue, ir.Value]:
-    """``t`` with the field's timestamp and its error (and, with ``months``, the period: ``2026-11`` is the
-    month from its first day)."""
+) -> ir.Table:
+    """``t`` with the field's ``<f>__ts`` (timestamp), ``<f>__e`` (why not), ``<f>__p`` (the period: with
+    ``months``, ``2026-11`` is the month from its first day) and ``<f>__shown``."""
     if f"{fld}__text" not in t.columns:
-        return (
-            t,
-            t[fld],
-            ibis.ifelse(t[fld].isnull(), ibis.literal("empty date"), ibis.null("string")),
-            ibis.literal("day"),
+        value = t[fld]
+        return t.mutate(
+            **{
+                f"{fld}__ts": value,
+                f"{fld}__e": ibis.ifelse(value.isnull(), ibis.literal("empty date"), ibis.null("string")),
+                f"{fld}__p": ibis.literal("day"),
+                f"{fld}__shown": value.cast("string"),
+            }
         )
-    distinct = _distinct(t, [f"{fld}__text"])
     month = _months(distinct) if months else pd.Series(pd.NaT, index=distinct.index, dtype="datetime64[us]")
     try:
         stamps = parse_timestamp_column(distinct.where(month.isna(), "2000-01-01"), **how)
     except AmbiguousFormatError as exc:
         raise AmbiguousFormatError(exc.reason, file=name, column=column, hint=exc.hint) from None
-    values = stamps.values.where(month.isna(), month)
-    errors = stamps.errors.where(month.isna(), None)
     lookup = pd.DataFrame(
         {
-            "ts": values.astype("datetime64[us]"),
-            "e": errors.astype(object),
+            "ts": stamps.values.where(month.isna(), month).astype("datetime64[us]"),
+            "e": stamps.errors.where(month.isna(), None).astype(object),
             "p": np.where(month.notna(), "month", "day"),
         }
     ).set_axis(distinct.to_numpy())
-    t = _joined(
-        t,
-        f"{fld}__text",
-        lookup.add_prefix(f"{fld}__"),
-        {f"{fld}__ts": "timestamp", f"{fld}__e": "string", f"{fld}__p": "string"},
-    )
+    types = {f"{fld}__ts": "timestamp", f"{fld}__e": "string", f"{fld}__p": "string"}
+    t = _joined(t, f"{fld}__text", lookup.add_prefix(f"{fld}__"), types)
     text = t[f"{fld}__text"]
-    error = ibis.ifelse(text.isnull(), ibis.literal("empty date"), t[f"{fld}__e"])
-    return t, t[f"{fld}__ts"], error, t[f"{fld}__p"]
+    return t.mutate(
+        **{
+            f"{fld}__e": ibis.ifelse(text.isnull(), ibis.literal("empty date"), t[f"{fld}__e"]),
+            f"{fld}__p": t[f"{fld}__p"].fill_null("day"),
+            f"{fld}__shown": text,
+        }
+    )
 
 
 _MONTH_SHAPES = (
@@ -379,60 +396,51 @@ def _months(text: pd.Series) -> pd.Series:
     return out
 
 
-def _date_checks(
-    stamp: ir.Value, error: ir.StringValue, origin: ir.StringValue, text: ir.Value, options: MapOptions
-) -> list[Check]:
-    checks = [check(error.notnull(), origin, text, error)]
-    if options.earliest is not None:
-        checks.append(
-            check(
-                stamp < ibis.timestamp(pd.Timestamp(options.earliest).to_pydatetime()),
-                origin,
-                text,
-                f"is before {options.earliest}, the earliest plausible date (ImportOptions.min_date)",
-            )
-        )
-    if options.latest is not None:
-        checks.append(
-            check(
-                stamp
-                >= ibis.timestamp((pd.Timestamp(options.latest) + pd.Timedelta(days=1)).to_pydatetime()),
-                origin,
-                text,
-                f"is after {options.latest}, the latest plausible date (ImportOptions.max_date)",
-            )
-        )
-    return checks
+def _date_checks(t: ir.Table, fld: str, stamp: ir.Value, options: MapOptions) -> list[Check]:
+    origin, text, error = t[f"{fld}__col"], t[f"{fld}__shown"], t[f"{fld}__e"]
+    earliest = options.earliest or EARLIEST_DATE
+    latest = options.latest or dt.date.today() + dt.timedelta(days=FUTURE_DAYS)
+    after = (pd.Timestamp(latest) + pd.Timedelta(days=1)).to_pydatetime()
+    return [
+        check(error.notnull(), origin, text, error),
+        check(
+            stamp < ibis.timestamp(pd.Timestamp(earliest).to_pydatetime()),
+            origin,
+            text,
+            f"is before {earliest}, the earliest plausible date (ImportOptions.min_date)",
+        ),
+        check(
+            stamp >= ibis.timestamp(after),
+            origin,
+            text,
+            f"is after {latest}, the latest plausible date (ImportOptions.max_date)",
+        ),
+    ]
 
 
-def _currency_lookup(t: ir.Table, origin: ir.StringValue, present: bool) -> ir.Table:
+def _currency_lookup(t: ir.Table, distinct: pd.Series, present: bool) -> ir.Table:
     """``t`` with ``currency_text``, its ISO code ``currency_code`` (null where it is none) and the
     column it came from."""
     t = t.rename(currency_text="currency")
     if not present:
-        return t.mutate(currency_code=ibis.null("string"), currency_column=origin)
-    distinct = _distinct(t, ["currency_text"])
+        return t.mutate(currency_code=ibis.null("string"), currency_column=t["currency__col"])
     lookup = pd.DataFrame({"code": currency_codes(distinct).astype(object)}).set_axis(distinct.to_numpy())
     t = _joined(t, "currency_text", lookup, {"code": "string"})
-    return t.rename(currency_code="code").mutate(currency_column=origin)
+    t = t.rename(currency_code="code")
+    return t.mutate(currency_column=t["currency__col"])
 
 
-def _stage(
-    table: ir.Table, preset: Preset, resolved: dict[str, list[str]], name: str, wanted: Sequence[str]
-) -> tuple[ir.Table, dict[str, ir.StringValue], ir.Value]:
-    """The first step: each wanted field per row (``f__text`` for text of a typed field, ``f`` otherwise),
-    the row number and any prior reason."""
+def _stage(table: ir.Table, resolved: dict[str, list[str]], name: str, wanted: Sequence[str]) -> ir.Table:
+    """The first step: each wanted field per row (``<f>__text`` for the text of a field that needs parsing,
+    ``<f>`` otherwise), the column it came from (``<f>__col``), the other columns' text (``__rest``), the
+    row number and any prior reason."""
     fields = _Fields(table, resolved, name)
     row = table[ROW] if ROW in table.columns else ibis.row_number().cast("int64")
     values: dict[str, ir.Value] = {}
-    origins = {f: fields.origin(f) for f in wanted}
     for f in wanted:
-        if f in _KINDS and not fields.typed(f):
-            values[f"{f}__text"] = fields.value(f)
-        else:
-            values[f] = fields.value(f)
-        if len(resolved.get(f, [])) > 1:
-            values[f"{f}__col"] = origins[f]
+        parse = f in _KINDS and not fields.typed(f)
+        values[f"{f}__text" if parse else f] = fields.value(f)
+        values[f"{f}__col"] = fields.origin(f)
     prior = {p: table[p] if p in table.columns else ibis.null("string") for p in PRIOR}
     used = {h for cols in resolved.values() for h in cols}
     rest = [
@@ -441,9 +449,12 @@ def _stage(
         if h not in used and h != ROW and h not in PRIOR
     ]
     values["__rest"] = ibis.literal("\x1f").join(rest) if rest else ibis.literal("")
-    staged = table.select(**{ROW: row}, **prior, **values)
-    origins = {f: staged[f"{f}__col"] if f"{f}__col" in staged.columns else fields.origin(f) for f in wanted}
-    return staged, origins, staged[ROW]
+    return table.select(**{ROW: row}, **prior, **values)
+
+
+def _kept(t: ir.Table) -> ir.Table:
+    """``t`` computed once into a temporary table of its engine (later steps compile to small SQL)."""
+    return ibis.get_backend(t).create_table(f"ltvkit_{uuid.uuid4().hex}", t, temp=True)
 
 
 def map_orders(
@@ -468,10 +479,9 @@ def map_orders(
     require_columns(resolved, headers, preset, name, ORDER_REQUIRED)
     fallback = fallback_currency(currency or options.currency, header_currency, preset)
     wanted = [f for f in ORDER_SCHEMA.names if f != "order_key"]
-    t, origin, _ = _stage(table, preset, resolved, name, wanted)
+    t = _stage(table, resolved, name, wanted)
     if cache:
-        t = ibis.get_backend(t).create_table(f"ltvkit_stage_{uuid.uuid4().hex}", t, temp=True)
-        origin = {f: t[f"{f}__col"] if f"{f}__col" in t.columns else o for f, o in origin.items()}
+        t = _kept(t)
 
     # Line items: later rows of an order fold into its first.
     if preset.group_lines and "order_id" in resolved:
@@ -490,58 +500,62 @@ def map_orders(
         "timezone": options.timezone or preset.options.get("timezone"),
         "source_timezone": options.source_timezone or preset.options.get("source_timezone"),
     }
-    t, stamp, date_error, _ = _parse_dates(
-        t, "ordered_at", origin["ordered_at"], how, name, (resolved["ordered_at"][0])
+    distinct = _distinct(
+        t,
+        {
+            "ordered_at": [c for c in ("ordered_at__text",) if c in t.columns],
+            "money": [f"{f}__text" for f in ORDER_MONEY if f"{f}__text" in t.columns],
+            "quantity": [c for c in ("quantity__text",) if c in t.columns],
+            "currency": ["currency"] if "currency" in resolved else [],
+            "status": ["status"] if "status" in resolved else [],
+        },
     )
-    decimal = options.decimal or preset.options.get("decimal")
-    t, money = _parse_money(t, ORDER_MONEY, origin, decimal, name)
-    t, qty = _parse_money(t, ("quantity",), origin, ".", name)
-    t = _currency_lookup(t, origin["currency"], "currency" in resolved)
-    t = _status_lookup(t, preset, origin["status"], "status" in resolved)
-
-    quantity = qty.get("quantity")
+    t = _parse_dates(t, "ordered_at", distinct["ordered_at"], how, name, resolved["ordered_at"][0])
+    t = _parse_money(
+        t, ORDER_MONEY, distinct["money"], options.decimal or preset.options.get("decimal"), name
+    )
+    t = _parse_money(t, ("quantity",), distinct["quantity"], ".", name, required=False)
+    t = _currency_lookup(t, distinct["currency"], "currency" in resolved)
+    t = _status_lookup(t, distinct["status"], preset, "status" in resolved)
+    if cache:
+        t = _kept(t)
     t = t.mutate(
         **customer_key(t.customer_id, t.email, t.phone, preset.guest_ids),
-        ordered_at=stamp.cast("timestamp"),
-        __date_error=date_error,
-        __date_text=t["ordered_at__text"] if "ordered_at__text" in t.columns else stamp.cast("string"),
-        amount=money["amount"].value,
-        refunded=money["refunded"].value if "refunded" in money else ibis.null("float64"),
-        cost=money["cost"].value if "cost" in money else ibis.null("float64"),
-        fee=money["fee"].value if "fee" in money else ibis.null("float64"),
-        quantity_value=quantity.value if quantity is not None else ibis.null("float64"),
-        quantity_text=quantity.text if quantity is not None else ibis.null("string"),
-        quantity_error=quantity.error if quantity is not None else ibis.null("string"),
-        status_column=origin["status"],
-        refunded_column=origin["refunded"],
-        quantity_column=origin["quantity"],
+        ordered_at=t["ordered_at__ts"].cast("timestamp"),
+        amount=t["amount__v"],
+        refunded=t["refunded__v"],
+        cost=t["cost__v"],
+        fee=t["fee__v"],
+        quantity_text=t["quantity__shown"],
+        status_column=t["status__col"],
+        refunded_column=t["refunded__col"],
     )
-    t = written_currency(t, money)
-    row_currency, currency_checks = currency_rule(t, fallback)
+    t = written_currency(t, _money(t, ORDER_MONEY))
     t, rule_checks = order_rules(
         t, has_status="status" in resolved, zero_amount_is_free=preset.zero_amount_is_free
     )
+    row_currency, currency_checks = currency_rule(t, fallback)
+    quantity = _money(t, ("quantity",))["quantity"]
     checks: list[Check] = [check(t[PRIOR[0]].notnull(), t[PRIOR[1]], t[PRIOR[2]], t[PRIOR[0]])]
     checks.append(check(t.customer_id.isnull(), "customer", "", "no customer id, email or phone"))
-    checks += _date_checks(t.ordered_at, t["__date_error"], origin["ordered_at"], t["__date_text"], options)
-    checks += money_checks(t, money)
+    checks += _date_checks(t, "ordered_at", t.ordered_at, options)
+    checks += money_checks(t, _money(t, ORDER_MONEY))
     checks.append(
         check(
-            t.quantity_error.notnull() & t.quantity_text.notnull(),
-            t.quantity_column,
-            t.quantity_text,
-            t.quantity_error,
+            quantity.error.notnull() & quantity.text.notnull(), quantity.column, quantity.text, quantity.error
         )
     )
     checks += currency_checks + rule_checks
-    line_quantity = t.quantity_value.sum().over(ibis.window(group_by=t.order_id))
+    line_quantity = t["quantity__v"].sum().over(ibis.window(group_by=t.order_id))
     t = t.mutate(
         order_key=t.order_id,
         currency=row_currency,
-        quantity=ibis.ifelse(t["__lines"] > 1, line_quantity.fill_null(0.0), t.quantity_value),
+        quantity=ibis.ifelse(t["__lines"] > 1, line_quantity.fill_null(0.0), t["quantity__v"]),
         currency_named=t.currency_code.notnull() | t.written.notnull(),
     )
     rows = first_failure(t, checks).rename(__failed="failed")
+    if cache:
+        rows = _kept(rows)
     rows = _merge_repeats(rows, [c for c in ORDER_SCHEMA.names if c != "order_key"])
     names = (*ORDER_SCHEMA.names, "quantity_text", "currency_named")
     rows = rows.select(
@@ -556,10 +570,9 @@ def map_orders(
     return Mapped(rows, resolved, tuple(ORDER_SCHEMA.names))
 
 
-def _status_lookup(t: ir.Table, preset: Preset, origin: ir.StringValue, present: bool) -> ir.Table:
+def _status_lookup(t: ir.Table, distinct: pd.Series, preset: Preset, present: bool) -> ir.Table:
     if not present:
         return t.mutate(status_text=ibis.null("string"), status_reason=ibis.null("string"))
-    distinct = _distinct(t, ["status"])
     known = ", ".join(sorted(set(preset.statuses)))[:300]
     lookup = pd.DataFrame(
         {
@@ -627,38 +640,39 @@ def map_spend(
     resolved, header_currency = resolve_columns(headers, preset, name)
     require_columns(resolved, headers, preset, name, SPEND_REQUIRED)
     fallback = fallback_currency(currency or options.currency, header_currency, preset)
-    t, origin, _ = _stage(
-        table, preset, resolved, name, ["date", "channel", "campaign", "amount", "currency"]
+    t = _stage(table, resolved, name, ["date", "channel", "campaign", "amount", "currency"])
+    distinct = _distinct(
+        t,
+        {
+            "date": [c for c in ("date__text",) if c in t.columns],
+            "amount": [c for c in ("amount__text",) if c in t.columns],
+            "currency": ["currency"] if "currency" in resolved else [],
+        },
     )
-    t, stamp, date_error, period = _parse_dates(
+    t = _parse_dates(
         t,
         "date",
-        origin["date"],
+        distinct["date"],
         {"date_format": options.date_format},
         name,
         resolved["date"][0],
         months=True,
     )
-    t, money = _parse_money(t, ("amount",), origin, options.decimal, name)
-    t = _currency_lookup(t, origin["currency"], "currency" in resolved)
-    amount = money["amount"]
-    t = t.mutate(
-        __day=stamp.cast("timestamp").truncate("D"),
-        __date_error=date_error,
-        __date_text=t["date__text"] if "date__text" in t.columns else stamp.cast("string"),
-        __period=period,
-        amount=amount.value,
-    )
+    t = _parse_money(t, ("amount",), distinct["amount"], options.decimal, name)
+    t = _currency_lookup(t, distinct["currency"], "currency" in resolved)
+    t = t.mutate(__day=t["date__ts"].cast("timestamp").truncate("D"), amount=t["amount__v"])
+    money = _money(t, ("amount",))
     t = written_currency(t, money)
     row_currency, currency_checks = currency_rule(t, fallback)
+    amount = money["amount"]
     checks: list[Check] = [check(t[PRIOR[0]].notnull(), t[PRIOR[1]], t[PRIOR[2]], t[PRIOR[0]])]
-    checks += _date_checks(t["__day"], t["__date_error"], origin["date"], t["__date_text"], options)
+    checks += _date_checks(t, "date", t["__day"], options)
     checks += money_checks(t, money)
     checks.append(check(t.amount < 0, amount.column, amount.text, "spend cannot be negative"))
     checks += currency_checks
     rows = t.mutate(
         date=t["__day"].cast("date"),
-        period=t["__period"],
+        period=t["date__p"],
         channel=t.channel.fill_null(UNATTRIBUTED),
         campaign=t.campaign.fill_null(""),
         currency=row_currency,
