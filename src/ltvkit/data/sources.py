@@ -16,6 +16,7 @@ larger than the amount, a currency that is not a code) is left out with one reas
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, Self
@@ -242,6 +243,12 @@ class Source:
             if spend is not None
             else None
         )
+        self._rows = _named(self.backend, self._mapped.rows, "ltvkit_order_rows")
+        self._orders = _named(
+            self.backend,
+            self._rows.filter(self._rows.usable).select(*self._mapped.schema_names),
+            "ltvkit_orders",
+        )
         self._account: SourceAccount | None = None
         self._owns_backend = False  # a backend the caller passed in is the caller's to close
 
@@ -293,7 +300,7 @@ class Source:
     def table(self, name: str) -> ir.Table:
         """``orders`` (usable rows, in :data:`ORDER_SCHEMA`) or ``spend`` (empty without a spend table)."""
         if name == "orders":
-            return self._mapped.usable
+            return self._orders
         if name == "spend":
             if self._spend is not None:
                 return self._spend.usable
@@ -311,7 +318,7 @@ class Source:
     def account(self) -> SourceAccount:
         """Rows read, usable, merged and left out by reason (one scan of the table, on first use, kept)."""
         if self._account is None:
-            rows = self._mapped.rows
+            rows = self._rows
             counts = rows.group_by("reason", "merged").aggregate(n=rows.count()).execute()
             left = counts[counts["reason"].notna()].sort_values(["n", "reason"], ascending=[False, True])
             kept = counts[counts["reason"].isna()]
@@ -328,7 +335,7 @@ class Source:
     def left_out(self, limit: int = 20) -> pd.DataFrame:
         """Up to ``limit`` rows that are left out, in ltvkit's columns, with the reason, the column and the
         value it names (and the row number for a file)."""
-        rows = self._mapped.rows
+        rows = self._rows
         out = rows.filter(rows.reason.notnull()).drop("usable", "merged", "quantity_text", "currency_named")
         return out.order_by("source_row").limit(limit).execute()
 
@@ -342,6 +349,20 @@ class Source:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _named(backend: BaseBackend, expr: ir.Table, name: str) -> ir.Table:
+    """``expr`` as a temporary view of ``backend`` where it can hold one, so each analysis compiles a query
+    on a name instead of the whole mapping again; the expression itself where it cannot."""
+    name = f"{name}_{uuid.uuid4().hex[:12]}"
+    try:
+        if backend.name == "duckdb":
+            backend._run_pre_execute_hooks(expr)  # registers the lookups' in-memory tables
+            backend.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {backend.compile(expr)}')
+            return backend.table(name)
+        return backend.create_view(name, expr, overwrite=True)
+    except Exception:  # a warehouse that allows no views to this user: every query carries the mapping
+        return expr
 
 
 def _is_text_file(name: str) -> bool:

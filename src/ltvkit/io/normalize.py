@@ -21,11 +21,11 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ltvkit.errors import ParameterError
+from ltvkit.errors import AllRowsRejectedError, AmbiguousFormatError, ParameterError
 from ltvkit.io import mapping
 from ltvkit.io.limits import EARLIEST_DATE, FUTURE_DAYS
 from ltvkit.io.orders import FREE_TEXT_FIELDS, NO_CURRENCY, ORDER_COLUMNS, SPEND_COLUMNS
-from ltvkit.io.parsing import DecimalMark
+from ltvkit.io.parsing import DecimalMark, infer_decimal
 from ltvkit.io.presets import Kind, Preset
 from ltvkit.io.readers import RawTable
 
@@ -330,6 +330,36 @@ def _left_out(table: RawTable, frame: pd.DataFrame, result: pd.DataFrame) -> pd.
     )
 
 
+_QUOTED = re.compile(r"""^(?:'[^']*'|"[^"]*") """)
+_DECIMAL_REASONS = ("does not read as a number with decimal mark", "has more than one decimal mark")
+
+
+def refuse_if_all_rejected(
+    table: RawTable, left_out: pd.DataFrame, loaded: int, options: ImportOptions
+) -> None:
+    """Raise :class:`~ltvkit.errors.AllRowsRejectedError` when nothing loads and every row (two or more)
+    was rejected for one reason in one column — an option the file does not follow, most often: the
+    message names the reason and, for a decimal mark, the one the file uses."""
+    if loaded or len(left_out) < 2 or len(left_out) < table.rows_read:
+        return
+    kinds = left_out["reason"].astype(str).str.replace(_QUOTED, "", regex=True)
+    if kinds.nunique() != 1 or left_out["column"].nunique(dropna=False) != 1:
+        return
+    kind, column = str(kinds.iloc[0]), str(left_out["column"].iloc[0])
+    if options.decimal is not None and kind.startswith(_DECIMAL_REASONS):
+        try:
+            found = infer_decimal(left_out["value"].astype(str))
+        except AmbiguousFormatError:
+            found = None
+        if found is not None and found != options.decimal:
+            raise AllRowsRejectedError(
+                "all_rejected_decimal", file=table.path, given=options.decimal, found=found
+            )
+    raise AllRowsRejectedError(
+        "all_rejected", file=table.path, column=column, reason=kind, hint="see the first rows: ltv rejected"
+    )
+
+
 def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -> Normalized:
     result, frame, resolved = _mapped(table, preset, options)
     notes = list(table.notes)
@@ -381,12 +411,14 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
     out["ordered_at"] = out["ordered_at"].astype("datetime64[us]")
     content = [c for c in ORDER_COLUMNS if c not in ("source_row", "row_hash", "order_key")]
     out["row_hash"] = content_hash(out[content])
+    left_out = _left_out(table, frame, result)
+    refuse_if_all_rejected(table, left_out, len(out), options)
     return Normalized(
         "orders",
         preset,
         source,
         out[ORDER_COLUMNS].reset_index(drop=True),
-        _left_out(table, frame, result),
+        left_out,
         table.rows_read,
         merged,
         merged if lines_merged else 0,
@@ -404,12 +436,14 @@ def _normalize_spend(table: RawTable, preset: Preset, options: ImportOptions) ->
     key_text = out[keys].astype(str).agg("|".join, axis=1) if len(out) else pd.Series(dtype=object)
     out["spend_key"] = source + ":" + key_text
     out["row_hash"] = content_hash(out[["spend_key", "amount", "extra"]])
+    left_out = _left_out(table, frame, result)
+    refuse_if_all_rejected(table, left_out, len(out), options)
     return Normalized(
         "spend",
         preset,
         source,
         out[SPEND_COLUMNS].reset_index(drop=True),
-        _left_out(table, frame, result),
+        left_out,
         table.rows_read,
         int(result["merged"].sum()),
         notes=list(table.notes),
