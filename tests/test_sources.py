@@ -361,3 +361,20 @@ def test_a_typed_table_with_an_all_empty_optional_text_column() -> None:
     )
     source = Source(ibis.memtable(frame), currency="USD")
     assert source.account().usable == 2 and source.account().left_out == {}
+
+
+def test_the_note_counts_rows_only_where_counting_is_cheap(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("customer,date,amount\na,2026-01-05,10\nb,2026-01-06,oops\n", encoding="utf-8")
+    with Source.open(str(path)) as source:  # a file: its rows are in this process
+        assert source.note() == "1 of 2 rows of " + str(path) + " are left out: 1 'oops' is not an amount"
+    frame = pd.DataFrame(
+        {"customer": ["a", None], "date": pd.to_datetime(["2026-01-05"] * 2), "amount": [1.0, 2.0]}
+    )
+    frame.to_parquet(tmp_path / "orders.parquet")
+    with Source.open(str(tmp_path / "orders.parquet")) as source:  # a table: no scan just for a note
+        assert source.note() is None and source._account is None
+        assert source.account().left_out == {"no customer id, email or phone": 1}
+        assert source.note() == "1 of 2 rows of " + str(tmp_path / "orders.parquet") + " are left out: " + (
+            "1 no customer id, email or phone"
+        )

@@ -183,7 +183,7 @@ def _data(ctx: typer.Context, workspace: Path, *, writable: bool = False) -> Ite
 
     with open_tables(workspace, _source_options(ctx), writable=writable) as tables:
         if isinstance(tables, Source):
-            note = tables.account().note()
+            note = tables.note()
             if note:
                 err.print(f"[yellow]note:[/yellow] {escape(note)} (ltv --source … check)", highlight=False)
         yield tables

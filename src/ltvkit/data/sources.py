@@ -250,6 +250,7 @@ class Source:
             "ltvkit_orders",
         )
         self._account: SourceAccount | None = None
+        self._local = cache  # the mapped rows are kept in this process's DuckDB: counting them is cheap
         self._owns_backend = False  # a backend the caller passed in is the caller's to close
 
     @classmethod
@@ -275,6 +276,7 @@ class Source:
             elif spend_table:
                 spend = read_table(backend, spend_table)
             has_header, cache = True, False
+            preset: Preset | None
             if _is_text_file(table):
                 cache = True  # the file's text is in this process's DuckDB
                 orders, preset, has_header = read_file(backend, table, mapping, "orders")
@@ -331,6 +333,14 @@ class Source:
                 merged=int(kept.loc[kept["merged"].astype(bool), "n"].sum()),
             )
         return self._account
+
+    def note(self) -> str | None:
+        """The row account's note, for a command that prints one beside its result: counted when the rows
+        are in this process (a file source) or already counted, never by a scan of a remote table just for
+        the note (``ltv --source … check`` counts them)."""
+        if self._account is None and not self._local:
+            return None
+        return self.account().note()
 
     def left_out(self, limit: int = 20) -> pd.DataFrame:
         """Up to ``limit`` rows that are left out, in ltvkit's columns, with the reason, the column and the
