@@ -345,7 +345,7 @@ def test_check_on_the_demo_export_reports_its_bad_date(tmp_path: Path) -> None:
     orders, _ = generate(tmp_path, customers=200)
     result = runner.invoke(app, ["--source", str(orders), "check", "--json"])
     assert result.exit_code == 0, result.output
-    account = json.loads(result.output)
+    account = json.loads(result.stdout)
     assert account["left_out"]["'2025-02-30 10:00:00' is not a valid date"] == 1
     assert account["rows"] == account["usable"] + account["merged"] + sum(account["left_out"].values())
 

@@ -567,7 +567,9 @@ def map_orders(
         merged=rows.merged,
         usable=rows.usable,
     )
-    return Mapped(rows, resolved, tuple(ORDER_SCHEMA.names))
+    # In the table's order: the windows above shuffle rows, and sums in another order differ in the last
+    # bits (a fit on them would stop elsewhere).
+    return Mapped(rows.order_by("source_row"), resolved, tuple(ORDER_SCHEMA.names))
 
 
 def _status_lookup(t: ir.Table, distinct: pd.Series, preset: Preset, present: bool) -> ir.Table:
