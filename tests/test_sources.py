@@ -378,3 +378,18 @@ def test_the_note_counts_rows_only_where_counting_is_cheap(tmp_path: Path) -> No
         assert source.note() == "1 of 2 rows of " + str(tmp_path / "orders.parquet") + " are left out: " + (
             "1 no customer id, email or phone"
         )
+
+
+def test_spend_rows_without_a_channel_are_unattributed_not_dropped() -> None:
+    orders = pd.DataFrame({"customer": ["a"], "date": pd.to_datetime(["2026-01-05"]), "amount": [10.0]})
+    spend = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-01-02"]),
+            "channel": ["ads", None, None],
+            "spend": [100.0, 30.0, 20.0],
+        }
+    )
+    source = Source(ibis.memtable(orders), spend=ibis.memtable(spend), currency="USD")
+    got = source.table("spend").execute().sort_values(["date", "channel"])
+    assert list(got["channel"]) == ["(unattributed)", "ads", "(unattributed)"]
+    assert list(got["amount"]) == [30.0, 100.0, 20.0] and set(got["currency"]) == {"USD"}

@@ -243,7 +243,7 @@ def _distinct(table: ir.Table, groups: dict[str, list[str]]) -> dict[str, pd.Ser
         for c in columns
     ]
     if not parts:
-        return {}
+        return {key: pd.Series([], dtype=object) for key in groups}
     union = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=True)
     found = union.filter(union.v.notnull()).distinct().execute()
     return {
