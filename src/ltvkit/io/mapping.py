@@ -11,8 +11,6 @@ folded into its order, a spend row summed into its day) or left out with one rea
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import operator
 import re
 import uuid
 from collections.abc import Sequence
@@ -130,9 +128,9 @@ def resolve_columns(
                 header_currency.setdefault(fld, m.group(1).upper())
             if not hits and preset.explicit:
                 raise MappingError(
-                    f"the mapping names column {candidate!r} for {fld}, but the table has no such column",
+                    f"the mapping names column {candidate!r} for {fld}, but the file has no such column",
                     file=name,
-                    hint=f"its columns are: {', '.join(headers)}",
+                    hint=f"the file's columns are: {', '.join(headers)}",
                 )
         if found:
             resolved[fld] = list(dict.fromkeys(found))
@@ -263,11 +261,13 @@ def _joined(table: ir.Table, key: str, lookup: pd.DataFrame, dtypes: dict[str, s
     return joined.drop("__key")
 
 
-def _first_row(table: ir.Table, condition: ir.BooleanValue) -> int | None:
-    if ROW not in table.columns:
-        return None
-    found = table.filter(condition).order_by(ROW).select(ROW).limit(1).execute()
-    return int(found[ROW].iloc[0]) if len(found) else None
+def _first_row(t: ir.Table, fields: Sequence[str], value: str | None) -> tuple[int | None, str | None]:
+    """The row number and the column of the first text ``value`` among the fields (for an error)."""
+    for f in fields:
+        found = t.filter(t[f"{f}__text"] == value).order_by(ROW).select(ROW, f"{f}__col").limit(1).execute()
+        if len(found):
+            return int(found[ROW].iloc[0]), str(found[f"{f}__col"].iloc[0])
+    return None, None
 
 
 def _parse_money(
@@ -289,9 +289,8 @@ def _parse_money(
             parsed = parse_amount_column(distinct, mark)
         except AmbiguousFormatError as exc:
             value = getattr(exc, "value", None)
-            hits = [t[f"{f}__text"] == value for f in text_fields]
-            row = _first_row(t, functools.reduce(operator.or_, hits)) if value is not None else None
-            raise AmbiguousFormatError(exc.reason, file=name, row=row, hint=exc.hint) from None
+            row, column = _first_row(t, text_fields, value)
+            raise AmbiguousFormatError(exc.reason, file=name, row=row, column=column, hint=exc.hint) from None
         lookup = pd.DataFrame(
             {"v": parsed.values.to_numpy(), "s": parsed.signs, "e": parsed.errors}
         ).set_axis(distinct.to_numpy())
