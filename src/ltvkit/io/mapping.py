@@ -150,7 +150,7 @@ def require_columns(
             raise MappingError(
                 f"no column for {' or '.join(group)} (looked for: {', '.join(looked) or 'none'})",
                 file=name,
-                hint=f"the columns are: {', '.join(headers)}; name them with --mapping FILE",
+                hint=f"the file's columns are: {', '.join(headers)}; name them with --mapping FILE",
             )
 
 
