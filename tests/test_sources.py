@@ -139,8 +139,8 @@ def test_mapping_errors_name_the_table_and_column(tmp_path: Path) -> None:
     table = ibis.memtable(pd.DataFrame({"client": ["a"], "when": ["2026-01-01"], "total": [1.0]}))
     with pytest.raises(
         MappingError,
-        match=r"sales: the mapping names column 'sum' for amount, but the table has no such column — its "
-        r"columns are: client, when, total",
+        match=r"sales: the mapping names column 'sum' for amount, but the file has no such column — the "
+        r"file's columns are: client, when, total",
     ):
         map_orders(table, load_mapping(tmp_path / "m.toml"), name="sales")
     flags = ibis.memtable(pd.DataFrame({"client": ["a"], "when": ["2026-01-01"], "sum": [True]}))
@@ -173,7 +173,9 @@ def test_connection_errors_are_source_errors(files: dict[str, Path]) -> None:
     with pytest.raises(SourceError, match=r"cannot connect to nosuch://bob:\*\*\*@host/db") as caught:
         Source.open("nosuch://bob:hunter2@host/db")
     assert "hunter2" not in str(caught.value)  # a password is never shown
-    with pytest.raises(SourceError, match=r"cannot read the table 'sales'.*tables: clients, imports, meta"):
+    with pytest.raises(
+        SourceError, match=r"cannot read the table 'sales'.*tables: client_payments, clients, imports, meta"
+    ):
         Source.open(f"duckdb://{files['workspace']}", "sales")
 
 
