@@ -32,7 +32,7 @@ from ltvkit.io.parsing import (
     parse_timestamp_column,
     sign_agrees,
 )
-from ltvkit.io.presets import Kind, Preset, normalize_header
+from ltvkit.io.presets import Kind, Preset, normalize_header, paid_amounts
 from ltvkit.io.readers import RawTable
 
 NO_CURRENCY = "XXX"  # ISO 4217 code for "no currency": kept apart, never summed with real money
@@ -89,7 +89,9 @@ class ImportOptions:
 
     ``min_date`` and ``max_date`` bound the plausible dates of orders and spend (rows outside are rejected);
     None means :data:`~ltvkit.io.limits.EARLIEST_DATE` (1990-01-01) and
-    :data:`~ltvkit.io.limits.FUTURE_DAYS` (365) days after today.
+    :data:`~ltvkit.io.limits.FUTURE_DAYS` (365) days after today. ``sheet`` names the worksheet of a
+    workbook to read (else the one holding orders). ``exclude_tax_shipping`` takes an order's tax and shipping
+    (Shopify's ``Taxes`` and ``Shipping``) out of its revenue.
     """
 
     kind: Kind | None = None
@@ -104,6 +106,8 @@ class ImportOptions:
     delimiter: str | None = None
     min_date: dt.date | None = None
     max_date: dt.date | None = None
+    sheet: str | None = None
+    exclude_tax_shipping: bool = False
 
     def date_range(self) -> tuple[dt.date, dt.date]:
         """The earliest and the latest plausible date (both included)."""
@@ -471,7 +475,9 @@ def normalize(table: RawTable, preset: Preset, options: ImportOptions) -> Normal
 
 def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -> Normalized:
     resolved, header_currency = resolve_columns(table, preset)
-    require_columns(resolved, table, preset, ("ordered_at",), ("amount",), ("customer_id", "email", "phone"))
+    require_columns(
+        resolved, table, preset, ("ordered_at",), ("amount", "price"), ("customer_id", "email", "phone")
+    )
     frame = table.frame
     row_numbers = pd.Series(table.row_numbers, index=frame.index)
     text = {name: coalesce(frame, cols) for name, cols in resolved.items()}
@@ -498,7 +504,8 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
     rej = Rejections(frame.index)
     reject_odd_characters(frame, resolved, rej)
     decimal = options.decimal or preset.options.get("decimal")
-    decimal = _money(frame, resolved, ("amount", "refunded", "cost", "fee"), decimal, table)
+    money_fields = ("amount" if "amount" in text else "price", *_SECONDARY_MONEY)
+    decimal = _money(frame, resolved, money_fields, decimal, table)
 
     customer_id, email, phone = get("customer_id"), get("email").str.lower(), get("phone")
     customer_id = customer_id.where(~customer_id.isin(preset.guest_ids), "")
@@ -517,9 +524,13 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
         source_timezone=preset.options.get("source_timezone"),
     )
 
-    money, written, signs = parse_money_fields(
-        text, ("amount", "refunded", "cost", "fee"), decimal, table, row_numbers, rej
+    money, written, signs = parse_money_fields(text, money_fields, decimal, table, row_numbers, rej)
+    money.setdefault("amount", money["price"])
+    paid, unpaid_reason, paid_note = paid_amounts(preset, money, resolved, get("status"))
+    rej.add(
+        unpaid_reason.notna(), text["price"][1] if "price" in text else "amount", get("status"), unpaid_reason
     )
+    notes.extend([paid_note] if paid_note else [])
     quantity = pd.Series(np.nan, index=frame.index)
     if "quantity" in text:
         q = parse_amount_column(text["quantity"][0], ".")
@@ -540,8 +551,12 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
         )
     currency = currency.fillna(NO_CURRENCY)
 
-    amount, refunded = money["amount"], money["refunded"].fillna(0.0)
+    amount, refunded = paid, money["refunded"].fillna(0.0)
+    if options.exclude_tax_shipping:
+        amount, refunded = _without_tax_shipping(amount, refunded, money, resolved, table)
     if "status" in text:
+        excluded = text["status"][0].str.strip().str.lower().map(preset.excluded)
+        rej.add(excluded.notna(), text["status"][1], text["status"][0], excluded)
         status = text["status"][0].map(lambda s: preset.status_of(s) if s else None)
         unknown = status.isna()
         known = ", ".join(sorted(set(preset.statuses)))[:300]
@@ -594,7 +609,8 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
             "fee": money["fee"],
         }
     )
-    out["channel"] = out["channel"].where(out["channel"].notna(), out["utm_source"])
+    if not preset.first_touch_only:
+        out["channel"] = out["channel"].where(out["channel"].notna(), out["utm_source"])
     used = {h for cols in resolved.values() for h in cols}
     out["extra"] = _extra_json(frame, used)
     if merged_lines:
@@ -655,6 +671,28 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
         merged_lines,
         notes,
     )
+
+
+#: Money fields that may be blank, parsed after the amount (or, without a paid column, the price).
+_SECONDARY_MONEY = ("refunded", "cost", "fee", "price", "earned", "tax", "shipping")
+
+
+def _without_tax_shipping(
+    amount: pd.Series,
+    refunded: pd.Series,
+    money: dict[str, pd.Series],
+    resolved: dict[str, list[str]],
+    table: RawTable,
+) -> tuple[pd.Series, pd.Series]:
+    """Amounts less their tax and shipping, and refunds capped at what is left (a refund of the whole order
+    gave back its tax and shipping too)."""
+    if "tax" not in resolved and "shipping" not in resolved:
+        raise ParameterError(
+            f"{table.path.name} has no tax or shipping column to take out of revenue",
+            hint="import it without exclude_tax_shipping",
+        )
+    net = amount - money["tax"].fillna(0.0) - money["shipping"].fillna(0.0)
+    return net, refunded.where(refunded <= net, net.clip(lower=0.0))
 
 
 _MONTH_SHAPES = (

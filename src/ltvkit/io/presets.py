@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 import yaml
 
 from ltvkit.errors import MappingError
@@ -45,6 +46,11 @@ ORDER_FIELDS = (
     "utm_term",
     "cost",
     "fee",
+    # read, not stored: what the amount is made of when an export has no column for what was paid
+    "price",
+    "earned",
+    "tax",
+    "shipping",
 )
 SPEND_FIELDS = ("date", "channel", "campaign", "amount", "currency")
 
@@ -72,6 +78,15 @@ class Preset:
     options: Mapping[str, Any] = field(default_factory=dict)
     explicit: bool = False  # columns named by the user: a named header that is missing is an error
     guest_ids: tuple[str, ...] = ()  # customer ids that mean "no account" (the email identifies the buyer)
+    #: Raw statuses (lower case) of rows that are no customer's order, and why (a false order, a payout).
+    excluded: Mapping[str, str] = field(default_factory=dict)
+    #: Raw statuses (lower case) of partly paid orders: only what was paid counts, never the price.
+    partial_statuses: frozenset[str] = frozenset()
+    #: Fields whose sum is what was paid when the export has no paid column (GetCourse: earned + fee).
+    paid_parts: tuple[str, ...] = ()
+    #: The channel is the first-touch column only: the order's own utm_* are its last touch and never stand
+    #: in for a first touch the customer does not have.
+    first_touch_only: bool = False
 
     def matches(self, headers: list[str], has_header: bool) -> bool:
         """Whether a file with these headers is this preset's export."""
@@ -83,6 +98,49 @@ class Preset:
     def status_of(self, raw: str) -> str | None:
         """Canonical status of a raw status text, None if the vocabulary does not know it."""
         return self.statuses.get(raw.strip().lower())
+
+    def header_names(self) -> frozenset[str]:
+        """Every header this preset knows (normalised), for telling which sheet of a workbook holds orders."""
+        return frozenset(normalize_header(h) for names in self.columns.values() for h in names)
+
+
+def paid_amounts(
+    preset: Preset,
+    money: Mapping[str, pd.Series],
+    resolved: Mapping[str, list[str]],
+    raw_status: pd.Series,
+) -> tuple[pd.Series, pd.Series, str | None]:
+    """What each order row paid, why a row cannot tell (None where it can), and a note for the import.
+
+    The paid column (``amount``: GetCourse's «Оплачено») when the export has one. Else the price (``price``:
+    «Стоимость», Shopify's ``Total``), except for partly paid orders (:attr:`Preset.partial_statuses`), whose
+    price is not what was paid: their payment is the sum of :attr:`Preset.paid_parts` when the export has
+    those columns (GetCourse: «Заработано» + «Комиссии», what was paid less the payment system's fees plus
+    those fees), and they are refused otherwise, since counting their full price would overstate revenue.
+    """
+    none = pd.Series(None, index=raw_status.index, dtype=object)
+    if "amount" in resolved or "price" not in resolved:
+        return money["amount"], none, None
+    partial = raw_status.str.strip().str.lower().isin(preset.partial_statuses)
+    amount = money["price"]
+    if not partial.any():
+        return amount, none, None
+    paid_name = (preset.columns.get("amount") or ("paid amount",))[0].capitalize()
+    if preset.paid_parts and all(p in resolved for p in preset.paid_parts):
+        derived = sum((money[p] for p in preset.paid_parts), pd.Series(0.0, index=amount.index))
+        parts = " + ".join(resolved[p][0] for p in preset.paid_parts)
+        reason = none.where(~(partial & derived.isna()), f"is partly paid and a value of {parts} is blank")
+        note = (
+            f"{int(partial.sum())} partly paid orders: the export has no {paid_name!r} column, so what they "
+            f"paid is taken as {parts}"
+        )
+        return amount.where(~partial, derived), reason, note
+    reason = none.where(
+        ~partial,
+        f"is partly paid, and the export has no column saying how much: its price {resolved['price'][0]!r} "
+        f"is not what was paid (add the column {paid_name!r} to the export)",
+    )
+    return amount, reason, None
 
 
 # --- shared vocabularies -------------------------------------------------------------------------------
@@ -323,18 +381,22 @@ GETCOURSE = Preset(
         "customer_id": ("id пользователя",),
         "email": ("email",),
         "ordered_at": ("дата оплаты", "дата создания"),
-        # Оплачено is what was actually paid (partial payments); Стоимость is the price.
-        "amount": ("оплачено", "стоимость"),
+        # Оплачено is what was paid (partial payments); Стоимость is the price; Заработано is what was paid
+        # less the payment system's Комиссии.
+        "amount": ("оплачено",),
+        "price": ("стоимость",),
+        "earned": ("заработано",),
         "status": ("статус",),
         "product": ("title", "состав заказа", "название"),
-        # user_utm_* is the first touch, which is what GetCourse's own analytics attribute to.
-        "channel": ("user_utm_source", "utm_source"),
+        # user_utm_* is the user's first touch, which GetCourse's own analytics attribute to; the order's
+        # utm_* are its last touch and stay in utm_source … utm_term.
+        "channel": ("user_utm_source",),
         "fee": ("комиссии",),
     },
     statuses={
         **dict.fromkeys(["завершен", "завершён", "payed", "оплачен"], "paid"),
         **dict.fromkeys(["частично оплачен", "part_payed"], "paid"),
-        **dict.fromkeys(["отменен", "отменён", "cancelled", "ложный", "false"], "cancelled"),
+        **dict.fromkeys(["отменен", "отменён", "cancelled"], "cancelled"),
         **dict.fromkeys(["ожидаем возврата", "waiting_for_return", "возврат"], "refunded"),
         **dict.fromkeys(
             [
@@ -345,6 +407,7 @@ GETCOURSE = Preset(
                 "ожидаем оплаты",
                 "payment_waiting",
                 "не подтвержден",
+                "не подтверждён",
                 "not_confirmed",
                 "отложен",
                 "pending",
@@ -352,6 +415,12 @@ GETCOURSE = Preset(
             "pending",
         ),
     },
+    excluded=dict.fromkeys(
+        ["ложный", "false"], "is a false order (Ложный): GetCourse marks test and spam orders so"
+    ),
+    partial_statuses=frozenset({"частично оплачен", "part_payed"}),
+    paid_parts=("earned", "fee"),
+    first_touch_only=True,
     signature=(("id заказа", "статус", "дата создания"), ("номер", "статус", "дата создания")),
     zero_amount_is_free=True,
     currency="RUB",
@@ -365,7 +434,8 @@ STRIPE = Preset(
         "order_id": ("id",),
         "customer_id": ("customer id",),
         "email": ("customer email",),
-        "ordered_at": ("created (utc)", "created date (utc)", "created"),
+        # "Created date (UTC)" in today's export, "Created (UTC)" in older ones
+        "ordered_at": ("created date (utc)", "created (utc)", "created"),
         "amount": ("amount",),
         "refunded": ("amount refunded",),
         "currency": ("currency",),
@@ -377,10 +447,72 @@ STRIPE = Preset(
         **dict.fromkeys(["paid", "succeeded"], "paid"),
         "refunded": "refunded",
         **dict.fromkeys(["partially refunded", "partially_refunded"], "partially_refunded"),
-        **dict.fromkeys(["failed", "canceled", "cancelled", "blocked"], "cancelled"),
-        **dict.fromkeys(["pending", "uncaptured", "incomplete", "requires_payment_method"], "pending"),
+        **dict.fromkeys(["failed", "canceled", "cancelled", "blocked", "expired"], "cancelled"),
+        **dict.fromkeys(
+            [
+                "pending",
+                "uncaptured",
+                "incomplete",
+                "processing",
+                "requires_payment_method",
+                "requires payment method",
+                "requires_action",
+                "requires action",
+                "requires_capture",
+            ],
+            "pending",
+        ),
     },
-    signature=(("id", "created (utc)", "amount", "amount refunded", "currency"),),
+    signature=(
+        ("id", "created date (utc)", "amount", "amount refunded", "currency"),
+        ("id", "created (utc)", "amount", "amount refunded", "currency"),
+    ),
+    options={"source_timezone": "UTC"},
+)
+
+_NOT_A_PAYMENT = "is a row of the balance that is no customer's payment"
+STRIPE_BALANCE = Preset(
+    name="stripe_balance",
+    title="Stripe balance change report, itemized (one row per balance transaction)",
+    kind="orders",
+    columns={
+        "order_id": ("balance_transaction_id", "id"),
+        "customer_id": ("customer_id",),
+        "email": ("customer_email",),
+        "ordered_at": ("created_utc", "created (utc)"),
+        "amount": ("gross", "amount"),
+        "currency": ("currency",),
+        "status": ("reporting_category", "type"),
+        "product": ("description",),
+        "fee": ("fee",),
+    },
+    # a refund is a row of its own with a negative gross amount
+    statuses={
+        **dict.fromkeys(["charge", "payment"], "paid"),
+        **dict.fromkeys(["refund", "payment_refund", "dispute"], "refunded"),
+    },
+    excluded=dict.fromkeys(
+        [
+            "payout",
+            "payout_reversal",
+            "transfer",
+            "transfer_reversal",
+            "fee",
+            "stripe_fee",
+            "tax",
+            "topup",
+            "other_adjustment",
+            "adjustment",
+            "platform_earning",
+            "connect_reserved_funds",
+            "risk_reserved_funds",
+        ],
+        _NOT_A_PAYMENT,
+    ),
+    signature=(
+        ("balance_transaction_id", "reporting_category", "gross", "currency"),
+        ("id", "type", "source", "amount", "net", "available on (utc)"),
+    ),
     options={"source_timezone": "UTC"},
 )
 
@@ -393,8 +525,11 @@ SHOPIFY = Preset(
         "email": ("email",),
         "phone": ("phone", "billing phone"),
         "ordered_at": ("paid at", "created at"),
-        "amount": ("total",),
+        # Total is what the order charged; a partially paid order has no column saying how much was paid
+        "price": ("total",),
         "refunded": ("refunded amount",),
+        "tax": ("taxes",),
+        "shipping": ("shipping",),
         "currency": ("currency",),
         "status": ("financial status",),
         "product": ("lineitem name",),
@@ -408,55 +543,115 @@ SHOPIFY = Preset(
         **dict.fromkeys(["voided", "expired"], "cancelled"),
         **dict.fromkeys(["pending", "authorized"], "pending"),
     },
+    partial_statuses=frozenset({"partially_paid"}),
     signature=(("name", "financial status", "lineitem name", "total"),),
     group_lines=True,
 )
 
+#: WooCommerce order statuses: slugs, and the labels of the admin in English, Russian and Ukrainian (which
+#: the export plugins write).
+_WOOCOMMERCE_STATUSES = {
+    **dict.fromkeys(
+        [
+            "wc-completed",
+            "completed",
+            "wc-processing",
+            "processing",
+            "выполнен",
+            "выполнено",
+            "обработка",
+            "в обработке",
+            "виконано",
+            "виконане",
+            "обробка",
+            "в обробці",
+        ],
+        "paid",
+    ),
+    **dict.fromkeys(
+        ["wc-refunded", "refunded", "возвращён", "возвращен", "возвращено", "повернено", "повернуто"],
+        "refunded",
+    ),
+    **dict.fromkeys(
+        [
+            "wc-cancelled",
+            "cancelled",
+            "wc-failed",
+            "failed",
+            "отменён",
+            "отменен",
+            "отменено",
+            "не удался",
+            "неудачно",
+            "скасовано",
+            "не вдалося",
+            "невдало",
+            "невдалий",
+        ],
+        "cancelled",
+    ),
+    **dict.fromkeys(
+        [
+            "wc-pending",
+            "pending",
+            "pending payment",
+            "wc-on-hold",
+            "on-hold",
+            "on hold",
+            "checkout-draft",
+            "draft",
+            "в ожидании оплаты",
+            "ожидает оплаты",
+            "на удержании",
+            "черновик",
+            "очікує оплати",
+            "очікування оплати",
+            "в очікуванні оплати",
+            "на утриманні",
+            "чернетка",
+        ],
+        "pending",
+    ),
+}
+
 WOOCOMMERCE = Preset(
     name="woocommerce",
-    title="WooCommerce orders export",
+    title="WooCommerce orders export (the order-export plugins, or Analytics → Orders)",
     kind="orders",
     columns={
-        "order_id": ("order id", "order number", "order_id", "order_number"),
+        "order_id": ("order id", "order number", "order_id", "order_number", "order #"),
         "customer_id": ("customer user id", "customer id", "customer_id", "customer_user"),
-        "email": ("billing email", "billing email address", "customer email", "billing_email"),
-        "phone": ("billing phone", "billing_phone"),
-        "ordered_at": ("paid date", "date paid", "order date", "date_paid", "date_created"),
-        "amount": ("order total amount", "order total", "order_total", "total"),
+        "email": (
+            "billing email",
+            "email (billing)",
+            "billing email address",
+            "customer email",
+            "billing_email",
+        ),
+        "phone": ("billing phone", "phone (billing)", "billing_phone"),
+        "ordered_at": ("paid date", "date paid", "order date", "date_paid", "date_created", "date"),
+        "amount": ("order total amount", "order total", "order_total", "total", "n. revenue"),
         "refunded": ("order refund amount", "order refund", "refund amount", "total refunded"),
+        "tax": ("order total tax amount", "order tax", "tax_total"),
+        "shipping": ("order shipping amount", "order shipping", "shipping_total"),
         "currency": ("order currency", "currency"),
         "status": ("order status", "status"),
-        "product": ("item name", "product name", "item_name"),
-        "quantity": ("quantity", "item qty", "qty"),
+        "product": ("item name", "product name", "item_name", "product(s)"),
+        "quantity": ("quantity (- refund)", "quantity", "item qty", "qty", "items sold"),
         "channel": ("utm_source", "origin", "source"),
         "utm_source": ("utm_source",),
         "utm_medium": ("utm_medium",),
         "utm_campaign": ("utm_campaign",),
         "cost": ("cost of goods", "order cost"),
     },
-    statuses={
-        **dict.fromkeys(["wc-completed", "completed", "wc-processing", "processing"], "paid"),
-        **dict.fromkeys(["wc-refunded", "refunded"], "refunded"),
-        **dict.fromkeys(["wc-cancelled", "cancelled", "wc-failed", "failed"], "cancelled"),
-        **dict.fromkeys(
-            [
-                "wc-pending",
-                "pending",
-                "pending payment",
-                "wc-on-hold",
-                "on-hold",
-                "on hold",
-                "checkout-draft",
-                "draft",
-            ],
-            "pending",
-        ),
-    },
+    statuses=_WOOCOMMERCE_STATUSES,
     signature=(
         ("order id", "order status", "order total amount"),
+        ("order number", "order status", "order total amount"),
         ("order number", "order status", "order total"),
         ("order id", "order status", "order total"),
         ("order_id", "status", "order_total"),
+        ("order #", "status", "n. revenue"),
     ),
     group_lines=True,
     guest_ids=("0",),
@@ -521,7 +716,7 @@ SPEND = Preset(
 )
 
 PRESETS: dict[str, Preset] = {
-    p.name: p for p in (GETCOURSE, STRIPE, SHOPIFY, WOOCOMMERCE, CDNOW, GENERIC, SPEND)
+    p.name: p for p in (GETCOURSE, STRIPE, STRIPE_BALANCE, SHOPIFY, WOOCOMMERCE, CDNOW, GENERIC, SPEND)
 }
 
 
