@@ -326,7 +326,11 @@ def _money(
     """The decimal mark of the file's money columns, decided jointly (one locale per file)."""
     if decimal is not None:
         return decimal
-    texts = [coalesce(frame, resolved[f])[0] for f in fields if f in resolved]
+    texts = []
+    for f in fields:
+        if f in resolved:
+            text, origin = coalesce(frame, resolved[f])
+            texts.append(text.where(table.numbers(origin).isna(), ""))  # a number cell shows no mark
     if not texts:
         return None
     try:
@@ -339,7 +343,7 @@ def _parse_money(
     text: pd.Series, origin: pd.Series, decimal: DecimalMark | None, table: RawTable, row_numbers: pd.Series
 ) -> ParsedAmounts:
     try:
-        return parse_amount_column(text, decimal)
+        return parse_amount_column(text, decimal, typed=table.numbers(origin))
     except AmbiguousFormatError as exc:
         value = getattr(exc, "value", None)
         where = text[text == value].index[0] if value is not None else text.index[0]
@@ -688,8 +692,8 @@ def _without_tax_shipping(
     gave back its tax and shipping too)."""
     if "tax" not in resolved and "shipping" not in resolved:
         raise ParameterError(
-            f"{table.path.name} has no tax or shipping column to take out of revenue",
-            hint="import it without exclude_tax_shipping",
+            f"{table.path.name} has no tax or shipping column to take out of revenue; import it without "
+            "exclude_tax_shipping"
         )
     net = amount - money["tax"].fillna(0.0) - money["shipping"].fillna(0.0)
     return net, refunded.where(refunded <= net, net.clip(lower=0.0))
