@@ -117,6 +117,47 @@ def test_stripe_unified_payments_with_todays_header(workspace: Workspace) -> Non
     assert (summary.customers, summary.orders) == (3, 4)
 
 
+def test_stripe_itemized_balance_report(workspace: Workspace) -> None:
+    """Balance change from activity, itemized: refunds are rows of their own, payouts and fees are no
+    payments; amounts are in the settlement currency."""
+    assert _account(workspace, "stripe_balance_itemized.csv") == ("stripe_balance", 7, 5, 0, 2)
+    reasons = _reasons(workspace)
+    assert reasons == {
+        6: "is a row of the balance that is no customer's payment",  # payout
+        7: "is a row of the balance that is no customer's payment",  # Radar fee
+    }
+    t = workspace.transactions().set_index("order_id")
+    assert t.loc["txn_3QaB0003", ["amount", "status", "customer_id"]].tolist() == [
+        -300.0,
+        "refunded",
+        "cus_R1bbbbbbbbbbbb",
+    ]
+    summary = overview(workspace.table("orders"))
+    # 49 + 1 200 − 300 + 97.20 (the EUR 90 workshop, settled in USD) + 49
+    assert summary.net_revenue == {"USD": pytest.approx(1095.2)}
+    # jane (2 charges), john, hans; the refund row is no purchase
+    assert (summary.customers, summary.orders) == (3, 4)
+
+
+def test_woocommerce_analytics_orders_download(workspace: Workspace) -> None:
+    """WooCommerce's own Analytics → Orders download: net revenue without tax and shipping, and customers
+    known only by name."""
+    assert _account(workspace, "woocommerce_analytics_orders.csv", currency="UAH") == (
+        "woocommerce",
+        4,
+        4,
+        0,
+        0,
+    )
+    t = workspace.transactions().set_index("order_id")
+    assert t["status"].to_dict() == {"3001": "paid", "3002": "paid", "3003": "pending", "3004": "paid"}
+    assert t.loc["3002", "quantity"] == 3
+    summary = overview(workspace.table("orders"))
+    # 1 490 + 5 980 + 5 980; 3003 on hold
+    assert summary.net_revenue == {"UAH": 13_450.0}
+    assert (summary.customers, summary.orders) == (2, 3)  # Oksana Melnyk twice, Taras Bondar
+
+
 def test_woocommerce_advanced_order_export_with_line_items_and_local_status_labels(
     workspace: Workspace,
 ) -> None:

@@ -507,6 +507,9 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
 
     rej = Rejections(frame.index)
     reject_odd_characters(frame, resolved, rej)
+    if "status" in text:  # a row that is no order (a false order, a payout) says so before anything else
+        excluded = text["status"][0].str.strip().str.lower().map(preset.excluded)
+        rej.add(excluded.notna(), text["status"][1], text["status"][0], excluded)
     decimal = options.decimal or preset.options.get("decimal")
     money_fields = ("amount" if "amount" in text else "price", *_SECONDARY_MONEY)
     decimal = _money(frame, resolved, money_fields, decimal, table)
@@ -559,8 +562,6 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
     if options.exclude_tax_shipping:
         amount, refunded = _without_tax_shipping(amount, refunded, money, resolved, table)
     if "status" in text:
-        excluded = text["status"][0].str.strip().str.lower().map(preset.excluded)
-        rej.add(excluded.notna(), text["status"][1], text["status"][0], excluded)
         status = text["status"][0].map(lambda s: preset.status_of(s) if s else None)
         unknown = status.isna()
         known = ", ".join(sorted(set(preset.statuses)))[:300]

@@ -491,24 +491,28 @@ STRIPE_BALANCE = Preset(
         **dict.fromkeys(["charge", "payment"], "paid"),
         **dict.fromkeys(["refund", "payment_refund", "dispute"], "refunded"),
     },
-    excluded=dict.fromkeys(
-        [
-            "payout",
-            "payout_reversal",
-            "transfer",
-            "transfer_reversal",
-            "fee",
-            "stripe_fee",
-            "tax",
-            "topup",
-            "other_adjustment",
-            "adjustment",
-            "platform_earning",
-            "connect_reserved_funds",
-            "risk_reserved_funds",
-        ],
-        _NOT_A_PAYMENT,
-    ),
+    excluded={
+        "dispute_reversal": "is a dispute reversal (funds a dispute took came back), which the report does "
+        "not tie to its payment: left out, while the dispute it reverses counts as a refund",
+        **dict.fromkeys(
+            [
+                "payout",
+                "payout_reversal",
+                "transfer",
+                "transfer_reversal",
+                "fee",
+                "stripe_fee",
+                "tax",
+                "topup",
+                "other_adjustment",
+                "adjustment",
+                "platform_earning",
+                "connect_reserved_funds",
+                "risk_reserved_funds",
+            ],
+            _NOT_A_PAYMENT,
+        ),
+    },
     signature=(
         ("balance_transaction_id", "reporting_category", "gross", "currency"),
         ("id", "type", "source", "amount", "net", "available on (utc)"),
@@ -620,7 +624,8 @@ WOOCOMMERCE = Preset(
     kind="orders",
     columns={
         "order_id": ("order id", "order number", "order_id", "order_number", "order #"),
-        "customer_id": ("customer user id", "customer id", "customer_id", "customer_user"),
+        # Analytics → Orders names the customer only ("Customer": a name)
+        "customer_id": ("customer user id", "customer id", "customer_id", "customer_user", "customer"),
         "email": (
             "billing email",
             "email (billing)",
