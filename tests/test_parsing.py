@@ -184,3 +184,34 @@ def test_explicit_date_format_rejects_other_shapes() -> None:
     parsed = parse_timestamp_column(pd.Series(["2026-10-11", "11/10/2026"]), date_format="%d/%m/%Y")
     assert parsed.values.isna().tolist() == [True, False]
     assert "does not match" in parsed.errors.iloc[0]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.booleans(),
+            st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False, allow_infinity=False),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_typed_cells_keep_their_value_beside_text_in_the_columns_locale(
+    cells: list[tuple[bool, object]],
+) -> None:
+    """A spreadsheet column of number cells and text cells written the Russian way (``29 900,50 ₽``): the
+    numbers are taken as they are (never shown to the decimal-mark inference, never re-read as text), the
+    texts are parsed with the decimal comma."""
+    values = [float(v) for _, v in cells]
+    shapes = [is_number for is_number, _ in cells]
+    typed = pd.Series([v if is_number else float("nan") for is_number, v in zip(shapes, values, strict=True)])
+    text = pd.Series(
+        [
+            repr(v) if is_number else f"{v:,.2f} ₽".replace(",", "\u00a0").replace(".", ",")
+            for is_number, v in zip(shapes, values, strict=True)
+        ]
+    )
+    parsed = parse_amount_column(text, None, typed=typed)
+    assert parsed.values.tolist() == pytest.approx(values)
+    assert parsed.errors.isna().all()
+    assert parsed.currencies.fillna("").tolist() == ["" if is_number else "RUB" for is_number in shapes]

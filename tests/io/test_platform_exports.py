@@ -243,3 +243,32 @@ def test_bitrix24_deals_through_a_mapping_file(tmp_path: Path, workspace: Worksp
     assert summary.net_revenue == {"RUB": 60_000.0}  # 45 000 + 15 000 won
     assert (summary.customers, summary.orders) == (1, 2)
     assert _first_touch(workspace) == {"501": "vk"}
+
+
+def test_tilda_webhooks_through_the_documented_mapping(tmp_path: Path, workspace: Workspace) -> None:
+    """Tilda's webhook bodies saved as JSON lines (with the time each arrived), mapped as docs/import.md
+    shows."""
+    mapping = tmp_path / "tilda.toml"
+    mapping.write_text(
+        'name = "tilda"\n[columns]\norder_id = "payment.orderid"\nemail = "Email"\nphone = "Phone"\n'
+        'ordered_at = "received_at"\namount = "payment.amount"\nutm_source = "utm_source"\n'
+        '[options]\ncurrency = "RUB"\n',
+        encoding="utf-8",
+    )
+    hooks = tmp_path / "tilda.jsonl"
+    hooks.write_text(
+        '{"Name": "Анна", "Email": "anna@example.ru", "Phone": "+7 916 123-45-67", "utm_source": "vk", '
+        '"received_at": "2026-02-01 10:00:05", "payment": {"orderid": "1771001", "amount": "4900", '
+        '"products": [{"sku": "SMM", "quantity": 1}]}}\n'
+        '{"Name": "Анна", "Email": "anna@example.ru", "Phone": "+7 916 123-45-67", "utm_source": "email", '
+        '"received_at": "2026-02-20 18:30:00", "payment": {"orderid": "1771002", "amount": "9900", '
+        '"products": [{"sku": "PRO", "quantity": 1}]}}\n'
+        '{"Name": "Игорь", "Email": "", "Phone": "+7 903 000-11-22", "received_at": "2026-02-21 09:00:00", '
+        '"payment": {"orderid": "1771003", "amount": "4900", "products": [{"sku": "SMM", "quantity": 1}]}}\n',
+        encoding="utf-8",
+    )
+    assert _account(workspace, hooks, mapping=mapping) == ("tilda", 3, 3, 0, 0)
+    summary = overview(workspace.table("orders"))
+    assert summary.net_revenue == {"RUB": 19_700.0}  # 4 900 + 9 900 + 4 900
+    assert (summary.customers, summary.orders) == (2, 3)  # anna by email, igor by phone
+    assert _first_touch(workspace) == {"anna@example.ru": "vk", "+79030001122": "(none)"}
