@@ -272,3 +272,16 @@ def test_tilda_webhooks_through_the_documented_mapping(tmp_path: Path, workspace
     assert summary.net_revenue == {"RUB": 19_700.0}  # 4 900 + 9 900 + 4 900
     assert (summary.customers, summary.orders) == (2, 3)  # anna by email, igor by phone
     assert _first_touch(workspace) == {"anna@example.ru": "vk", "+79030001122": "(none)"}
+
+
+def test_getcourse_without_first_touch_columns_says_so(tmp_path: Path, workspace: Workspace) -> None:
+    lines = (FIXTURES / "getcourse_orders_2026.csv").read_text(encoding="cp1251").splitlines()
+    keep = [i for i, h in enumerate(lines[0].split(";")) if not h.startswith("user_utm_")]
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "\n".join(";".join(line.split(";")[i] for i in keep) for line in lines), encoding="cp1251"
+    )
+    account = workspace.import_file(path)
+    assert any(n.startswith("the export has no first-touch column (user_utm_source)") for n in account.notes)
+    # the orders' last-touch utm_source (vk, yandex, telegram) never stands in for a first touch
+    assert set(_first_touch(workspace).values()) == {"(none)"}

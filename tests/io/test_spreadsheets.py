@@ -70,3 +70,14 @@ def test_total_rows_in_a_csv_are_rejected_too(tmp_path: Path, workspace: Workspa
     account = workspace.import_file(path)
     assert (account.loaded, account.rejected) == (1, 1)
     assert workspace.rejected()["reason"].tolist() == ["the row is a total row ('Total:'), not an order"]
+
+
+def test_a_header_narrower_than_its_rows_is_still_the_header(tmp_path: Path, workspace: Workspace) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Дата", None, None, None, None, "Email", "Сумма"])  # three names over seven columns
+    sheet.append([dt.datetime(2026, 2, 1), "a", "b", "c", "d", "a@example.ru", 100])
+    path = tmp_path / "wide.xlsx"
+    book.save(path)
+    account = workspace.import_file(path, currency="RUB")
+    assert (account.read, account.loaded, account.notes) == (1, 1, [])

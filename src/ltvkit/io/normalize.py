@@ -511,7 +511,7 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
         excluded = text["status"][0].str.strip().str.lower().map(preset.excluded)
         rej.add(excluded.notna(), text["status"][1], text["status"][0], excluded)
     decimal = options.decimal or preset.options.get("decimal")
-    money_fields = ("amount" if "amount" in text else "price", *_SECONDARY_MONEY)
+    money_fields = tuple(dict.fromkeys(("amount" if "amount" in text else "price", *_SECONDARY_MONEY)))
     decimal = _money(frame, resolved, money_fields, decimal, table)
 
     customer_id, email, phone = get("customer_id"), get("email").str.lower(), get("phone")
@@ -616,6 +616,11 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
     )
     if not preset.first_touch_only:
         out["channel"] = out["channel"].where(out["channel"].notna(), out["utm_source"])
+    elif "channel" not in resolved:
+        notes.append(
+            f"the export has no first-touch column ({', '.join(preset.columns['channel'])}): customers get no "
+            "channel (the orders' own utm_* are their last touch)"
+        )
     used = {h for cols in resolved.values() for h in cols}
     out["extra"] = _extra_json(frame, used)
     if merged_lines:

@@ -528,10 +528,12 @@ def _header_score(rows: Iterable[tuple[Any, ...]]) -> int:
 
 def _header_row(rows: list[tuple[int, tuple[Any, ...]]]) -> int:
     """The position of the header among the first rows of a sheet: the first row filled at least half as
-    wide as the widest of them (and in two cells); the rows above it are a title."""
+    wide as the widest of them, in two cells at least and three at most (a header narrower than some data
+    rows is still the header); the rows above it are a title."""
     head = rows[:30]
     widest = max((_filled(r) for _, r in head), default=0)
-    return next((i for i, (_, r) in enumerate(head) if _filled(r) >= max(2, widest / 2)), 0)
+    least = min(3, max(2, widest / 2))
+    return next((i for i, (_, r) in enumerate(head) if _filled(r) >= least), 0)
 
 
 def _read_xlsx(path: Path, data: bytes | None, sheet: str | None = None) -> RawTable:
