@@ -617,9 +617,10 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
     if not preset.first_touch_only:
         out["channel"] = out["channel"].where(out["channel"].notna(), out["utm_source"])
     elif "channel" not in resolved:
+        first_touch = ", ".join(preset.columns["channel"])
         notes.append(
-            f"the export has no first-touch column ({', '.join(preset.columns['channel'])}): customers get no "
-            "channel (the orders' own utm_* are their last touch)"
+            f"the export has no first-touch column ({first_touch}): customers get no channel (the orders' "
+            "own utm_* are their last touch)"
         )
     used = {h for cols in resolved.values() for h in cols}
     out["extra"] = _extra_json(frame, used)

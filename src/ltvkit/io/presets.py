@@ -13,12 +13,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 import yaml
 
 from ltvkit.errors import MappingError
+
+if TYPE_CHECKING:  # the command line reads the presets without the analytics stack
+    import pandas as pd
 
 Kind = Literal["orders", "spend"]
 
@@ -118,6 +120,8 @@ def paid_amounts(
     those columns (GetCourse: «Заработано» + «Комиссии», what was paid less the payment system's fees plus
     those fees), and they are refused otherwise, since counting their full price would overstate revenue.
     """
+    import pandas as pd
+
     none = pd.Series(None, index=raw_status.index, dtype=object)
     if "amount" in resolved or "price" not in resolved:
         return money["amount"], none, None
