@@ -4,6 +4,7 @@ header, a total row, and a summary sheet before the orders."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import openpyxl
@@ -81,3 +82,20 @@ def test_a_header_narrower_than_its_rows_is_still_the_header(tmp_path: Path, wor
     book.save(path)
     account = workspace.import_file(path, currency="RUB")
     assert (account.read, account.loaded, account.notes) == (1, 1, [])
+
+
+def test_the_command_line_passes_the_sheet_and_the_tax_option(school_sheet: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from ltvkit.cli import app
+
+    ws = str(tmp_path / "w.duckdb")
+    result = CliRunner().invoke(
+        app, ["import", str(school_sheet), "-w", ws, "--sheet", "Заказы", "--currency", "RUB", "--json"]
+    )
+    assert result.exit_code == 0 and json.loads(result.stdout)["loaded"] == 4
+    shop = str(Path(__file__).parent.parent / "fixtures" / "shopify_orders.csv")
+    result = CliRunner().invoke(app, ["import", shop, "-w", ws, "--exclude-tax-shipping", "--json"])
+    assert result.exit_code == 0
+    with Workspace.open(Path(ws)) as workspace:
+        assert overview(workspace.table("orders")).net_revenue["USD"] == 162.0
