@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ltvkit.errors import AmbiguousFormatError
@@ -76,6 +76,7 @@ def _group(digits: str, sep: str) -> str:
     return sep.join([digits[:head]] + [digits[i : i + 3] for i in range(head, len(digits), 3)])
 
 
+@settings(deadline=None)  # values are checked, never time (the machine is shared)
 @given(
     cents=st.integers(min_value=-(10**11), max_value=10**11),
     style=st.sampled_from([(",", "\u00a0"), (",", " "), (",", "."), (".", ","), (".", "")]),
@@ -103,6 +104,7 @@ FORMATS = [
 ]
 
 
+@settings(deadline=None)
 @given(
     stamp=st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2099, 12, 31)).map(
         lambda d: d.replace(microsecond=0)
@@ -119,6 +121,7 @@ def test_timestamp_round_trip(stamp: datetime, fmt: str) -> None:
     assert parsed.values.iloc[0] == pd.Timestamp(expected)
 
 
+@settings(deadline=None)
 @given(days=st.integers(min_value=20000, max_value=79999), fraction=st.sampled_from([0, 0.25, 0.5]))
 def test_excel_serial_dates(days: int, fraction: float) -> None:
     parsed = parse_timestamp_column(pd.Series([str(days + fraction)]))
@@ -186,6 +189,7 @@ def test_explicit_date_format_rejects_other_shapes() -> None:
     assert "does not match" in parsed.errors.iloc[0]
 
 
+@settings(deadline=None)
 @given(
     st.lists(
         st.tuples(
