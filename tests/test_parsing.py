@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ltvkit.errors import AmbiguousFormatError
@@ -76,6 +76,7 @@ def _group(digits: str, sep: str) -> str:
     return sep.join([digits[:head]] + [digits[i : i + 3] for i in range(head, len(digits), 3)])
 
 
+@settings(deadline=None)  # values are checked, never time (the machine is shared)
 @given(
     cents=st.integers(min_value=-(10**11), max_value=10**11),
     style=st.sampled_from([(",", "\u00a0"), (",", " "), (",", "."), (".", ","), (".", "")]),
@@ -103,6 +104,7 @@ FORMATS = [
 ]
 
 
+@settings(deadline=None)
 @given(
     stamp=st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2099, 12, 31)).map(
         lambda d: d.replace(microsecond=0)
@@ -119,6 +121,7 @@ def test_timestamp_round_trip(stamp: datetime, fmt: str) -> None:
     assert parsed.values.iloc[0] == pd.Timestamp(expected)
 
 
+@settings(deadline=None)
 @given(days=st.integers(min_value=20000, max_value=79999), fraction=st.sampled_from([0, 0.25, 0.5]))
 def test_excel_serial_dates(days: int, fraction: float) -> None:
     parsed = parse_timestamp_column(pd.Series([str(days + fraction)]))
@@ -184,3 +187,35 @@ def test_explicit_date_format_rejects_other_shapes() -> None:
     parsed = parse_timestamp_column(pd.Series(["2026-10-11", "11/10/2026"]), date_format="%d/%m/%Y")
     assert parsed.values.isna().tolist() == [True, False]
     assert "does not match" in parsed.errors.iloc[0]
+
+
+@settings(deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.booleans(),
+            st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False, allow_infinity=False),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_typed_cells_keep_their_value_beside_text_in_the_columns_locale(
+    cells: list[tuple[bool, object]],
+) -> None:
+    """A spreadsheet column of number cells and text cells written the Russian way (``29 900,50 ₽``): the
+    numbers are taken as they are (never shown to the decimal-mark inference, never re-read as text), the
+    texts are parsed with the decimal comma."""
+    values = [float(v) for _, v in cells]
+    shapes = [is_number for is_number, _ in cells]
+    typed = pd.Series([v if is_number else float("nan") for is_number, v in zip(shapes, values, strict=True)])
+    text = pd.Series(
+        [
+            repr(v) if is_number else f"{v:,.2f} ₽".replace(",", "\u00a0").replace(".", ",")
+            for is_number, v in zip(shapes, values, strict=True)
+        ]
+    )
+    parsed = parse_amount_column(text, None, typed=typed)
+    assert parsed.values.tolist() == pytest.approx(values)
+    assert parsed.errors.isna().all()
+    assert parsed.currencies.fillna("").tolist() == ["" if is_number else "RUB" for is_number in shapes]

@@ -182,7 +182,7 @@ class Workspace:
         path = Path(path)
         report = progress or (lambda stage, done, total: None)
         report("read", 0, 3)
-        table = read_table(path, encoding=options.encoding, delimiter=options.delimiter)
+        table = read_table(path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet)
         if options.mapping is not None:
             preset = load_mapping(options.mapping)
         elif options.preset is not None:

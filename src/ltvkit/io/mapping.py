@@ -25,6 +25,7 @@ import pandas as pd
 from ltvkit.errors import AmbiguousFormatError, MappingError, ParameterError
 from ltvkit.io.limits import EARLIEST_DATE, FUTURE_DAYS
 from ltvkit.io.orders import (
+    ORDER_INPUT_FIELDS,
     ORDER_MONEY,
     ORDER_REQUIRED,
     ORDER_SCHEMA,
@@ -36,9 +37,12 @@ from ltvkit.io.orders import (
     check,
     currency_rule,
     customer_key,
+    excluded_checks,
     first_failure,
     money_checks,
     order_rules,
+    paid_rule,
+    without_tax_shipping,
     written_currency,
 )
 from ltvkit.io.parsing import (
@@ -53,6 +57,10 @@ from ltvkit.io.presets import GENERIC, SPEND, Preset, normalize_header
 
 ROW = "__ltvkit_row"  # the row number as the user finds it (a file's line), when the table has one
 PRIOR = ("__ltvkit_reason", "__ltvkit_column", "__ltvkit_value")  # a reason found before the mapping
+#: Prefix of the column holding a text column's number cells (a spreadsheet's): ``NUMBER + header`` is the
+#: cell's number where it held one (null where it held text). Number cells keep their value; only text cells
+#: are read by the locale rules (and shown to the decimal-mark inference).
+NUMBER = "__ltvkit_number:"
 _WHITESPACE = r"[\s\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+"
 _KINDS = {
     "ordered_at": "timestamp",
@@ -73,6 +81,7 @@ class MapOptions:
     currency: str | None = None
     earliest: Any = None
     latest: Any = None
+    exclude_tax_shipping: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,7 @@ class Mapped:
     rows: ir.Table
     columns: dict[str, list[str]]
     schema_names: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def usable(self) -> ir.Table:
@@ -157,7 +167,7 @@ def require_columns(
 def fallback_currency(currency: str | None, header_currency: dict[str, str], preset: Preset) -> str | None:
     """The currency of rows whose amounts name none: the option, else the amount header's (``Сумма, RUB``),
     else the preset's; an unknown one is an error."""
-    value = currency or header_currency.get("amount") or preset.currency
+    value = currency or header_currency.get("amount") or header_currency.get("price") or preset.currency
     if value is None:
         return None
     code = CURRENCY_TOKENS.get(value.strip().lower(), value.strip().upper())
@@ -181,6 +191,11 @@ def _text(value: ir.Value) -> ir.StringValue:
     """Text trimmed of whitespace, an empty text as null."""
     text = value.cast("string").re_replace(f"^{_WHITESPACE}|{_WHITESPACE}$", "")
     return ibis.ifelse(text == "", ibis.null("string"), text)
+
+
+def is_hidden(column: str) -> bool:
+    """Whether ``column`` is one ltvkit added to a file's table (the row number, a prior reason, numbers)."""
+    return column == ROW or column in PRIOR or column.startswith(NUMBER)
 
 
 class _Fields:
@@ -221,6 +236,17 @@ class _Fields:
                     )
             values = [_text(self.table[c]) for c in columns]
         return values[0] if len(values) == 1 else ibis.coalesce(*values)
+
+    def number(self, fld: str) -> ir.FloatingValue | None:
+        """The number cell each row's value of ``fld`` came from (null where it is text), or None when no
+        column of ``fld`` has number cells."""
+        columns = self.resolved.get(fld, [])
+        if not any(NUMBER + c in self.table.columns for c in columns):
+            return None
+        null = ibis.null("float64")
+        cells = [self.table[NUMBER + c] if NUMBER + c in self.table.columns else null for c in columns]
+        filled = [_text(self.table[c]).notnull() for c in columns]
+        return ibis.cases(*zip(filled, cells, strict=True), else_=null)
 
     def origin(self, fld: str) -> ir.StringValue:
         """The header each row's value of ``fld`` came from."""
@@ -298,6 +324,17 @@ def _parse_money(
             types = {f"{f}__v": "float64", f"{f}__s": "string", f"{f}__e": "string"}
             t = _joined(t, f"{f}__text", lookup.add_prefix(f"{f}__"), types)
         t = t.mutate(**{f"{f}__shown": t[f"{f}__text"] for f in text_fields})
+        t = t.mutate(
+            **{
+                k: v
+                for f in text_fields
+                if f"{f}__num" in t.columns
+                for k, v in (
+                    (f"{f}__v", ibis.coalesce(t[f"{f}__num"], t[f"{f}__v"])),
+                    (f"{f}__shown", ibis.coalesce(t[f"{f}__text"], t[f"{f}__num"].cast("string"))),
+                )
+            }
+        )
     typed = [f for f in fields if f not in text_fields]
     t = t.mutate(
         **{
@@ -440,12 +477,13 @@ def _stage(table: ir.Table, resolved: dict[str, list[str]], name: str, wanted: S
         parse = f in _KINDS and not fields.typed(f)
         values[f"{f}__text" if parse else f] = fields.value(f)
         values[f"{f}__col"] = fields.origin(f)
+        if parse and (number := fields.number(f)) is not None:  # number cells are not parsed
+            values[f"{f}__text"] = ibis.ifelse(number.notnull(), ibis.null("string"), values[f"{f}__text"])
+            values[f"{f}__num"] = number
     prior = {p: table[p] if p in table.columns else ibis.null("string") for p in PRIOR}
     used = {h for cols in resolved.values() for h in cols}
     rest = [
-        table[h].cast("string").fill_null("")
-        for h in table.columns
-        if h not in used and h != ROW and h not in PRIOR
+        table[h].cast("string").fill_null("") for h in table.columns if h not in used and not is_hidden(h)
     ]
     values["__rest"] = ibis.literal("\x1f").join(rest) if rest else ibis.literal("")
     return table.select(**{ROW: row}, **prior, **values)
@@ -473,11 +511,18 @@ def map_orders(
     temporary tables of the engine (an in-memory DuckDB: small SQL, each step run once)."""
     preset = mapping or GENERIC
     options = options or MapOptions()
-    headers = [c for c in table.columns if c != ROW and c not in PRIOR]
+    headers = [c for c in table.columns if not is_hidden(c)]
     resolved, header_currency = resolve_columns(headers, preset, name, has_header=has_header)
     require_columns(resolved, headers, preset, name, ORDER_REQUIRED)
+    if options.exclude_tax_shipping and "tax" not in resolved and "shipping" not in resolved:
+        raise ParameterError(
+            f"{name} has no tax or shipping column to take out of revenue; import it without "
+            "exclude_tax_shipping"
+        )
     fallback = fallback_currency(currency or options.currency, header_currency, preset)
-    wanted = [f for f in ORDER_SCHEMA.names if f != "order_key"]
+    # the paid amount is required; without a column for it, the price
+    money_fields = tuple(dict.fromkeys(("amount" if "amount" in resolved else "price", *ORDER_MONEY)))
+    wanted = [f for f in (*ORDER_SCHEMA.names, *ORDER_INPUT_FIELDS) if f != "order_key"]
     t = _stage(table, resolved, name, wanted)
     if cache:
         t = _kept(t)
@@ -511,7 +556,7 @@ def map_orders(
     )
     t = _parse_dates(t, "ordered_at", distinct["ordered_at"], how, name, resolved["ordered_at"][0])
     t = _parse_money(
-        t, ORDER_MONEY, distinct["money"], options.decimal or preset.options.get("decimal"), name
+        t, money_fields, distinct["money"], options.decimal or preset.options.get("decimal"), name
     )
     t = _parse_money(t, ("quantity",), distinct["quantity"], ".", name, required=False)
     t = _currency_lookup(t, distinct["currency"], "currency" in resolved)
@@ -521,24 +566,51 @@ def map_orders(
     t = t.mutate(
         **customer_key(t.customer_id, t.email, t.phone, preset.guest_ids),
         ordered_at=t["ordered_at__ts"].cast("timestamp"),
-        amount=t["amount__v"],
-        refunded=t["refunded__v"],
-        cost=t["cost__v"],
-        fee=t["fee__v"],
+        **{f: t[f"{f}__v"] for f in ORDER_MONEY},
         quantity_text=t["quantity__shown"],
         status_column=t["status__col"],
         refunded_column=t["refunded__col"],
     )
-    t = written_currency(t, _money(t, ORDER_MONEY))
+    notes: list[str] = []
+    paid_checks: list[Check] = []
+    if "amount" not in resolved:  # no column says what was paid: the price, but for partly paid orders
+        parts = preset.paid_parts if all(p in resolved for p in preset.paid_parts) else ()
+        paid_header = (preset.columns.get("amount") or ("paid amount",))[0].capitalize()
+        amount, paid_checks = paid_rule(
+            t,
+            price_column=resolved["price"][0],
+            parts={p: resolved[p][0] for p in parts},
+            paid_header=paid_header,
+        )
+        t = t.mutate(amount=amount)
+        partial = sorted({s for s in distinct["status"] if s.strip().lower() in preset.partial_statuses})
+        if partial and parts:
+            notes.append(
+                f"partly paid orders ({', '.join(map(repr, partial))}): the export has no {paid_header!r} "
+                f"column, so what they paid is taken as {' + '.join(resolved[p][0] for p in parts)}"
+            )
+    if options.exclude_tax_shipping:
+        t = t.mutate(**without_tax_shipping(t.amount, t.refunded, t.tax, t.shipping))
+    t = written_currency(t, _money(t, money_fields))
     t, rule_checks = order_rules(
-        t, has_status="status" in resolved, zero_amount_is_free=preset.zero_amount_is_free
+        t,
+        has_status="status" in resolved,
+        zero_amount_is_free=preset.zero_amount_is_free,
+        first_touch_only=preset.first_touch_only,
     )
+    if preset.first_touch_only and "channel" not in resolved:
+        notes.append(
+            f"the export has no first-touch column ({', '.join(preset.columns.get('channel', ()))}): "
+            "customers get no channel (the orders' own utm_* are their last touch)"
+        )
     row_currency, currency_checks = currency_rule(t, fallback)
     quantity = _money(t, ("quantity",))["quantity"]
     checks: list[Check] = [check(t[PRIOR[0]].notnull(), t[PRIOR[1]], t[PRIOR[2]], t[PRIOR[0]])]
+    checks += excluded_checks(t)
     checks.append(check(t.customer_id.isnull(), "customer", "", "no customer id, email or phone"))
     checks += _date_checks(t, "ordered_at", t.ordered_at, options)
-    checks += money_checks(t, _money(t, ORDER_MONEY))
+    checks += money_checks(t, _money(t, money_fields))
+    checks += paid_checks
     checks.append(
         check(
             quantity.error.notnull() & quantity.text.notnull(), quantity.column, quantity.text, quantity.error
@@ -555,7 +627,7 @@ def map_orders(
     rows = first_failure(t, checks).rename(__failed="failed")
     if cache:
         rows = _kept(rows)
-    rows = _merge_repeats(rows, [c for c in ORDER_SCHEMA.names if c != "order_key"])
+    rows = _merge_repeats(rows, [c for c in (*ORDER_SCHEMA.names, *ORDER_INPUT_FIELDS) if c != "order_key"])
     names = (*ORDER_SCHEMA.names, "quantity_text", "currency_named")
     rows = rows.select(
         *names,
@@ -568,23 +640,32 @@ def map_orders(
     )
     # In the table's order: the windows above shuffle rows, and sums in another order differ in the last
     # bits (a fit on them would stop elsewhere).
-    return Mapped(rows.order_by("source_row"), resolved, tuple(ORDER_SCHEMA.names))
+    return Mapped(rows.order_by("source_row"), resolved, tuple(ORDER_SCHEMA.names), tuple(notes))
 
 
 def _status_lookup(t: ir.Table, distinct: pd.Series, preset: Preset, present: bool) -> ir.Table:
+    """``t`` with ``status_text``, ``status`` (the vocabulary's reading, null where unknown),
+    ``status_reason`` (why not), ``status_excluded`` (why a row of this status is no order, else null) and
+    ``status_partial`` (a partly paid order)."""
     if not present:
-        return t.mutate(status_text=ibis.null("string"), status_reason=ibis.null("string"))
+        null = ibis.null("string")
+        return t.mutate(
+            status_text=null, status_reason=null, status_excluded=null, status_partial=ibis.literal(False)
+        )
     known = ", ".join(sorted(set(preset.statuses)))[:300]
+    raw = [s.strip().lower() for s in distinct]
     lookup = pd.DataFrame(
         {
             "k": [preset.status_of(s) for s in distinct],
             "why": [f"unknown status {s!r} (known: {known}; map it in a --mapping file)" for s in distinct],
+            "x": [preset.excluded.get(s) for s in raw],
+            "part": [s in preset.partial_statuses for s in raw],
         },
         dtype=object,
     ).set_axis(distinct.to_numpy())
     t = t.rename(status_text="status")
-    t = _joined(t, "status_text", lookup, {"k": "string", "why": "string"})
-    return t.rename(status="k", status_reason="why")
+    t = _joined(t, "status_text", lookup, {"k": "string", "why": "string", "x": "string", "part": "boolean"})
+    return t.rename(status="k", status_reason="why", status_excluded="x", status_partial="part")
 
 
 def _merge_repeats(rows: ir.Table, fields: list[str]) -> ir.Table:
@@ -637,7 +718,7 @@ def map_spend(
     row without a channel is ``(unattributed)``, without a date or an amount it is left out."""
     preset = mapping or SPEND
     options = options or MapOptions()
-    headers = [c for c in table.columns if c != ROW and c not in PRIOR]
+    headers = [c for c in table.columns if not is_hidden(c)]
     resolved, header_currency = resolve_columns(headers, preset, name)
     require_columns(resolved, headers, preset, name, SPEND_REQUIRED)
     fallback = fallback_currency(currency or options.currency, header_currency, preset)

@@ -43,7 +43,9 @@ class ImportOptions:
 
     ``min_date`` and ``max_date`` bound the plausible dates of orders and spend (rows outside are rejected);
     None means :data:`~ltvkit.io.limits.EARLIEST_DATE` (1990-01-01) and
-    :data:`~ltvkit.io.limits.FUTURE_DAYS` (365) days after today.
+    :data:`~ltvkit.io.limits.FUTURE_DAYS` (365) days after today. ``sheet`` names the worksheet of a
+    workbook to read (else the one holding orders). ``exclude_tax_shipping`` takes an order's tax and shipping
+    (Shopify's ``Taxes`` and ``Shipping``) out of its revenue.
     """
 
     kind: Kind | None = None
@@ -58,6 +60,8 @@ class ImportOptions:
     delimiter: str | None = None
     min_date: dt.date | None = None
     max_date: dt.date | None = None
+    sheet: str | None = None
+    exclude_tax_shipping: bool = False
 
     def date_range(self) -> tuple[dt.date, dt.date]:
         """The earliest and the latest plausible date (both included)."""
@@ -246,21 +250,29 @@ def normalize(table: RawTable, preset: Preset, options: ImportOptions) -> Normal
 
 
 def raw_frame(table: RawTable, preset: Preset, *, malformed: bool = False) -> pd.DataFrame:
-    """The file's text with string headers, the row numbers (:data:`ltvkit.io.mapping.ROW`) and the reason
-    a row holding an odd character is left out (:data:`ltvkit.io.mapping.PRIOR`), for
+    """The file's text with string headers, the row numbers (:data:`ltvkit.io.mapping.ROW`), the values of
+    number cells (:data:`ltvkit.io.mapping.NUMBER`) and the reason a row holding an odd character is left
+    out (:data:`ltvkit.io.mapping.PRIOR`), for
     :func:`ltvkit.io.mapping.map_orders`; with ``malformed``, the rows that could not be split into columns
     follow as blank rows with their reason."""
     frame = table.frame.set_axis([str(h) for h in table.frame.columns], axis=1)
     resolved, _ = resolve_columns(table, preset)
     rej = Rejections(frame.index)
     reject_odd_characters(frame, resolved, rej)
+    typed = table.typed if table.typed is not None else pd.DataFrame(index=frame.index)
+    numbers = {  # the number cells of a spreadsheet (or typed file), beside their text
+        mapping.NUMBER + str(h): typed[h].to_numpy(dtype=float)
+        for h in typed.columns
+        if typed[h].notna().any()
+    }
     data = frame.assign(
         **{
             mapping.ROW: np.asarray(table.row_numbers, dtype="int64"),
             mapping.PRIOR[0]: rej.reason,
             mapping.PRIOR[1]: rej.column,
             mapping.PRIOR[2]: rej.value,
-        }
+        },
+        **numbers,
     )
     if malformed and table.malformed:
         bad = pd.DataFrame(
@@ -275,17 +287,22 @@ def raw_frame(table: RawTable, preset: Preset, *, malformed: bool = False) -> pd
 
 
 def raw_memtable(data: pd.DataFrame) -> ir.Table:
-    """:func:`raw_frame`'s frame as an Ibis table: text columns, the row number an integer."""
-    schema = {c: "int64" if c == mapping.ROW else "string" for c in data.columns}
+    """:func:`raw_frame`'s frame as an Ibis table: text columns, the row number an integer, number cells
+    floats."""
+    schema = {
+        c: "int64" if c == mapping.ROW else "float64" if c.startswith(mapping.NUMBER) else "string"
+        for c in data.columns
+    }
     return ibis.memtable(data, schema=schema)
 
 
 def _mapped(
     table: RawTable, preset: Preset, options: ImportOptions
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
+) -> tuple[pd.DataFrame, pd.DataFrame, mapping.Mapped]:
     """Every row of ``table`` through :func:`ltvkit.io.mapping.map_orders` (or ``map_spend``) in an
     in-memory DuckDB, a row with an odd character left out first; returns the mapped rows (in the file's
-    order, indexed like ``table.frame``), the file's text with string headers, and the columns read."""
+    order, indexed like ``table.frame``), the file's text with string headers, and the mapping (its columns
+    and notes)."""
     frame = table.frame.set_axis([str(h) for h in table.frame.columns], axis=1)
     data = raw_frame(table, preset)
     earliest, latest = options.date_range()
@@ -296,6 +313,7 @@ def _mapped(
         currency=options.currency,
         earliest=earliest,
         latest=latest,
+        exclude_tax_shipping=options.exclude_tax_shipping,
     )
     con = ibis.duckdb.connect()
     try:
@@ -311,7 +329,7 @@ def _mapped(
         con.disconnect()
     position = pd.Series(frame.index, index=table.row_numbers)
     result.index = position[result["source_row"].to_numpy()].to_numpy()
-    return result, frame, mapped.columns
+    return result, frame, mapped
 
 
 def _left_out(table: RawTable, frame: pd.DataFrame, result: pd.DataFrame) -> pd.DataFrame:
@@ -361,8 +379,9 @@ def refuse_if_all_rejected(
 
 
 def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -> Normalized:
-    result, frame, resolved = _mapped(table, preset, options)
-    notes = list(table.notes)
+    result, frame, mapped = _mapped(table, preset, options)
+    resolved = mapped.columns
+    notes = [*table.notes, *mapped.notes]
     lines_merged = preset.group_lines and "order_id" in resolved
     merged = int(result["merged"].sum())
     no_currency = int(
@@ -427,7 +446,8 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
 
 
 def _normalize_spend(table: RawTable, preset: Preset, options: ImportOptions) -> Normalized:
-    result, frame, resolved = _mapped(table, preset, options)
+    result, frame, mapped = _mapped(table, preset, options)
+    resolved = mapped.columns
     out = result[result["usable"]].copy()
     out["extra"] = _extra_json(frame.loc[out.index], {h for cols in resolved.values() for h in cols})
     source = options.source or preset.name

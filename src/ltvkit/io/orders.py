@@ -17,7 +17,12 @@ for a source. The rules, in order (the first that fails names the row's reason):
 - the currency is the currency column's, else the one the amounts are written in (``990 руб.``), else the
   fallback (the ``currency`` option, a header such as ``Стоимость, RUB``, the preset's), else
   :data:`NO_CURRENCY`; a currency column that disagrees with the amounts' sign leaves the row out;
-- the channel is the channel column, else ``utm_source``.
+- a row whose status says it is no order (a false order, a payout) is left out first, with the preset's
+  reason;
+- without a column for what was paid, a partly paid order pays the sum of the paid parts (GetCourse's
+  «Заработано» + «Комиссии») or is left out, never counted at its price;
+- with ``exclude_tax_shipping`` the amount is less its tax and shipping, the refund capped at what is left;
+- the channel is the channel column, else ``utm_source`` (but for a first-touch-only preset).
 """
 
 from __future__ import annotations
@@ -71,6 +76,14 @@ ORDER = (
     FieldSpec("cost", "float64"),
     FieldSpec("fee", "float64"),
 )
+#: Fields read, not stored: what the amount is made of when an export has no column for what was paid
+#: (``price``, GetCourse's ``earned``), and what ``exclude_tax_shipping`` takes out of it.
+ORDER_INPUTS = (
+    FieldSpec("price", "float64"),
+    FieldSpec("earned", "float64"),
+    FieldSpec("tax", "float64"),
+    FieldSpec("shipping", "float64"),
+)
 SPEND = (
     FieldSpec("date", "date"),
     FieldSpec("period", "string", mapped=False),
@@ -79,14 +92,16 @@ SPEND = (
     FieldSpec("amount", "float64"),
     FieldSpec("currency", "string"),
 )
-#: Fields a mapping file may name.
+#: Fields of an order a table can hold, and the fields a mapping file may name.
 ORDER_FIELDS = tuple(f.name for f in ORDER if f.mapped)
+ORDER_INPUT_FIELDS = tuple(f.name for f in ORDER_INPUTS)
+MAPPED_ORDER_FIELDS = (*ORDER_FIELDS, *ORDER_INPUT_FIELDS)
 SPEND_FIELDS = tuple(f.name for f in SPEND if f.mapped)
 #: Groups of order fields of which a table must have at least one column each.
-ORDER_REQUIRED = (("ordered_at",), ("amount",), ("customer_id", "email", "phone"))
+ORDER_REQUIRED = (("ordered_at",), ("amount", "price"), ("customer_id", "email", "phone"))
 SPEND_REQUIRED = (("date",), ("amount",))
-#: Money fields of an order, the first required; one decimal mark is decided for all of them.
-ORDER_MONEY = ("amount", "refunded", "cost", "fee")
+#: Money fields of an order, the paid amount (else the price) required; one decimal mark for all of them.
+ORDER_MONEY = ("amount", "refunded", "cost", "fee", "price", "earned", "tax", "shipping")
 #: What every analysis reads.
 ORDER_SCHEMA = ibis.schema({f.name: f.dtype for f in ORDER})
 SPEND_SCHEMA = ibis.schema({f.name: f.dtype for f in SPEND})
@@ -258,18 +273,64 @@ def currency_rule(t: ir.Table, fallback: str | None) -> tuple[ir.StringValue, li
     return currency, checks
 
 
-def order_rules(t: ir.Table, *, has_status: bool, zero_amount_is_free: bool) -> tuple[ir.Table, list[Check]]:
+def excluded_checks(t: ir.Table) -> list[Check]:
+    """The check that leaves out a row whose status says it is no customer's order (GetCourse's false
+    orders, Stripe's payouts and fees), with the preset's reason; it comes before any other rule, so the row
+    says what it is rather than what else is odd about it. ``t`` has ``status_excluded`` (the reason, null
+    for an order), ``status_column`` and ``status_text``."""
+    return [check(t.status_excluded.notnull(), t.status_column, t.status_text, t.status_excluded)]
+
+
+def paid_rule(
+    t: ir.Table, *, price_column: str, parts: Mapping[str, str], paid_header: str
+) -> tuple[ir.FloatingValue, list[Check]]:
+    """What each order paid when the export has no column for it (GetCourse's «Оплачено»): the price
+    (``price``: «Стоимость», Shopify's ``Total``), except for partly paid orders (``status_partial``), whose
+    price is not what was paid. Their payment is the sum of the paid ``parts`` (field → its header) when the
+    export has them (GetCourse: «Заработано» + «Комиссии», what was paid less the payment system's fees,
+    plus those fees; a blank part leaves the row out); without them the row is left out, since its full
+    price would overstate revenue. ``paid_header`` names the column to add to the export."""
+    partial = t.status_partial.fill_null(False)
+    if parts:
+        paid = functools.reduce(operator.add, (t[p] for p in parts))
+        named = " + ".join(parts.values())
+        fails, reason = partial & paid.isnull(), f"is partly paid and a value of {named} is blank"
+        amount = ibis.ifelse(partial, paid, t.price)
+    else:
+        fails, amount = partial, t.price
+        reason = (
+            "is partly paid, and the export has no column saying how much: its price "
+            f"{price_column!r} is not what was paid (add the column {paid_header!r} to the export)"
+        )
+    return amount, [check(fails, t["price__col"], t.status_text, reason)]
+
+
+def without_tax_shipping(
+    amount: ir.FloatingValue, refunded: ir.FloatingValue, tax: ir.FloatingValue, shipping: ir.FloatingValue
+) -> dict[str, ir.Value]:
+    """``amount`` less its tax and shipping, and ``refunded`` capped at what is left (a refund of the whole
+    order gave back its tax and shipping too): Shopify's ``exclude_tax_shipping``."""
+    net = amount - tax.fill_null(0.0) - shipping.fill_null(0.0)
+    back = refunded.fill_null(0.0)
+    return {"amount": net, "refunded": ibis.ifelse(back <= net, back, ibis.greatest(net, 0.0))}
+
+
+def order_rules(
+    t: ir.Table, *, has_status: bool, zero_amount_is_free: bool, first_touch_only: bool = False
+) -> tuple[ir.Table, list[Check]]:
     """``t`` with the status, refund and channel of each order, and the checks on statuses and refunds.
 
     ``t`` holds ``amount`` and ``refunded`` (null where blank), ``status_text``, ``status`` (the vocabulary's
     reading, null where unknown), ``status_reason`` (why not), ``status_column``, ``refunded_column``,
-    ``channel`` and ``utm_source``."""
+    ``channel`` and ``utm_source``. With ``first_touch_only`` the channel is the channel column alone (a
+    first-touch column such as GetCourse's ``user_utm_source``: the order's own ``utm_source`` is its last
+    touch and never stands in for it)."""
     a, r = t.amount, t.refunded.fill_null(0.0)
     k = t.status if has_status else ibis.literal("paid")
     t = t.mutate(
         known_status=k,
         refunded=ibis.ifelse((k == "refunded") & (a > 0) & (r == 0), a, r),  # refunded whole
-        channel=ibis.coalesce(t.channel, t.utm_source),
+        channel=t.channel if first_touch_only else ibis.coalesce(t.channel, t.utm_source),
     )
     a, k, refunded = t.amount, t.known_status, t.refunded
     checks: list[Check] = []
