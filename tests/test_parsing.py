@@ -219,3 +219,15 @@ def test_typed_cells_keep_their_value_beside_text_in_the_columns_locale(
     assert parsed.values.tolist() == pytest.approx(values)
     assert parsed.errors.isna().all()
     assert parsed.currencies.fillna("").tolist() == ["" if is_number else "RUB" for is_number in shapes]
+
+
+def test_epochs_after_2262_read_without_overflow() -> None:
+    """Epoch seconds and milliseconds up to 10^10 and 10^13 reach 2286: past the nanosecond range (2262),
+    within the column's microseconds (a hostile-input example once raised pandas' OutOfBoundsDatetime)."""
+    parsed = parse_timestamp_column(pd.Series(["9300000000000.1", "9999999999", "1700000000123"]))
+    assert parsed.values.tolist() == [
+        pd.Timestamp("2264-09-14 21:20:00.0001"),
+        pd.Timestamp("2286-11-20 17:46:39"),
+        pd.Timestamp("2023-11-14 22:13:20.123"),
+    ]
+    assert parsed.errors.isna().all()
