@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import ibis
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ltvkit.errors import AmbiguousFormatError
+from ltvkit.io import mapping
 from ltvkit.io.parsing import infer_decimal, parse_amount, parse_amount_column, parse_timestamp_column
 
 
@@ -189,7 +191,7 @@ def test_explicit_date_format_rejects_other_shapes() -> None:
     assert "does not match" in parsed.errors.iloc[0]
 
 
-@settings(deadline=None)
+@settings(deadline=None, max_examples=15)  # each example runs the mapping in DuckDB
 @given(
     st.lists(
         st.tuples(
@@ -203,22 +205,29 @@ def test_explicit_date_format_rejects_other_shapes() -> None:
 def test_typed_cells_keep_their_value_beside_text_in_the_columns_locale(
     cells: list[tuple[bool, object]],
 ) -> None:
-    """A spreadsheet column of number cells and text cells written the Russian way (``29 900,50 ₽``): the
-    numbers are taken as they are (never shown to the decimal-mark inference, never re-read as text), the
-    texts are parsed with the decimal comma."""
+    """A spreadsheet column of number cells and text cells written the Russian way (``29 900,50 ₽``), as the
+    import maps it (:data:`ltvkit.io.mapping.NUMBER`): the numbers are taken as they are (never shown to the
+    decimal-mark inference, never re-read as text), the texts are parsed with the decimal comma."""
     values = [float(v) for _, v in cells]
     shapes = [is_number for is_number, _ in cells]
-    typed = pd.Series([v if is_number else float("nan") for is_number, v in zip(shapes, values, strict=True)])
-    text = pd.Series(
-        [
-            repr(v) if is_number else f"{v:,.2f} ₽".replace(",", "\u00a0").replace(".", ",")
-            for is_number, v in zip(shapes, values, strict=True)
-        ]
+    frame = pd.DataFrame(
+        {
+            mapping.ROW: range(2, len(cells) + 2),
+            "Дата": "2026-01-10",
+            "Email": "a@example.ru",
+            "Сумма": [
+                repr(v) if is_number else f"{v:,.2f} ₽".replace(",", "\u00a0").replace(".", ",")
+                for is_number, v in zip(shapes, values, strict=True)
+            ],
+            mapping.NUMBER + "Сумма": [v if n else None for n, v in zip(shapes, values, strict=True)],
+        }
     )
-    parsed = parse_amount_column(text, None, typed=typed)
-    assert parsed.values.tolist() == pytest.approx(values)
-    assert parsed.errors.isna().all()
-    assert parsed.currencies.fillna("").tolist() == ["" if is_number else "RUB" for is_number in shapes]
+    schema = {mapping.ROW: "int64", mapping.NUMBER + "Сумма": "float64", "Дата": "string"}
+    table = ibis.memtable(frame, schema={c: schema.get(c, "string") for c in frame.columns})
+    rows = mapping.map_orders(table).rows.execute()
+    assert rows["reason"].isna().all()
+    assert rows["amount"].tolist() == pytest.approx(values)
+    assert rows["currency"].tolist() == ["XXX" if is_number else "RUB" for is_number in shapes]
 
 
 def test_epochs_after_2262_read_without_overflow() -> None:

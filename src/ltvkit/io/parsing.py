@@ -220,26 +220,12 @@ def infer_decimal(values: pd.Series) -> DecimalMark | None:
     return found
 
 
-def parse_amount_column(
-    values: pd.Series, decimal: DecimalMark | None = None, typed: pd.Series | None = None
-) -> ParsedAmounts:
+def parse_amount_column(values: pd.Series, decimal: DecimalMark | None = None) -> ParsedAmounts:
     """Parse a column of amount strings (empty strings are errors). See :func:`parse_amount`.
 
-    ``typed`` holds, where not NaN, the number a spreadsheet cell already held: that value is taken as it is,
-    its text is neither parsed nor shown to the decimal-mark inference. Raises :class:`AmbiguousFormatError`
-    (with the offending text in ``.value``) when no value of the column shows the decimal mark and some value
-    can be read either way.
+    Raises :class:`AmbiguousFormatError` (with the offending text in ``.value``) when no value of the column
+    shows the decimal mark and some value can be read either way.
     """
-    if typed is not None and typed.notna().any():
-        is_number = typed.notna()
-        texts = parse_amount_column(values.where(~is_number, "0"), decimal)
-        return ParsedAmounts(
-            values=texts.values.where(~is_number, typed),
-            currencies=texts.currencies.where(~is_number, None),
-            errors=texts.errors.where(~is_number, None),
-            decimal=texts.decimal,
-            signs=texts.signs.where(~is_number, None),
-        )
     if decimal is None:
         decimal = infer_decimal(values)
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=False)

@@ -1,7 +1,7 @@
 """Read an export file into a table of strings, keeping every row and its row number.
 
 Values stay text here; :mod:`ltvkit.io.parsing` decides what they mean. The numbers of typed formats (XLSX
-number cells, Parquet and JSON numbers) are kept beside the text (:meth:`RawTable.numbers`), so that they are
+number cells, Parquet and JSON numbers) are kept beside the text (:attr:`RawTable.typed`), so that they are
 never read again as text. A row that cannot be split into the header's columns, or that is a total row
 (``Итого``, ``Total``), is not dropped: it is returned in :attr:`RawTable.malformed` for the importer to
 reject.
@@ -75,18 +75,6 @@ class RawTable:
     @property
     def rows_read(self) -> int:
         return len(self.frame) + len(self.malformed)
-
-    def numbers(self, columns: pd.Series) -> pd.Series:
-        """For each row (of ``columns``' index), the number its cell in the column ``columns`` names held;
-        NaN where the cell held text, or the file has no typed cells (CSV)."""
-        out = pd.Series(np.nan, index=columns.index)
-        if self.typed is None:
-            return out
-        for name in columns.unique():
-            if name in self.typed:
-                rows = columns.index[columns == name]
-                out[rows] = self.typed.loc[rows, name].to_numpy(dtype=float)
-        return out
 
 
 def read_table(
