@@ -31,15 +31,6 @@ from ltvkit.io.orders import (
     SPEND_REQUIRED,
     SPEND_SCHEMA,
     UNATTRIBUTED,
-    Check,
-    Money,
-    check,
-    currency_rule,
-    customer_key,
-    first_failure,
-    money_checks,
-    order_rules,
-    written_currency,
 )
 from ltvkit.io.parsing import (
     CURRENCY_TOKENS,
@@ -50,6 +41,17 @@ from ltvkit.io.parsing import (
     parse_timestamp_column,
 )
 from ltvkit.io.presets import GENERIC, SPEND, Preset, normalize_header
+from ltvkit.io.rules import (
+    Check,
+    Money,
+    check,
+    currency_rule,
+    customer_key,
+    first_failure,
+    money_checks,
+    order_rules,
+    written_currency,
+)
 
 ROW = "__ltvkit_row"  # the row number as the user finds it (a file's line), when the table has one
 PRIOR = ("__ltvkit_reason", "__ltvkit_column", "__ltvkit_value")  # a reason found before the mapping
