@@ -32,6 +32,17 @@ from ltvkit.io.orders import (
     SPEND_REQUIRED,
     SPEND_SCHEMA,
     UNATTRIBUTED,
+)
+from ltvkit.io.parsing import (
+    CURRENCY_TOKENS,
+    DecimalMark,
+    infer_decimal,
+    iso_currencies,
+    parse_amount_column,
+    parse_timestamp_column,
+)
+from ltvkit.io.presets import GENERIC, SPEND, Preset, normalize_header
+from ltvkit.io.rules import (
     Check,
     Money,
     check,
@@ -45,15 +56,6 @@ from ltvkit.io.orders import (
     without_tax_shipping,
     written_currency,
 )
-from ltvkit.io.parsing import (
-    CURRENCY_TOKENS,
-    DecimalMark,
-    infer_decimal,
-    iso_currencies,
-    parse_amount_column,
-    parse_timestamp_column,
-)
-from ltvkit.io.presets import GENERIC, SPEND, Preset, normalize_header
 
 ROW = "__ltvkit_row"  # the row number as the user finds it (a file's line), when the table has one
 PRIOR = ("__ltvkit_reason", "__ltvkit_column", "__ltvkit_value")  # a reason found before the mapping

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 
 from ltvkit.errors import MappingError
+from ltvkit.io.orders import MAPPED_ORDER_FIELDS, SPEND_FIELDS, STATUSES
 
 Kind = Literal["orders", "spend"]
 
@@ -680,7 +681,7 @@ def load_mapping(path: str | Path) -> Preset:
     """A preset from a user's TOML or YAML mapping file.
 
     The file names the columns (a header or a list of headers tried in order), optionally the statuses
-    (raw text → one of :data:`ltvkit.io.orders.STATUSES`) and options (``currency``, ``date_format``,
+    (raw text → one of :data:`STATUSES`) and options (``currency``, ``date_format``,
     ``decimal``, ``timezone``)::
 
         name = "amocrm"
@@ -697,8 +698,6 @@ def load_mapping(path: str | Path) -> Preset:
         [options]
         currency = "RUB"
     """
-    from ltvkit.io.orders import MAPPED_ORDER_FIELDS, SPEND_FIELDS, STATUSES  # Ibis: not for the CLI's start
-
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
