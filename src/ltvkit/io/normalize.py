@@ -252,9 +252,8 @@ def normalize(table: RawTable, preset: Preset, options: ImportOptions) -> Normal
 def raw_frame(table: RawTable, preset: Preset, *, malformed: bool = False) -> pd.DataFrame:
     """The file's text with string headers, the row numbers (:data:`ltvkit.io.mapping.ROW`), the values of
     number cells (:data:`ltvkit.io.mapping.NUMBER`) and the reason a row holding an odd character is left
-    out (:data:`ltvkit.io.mapping.PRIOR`), for
-    :func:`ltvkit.io.mapping.map_orders`; with ``malformed``, the rows that could not be split into columns
-    follow as blank rows with their reason."""
+    out (:data:`ltvkit.io.mapping.PRIOR`), for :func:`ltvkit.io.mapping.map_orders`; with ``malformed``, the
+    rows that could not be split into columns follow as blank rows with their reason."""
     frame = table.frame.set_axis([str(h) for h in table.frame.columns], axis=1)
     resolved, _ = resolve_columns(table, preset)
     rej = Rejections(frame.index)
