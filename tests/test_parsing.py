@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import ibis
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ltvkit.errors import AmbiguousFormatError
+from ltvkit.io import mapping
 from ltvkit.io.parsing import infer_decimal, parse_amount, parse_amount_column, parse_timestamp_column
 
 
@@ -76,6 +78,7 @@ def _group(digits: str, sep: str) -> str:
     return sep.join([digits[:head]] + [digits[i : i + 3] for i in range(head, len(digits), 3)])
 
 
+@settings(deadline=None)  # values are checked, never time (the machine is shared)
 @given(
     cents=st.integers(min_value=-(10**11), max_value=10**11),
     style=st.sampled_from([(",", "\u00a0"), (",", " "), (",", "."), (".", ","), (".", "")]),
@@ -103,6 +106,7 @@ FORMATS = [
 ]
 
 
+@settings(deadline=None)
 @given(
     stamp=st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2099, 12, 31)).map(
         lambda d: d.replace(microsecond=0)
@@ -119,6 +123,7 @@ def test_timestamp_round_trip(stamp: datetime, fmt: str) -> None:
     assert parsed.values.iloc[0] == pd.Timestamp(expected)
 
 
+@settings(deadline=None)
 @given(days=st.integers(min_value=20000, max_value=79999), fraction=st.sampled_from([0, 0.25, 0.5]))
 def test_excel_serial_dates(days: int, fraction: float) -> None:
     parsed = parse_timestamp_column(pd.Series([str(days + fraction)]))
@@ -184,3 +189,54 @@ def test_explicit_date_format_rejects_other_shapes() -> None:
     parsed = parse_timestamp_column(pd.Series(["2026-10-11", "11/10/2026"]), date_format="%d/%m/%Y")
     assert parsed.values.isna().tolist() == [True, False]
     assert "does not match" in parsed.errors.iloc[0]
+
+
+@settings(deadline=None, max_examples=15)  # each example runs the mapping in DuckDB
+@given(
+    st.lists(
+        st.tuples(
+            st.booleans(),
+            st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False, allow_infinity=False),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_typed_cells_keep_their_value_beside_text_in_the_columns_locale(
+    cells: list[tuple[bool, object]],
+) -> None:
+    """A spreadsheet column of number cells and text cells written the Russian way (``29 900,50 ₽``), as the
+    import maps it (:data:`ltvkit.io.mapping.NUMBER`): the numbers are taken as they are (never shown to the
+    decimal-mark inference, never re-read as text), the texts are parsed with the decimal comma."""
+    values = [float(v) for _, v in cells]
+    shapes = [is_number for is_number, _ in cells]
+    frame = pd.DataFrame(
+        {
+            mapping.ROW: range(2, len(cells) + 2),
+            "Дата": "2026-01-10",
+            "Email": "a@example.ru",
+            "Сумма": [
+                repr(v) if is_number else f"{v:,.2f} ₽".replace(",", "\u00a0").replace(".", ",")
+                for is_number, v in zip(shapes, values, strict=True)
+            ],
+            mapping.NUMBER + "Сумма": [v if n else None for n, v in zip(shapes, values, strict=True)],
+        }
+    )
+    schema = {mapping.ROW: "int64", mapping.NUMBER + "Сумма": "float64", "Дата": "string"}
+    table = ibis.memtable(frame, schema={c: schema.get(c, "string") for c in frame.columns})
+    rows = mapping.map_orders(table).rows.execute()
+    assert rows["reason"].isna().all()
+    assert rows["amount"].tolist() == pytest.approx(values)
+    assert rows["currency"].tolist() == ["XXX" if is_number else "RUB" for is_number in shapes]
+
+
+def test_epochs_after_2262_read_without_overflow() -> None:
+    """Epoch seconds and milliseconds up to 10^10 and 10^13 reach 2286: past the nanosecond range (2262),
+    within the column's microseconds (a hostile-input example once raised pandas' OutOfBoundsDatetime)."""
+    parsed = parse_timestamp_column(pd.Series(["9300000000000.1", "9999999999", "1700000000123"]))
+    assert parsed.values.tolist() == [
+        pd.Timestamp("2264-09-14 21:20:00.0001"),
+        pd.Timestamp("2286-11-20 17:46:39"),
+        pd.Timestamp("2023-11-14 22:13:20.123"),
+    ]
+    assert parsed.errors.isna().all()

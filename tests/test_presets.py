@@ -16,7 +16,7 @@ from ltvkit.io.presets import load_mapping
 
 # file, options, preset, read, loaded, duplicates, rejected
 CASES = [
-    ("getcourse_orders.csv", {}, "getcourse", 10, 8, 0, 2),
+    ("getcourse_orders.csv", {}, "getcourse", 10, 7, 0, 3),
     ("stripe_payments.csv", {}, "stripe", 6, 6, 0, 0),
     ("shopify_orders.csv", {}, "shopify", 6, 5, 1, 0),
     ("woocommerce_orders.csv", {}, "woocommerce", 7, 6, 1, 0),
@@ -66,7 +66,6 @@ def test_getcourse(workspace: Workspace) -> None:
         "412345680": "free",
         "412345681": "pending",
         "412345682": "paid",
-        "412345683": "cancelled",
         "412345684": "refunded",
         "412345685": "paid",
     }
@@ -84,8 +83,9 @@ def test_getcourse(workspace: Workspace) -> None:
     assert summary.net_revenue == {"RUB": 67_880.0}
     assert summary.customers == 3
     reasons = workspace.rejected()["reason"].tolist()
-    assert reasons == ["'31.02.2026 11:11' is not a valid date", pytest.approx(reasons[1])]
-    assert reasons[1].startswith("unknown status 'В обработке'")
+    assert reasons[0].startswith("is a false order (Ложный)")
+    assert reasons[1:] == ["'31.02.2026 11:11' is not a valid date", pytest.approx(reasons[2])]
+    assert reasons[2].startswith("unknown status 'В обработке'")
 
 
 def test_stripe(workspace: Workspace) -> None:
@@ -210,7 +210,7 @@ def test_mapping_file_naming_a_missing_column(tmp_path: Path, workspace: Workspa
     ("text", "message"),
     [
         ("columns = 3", r"needs a \[columns\] table"),
-        ('[columns]\nprice = "Total"', "unknown field 'price'"),
+        ('[columns]\ntotal = "Total"', "unknown field 'total'"),
         ('[columns]\namount = "Total"\n[statuses]\nWon = "won"', "maps to 'won'"),
         ("[columns", "cannot read"),
     ],

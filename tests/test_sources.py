@@ -76,18 +76,19 @@ def test_every_row_is_usable_or_left_out_with_its_reason(tmp_path: Path) -> None
     source = Source(ibis.memtable(messy_orders()), mapping=tmp_path / "m.toml", name="sales")
     account = source.account()
     assert (account.rows, account.usable) == (12, 6)
+    unknown = next(r for r in account.left_out if r.startswith("unknown status 'weird' (known: "))
     assert account.left_out == {
-        "no amount": 1,
-        "no customer id or email": 1,
-        "no order date": 1,
-        "not a currency code": 1,
+        "empty amount": 1,
+        "no customer id, email or phone": 1,
+        "empty date": 1,
+        "is not a currency code (use e.g. RUB, USD)": 1,
         "the refund is larger than the amount": 1,
-        "unknown status (map it in a mapping file)": 1,
+        unknown: 1,
     }
     assert account.note() == (
-        "6 of 12 rows of sales are left out: 1 no amount; 1 no customer id or email; "
-        "1 no order date; 1 not a currency code; 1 the refund is larger than the amount; "
-        "1 unknown status (map it in a mapping file)"
+        "6 of 12 rows of sales are left out: 1 empty amount; 1 empty date; "
+        "1 is not a currency code (use e.g. RUB, USD); 1 no customer id, email or phone; "
+        "1 the refund is larger than the amount; 1 more reasons"
     )
     assert sorted(source.left_out()["order_id"]) == ["10", "11", "6", "7", "8", "9"]
     usable = source.table("orders").execute().set_index("order_id").sort_index()
@@ -137,14 +138,31 @@ def test_mapping_errors_name_the_table_and_column(tmp_path: Path) -> None:
     )
     table = ibis.memtable(pd.DataFrame({"client": ["a"], "when": ["2026-01-01"], "total": [1.0]}))
     with pytest.raises(
-        MappingError, match=r"sales: no column 'sum' for amount — its columns are: client, when, total"
+        MappingError,
+        match=r"sales: the mapping names column 'sum' for amount, but the file has no such column — the "
+        r"file's columns are: client, when, total",
     ):
         map_orders(table, load_mapping(tmp_path / "m.toml"), name="sales")
-    texts = ibis.memtable(pd.DataFrame({"client": ["a"], "when": ["2026-01-01"], "sum": ["1,5"]}))
-    with pytest.raises(MappingError, match=r"column 'sum': amount must be a number, the column is string"):
-        map_orders(texts, load_mapping(tmp_path / "m.toml"), name="sales")
-    with pytest.raises(MappingError, match="needs an order date and an amount"):
+    flags = ibis.memtable(pd.DataFrame({"client": ["a"], "when": ["2026-01-01"], "sum": [True]}))
+    with pytest.raises(
+        MappingError, match=r"column 'sum': amount cannot be read from a column of type boolean"
+    ):
+        map_orders(flags, load_mapping(tmp_path / "m.toml"), name="sales")
+    with pytest.raises(MappingError, match=r"no column for ordered_at \(looked for: "):
         Source(ibis.memtable(pd.DataFrame({"customer_id": ["a"]})))
+
+
+def test_text_amounts_and_dates_of_a_table_are_read_by_the_locale_rules(tmp_path: Path) -> None:
+    (tmp_path / "m.toml").write_text(
+        '[columns]\ncustomer_id = "client"\nordered_at = "when"\namount = "sum"\n'
+    )
+    texts = pd.DataFrame(
+        {"client": ["a", "b"], "when": ["05.01.2026", "31.01.2026"], "sum": ["1 234,5 ₽", "7,25"]}
+    )
+    orders = Source(ibis.memtable(texts), mapping=tmp_path / "m.toml").table("orders").execute()
+    assert list(orders.sort_values("customer_id")["amount"]) == [1234.5, 7.25]
+    assert list(orders.sort_values("customer_id")["currency"]) == ["RUB", "XXX"]
+    assert list(orders.sort_values("customer_id")["ordered_at"].dt.day) == [5, 31]
 
 
 def test_connection_errors_are_source_errors(files: dict[str, Path]) -> None:
@@ -300,3 +318,79 @@ def test_customer_summary_runs_on_the_mapped_source_without_pulling_rows(files: 
         summary = customer_summary(source.table("orders"), observation_end="1997-09-30")
         assert isinstance(summary, ibis.Table)  # an expression until executed where the data is
         assert summary.count().execute() == 2357
+
+
+def test_a_csv_source_leaves_bad_values_out_with_their_reason(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order id,customer,date,amount,cost\n"
+        "1,a,2025-02-28 10:00,100,\n"
+        "2,a,2025-02-30 10:00,200,\n"  # no such day
+        "3,b,2025-03-01 10:00,ten,\n"  # text in an amount
+        "4,b,2025-03-02 10:00,50,\n",  # the optional cost column is empty throughout
+        encoding="utf-8",
+    )
+    with Source.open(str(path)) as source:
+        account = source.account()
+        orders = source.table("orders").execute()
+        left = source.left_out()
+    assert (account.rows, account.usable) == (4, 2)
+    assert account.left_out == {"'2025-02-30 10:00' is not a valid date": 1, "'ten' is not an amount": 1}
+    assert list(left["source_row"]) == [3, 4] and list(left["reason_column"]) == ["date", "amount"]
+    assert sorted(orders["amount"]) == [50.0, 100.0] and orders["cost"].isna().all()
+
+
+def test_check_on_the_demo_export_reports_its_bad_date(tmp_path: Path) -> None:
+    from ltvkit.data.demo import generate
+
+    orders, _ = generate(tmp_path, customers=200)
+    result = runner.invoke(app, ["--source", str(orders), "check", "--json"])
+    assert result.exit_code == 0, result.output
+    account = json.loads(result.stdout)
+    assert account["left_out"]["'2025-02-30 10:00:00' is not a valid date"] == 1
+    assert account["rows"] == account["usable"] + account["merged"] + sum(account["left_out"].values())
+
+
+def test_a_typed_table_with_an_all_empty_optional_text_column() -> None:
+    frame = pd.DataFrame(
+        {
+            "customer": ["a", "b"],
+            "date": pd.to_datetime(["2026-01-01", "2026-01-02"]),
+            "amount": [10.0, 20.0],
+            "cost": pd.Series([None, None], dtype=object),  # read as text, all empty
+        }
+    )
+    source = Source(ibis.memtable(frame), currency="USD")
+    assert source.account().usable == 2 and source.account().left_out == {}
+
+
+def test_the_note_counts_rows_only_where_counting_is_cheap(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("customer,date,amount\na,2026-01-05,10\nb,2026-01-06,oops\n", encoding="utf-8")
+    with Source.open(str(path)) as source:  # a file: its rows are in this process
+        assert source.note() == "1 of 2 rows of " + str(path) + " are left out: 1 'oops' is not an amount"
+    frame = pd.DataFrame(
+        {"customer": ["a", None], "date": pd.to_datetime(["2026-01-05"] * 2), "amount": [1.0, 2.0]}
+    )
+    frame.to_parquet(tmp_path / "orders.parquet")
+    with Source.open(str(tmp_path / "orders.parquet")) as source:  # a table: no scan just for a note
+        assert source.note() is None and source._account is None
+        assert source.account().left_out == {"no customer id, email or phone": 1}
+        assert source.note() == "1 of 2 rows of " + str(tmp_path / "orders.parquet") + " are left out: " + (
+            "1 no customer id, email or phone"
+        )
+
+
+def test_spend_rows_without_a_channel_are_unattributed_not_dropped() -> None:
+    orders = pd.DataFrame({"customer": ["a"], "date": pd.to_datetime(["2026-01-05"]), "amount": [10.0]})
+    spend = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-01-02"]),
+            "channel": ["ads", None, None],
+            "spend": [100.0, 30.0, 20.0],
+        }
+    )
+    source = Source(ibis.memtable(orders), spend=ibis.memtable(spend), currency="USD")
+    got = source.table("spend").execute().sort_values(["date", "channel"])
+    assert list(got["channel"]) == ["(unattributed)", "ads", "(unattributed)"]
+    assert list(got["amount"]) == [30.0, 100.0, 20.0] and set(got["currency"]) == {"USD"}

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import FIXTURES
 from ltvkit.data.workspace import Workspace
-from ltvkit.errors import FileFormatError, WorkspaceError
+from ltvkit.errors import AllRowsRejectedError, FileFormatError, WorkspaceError
 
 ALL_FIXTURES = [
     "getcourse_orders.csv",
@@ -157,3 +157,41 @@ def test_a_file_that_is_not_a_workspace(tmp_path: Path) -> None:
     duckdb.connect(str(path)).close()
     with pytest.raises(WorkspaceError, match="not an ltvkit workspace"):
         Workspace.open(path, read_only=True)
+
+
+def test_rejected_rows_stay_with_the_import_that_read_them(workspace: Workspace) -> None:
+    first = workspace.import_file(FIXTURES / "generic_uk.csv")
+    again = workspace.import_file(FIXTURES / "generic_uk.csv")
+    assert first.rejected == again.rejected == 2
+    ledger = workspace.imports().set_index("import_id")["rejected"]
+    for account in (first, again):
+        rows = workspace.rejected(account.import_id)
+        assert len(rows) == ledger[account.import_id] == 2
+        assert set(rows["import_id"]) == {account.import_id}
+    listed = workspace.rejected()  # a file imported twice is listed once: its latest import
+    assert len(listed) == 2 and set(listed["import_id"]) == {again.import_id}
+
+
+def test_every_amount_failing_with_the_decimal_mark_given_is_an_error(
+    tmp_path: Path, workspace: Workspace
+) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order id,customer,date,amount\n1,a,2026-01-05,1234.50\n2,b,2026-01-06,99.90\n3,c,2026-01-07,10.25\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(AllRowsRejectedError) as caught:
+        workspace.import_file(path, decimal=",")
+    assert "every amount failed with decimal=','; this file uses '.'" in str(caught.value)
+    assert "decimal=','" in caught.value.localized("ru") and "'.'" in caught.value.localized("uk")
+    assert workspace.count("orders") == 0 and workspace.imports().empty
+    assert workspace.import_file(path).loaded == 3
+
+
+def test_every_row_rejected_for_one_reason_is_an_error_naming_it(
+    tmp_path: Path, workspace: Workspace
+) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("order id,customer,date,amount\n1,a,2026-01-05,x\n2,b,2026-01-06,y\n", encoding="utf-8")
+    with pytest.raises(AllRowsRejectedError, match="column 'amount' is not an amount"):
+        workspace.import_file(path)

@@ -222,7 +222,7 @@ def _data(ctx: typer.Context, workspace: Path, *, writable: bool = False) -> Ite
 
     with open_tables(workspace, _source_options(ctx), writable=writable) as tables:
         if isinstance(tables, Source):
-            note = tables.account().note()
+            note = tables.note()
             if note:
                 err.print(f"[yellow]note:[/yellow] {escape(note)} (ltv --source … check)", highlight=False)
         yield tables
@@ -366,6 +366,13 @@ def import_(
     ] = None,
     encoding: Annotated[str | None, typer.Option(help="Text encoding (detected if not given).")] = None,
     delimiter: Annotated[str | None, typer.Option(help="Field delimiter (detected if not given).")] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(help="Worksheet of a workbook, by name or number (else the one with orders)."),
+    ] = None,
+    exclude_tax_shipping: Annotated[
+        bool, typer.Option(help="Take tax and shipping (Shopify, WooCommerce) out of revenue.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Import order or spend files into the workspace and account for every row."""
@@ -387,6 +394,8 @@ def import_(
         source=source,
         encoding=encoding,
         delimiter=delimiter,
+        sheet=sheet,
+        exclude_tax_shipping=exclude_tax_shipping,
     )
     accounts = []
     with Workspace.open(workspace) as ws:

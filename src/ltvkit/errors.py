@@ -10,6 +10,7 @@ class. The tree::
     │   ├── MappingError                   columns cannot be mapped (unknown preset, missing column, bad
     │   │                                  mapping file)
     │   ├── AmbiguousFormatError           numbers or dates that can be read two ways; never guessed
+    │   ├── AllRowsRejectedError           every row of a file rejected for one reason (a wrong option)
     │   └── ValueFormatError               one value that is not what its column holds (an amount, a date)
     ├── ParameterError (ValueError)        an option or argument out of its range
     │   └── MissingDataError               what was asked for is not in the data (a currency, a product)
@@ -109,6 +110,26 @@ class MappingError(InputError):
 
 class AmbiguousFormatError(InputError):
     """Values that can be read two ways (``1,234``; ``03/04/2026``) with nothing in the file to decide."""
+
+
+class AllRowsRejectedError(InputError):
+    """Every row of a file was rejected for the same reason, which an option usually explains (a decimal
+    mark or a date format the file does not use). ``key`` and ``values`` give the message in
+    :mod:`ltvkit.i18n`; :meth:`localized` renders it in another language."""
+
+    def __init__(
+        self, key: str, *, file: str | Path | None = None, hint: str | None = None, **values: object
+    ):
+        from ltvkit import i18n
+
+        self.key, self.values = key, values
+        super().__init__(i18n.text(key, "en", **values), file=file, hint=hint)
+
+    def localized(self, lang: str) -> str:
+        from ltvkit import i18n
+
+        where = f"{self.file}: " if self.file else ""
+        return where + i18n.text(self.key, lang, **self.values)
 
 
 class ValueFormatError(InputError):

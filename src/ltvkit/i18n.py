@@ -1266,6 +1266,19 @@ TEXT: dict[str, dict[str, str]] = {
         "uk": "LTV з маржею (модель)",
     },
     "currency_none": {"en": "no currency named", "ru": "без валюты", "uk": "без валюти"},
+    "all_rejected_decimal": {
+        "en": "every amount failed with decimal='{given}'; this file uses '{found}' (import it with "
+        "decimal='{found}', or leave decimal out to detect it)",
+        "ru": "ни одна сумма не прочитана с decimal='{given}'; в этом файле десятичный знак '{found}' "
+        "(импортируйте с decimal='{found}' или не указывайте decimal, чтобы он определился сам)",
+        "uk": "жодну суму не прочитано з decimal='{given}'; у цьому файлі десятковий знак '{found}' "
+        "(імпортуйте з decimal='{found}' або не вказуйте decimal, щоб його визначено автоматично)",
+    },
+    "all_rejected": {
+        "en": "every row was rejected for the same reason: column {column!r} {reason}; nothing was imported",
+        "ru": "все строки отклонены по одной причине: столбец {column!r} {reason}; ничего не импортировано",
+        "uk": "усі рядки відхилено з однієї причини: стовпець {column!r} {reason}; нічого не імпортовано",
+    },
 }
 
 

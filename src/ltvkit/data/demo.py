@@ -7,6 +7,11 @@ checkouts occur; cohorts acquired after an onboarding change (June 2025) stay ac
 price rises in September 2025. The files are imported through the same path as a user's own files, with a
 few export blemishes (an overlapping re-export, test orders with no customer, an impossible date) so that the
 import account has something to show.
+
+The orders are written as a generic export (``orders.csv``: English headers, UTF-8, ``,``) or as GetCourse
+writes them (``getcourse_orders.csv``: cp1251, ``;``, Russian headers, statuses and ``49 900 руб.`` amounts,
+``user_utm_*`` as the first touch, a few «Ложный» orders more); both hold the same school, so they give the
+same net revenue, customers and purchases.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -190,9 +196,15 @@ class _School:
                 return
 
 
-def generate(out_dir: str | Path, *, seed: int = 2026, customers: int = 20_000) -> tuple[Path, Path]:
-    """Write ``orders.csv`` and ``spend.csv`` for a school of about ``customers`` customers into
-    ``out_dir``."""
+def generate(
+    out_dir: str | Path,
+    *,
+    seed: int = 2026,
+    customers: int = 20_000,
+    platform: Literal["generic", "getcourse"] = "generic",
+) -> tuple[Path, Path]:
+    """Write the orders (``orders.csv``, or ``getcourse_orders.csv`` for ``platform="getcourse"``) and
+    ``spend.csv`` for a school of about ``customers`` customers into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     school = _School(seed)
@@ -240,9 +252,15 @@ def generate(out_dir: str | Path, *, seed: int = 2026, customers: int = 20_000) 
                 school.customer_journey(customer, joined, engagement)
     orders = pd.DataFrame(school.rows).sort_values("created_at", kind="stable")
     orders = _blemishes(orders, rng)
-    orders_path, spend_path = out / "orders.csv", out / "spend.csv"
-    orders.to_csv(orders_path, index=False)
+    spend_path = out / "spend.csv"
     pd.DataFrame(spend_rows).to_csv(spend_path, index=False)
+    if platform == "getcourse":
+        orders_path = out / "getcourse_orders.csv"
+        getcourse = _as_getcourse(orders, rng)
+        getcourse.to_csv(orders_path, index=False, sep=";", encoding="cp1251", lineterminator="\r\n")
+    else:
+        orders_path = out / "orders.csv"
+        orders.to_csv(orders_path, index=False)
     return orders_path, spend_path
 
 
@@ -257,3 +275,73 @@ def _blemishes(orders: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         created_at="2025-02-30 10:00:00", order_id=lambda d: "X" + d["order_id"]
     )
     return pd.concat([orders, tests, bad_date, overlap], ignore_index=True)
+
+
+GETCOURSE_FEE = 0.035  # the payment system's commission on what was paid
+
+
+def _rub(values: pd.Series) -> pd.Series:
+    """Whole roubles as GetCourse writes them: ``49 900 руб.``."""
+    return values.map(lambda v: f"{v:,.0f} руб.".replace(",", " "))
+
+
+def _kopecks(values: pd.Series) -> pd.Series:
+    """Roubles and kopecks with a decimal comma: ``1 746,50``."""
+    return values.map(lambda v: f"{v:,.2f}".replace(",", " ").replace(".", ","))
+
+
+def _as_getcourse(orders: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """The orders as GetCourse's order export has them, plus five «Ложный» (false) orders.
+
+    A partly refunded order becomes «Частично оплачен» with «Оплачено» its net payment; a refunded one
+    «Ожидаем возврата»; an unpaid checkout «Ожидаем оплаты» or «Отменен». «Комиссии» are 3.5% of what was
+    paid and «Заработано» the rest; the channel is the user's first touch (``user_utm_source``)."""
+    false = orders.sample(5, random_state=int(rng.integers(1 << 31))).assign(
+        order_id=lambda d: "F" + d["order_id"], status="false"
+    )
+    orders = pd.concat([orders, false], ignore_index=True)
+    price = orders["amount"].astype(float)
+    refunded = pd.to_numeric(orders["refunded_amount"], errors="coerce").fillna(0.0)
+    partly = (orders["status"] == "paid") & (refunded > 0)
+    status = orders["status"].map(
+        {
+            "paid": "Завершен",
+            "refunded": "Ожидаем возврата",
+            "pending": "Ожидаем оплаты",
+            "cancelled": "Отменен",
+            "false": "Ложный",
+        }
+    )
+    status = status.where(~partly, "Частично оплачен")
+    has_paid = orders["status"].isin(["paid", "refunded"])
+    paid = (price - refunded.where(partly, 0.0)).where(has_paid, 0.0)
+    fee = (paid * GETCOURSE_FEE).round(2)
+    created = pd.Series(
+        [
+            f"{t[8:10]}.{t[5:7]}.{t[:4]} {t[11:16]}"  # 2025-02-30 10:00:00 → 30.02.2025 10:00, as written
+            for t in orders["created_at"]
+        ],
+        index=orders.index,
+    )
+    return pd.DataFrame(
+        {
+            "ID заказа": orders["order_id"],
+            "ID пользователя": orders["customer_id"],
+            "Email": orders["email"],
+            "Дата создания": created,
+            "Дата оплаты": created.where(has_paid, ""),
+            "Title": orders["product"],
+            "Статус": status,
+            "Стоимость, RUB": _rub(price),
+            "Оплачено": _rub(paid),
+            "Комиссии": _kopecks(fee),
+            "Заработано, RUB": _kopecks(paid - fee),
+            "Валюта": orders["currency"],
+            "utm_source": orders["utm_source"],
+            "utm_medium": orders["utm_medium"],
+            "utm_campaign": orders["utm_campaign"],
+            "user_utm_source": orders["channel"],
+            "user_utm_medium": orders["utm_medium"],
+            "user_utm_campaign": orders["utm_campaign"],
+        }
+    )

@@ -15,9 +15,8 @@ larger than the amount, a currency that is not a code) is left out with one reas
 
 from __future__ import annotations
 
-import functools
-import operator
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, Self
@@ -28,57 +27,14 @@ import ibis.expr.types as ir
 import pandas as pd
 from ibis.backends import BaseBackend
 
-from ltvkit.errors import MappingError, SourceError
-from ltvkit.io.normalize import CURRENCY_TOKENS, NO_CURRENCY
-from ltvkit.io.presets import GENERIC, SPEND, STATUSES, Preset, load_mapping, normalize_header
+from ltvkit.errors import SourceError
+from ltvkit.io.mapping import MapOptions, Mapped, map_orders, map_spend
+from ltvkit.io.orders import SPEND_SCHEMA
+from ltvkit.io.presets import Kind, Preset, detect_preset, load_mapping
 
-#: The order columns every analysis reads, with their types.
-ORDER_SCHEMA = ibis.schema(
-    {
-        "order_key": "string",
-        "order_id": "string",
-        "customer_id": "string",
-        "email": "string",
-        "phone": "string",
-        "ordered_at": "timestamp",
-        "amount": "float64",
-        "refunded": "float64",
-        "currency": "string",
-        "status": "string",
-        "product": "string",
-        "quantity": "float64",
-        "channel": "string",
-        "utm_source": "string",
-        "utm_medium": "string",
-        "utm_campaign": "string",
-        "utm_content": "string",
-        "utm_term": "string",
-        "cost": "float64",
-        "fee": "float64",
-    }
-)
-SPEND_SCHEMA = ibis.schema(
-    {
-        "date": "date",
-        "period": "string",
-        "channel": "string",
-        "campaign": "string",
-        "amount": "float64",
-        "currency": "string",
-    }
-)
-FILE_SUFFIXES = (".parquet", ".csv", ".tsv", ".json", ".jsonl", ".ndjson")
-_TEXT = (
-    "email",
-    "phone",
-    "product",
-    "channel",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-)
+FILE_SUFFIXES = (".parquet", ".csv", ".tsv", ".txt", ".json", ".jsonl", ".ndjson", ".xlsx", ".gz")
+#: Files read by ltvkit's own reader (encodings, delimiters, spreadsheets), as an import reads them.
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".gz")
 
 
 class Tables(Protocol):
@@ -157,13 +113,14 @@ def _redacted(url: str) -> str:
 
 
 def read_table(backend: BaseBackend, name: str) -> ir.Table:
-    """A table of ``backend``: a name (``schema.table`` for another schema or dataset) or a path to Parquet,
-    CSV or JSON-lines files (a file, a folder of Parquet files, or a glob)."""
+    """A table of ``backend``: a name (``schema.table`` for another schema or dataset) or a path to Parquet
+    or JSON-lines files (a file, a folder of Parquet files, or a glob); see :func:`read_file` for text
+    files and spreadsheets."""
     try:
         if _is_path(name):
             suffix = Path(name.rstrip("/*")).suffix.lower()
             if suffix in (".csv", ".tsv"):
-                return backend.read_csv(name)
+                return backend.read_csv(name, all_varchar=True)
             if suffix in (".json", ".jsonl", ".ndjson"):
                 return backend.read_json(name)
             return backend.read_parquet(name)
@@ -175,6 +132,22 @@ def read_table(backend: BaseBackend, name: str) -> ir.Table:
         raise SourceError(
             f"cannot read the table {name!r}: {str(exc).splitlines()[0]}" + (f" ({hint})" if hint else "")
         ) from exc
+
+
+def read_file(
+    backend: BaseBackend, path: str | Path, mapping: Preset | str | Path | None, kind: Kind
+) -> tuple[ir.Table, Preset, bool]:
+    """A CSV, TSV, whitespace-separated text or XLSX export read as an import reads it (encodings,
+    delimiters, row numbers, odd characters), into a table of ``backend``; with the preset that reads it
+    (the mapping, else the one the headers show) and whether it has a header row."""
+    from ltvkit.io.normalize import raw_frame, raw_memtable
+    from ltvkit.io.readers import read_table as read_raw
+
+    raw = read_raw(path)
+    preset = _preset(mapping) or detect_preset([str(h) for h in raw.frame.columns], raw.has_header, kind)
+    frame = raw_frame(raw, preset, malformed=True)
+    name = f"ltvkit_{kind}_{abs(hash(str(path))):x}"
+    return backend.create_table(name, raw_memtable(frame), temp=True, overwrite=True), preset, raw.has_header
 
 
 def _is_path(name: str) -> bool:
@@ -192,261 +165,40 @@ def _table_names(backend: BaseBackend) -> list[str]:
         return []
 
 
-# --- mapping ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Mapped:
-    """A source table in ltvkit's columns, every row kept, with ``reason`` (null for a usable row) and
-    ``usable`` (the same test as a flat boolean, cheap to push into a scan)."""
-
-    rows: ir.Table
-    columns: dict[str, list[str]]
-
-    @property
-    def usable(self) -> ir.Table:
-        return self.rows.filter(self.rows.usable).drop("reason", "usable")
-
-
-def _resolve(table: ir.Table, preset: Preset, name: str) -> dict[str, list[str]]:
-    """Field → source columns. With a mapping file every named column must exist and a list is tried in order
-    per row; by the usual names only the first present is taken."""
-    present = {normalize_header(c): c for c in table.columns}
-    found: dict[str, list[str]] = {}
-    for fld, headers in preset.columns.items():
-        names = list(
-            dict.fromkeys(present[normalize_header(h)] for h in headers if normalize_header(h) in present)
-        )
-        if preset.explicit:
-            missing = [h for h in headers if normalize_header(h) not in present]
-            if missing:
-                raise MappingError(
-                    f"no column {missing[0]!r} for {fld}",
-                    file=name,
-                    hint=f"its columns are: {', '.join(table.columns)}",
-                )
-        if names:
-            found[fld] = names if preset.explicit else names[:1]
-    return found
-
-
-def _text(value: ir.Value) -> ir.StringValue:
-    """Text as stored, an empty string as null (not trimmed: a warehouse's values are typed data, and trimming
-    every row costs more than the rest of the mapping)."""
-    text = value.cast("string")
-    return ibis.ifelse(text == "", ibis.null("string"), text)
-
-
-def _typed(table: ir.Table, columns: list[str], kind: str, fld: str, name: str) -> ir.Value:
-    """The first non-null of ``columns`` as ``kind`` (text, number, timestamp, date), or a clear error when a
-    column's type cannot be read as one (text is never guessed into numbers: decimal marks vary)."""
-    values = []
-    for column in columns:
-        value, dtype = table[column], table[column].type()
-        if kind == "text":
-            values.append(_text(value))
-        elif kind == "number" and dtype.is_numeric():
-            values.append(value.cast("float64"))
-        elif kind in ("timestamp", "date") and (dtype.is_timestamp() or dtype.is_date() or dtype.is_string()):
-            values.append(value.cast(kind))
-        else:
-            need = "a number" if kind == "number" else "a date or timestamp"
-            raise MappingError(
-                f"{fld} must be {need}, the column is {dtype}",
-                file=name,
-                column=column,
-                hint="cast it in a view of the table",
-            )
-    return values[0] if len(values) == 1 else ibis.coalesce(*values)
-
-
-def map_orders(
-    table: ir.Table, mapping: Preset | None = None, *, currency: str | None = None, name: str = "table"
-) -> Mapped:
-    """``table``'s rows as ltvkit orders (:data:`ORDER_SCHEMA`) with the reason a row cannot be used.
-
-    ``mapping`` is a mapping file's preset (:func:`ltvkit.io.presets.load_mapping`); without one the usual
-    English, Russian and Ukrainian column names are recognised. ``currency`` is the amounts' currency when
-    the table has no currency column (a mapping file's ``[options] currency`` otherwise).
-
-    The expression is built in steps, each naming what the next reads, so the SQL stays small; the status
-    and currency vocabularies are cut to the values present (one small distinct query), so the engine
-    compares each row with a handful of texts, not hundreds."""
-    preset = mapping or GENERIC
-    found = _resolve(table, preset, name)
-    if "ordered_at" not in found or "amount" not in found:
-        raise MappingError(
-            "the table needs an order date and an amount column",
-            file=name,
-            hint=f"its columns are: {', '.join(table.columns)}; name them in a mapping file",
-        )
-    if "customer_id" not in found and "email" not in found:
-        raise MappingError(
-            "the table needs a customer id or an email column",
-            file=name,
-            hint=f"its columns are: {', '.join(table.columns)}",
-        )
-    kinds = {
-        "ordered_at": "timestamp",
-        "amount": "number",
-        "refunded": "number",
-        "quantity": "number",
-        "cost": "number",
-        "fee": "number",
-    }
-    types = {"timestamp": "timestamp", "number": "float64", "text": "string"}
-
-    def get(fld: str) -> ir.Value:
-        kind = kinds.get(fld, "text")
-        return _typed(table, found[fld], kind, fld, name) if fld in found else ibis.null(types[kind])
-
-    fields = (
-        "order_id",
-        "customer_id",
-        "email",
-        "phone",
-        "ordered_at",
-        "amount",
-        "refunded",
-        "status",
-        "currency",
-        "product",
-        "quantity",
-        *_TEXT[3:],
-        "cost",
-        "fee",
-    )
-    typed = table.select(**{f: get(f) for f in fields})
-    if "email" in found:
-        typed = typed.mutate(email=typed.email.lower())
-        typed = typed.mutate(customer_id=typed.customer_id.fill_null(typed.email))
-
-    statuses = {s: s for s in STATUSES} | dict(preset.statuses)
-    currencies = dict(CURRENCY_TOKENS)
-    present = _present(typed, [c for c in ("status", "currency") if c in found])
-    fallback = (currency or preset.currency or NO_CURRENCY).upper()
-    looked_up = typed.mutate(
-        known_status=_lookup(
-            typed.status,
-            {s: statuses[k] for s in present.get("status", []) if (k := s.strip().lower()) in statuses},
-        )
-        if "status" in found
-        else ibis.literal("paid"),
-        code=_lookup(
-            typed.currency,
-            {
-                c: currencies.get(k) or k.upper()
-                for c in present.get("currency", [])
-                if (k := c.strip().lower()) in currencies or re.fullmatch("[a-z]{3}", k)
-            },
-        ),
-    )
-    # The import's rules, written over the looked-up status k, the amount a and the refund r (0 if none)
-    # without nesting one derived status in another: engines inline every reference, and a filter that
-    # inlines nested CASEs (Spark pushes the usability test into the scan) costs more than the analysis.
-    t = looked_up
-    k, a, r = t.known_status, t.amount, t.refunded.fill_null(0.0)
-    problems = [
-        (t.customer_id.isnull(), "no customer id or email"),
-        (t.ordered_at.isnull(), "no order date"),
-        (a.isnull(), "no amount"),
-        (t.status.notnull() & k.isnull(), "unknown status (map it in a mapping file)"),
-        ((a >= 0) & (r > a + 1e-9), "the refund is larger than the amount"),
-        (t.currency.notnull() & t.code.isnull(), "not a currency code"),
-    ]
-    rows = t.mutate(
-        order_key=t.order_id,
-        refunded=ibis.ifelse(
-            (k == "refunded") & (a > 0) & (r == 0), a, r
-        ),  # a refunded order, refunded whole
-        status=ibis.cases(
-            ((k == "paid") & (a < 0), "refunded"),  # a refund on its own row
-            ((k == "paid") & (r > 0) & (r < a), "partially_refunded"),
-            ((k == "paid") & (r > 0), "refunded"),
-            else_=k,
-        ),
-        currency=t.code.fill_null(fallback),
-        reason=ibis.cases(*problems, else_=ibis.null("string")),
-        usable=~functools.reduce(operator.or_, [condition for condition, _ in problems]),
-    )
-    return Mapped(rows.select(*ORDER_SCHEMA.names, "reason", "usable"), found)
-
-
-def _present(table: ir.Table, columns: list[str]) -> dict[str, list[str]]:
-    """The distinct non-null values of each of a few low-cardinality columns, read in one pass; looked up in
-    Python as an import would (trimmed, any case) and matched in the engine as stored."""
-    if not columns:
-        return {}
-    combinations = table.select(*columns).distinct().execute()
-    return {c: sorted({str(v) for v in combinations[c].dropna()}) for c in columns}
-
-
-def _lookup(value: ir.StringValue, vocabulary: dict[str, str]) -> ir.StringValue:
-    """``vocabulary[value]``, null for a value it does not have."""
-    if not vocabulary:
-        return ibis.null("string")
-    return value.substitute(vocabulary, else_=ibis.null("string"))
-
-
-def map_spend(
-    table: ir.Table, mapping: Preset | None = None, *, currency: str | None = None, name: str = "table"
-) -> ir.Table:
-    """Marketing spend rows (:data:`SPEND_SCHEMA`) of ``table``: a date, a channel and an amount each; rows
-    without them are left out (they cannot be attributed)."""
-    preset = mapping or SPEND
-    found = _resolve(table, preset, name)
-    for need in ("date", "channel", "amount"):
-        if need not in found:
-            raise MappingError(
-                f"the spend table needs a {need} column",
-                file=name,
-                hint=f"its columns are: {', '.join(table.columns)}",
-            )
-    fallback = (currency or preset.currency or NO_CURRENCY).upper()
-    spend = table.select(
-        date=_typed(table, found["date"], "date", "date", name),
-        period=ibis.literal("day"),
-        channel=_typed(table, found["channel"], "text", "channel", name),
-        campaign=_typed(table, found["campaign"], "text", "campaign", name)
-        if "campaign" in found
-        else ibis.null("string"),
-        amount=_typed(table, found["amount"], "number", "amount", name),
-        currency=_typed(table, found["currency"], "text", "currency", name).upper().fill_null(fallback)
-        if "currency" in found
-        else ibis.literal(fallback),
-    )
-    return spend.filter(spend.date.notnull() & spend.channel.notnull() & spend.amount.notnull())
-
-
 # --- the source ------------------------------------------------------------------------------------------
 
 
 @dataclass
 class SourceAccount:
-    """What became of a source table's rows: ``rows == usable + sum(left_out.values())``."""
+    """What became of a source table's rows: ``rows == usable + merged + sum(left_out.values())``
+    (``merged``: line items and exact repeats folded into their order)."""
 
     table: str
     rows: int
     usable: int
     left_out: dict[str, int] = field(default_factory=dict)
     columns: dict[str, list[str]] = field(default_factory=dict)
+    merged: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "table": self.table,
             "rows": self.rows,
             "usable": self.usable,
+            "merged": self.merged,
             "left_out": self.left_out,
             "columns": self.columns,
         }
 
     def note(self) -> str | None:
-        """One line for the user when rows were left out, else None."""
+        """One line for the user when rows were left out, else None (the five commonest reasons)."""
         if not self.left_out:
             return None
-        reasons = "; ".join(f"{n:,} {reason}" for reason, n in self.left_out.items())
+        reasons = "; ".join(f"{n:,} {reason}" for reason, n in list(self.left_out.items())[:5])
+        more = len(self.left_out) - 5
         return (
             f"{sum(self.left_out.values()):,} of {self.rows:,} rows of {self.table} are left out: {reasons}"
+            + (f"; {more} more reasons" if more > 0 else "")
         )
 
 
@@ -471,16 +223,34 @@ class Source:
         spend_mapping: Preset | str | Path | None = None,
         name: str = "orders",
         backend: BaseBackend | None = None,
+        options: MapOptions | None = None,
+        has_header: bool = True,
+        cache: bool = False,
     ) -> None:
         self.name = name
         self.backend = backend or ibis.get_backend(orders)
-        self._mapped = map_orders(orders, _preset(mapping), currency=currency, name=name)
-        self._spend = (
-            map_spend(spend, _preset(spend_mapping), currency=currency, name="spend")
+        self._mapped = map_orders(
+            orders,
+            _preset(mapping),
+            currency=currency,
+            name=name,
+            options=options,
+            has_header=has_header,
+            cache=cache,
+        )
+        self._spend: Mapped | None = (
+            map_spend(spend, _preset(spend_mapping), currency=currency, name="spend", options=options)
             if spend is not None
             else None
         )
+        self._rows = _named(self.backend, self._mapped.rows, "ltvkit_order_rows")
+        self._orders = _named(
+            self.backend,
+            self._rows.filter(self._rows.usable).select(*self._mapped.schema_names),
+            "ltvkit_orders",
+        )
         self._account: SourceAccount | None = None
+        self._local = cache  # the mapped rows are kept in this process's DuckDB: counting them is cheap
         self._owns_backend = False  # a backend the caller passed in is the caller's to close
 
     @classmethod
@@ -500,15 +270,28 @@ class Source:
         backend = connect(url, writable=writable)
         table = url if "://" not in url else table
         try:
-            spend = read_table(backend, spend_table) if spend_table else None
+            spend = spend_preset = None
+            if spend_table and _is_text_file(spend_table):
+                spend, spend_preset, _ = read_file(backend, spend_table, spend_mapping, "spend")
+            elif spend_table:
+                spend = read_table(backend, spend_table)
+            has_header, cache = True, False
+            preset: Preset | None
+            if _is_text_file(table):
+                cache = True  # the file's text is in this process's DuckDB
+                orders, preset, has_header = read_file(backend, table, mapping, "orders")
+            else:
+                orders, preset = read_table(backend, table), _preset(mapping)
             source = cls(
-                read_table(backend, table),
-                mapping=mapping,
+                orders,
+                mapping=preset,
                 currency=currency,
                 spend=spend,
-                spend_mapping=spend_mapping,
+                spend_mapping=spend_preset or spend_mapping,
                 name=table,
                 backend=backend,
+                has_header=has_header,
+                cache=cache,
             )
         except BaseException:
             backend.disconnect()
@@ -519,10 +302,10 @@ class Source:
     def table(self, name: str) -> ir.Table:
         """``orders`` (usable rows, in :data:`ORDER_SCHEMA`) or ``spend`` (empty without a spend table)."""
         if name == "orders":
-            return self._mapped.usable
+            return self._orders
         if name == "spend":
             if self._spend is not None:
-                return self._spend
+                return self._spend.usable
             return ibis.memtable(
                 pd.DataFrame({c: pd.Series(dtype=t.to_pandas()) for c, t in SPEND_SCHEMA.items()}),
                 schema=SPEND_SCHEMA,
@@ -535,25 +318,36 @@ class Source:
         return self._mapped.columns
 
     def account(self) -> SourceAccount:
-        """Rows read, usable and left out by reason (one scan of the table, computed once)."""
+        """Rows read, usable, merged and left out by reason (one scan of the table, on first use, kept)."""
         if self._account is None:
-            rows = self._mapped.rows
-            counts = rows.group_by("reason").aggregate(n=rows.count()).execute()
+            rows = self._rows
+            counts = rows.group_by("reason", "merged").aggregate(n=rows.count()).execute()
             left = counts[counts["reason"].notna()].sort_values(["n", "reason"], ascending=[False, True])
-            usable = counts.loc[counts["reason"].isna(), "n"]
+            kept = counts[counts["reason"].isna()]
             self._account = SourceAccount(
                 table=self.name,
                 rows=int(counts["n"].sum()),
-                usable=int(usable.iloc[0]) if len(usable) else 0,
+                usable=int(kept.loc[~kept["merged"].astype(bool), "n"].sum()),
                 left_out={str(r): int(n) for r, n in zip(left["reason"], left["n"], strict=False)},
                 columns=self.columns,
+                merged=int(kept.loc[kept["merged"].astype(bool), "n"].sum()),
             )
         return self._account
 
+    def note(self) -> str | None:
+        """The row account's note, for a command that prints one beside its result: counted when the rows
+        are in this process (a file source) or already counted, never by a scan of a remote table just for
+        the note (``ltv --source … check`` counts them)."""
+        if self._account is None and not self._local:
+            return None
+        return self.account().note()
+
     def left_out(self, limit: int = 20) -> pd.DataFrame:
-        """Up to ``limit`` rows that are left out, in ltvkit's columns, with the reason."""
-        rows = self._mapped.rows
-        return rows.filter(~rows.usable).drop("usable").limit(limit).execute()
+        """Up to ``limit`` rows that are left out, in ltvkit's columns, with the reason, the column and the
+        value it names (and the row number for a file)."""
+        rows = self._rows
+        out = rows.filter(rows.reason.notnull()).drop("usable", "merged", "quantity_text", "currency_named")
+        return out.order_by("source_row").limit(limit).execute()
 
     def close(self) -> None:
         """Disconnect, if :meth:`open` connected (a Spark session it started is stopped)."""
@@ -565,6 +359,24 @@ class Source:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _named(backend: BaseBackend, expr: ir.Table, name: str) -> ir.Table:
+    """``expr`` as a temporary view of ``backend`` where it can hold one, so each analysis compiles a query
+    on a name instead of the whole mapping again; the expression itself where it cannot."""
+    name = f"{name}_{uuid.uuid4().hex[:12]}"
+    try:
+        if backend.name == "duckdb":
+            backend._run_pre_execute_hooks(expr)  # registers the lookups' in-memory tables
+            backend.raw_sql(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {backend.compile(expr)}')
+            return backend.table(name)
+        return backend.create_view(name, expr, overwrite=True)
+    except Exception:  # a warehouse that allows no views to this user: every query carries the mapping
+        return expr
+
+
+def _is_text_file(name: str) -> bool:
+    return "://" not in name and Path(name).suffix.lower() in TEXT_SUFFIXES and Path(name).is_file()
 
 
 def _preset(mapping: Preset | str | Path | None) -> Preset | None:

@@ -23,6 +23,7 @@ import pandas as pd
 from ltvkit.choices import DEFAULT_WORKSPACE
 from ltvkit.errors import FileFormatError, LtvError, ParameterError, WorkspaceError
 from ltvkit.io.normalize import ImportOptions, Normalized, normalize
+from ltvkit.io.orders import table_ddl
 from ltvkit.io.presets import PRESETS, detect_preset, load_mapping
 from ltvkit.io.readers import read_table
 
@@ -43,19 +44,8 @@ CREATE TABLE IF NOT EXISTS imports (
     imported_at TIMESTAMP, "read" INTEGER, loaded INTEGER, updated INTEGER, duplicates INTEGER,
     rejected INTEGER, options VARCHAR, notes VARCHAR
 );
-CREATE TABLE IF NOT EXISTS orders (
-    order_key VARCHAR PRIMARY KEY, order_id VARCHAR, customer_id VARCHAR NOT NULL, email VARCHAR,
-    phone VARCHAR, ordered_at TIMESTAMP NOT NULL, amount DOUBLE NOT NULL, refunded DOUBLE NOT NULL,
-    currency VARCHAR NOT NULL, status VARCHAR NOT NULL, product VARCHAR, quantity DOUBLE, channel VARCHAR,
-    utm_source VARCHAR, utm_medium VARCHAR, utm_campaign VARCHAR, utm_content VARCHAR, utm_term VARCHAR,
-    cost DOUBLE, fee DOUBLE, extra VARCHAR, import_id INTEGER NOT NULL, source_row INTEGER,
-    row_hash VARCHAR NOT NULL
-);
-CREATE TABLE IF NOT EXISTS spend (
-    spend_key VARCHAR PRIMARY KEY, date DATE NOT NULL, period VARCHAR NOT NULL, channel VARCHAR NOT NULL,
-    campaign VARCHAR, amount DOUBLE NOT NULL, currency VARCHAR NOT NULL, extra VARCHAR,
-    import_id INTEGER NOT NULL, source_row INTEGER, row_hash VARCHAR NOT NULL
-);
+{orders}
+{spend}
 CREATE TABLE IF NOT EXISTS clients (
     client_id VARCHAR PRIMARY KEY, name VARCHAR, fee DOUBLE NOT NULL, currency VARCHAR NOT NULL,
     start DATE NOT NULL, "end" DATE, billing VARCHAR, import_id INTEGER NOT NULL, source_row INTEGER,
@@ -71,7 +61,7 @@ CREATE TABLE IF NOT EXISTS rejected (
     import_id INTEGER NOT NULL, file_name VARCHAR, row_number INTEGER, "column" VARCHAR, value VARCHAR,
     reason VARCHAR NOT NULL, raw VARCHAR
 );
-"""
+""".format(orders=table_ddl("orders"), spend=table_ddl("spend"))
 
 
 @dataclass
@@ -199,7 +189,7 @@ class Workspace:
         path = Path(path)
         report = progress or (lambda stage, done, total: None)
         report("read", 0, 3)
-        table = read_table(path, encoding=options.encoding, delimiter=options.delimiter)
+        table = read_table(path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet)
         if options.mapping is not None:
             preset = load_mapping(options.mapping)
         elif options.preset is not None:
@@ -299,11 +289,8 @@ class Workspace:
             )
         finally:
             self._con.unregister("incoming")
-        # Rejections are kept once per file content: importing the same file again replaces its earlier ones.
-        self._con.execute(
-            "DELETE FROM rejected WHERE import_id IN (SELECT import_id FROM imports WHERE sha256 = ?)",
-            [digest],
-        )
+        # Rejected rows stay with the import that read them (the ledger counts them there); the listing of all
+        # imports shows the latest import of each file content once (see rejected()).
         rejected = data.rejected.assign(import_id=import_id, file_name=path.name)
         if len(rejected):
             self._con.register("incoming_rejected", rejected)
@@ -375,10 +362,13 @@ class Workspace:
         return self._con.execute("SELECT * FROM imports ORDER BY import_id").df()
 
     def rejected(self, import_id: int | None = None) -> pd.DataFrame:
-        """Rejected rows with their reasons; those of one import when ``import_id`` is given."""
+        """Rejected rows with their reasons: those of one import when ``import_id`` is given, else those of
+        the latest import of each file content (a file imported twice is listed once)."""
         sql = 'SELECT import_id, file_name, row_number, "column", value, reason, raw FROM rejected'
         params: list[Any] = []
         if import_id is not None:
             sql += " WHERE import_id = ?"
             params.append(import_id)
+        else:
+            sql += " WHERE import_id IN (SELECT max(import_id) FROM imports GROUP BY sha256, kind)"
         return self._con.execute(sql + " ORDER BY import_id, row_number", params).df()

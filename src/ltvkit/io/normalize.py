@@ -14,68 +14,22 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
+import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ltvkit.errors import AmbiguousFormatError, MappingError, ParameterError
+from ltvkit.errors import AllRowsRejectedError, AmbiguousFormatError, ParameterError
+from ltvkit.io import mapping
 from ltvkit.io.limits import EARLIEST_DATE, FUTURE_DAYS
-from ltvkit.io.parsing import (
-    CURRENCY_TOKENS,
-    DecimalMark,
-    ParsedAmounts,
-    ParsedTimestamps,
-    infer_decimal,
-    iso_currencies,
-    parse_amount_column,
-    parse_timestamp_column,
-    sign_agrees,
-)
-from ltvkit.io.presets import Kind, Preset, normalize_header
+from ltvkit.io.orders import FREE_TEXT_FIELDS, NO_CURRENCY, ORDER_COLUMNS, SPEND_COLUMNS
+from ltvkit.io.parsing import DecimalMark, infer_decimal
+from ltvkit.io.presets import Kind, Preset
 from ltvkit.io.readers import RawTable
 
-NO_CURRENCY = "XXX"  # ISO 4217 code for "no currency": kept apart, never summed with real money
-ORDER_COLUMNS = [
-    "order_key",
-    "order_id",
-    "customer_id",
-    "email",
-    "phone",
-    "ordered_at",
-    "amount",
-    "refunded",
-    "currency",
-    "status",
-    "product",
-    "quantity",
-    "channel",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "cost",
-    "fee",
-    "extra",
-    "source_row",
-    "row_hash",
-]
-SPEND_COLUMNS = [
-    "spend_key",
-    "date",
-    "period",
-    "channel",
-    "campaign",
-    "amount",
-    "currency",
-    "extra",
-    "source_row",
-    "row_hash",
-]
 REJECTED_COLUMNS = ["row_number", "column", "value", "reason", "raw"]
-#: Fields that may hold several lines of text; every other mapped field holds one line.
-FREE_TEXT_FIELDS = frozenset({"product"})
 # Never in a value: C0 controls but tab and line ends, DEL, C1 controls, bidirectional embeddings/overrides.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # Never in a one-line field (an id, an email, a status): those, line ends, tabs and invisible characters.
@@ -89,7 +43,9 @@ class ImportOptions:
 
     ``min_date`` and ``max_date`` bound the plausible dates of orders and spend (rows outside are rejected);
     None means :data:`~ltvkit.io.limits.EARLIEST_DATE` (1990-01-01) and
-    :data:`~ltvkit.io.limits.FUTURE_DAYS` (365) days after today.
+    :data:`~ltvkit.io.limits.FUTURE_DAYS` (365) days after today. ``sheet`` names the worksheet of a
+    workbook to read (else the one holding orders). ``exclude_tax_shipping`` takes an order's tax and shipping
+    (Shopify's ``Taxes`` and ``Shipping``) out of its revenue.
     """
 
     kind: Kind | None = None
@@ -104,6 +60,8 @@ class ImportOptions:
     delimiter: str | None = None
     min_date: dt.date | None = None
     max_date: dt.date | None = None
+    sheet: str | None = None
+    exclude_tax_shipping: bool = False
 
     def date_range(self) -> tuple[dt.date, dt.date]:
         """The earliest and the latest plausible date (both included)."""
@@ -157,47 +115,9 @@ class Rejections:
 
 def resolve_columns(table: RawTable, preset: Preset) -> tuple[dict[str, list[str]], dict[str, str]]:
     """Headers holding each canonical field (in order of preference) and currencies named in headers
-    (``Стоимость, RUB``)."""
-    headers = list(table.frame.columns)
-    if not table.has_header:
-        layout = next((cols for cols in preset.positional if len(cols) == len(headers)), None)
-        if layout is None:
-            raise MappingError(
-                f"the file has no header row and {len(headers)} columns, which no preset expects",
-                file=table.path,
-                hint="add a header row or pass --mapping FILE",
-            )
-        return {name: [h] for name, h in zip(layout, headers, strict=False) if name in preset.columns}, {}
-    by_norm: dict[str, str] = {}
-    for h in headers:
-        by_norm.setdefault(normalize_header(h), h)
-    resolved: dict[str, list[str]] = {}
-    header_currency: dict[str, str] = {}
-    for name, candidates in preset.columns.items():
-        found: list[str] = []
-        for candidate in candidates:
-            want = normalize_header(candidate)
-            if want in by_norm:
-                found.append(by_norm[want])
-                continue
-            suffixed = re.compile(re.escape(want) + r"\s*[,(]\s*([a-z]{3})\)?")
-            hits = [
-                (h, m)
-                for n, h in by_norm.items()
-                if (m := suffixed.fullmatch(n)) and m.group(1).upper() in iso_currencies()
-            ]
-            for h, m in hits:
-                found.append(h)
-                header_currency.setdefault(name, m.group(1).upper())
-            if not hits and preset.explicit:
-                raise MappingError(
-                    f"the mapping names column {candidate!r} for {name}, but the file has no such column",
-                    file=table.path,
-                    hint=f"the file's columns are: {', '.join(headers)}",
-                )
-        if found:
-            resolved[name] = list(dict.fromkeys(found))
-    return resolved, header_currency
+    (``Стоимость, RUB``); see :func:`ltvkit.io.mapping.resolve_columns`."""
+    headers = [str(h) for h in table.frame.columns]
+    return mapping.resolve_columns(headers, preset, str(table.path), has_header=table.has_header)
 
 
 def coalesce(frame: pd.DataFrame, headers: list[str]) -> tuple[pd.Series, pd.Series]:
@@ -216,72 +136,15 @@ def coalesce(frame: pd.DataFrame, headers: list[str]) -> tuple[pd.Series, pd.Ser
 def require_columns(
     resolved: dict[str, list[str]], table: RawTable, preset: Preset, *groups: tuple[str, ...]
 ) -> None:
-    for group in groups:
-        if not any(f in resolved for f in group):
-            looked = sorted({c for f in group for c in preset.columns.get(f, ())})
-            raise MappingError(
-                f"no column for {' or '.join(group)} (looked for: {', '.join(looked) or 'none'})",
-                file=table.path,
-                hint=(
-                    f"the file's columns are: {', '.join(table.frame.columns)}; name them with --mapping FILE"
-                ),
-            )
+    headers = [str(h) for h in table.frame.columns]
+    mapping.require_columns(resolved, headers, preset, str(table.path), groups)
 
 
 def currency_codes(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """ISO 4217 codes for currency texts (``руб.`` → RUB, ``usd`` → USD); the second series flags texts that
     are not a currency (``ABC``)."""
-    lowered = text.str.strip().str.lower()
-    mapped = lowered.map(CURRENCY_TOKENS)
-    upper = lowered.str.upper()
-    codes = mapped.where(mapped.notna(), upper.where(upper.isin(iso_currencies())))
-    unknown = (lowered != "") & codes.isna()
-    return codes, unknown
-
-
-def fallback_currency(options: ImportOptions, header_currency: dict[str, str], preset: Preset) -> str | None:
-    """The currency of rows whose amounts name none: ``--currency``, else the amount header's (``Сумма,
-    RUB``), else the preset's; an unknown one is an error."""
-    value = options.currency or header_currency.get("amount") or preset.currency
-    if value is None:
-        return None
-    code = CURRENCY_TOKENS.get(value.strip().lower(), value.strip().upper())
-    if code not in iso_currencies():
-        raise ParameterError(f"unknown currency {value!r} (use an ISO 4217 code such as RUB or USD)")
-    return code
-
-
-def row_currencies(
-    text: dict[str, tuple[pd.Series, pd.Series]],
-    written: pd.Series,
-    signs: pd.Series,
-    fallback: str | None,
-    rej: Rejections,
-) -> pd.Series:
-    """Each row's currency: its currency column, else the currency its amounts are written in, else
-    ``fallback``, else None. A column value that is no ISO 4217 code, or that disagrees with the sign the
-    amount is written with (``$100`` beside ``RUB``), rejects the row."""
-    currency = written.where(written.notna(), fallback)
-    if "currency" not in text:
-        return currency
-    column_text, origin = text["currency"]
-    codes, unknown = currency_codes(column_text)
-    rej.add(unknown, origin, column_text, "is not a currency code (use e.g. RUB, USD)")
-    both = (codes.notna() & signs.notna()).to_numpy()
-    agree = np.array([sign_agrees(s, c) for s, c in zip(signs[both], codes[both], strict=True)], dtype=bool)
-    clash = codes.index[both][~agree]
-    reasons = pd.Series(
-        [f"the currency column says {codes[i]}, the amount is written in {signs[i]!r}" for i in clash],
-        index=clash,
-        dtype=object,
-    )
-    rej.add(
-        pd.Series(codes.index.isin(clash), index=codes.index),
-        origin,
-        column_text,
-        reasons.reindex(codes.index),
-    )
-    return codes.where(codes.notna(), currency)
+    codes = mapping.currency_codes(text)
+    return codes, (text.str.strip() != "") & codes.isna()
 
 
 def reject_odd_characters(frame: pd.DataFrame, resolved: dict[str, list[str]], rej: Rejections) -> None:
@@ -312,96 +175,6 @@ def visible(text: str) -> str:
     return _NOT_ONE_LINE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def _money(
-    frame: pd.DataFrame,
-    resolved: dict[str, list[str]],
-    fields: tuple[str, ...],
-    decimal: DecimalMark | None,
-    table: RawTable,
-) -> DecimalMark | None:
-    """The decimal mark of the file's money columns, decided jointly (one locale per file)."""
-    if decimal is not None:
-        return decimal
-    texts = [coalesce(frame, resolved[f])[0] for f in fields if f in resolved]
-    if not texts:
-        return None
-    try:
-        return infer_decimal(pd.concat(texts, ignore_index=True))
-    except AmbiguousFormatError as exc:
-        raise AmbiguousFormatError(exc.reason, file=table.path, hint=exc.hint) from None
-
-
-def _parse_money(
-    text: pd.Series, origin: pd.Series, decimal: DecimalMark | None, table: RawTable, row_numbers: pd.Series
-) -> ParsedAmounts:
-    try:
-        return parse_amount_column(text, decimal)
-    except AmbiguousFormatError as exc:
-        value = getattr(exc, "value", None)
-        where = text[text == value].index[0] if value is not None else text.index[0]
-        raise AmbiguousFormatError(
-            exc.reason, file=table.path, row=int(row_numbers[where]), column=str(origin[where]), hint=exc.hint
-        ) from None
-
-
-def parse_money_fields(
-    text: dict[str, tuple[pd.Series, pd.Series]],
-    names: tuple[str, ...],
-    decimal: DecimalMark | None,
-    table: RawTable,
-    row_numbers: pd.Series,
-    rej: Rejections,
-) -> tuple[dict[str, pd.Series], pd.Series, pd.Series]:
-    """Values of the money fields ``names`` (the first required, the others may be blank) and, per row, the
-    currency and the sign its amounts are written in. A row whose amounts name two currencies is rejected."""
-    index = row_numbers.index
-    values: dict[str, pd.Series] = {}
-    written = pd.Series(None, index=index, dtype=object)
-    signs = pd.Series(None, index=index, dtype=object)
-    for name in names:
-        if name not in text:
-            values[name] = pd.Series(np.nan, index=index)
-            continue
-        column_text, origin = text[name]
-        parsed = _parse_money(column_text, origin, decimal, table, row_numbers)
-        errors = parsed.errors if name == names[0] else parsed.errors.where(column_text != "")
-        rej.add(errors.notna(), origin, column_text, errors)
-        clash = parsed.currencies.notna() & written.notna() & (parsed.currencies != written)
-        rej.add(clash, origin, column_text, "names another currency than the other amounts of the row")
-        values[name] = parsed.values
-        written = written.where(written.notna(), parsed.currencies)
-        signs = signs.where(signs.notna(), parsed.signs)
-    return values, written, signs
-
-
-def parse_dates(
-    text: pd.Series, origin: pd.Series, table: RawTable, options: ImportOptions, rej: Rejections, **how: Any
-) -> ParsedTimestamps:
-    """Timestamps of a date column (``how``: the options of :func:`parse_timestamp_column`), rejecting the
-    rows that do not parse or fall outside :meth:`ImportOptions.date_range`; a column that can only be read
-    two ways is an error naming it."""
-    try:
-        stamps = parse_timestamp_column(text, **how)
-    except AmbiguousFormatError as exc:
-        column = str(origin.iloc[0]) if len(origin) else None
-        raise AmbiguousFormatError(exc.reason, file=table.path, column=column, hint=exc.hint) from None
-    rej.add(stamps.errors.notna(), origin, text, stamps.errors)
-    earliest, latest = options.date_range()
-    rej.add(
-        stamps.values < pd.Timestamp(earliest),
-        origin,
-        text,
-        f"is before {earliest}, the earliest plausible date (ImportOptions.min_date)",
-    )
-    rej.add(
-        stamps.values >= pd.Timestamp(latest) + pd.Timedelta(days=1),
-        origin,
-        text,
-        f"is after {latest}, the latest plausible date (ImportOptions.max_date)",
-    )
-    return stamps
-
-
 def content_hash(frame: pd.DataFrame) -> pd.Series:
     """A stable 64-bit hash of each row's values (pandas' fixed-key SipHash), as a hex string."""
     hashed = pd.util.hash_pandas_object(frame.astype(str), index=False)
@@ -428,15 +201,22 @@ def _raw_json(frame: pd.DataFrame, index: pd.Index) -> pd.Series:
 
 def rejected_frame(table: RawTable, rej: Rejections, row_numbers: pd.Series) -> pd.DataFrame:
     idx = rej.reason[rej.mask].index
-    out = pd.DataFrame(
-        {
-            "row_number": row_numbers[idx].astype(int),
-            "column": rej.column[idx],
-            "value": rej.value[idx],
-            "reason": rej.reason[idx],
-            "raw": _raw_json(table.frame, idx),
-        }
+    return _with_malformed(
+        table,
+        pd.DataFrame(
+            {
+                "row_number": row_numbers[idx].astype(int),
+                "column": rej.column[idx],
+                "value": rej.value[idx],
+                "reason": rej.reason[idx],
+                "raw": _raw_json(table.frame, idx),
+            }
+        ),
     )
+
+
+def _with_malformed(table: RawTable, out: pd.DataFrame) -> pd.DataFrame:
+    """Rejected rows with the rows that could not be split into columns, in the file's order."""
     malformed = pd.DataFrame(
         [
             (n, None, None, f"the row {reason}", visible(json.dumps({"line": raw}, ensure_ascii=False)))
@@ -469,277 +249,221 @@ def normalize(table: RawTable, preset: Preset, options: ImportOptions) -> Normal
     return _normalize_orders(table, preset, options)
 
 
-def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -> Normalized:
-    resolved, header_currency = resolve_columns(table, preset)
-    require_columns(resolved, table, preset, ("ordered_at",), ("amount",), ("customer_id", "email", "phone"))
-    frame = table.frame
-    row_numbers = pd.Series(table.row_numbers, index=frame.index)
-    text = {name: coalesce(frame, cols) for name, cols in resolved.items()}
-
-    def get(name: str) -> pd.Series:
-        return text[name][0] if name in text else pd.Series("", index=frame.index, dtype=object)
-
-    merged_lines = 0
-    notes = list(table.notes)
-    order_id = get("order_id")
-    if preset.group_lines and "order_id" in text:
-        continuation = order_id.duplicated(keep="first") & (order_id != "")
-        merged_lines = int(continuation.sum())
-        if merged_lines:
-            lines = pd.DataFrame({"order": order_id, "product": get("product"), "quantity": get("quantity")})
-            lines = lines[order_id.isin(order_id[continuation])]
-            line_items = lines.groupby("order", sort=False)[["product", "quantity"]].apply(
-                lambda g: g.to_dict(orient="records")
-            )
-        keep = ~continuation
-        frame, row_numbers, order_id = frame[keep], row_numbers[keep], order_id[keep]
-        text = {k: (v[keep], o[keep]) for k, (v, o) in text.items()}
-
+def raw_frame(table: RawTable, preset: Preset, *, malformed: bool = False) -> pd.DataFrame:
+    """The file's text with string headers, the row numbers (:data:`ltvkit.io.mapping.ROW`), the values of
+    number cells (:data:`ltvkit.io.mapping.NUMBER`) and the reason a row holding an odd character is left
+    out (:data:`ltvkit.io.mapping.PRIOR`), for :func:`ltvkit.io.mapping.map_orders`; with ``malformed``, the
+    rows that could not be split into columns follow as blank rows with their reason."""
+    frame = table.frame.set_axis([str(h) for h in table.frame.columns], axis=1)
+    resolved, _ = resolve_columns(table, preset)
     rej = Rejections(frame.index)
     reject_odd_characters(frame, resolved, rej)
-    decimal = options.decimal or preset.options.get("decimal")
-    decimal = _money(frame, resolved, ("amount", "refunded", "cost", "fee"), decimal, table)
+    typed = table.typed if table.typed is not None else pd.DataFrame(index=frame.index)
+    numbers = {  # the number cells of a spreadsheet (or typed file), beside their text
+        mapping.NUMBER + str(h): typed[h].to_numpy(dtype=float)
+        for h in typed.columns
+        if typed[h].notna().any()
+    }
+    data = frame.assign(
+        **{
+            mapping.ROW: np.asarray(table.row_numbers, dtype="int64"),
+            mapping.PRIOR[0]: rej.reason,
+            mapping.PRIOR[1]: rej.column,
+            mapping.PRIOR[2]: rej.value,
+        },
+        **numbers,
+    )
+    if malformed and table.malformed:
+        bad = pd.DataFrame(
+            {
+                mapping.ROW: [n for n, _, _ in table.malformed],
+                mapping.PRIOR[0]: [f"the row {reason}" for _, _, reason in table.malformed],
+                mapping.PRIOR[2]: [raw for _, raw, _ in table.malformed],
+            }
+        )
+        data = pd.concat([data, bad], ignore_index=True).sort_values(mapping.ROW, kind="stable")
+    return data.astype({c: object for c in frame.columns})
 
-    customer_id, email, phone = get("customer_id"), get("email").str.lower(), get("phone")
-    customer_id = customer_id.where(~customer_id.isin(preset.guest_ids), "")
-    phone = phone.str.replace(r"[^\d+]", "", regex=True)
-    customer = customer_id.where(customer_id != "", email.where(email != "", phone))
-    rej.add(customer == "", "customer", customer, "no customer id, email or phone")
 
-    stamps = parse_dates(
-        get("ordered_at"),
-        text["ordered_at"][1],
+def raw_memtable(data: pd.DataFrame) -> ir.Table:
+    """:func:`raw_frame`'s frame as an Ibis table: text columns, the row number an integer, number cells
+    floats."""
+    schema = {
+        c: "int64" if c == mapping.ROW else "float64" if c.startswith(mapping.NUMBER) else "string"
+        for c in data.columns
+    }
+    return ibis.memtable(data, schema=schema)
+
+
+def _mapped(
+    table: RawTable, preset: Preset, options: ImportOptions
+) -> tuple[pd.DataFrame, pd.DataFrame, mapping.Mapped]:
+    """Every row of ``table`` through :func:`ltvkit.io.mapping.map_orders` (or ``map_spend``) in an
+    in-memory DuckDB, a row with an odd character left out first; returns the mapped rows (in the file's
+    order, indexed like ``table.frame``), the file's text with string headers, and the mapping (its columns
+    and notes)."""
+    frame = table.frame.set_axis([str(h) for h in table.frame.columns], axis=1)
+    data = raw_frame(table, preset)
+    earliest, latest = options.date_range()
+    how = mapping.MapOptions(
+        decimal=options.decimal,
+        date_format=options.date_format,
+        timezone=options.timezone,
+        currency=options.currency,
+        earliest=earliest,
+        latest=latest,
+        exclude_tax_shipping=options.exclude_tax_shipping,
+    )
+    con = ibis.duckdb.connect()
+    try:
+        raw = con.create_table("raw", raw_memtable(data), temp=True)
+        if preset.kind == "spend":
+            mapped = mapping.map_spend(raw, preset, name=str(table.path), options=how)
+        else:
+            mapped = mapping.map_orders(
+                raw, preset, name=str(table.path), options=how, has_header=table.has_header, cache=True
+            )
+        result = con.execute(mapped.rows.order_by("source_row"))
+    finally:
+        con.disconnect()
+    position = pd.Series(frame.index, index=table.row_numbers)
+    result.index = position[result["source_row"].to_numpy()].to_numpy()
+    return result, frame, mapped
+
+
+def _left_out(table: RawTable, frame: pd.DataFrame, result: pd.DataFrame) -> pd.DataFrame:
+    out = result[result["reason"].notna()]
+    return _with_malformed(
         table,
-        options,
-        rej,
-        date_format=options.date_format or preset.options.get("date_format"),
-        timezone=options.timezone or preset.options.get("timezone"),
-        source_timezone=preset.options.get("source_timezone"),
+        pd.DataFrame(
+            {
+                "row_number": out["source_row"].astype(int),
+                "column": out["reason_column"],
+                "value": out["reason_value"],
+                "reason": out["reason"],
+                "raw": _raw_json(frame, out.index),
+            }
+        ),
     )
 
-    money, written, signs = parse_money_fields(
-        text, ("amount", "refunded", "cost", "fee"), decimal, table, row_numbers, rej
-    )
-    quantity = pd.Series(np.nan, index=frame.index)
-    if "quantity" in text:
-        q = parse_amount_column(text["quantity"][0], ".")
-        bad = q.errors.notna() & (text["quantity"][0] != "")
-        rej.add(bad, text["quantity"][1], text["quantity"][0], q.errors)
-        quantity = q.values
-        if merged_lines:
-            line_qty = pd.to_numeric(lines["quantity"], errors="coerce").groupby(lines["order"]).sum()
-            multi = order_id.isin(line_qty.index)
-            quantity = quantity.where(~multi, order_id.map(line_qty))
 
-    currency = row_currencies(text, written, signs, fallback_currency(options, header_currency, preset), rej)
-    no_currency = currency.isna()
-    if no_currency.any():
+_QUOTED = re.compile(r"""^(?:'[^']*'|"[^"]*") """)
+_DECIMAL_REASONS = ("does not read as a number with decimal mark", "has more than one decimal mark")
+
+
+def refuse_if_all_rejected(
+    table: RawTable, left_out: pd.DataFrame, loaded: int, options: ImportOptions
+) -> None:
+    """Raise :class:`~ltvkit.errors.AllRowsRejectedError` when nothing loads and every row (two or more)
+    was rejected for one reason in one column — an option the file does not follow, most often: the
+    message names the reason and, for a decimal mark, the one the file uses."""
+    if loaded or len(left_out) < 2 or len(left_out) < table.rows_read:
+        return
+    kinds = left_out["reason"].astype(str).str.replace(_QUOTED, "", regex=True)
+    if kinds.nunique() != 1 or left_out["column"].nunique(dropna=False) != 1:
+        return
+    kind, column = str(kinds.iloc[0]), str(left_out["column"].iloc[0])
+    if options.decimal is not None and kind.startswith(_DECIMAL_REASONS):
+        try:
+            found = infer_decimal(left_out["value"].astype(str))
+        except AmbiguousFormatError:
+            found = None
+        if found is not None and found != options.decimal:
+            raise AllRowsRejectedError(
+                "all_rejected_decimal", file=table.path, given=options.decimal, found=found
+            )
+    raise AllRowsRejectedError(
+        "all_rejected", file=table.path, column=column, reason=kind, hint="see the first rows: ltv rejected"
+    )
+
+
+def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -> Normalized:
+    result, frame, mapped = _mapped(table, preset, options)
+    resolved = mapped.columns
+    notes = [*table.notes, *mapped.notes]
+    lines_merged = preset.group_lines and "order_id" in resolved
+    merged = int(result["merged"].sum())
+    no_currency = int(
+        (
+            (result["currency"] == NO_CURRENCY)
+            & ~result["currency_named"]
+            & ~(result["merged"] & lines_merged)
+        ).sum()
+    )
+    if no_currency and not options.currency:
         notes.append(
-            f"{int(no_currency.sum())} rows name no currency; they are kept apart as {NO_CURRENCY} "
+            f"{no_currency} rows name no currency; they are kept apart as {NO_CURRENCY} "
             f"(pass --currency to set one)"
         )
-    currency = currency.fillna(NO_CURRENCY)
-
-    amount, refunded = money["amount"], money["refunded"].fillna(0.0)
-    if "status" in text:
-        status = text["status"][0].map(lambda s: preset.status_of(s) if s else None)
-        unknown = status.isna()
-        known = ", ".join(sorted(set(preset.statuses)))[:300]
-        rej.add(
-            unknown,
-            text["status"][1],
-            text["status"][0],
-            text["status"][0].map(
-                lambda s: (
-                    f"unknown status {s!r} (known: {known}; map it in a --mapping file)"
-                    if s
-                    else "empty status"
-                )
-            ),
-        )
-    else:
-        status = pd.Series("paid", index=frame.index, dtype=object)
-    status = status.where(~((status == "paid") & (amount < 0)), "refunded")  # a refund on its own row
-    full_refund = (status == "refunded") & (amount > 0) & (refunded == 0)
-    refunded = refunded.where(~full_refund, amount)
-    rej.add(
-        (amount >= 0) & (refunded > amount + 1e-9),
-        text["refunded"][1] if "refunded" in text else "refunded",
-        refunded.astype(str),
-        "the refund is larger than the amount",
-    )
-    status = status.where(~((status == "paid") & (refunded > 0) & (refunded < amount)), "partially_refunded")
-    status = status.where(~((status == "paid") & (refunded > 0) & (refunded >= amount)), "refunded")
-    if preset.zero_amount_is_free:
-        status = status.where(~((status == "paid") & (amount == 0)), "free")
-
-    out = pd.DataFrame(
-        {
-            "order_id": order_id,
-            "customer_id": customer,
-            "email": email.where(email != ""),
-            "phone": phone.where(phone != ""),
-            "ordered_at": stamps.values,
-            "amount": amount,
-            "refunded": refunded,
-            "currency": currency,
-            "status": status,
-            "product": get("product").where(get("product") != ""),
-            "quantity": quantity,
-            **{
-                f: get(f).where(get(f) != "")
-                for f in ("channel", "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
-            },
-            "cost": money["cost"],
-            "fee": money["fee"],
-        }
-    )
-    out["channel"] = out["channel"].where(out["channel"].notna(), out["utm_source"])
+    out = result[result["usable"]].copy()
     used = {h for cols in resolved.values() for h in cols}
-    out["extra"] = _extra_json(frame, used)
-    if merged_lines:
-        has_lines = out["order_id"].isin(line_items.index)
+    out["extra"] = _extra_json(frame.loc[out.index], used)
+    if lines_merged and merged:
+        lines = result[
+            result["order_id"].notna() & result["order_id"].isin(result.loc[result["merged"], "order_id"])
+        ]
+        items = (
+            pd.DataFrame(
+                {
+                    "order": lines["order_id"],
+                    "product": lines["product"].fillna(""),
+                    "quantity": lines["quantity_text"].fillna(""),
+                }
+            )
+            .groupby("order", sort=False)[["product", "quantity"]]
+            .apply(lambda g: g.to_dict(orient="records"))
+        )
+        has_lines = out["order_id"].isin(items.index)
         out.loc[has_lines, "extra"] = [
-            json.dumps({**json.loads(e), "line_items": line_items[o]}, ensure_ascii=False)
+            json.dumps({**json.loads(e), "line_items": items[o]}, ensure_ascii=False)
             for e, o in zip(out.loc[has_lines, "extra"], out.loc[has_lines, "order_id"], strict=False)
         ]
-    out["source_row"] = row_numbers.astype(int)
-
-    synthetic = out["order_id"] == ""
+    synthetic = out["order_id"].isna()
     if synthetic.any():
         basis = out.loc[synthetic, ["customer_id", "ordered_at", "amount", "currency", "product"]]
         digest = content_hash(basis)
         occurrence = digest.groupby(digest).cumcount()
         out.loc[synthetic, "order_id"] = "~" + digest + "-" + occurrence.astype(str)
-    content = [c for c in out.columns if c != "source_row"]
-    out["row_hash"] = content_hash(out[content])
-
-    # The same order id again in this file: an exact repeat merges, a different version is rejected.
-    valid = out[~rej.mask]
-    later = valid[valid["order_id"].duplicated(keep="first")]
-    first = valid.drop_duplicates("order_id", keep="first").set_index("order_id")
-    same = later["row_hash"].to_numpy() == first.loc[later["order_id"], "row_hash"].to_numpy()
-    conflict = later[~same]
-    rej.add(
-        out.index.isin(conflict.index),
-        "order_id",
-        out["order_id"],
-        pd.Series(
-            [
-                f"order {o!r} already appears at row {r} with different values"
-                for o, r in zip(
-                    conflict["order_id"], first.loc[conflict["order_id"], "source_row"], strict=False
-                )
-            ],
-            index=conflict.index,
-            dtype=object,
-        ).reindex(out.index),
-    )
-    merged = int(same.sum())
-    out = out.drop(index=later.index[same])
-    rej = rej.subset(out.index)
-
     source = options.source or preset.name
-    rows = out[~rej.mask].copy()
-    rows.insert(0, "order_key", source + ":" + rows["order_id"].astype(str))
-    rows["ordered_at"] = rows["ordered_at"].astype("datetime64[us]")
-    rejected = rejected_frame(table, rej, row_numbers)
+    out["order_key"] = source + ":" + out["order_id"].astype(str)
+    out["ordered_at"] = out["ordered_at"].astype("datetime64[us]")
+    content = [c for c in ORDER_COLUMNS if c not in ("source_row", "row_hash", "order_key")]
+    out["row_hash"] = content_hash(out[content])
+    left_out = _left_out(table, frame, result)
+    refuse_if_all_rejected(table, left_out, len(out), options)
     return Normalized(
         "orders",
         preset,
         source,
-        rows[ORDER_COLUMNS].reset_index(drop=True),
-        rejected,
+        out[ORDER_COLUMNS].reset_index(drop=True),
+        left_out,
         table.rows_read,
-        merged + merged_lines,
-        merged_lines,
+        merged,
+        merged if lines_merged else 0,
         notes,
     )
 
 
-_MONTH_SHAPES = (
-    (re.compile(r"^(\d{4})[-./](\d{1,2})$"), (1, 2)),
-    (re.compile(r"^(\d{1,2})[-./](\d{4})$"), (2, 1)),
-)
-
-
-def _months(text: pd.Series) -> pd.Series:
-    """First day of the month for month-only texts (``2026-11``, ``11.2026``); NaT for others."""
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
-    for pattern, (y, m) in _MONTH_SHAPES:
-        parts = text.str.extract(pattern)
-        hit = parts.notna().all(axis=1)
-        if hit.any():
-            out[hit] = pd.to_datetime(
-                pd.DataFrame(
-                    {
-                        "year": parts.loc[hit, y - 1].astype(int),
-                        "month": parts.loc[hit, m - 1].astype(int),
-                        "day": 1,
-                    }
-                ),
-                errors="coerce",
-            )
-    return out
-
-
 def _normalize_spend(table: RawTable, preset: Preset, options: ImportOptions) -> Normalized:
-    resolved, header_currency = resolve_columns(table, preset)
-    require_columns(resolved, table, preset, ("date",), ("amount",))
-    frame = table.frame
-    row_numbers = pd.Series(table.row_numbers, index=frame.index)
-    text = {name: coalesce(frame, cols) for name, cols in resolved.items()}
-    rej = Rejections(frame.index)
-    reject_odd_characters(frame, resolved, rej)
-    date_text, date_col = text["date"]
-    month = _months(date_text)
-    is_month = month.notna()
-    first_day = month.dt.strftime(options.date_format or "%Y-%m-%d")  # a month is dated by its first day
-    dated = date_text.where(~is_month, first_day)
-    stamps = parse_dates(dated, date_col, table, options, rej, date_format=options.date_format)
-    day = stamps.values.dt.normalize().where(~is_month, month)
-
-    decimal = _money(frame, resolved, ("amount",), options.decimal, table)
-    money, written, signs = parse_money_fields(text, ("amount",), decimal, table, row_numbers, rej)
-    amount = money["amount"]
-    rej.add(amount < 0, text["amount"][1], text["amount"][0], "spend cannot be negative")
-    fallback = fallback_currency(options, header_currency, preset)
-    currency = row_currencies(text, written, signs, fallback, rej).fillna(NO_CURRENCY)
-    channel = text["channel"][0] if "channel" in text else pd.Series("", index=frame.index)
-    campaign = text["campaign"][0] if "campaign" in text else pd.Series("", index=frame.index)
-    out = pd.DataFrame(
-        {
-            "date": day,
-            "period": np.where(is_month, "month", "day"),
-            "channel": channel.where(channel != "", "(unattributed)"),
-            "campaign": campaign,
-            "amount": amount,
-            "currency": currency,
-            "extra": _extra_json(frame, {h for cols in resolved.values() for h in cols}),
-            "source_row": row_numbers.astype(int),
-        }
-    )
-    good = out[~rej.mask]
-    keys = ["date", "period", "channel", "campaign", "currency"]
-    grouped = (
-        good.groupby(keys, sort=False, dropna=False)
-        .agg(amount=("amount", "sum"), extra=("extra", "first"), source_row=("source_row", "min"))
-        .reset_index()
-    )
-    merged = len(good) - len(grouped)
+    result, frame, mapped = _mapped(table, preset, options)
+    resolved = mapped.columns
+    out = result[result["usable"]].copy()
+    out["extra"] = _extra_json(frame.loc[out.index], {h for cols in resolved.values() for h in cols})
     source = options.source or preset.name
-    key_text = grouped[keys].astype(str).agg("|".join, axis=1)
-    grouped.insert(0, "spend_key", source + ":" + key_text)
-    grouped["row_hash"] = content_hash(grouped[["spend_key", "amount", "extra"]])
-    grouped["date"] = grouped["date"].astype("datetime64[us]")
-    rejected = rejected_frame(table, rej, row_numbers)
+    keys = ["date", "period", "channel", "campaign", "currency"]
+    out["date"] = pd.to_datetime(out["date"]).astype("datetime64[us]")
+    key_text = out[keys].astype(str).agg("|".join, axis=1) if len(out) else pd.Series(dtype=object)
+    out["spend_key"] = source + ":" + key_text
+    out["row_hash"] = content_hash(out[["spend_key", "amount", "extra"]])
+    left_out = _left_out(table, frame, result)
+    refuse_if_all_rejected(table, left_out, len(out), options)
     return Normalized(
         "spend",
         preset,
         source,
-        grouped[SPEND_COLUMNS],
-        rejected,
+        out[SPEND_COLUMNS].reset_index(drop=True),
+        left_out,
         table.rows_read,
-        merged,
+        int(result["merged"].sum()),
         notes=list(table.notes),
     )

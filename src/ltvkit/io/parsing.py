@@ -342,6 +342,12 @@ def _offset_minutes(tz: pd.Series) -> pd.Series:
     return out.where(~text.isin(["Z", "UTC", "GMT"]), 0.0)
 
 
+def _epoch_us(micros: pd.Series) -> pd.Series:
+    """Timestamps of microseconds since 1970, rounded to the microsecond."""
+    values = micros.round().astype("int64").to_numpy().astype("datetime64[us]")
+    return pd.Series(values, index=micros.index)
+
+
 def parse_timestamp_column(
     values: pd.Series,
     *,
@@ -419,8 +425,9 @@ def _parse_distinct(
             epoch_s = num.between(1e9, 1e10)
             epoch_ms = num.between(1e12, 1e13)
             stamp[excel] = (_EXCEL_EPOCH + pd.to_timedelta(num[excel] * 86400, unit="s")).dt.round("s")
-            stamp[epoch_s] = pd.to_datetime(num[epoch_s], unit="s").dt.round("us")  # to the column's unit
-            stamp[epoch_ms] = pd.to_datetime(num[epoch_ms], unit="ms").dt.round("us")
+            # in microseconds, the column's unit (nanoseconds end in 2262, before the largest epochs here)
+            stamp[epoch_s] = _epoch_us(num[epoch_s] * 1e6)
+            stamp[epoch_ms] = _epoch_us(num[epoch_ms] * 1e3)
         else:
             if shape in _DEFAULT_ORDER:
                 keyed = parts.set_axis(text[idx].to_numpy())

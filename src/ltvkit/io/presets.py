@@ -18,35 +18,9 @@ from typing import Any, Literal
 import yaml
 
 from ltvkit.errors import MappingError
+from ltvkit.io.orders import MAPPED_ORDER_FIELDS, SPEND_FIELDS, STATUSES
 
 Kind = Literal["orders", "spend"]
-
-#: Canonical order statuses. Revenue counts paid, partially_refunded and refunded (net of refunds);
-#: cancelled, pending and free (zero-price registrations) are loaded and kept but are not purchases.
-STATUSES = ("paid", "partially_refunded", "refunded", "cancelled", "pending", "free")
-
-ORDER_FIELDS = (
-    "order_id",
-    "customer_id",
-    "email",
-    "phone",
-    "ordered_at",
-    "amount",
-    "refunded",
-    "currency",
-    "status",
-    "product",
-    "quantity",
-    "channel",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "cost",
-    "fee",
-)
-SPEND_FIELDS = ("date", "channel", "campaign", "amount", "currency")
 
 
 def normalize_header(name: str) -> str:
@@ -72,6 +46,15 @@ class Preset:
     options: Mapping[str, Any] = field(default_factory=dict)
     explicit: bool = False  # columns named by the user: a named header that is missing is an error
     guest_ids: tuple[str, ...] = ()  # customer ids that mean "no account" (the email identifies the buyer)
+    #: Raw statuses (lower case) of rows that are no customer's order, and why (a false order, a payout).
+    excluded: Mapping[str, str] = field(default_factory=dict)
+    #: Raw statuses (lower case) of partly paid orders: only what was paid counts, never the price.
+    partial_statuses: frozenset[str] = frozenset()
+    #: Fields whose sum is what was paid when the export has no paid column (GetCourse: earned + fee).
+    paid_parts: tuple[str, ...] = ()
+    #: The channel is the first-touch column only: the order's own utm_* are its last touch and never stand
+    #: in for a first touch the customer does not have.
+    first_touch_only: bool = False
 
     def matches(self, headers: list[str], has_header: bool) -> bool:
         """Whether a file with these headers is this preset's export."""
@@ -83,6 +66,10 @@ class Preset:
     def status_of(self, raw: str) -> str | None:
         """Canonical status of a raw status text, None if the vocabulary does not know it."""
         return self.statuses.get(raw.strip().lower())
+
+    def header_names(self) -> frozenset[str]:
+        """Every header this preset knows (normalised), for telling which sheet of a workbook holds orders."""
+        return frozenset(normalize_header(h) for names in self.columns.values() for h in names)
 
 
 # --- shared vocabularies -------------------------------------------------------------------------------
@@ -323,18 +310,22 @@ GETCOURSE = Preset(
         "customer_id": ("id пользователя",),
         "email": ("email",),
         "ordered_at": ("дата оплаты", "дата создания"),
-        # Оплачено is what was actually paid (partial payments); Стоимость is the price.
-        "amount": ("оплачено", "стоимость"),
+        # Оплачено is what was paid (partial payments); Стоимость is the price; Заработано is what was paid
+        # less the payment system's Комиссии.
+        "amount": ("оплачено",),
+        "price": ("стоимость",),
+        "earned": ("заработано",),
         "status": ("статус",),
         "product": ("title", "состав заказа", "название"),
-        # user_utm_* is the first touch, which is what GetCourse's own analytics attribute to.
-        "channel": ("user_utm_source", "utm_source"),
+        # user_utm_* is the user's first touch, which GetCourse's own analytics attribute to; the order's
+        # utm_* are its last touch and stay in utm_source … utm_term.
+        "channel": ("user_utm_source",),
         "fee": ("комиссии",),
     },
     statuses={
         **dict.fromkeys(["завершен", "завершён", "payed", "оплачен"], "paid"),
         **dict.fromkeys(["частично оплачен", "part_payed"], "paid"),
-        **dict.fromkeys(["отменен", "отменён", "cancelled", "ложный", "false"], "cancelled"),
+        **dict.fromkeys(["отменен", "отменён", "cancelled"], "cancelled"),
         **dict.fromkeys(["ожидаем возврата", "waiting_for_return", "возврат"], "refunded"),
         **dict.fromkeys(
             [
@@ -345,6 +336,7 @@ GETCOURSE = Preset(
                 "ожидаем оплаты",
                 "payment_waiting",
                 "не подтвержден",
+                "не подтверждён",
                 "not_confirmed",
                 "отложен",
                 "pending",
@@ -352,6 +344,12 @@ GETCOURSE = Preset(
             "pending",
         ),
     },
+    excluded=dict.fromkeys(
+        ["ложный", "false"], "is a false order (Ложный): GetCourse marks test and spam orders so"
+    ),
+    partial_statuses=frozenset({"частично оплачен", "part_payed"}),
+    paid_parts=("earned", "fee"),
+    first_touch_only=True,
     signature=(("id заказа", "статус", "дата создания"), ("номер", "статус", "дата создания")),
     zero_amount_is_free=True,
     currency="RUB",
@@ -365,7 +363,8 @@ STRIPE = Preset(
         "order_id": ("id",),
         "customer_id": ("customer id",),
         "email": ("customer email",),
-        "ordered_at": ("created (utc)", "created date (utc)", "created"),
+        # "Created date (UTC)" in today's export, "Created (UTC)" in older ones
+        "ordered_at": ("created date (utc)", "created (utc)", "created"),
         "amount": ("amount",),
         "refunded": ("amount refunded",),
         "currency": ("currency",),
@@ -377,10 +376,76 @@ STRIPE = Preset(
         **dict.fromkeys(["paid", "succeeded"], "paid"),
         "refunded": "refunded",
         **dict.fromkeys(["partially refunded", "partially_refunded"], "partially_refunded"),
-        **dict.fromkeys(["failed", "canceled", "cancelled", "blocked"], "cancelled"),
-        **dict.fromkeys(["pending", "uncaptured", "incomplete", "requires_payment_method"], "pending"),
+        **dict.fromkeys(["failed", "canceled", "cancelled", "blocked", "expired"], "cancelled"),
+        **dict.fromkeys(
+            [
+                "pending",
+                "uncaptured",
+                "incomplete",
+                "processing",
+                "requires_payment_method",
+                "requires payment method",
+                "requires_action",
+                "requires action",
+                "requires_capture",
+            ],
+            "pending",
+        ),
     },
-    signature=(("id", "created (utc)", "amount", "amount refunded", "currency"),),
+    signature=(
+        ("id", "created date (utc)", "amount", "amount refunded", "currency"),
+        ("id", "created (utc)", "amount", "amount refunded", "currency"),
+    ),
+    options={"source_timezone": "UTC"},
+)
+
+_NOT_A_PAYMENT = "is a row of the balance that is no customer's payment"
+STRIPE_BALANCE = Preset(
+    name="stripe_balance",
+    title="Stripe balance change report, itemized (one row per balance transaction)",
+    kind="orders",
+    columns={
+        "order_id": ("balance_transaction_id", "id"),
+        "customer_id": ("customer_id",),
+        "email": ("customer_email",),
+        "ordered_at": ("created_utc", "created (utc)"),
+        "amount": ("gross", "amount"),
+        "currency": ("currency",),
+        "status": ("reporting_category", "type"),
+        "product": ("description",),
+        "fee": ("fee",),
+    },
+    # a refund is a row of its own with a negative gross amount
+    statuses={
+        **dict.fromkeys(["charge", "payment"], "paid"),
+        **dict.fromkeys(["refund", "payment_refund", "dispute"], "refunded"),
+    },
+    excluded={
+        "dispute_reversal": "is a dispute reversal (funds a dispute took came back), which the report does "
+        "not tie to its payment: left out, while the dispute it reverses counts as a refund",
+        **dict.fromkeys(
+            [
+                "payout",
+                "payout_reversal",
+                "transfer",
+                "transfer_reversal",
+                "fee",
+                "stripe_fee",
+                "tax",
+                "topup",
+                "other_adjustment",
+                "adjustment",
+                "platform_earning",
+                "connect_reserved_funds",
+                "risk_reserved_funds",
+            ],
+            _NOT_A_PAYMENT,
+        ),
+    },
+    signature=(
+        ("balance_transaction_id", "reporting_category", "gross", "currency"),
+        ("id", "type", "source", "amount", "net", "available on (utc)"),
+    ),
     options={"source_timezone": "UTC"},
 )
 
@@ -393,8 +458,11 @@ SHOPIFY = Preset(
         "email": ("email",),
         "phone": ("phone", "billing phone"),
         "ordered_at": ("paid at", "created at"),
-        "amount": ("total",),
+        # Total is what the order charged; a partially paid order has no column saying how much was paid
+        "price": ("total",),
         "refunded": ("refunded amount",),
+        "tax": ("taxes",),
+        "shipping": ("shipping",),
         "currency": ("currency",),
         "status": ("financial status",),
         "product": ("lineitem name",),
@@ -408,55 +476,116 @@ SHOPIFY = Preset(
         **dict.fromkeys(["voided", "expired"], "cancelled"),
         **dict.fromkeys(["pending", "authorized"], "pending"),
     },
+    partial_statuses=frozenset({"partially_paid"}),
     signature=(("name", "financial status", "lineitem name", "total"),),
     group_lines=True,
 )
 
+#: WooCommerce order statuses: slugs, and the labels of the admin in English, Russian and Ukrainian (which
+#: the export plugins write).
+_WOOCOMMERCE_STATUSES = {
+    **dict.fromkeys(
+        [
+            "wc-completed",
+            "completed",
+            "wc-processing",
+            "processing",
+            "выполнен",
+            "выполнено",
+            "обработка",
+            "в обработке",
+            "виконано",
+            "виконане",
+            "обробка",
+            "в обробці",
+        ],
+        "paid",
+    ),
+    **dict.fromkeys(
+        ["wc-refunded", "refunded", "возвращён", "возвращен", "возвращено", "повернено", "повернуто"],
+        "refunded",
+    ),
+    **dict.fromkeys(
+        [
+            "wc-cancelled",
+            "cancelled",
+            "wc-failed",
+            "failed",
+            "отменён",
+            "отменен",
+            "отменено",
+            "не удался",
+            "неудачно",
+            "скасовано",
+            "не вдалося",
+            "невдало",
+            "невдалий",
+        ],
+        "cancelled",
+    ),
+    **dict.fromkeys(
+        [
+            "wc-pending",
+            "pending",
+            "pending payment",
+            "wc-on-hold",
+            "on-hold",
+            "on hold",
+            "checkout-draft",
+            "draft",
+            "в ожидании оплаты",
+            "ожидает оплаты",
+            "на удержании",
+            "черновик",
+            "очікує оплати",
+            "очікування оплати",
+            "в очікуванні оплати",
+            "на утриманні",
+            "чернетка",
+        ],
+        "pending",
+    ),
+}
+
 WOOCOMMERCE = Preset(
     name="woocommerce",
-    title="WooCommerce orders export",
+    title="WooCommerce orders export (the order-export plugins, or Analytics → Orders)",
     kind="orders",
     columns={
-        "order_id": ("order id", "order number", "order_id", "order_number"),
-        "customer_id": ("customer user id", "customer id", "customer_id", "customer_user"),
-        "email": ("billing email", "billing email address", "customer email", "billing_email"),
-        "phone": ("billing phone", "billing_phone"),
-        "ordered_at": ("paid date", "date paid", "order date", "date_paid", "date_created"),
-        "amount": ("order total amount", "order total", "order_total", "total"),
+        "order_id": ("order id", "order number", "order_id", "order_number", "order #"),
+        # Analytics → Orders names the customer only ("Customer": a name)
+        "customer_id": ("customer user id", "customer id", "customer_id", "customer_user", "customer"),
+        "email": (
+            "billing email",
+            "email (billing)",
+            "billing email address",
+            "customer email",
+            "billing_email",
+        ),
+        "phone": ("billing phone", "phone (billing)", "billing_phone"),
+        "ordered_at": ("paid date", "date paid", "order date", "date_paid", "date_created", "date"),
+        "amount": ("order total amount", "order total", "order_total", "total", "n. revenue"),
         "refunded": ("order refund amount", "order refund", "refund amount", "total refunded"),
+        "tax": ("order total tax amount", "order tax", "tax_total"),
+        "shipping": ("order shipping amount", "order shipping", "shipping_total"),
         "currency": ("order currency", "currency"),
         "status": ("order status", "status"),
-        "product": ("item name", "product name", "item_name"),
-        "quantity": ("quantity", "item qty", "qty"),
+        "product": ("item name", "product name", "item_name", "product(s)"),
+        "quantity": ("quantity (- refund)", "quantity", "item qty", "qty", "items sold"),
         "channel": ("utm_source", "origin", "source"),
         "utm_source": ("utm_source",),
         "utm_medium": ("utm_medium",),
         "utm_campaign": ("utm_campaign",),
         "cost": ("cost of goods", "order cost"),
     },
-    statuses={
-        **dict.fromkeys(["wc-completed", "completed", "wc-processing", "processing"], "paid"),
-        **dict.fromkeys(["wc-refunded", "refunded"], "refunded"),
-        **dict.fromkeys(["wc-cancelled", "cancelled", "wc-failed", "failed"], "cancelled"),
-        **dict.fromkeys(
-            [
-                "wc-pending",
-                "pending",
-                "pending payment",
-                "wc-on-hold",
-                "on-hold",
-                "on hold",
-                "checkout-draft",
-                "draft",
-            ],
-            "pending",
-        ),
-    },
+    statuses=_WOOCOMMERCE_STATUSES,
     signature=(
         ("order id", "order status", "order total amount"),
+        ("order number", "order status", "order total amount"),
         ("order number", "order status", "order total"),
         ("order id", "order status", "order total"),
         ("order_id", "status", "order_total"),
+        ("order #", "status", "n. revenue"),
     ),
     group_lines=True,
     guest_ids=("0",),
@@ -521,7 +650,7 @@ SPEND = Preset(
 )
 
 PRESETS: dict[str, Preset] = {
-    p.name: p for p in (GETCOURSE, STRIPE, SHOPIFY, WOOCOMMERCE, CDNOW, GENERIC, SPEND)
+    p.name: p for p in (GETCOURSE, STRIPE, STRIPE_BALANCE, SHOPIFY, WOOCOMMERCE, CDNOW, GENERIC, SPEND)
 }
 
 
@@ -552,8 +681,8 @@ def load_mapping(path: str | Path) -> Preset:
     """A preset from a user's TOML or YAML mapping file.
 
     The file names the columns (a header or a list of headers tried in order), optionally the statuses
-    (raw text → one of :data:`STATUSES`) and options (``currency``, ``date_format``, ``decimal``,
-    ``timezone``)::
+    (raw text → one of :data:`STATUSES`) and options (``currency``, ``date_format``,
+    ``decimal``, ``timezone``)::
 
         name = "amocrm"
         kind = "orders"
@@ -580,7 +709,7 @@ def load_mapping(path: str | Path) -> Preset:
     kind = data.get("kind", "orders")
     if kind not in ("orders", "spend"):
         raise MappingError(f"kind must be 'orders' or 'spend', not {kind!r}", file=path)
-    allowed = ORDER_FIELDS if kind == "orders" else SPEND_FIELDS
+    allowed = MAPPED_ORDER_FIELDS if kind == "orders" else SPEND_FIELDS
     columns: dict[str, tuple[str, ...]] = {}
     for name, headers in data["columns"].items():
         if name not in allowed:

@@ -1,7 +1,10 @@
 """Read an export file into a table of strings, keeping every row and its row number.
 
-Values stay text here; :mod:`ltvkit.io.parsing` decides what they mean. A row that cannot be split into the
-header's columns is not dropped: it is returned in :attr:`RawTable.malformed` for the importer to reject.
+Values stay text here; :mod:`ltvkit.io.parsing` decides what they mean. The numbers of typed formats (XLSX
+number cells, Parquet and JSON numbers) are kept beside the text (:attr:`RawTable.typed`), so that they are
+never read again as text. A row that cannot be split into the header's columns, or that is a total row
+(``Итого``, ``Total``), is not dropped: it is returned in :attr:`RawTable.malformed` for the importer to
+reject.
 Every reader stays within the limits of :mod:`ltvkit.io.limits`, checked before the work they bound.
 """
 
@@ -67,15 +70,19 @@ class RawTable:
     has_header: bool = True
     malformed: list[tuple[int, str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    typed: pd.DataFrame | None = None  # the values of number cells (NaN where a cell held text), by column
 
     @property
     def rows_read(self) -> int:
         return len(self.frame) + len(self.malformed)
 
 
-def read_table(path: str | Path, *, encoding: str | None = None, delimiter: str | None = None) -> RawTable:
+def read_table(
+    path: str | Path, *, encoding: str | None = None, delimiter: str | None = None, sheet: str | None = None
+) -> RawTable:
     """Read CSV/TSV/whitespace text, XLSX, Parquet or JSON lines, chosen by content and extension; a gzip file
-    is unpacked first, whatever its name."""
+    is unpacked first, whatever its name. ``sheet`` names the worksheet of a workbook (see
+    :func:`_read_xlsx`)."""
     path = Path(path)
     if not path.is_file():
         raise FileFormatError("file not found", file=path, hint="check the path")
@@ -92,14 +99,14 @@ def read_table(path: str | Path, *, encoding: str | None = None, delimiter: str 
                 "is compressed twice", file=path, hint="unpack it and import the file inside"
             )
         inner = path.with_suffix("") if path.suffix.lower() == ".gz" else path
-        return _read_content(path, inner.suffix.lower(), data[:8], data, encoding, delimiter)
+        return _read_content(path, inner.suffix.lower(), data[:8], data, encoding, delimiter, sheet)
     if compression:
         raise FileFormatError(
             f"is compressed with {compression}, which ltvkit does not unpack",
             file=path,
             hint="decompress it (or compress it with gzip) and import it again",
         )
-    return _read_content(path, path.suffix.lower(), head, None, encoding, delimiter)
+    return _read_content(path, path.suffix.lower(), head, None, encoding, delimiter, sheet)
 
 
 def _compression(head: bytes) -> str | None:
@@ -108,12 +115,18 @@ def _compression(head: bytes) -> str | None:
 
 
 def _read_content(
-    path: Path, suffix: str, head: bytes, data: bytes | None, encoding: str | None, delimiter: str | None
+    path: Path,
+    suffix: str,
+    head: bytes,
+    data: bytes | None,
+    encoding: str | None,
+    delimiter: str | None,
+    sheet: str | None = None,
 ) -> RawTable:
     """The table in ``data`` (unpacked from a gzip file) or, when None, in the file itself."""
     try:
         if head.startswith(b"PK") or suffix in (".xlsx", ".xlsm"):
-            return _read_xlsx(path, data)
+            return _read_xlsx(path, data, sheet)
         if head.startswith(b"PAR1") or suffix == ".parquet":
             return _read_parquet(path, data)
         raw = data if data is not None else path.read_bytes()
@@ -414,11 +427,30 @@ def _table_from_records(
             raw = (delimiter if delimiter not in (None, WHITESPACE) else " ").join(fields)
             malformed.append((row_no, raw, f"has {len(fields)} fields, the header has {width}"))
             continue
+        if total := _total_label(fields):
+            raw = json.dumps(dict(zip(header, fields, strict=False)), ensure_ascii=False)
+            malformed.append((row_no, raw, f"is a total row ({total!r}), not an order"))
+            continue
         fields = fields[:width] + [""] * (width - len(fields))
         rows.append(fields)
         numbers.append(row_no)
     frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header)
     return RawTable(path, frame, numbers, fmt, encoding, delimiter, has_header, malformed)
+
+
+#: What a spreadsheet's total row is labelled with (a cell holding only this, any case, ``:`` allowed).
+TOTAL_LABELS = frozenset(
+    {"итого", "итог", "всего", "total", "totals", "grand total", "subtotal", "усього", "разом", "підсумок"}
+)
+
+
+def _total_label(fields: list[str]) -> str | None:
+    """The label of a total row (``Итого``) among its fields, None for any other row."""
+    for f in fields:
+        text = f.strip()
+        if len(text) <= 12 and text.rstrip(":").strip().casefold() in TOTAL_LABELS:
+            return text
+    return None
 
 
 def _record_chars(path: Path, row: int, fields: list[str], names: list[str]) -> int:
@@ -465,15 +497,57 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def _read_xlsx(path: Path, data: bytes | None) -> RawTable:
-    from ltvkit.io.xlsx import sheet_rows
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
-    records = (
-        (n, [cell_text(v) for v in row])
-        for n, row in sheet_rows(path, data)
-        if any(v is not None and str(v).strip() for v in row)
-    )
-    return _table_from_records(path, records, "xlsx")
+
+def _filled(row: tuple[Any, ...]) -> int:
+    return sum(v is not None and str(v).strip() != "" for v in row)
+
+
+def _header_score(rows: Iterable[tuple[Any, ...]]) -> int:
+    """How many cells of the best of ``rows`` are headers some orders preset knows: how much a sheet looks
+    like orders."""
+    from ltvkit.io.presets import PRESETS, normalize_header
+
+    known = frozenset().union(*(p.header_names() for p in PRESETS.values() if p.kind == "orders"))
+    return max((sum(normalize_header(str(v)) in known for v in row if v) for row in rows), default=0)
+
+
+def _header_row(rows: list[tuple[int, tuple[Any, ...]]]) -> int:
+    """The position of the header among the first rows of a sheet: the first row filled at least half as
+    wide as the widest of them, in two cells at least and three at most (a header narrower than some data
+    rows is still the header); the rows above it are a title."""
+    head = rows[:30]
+    widest = max((_filled(r) for _, r in head), default=0)
+    least = min(3, max(2, widest / 2))
+    return next((i for i, (_, r) in enumerate(head) if _filled(r) >= least), 0)
+
+
+def _read_xlsx(path: Path, data: bytes | None, sheet: str | None = None) -> RawTable:
+    """A worksheet (``sheet``, else the one looking most like orders, see :func:`ltvkit.io.xlsx.read_sheet`),
+    its header found below any title rows; number cells keep their values in :attr:`RawTable.typed`."""
+    from ltvkit.io.xlsx import read_sheet
+
+    read = read_sheet(path, data, sheet, _header_score)
+    rows = [(n, row) for n, row in read.rows if _filled(row)]
+    start = _header_row(rows)
+    table = _table_from_records(path, ((n, [cell_text(v) for v in row]) for n, row in rows[start:]), "xlsx")
+    if start:
+        first, last = rows[0][0], rows[start - 1][0]
+        span = f"row {first}" if first == last else f"rows {first}-{last}"
+        table.notes.append(f"{span} above the header (row {rows[start][0]}) read as a title and left out")
+    if len(read.names) > 1:
+        names = ", ".join(repr(n) for n in read.names)
+        table.notes.append(f"read the worksheet {read.name!r} of {names} (choose another with sheet=)")
+    cells = dict(rows[start + 1 :])
+    width = len(table.frame.columns)
+    typed = [
+        [float(v) if _is_number(v) else np.nan for v in (cells[n] + (None,) * width)[:width]]
+        for n in table.row_numbers
+    ]
+    table.typed = pd.DataFrame(typed, columns=table.frame.columns, dtype=float, index=table.frame.index)
+    return table
 
 
 def _frame_as_text(path: Path, frame: pd.DataFrame, fmt: str, row_numbers: list[int]) -> RawTable:
@@ -500,7 +574,14 @@ def _frame_as_text(path: Path, frame: pd.DataFrame, fmt: str, row_numbers: list[
         chars += int(lengths.sum())
         if chars > MAX_TABLE_CHARS:
             raise exceeded("MAX_TABLE_CHARS", "the values hold more characters", file=path)
-    return RawTable(path, text.reset_index(drop=True), row_numbers, fmt)
+    numeric = {
+        name: frame.iloc[:, i].astype(float).to_numpy()
+        for i, name in enumerate(columns)
+        if pd.api.types.is_numeric_dtype(frame.iloc[:, i])
+        and not pd.api.types.is_bool_dtype(frame.iloc[:, i])
+    }
+    typed = pd.DataFrame(numeric, columns=columns, dtype=float) if numeric else None
+    return RawTable(path, text.reset_index(drop=True), row_numbers, fmt, typed=typed)
 
 
 def _objects(column: pd.Series) -> np.ndarray:

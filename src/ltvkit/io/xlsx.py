@@ -1,4 +1,5 @@
-"""The first worksheet of an XLSX workbook, read by openpyxl within the limits of :mod:`ltvkit.io.limits`.
+"""A worksheet of an XLSX workbook, read by openpyxl within the limits of :mod:`ltvkit.io.limits`: the one
+named, else the one that looks most like orders (its first rows hold the most known headers), else the first.
 
 A workbook is a zip archive of XML parts, so a small file can claim, or expand to, a huge sheet. openpyxl
 reads each part in one of two ways, and the archive it is given checks each way:
@@ -8,8 +9,8 @@ reads each part in one of two ways, and the archive it is given checks each way:
   tree: its number of elements;
 - a part streamed (``ZipFile.open``: a worksheet, the shared strings), chunk by chunk before openpyxl parses
   the chunk: row numbers, columns, the cells the rows span (openpyxl pads a row with blanks up to its last
-  cell), the number and length of the shared strings, and the bytes read. The worksheet that is read is
-  checked to its end before openpyxl reads a row of it.
+  cell), the number and length of the shared strings, and the bytes read. Every worksheet is checked to its
+  end before openpyxl reads a row of one.
 
 The sheet's own ``dimension`` claim is ignored: a row ends at its last cell and the sheet at its last row.
 """
@@ -20,7 +21,8 @@ import functools
 import io
 import itertools
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Literal
 from xml.parsers import expat
@@ -47,25 +49,70 @@ _MAIN = (
 _ROW, _CELL, _SHARED_STRING = _MAIN + "row", _MAIN + "c", _MAIN + "si"
 
 
-def sheet_rows(path: Path, data: bytes | None) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    """(row number, cell values) of each row of the first worksheet of the workbook at ``path`` (or held in
-    ``data``, when it came out of a gzip file); rows with no cells are left out."""
+#: Rows of each worksheet shown to the scoring function when no sheet is named.
+SCORED_ROWS = 30
+
+
+@dataclass
+class Sheet:
+    """The rows read from one worksheet: (row number, cell values), rows with no cells left out; its name,
+    and the names of every worksheet of the workbook."""
+
+    name: str
+    rows: list[tuple[int, tuple[Any, ...]]]
+    names: list[str]
+
+
+def read_sheet(
+    path: Path,
+    data: bytes | None,
+    sheet: str | None = None,
+    score: Callable[[Sequence[tuple[Any, ...]]], int] | None = None,
+) -> Sheet:
+    """A worksheet of the workbook at ``path`` (or held in ``data``, when it came out of a gzip file):
+    ``sheet`` (a name, or a number counting from 1), else the one whose first :data:`SCORED_ROWS` rows
+    ``score`` highest (the first on a tie), else the first."""
     with io.BytesIO(data) if data is not None else path.open("rb") as source:
         book = _open_workbook(path, source)
         try:
-            if not book.worksheets:
+            sheets = book.worksheets
+            if not sheets:
                 raise FileFormatError("the workbook has no worksheet", file=path)
-            sheet = book.worksheets[0]
-            sheet.reset_dimensions()  # its dimension claim (A1:XFD1048576) is not believed
-            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-                if row:
-                    yield number, row
+            names = [ws.title for ws in sheets]
+            for ws in sheets:
+                ws.reset_dimensions()  # its dimension claim (A1:XFD1048576) is not believed
+            if sheet is not None:
+                chosen = sheets[_sheet_index(path, names, sheet)]
+            elif score is not None and len(sheets) > 1:
+                scores = [score(list(ws.iter_rows(max_row=SCORED_ROWS, values_only=True))) for ws in sheets]
+                chosen = sheets[scores.index(max(scores))]
+            else:
+                chosen = sheets[0]
+            rows = [
+                (number, row) for number, row in enumerate(chosen.iter_rows(values_only=True), start=1) if row
+            ]
+            return Sheet(chosen.title, rows, names)
         except InputError:
             raise
         except Exception as exc:  # openpyxl raises many types for a corrupt sheet
             raise FileFormatError(f"is not a readable XLSX workbook ({exc})", file=path) from exc
         finally:
             book.close()
+
+
+def _sheet_index(path: Path, names: list[str], sheet: str) -> int:
+    """The position of the worksheet called ``sheet`` (case and spaces aside), or numbered so from 1."""
+    wanted = sheet.strip().casefold()
+    for i, name in enumerate(names):
+        if name.strip().casefold() == wanted:
+            return i
+    if wanted.isdigit() and 1 <= int(wanted) <= len(names):
+        return int(wanted) - 1
+    raise FileFormatError(
+        f"has no worksheet {sheet!r}",
+        file=path,
+        hint=f"its worksheets are: {', '.join(repr(n) for n in names)}",
+    )
 
 
 def _open_workbook(path: Path, source: BinaryIO) -> Any:
@@ -102,20 +149,13 @@ class _BoundedReader(ExcelReader):
         self.valid_files = self.archive.namelist()
 
     def read_worksheets(self) -> None:
-        """Check the first worksheet (the one read) to its end before openpyxl reads a row of it: openpyxl
-        pads rows as it goes, so a limit found halfway would come after the padding it bounds."""
-        first = next(
-            (
-                rel.target
-                for _, rel in self.parser.find_sheets()
-                if rel.target in self.valid_files and "chartsheet" not in rel.Type
-            ),
-            None,
-        )
-        if first is not None:
-            with self.archive.open(first) as stream:
-                while stream.read(1 << 16):
-                    pass
+        """Check every worksheet to its end before openpyxl reads a row of one: openpyxl pads rows as it
+        goes, so a limit found halfway would come after the padding it bounds."""
+        for _, rel in self.parser.find_sheets():
+            if rel.target in self.valid_files and "chartsheet" not in rel.Type:
+                with self.archive.open(rel.target) as stream:
+                    while stream.read(1 << 16):
+                        pass
         super().read_worksheets()
 
     def read_chartsheet(self, sheet: object, rel: object) -> None:

@@ -35,7 +35,7 @@ def build_demo(
     ``report_<lang>.html`` for each of :data:`LANGUAGES`."""
     workspace.unlink(missing_ok=True)
     Path(str(workspace) + ".wal").unlink(missing_ok=True)
-    exports = school.generate(directory, seed=seed, customers=customers)
+    exports = school.generate(directory, seed=seed, customers=customers, platform="getcourse")
     with Workspace.open(workspace) as ws:
         for path in exports:
             (import_file or Workspace.import_file)(ws, path)
