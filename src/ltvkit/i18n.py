@@ -1138,12 +1138,12 @@ TEXT: dict[str, dict[str, str]] = {
         "uk": "Клієнтів: {clients}, активних: {active}. MRR і його рух за місяцями:",
     },
     "book_empty": {
-        "en": "No clients yet: import the client ledger and the invoices (ltv retainer import, "
-        "ltv retainer book import).",
-        "ru": "Клиентов пока нет: загрузите реестр клиентов и счета (ltv retainer import, "
-        "ltv retainer book import).",
-        "uk": "Клієнтів поки немає: завантажте реєстр клієнтів і рахунки (ltv retainer import, "
-        "ltv retainer book import).",
+        "en": "No clients yet: import the client ledger and its invoices from the command line (see the "
+        "retainers guide).",
+        "ru": "Клиентов пока нет: загрузите реестр клиентов и счета из командной строки (см. руководство "
+        "по ретейнерам).",
+        "uk": "Клієнтів поки немає: завантажте реєстр клієнтів і рахунки з командного рядка (див. посібник "
+        "з ретейнерів).",
     },
     "notes_title": {"en": "Notes", "ru": "Примечания", "uk": "Примітки"},
     "col_email": {"en": "Email", "ru": "Email", "uk": "Email"},
