@@ -1,5 +1,5 @@
-"""Pareto table, Lorenz curve and Gini computed in the engine, against the pandas computation they replace
-(every customer's revenue brought back and sorted)."""
+"""Pareto table, Lorenz curve and Gini computed in the engine, against the pandas computation on every
+customer's revenue brought back and sorted (the one the report uses)."""
 
 from __future__ import annotations
 
@@ -11,33 +11,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import FIXTURES
-from ltvkit.analytics.historical import customer_values, lorenz_curve, pareto_table
+from ltvkit.analytics.historical import (
+    customer_values,
+    lorenz_curve,
+    lorenz_points,
+    pareto_shares,
+    pareto_table,
+)
 from ltvkit.data.workspace import Workspace
 
 SHARES = (0.01, 0.05, 0.1, 0.2, 0.5, 1.0)
 
 
 def _reference(values: np.ndarray, points: int) -> tuple[pd.DataFrame, pd.DataFrame, float]:
-    """The former implementation, on every customer's revenue."""
-    values = np.sort(values)[::-1]
-    n, total = len(values), values.sum()
-    pareto = pd.DataFrame(
-        [
-            {
-                "top_share": share,
-                "customers": (top := max(1, int(np.ceil(share * n)))),
-                "revenue": float(values[:top].sum()),
-                "revenue_share": float(values[:top].sum() / total) if total else 0.0,
-            }
-            for share in SHARES
-        ]
-    )
-    cumulative = np.concatenate([[0.0], np.cumsum(values)]) / total
-    grid = np.linspace(0, 1, points)
-    curve = np.interp(grid * n, np.arange(n + 1), cumulative)
-    ascending = np.sort(values)
-    gini = float((2 * np.arange(1, n + 1) - n - 1) @ ascending / (n * total))
-    return pareto, pd.DataFrame({"customer_share": grid, "revenue_share": curve}), gini
+    """The pandas computation on every customer's revenue, as the report makes it from the values it has
+    already read (:func:`pareto_shares`, :func:`lorenz_points`)."""
+    curve, gini = lorenz_points(values, points)
+    return pareto_shares(values, SHARES), curve, gini
 
 
 def _check(orders: ibis.Table, points: int) -> None:
