@@ -846,6 +846,27 @@ def report(
 
 
 @command()
+def workbook(
+    ctx: typer.Context,
+    out_file: Annotated[Path, typer.Option("--out", help="The XLSX file to write.")] = Path("ltv.xlsx"),
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    currency: CurrencyOpt = None,
+    margin: MarginOpt = None,
+    target: TargetOpt = 3.0,
+    horizon: Annotated[int, typer.Option(help="Months at which the channel table reads LTV.")] = 12,
+) -> None:
+    """Write a workbook for Excel and Google Sheets: an LTV calculator with live formulas (average check ×
+    purchases a year × lifetime, × margin, max CAC), the cohort triangle and the channel table."""
+    from ltvkit.service.workbook import write_workbook
+
+    with _data(ctx, workspace) as ws:
+        path = write_workbook(
+            ws, out_file, lang=_lang(ctx), currency=currency, margin=margin, target=target, horizon=horizon
+        )
+    out.print(f"Workbook: [bold]{escape(str(path))}[/bold]")
+
+
+@command()
 def check(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="How many left-out rows to show.")] = 10,

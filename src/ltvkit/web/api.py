@@ -30,6 +30,7 @@ from ltvkit.service.segments import segments as segments_of
 from ltvkit.service.summary import summary as summarise
 from ltvkit.service.valuation import MODELS, PURCHASE_MODELS, fit_model, predict_customers
 from ltvkit.service.whatif import Scenario, TripwireScenario
+from ltvkit.service.workbook import workbook_bytes
 from ltvkit.web.state import Hub, Job
 
 UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".parquet", ".jsonl", ".ndjson", ".json"}
@@ -357,6 +358,34 @@ def cac(
         return records(found.by_month if monthly else found.by_channel)
 
     return _read(request, ("cac", horizon, target, margin, monthly, currency), compute)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/workbook",
+    summary="A workbook for Excel and Google Sheets: LTV calculator with live formulas, cohorts, channels",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}},
+)
+def workbook(
+    request: Request,
+    lang: Literal["en", "ru", "uk"] = "en",
+    horizon: Annotated[int, Query(ge=1, le=120)] = 12,
+    target: Annotated[float, Query(gt=0, le=100)] = 3.0,
+    margin: Margin = None,
+    currency: Currency = None,
+) -> Response:
+    def compute(ws: Workspace) -> bytes:
+        return workbook_bytes(ws, lang=lang, currency=currency, margin=margin, target=target, horizon=horizon)
+
+    content = _read(request, ("workbook", lang, horizon, target, margin, currency), compute)
+    return Response(
+        content,
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="ltv-{lang}.xlsx"'},
+    )
 
 
 @router.get("/pareto", summary="Revenue share of the top customers and the Gini coefficient")
