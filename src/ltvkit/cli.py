@@ -53,6 +53,13 @@ FormatOpt = Annotated[
     str, typer.Option("--format", help=f"table (terminal), or write {', '.join(FORMATS)} to --out.")
 ]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="File to write (with --format, or by extension).")]
+ContactsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--contacts",
+        help="Contact files for an import: getcourse (user import) or unisender (also SendPulse).",
+    ),
+]
 ScenariosOpt = Annotated[Path | None, typer.Option("--file", help="Several scenarios (TOML: [name] fields).")]
 TargetOpt = Annotated[float, typer.Option(help="Target LTV:CAC for the affordable CAC.")]
 MarginOpt = Annotated[
@@ -1172,22 +1179,32 @@ def segments(
     core_product: Annotated[
         str | None, typer.Option(help="The core product for cross-sell (default: top revenue).")
     ] = None,
+    contacts: ContactsOpt = None,
     currency: CurrencyOpt = None,
     fmt: FormatOpt = "table",
     as_json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
-    """Whom to act on? Segment sizes, revenue, average LTV and the suggested action; lists to export."""
+    """Whom to act on? Segment sizes, revenue, average LTV and the suggested action; lists to export (with
+    --contacts, as contact files for GetCourse's user import or Unisender: email, phone, name, tag)."""
+    from ltvkit.service.contacts import export_segment_contacts
     from ltvkit.service.segments import read_exclusions
     from ltvkit.service.segments import segments as segments_of
 
+    if contacts is not None and export is None:
+        raise typer.BadParameter(
+            "--contacts writes the --export lists: add --export FOLDER", param_hint="--export"
+        )
     with _data(ctx, workspace) as ws:
         found = segments_of(ws, scheme, currency=currency, core_product=core_product, use_model=model)
+        excluded = read_exclusions(exclude_file) if exclude_file else set()
+        if export is not None and contacts is not None:
+            paths = export_segment_contacts(ws, found, export, contacts, lang=_lang(ctx), exclude=excluded)
+        elif export is not None:
+            paths = found.export(export, exclude=excluded)
     _notes(found.notes)
     summary = found.summary()
     if export is not None:
-        excluded = read_exclusions(exclude_file) if exclude_file else set()
-        paths = found.export(export, exclude=excluded)
         err.print(
             f"Exported {len(paths)} segment lists to {export}"
             + (f", without {len(excluded)} excluded" if excluded else "")
@@ -1212,16 +1229,25 @@ def followup(
     ctx: typer.Context,
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     days: Annotated[int, typer.Option(help="Orders placed within this many days of the last day.")] = 30,
+    contacts: ContactsOpt = None,
     fmt: FormatOpt = "table",
     as_json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
     """Whom to follow up? Orders awaiting payment that no later purchase of the same product settled, with
-    each customer's email and phone (the list to call or write to first)."""
+    each customer's email and phone (the list to call or write to first); with --contacts, the customers as
+    a contact file for GetCourse's user import or Unisender written to --out."""
+    from ltvkit.service.contacts import follow_up_contacts
     from ltvkit.service.segments import follow_up_list
 
+    if contacts is not None and out_file is None:
+        raise typer.BadParameter("--contacts needs --out FILE", param_hint="--out")
     with _data(ctx, workspace) as ws:
         found = follow_up_list(ws, days=days)
+        if contacts is not None and out_file is not None:
+            out_file.write_bytes(follow_up_contacts(ws, found, contacts, lang=_lang(ctx)))
+            err.print(f"Written: {escape(str(out_file))}")
+            return
     frame = found.orders
 
     def show() -> None:

@@ -728,6 +728,17 @@ TEXT: dict[str, dict[str, str]] = {
         ),
     },
     # the spreadsheet workbook (ltv workbook, GET /api/workbook) and the contact lists (block: workbook)
+    "wb_download": {
+        "en": "Download the workbook for Excel and Google Sheets (XLSX): LTV calculator, cohorts, channels",
+        "ru": "Скачать книгу XLSX для Excel и Google Таблиц: калькулятор LTV, когорты, каналы",
+        "uk": "Завантажити книгу XLSX для Excel і Google Таблиць: калькулятор LTV, когорти, канали",
+    },
+    "contacts_tag": {"en": "LTV: {name}", "ru": "LTV: {name}", "uk": "LTV: {name}"},
+    "contacts_tag_followup": {
+        "en": "LTV: unpaid order",
+        "ru": "LTV: неоплаченный заказ",
+        "uk": "LTV: неоплачене замовлення",
+    },
     "wb_sheet_calculator": {"en": "LTV calculator", "ru": "Калькулятор LTV", "uk": "Калькулятор LTV"},
     "wb_sheet_retention": {"en": "Retention", "ru": "Удержание", "uk": "Утримання"},
     "wb_sheet_ltv": {"en": "Revenue per customer", "ru": "Выручка на клиента", "uk": "Виручка на клієнта"},

@@ -25,6 +25,7 @@ from ltvkit.io.writers import csv_bytes
 from ltvkit.serialize import jsonable, records
 from ltvkit.service import descriptive
 from ltvkit.service import whatif as what_if
+from ltvkit.service.contacts import segment_contacts_bytes
 from ltvkit.service.retainer import client_book, invoice_plan
 from ltvkit.service.segments import segments as segments_of
 from ltvkit.service.summary import summary as summarise
@@ -512,20 +513,42 @@ def segments(
     return records(_segmented(request, scheme, currency, model).summary())
 
 
-@router.get("/segments/export", summary="One segment's customers as CSV (UTF-8 with BOM, opens in Excel)")
+@router.get(
+    "/segments/export",
+    summary="One segment's customers as CSV (UTF-8 with BOM, opens in Excel), or as a contact file for "
+    "GetCourse's user import or Unisender",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def segment_export(
     request: Request,
     segment_name: Annotated[str, Query(alias="segment", max_length=100)],
     scheme: Scheme = "rfm",  # type: ignore[valid-type]
     currency: Currency = None,
     model: UseModel = False,
+    contacts: Annotated[
+        Literal["getcourse", "unisender"] | None,
+        Query(description="A contact file (email, phone, name, tag) for this import instead."),
+    ] = None,
+    lang: Literal["en", "ru", "uk"] = "en",
 ) -> Response:
-    chosen = _segmented(request, scheme, currency, model).lists().get(segment_name)
+    found = _segmented(request, scheme, currency, model)
+    chosen = found.lists().get(segment_name)
     if chosen is None:
         raise HTTPException(404, f"no customers in segment {segment_name!r} of {scheme}")
-    name = re.sub(r"[^\w-]", "_", f"{scheme}-{segment_name}")
+    name = re.sub(r"[^\w-]", "_", f"{contacts or scheme}-{segment_name}")
+    if contacts is not None:
+
+        def compute(ws: Workspace) -> bytes:
+            with collect_notes():  # a file has no place for the note on customers without email or phone
+                return segment_contacts_bytes(ws, found, segment_name, contacts, lang=lang)
+
+        key = ("segment_contacts", scheme, currency, model, segment_name, contacts, lang)
+        content = _read(request, key, compute)
+    else:
+        content = csv_bytes(chosen)
     return Response(
-        csv_bytes(chosen),
+        content,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
