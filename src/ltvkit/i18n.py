@@ -730,8 +730,8 @@ TEXT: dict[str, dict[str, str]] = {
     # the spreadsheet workbook (ltv workbook, GET /api/workbook) and the contact lists (block: workbook)
     "wb_download": {
         "en": "Download the workbook for Excel and Google Sheets (XLSX): LTV calculator, cohorts, channels",
-        "ru": "Скачать книгу XLSX для Excel и Google Таблиц: калькулятор LTV, когорты, каналы",
-        "uk": "Завантажити книгу XLSX для Excel і Google Таблиць: калькулятор LTV, когорти, канали",
+        "ru": "Скачать книгу XLSX для электронных таблиц: калькулятор LTV, когорты, каналы",
+        "uk": "Завантажити книгу XLSX для електронних таблиць: калькулятор LTV, когорти, канали",
     },
     "contacts_tag": {"en": "LTV: {name}", "ru": "LTV: {name}", "uk": "LTV: {name}"},
     "contacts_tag_followup": {

@@ -229,6 +229,8 @@ def test_the_dashboard_downloads_the_workbook(school: dict[str, Any]) -> None:
     with TestClient(create_app(Path(school["workspace"]), allowed_hosts=TEST_HOSTS)) as client:
         answer = client.get("/api/workbook", params={"lang": "uk", "target": 4})
         wrong = client.get("/api/workbook", params={"currency": "EUR"})
+        overview = client.get("/?lang=ru").text
+    assert 'href="/api/workbook?lang=ru"' in overview and i18n.text("wb_download", "ru") in overview
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert answer.headers["content-disposition"] == 'attachment; filename="ltv-uk.xlsx"'
