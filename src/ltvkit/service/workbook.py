@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from ltvkit.analytics.channels import chained_at_age
+from ltvkit.analytics.lifetime import expected_ltv
 from ltvkit.data.sources import Tables
 from ltvkit.errors import ParameterError
 from ltvkit.i18n import check_lang
@@ -81,15 +82,18 @@ def workbook_data(
     inactive_after_days: int = 180,
 ) -> WorkbookData:
     """The workbook's figures for one currency (the largest by revenue unless given)."""
+    if margin is not None and not 0 < margin <= 1:
+        raise ParameterError(f"the margin is a share of revenue in (0, 1], not {margin}", parameter="margin")
     if target <= 0:
         raise ParameterError(f"the target LTV:CAC must be positive, not {target}", parameter="target")
     if horizon < 1:
         raise ParameterError(f"the horizon is a number of months from 1, not {horizon}", parameter="horizon")
     data = Analysis(tables, currency=currency)
-    summary = data.ltv(margin=margin, inactive_after_days=inactive_after_days)
-    expected = summary.expected
-    if summary.gross_profit_ltv is not None:
-        chosen_margin, source = summary.gross_profit_ltv / summary.ltv_mean, "costs"
+    values = data.customer_values
+    # the point estimate alone: the same figures as the summary's, without its bootstrap interval
+    expected = expected_ltv(values, pd.Timestamp(data.end), inactive_after_days=inactive_after_days, draws=1)
+    if data.has_costs:
+        chosen_margin, source = values["gross_profit"].sum() / values["net_revenue"].sum(), "costs"
     elif margin is not None:
         chosen_margin, source = margin, "given"
     else:
