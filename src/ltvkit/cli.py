@@ -1245,6 +1245,7 @@ def followup(
     with _data(ctx, workspace) as ws:
         found = follow_up_list(ws, days=days)
         if contacts is not None and out_file is not None:
+            out_file.parent.mkdir(parents=True, exist_ok=True)
             out_file.write_bytes(follow_up_contacts(ws, found, contacts, lang=_lang(ctx)))
             err.print(f"Written: {escape(str(out_file))}")
             return
