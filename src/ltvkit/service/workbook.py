@@ -26,8 +26,7 @@ from ltvkit.errors import ParameterError
 from ltvkit.i18n import check_lang
 from ltvkit.service.analysis import Analysis
 
-#: The channel table's columns, in order (the CAC columns only with marketing spend).
-CHANNEL_COLUMNS = ("channel", "customers", "net_revenue", "ltv")
+#: The columns of ``ltv cac`` the channel table adds when there is marketing spend.
 CAC_COLUMNS = ("spend", "cac", "gross_profit_ltv", "ltv_to_cac", "max_cac", "payback_months")
 
 
@@ -45,18 +44,6 @@ class Calculator:
     margin_source: str
     target: float
 
-    @property
-    def ltv(self) -> float:
-        return self.aov * self.purchases_per_year * self.lifetime_years
-
-    @property
-    def profit_ltv(self) -> float:
-        return self.ltv * self.margin
-
-    @property
-    def max_cac(self) -> float:
-        return self.profit_ltv / self.target
-
 
 @dataclass(frozen=True)
 class WorkbookData:
@@ -67,7 +54,7 @@ class WorkbookData:
     last_day: dt.date
     cohorts: pd.DataFrame  # cohort, age, size, retention, ltv (monthly; every observed cell)
     calculator: Calculator
-    channels: pd.DataFrame  # CHANNEL_COLUMNS (+ CAC_COLUMNS with spend)
+    channels: pd.DataFrame  # channel, customers, net_revenue, ltv (+ CAC_COLUMNS with spend)
     ltv_age: int
     has_spend: bool
 
