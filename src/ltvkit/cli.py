@@ -21,7 +21,7 @@ from rich.text import Text
 from typer.exceptions import TyperException
 
 from ltvkit.choices import DEFAULT_WORKSPACE, FORMATS, METRICS, MODELS, SCHEMES, SPLITS, TimeUnit
-from ltvkit.errors import LtvError, ParameterError, collect_notes
+from ltvkit.errors import AllRowsRejectedError, LtvError, ParameterError, collect_notes
 from ltvkit.io.presets import PRESETS
 
 if TYPE_CHECKING:
@@ -340,6 +340,7 @@ def _show_account(account: ImportAccount) -> None:
 
 @command("import")
 def import_(
+    ctx: typer.Context,
     files: Annotated[
         list[Path], typer.Argument(help="Order or spend exports: CSV/TSV, XLSX, Parquet, JSON lines.")
     ],
@@ -400,7 +401,10 @@ def import_(
     accounts = []
     with Workspace.open(workspace) as ws:
         for path in files:
-            account = _run_import(ws, path, options, quiet=as_json)
+            try:
+                account = _run_import(ws, path, options, quiet=as_json)
+            except AllRowsRejectedError as exc:  # an error with its own texts, in the user's language
+                _fail(exc.localized(_lang(ctx)))
             accounts.append(account)
             if not as_json:
                 _show_account(account)

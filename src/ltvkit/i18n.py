@@ -878,6 +878,70 @@ TEXT: dict[str, dict[str, str]] = {
     "field_file": {"en": "File", "ru": "Файл", "uk": "Файл"},
     "field_kind": {"en": "What the file holds", "ru": "Что в файле", "uk": "Що у файлі"},
     "kind_auto": {"en": "detect", "ru": "определить", "uk": "визначити"},
+    # the upload's file options and the column-mapping form (the data page)
+    "file_options": {"en": "File options", "ru": "Параметры файла", "uk": "Параметри файлу"},
+    "field_preset": {"en": "Export format", "ru": "Формат выгрузки", "uk": "Формат вивантаження"},
+    "preset_getcourse": {"en": "GetCourse: orders", "ru": "GetCourse: заказы", "uk": "GetCourse: замовлення"},
+    "preset_stripe": {"en": "Stripe: payments", "ru": "Stripe: платежи", "uk": "Stripe: платежі"},
+    "preset_stripe_balance": {
+        "en": "Stripe: balance report",
+        "ru": "Stripe: отчёт о балансе",
+        "uk": "Stripe: звіт про баланс",
+    },
+    "preset_shopify": {"en": "Shopify: orders", "ru": "Shopify: заказы", "uk": "Shopify: замовлення"},
+    "preset_woocommerce": {
+        "en": "WooCommerce: orders",
+        "ru": "WooCommerce: заказы",
+        "uk": "WooCommerce: замовлення",
+    },
+    "preset_cdnow": {"en": "CDNOW research data", "ru": "Данные CDNOW", "uk": "Дані CDNOW"},
+    "preset_generic": {
+        "en": "Any table with named columns",
+        "ru": "Любая таблица с названиями столбцов",
+        "uk": "Будь-яка таблиця з назвами стовпців",
+    },
+    "preset_spend": {"en": "Marketing spend", "ru": "Расходы на маркетинг", "uk": "Витрати на маркетинг"},
+    "field_decimal": {"en": "Decimal mark", "ru": "Десятичный знак", "uk": "Десятковий знак"},
+    "decimal_comma": {"en": "comma: 1 234,50", "ru": "запятая: 1 234,50", "uk": "кома: 1 234,50"},
+    "decimal_point": {"en": "point: 1,234.50", "ru": "точка: 1,234.50", "uk": "крапка: 1,234.50"},
+    "field_file_currency": {
+        "en": "Currency, if the file names none",
+        "ru": "Валюта, если в файле её нет",
+        "uk": "Валюта, якщо у файлі її немає",
+    },
+    "field_sheet": {"en": "Sheet of a workbook", "ru": "Лист книги", "uk": "Аркуш книги"},
+    "field_exclude_tax_shipping": {
+        "en": "Tax and shipping are not revenue",
+        "ru": "Не считать налоги и доставку выручкой",
+        "uk": "Не вважати податки й доставку виручкою",
+    },
+    "mapping_title": {
+        "en": "Which column holds what?",
+        "ru": "Какой столбец что означает?",
+        "uk": "Який стовпець що означає?",
+    },
+    "mapping_intro": {
+        "en": "{file} is not a format ltvkit knows. Choose the file's column for each field, then import.",
+        "ru": "Формат файла {file} не распознан. Выберите столбец файла для каждого поля и импортируйте.",
+        "uk": "Формат файлу {file} не розпізнано. Виберіть стовпець файлу для кожного поля й імпортуйте.",
+    },
+    "mapping_needed": {
+        "en": "Needed: {fields}.",
+        "ru": "Обязательно: {fields}.",
+        "uk": "Обов’язково: {fields}.",
+    },
+    "mapping_reason": {
+        "en": "its columns are not all known; choose them below",
+        "ru": "не все его столбцы распознаны; укажите их ниже",
+        "uk": "не всі його стовпці розпізнано; вкажіть їх нижче",
+    },
+    "mapping_or": {"en": " or ", "ru": " или ", "uk": " або "},
+    "mapping_none": {"en": "— not in the file —", "ru": "— нет в файле —", "uk": "— немає у файлі —"},
+    "mapping_submit": {
+        "en": "Import with these columns",
+        "ru": "Импортировать с этими столбцами",
+        "uk": "Імпортувати з цими стовпцями",
+    },
     "kind_orders": {"en": "orders", "ru": "заказы", "uk": "замовлення"},
     "kind_spend": {"en": "ad spend", "ru": "расходы на рекламу", "uk": "витрати на рекламу"},
     "kind_clients": {"en": "clients", "ru": "клиенты", "uk": "клієнти"},
@@ -1130,6 +1194,10 @@ TEXT: dict[str, dict[str, str]] = {
     "data_field_currency": {"en": "currency", "ru": "валюта", "uk": "валюта"},
     "data_field_date": {"en": "date", "ru": "дата", "uk": "дата"},
     "data_field_channel": {"en": "channel", "ru": "канал", "uk": "канал"},
+    "data_field_price": {"en": "price", "ru": "цена", "uk": "ціна"},
+    "data_field_status": {"en": "status", "ru": "статус", "uk": "статус"},
+    "data_field_product": {"en": "product", "ru": "продукт", "uk": "продукт"},
+    "data_field_campaign": {"en": "campaign", "ru": "кампания", "uk": "кампанія"},
     "currency_switch": {"en": "Currency", "ru": "Валюта", "uk": "Валюта"},
     "book_title": {"en": "Client book", "ru": "Клиенты на абонементе", "uk": "Клієнти на абонементі"},
     "book_headline": {
@@ -1275,9 +1343,18 @@ TEXT: dict[str, dict[str, str]] = {
         "(імпортуйте з decimal='{found}' або не вказуйте decimal, щоб його визначено автоматично)",
     },
     "all_rejected": {
-        "en": "every row was rejected for the same reason: column {column!r} {reason}; nothing was imported",
-        "ru": "все строки отклонены по одной причине: столбец {column!r} {reason}; ничего не импортировано",
-        "uk": "усі рядки відхилено з однієї причини: стовпець {column!r} {reason}; нічого не імпортовано",
+        "en": (
+            "every row was rejected for the same reason in column «{column}» (row {row}: {reason}); "
+            "nothing was imported"
+        ),
+        "ru": (
+            "все строки отклонены по одной причине в столбце «{column}» (строка {row}: {reason}); "
+            "ничего не импортировано"
+        ),
+        "uk": (
+            "усі рядки відхилено з однієї причини у стовпці «{column}» (рядок {row}: {reason}); "
+            "нічого не імпортовано"
+        ),
     },
 }
 
