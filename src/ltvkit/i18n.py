@@ -845,11 +845,11 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "nav_actions": {"en": "What to do first", "ru": "С чего начать", "uk": "З чого почати"},
     "actions_note": {
-        "en": "Each lever is valued for the next {months} months at your recent pace, with modest assumptions: "
-        "the average check {aov} higher, {frequency} more repeat purchases, {churn} fewer customers lost a "
-        "month, {share} of the budget of the channels above their max CAC moved to those below it, and "
-        "{at_risk} of the at-risk, {hibernating} of the dormant and {lost} of the lost customers back for one "
-        "purchase each. The largest first.",
+        "en": "Each lever is valued for the next {months} months at your recent pace, with modest "
+        "assumptions: the average check {aov} higher, {frequency} more repeat purchases, {churn} fewer "
+        "customers lost a month, {share} of the budget of the channels above their max CAC moved to those "
+        "below it, and {at_risk} of the at-risk, {hibernating} of the dormant and {lost} of the lost "
+        "customers back for one purchase each. The largest first.",
         "ru": "Каждый рычаг оценён на ближайшие {months} мес. при нынешнем темпе и скромных допущениях: "
         "средний чек выше на {aov}, повторных покупок больше на {frequency}, клиентов уходит в месяц на "
         "{churn} меньше, {share} бюджета каналов с CAC выше максимального переносится в каналы, где он ниже, "
@@ -902,8 +902,8 @@ TEXT: dict[str, dict[str, str]] = {
         "a bundle after the purchase.",
         "ru": "Поднимите средний чек на {change} ({aov} → {new}): дополнение или тариф выше при оплате, "
         "комплект после покупки.",
-        "uk": "Підніміть середній чек на {change} ({aov} → {new}): доповнення або вищий тариф під час оплати, "
-        "комплект після покупки.",
+        "uk": "Підніміть середній чек на {change} ({aov} → {new}): доповнення або вищий тариф під час "
+        "оплати, комплект після покупки.",
     },
     "actions_do_frequency": {
         "en": "Get {change} more repeat purchases ({repeats} → {new} per customer): after each purchase, a "
@@ -922,8 +922,8 @@ TEXT: dict[str, dict[str, str]] = {
         "покупців між покупками — спільнота, контент, нагадування.",
     },
     "actions_do_budget": {
-        "en": "Move {moved} of the {spend} that the channels above their max CAC get in {months} months to the "
-        "channels below it.",
+        "en": "Move {moved} of the {spend} that the channels above their max CAC get in {months} months to "
+        "the channels below it.",
         "ru": "Перенесите {moved} из {spend}, которые за {months} мес. получают каналы с CAC выше "
         "максимального, в каналы, где CAC ниже него.",
         "uk": "Перенесіть {moved} із {spend}, які за {months} міс. отримують канали з CAC вищим за "
@@ -938,12 +938,12 @@ TEXT: dict[str, dict[str, str]] = {
         "{returning} із {customers} куплять знову.",
     },
     "actions_basis_what_if": {
-        "en": "New customers in {months} months: {customers}, each worth {delta} more (LTV {ltv} → {new}, by "
-        "the what-if formula).",
-        "ru": "Новых клиентов за {months} мес.: {customers}, каждый ценнее на {delta} (LTV {ltv} → {new}, по "
-        "формуле сценариев).",
-        "uk": "Нових клієнтів за {months} міс.: {customers}, кожен цінніший на {delta} (LTV {ltv} → {new}, за "
-        "формулою сценаріїв).",
+        "en": "New customers in {months} months: {customers}, each worth {delta} more ({what} {ltv} → "
+        "{new}, by the what-if formula).",
+        "ru": "Новых клиентов за {months} мес.: {customers}, каждый ценнее на {delta} ({what} {ltv} → "
+        "{new}, по формуле сценариев).",
+        "uk": "Нових клієнтів за {months} міс.: {customers}, кожен цінніший на {delta} ({what} {ltv} → "
+        "{new}, за формулою сценаріїв).",
     },
     "actions_basis_budget": {
         "en": "{moved} × (LTV:CAC {to} where it goes − {source} where it comes from); a receiving channel "
@@ -972,8 +972,8 @@ TEXT: dict[str, dict[str, str]] = {
         "uk": "Усі платні канали вкладаються в максимальний CAC: переносити нічого.",
     },
     "actions_why_none_within": {
-        "en": "Every paid channel is above the CAC it can bear, so there is no channel to move the budget to: "
-        "lower the bids or test a new channel.",
+        "en": "Every paid channel is above the CAC it can bear, so there is no channel to move the budget "
+        "to: lower the bids or test a new channel.",
         "ru": "Все платные каналы выше максимального CAC — переносить бюджет некуда: снизьте ставки или "
         "протестируйте новый канал.",
         "uk": "Усі платні канали вищі за максимальний CAC — переносити бюджет нікуди: знизьте ставки або "
@@ -1017,15 +1017,24 @@ TEXT: dict[str, dict[str, str]] = {
         "ru": "LTV каналов известен только до {age}-го месяца",
         "uk": "LTV каналів відомий лише до {age}-го місяця",
     },
+    "actions_ltv": {"en": "LTV", "ru": "LTV", "uk": "LTV"},
     "actions_from": {"en": "Take from", "ru": "Откуда", "uk": "Звідки"},
     "actions_to": {"en": "Move to", "ru": "Куда", "uk": "Куди"},
     "actions_back": {
-        "en": "{returning} back: {money}",
-        "ru": "вернутся {returning}: {money}",
-        "uk": "повернуться {returning}: {money}",
+        "en": "{returning} back, worth {money}",
+        "ru": "вернутся {returning}, это {money}",
+        "uk": "повернуться {returning}, це {money}",
     },
     "actions_not_now": {"en": "not now", "ru": "пока нет", "uk": "поки ні"},
     "actions_command": {"en": "List: {command}", "ru": "Список: {command}", "uk": "Список: {command}"},
+    "actions_lists": {
+        "en": "Each segment's customer list: Download CSV on the dashboard's What to do first page, or the "
+        "command",
+        "ru": "Список клиентов каждого сегмента — кнопка «Скачать CSV» на странице «С чего начать» в панели "
+        "или команда",
+        "uk": "Список клієнтів кожного сегмента — кнопка «Завантажити CSV» на сторінці «З чого почати» в "
+        "панелі або команда",
+    },
     "col_lever": {"en": "Lever", "ru": "Рычаг", "uk": "Важіль"},
     "col_acts_on": {"en": "Acts on", "ru": "На кого", "uk": "На кого"},
     "col_sure": {"en": "How sure", "ru": "Надёжность", "uk": "Надійність"},

@@ -155,12 +155,12 @@ class Actions:
                     "facts": lever.facts,
                     "caveats": lever.caveats,
                     "why": lever.why,
-                    "targets": [
-                        asdict(t) | {"label": i18n.text(f"segment_{t.segment}", lang)} for t in lever.targets
-                    ],
+                    "targets": [_target(t, self.currency, lang) for t in lever.targets],
                     "channels_from": list(lever.channels_from),
                     "channels_to": list(lever.channels_to),
-                    "money_text": formatting.money_short(lever.money, self.currency, lang) if lever.applies else "",
+                    "money_text": formatting.money_short(lever.money, self.currency, lang)
+                    if lever.applies
+                    else "",
                     **self.texts(lever, lang),
                 }
             )
@@ -407,6 +407,26 @@ def _win_back_lever(segments: pd.DataFrame, grade: str, rate: float, given: Assu
     )
 
 
+def _target(target: Target, currency: str, lang: str) -> dict[str, Any]:
+    """A segment a lever acts on, with its name and, for win-back, who comes back and what they bring, in
+    ``lang``."""
+    back = (
+        i18n.text(
+            "actions_back",
+            lang,
+            returning=_count(target.returning, lang),
+            money=_money(target.money or 0.0, currency, lang),
+        )
+        if target.returning is not None
+        else ""
+    )
+    return asdict(target) | {
+        "label": i18n.text(f"segment_{target.segment}", lang),
+        "customers_text": formatting.number(target.customers, lang),
+        "back": back,
+    }
+
+
 def _money(value: float, currency: str, lang: str) -> str:
     return formatting.money(value, currency, lang)
 
@@ -416,8 +436,8 @@ def _share(value: float, lang: str) -> str:
 
 
 def _count(value: float, lang: str) -> str:
-    """A count of people: whole, but one decimal below ten (0.2 customers back reads as a fraction)."""
-    return formatting.number(value, lang, digits=1 if 0 < value < 10 and value != round(value) else 0)
+    """A count of people: whole, one decimal below one (0.2 of a customer back is not none)."""
+    return formatting.number(value, lang, digits=1 if 0 < value < 1 else 0)
 
 
 def _note(found: Actions, lang: str) -> str:
@@ -474,6 +494,7 @@ def _lever_texts(found: Actions, lever: Lever, lang: str) -> dict[str, str]:
             months=found.horizon,
             customers=_count(f["customers"], lang),
             delta=money("delta"),
+            what=i18n.text("actions_ltv" if found.basis == "revenue" else "gross_profit_ltv", lang),
             ltv=money("ltv"),
             new=money("new_ltv"),
         )

@@ -39,7 +39,7 @@ from ltvkit.errors import InputError, LtvError, MissingDataError, NotFittedError
 from ltvkit.web.api import router
 from ltvkit.web.state import Hub, public_message
 
-PAGES = ("overview", "cohorts", "channels", "value", "segments", "scenarios", "retainers", "data")
+PAGES = ("overview", "actions", "cohorts", "channels", "value", "segments", "scenarios", "retainers", "data")
 DEFAULT_MAX_UPLOAD_MB = 50
 log = logging.getLogger("ltvkit.web")
 
