@@ -26,6 +26,7 @@ from ltvkit.io.writers import csv_bytes
 from ltvkit.serialize import jsonable, records
 from ltvkit.service import descriptive
 from ltvkit.service import whatif as what_if
+from ltvkit.service.actions import actions as plan_actions
 from ltvkit.service.retainer import client_book, invoice_plan
 from ltvkit.service.segments import segments as segments_of
 from ltvkit.service.summary import summary as summarise
@@ -414,6 +415,26 @@ def pareto(request: Request, currency: Currency = None) -> dict[str, Any]:
         )
 
     return _read(request, ("pareto", currency), compute)
+
+
+@router.get(
+    "/actions",
+    summary="What to do first: upsell, repeat purchases, retention, channel budget, win-back by money",
+)
+def actions(
+    request: Request,
+    horizon: Annotated[int, Query(ge=1, le=60, description="Months the levers are valued over.")] = 12,
+    target: Annotated[float, Query(ge=0.5, le=100, description="Target LTV:CAC for the max CAC.")] = 3.0,
+    margin: Margin = None,
+    currency: Currency = None,
+    lang: Literal["en", "ru", "uk"] = "en",
+) -> dict[str, Any]:
+    found = _read(
+        request,
+        ("actions", horizon, target, margin, currency),
+        lambda ws: plan_actions(ws, horizon=horizon, margin=margin, target=target, currency=currency),
+    )
+    return jsonable(found.to_dict(lang))
 
 
 # --- models ----------------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from ltvkit.io.presets import PRESETS
 from ltvkit.web.api import router
 from ltvkit.web.state import Hub, problem_of, public_message
 
-PAGES = ("overview", "cohorts", "channels", "value", "segments", "scenarios", "retainers", "data")
+PAGES = ("overview", "actions", "cohorts", "channels", "value", "segments", "scenarios", "retainers", "data")
 DEFAULT_MAX_UPLOAD_MB = 50
 log = logging.getLogger("ltvkit.web")
 

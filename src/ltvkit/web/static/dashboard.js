@@ -47,7 +47,7 @@
   // the currency the analysis pages show: ?currency=… or, by default, the one with the most revenue (the API
   // chooses it); money is never summed across currencies
   var CURRENCY = new URLSearchParams(location.search).get("currency") || "";
-  var PER_CURRENCY = /^\/api\/(cohorts|channels|cac|pareto|predictions|segments)\b/;
+  var PER_CURRENCY = /^\/api\/(cohorts|channels|cac|pareto|predictions|segments|actions)\b/;
 
   function api(path, options) {
     if (CURRENCY && PER_CURRENCY.test(path)) {
@@ -273,6 +273,56 @@
           yAxis: { type: "value", min: 0, max: 1, name: T.revenue_share, axisLabel: { formatter: tick } },
           series: [{ type: "line", showSymbol: false, areaStyle: { opacity: 0.15 }, data: res[1].lorenz.map(function (p) { return [p.customer_share, p.revenue_share]; }) }]
         });
+      }).catch(fail);
+    },
+
+    actions: function () {
+      // the levers ranked by money (service.actions): every sentence comes from the API in the page's
+      // language; names from the data (channels) only as text in [data-user]
+      status(T.working);
+      api("/api/actions?" + new URLSearchParams({ lang: document.documentElement.lang })).then(function (d) {
+        status("");
+        document.getElementById("actions-note").textContent = d.note;
+        document.getElementById("actions-head").textContent = d.money_head;
+        var shown = d.levers.filter(function (l) { return l.applies; });
+        var el = document.querySelector("[data-chart=actions]");
+        el.style.height = Math.max(160, 56 * shown.length + 50) + "px";
+        var money = function (v) { return fmt.moneyShort(v, d.currency); };
+        // each bar with its money and lever written above it (the money first: a phone cuts the title, not the
+        // figure), so long titles need no axis room
+        chart("actions", {
+          tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: function (v) { return fmt.money(v, d.currency); } },
+          grid: { left: 8, right: 16, top: 24, bottom: 8, containLabel: true },
+          xAxis: { type: "value", splitNumber: el.clientWidth < 600 ? 2 : 5, axisLabel: { formatter: money, hideOverlap: true } },
+          yAxis: { type: "category", inverse: true, data: shown.map(function (l) { return l.title; }), axisLabel: { show: false }, axisTick: { show: false } },
+          series: [{ type: "bar", barWidth: 18, data: shown.map(function (l) { return l.money; }), itemStyle: { color: "#2f6fed" },
+            label: { show: true, position: [0, -18], align: "left", color: "#1f2933", fontSize: 13, width: el.clientWidth - 40, overflow: "truncate",
+              formatter: function (p) { return money(p.value) + " — " + p.name; } } }]
+        });
+        charts.actions.resize();
+        var list = document.getElementById("levers");
+        list.replaceChildren.apply(list, d.levers.map(function (l) {
+          var children = [node("div", { "class": "lever-head" }, [
+            node("span", { "class": "rank" }, [l.applies ? l.rank + "." : "–"]), node("h2", {}, [l.title]),
+            node("span", { "class": "money", "data-money": l.money }, [l.applies ? l.money_text : T.actions_not_now])]),
+            node("p", { "class": "do" }, [l.action])];
+          if (l.basis) { children.push(node("p", { "class": "muted" }, [l.basis])); }
+          if (l.applies) { children.push(node("p", { "class": "sure " + l.confidence, "data-confidence": l.confidence }, [l.sure])); }
+          if (l.targets.length) {
+            children.push(node("div", { "class": "targets" }, [node("span", { "class": "muted" }, [T.col_export + ":"])].concat(
+              l.targets.map(function (t) {
+                var href = "/api/segments/export?" + new URLSearchParams({ scheme: d.scheme, segment: t.segment, currency: d.currency });
+                return node("span", { "class": "target", "data-segment": t.segment }, [t.label + " · " + fmt.number(t.customers) + (t.back ? " · " + t.back : "") + " · ",
+                  node("a", { "class": "download", href: href }, [T.download])]);
+              }))));
+          }
+          [["actions_from", l.channels_from], ["actions_to", l.channels_to]].forEach(function (pair) {
+            if (!pair[1].length) { return; }
+            children.push(node("div", { "class": "targets" }, [node("span", { "class": "muted" }, [T[pair[0]] + ":"])].concat(
+              pair[1].map(function (name) { return node("span", { "class": "target", "data-user": "" }, [name]); }))));
+          });
+          return node("li", { "class": "lever" + (l.applies ? "" : " idle"), "data-lever": l.lever, "data-money": l.money }, children);
+        }));
       }).catch(fail);
     },
 
@@ -612,6 +662,6 @@
   };
 
   var page = document.body.getAttribute("data-page");
-  if (["overview", "cohorts", "channels", "value", "segments", "scenarios"].indexOf(page) >= 0) { currencySwitch(); }
+  if (["overview", "actions", "cohorts", "channels", "value", "segments", "scenarios"].indexOf(page) >= 0) { currencySwitch(); }
   pages[page]();
 })();
