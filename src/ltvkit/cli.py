@@ -21,7 +21,7 @@ from rich.text import Text
 from typer.exceptions import TyperException
 
 from ltvkit.choices import DEFAULT_WORKSPACE, FORMATS, METRICS, MODELS, SCHEMES, SPLITS, TimeUnit
-from ltvkit.errors import LtvError, ParameterError, collect_notes
+from ltvkit.errors import AllRowsRejectedError, LtvError, ParameterError, collect_notes
 from ltvkit.io.presets import PRESETS
 
 if TYPE_CHECKING:
@@ -347,6 +347,7 @@ def _show_account(account: ImportAccount) -> None:
 
 @command("import")
 def import_(
+    ctx: typer.Context,
     files: Annotated[
         list[Path], typer.Argument(help="Order or spend exports: CSV/TSV, XLSX, Parquet, JSON lines.")
     ],
@@ -407,7 +408,10 @@ def import_(
     accounts = []
     with Workspace.open(workspace) as ws:
         for path in files:
-            account = _run_import(ws, path, options, quiet=as_json)
+            try:
+                account = _run_import(ws, path, options, quiet=as_json)
+            except AllRowsRejectedError as exc:  # an error with its own texts, in the user's language
+                _fail(exc.localized(_lang(ctx)))
             accounts.append(account)
             if not as_json:
                 _show_account(account)
@@ -1179,6 +1183,10 @@ def segments(
     core_product: Annotated[
         str | None, typer.Option(help="The core product for cross-sell (default: top revenue).")
     ] = None,
+    segment: Annotated[
+        str | None,
+        typer.Option(help="One segment's customer list instead of the summary, e.g. 'at risk' (with --out)."),
+    ] = None,
     contacts: ContactsOpt = None,
     currency: CurrencyOpt = None,
     fmt: FormatOpt = "table",
@@ -1209,6 +1217,22 @@ def segments(
             f"Exported {len(paths)} segment lists to {export}"
             + (f", without {len(excluded)} excluded" if excluded else "")
         )
+    if segment is not None:
+        lists = found.lists(exclude=excluded)
+        if segment not in lists:
+            _fail(f"no customers in the {scheme} segment {segment!r}; it has {', '.join(sorted(lists))}")
+        chosen = lists[segment]
+        _emit(
+            chosen,
+            "json" if as_json else fmt,
+            out_file,
+            lambda: out.print(
+                _frame_table(
+                    chosen, f"{segment}: {len(chosen):,} customers", lang=_lang(ctx), currency=found.currency
+                )
+            ),
+        )
+        return
     from ltvkit import i18n
 
     title = f"{scheme} segments: {len(found.customers):,} customers ({found.currency})"
@@ -1222,6 +1246,90 @@ def segments(
         out.print(_frame_table(view, title, lang=lang, currency=found.currency))
 
     _emit(summary, "json" if as_json else fmt, out_file, show)
+
+
+@command()
+def actions(
+    ctx: typer.Context,
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    horizon: Annotated[int, typer.Option(help="Months the levers are valued over.")] = 12,
+    target: TargetOpt = 3.0,
+    margin: MarginOpt = None,
+    currency: CurrencyOpt = None,
+    fmt: FormatOpt = "table",
+    as_json: JsonOpt = False,
+    out_file: OutOpt = None,
+) -> None:
+    """What to do first? Upsell, repeat purchases, retention, the channel budget and win-back, ranked by
+    what each is worth over the horizon, with how sure it is and the customer list it acts on."""
+    import pandas as pd
+
+    from ltvkit import i18n
+    from ltvkit.service.actions import actions as plan
+
+    with _data(ctx, workspace) as ws:
+        found = plan(ws, horizon=horizon, margin=margin, target=target, currency=currency)
+    lang = _lang(ctx)
+    view = found.to_dict(lang)
+    if as_json and out_file is None:
+        _print_json(view)
+        return
+    frame = pd.DataFrame(
+        [
+            {
+                "rank": lever["rank"],
+                "lever": lever["lever"],
+                "money": lever["money"],
+                "applies": lever["applies"],
+                "confidence": lever["confidence"],
+                "segments": ", ".join(t["segment"] for t in lever["targets"]),
+                "channels_from": ", ".join(lever["channels_from"]),
+                "channels_to": ", ".join(lever["channels_to"]),
+                "action": lever["action"],
+            }
+            for lever in view["levers"]
+        ]
+    )
+
+    def show() -> None:
+        table = Table(
+            title=escape(f"{view['title']} ({found.currency})"), title_justify="left", show_lines=True
+        )
+        for head, justify in (
+            ("#", "right"),
+            (i18n.text("col_lever", lang), "left"),
+            (view["money_head"], "right"),
+            (i18n.text("col_sure", lang), "left"),
+            (i18n.text("col_action", lang), "left"),
+            (i18n.text("col_acts_on", lang), "left"),
+        ):
+            table.add_column(escape(head), justify=justify)  # type: ignore[arg-type]
+        for lever in view["levers"]:
+            acts_on = [f"{t['label']} · {i18n.number(t['customers'], lang)}" for t in lever["targets"]]
+            for key, names in (
+                ("actions_from", lever["channels_from"]),
+                ("actions_to", lever["channels_to"]),
+            ):
+                if names:
+                    acts_on.append(f"{i18n.text(key, lang)}: {', '.join(names)}")
+            table.add_row(
+                Text(str(lever["rank"]) if lever["applies"] else "–"),
+                Text(lever["title"]),
+                Text(lever["money_text"] if lever["applies"] else i18n.text("actions_not_now", lang)),
+                Text(i18n.text(f"actions_sure_{lever['confidence']}", lang) if lever["applies"] else ""),
+                Text(lever["action"] + ("\n" + lever["basis"] if lever["basis"] else "")),
+                Text("\n".join(acts_on)),
+            )
+        out.print(table)
+        out.print(Text(view["note"]))
+        for lever in view["levers"]:
+            for t in lever["targets"]:
+                slug = t["segment"].replace("'", "").replace(" ", "_")
+                command = f'ltv segments --segment "{t["segment"]}" --out {slug}.csv'
+                out.print(Text(f"{t['label']}. {i18n.text('actions_command', lang, command=command)}"))
+        _other_currencies(found.other_currencies)
+
+    _emit(frame, "json" if as_json else fmt, out_file, show)
 
 
 @command()

@@ -1005,6 +1005,201 @@ TEXT: dict[str, dict[str, str]] = {
         "ru": "Автоматизируйте: недорогой прогрев.",
         "uk": "Автоматизуйте: недорогий прогрів.",
     },
+    "nav_actions": {"en": "What to do first", "ru": "С чего начать", "uk": "З чого почати"},
+    "actions_note": {
+        "en": "Each lever is valued for the next {months} months at your recent pace, with modest "
+        "assumptions: the average check {aov} higher, {frequency} more repeat purchases, {churn} fewer "
+        "customers lost a month, {share} of the budget of the channels above their max CAC moved to those "
+        "below it, and {at_risk} of the at-risk, {hibernating} of the dormant and {lost} of the lost "
+        "customers back for one purchase each. The largest first.",
+        "ru": "Каждый рычаг оценён на ближайшие {months} мес. при нынешнем темпе и скромных допущениях: "
+        "средний чек выше на {aov}, повторных покупок больше на {frequency}, клиентов уходит в месяц на "
+        "{churn} меньше, {share} бюджета каналов с CAC выше максимального переносится в каналы, где он ниже, "
+        "а из клиентов «под угрозой ухода», «спящих» и «ушедших» возвращаются {at_risk}, {hibernating} и "
+        "{lost} — по одной покупке. Сначала самое крупное.",
+        "uk": "Кожен важіль оцінено на найближчі {months} міс. за нинішнього темпу та скромних припущень: "
+        "середній чек вищий на {aov}, повторних покупок більше на {frequency}, клієнтів іде щомісяця на "
+        "{churn} менше, {share} бюджету каналів із CAC вищим за максимальний переноситься в канали, де він "
+        "нижчий, а з клієнтів «під загрозою відходу», «сплячих» і «втрачених» повертаються {at_risk}, "
+        "{hibernating} і {lost} — по одній покупці. Спершу найбільше.",
+    },
+    "actions_money_revenue": {
+        "en": "Extra revenue in {months} months",
+        "ru": "Доп. выручка за {months} мес.",
+        "uk": "Додаткова виручка за {months} міс.",
+    },
+    "actions_money_profit": {
+        "en": "Extra gross profit in {months} months",
+        "ru": "Доп. валовая прибыль за {months} мес.",
+        "uk": "Додатковий валовий прибуток за {months} міс.",
+    },
+    "actions_chart": {
+        "en": "What each lever is worth",
+        "ru": "Сколько приносит каждый рычаг",
+        "uk": "Скільки приносить кожен важіль",
+    },
+    "lever_upsell": {
+        "en": "Upsell: a larger average check",
+        "ru": "Допродажи: выше средний чек",
+        "uk": "Допродажі: вищий середній чек",
+    },
+    "lever_frequency": {"en": "Repeat purchases", "ru": "Повторные покупки", "uk": "Повторні покупки"},
+    "lever_retention": {
+        "en": "Retention: fewer customers lost",
+        "ru": "Удержание: меньше уходящих клиентов",
+        "uk": "Утримання: менше клієнтів іде",
+    },
+    "lever_budget": {
+        "en": "Ad budget: from costly channels to better ones",
+        "ru": "Рекламный бюджет: из дорогих каналов в выгодные",
+        "uk": "Рекламний бюджет: з дорогих каналів у вигідні",
+    },
+    "lever_win_back": {
+        "en": "Win-back: customers who stopped buying",
+        "ru": "Возврат клиентов, которые перестали покупать",
+        "uk": "Повернення клієнтів, які перестали купувати",
+    },
+    "actions_do_upsell": {
+        "en": "Raise the average check by {change} ({aov} → {new}): an add-on or a higher tier at checkout, "
+        "a bundle after the purchase.",
+        "ru": "Поднимите средний чек на {change} ({aov} → {new}): дополнение или тариф выше при оплате, "
+        "комплект после покупки.",
+        "uk": "Підніміть середній чек на {change} ({aov} → {new}): доповнення або вищий тариф під час "
+        "оплати, комплект після покупки.",
+    },
+    "actions_do_frequency": {
+        "en": "Get {change} more repeat purchases ({repeats} → {new} per customer): after each purchase, a "
+        "sequence offering the next product.",
+        "ru": "Получите на {change} больше повторных покупок ({repeats} → {new} на клиента): после каждой "
+        "покупки — цепочка писем со следующим продуктом.",
+        "uk": "Отримайте на {change} більше повторних покупок ({repeats} → {new} на клієнта): після кожної "
+        "покупки — ланцюжок листів із наступним продуктом.",
+    },
+    "actions_do_retention": {
+        "en": "Lose {change} fewer customers a month (monthly churn {churn} → {new}): keep buyers engaged "
+        "between purchases with a community, content and reminders.",
+        "ru": "Теряйте на {change} меньше клиентов в месяц (отток за месяц {churn} → {new}): вовлекайте "
+        "покупателей между покупками — сообщество, контент, напоминания.",
+        "uk": "Втрачайте на {change} менше клієнтів на місяць (відтік за місяць {churn} → {new}): залучайте "
+        "покупців між покупками — спільнота, контент, нагадування.",
+    },
+    "actions_do_budget": {
+        "en": "Move {moved} of the {spend} that the channels above their max CAC get in {months} months to "
+        "the channels below it.",
+        "ru": "Перенесите {moved} из {spend}, которые за {months} мес. получают каналы с CAC выше "
+        "максимального, в каналы, где CAC ниже него.",
+        "uk": "Перенесіть {moved} із {spend}, які за {months} міс. отримують канали з CAC вищим за "
+        "максимальний, у канали, де CAC нижчий за нього.",
+    },
+    "actions_do_win_back": {
+        "en": "Send the customers who stopped buying an offer with a reason to come back: about {returning} "
+        "of {customers} will buy again.",
+        "ru": "Отправьте клиентам, которые перестали покупать, предложение с поводом вернуться: примерно "
+        "{returning} из {customers} купят снова.",
+        "uk": "Надішліть клієнтам, які перестали купувати, пропозицію з приводом повернутися: приблизно "
+        "{returning} із {customers} куплять знову.",
+    },
+    "actions_basis_what_if": {
+        "en": "New customers in {months} months: {customers}, each worth {delta} more ({what} {ltv} → "
+        "{new}, by the what-if formula).",
+        "ru": "Новых клиентов за {months} мес.: {customers}, каждый ценнее на {delta} ({what} {ltv} → "
+        "{new}, по формуле сценариев).",
+        "uk": "Нових клієнтів за {months} міс.: {customers}, кожен цінніший на {delta} ({what} {ltv} → "
+        "{new}, за формулою сценаріїв).",
+    },
+    "actions_basis_budget": {
+        "en": "{moved} × (LTV:CAC {to} where it goes − {source} where it comes from); a receiving channel "
+        "gets at most {growth} more than it spends now.",
+        "ru": "{moved} × (LTV:CAC {to} там, куда переносите, − {source} там, откуда); принимающий канал "
+        "получает не больше чем на {growth} больше нынешнего.",
+        "uk": "{moved} × (LTV:CAC {to} там, куди переносите, − {source} там, звідки); канал, що приймає, "
+        "отримує щонайбільше на {growth} більше за нинішнє.",
+    },
+    "actions_basis_win_back": {
+        "en": "Each customer who comes back makes one purchase at the average check of their segment.",
+        "ru": "Каждый вернувшийся клиент делает одну покупку по среднему чеку своего сегмента.",
+        "uk": "Кожен клієнт, що повернувся, робить одну покупку за середнім чеком свого сегмента.",
+    },
+    "actions_why_no_spend": {
+        "en": "No ad spend in the data: import a spend file (month, channel, amount) to see where the budget "
+        "pays.",
+        "ru": "В данных нет расходов на рекламу: импортируйте файл расходов (месяц, канал, сумма), чтобы "
+        "увидеть, где бюджет окупается.",
+        "uk": "У даних немає витрат на рекламу: імпортуйте файл витрат (місяць, канал, сума), щоб побачити, "
+        "де бюджет окупається.",
+    },
+    "actions_why_all_within": {
+        "en": "Every paid channel is within the CAC it can bear: nothing to move.",
+        "ru": "Все платные каналы укладываются в максимальный CAC: переносить нечего.",
+        "uk": "Усі платні канали вкладаються в максимальний CAC: переносити нічого.",
+    },
+    "actions_why_none_within": {
+        "en": "Every paid channel is above the CAC it can bear, so there is no channel to move the budget "
+        "to: lower the bids or test a new channel.",
+        "ru": "Все платные каналы выше максимального CAC — переносить бюджет некуда: снизьте ставки или "
+        "протестируйте новый канал.",
+        "uk": "Усі платні канали вищі за максимальний CAC — переносити бюджет нікуди: знизьте ставки або "
+        "протестуйте новий канал.",
+    },
+    "actions_why_no_recent_spend": {
+        "en": "No spend in the last {months} months to move.",
+        "ru": "За последние {months} мес. нет расходов, которые можно перенести.",
+        "uk": "За останні {months} міс. немає витрат, які можна перенести.",
+    },
+    "actions_why_no_repeats": {
+        "en": "Nobody has bought a second time yet: this lever works once customers come back.",
+        "ru": "Повторных покупок пока нет: этот рычаг заработает, когда клиенты начнут возвращаться.",
+        "uk": "Повторних покупок поки немає: цей важіль запрацює, коли клієнти почнуть повертатися.",
+    },
+    "actions_why_no_new": {
+        "en": "No new customers in the last {months} months.",
+        "ru": "За последние {months} мес. не было новых клиентов.",
+        "uk": "За останні {months} міс. не було нових клієнтів.",
+    },
+    "actions_why_no_lapsed": {
+        "en": "Nobody has stopped buying yet.",
+        "ru": "Пока никто не перестал покупать.",
+        "uk": "Поки ніхто не перестав купувати.",
+    },
+    "actions_sure": {
+        "en": "How sure: {level} ({why})",
+        "ru": "Надёжность: {level} ({why})",
+        "uk": "Надійність: {level} ({why})",
+    },
+    "actions_sure_high": {"en": "high", "ru": "высокая", "uk": "висока"},
+    "actions_sure_medium": {"en": "medium", "ru": "средняя", "uk": "середня"},
+    "actions_sure_low": {"en": "low", "ru": "низкая", "uk": "низька"},
+    "actions_caveat_small": {
+        "en": "few customers to go on: {customers}",
+        "ru": "мало клиентов для вывода: {customers}",
+        "uk": "мало клієнтів для висновку: {customers}",
+    },
+    "actions_caveat_young": {
+        "en": "the channels' LTV is seen only to month {age}",
+        "ru": "LTV каналов известен только до {age}-го месяца",
+        "uk": "LTV каналів відомий лише до {age}-го місяця",
+    },
+    "actions_ltv": {"en": "LTV", "ru": "LTV", "uk": "LTV"},
+    "actions_from": {"en": "Take from", "ru": "Откуда", "uk": "Звідки"},
+    "actions_to": {"en": "Move to", "ru": "Куда", "uk": "Куди"},
+    "actions_back": {
+        "en": "{returning} back, worth {money}",
+        "ru": "вернутся {returning}, это {money}",
+        "uk": "повернуться {returning}, це {money}",
+    },
+    "actions_not_now": {"en": "not now", "ru": "пока нет", "uk": "поки ні"},
+    "actions_command": {"en": "List: {command}", "ru": "Список: {command}", "uk": "Список: {command}"},
+    "actions_lists": {
+        "en": "Each segment's customer list: Download CSV on the dashboard's What to do first page, or the "
+        "command",
+        "ru": "Список клиентов каждого сегмента — кнопка «Скачать CSV» на странице «С чего начать» в панели "
+        "или команда",
+        "uk": "Список клієнтів кожного сегмента — кнопка «Завантажити CSV» на сторінці «З чого почати» в "
+        "панелі або команда",
+    },
+    "col_lever": {"en": "Lever", "ru": "Рычаг", "uk": "Важіль"},
+    "col_acts_on": {"en": "Acts on", "ru": "На кого", "uk": "На кого"},
+    "col_sure": {"en": "How sure", "ru": "Надёжность", "uk": "Надійність"},
     "field_aov_change": {
         "en": "Average check, % change",
         "ru": "Средний чек, изменение в %",
@@ -1040,6 +1235,70 @@ TEXT: dict[str, dict[str, str]] = {
     "field_file": {"en": "File", "ru": "Файл", "uk": "Файл"},
     "field_kind": {"en": "What the file holds", "ru": "Что в файле", "uk": "Що у файлі"},
     "kind_auto": {"en": "detect", "ru": "определить", "uk": "визначити"},
+    # the upload's file options and the column-mapping form (the data page)
+    "file_options": {"en": "File options", "ru": "Параметры файла", "uk": "Параметри файлу"},
+    "field_preset": {"en": "Export format", "ru": "Формат выгрузки", "uk": "Формат вивантаження"},
+    "preset_getcourse": {"en": "GetCourse: orders", "ru": "GetCourse: заказы", "uk": "GetCourse: замовлення"},
+    "preset_stripe": {"en": "Stripe: payments", "ru": "Stripe: платежи", "uk": "Stripe: платежі"},
+    "preset_stripe_balance": {
+        "en": "Stripe: balance report",
+        "ru": "Stripe: отчёт о балансе",
+        "uk": "Stripe: звіт про баланс",
+    },
+    "preset_shopify": {"en": "Shopify: orders", "ru": "Shopify: заказы", "uk": "Shopify: замовлення"},
+    "preset_woocommerce": {
+        "en": "WooCommerce: orders",
+        "ru": "WooCommerce: заказы",
+        "uk": "WooCommerce: замовлення",
+    },
+    "preset_cdnow": {"en": "CDNOW research data", "ru": "Данные CDNOW", "uk": "Дані CDNOW"},
+    "preset_generic": {
+        "en": "Any table with named columns",
+        "ru": "Любая таблица с названиями столбцов",
+        "uk": "Будь-яка таблиця з назвами стовпців",
+    },
+    "preset_spend": {"en": "Marketing spend", "ru": "Расходы на маркетинг", "uk": "Витрати на маркетинг"},
+    "field_decimal": {"en": "Decimal mark", "ru": "Десятичный знак", "uk": "Десятковий знак"},
+    "decimal_comma": {"en": "comma: 1 234,50", "ru": "запятая: 1 234,50", "uk": "кома: 1 234,50"},
+    "decimal_point": {"en": "point: 1,234.50", "ru": "точка: 1,234.50", "uk": "крапка: 1,234.50"},
+    "field_file_currency": {
+        "en": "Currency, if the file names none",
+        "ru": "Валюта, если в файле её нет",
+        "uk": "Валюта, якщо у файлі її немає",
+    },
+    "field_sheet": {"en": "Sheet of a workbook", "ru": "Лист книги", "uk": "Аркуш книги"},
+    "field_exclude_tax_shipping": {
+        "en": "Tax and shipping are not revenue",
+        "ru": "Не считать налоги и доставку выручкой",
+        "uk": "Не вважати податки й доставку виручкою",
+    },
+    "mapping_title": {
+        "en": "Which column holds what?",
+        "ru": "Какой столбец что означает?",
+        "uk": "Який стовпець що означає?",
+    },
+    "mapping_intro": {
+        "en": "{file} is not a format ltvkit knows. Choose the file's column for each field, then import.",
+        "ru": "Формат файла {file} не распознан. Выберите столбец файла для каждого поля и импортируйте.",
+        "uk": "Формат файлу {file} не розпізнано. Виберіть стовпець файлу для кожного поля й імпортуйте.",
+    },
+    "mapping_needed": {
+        "en": "Needed: {fields}.",
+        "ru": "Обязательно: {fields}.",
+        "uk": "Обов’язково: {fields}.",
+    },
+    "mapping_reason": {
+        "en": "its columns are not all known; choose them below",
+        "ru": "не все его столбцы распознаны; укажите их ниже",
+        "uk": "не всі його стовпці розпізнано; вкажіть їх нижче",
+    },
+    "mapping_or": {"en": " or ", "ru": " или ", "uk": " або "},
+    "mapping_none": {"en": "— not in the file —", "ru": "— нет в файле —", "uk": "— немає у файлі —"},
+    "mapping_submit": {
+        "en": "Import with these columns",
+        "ru": "Импортировать с этими столбцами",
+        "uk": "Імпортувати з цими стовпцями",
+    },
     "kind_orders": {"en": "orders", "ru": "заказы", "uk": "замовлення"},
     "kind_spend": {"en": "ad spend", "ru": "расходы на рекламу", "uk": "витрати на рекламу"},
     "kind_clients": {"en": "clients", "ru": "клиенты", "uk": "клієнти"},
@@ -1292,6 +1551,10 @@ TEXT: dict[str, dict[str, str]] = {
     "data_field_currency": {"en": "currency", "ru": "валюта", "uk": "валюта"},
     "data_field_date": {"en": "date", "ru": "дата", "uk": "дата"},
     "data_field_channel": {"en": "channel", "ru": "канал", "uk": "канал"},
+    "data_field_price": {"en": "price", "ru": "цена", "uk": "ціна"},
+    "data_field_status": {"en": "status", "ru": "статус", "uk": "статус"},
+    "data_field_product": {"en": "product", "ru": "продукт", "uk": "продукт"},
+    "data_field_campaign": {"en": "campaign", "ru": "кампания", "uk": "кампанія"},
     "currency_switch": {"en": "Currency", "ru": "Валюта", "uk": "Валюта"},
     "book_title": {"en": "Client book", "ru": "Клиенты на абонементе", "uk": "Клієнти на абонементі"},
     "book_headline": {
@@ -1437,9 +1700,18 @@ TEXT: dict[str, dict[str, str]] = {
         "(імпортуйте з decimal='{found}' або не вказуйте decimal, щоб його визначено автоматично)",
     },
     "all_rejected": {
-        "en": "every row was rejected for the same reason: column {column!r} {reason}; nothing was imported",
-        "ru": "все строки отклонены по одной причине: столбец {column!r} {reason}; ничего не импортировано",
-        "uk": "усі рядки відхилено з однієї причини: стовпець {column!r} {reason}; нічого не імпортовано",
+        "en": (
+            "every row was rejected for the same reason in column «{column}» (row {row}: {reason}); "
+            "nothing was imported"
+        ),
+        "ru": (
+            "все строки отклонены по одной причине в столбце «{column}» (строка {row}: {reason}); "
+            "ничего не импортировано"
+        ),
+        "uk": (
+            "усі рядки відхилено з однієї причини у стовпці «{column}» (рядок {row}: {reason}); "
+            "нічого не імпортовано"
+        ),
     },
 }
 

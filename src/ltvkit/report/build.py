@@ -234,6 +234,7 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
             format_script=inline_script(scripts[1]),
             report_script=inline_script(scripts[2]),
             chart_data=chart_payload,
+            actions=(data.get("actions") or {}).get(lang),
         )
     )
 

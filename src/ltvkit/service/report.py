@@ -14,6 +14,7 @@ from ltvkit.data.sources import Tables
 from ltvkit.errors import ParameterError
 from ltvkit.report.build import CURVE_COHORTS, MAX_AGE, MAX_COHORTS, TARGET_RATIO, render, write_report
 from ltvkit.serialize import jsonable
+from ltvkit.service.actions import actions_of
 from ltvkit.service.analysis import Analysis
 from ltvkit.service.descriptive import predicted_ltv
 from ltvkit.service.whatif import scenarios as plan
@@ -53,6 +54,7 @@ def report_data(
     lorenz, gini = data.lorenz()
     cac = data.cac(margin=margin, target_ratio=TARGET_RATIO)[0] if not data.spend_by_month.empty else None
     predicted, model_notes = _predicted_by_channel(data, margin) if predictions else (None, [])
+    first = actions_of(data, summary, margin=margin, target=TARGET_RATIO)  # no engine query: shared tables
     what_if = None
     if scenarios:
         planned = plan(
@@ -91,6 +93,7 @@ def report_data(
             "products": data.quality_by("first_product").to_dict(orient="records"),
             "cac": cac.to_dict(orient="records") if cac is not None else None,
             "predicted": predicted,
+            "actions": first.views(),
         }
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 import tempfile
@@ -19,12 +20,13 @@ from starlette.concurrency import run_in_threadpool
 from ltvkit import __version__
 from ltvkit.choices import METRICS, SCHEMES, SPLITS
 from ltvkit.data.workspace import Workspace
-from ltvkit.errors import FileFormatError, MissingDataError, collect_notes
+from ltvkit.errors import FileFormatError, MappingError, MissingDataError, collect_notes
 from ltvkit.io.normalize import ImportOptions
 from ltvkit.io.writers import csv_bytes
 from ltvkit.serialize import jsonable, records
 from ltvkit.service import descriptive
 from ltvkit.service import whatif as what_if
+from ltvkit.service.actions import actions as plan_actions
 from ltvkit.service.contacts import segment_contacts_bytes
 from ltvkit.service.retainer import client_book, invoice_plan
 from ltvkit.service.segments import segments as segments_of
@@ -45,6 +47,14 @@ class ApiError(BaseModel):
 
     error: str
     message: str
+    messages: dict[str, str] | None = Field(
+        None, description="The message in en, ru and uk, for errors that carry their own texts"
+    )
+    columns: list[str] | None = Field(None, description="The file's columns, when a needed one is missing")
+    found: dict[str, str] | None = Field(None, description="Fields mapped to a column (field → column)")
+    missing: list[list[str]] | None = Field(
+        None, description="Groups of fields still without a column; one field of each group is needed"
+    )
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -169,6 +179,21 @@ def _check_gzip(path: Path, name: str, limit: int) -> None:
         raise HTTPException(415, f"{name}: a gzip file inside a gzip file is not read; upload the inner one")
 
 
+def _column_mapping(text: str, kind: str) -> dict[str, Any]:
+    """The mapping form's ``{"field": "column"}`` as a mapping's content (whose fields
+    :func:`ltvkit.io.presets.load_mapping` checks)."""
+    try:
+        columns = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MappingError(f"the column mapping is not JSON ({exc.msg})") from exc
+    if not isinstance(columns, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in columns.items()
+    ):
+        raise MappingError('the column mapping must be an object of texts: {"field": "column", …}')
+    chosen = {field: column for field, column in columns.items() if column}
+    return {"name": "mapping", "kind": "spend" if kind == "spend" else "orders", "columns": chosen}
+
+
 def _import(hub: Hub, path: Path, options: ImportOptions, job: Job | None) -> dict[str, Any]:
     try:
         with hub.writer() as ws:
@@ -203,6 +228,20 @@ async def import_upload(
     decimal: Annotated[Literal[".", ","] | None, Form()] = None,
     date_format: Annotated[str | None, Form(max_length=40)] = None,
     currency: Annotated[str | None, Form(pattern="^[A-Za-z]{3}$")] = None,
+    sheet: Annotated[
+        str | None, Form(max_length=100, description="The worksheet of a workbook to read")
+    ] = None,
+    exclude_tax_shipping: Annotated[
+        bool, Form(description="Take an order's tax and shipping out of its revenue (Shopify)")
+    ] = False,
+    columns: Annotated[
+        str | None,
+        Form(
+            max_length=8000,
+            description='Which column holds which field, as JSON: {"customer_id": "Покупатель", …} '
+            "(the fields of a mapping file's [columns]; the dashboard's mapping form sends it)",
+        ),
+    ] = None,
     wait: Annotated[
         bool, Query(description="Answer with the account when the import ends, not a job.")
     ] = False,
@@ -220,6 +259,9 @@ async def import_upload(
         decimal=decimal,
         date_format=date_format or None,
         currency=currency,
+        sheet=sheet or None,
+        exclude_tax_shipping=exclude_tax_shipping,
+        mapping=_column_mapping(columns, kind) if columns else None,
     )
     if wait:
         return JSONResponse(await run_in_threadpool(_import, hub, path, options, None), status_code=200)
@@ -403,6 +445,26 @@ def pareto(request: Request, currency: Currency = None) -> dict[str, Any]:
         )
 
     return _read(request, ("pareto", currency), compute)
+
+
+@router.get(
+    "/actions",
+    summary="What to do first: upsell, repeat purchases, retention, channel budget, win-back by money",
+)
+def actions(
+    request: Request,
+    horizon: Annotated[int, Query(ge=1, le=60, description="Months the levers are valued over.")] = 12,
+    target: Annotated[float, Query(ge=0.5, le=100, description="Target LTV:CAC for the max CAC.")] = 3.0,
+    margin: Margin = None,
+    currency: Currency = None,
+    lang: Literal["en", "ru", "uk"] = "en",
+) -> dict[str, Any]:
+    found = _read(
+        request,
+        ("actions", horizon, target, margin, currency),
+        lambda ws: plan_actions(ws, horizon=horizon, margin=margin, target=target, currency=currency),
+    )
+    return jsonable(found.to_dict(lang))
 
 
 # --- models ----------------------------------------------------------------------------------------------
