@@ -53,6 +53,13 @@ FormatOpt = Annotated[
     str, typer.Option("--format", help=f"table (terminal), or write {', '.join(FORMATS)} to --out.")
 ]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="File to write (with --format, or by extension).")]
+ContactsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--contacts",
+        help="Contact files for an import: getcourse (user import) or unisender (also SendPulse).",
+    ),
+]
 ScenariosOpt = Annotated[Path | None, typer.Option("--file", help="Several scenarios (TOML: [name] fields).")]
 TargetOpt = Annotated[float, typer.Option(help="Target LTV:CAC for the affordable CAC.")]
 MarginOpt = Annotated[
@@ -850,6 +857,27 @@ def report(
 
 
 @command()
+def workbook(
+    ctx: typer.Context,
+    out_file: Annotated[Path, typer.Option("--out", help="The XLSX file to write.")] = Path("ltv.xlsx"),
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    currency: CurrencyOpt = None,
+    margin: MarginOpt = None,
+    target: TargetOpt = 3.0,
+    horizon: Annotated[int, typer.Option(help="Months at which the channel table reads LTV.")] = 12,
+) -> None:
+    """Write a workbook for Excel and Google Sheets: an LTV calculator with live formulas (average check ×
+    purchases a year × lifetime, × margin, max CAC), the cohort triangle and the channel table."""
+    from ltvkit.service.workbook import write_workbook
+
+    with _data(ctx, workspace) as ws:
+        path = write_workbook(
+            ws, out_file, lang=_lang(ctx), currency=currency, margin=margin, target=target, horizon=horizon
+        )
+    out.print(f"Workbook: [bold]{escape(str(path))}[/bold]")
+
+
+@command()
 def check(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option(help="How many left-out rows to show.")] = 10,
@@ -1159,20 +1187,36 @@ def segments(
         str | None,
         typer.Option(help="One segment's customer list instead of the summary, e.g. 'at risk' (with --out)."),
     ] = None,
+    contacts: ContactsOpt = None,
     currency: CurrencyOpt = None,
     fmt: FormatOpt = "table",
     as_json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
-    """Whom to act on? Segment sizes, revenue, average LTV and the suggested action; lists to export."""
+    """Whom to act on? Segment sizes, revenue, average LTV and the suggested action; lists to export (with
+    --contacts, as contact files for GetCourse's user import or Unisender: email, phone, name, tag)."""
+    from ltvkit.service.contacts import export_segment_contacts
     from ltvkit.service.segments import read_exclusions
     from ltvkit.service.segments import segments as segments_of
 
+    if contacts is not None and export is None:
+        raise typer.BadParameter(
+            "--contacts writes the --export lists: add --export FOLDER", param_hint="--export"
+        )
     with _data(ctx, workspace) as ws:
         found = segments_of(ws, scheme, currency=currency, core_product=core_product, use_model=model)
+        excluded = read_exclusions(exclude_file) if exclude_file else set()
+        if export is not None and contacts is not None:
+            paths = export_segment_contacts(ws, found, export, contacts, lang=_lang(ctx), exclude=excluded)
+        elif export is not None:
+            paths = found.export(export, exclude=excluded)
     _notes(found.notes)
     summary = found.summary()
-    excluded = read_exclusions(exclude_file) if exclude_file else set()
+    if export is not None:
+        err.print(
+            f"Exported {len(paths)} segment lists to {export}"
+            + (f", without {len(excluded)} excluded" if excluded else "")
+        )
     if segment is not None:
         lists = found.lists(exclude=excluded)
         if segment not in lists:
@@ -1189,12 +1233,6 @@ def segments(
             ),
         )
         return
-    if export is not None:
-        paths = found.export(export, exclude=excluded)
-        err.print(
-            f"Exported {len(paths)} segment lists to {export}"
-            + (f", without {len(excluded)} excluded" if excluded else "")
-        )
     from ltvkit import i18n
 
     title = f"{scheme} segments: {len(found.customers):,} customers ({found.currency})"
@@ -1299,16 +1337,26 @@ def followup(
     ctx: typer.Context,
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     days: Annotated[int, typer.Option(help="Orders placed within this many days of the last day.")] = 30,
+    contacts: ContactsOpt = None,
     fmt: FormatOpt = "table",
     as_json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
     """Whom to follow up? Orders awaiting payment that no later purchase of the same product settled, with
-    each customer's email and phone (the list to call or write to first)."""
+    each customer's email and phone (the list to call or write to first); with --contacts, the customers as
+    a contact file for GetCourse's user import or Unisender written to --out."""
+    from ltvkit.service.contacts import follow_up_contacts
     from ltvkit.service.segments import follow_up_list
 
+    if contacts is not None and out_file is None:
+        raise typer.BadParameter("--contacts needs --out FILE", param_hint="--out")
     with _data(ctx, workspace) as ws:
         found = follow_up_list(ws, days=days)
+        if contacts is not None and out_file is not None:
+            out_file.parent.mkdir(parents=True, exist_ok=True)
+            out_file.write_bytes(follow_up_contacts(ws, found, contacts, lang=_lang(ctx)))
+            err.print(f"Written: {escape(str(out_file))}")
+            return
     frame = found.orders
 
     def show() -> None:

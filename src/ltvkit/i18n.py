@@ -727,6 +727,168 @@ TEXT: dict[str, dict[str, str]] = {
             "Місяць 0 (перша покупка: утримання завжди 100%) сірий і не входить до кольорової шкали."
         ),
     },
+    # the spreadsheet workbook (ltv workbook, GET /api/workbook) and the contact lists (block: workbook)
+    "wb_download": {
+        "en": "Download the workbook for Excel and Google Sheets (XLSX): LTV calculator, cohorts, channels",
+        "ru": "Скачать книгу XLSX для электронных таблиц: калькулятор LTV, когорты, каналы",
+        "uk": "Завантажити книгу XLSX для електронних таблиць: калькулятор LTV, когорти, канали",
+    },
+    "contacts_tag": {"en": "LTV: {name}", "ru": "LTV: {name}", "uk": "LTV: {name}"},
+    "contacts_tag_followup": {
+        "en": "LTV: unpaid order",
+        "ru": "LTV: неоплаченный заказ",
+        "uk": "LTV: неоплачене замовлення",
+    },
+    "wb_sheet_calculator": {"en": "LTV calculator", "ru": "Калькулятор LTV", "uk": "Калькулятор LTV"},
+    "wb_sheet_retention": {"en": "Retention", "ru": "Удержание", "uk": "Утримання"},
+    "wb_sheet_ltv": {"en": "Revenue per customer", "ru": "Выручка на клиента", "uk": "Виручка на клієнта"},
+    "wb_sheet_channels": {"en": "Channels", "ru": "Каналы", "uk": "Канали"},
+    "wb_calculator_title": {
+        "en": "LTV calculator ({currency})",
+        "ru": "Калькулятор LTV ({currency})",
+        "uk": "Калькулятор LTV ({currency})",
+    },
+    "wb_calculator_note": {
+        "en": "Your orders up to {date} — change a blue cell: the results below are formulas and follow.",
+        "ru": "Ваши заказы по {date} — измените голубую ячейку: результаты ниже считаются формулами.",
+        "uk": "Ваші замовлення по {date} — змініть блакитну клітинку: результати нижче рахуються формулами.",
+    },
+    "wb_inputs": {"en": "Inputs", "ru": "Исходные данные", "uk": "Вихідні дані"},
+    "wb_results": {"en": "Results", "ru": "Результаты", "uk": "Результати"},
+    "wb_value": {"en": "Value", "ru": "Значение", "uk": "Значення"},
+    "wb_source": {"en": "Where it comes from", "ru": "Откуда значение", "uk": "Звідки значення"},
+    "wb_aov": {"en": "Average check", "ru": "Средний чек", "uk": "Середній чек"},
+    "wb_aov_note": {
+        "en": "net revenue / purchases, from your orders",
+        "ru": "чистая выручка / число покупок, по вашим заказам",
+        "uk": "чиста виручка / кількість покупок, за вашими замовленнями",
+    },
+    "wb_purchases_per_year": {"en": "Purchases a year", "ru": "Покупок в год", "uk": "Покупок на рік"},
+    "wb_purchases_per_year_note": {
+        "en": "purchases a year while a customer keeps buying, from your orders",
+        "ru": "покупок в год, пока клиент продолжает покупать, по вашим заказам",
+        "uk": "покупок на рік, поки клієнт продовжує купувати, за вашими замовленнями",
+    },
+    "wb_lifetime_years": {
+        "en": "Expected lifetime, years",
+        "ru": "Ожидаемый срок жизни клиента, лет",
+        "uk": "Очікуваний строк життя клієнта, років",
+    },
+    "wb_lifetime_note": {
+        "en": "how long a customer keeps buying: Kaplan–Meier over those who stopped and those still buying",
+        "ru": "сколько клиент продолжает покупать: Каплан — Мейер по ушедшим и ещё покупающим",
+        "uk": "скільки клієнт продовжує купувати: Каплан — Маєр за тими, хто пішов, і тими, хто ще купує",
+    },
+    "wb_lifetime_lower_note": {
+        "en": (
+            "at least this long: many customers are still buying at the end of your data (Kaplan–Meier over "
+            "those who stopped and those still buying)"
+        ),
+        "ru": (
+            "не меньше этого: многие клиенты ещё покупают на конец данных (Каплан — Мейер по ушедшим и ещё "
+            "покупающим)"
+        ),
+        "uk": (
+            "не менше за це: багато клієнтів ще купують на кінець даних (Каплан — Маєр за тими, хто пішов, і "
+            "тими, хто ще купує)"
+        ),
+    },
+    "wb_margin": {"en": "Margin", "ru": "Маржа", "uk": "Маржа"},
+    "wb_margin_note_costs": {
+        "en": "gross profit / net revenue, from the costs and fees in your orders",
+        "ru": "валовая прибыль / чистая выручка, по себестоимости и комиссиям в ваших заказах",
+        "uk": "валовий прибуток / чиста виручка, за собівартістю та комісіями у ваших замовленнях",
+    },
+    "wb_margin_note_given": {
+        "en": "the margin you gave",
+        "ru": "указанная вами маржа",
+        "uk": "вказана вами маржа",
+    },
+    "wb_margin_note_none": {
+        "en": "100% (revenue): your orders have no costs; enter your margin",
+        "ru": "100 % (выручка): в заказах нет себестоимости; введите свою маржу",
+        "uk": "100% (виручка): у замовленнях немає собівартості; введіть свою маржу",
+    },
+    "wb_target": {"en": "Target LTV:CAC", "ru": "Целевое LTV:CAC", "uk": "Цільове LTV:CAC"},
+    "wb_target_note": {
+        "en": "3 is the usual rule: a customer brings three times what acquiring them cost",
+        "ru": "обычное правило — 3: клиент приносит втрое больше, чем стоило его привлечь",
+        "uk": "звичайне правило — 3: клієнт приносить утричі більше, ніж коштувало його залучити",
+    },
+    "wb_ltv": {"en": "LTV (revenue)", "ru": "LTV (выручка)", "uk": "LTV (виручка)"},
+    "wb_ltv_note": {
+        "en": "average check × purchases a year × lifetime",
+        "ru": "средний чек × покупок в год × срок жизни",
+        "uk": "середній чек × покупок на рік × строк життя",
+    },
+    "wb_profit_ltv": {
+        "en": "LTV × margin (gross profit)",
+        "ru": "LTV × маржа (валовая прибыль)",
+        "uk": "LTV × маржа (валовий прибуток)",
+    },
+    "wb_profit_ltv_note": {"en": "LTV × margin", "ru": "LTV × маржа", "uk": "LTV × маржа"},
+    "wb_max_cac": {
+        "en": "Max CAC",
+        "ru": "Макс. CAC",
+        "uk": "Макс. CAC",
+    },
+    "wb_max_cac_note": {
+        "en": "the most a new customer may cost: LTV × margin / target LTV:CAC",
+        "ru": "сколько можно платить за нового клиента: LTV × маржа / целевое LTV:CAC",
+        "uk": "скільки можна платити за нового клієнта: LTV × маржа / цільове LTV:CAC",
+    },
+    "wb_other_currencies": {
+        "en": "Orders in {codes} are not in this workbook: export one for each currency.",
+        "ru": "Заказы в {codes} в эту книгу не вошли: выгрузите книгу для каждой валюты.",
+        "uk": "Замовлення в {codes} до цієї книги не ввійшли: вивантажте книгу для кожної валюти.",
+    },
+    "wb_retention_title": {
+        "en": "Retention: the share of each monthly cohort's customers who bought in each month ({currency})",
+        "ru": "Удержание: доля клиентов каждой месячной когорты, купивших в каждом месяце ({currency})",
+        "uk": "Утримання: частка клієнтів кожної місячної когорти, що купили в кожному місяці ({currency})",
+    },
+    "wb_ltv_title": {
+        "en": "Cumulative net revenue per customer of each monthly cohort ({currency})",
+        "ru": "Накопленная чистая выручка на клиента каждой месячной когорты ({currency})",
+        "uk": "Накопичена чиста виручка на клієнта кожної місячної когорти ({currency})",
+    },
+    "wb_ages": {
+        "en": "Months since the first purchase (empty: not reached yet)",
+        "ru": "Месяцев с первой покупки (пусто: ещё не наступил)",
+        "uk": "Місяців від першої покупки (порожньо: ще не настав)",
+    },
+    "wb_cohort": {"en": "Cohort", "ru": "Когорта", "uk": "Когорта"},
+    "wb_cohort_size": {"en": "Customers", "ru": "Клиентов", "uk": "Клієнтів"},
+    "wb_channels_title": {
+        "en": "Channels ({currency}): customers by the channel of their first purchase",
+        "ru": "Каналы ({currency}): клиенты по каналу первой покупки",
+        "uk": "Канали ({currency}): клієнти за каналом першої покупки",
+    },
+    "wb_ltv_at": {
+        "en": "LTV at {months} months",
+        "ru": "LTV за {months} мес.",
+        "uk": "LTV за {months} міс.",
+    },
+    "wb_payback_months": {"en": "Payback, months", "ru": "Окупаемость, мес.", "uk": "Окупність, міс."},
+    "wb_channels_note": {
+        "en": (
+            "CAC = spend / new customers; max CAC = gross-profit LTV / {target}; payback: months until a "
+            "cohort's gross profit per customer covers its CAC (empty: not yet)."
+        ),
+        "ru": (
+            "CAC = расходы / новые клиенты; макс. CAC = LTV по валовой прибыли / {target}; окупаемость — "
+            "месяцев, пока валовая прибыль на клиента когорты не покроет её CAC (пусто: ещё нет)."
+        ),
+        "uk": (
+            "CAC = витрати / нові клієнти; макс. CAC = LTV за валовим прибутком / {target}; окупність — "
+            "місяців, доки валовий прибуток на клієнта когорти не покриє її CAC (порожньо: ще ні)."
+        ),
+    },
+    "wb_channels_no_spend": {
+        "en": "No marketing spend in your data: import a spend file for CAC, LTV:CAC and payback.",
+        "ru": "В данных нет расходов на рекламу: загрузите файл расходов для CAC, LTV:CAC и окупаемости.",
+        "uk": "У даних немає витрат на рекламу: завантажте файл витрат для CAC, LTV:CAC та окупності.",
+    },
     "scheme": {"en": "Segmentation", "ru": "Сегментация", "uk": "Сегментація"},
     "scheme_rfm": {
         "en": "RFM: how recently, how often, how much",

@@ -27,11 +27,13 @@ from ltvkit.serialize import jsonable, records
 from ltvkit.service import descriptive
 from ltvkit.service import whatif as what_if
 from ltvkit.service.actions import actions as plan_actions
+from ltvkit.service.contacts import segment_contacts_bytes
 from ltvkit.service.retainer import client_book, invoice_plan
 from ltvkit.service.segments import segments as segments_of
 from ltvkit.service.summary import summary as summarise
 from ltvkit.service.valuation import MODELS, PURCHASE_MODELS, fit_model, predict_customers
 from ltvkit.service.whatif import Scenario, TripwireScenario
+from ltvkit.service.workbook import workbook_bytes
 from ltvkit.web.state import Hub, Job
 
 UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".parquet", ".jsonl", ".ndjson", ".json"}
@@ -401,6 +403,34 @@ def cac(
     return _read(request, ("cac", horizon, target, margin, monthly, currency), compute)
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/workbook",
+    summary="A workbook for Excel and Google Sheets: LTV calculator with live formulas, cohorts, channels",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}},
+)
+def workbook(
+    request: Request,
+    lang: Literal["en", "ru", "uk"] = "en",
+    horizon: Annotated[int, Query(ge=1, le=120)] = 12,
+    target: Annotated[float, Query(gt=0, le=100)] = 3.0,
+    margin: Margin = None,
+    currency: Currency = None,
+) -> Response:
+    def compute(ws: Workspace) -> bytes:
+        return workbook_bytes(ws, lang=lang, currency=currency, margin=margin, target=target, horizon=horizon)
+
+    content = _read(request, ("workbook", lang, horizon, target, margin, currency), compute)
+    return Response(
+        content,
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="ltv-{lang}.xlsx"'},
+    )
+
+
 @router.get("/pareto", summary="Revenue share of the top customers and the Gini coefficient")
 def pareto(request: Request, currency: Currency = None) -> dict[str, Any]:
     def compute(ws: Workspace) -> dict[str, Any]:
@@ -545,20 +575,42 @@ def segments(
     return records(_segmented(request, scheme, currency, model).summary())
 
 
-@router.get("/segments/export", summary="One segment's customers as CSV (UTF-8 with BOM, opens in Excel)")
+@router.get(
+    "/segments/export",
+    summary="One segment's customers as CSV (UTF-8 with BOM, opens in Excel), or as a contact file for "
+    "GetCourse's user import or Unisender",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def segment_export(
     request: Request,
     segment_name: Annotated[str, Query(alias="segment", max_length=100)],
     scheme: Scheme = "rfm",  # type: ignore[valid-type]
     currency: Currency = None,
     model: UseModel = False,
+    contacts: Annotated[
+        Literal["getcourse", "unisender"] | None,
+        Query(description="A contact file (email, phone, name, tag) for this import instead."),
+    ] = None,
+    lang: Literal["en", "ru", "uk"] = "en",
 ) -> Response:
-    chosen = _segmented(request, scheme, currency, model).lists().get(segment_name)
+    found = _segmented(request, scheme, currency, model)
+    chosen = found.lists().get(segment_name)
     if chosen is None:
         raise HTTPException(404, f"no customers in segment {segment_name!r} of {scheme}")
-    name = re.sub(r"[^\w-]", "_", f"{scheme}-{segment_name}")
+    name = re.sub(r"[^\w-]", "_", f"{contacts or scheme}-{segment_name}")
+    if contacts is not None:
+
+        def compute(ws: Workspace) -> bytes:
+            with collect_notes():  # a file has no place for the note on customers without email or phone
+                return segment_contacts_bytes(ws, found, segment_name, contacts, lang=lang)
+
+        key = ("segment_contacts", scheme, currency, model, segment_name, contacts, lang)
+        content = _read(request, key, compute)
+    else:
+        content = csv_bytes(chosen)
     return Response(
-        csv_bytes(chosen),
+        content,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )

@@ -48,6 +48,11 @@
   // chooses it); money is never summed across currencies
   var CURRENCY = new URLSearchParams(location.search).get("currency") || "";
   var PER_CURRENCY = /^\/api\/(cohorts|channels|cac|pareto|predictions|segments|actions)\b/;
+  if (CURRENCY) {  // a download of the page's figures (the workbook) is of the page's currency too
+    document.querySelectorAll("a[data-per-currency]").forEach(function (a) {
+      a.href += "&" + new URLSearchParams({ currency: CURRENCY });
+    });
+  }
 
   function api(path, options) {
     if (CURRENCY && PER_CURRENCY.test(path)) {
