@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -67,6 +68,7 @@ EndOpt = Annotated[
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+_LANG: ContextVar[str] = ContextVar("ltv_lang", default="en")  # the command's language, set before it runs
 
 
 retainer_app = typer.Typer(
@@ -87,12 +89,8 @@ def _t(key: str, lang: str, **values: object) -> str:
 
 def _current_lang() -> str:
     """The language of the command running now (``--lang``, LTV_LANG or LANG), for helpers without its
-    context; English outside a command."""
-    import click
-
-    ctx = click.get_current_context(silent=True)
-    settings = ctx.find_root().obj if ctx is not None else None
-    return settings.lang if isinstance(settings, Settings) else "en"
+    context (Typer runs a command outside Click's context stack); English outside a command."""
+    return _LANG.get()
 
 
 def _fail(message: str) -> NoReturn:
@@ -202,6 +200,7 @@ def where_the_data_is(
         SourceOptions(source, table, mapping, spend_table, source_currency) if source else None,
         _language(lang),
     )
+    _LANG.set(ctx.obj.lang)
 
 
 @dataclass(frozen=True)
@@ -513,7 +512,9 @@ def rejected(
     shown = rows if limit == 0 else rows.head(limit)
     for r in shown.itertuples():
         reason = i18n.reason(str(r.reason), lang)
-        table.add_row(*map(_plain, (r.import_id, r.file_name, r.row_number, r.column, r.value, reason)))
+        field = f"data_field_{r.column}"  # a field of the orders (the customer) rather than a file's column
+        column = i18n.text(field, lang) if field in i18n.TEXT else r.column
+        table.add_row(*map(_plain, (r.import_id, r.file_name, r.row_number, column, r.value, reason)))
     out.print(table)
     if len(shown) < len(rows):
         out.print(_t("cli_more", lang, n=formatting.number(len(rows) - len(shown), lang)))
@@ -788,13 +789,17 @@ def channels(
 
     frame, lang = found.table, _lang(ctx)
     by_name = columns.header(by, lang)
+    shown = frame
+    if paths and "next_product" in frame.columns:  # "(none)": no next product bought yet
+        none = _t("cli_no_next_product", lang)
+        shown = frame.assign(next_product=frame["next_product"].replace("(none)", none))
     title = _t("cli_paths_title", lang) if paths else _t("cli_quality_title", lang, by=by_name)
     _emit(
         frame,
         "json" if as_json else fmt,
         out_file,
         lambda: out.print(
-            _frame_table(frame, f"{title} ({found.currency})", lang=lang, currency=found.currency)
+            _frame_table(shown, f"{title} ({found.currency})", lang=lang, currency=found.currency)
         ),
     )
 

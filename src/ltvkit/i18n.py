@@ -644,6 +644,37 @@ TEXT: dict[str, dict[str, str]] = {
     "cli_count": {"en": "count", "ru": "количество", "uk": "кількість"},
     "cli_updated": {"en": "{n} updated", "ru": "{n} обновлено", "uk": "{n} оновлено"},
     "col_updated": {"en": "Updated", "ru": "Обновлено", "uk": "Оновлено"},
+    "data_field_customer": {"en": "customer", "ru": "клиент", "uk": "клієнт"},
+    "col_next_product": {"en": "Next product", "ru": "Следующий продукт", "uk": "Наступний продукт"},
+    "col_share": {"en": "Share", "ru": "Доля", "uk": "Частка"},
+    "cli_no_next_product": {"en": "(none yet)", "ru": "(пока нет)", "uk": "(поки немає)"},
+    "col_price": {"en": "Tripwire price", "ru": "Цена трипвайера", "uk": "Ціна трипвайера"},
+    "col_conversion": {
+        "en": "Conversion to the core product",
+        "ru": "Конверсия в основной продукт",
+        "uk": "Конверсія в основний продукт",
+    },
+    "col_tripwire_net": {
+        "en": "Tripwire revenue per buyer",
+        "ru": "Выручка трипвайера на покупателя",
+        "uk": "Виручка трипвайера на покупця",
+    },
+    "col_tripwire_profit": {
+        "en": "Tripwire profit per buyer",
+        "ru": "Прибыль трипвайера на покупателя",
+        "uk": "Прибуток трипвайера на покупця",
+    },
+    "col_profit_ltv": {"en": "Profit LTV", "ru": "LTV по прибыли", "uk": "LTV за прибутком"},
+    "col_buyers_change": {
+        "en": "Change of buyers",
+        "ru": "Изменение числа покупателей",
+        "uk": "Зміна кількості покупців",
+    },
+    "col_spend_value_change": {
+        "en": "Change of profit per ad spend",
+        "ru": "Изменение прибыли на единицу расходов на рекламу",
+        "uk": "Зміна прибутку на одиницю витрат на рекламу",
+    },
     "cli_merged": {
         "en": "{n} line items merged into their orders",
         "ru": "{n} позиций объединено в свои заказы",
