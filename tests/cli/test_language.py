@@ -200,3 +200,26 @@ def test_a_stage_reads_in_the_language() -> None:
     assert cli._stage("render:uk", "uk") == "звіт: uk"
     assert cli._stage("read:orders.csv", "en") == "reading: orders.csv"
     assert cli._stage("something_new", "ru") == "something_new"  # a stage without a text yet: its name
+
+
+def test_a_model_note_is_english_text_that_knows_its_translations() -> None:
+    """A weak-identification note stays the English string the JSON and the logs show, and the CLI, the
+    report and the dashboard write it in their reader's language, numbers with the locale's decimal mark."""
+    import pickle
+    import warnings
+
+    from ltvkit.errors import WeakIdentificationWarning, collect_notes
+    from ltvkit.models import ParetoNBDModel
+
+    model = ParetoNBDModel.from_params(r=1.3, alpha=47.25, s=5e4, beta=4.5e7)
+    model.identification_ = type("I", (), {"weak": ("s", "beta")})()  # the state a fit on the ridge leaves
+    with collect_notes() as notes:
+        warnings.warn(model._weak_identification_note(), WeakIdentificationWarning, stacklevel=1)
+    (note,) = notes
+    assert note.startswith("Pareto/NBD: not enough data to estimate how long customers keep buying")
+    assert "average lifetime of about 900 time units" in note
+    russian = i18n.localized(note, "ru")
+    assert russian.startswith("Pareto/NBD: недостаточно данных, чтобы оценить, как долго клиенты")
+    assert "около 900 единиц" in russian and "s = 50000" in russian
+    assert i18n.localized(pickle.loads(pickle.dumps(note)), "uk") == i18n.localized(note, "uk")
+    assert i18n.localized("a plain note", "uk") == "a plain note"  # text without a key stays as it is
