@@ -582,7 +582,7 @@ def summary(
     its interval and the data's grade, and revenue per customer so far, per currency."""
     from ltvkit.service.summary import summary as summarise
 
-    with _data(ctx, workspace) as ws:
+    with _data(ctx, workspace) as ws, _progress(_lang(ctx), quiet=as_json):
         found = summarise(ws, margin=margin, inactive_after_days=inactive_days)
     result, ltv = found.overview, found.ltv
     if as_json:
