@@ -228,7 +228,8 @@ _NOTES_LOCK = threading.RLock()
 @contextmanager
 def collect_notes() -> Iterator[list[str]]:
     """Collect the :class:`LtvWarning` messages raised inside the block (each one, even if repeated) into the
-    list it yields, for a caller that shows them as notes beside its result; other warnings pass through.
+    list it yields, for a caller that shows them as notes beside its result (an :class:`ltvkit.i18n.Note`
+    given as the message stays one, to be shown in the reader's language); other warnings pass through.
 
     Python's warning filters are global to the process, so blocks in different threads (the web server's)
     take turns: one thread's block cannot restore the filters under another's, which would turn that one's
@@ -246,6 +247,10 @@ def _collected(notes: list[str]) -> Iterator[list[str]]:
     finally:
         for warning in caught:  # outside the recording block, so the others reach the usual filters once
             if issubclass(warning.category, LtvWarning):
-                notes.append(str(warning.message))
+                args: tuple[object, ...] = getattr(
+                    warning.message, "args", ()
+                )  # a note that knows its translations stays one
+                first = args[0] if len(args) == 1 else None
+                notes.append(first if isinstance(first, str) else str(warning.message))
             else:
                 warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)

@@ -12,6 +12,7 @@ from ltvkit.analytics.channels import chained_curves
 from ltvkit.analytics.cohorts import cohort_matrix
 from ltvkit.data.sources import Tables
 from ltvkit.errors import ParameterError
+from ltvkit.progress import step
 from ltvkit.report.build import CURVE_COHORTS, MAX_AGE, MAX_COHORTS, TARGET_RATIO, render, write_report
 from ltvkit.serialize import jsonable
 from ltvkit.service.actions import actions_of
@@ -127,8 +128,13 @@ def build_reports(
     predictions: bool = True,
 ) -> list[Path]:
     """The report in each language of ``outputs`` (language → file), its figures computed once."""
+    step("figures")
     data = report_data(tables, currency=currency, margin=margin, scenarios=scenarios, predictions=predictions)
-    return [write_report(render(data, lang), out) for lang, out in outputs.items()]
+    written = []
+    for done, (lang, out) in enumerate(outputs.items()):
+        step(f"render:{lang}", done, len(outputs))
+        written.append(write_report(render(data, lang), out))
+    return written
 
 
 def build_report(
