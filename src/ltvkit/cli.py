@@ -62,6 +62,13 @@ LangOpt = Annotated[str, typer.Option(envvar="LTV_LANG", help="Language of the o
 EndOpt = Annotated[
     str | None, typer.Option("--observation-end", help="Last day observed (default: the last purchase).")
 ]
+RegularizationOpt = Annotated[
+    str,
+    typer.Option(
+        help="How the models are fitted: auto (weakly informative priors when the data are thin), none (the "
+        "data alone, maximum likelihood) or map (always with the priors)."
+    ),
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -624,6 +631,9 @@ def channels(
         ),
     ] = False,
     horizon: Annotated[int, typer.Option(help="With --predicted: months from the first purchase.")] = 12,
+    regularization: Annotated[
+        str, typer.Option(help="With --predicted: auto, none (maximum likelihood) or map (with priors).")
+    ] = "auto",
     target: TargetOpt = 3.0,
     currency: CurrencyOpt = None,
     margin: MarginOpt = None,
@@ -636,7 +646,9 @@ def channels(
     from ltvkit.service.descriptive import channels as channels_of
 
     if predicted:
-        _predicted(ctx, workspace, by, horizon, target, margin, currency, fmt, as_json, out_file)
+        _predicted(
+            ctx, workspace, by, horizon, target, margin, currency, fmt, as_json, out_file, regularization
+        )
         return
     with _data(ctx, workspace) as ws:
         found = channels_of(ws, by=by, currency=currency, margin=margin, paths=paths)
@@ -720,6 +732,7 @@ def _predicted(
     fmt: str,
     as_json: bool,
     out_file: Path | None,
+    regularization: str,
 ) -> None:
     """``ltv channels --predicted``: the predicted LTV table, with the intervals written out, the caveats and
     the channels whose CAC is above what they can bear."""
@@ -729,7 +742,13 @@ def _predicted(
     lang = _lang(ctx)
     with _data(ctx, workspace) as ws:
         found = predicted_ltv(
-            ws, by=by, horizon_months=horizon, margin=margin or 1.0, target=target, currency=currency
+            ws,
+            by=by,
+            horizon_months=horizon,
+            margin=margin or 1.0,
+            target=target,
+            currency=currency,
+            regularization=regularization,
         )
     _notes(found.notes)
     table, code = found.table, found.currency
@@ -939,6 +958,7 @@ def fit(
     ] = None,
     currency: CurrencyOpt = None,
     product: Annotated[str | None, typer.Option(help="Subscription product (for --model sbg).")] = None,
+    regularization: RegularizationOpt = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Fit a model and print its parameters with standard errors and the log-likelihood."""
@@ -952,6 +972,7 @@ def fit(
             observation_end=calibration_end,  # type: ignore[arg-type]
             currency=currency,
             product=product,
+            regularization=regularization,
         )
     data = result.to_dict()
     if as_json:
@@ -974,6 +995,7 @@ def fit(
     out.print(
         f"log-likelihood: {data['log_likelihood']:.2f}   distinct rows fitted: {data['distinct_rows']:,}"
     )
+    out.print(escape(result.model.regularization_.sentence(_lang(ctx))))
     for note in data["notes"]:
         out.print(f"[yellow]note:[/yellow] {escape(note)}")
 
@@ -999,6 +1021,7 @@ def predict(
     out_table: Annotated[
         str | None, typer.Option(help="With --source: write the predictions to this table there.")
     ] = None,
+    regularization: RegularizationOpt = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Predict each customer's purchases, P(alive) and CLV over a horizon, with an interval.
@@ -1017,6 +1040,7 @@ def predict(
         margin=margin,
         observation_end=observation_end,
         currency=currency,
+        regularization=regularization,
     )
     with _data(ctx, workspace, writable=out_table is not None) as tables:
         if isinstance(tables, Source):
@@ -1033,6 +1057,8 @@ def predict(
         f"(discount {discount_rate:.0%} a year, margin {margin:.0%})"
     )
     out.print(f"Expected purchases: {info['expected_purchases']:,.0f}   total CLV: {info['total_clv']:,.2f}")
+    for fitted in ("purchase", "spend"):
+        out.print(escape(info[f"{fitted}_regularization"]["sentence"]))
     table = Table(title="Most valuable customers")
     for col in (
         "customer",
@@ -1067,6 +1093,7 @@ def compare(
     observation_end: EndOpt = None,
     unit: UnitOpt = "week",
     currency: CurrencyOpt = None,
+    regularization: RegularizationOpt = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Rank the purchase models by how well they predict a holdout period."""
@@ -1079,6 +1106,7 @@ def compare(
             observation_end=observation_end,
             unit=unit,
             currency=currency,
+            regularization=regularization,
         )  # type: ignore[arg-type]
     if as_json:
         _print_json({**info, "models": table.to_dict(orient="records")})
@@ -1113,6 +1141,8 @@ def compare(
             f"{r.log_likelihood:,.1f}",
         )
     out.print(view)
+    for r in table.itertuples():
+        out.print(f"{r.model}: {escape(r.regularization['sentence'])}")
     out.print(escape(info["verdict"]))
     frequency = Table(title="Mean holdout purchases by calibration repeat purchases (x)")
     for col in ("x", "customers", "actual", *table["model"]):
@@ -1151,6 +1181,9 @@ def segments(
     core_product: Annotated[
         str | None, typer.Option(help="The core product for cross-sell (default: top revenue).")
     ] = None,
+    regularization: Annotated[
+        str, typer.Option(help="With --model: auto, none (maximum likelihood) or map (with priors).")
+    ] = "auto",
     currency: CurrencyOpt = None,
     fmt: FormatOpt = "table",
     as_json: JsonOpt = False,
@@ -1161,7 +1194,14 @@ def segments(
     from ltvkit.service.segments import segments as segments_of
 
     with _data(ctx, workspace) as ws:
-        found = segments_of(ws, scheme, currency=currency, core_product=core_product, use_model=model)
+        found = segments_of(
+            ws,
+            scheme,
+            currency=currency,
+            core_product=core_product,
+            use_model=model,
+            regularization=regularization,
+        )
     _notes(found.notes)
     summary = found.summary()
     if export is not None:

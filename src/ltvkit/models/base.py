@@ -544,6 +544,15 @@ class PurchaseModel(BaseModel):
         for the delta-method intervals of :func:`ltvkit.predict.clv.customer_value`."""
         raise NotImplementedError
 
+    def _purchase_within_if_alive(self, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """P(at least one purchase in the next ``t`` | active at T, x, T) (:mod:`ltvkit.predict.timing`)."""
+        raise NotImplementedError
+
+    def _wait_if_alive(self, probability: float, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """The wait w from T with P(next purchase within w | active at T, buys again, x, T) = ``probability``
+        (:mod:`ltvkit.predict.timing`)."""
+        raise NotImplementedError
+
     def expected_purchases_new_customer(self, t: float | np.ndarray) -> np.ndarray:
         """E[X(t)]: expected repeat purchases by time ``t`` of a customer who has just made a first
         purchase."""

@@ -163,6 +163,18 @@ class BetaGeoModel(PurchaseModel):
         x, t_x, T = as_arrays(data, columns, ("frequency", "recency", "T"))
         return self._expected(np.asarray(t, dtype=float), x, t_x, T)
 
+    def _purchase_within_if_alive(self, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """1 − ((α+T)/(α+T+t))^(r+x): an active customer's rate is Gamma(r+x, α+T) and drop-out comes only
+        right after a purchase, so the next purchase is a Lomax wait."""
+        r, alpha, _, _ = self._p
+        return -np.expm1((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
+
+    def _wait_if_alive(self, probability: float, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """w_q = (α+T)·((1−q)^(−1/(r+x)) − 1), the inverse of :meth:`_purchase_within_if_alive` (an active
+        customer always buys again)."""
+        r, alpha, _, _ = self._p
+        return (alpha + T) * np.expm1(-np.log1p(-probability) / (r + x))
+
     def _expected_if_alive(self, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
         """E[Y(t) | active, x, T], the bracket of eq. 10: (a+b+x−1)/(a−1) · [1 − (1−z)^(r+x) ₂F₁(r+x, b+x;
         a+b+x−1; z)], z = t/(α+T+t) (MBG: b+x+1 and a+b+x), in whichever of two equal forms has the shorter

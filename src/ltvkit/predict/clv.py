@@ -57,7 +57,7 @@ def _discounted(cumulative: np.ndarray, discount: np.ndarray) -> np.ndarray:
     return cumulative @ (discount - np.append(discount[1:], 0.0))
 
 
-def _pairs(x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def distinct_pairs(x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (x, T) — what E[Y(t) | active] depends on — and each row's index among them (factorised
     column by column: a factorisation of pairs is tens of times slower)."""
     x_code, x_levels = pd.factorize(x)
@@ -85,7 +85,7 @@ def history_outlook(
     for start in range(0, len(histories), CHUNK):
         chunk = histories.iloc[start : start + CHUNK]
         x, t_x, T = (chunk[c].to_numpy(dtype=float) for c in HISTORY)
-        pair, pair_x, pair_T = _pairs(x, T)
+        pair, pair_x, pair_T = distinct_pairs(x, T)
         if_active = purchase._expected_if_alive(steps[:, None], pair_x, pair_T)  # (steps, pairs)
         if log_variance:
             alive, alive_gradient = purchase._alive_with_gradient(x, t_x, T)
