@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.predict.test_small_data import school_orders
 from typer.testing import CliRunner
 
 from ltvkit.cli import app
@@ -16,7 +17,6 @@ from ltvkit.data.workspace import Workspace
 from ltvkit.errors import WeakIdentificationWarning
 from ltvkit.models import BetaGeoModel
 from ltvkit.predict.summaries import compressed, customer_summary
-from tests.predict.test_small_data import school_orders
 
 runner = CliRunner()
 

@@ -490,10 +490,10 @@ def follow_up(
     currency: str | None = None,
     regularization: Regularization = "auto",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Per customer, for timing a follow-up (:mod:`ltvkit.predict.timing`, BG/NBD or MBG/NBD):
+    """Per customer, for timing a follow-up (:mod:`ltvkit.predict.timing`, any purchase model):
     ``probability_alive``, ``probability_purchase`` (at least one purchase in the next ``within`` units),
-    and ``next_purchase_date``: the day by which, if still active, the customer has bought again with
-    probability 1/2 (the median wait from the end of the data)."""
+    and ``next_purchase_date``: the day by which, if still active and buying again, the customer has bought
+    again with probability 1/2 (the median wait from the end of the data)."""
     summary, purchase, _, info = _fitted(
         orders,
         model,
