@@ -88,3 +88,20 @@ def test_an_unknown_regularization_names_the_flag(school: Path) -> None:
     code, _, err = ltv("fit", "-w", str(school), "--regularization", "strong")
     assert code == 1
     assert "--regularization" in err and "auto, none, map" in err
+
+
+def test_the_api_takes_the_same_choice(school: Path, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from ltvkit.web.app import LOOPBACK_HOSTS, create_app
+
+    copy = tmp_path / "ltv.duckdb"
+    copy.write_bytes(school.read_bytes())
+    with TestClient(create_app(copy, allowed_hosts=(*LOOPBACK_HOSTS, "testserver"))) as client:
+        fitted = client.post("/api/fit?wait=true", json={"regularization": "none"})
+        assert fitted.status_code == 200, fitted.text
+        assert fitted.json()["regularization"]["reason"] == "off"
+        scored = client.get("/api/predictions", params={"regularization": "map", "intervals": False})
+        assert scored.status_code == 200, scored.text
+        assert scored.json()["purchase_regularization"]["reason"] == "asked"
+        assert client.get("/api/predictions", params={"regularization": "strong"}).status_code == 422
