@@ -1,7 +1,7 @@
 """What 90% intervals cost: ``customer_value`` with ``interval=0.9`` beside the same without, per model.
 
     PYTHONPATH=src python benchmarks/intervals.py                    # 10^5 customers, 5 paired runs
-    PYTHONPATH=src python benchmarks/intervals.py --customers 1e5,1e6 --repeat 3
+    PYTHONPATH=src python benchmarks/intervals.py --customers 1e5,1e6 --repeat 3 --pareto-max 1e5
 
 Customers are simulated as in ``run.py`` (the CDNOW BG/NBD and Gamma-Gamma estimates, purchase days in whole
 days, up to 78 weeks observed); BG/NBD and Pareto/NBD are fitted on them and Gamma-Gamma with q > 1, as
@@ -51,6 +51,7 @@ def main() -> None:
     )
     parser.add_argument("--customers", default="1e5", help="sizes, comma-separated")
     parser.add_argument("--repeat", type=int, default=5, help="paired runs per row (medians)")
+    parser.add_argument("--pareto-max", type=float, default=1e6, help="largest size with Pareto/NBD")
     args = parser.parse_args()
     header = (
         f"{'customers':>9} {'distinct':>8}  {'step':<36} {'with s':>7} {'without s':>9} {'ratio':>6} "
@@ -67,10 +68,9 @@ def main() -> None:
             spend = GammaGammaModel(q_constraint=True).fit(
                 compress(repeaters, ("frequency", "monetary_value"))
             )
-            models = {
-                "BG/NBD": BetaGeoModel(unit="week").fit(table),
-                "Pareto/NBD": ParetoNBDModel(unit="week").fit(table),
-            }
+            models: dict[str, PurchaseModel] = {"BG/NBD": BetaGeoModel(unit="week").fit(table)}
+            if size <= args.pareto_max:
+                models["Pareto/NBD"] = ParetoNBDModel(unit="week").fit(table)
         for stage, ours, theirs, ratio, load in rows(models, spend, frame, args.repeat):
             print(
                 f"{size:>9.0e} {len(table):>8,}  {stage:<36} {ours:7.2f} {theirs:9.2f} {ratio:5.2f}x "
