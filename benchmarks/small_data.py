@@ -1,8 +1,12 @@
 """Benchmark: fits on small schools, regularised (the default "auto") against the plain maximum likelihood.
 
-    PYTHONPATH=src python benchmarks/small_data.py            # 10 seeds per cell
-    PYTHONPATH=src python benchmarks/small_data.py --seeds 3 --pareto-mle
+    PYTHONPATH=src:. python benchmarks/small_data.py            # 10 seeds per cell
+    PYTHONPATH=src:. python benchmarks/small_data.py --seeds 3 --pareto-mle
+    PYTHONPATH=src:. python benchmarks/small_data.py --compare-only
 
+0. ``ltv compare`` (the command, in a fresh process, as a user runs it) on a simulated 60-customer school
+   acquired over 12 months (the orders CSV of ``tests/predict/test_small_data.py``, imported), with each
+   ``--regularization``: wall seconds, median of ``--repeat`` runs taken in turn, and the load average.
 1. The fit time of every model on a 50-customer, 3-month school (regularisation "auto").
 2. Over a grid of schools (30, 60, 200 customers acquired evenly over 3, 6, 12 months, simulated from the
    BG/NBD process, or Pareto/NBD's for Pareto/NBD), per model and setting: the bias and RMSE of the
@@ -14,8 +18,14 @@
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -42,6 +52,37 @@ def timed_fit(model, data: pd.DataFrame) -> tuple[object, float]:  # noqa: ANN00
         warnings.simplefilter("ignore")
         model.fit(data)
     return model, time.perf_counter() - start
+
+
+def compare_times(repeat: int) -> None:
+    from tests.predict.test_small_data import school_orders
+
+    from ltvkit.data.workspace import Workspace
+
+    ltv = Path(sys.executable).with_name("ltv")
+    with tempfile.TemporaryDirectory() as tmp:
+        workspace = Path(tmp) / "ltv.duckdb"
+        with Workspace.open(workspace) as ws:
+            ws.import_file(school_orders(Path(tmp) / "orders.csv", 60, 12, seed=60), currency="RUB")
+        print("ltv compare, 60 customers over 12 months (wall seconds, a fresh process each run)")
+        times: dict[str, list[float]] = {"auto": [], "none": [], "map": []}
+        loads = [os.getloadavg()[0]]
+        for _ in range(repeat):
+            for setting, taken in times.items():
+                start = time.perf_counter()
+                subprocess.run(
+                    [str(ltv), "compare", "-w", str(workspace), "--regularization", setting, "--json"],
+                    check=True,
+                    capture_output=True,
+                )
+                taken.append(time.perf_counter() - start)
+                loads.append(os.getloadavg()[0])
+        for setting, taken in times.items():
+            print(
+                f"  --regularization {setting:5s} median {statistics.median(taken):6.2f} s  "
+                f"(runs: {', '.join(f'{t:.1f}' for t in taken)})"
+            )
+        print(f"  1-minute load average {statistics.mean(loads):.1f} on {os.cpu_count()} cores\n")
 
 
 def fit_times() -> None:
@@ -114,7 +155,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--pareto-mle", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of ltv compare per setting")
+    parser.add_argument("--compare-only", action="store_true", help="only the ltv compare timings")
     args = parser.parse_args()
+    compare_times(args.repeat)
+    if args.compare_only:
+        return
     fit_times()
     grid(args.seeds, args.pareto_mle)
 

@@ -15,7 +15,8 @@ Rows, for each size (about ten orders per customer, Parquet read where it is, no
   given, fits the per-customer columns, as it is used);
 - scoring: ``customer_value`` in memory (P(alive), E[purchases], CLV over 52 weeks) beside the engine
   path ``customer_value_table`` (the join done in DuckDB, out as Arrow), which the issue takes as the floor;
-- intervals: ``customer_value`` with 90% intervals beside the same without.
+- intervals: ``customer_value`` with 90% intervals beside the same without, for BG/NBD and Pareto/NBD
+  (``intervals.py``).
 
 Each pair runs alternately ``--repeat`` times; the table gives both medians, the median of the paired
 ratios and the machine's 1-minute load average (``os.getloadavg``) over the row, as the machine is shared:
@@ -123,6 +124,7 @@ def lifetimes_times(
 
 def run_size(customers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
     import duckdb
+    import intervals
 
     from ltvkit.data.sources import Source
     from ltvkit.models import BetaGeoModel, GammaGammaModel, ParetoNBDModel
@@ -203,15 +205,9 @@ def run_size(customers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
     )
     if "scoring" in side:
         row("scoring (lifetimes)", "lifetimes", (rows[-1]["ltvkit"], side["scoring"], None, rows[-1]["load"]))
-    row(
-        "scoring with 90% intervals",
-        "without",
-        paired(
-            lambda: customer_value(bg, gg, frame, interval=0.9, **settings),
-            lambda: customer_value(bg, gg, frame, interval=None, **settings),
-            args.repeat,
-        ),
-    )
+    purchase_models = {"BG/NBD": bg} | ({} if args.no_pareto else {"Pareto/NBD": fitted["fit Pareto/NBD"]})
+    for stage, ours, theirs, ratio, load in intervals.rows(purchase_models, gg, frame, args.repeat):
+        row(stage, "without", (ours, theirs, ratio, load))
     if "error" in side:
         rows.append({"size": customers, "stage": f"lifetimes: {side['error']}"})
     rows.append(

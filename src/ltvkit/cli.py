@@ -73,6 +73,13 @@ LangOpt = Annotated[
 EndOpt = Annotated[
     str | None, typer.Option("--observation-end", help="Last day observed (default: the last purchase).")
 ]
+RegularizationOpt = Annotated[
+    str,
+    typer.Option(
+        help="How the models are fitted: auto (weakly informative priors when the data are thin), none (the "
+        "data alone, maximum likelihood) or map (always with the priors)."
+    ),
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 _LANG: ContextVar[str] = ContextVar("ltv_lang", default="en")  # the command's language, set before it runs
@@ -779,6 +786,9 @@ def channels(
         ),
     ] = False,
     horizon: Annotated[int, typer.Option(help="With --predicted: months from the first purchase.")] = 12,
+    regularization: Annotated[
+        str, typer.Option(help="With --predicted: auto, none (maximum likelihood) or map (with priors).")
+    ] = "auto",
     target: TargetOpt = 3.0,
     currency: CurrencyOpt = None,
     margin: MarginOpt = None,
@@ -791,7 +801,9 @@ def channels(
     from ltvkit.service.descriptive import channels as channels_of
 
     if predicted:
-        _predicted(ctx, workspace, by, horizon, target, margin, currency, fmt, as_json, out_file)
+        _predicted(
+            ctx, workspace, by, horizon, target, margin, currency, fmt, as_json, out_file, regularization
+        )
         return
     with _data(ctx, workspace) as ws:
         found = channels_of(ws, by=by, currency=currency, margin=margin, paths=paths)
@@ -882,6 +894,7 @@ def _predicted(
     fmt: str,
     as_json: bool,
     out_file: Path | None,
+    regularization: str,
 ) -> None:
     """``ltv channels --predicted``: the predicted LTV table, with the intervals written out, the caveats and
     the channels whose CAC is above what they can bear."""
@@ -891,7 +904,13 @@ def _predicted(
     lang = _lang(ctx)
     with _data(ctx, workspace) as ws, _progress(lang, quiet=as_json):
         found = predicted_ltv(
-            ws, by=by, horizon_months=horizon, margin=margin or 1.0, target=target, currency=currency
+            ws,
+            by=by,
+            horizon_months=horizon,
+            margin=margin or 1.0,
+            target=target,
+            currency=currency,
+            regularization=regularization,
         )
     _notes(found.notes, lang)
     table, code = found.table, found.currency
@@ -1162,6 +1181,7 @@ def fit(
     ] = None,
     currency: CurrencyOpt = None,
     product: Annotated[str | None, typer.Option(help="Subscription product (for --model sbg).")] = None,
+    regularization: RegularizationOpt = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Fit a model and print its parameters with standard errors and the log-likelihood."""
@@ -1176,6 +1196,7 @@ def fit(
             observation_end=calibration_end,  # type: ignore[arg-type]
             currency=currency,
             product=product,
+            regularization=regularization,
         )
     data = result.to_dict()
     if as_json:
@@ -1208,6 +1229,7 @@ def fit(
     out.print(table)
     ll = formatting.number(data["log_likelihood"], lang, digits=2)
     out.print(_t("cli_fit_footer", lang, ll=ll, rows=formatting.number(data["distinct_rows"], lang)))
+    out.print(escape(result.model.regularization_.sentence(lang)))
     _notes(result.notes, lang)
 
 
@@ -1232,6 +1254,7 @@ def predict(
     out_table: Annotated[
         str | None, typer.Option(help="With --source: write the predictions to this table there.")
     ] = None,
+    regularization: RegularizationOpt = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Predict each customer's purchases, P(alive) and CLV over a horizon, with an interval.
@@ -1240,7 +1263,7 @@ def predict(
     --out-table NAME writes a table there, an --out ending in .parquet is written by the engine, other files
     are fetched."""
     from ltvkit.data.sources import Source
-    from ltvkit.service.valuation import predict_in_source, predict_to_file
+    from ltvkit.service.valuation import predict_in_source, predict_to_file, regularization_sentence
 
     settings = dict(
         model=model,
@@ -1250,6 +1273,7 @@ def predict(
         margin=margin,
         observation_end=observation_end,
         currency=currency,
+        regularization=regularization,
     )
     lang = _lang(ctx)
     with _data(ctx, workspace, writable=out_table is not None) as tables, _progress(lang, quiet=as_json):
@@ -1282,6 +1306,8 @@ def predict(
     )
     purchases = formatting.number(info["expected_purchases"], lang)
     out.print(_t("cli_predict_totals", lang, purchases=purchases, clv=money(info["total_clv"])))
+    for fitted in ("purchase", "spend"):
+        out.print(escape(regularization_sentence(info[f"{fitted}_regularization"], lang)))
     table = Table(title=_t("cli_most_valuable", lang))
     shown = ("customer_id", "probability_alive", "expected_purchases", "expected_spend", "clv")
     for col in shown:
@@ -1312,10 +1338,11 @@ def compare(
     observation_end: EndOpt = None,
     unit: UnitOpt = "week",
     currency: CurrencyOpt = None,
+    regularization: RegularizationOpt = "auto",
     as_json: JsonOpt = False,
 ) -> None:
     """Rank the purchase models by how well they predict a holdout period."""
-    from ltvkit.service.valuation import compare_on_holdout
+    from ltvkit.service.valuation import compare_on_holdout, regularization_sentence
 
     lang = _lang(ctx)
     with _data(ctx, workspace) as ws, _progress(lang, quiet=as_json):
@@ -1325,6 +1352,7 @@ def compare(
             observation_end=observation_end,
             unit=unit,
             currency=currency,
+            regularization=regularization,
         )  # type: ignore[arg-type]
     if as_json:
         _print_json({**info, "models": table.to_dict(orient="records")})
@@ -1374,6 +1402,8 @@ def compare(
             n(r.log_likelihood, 1),
         )
     out.print(view)
+    for r in table.itertuples():
+        out.print(f"{names[r.model]}: {escape(regularization_sentence(r.regularization, lang))}")
     best, tied = names[table["model"].iloc[0]], [names[m] for m in info["tied_with_best"]]
     verdict = (
         _t("holdout_tied", lang, best=best, tied=", ".join(tied))
@@ -1419,6 +1449,9 @@ def segments(
         typer.Option(help="One segment's customer list instead of the summary, e.g. 'at risk' (with --out)."),
     ] = None,
     contacts: ContactsOpt = None,
+    regularization: Annotated[
+        str, typer.Option(help="With --model: auto, none (maximum likelihood) or map (with priors).")
+    ] = "auto",
     currency: CurrencyOpt = None,
     fmt: FormatOpt = "table",
     as_json: JsonOpt = False,
@@ -1437,7 +1470,14 @@ def segments(
         )
     lang = _lang(ctx)
     with _data(ctx, workspace) as ws, _progress(lang, quiet=as_json or not model):
-        found = segments_of(ws, scheme, currency=currency, core_product=core_product, use_model=model)
+        found = segments_of(
+            ws,
+            scheme,
+            currency=currency,
+            core_product=core_product,
+            use_model=model,
+            regularization=regularization,
+        )
         excluded = read_exclusions(exclude_file) if exclude_file else set()
         if export is not None and contacts is not None:
             paths = export_segment_contacts(ws, found, export, contacts, lang=lang, exclude=excluded)

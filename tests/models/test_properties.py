@@ -266,3 +266,29 @@ def test_analytic_gradients_match_central_differences(
     analytic = model._gradient(p, **arrays)
     numeric = _central_gradient(lambda lp: model._log_likelihood(np.exp(lp), **arrays).sum(), np.log(p)) / p
     assert analytic.sum(axis=0) == pytest.approx(numeric, rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("cls", "params"), list(RFM_MODELS.items()), ids=lambda v: getattr(v, "__name__", "")
+)
+def test_gradient_of_log_probability_alive_matches_central_differences(
+    cls: type, params: dict[str, float]
+) -> None:
+    """The analytic ∂ log P(alive)/∂ log θ the scoring intervals use, row by row, on histories from no
+    repeat purchase to long silences and a purchase at T."""
+    x = np.array([0.0, 1.0, 2.0, 7.0, 30.0, 5.0])
+    t_x = np.array([0.0, 0.5, 30.4, 12.0, 60.0, 40.0])
+    T = np.array([5.0, 38.9, 38.9, 70.0, 61.0, 40.0])
+    log_p = np.log(list(params.values()))
+
+    def log_alive(lp: np.ndarray, i: int) -> float:
+        model = cls.from_params(**dict(zip(params, np.exp(lp), strict=True)))
+        return float(np.log(model.probability_alive(frequency=x[i], recency=t_x[i], T=T[i])))
+
+    alive, gradient = cls.from_params(**params)._alive_with_gradient(x, t_x, T)
+    np.testing.assert_allclose(
+        alive, cls.from_params(**params).probability_alive(frequency=x, recency=t_x, T=T)
+    )
+    for i in range(len(x)):
+        numeric = _central_gradient(lambda lp, i=i: log_alive(lp, i), log_p)
+        assert gradient[i] == pytest.approx(numeric, rel=1e-5, abs=1e-8), i

@@ -21,7 +21,8 @@ def test_discounted_sum_without_a_difference_table() -> None:
     )
     steps = np.linspace(52 / 24, 52, 24)
     discount = 1.1 ** -(steps * 7 / 365.25)
-    expected, discounted = clv._purchases_ahead(BG, histories, steps, discount)
+    outlook = clv.history_outlook(BG, histories, steps, discount)
+    expected, discounted = outlook["expected_purchases"], outlook["discounted_purchases"]
     for i, h in histories.iterrows():
         cumulative = BG.expected_purchases(steps, frequency=h.frequency, recency=h.recency, T=h["T"])
         assert discounted[i] == pytest.approx(np.diff(cumulative, prepend=0.0) @ discount, rel=1e-12)

@@ -137,8 +137,9 @@ def test_the_grade_reads_in_every_language() -> None:
     assert data_grade(5000, 900, 400).sentence("uk").startswith("Даних для моделей достатньо")
 
 
-def test_follow_up_dates_come_after_the_end_of_the_data(school: Workspace) -> None:
-    table, info = follow_up(school.table("orders"), within=1.0)
+@pytest.mark.parametrize("model", ["bgnbd", "paretonbd"])
+def test_follow_up_dates_come_after_the_end_of_the_data(school: Workspace, model: str) -> None:
+    table, info = follow_up(school.table("orders"), model=model, within=1.0)
     end = pd.Timestamp(info["observation_end"]).date()
     assert (table["next_purchase_date"] > end).all()
     buys = table["probability_purchase"]

@@ -531,6 +531,28 @@ class PurchaseModel(BaseModel):
         """E[Y(t) | x, t_x, T]: expected repeat purchases in the next ``t`` time units."""
         raise NotImplementedError
 
+    def _expected_if_alive(self, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """E[Y(t) | active at T, x, T]: the expected repeat purchases in the next ``t`` of a customer still
+        active, which :meth:`expected_purchases` multiplies by P(alive); it does not depend on t_x, so
+        scoring evaluates it once per distinct (x, T) (``t`` broadcast against ``x`` and ``T``)."""
+        raise NotImplementedError
+
+    def _alive_with_gradient(
+        self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """P(alive | x, t_x, T) per row and the gradient of its log in the log-parameters, shape (rows, k),
+        for the delta-method intervals of :func:`ltvkit.predict.clv.customer_value`."""
+        raise NotImplementedError
+
+    def _purchase_within_if_alive(self, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """P(at least one purchase in the next ``t`` | active at T, x, T) (:mod:`ltvkit.predict.timing`)."""
+        raise NotImplementedError
+
+    def _wait_if_alive(self, probability: float, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """The wait w from T with P(next purchase within w | active at T, buys again, x, T) = ``probability``
+        (:mod:`ltvkit.predict.timing`)."""
+        raise NotImplementedError
+
     def expected_purchases_new_customer(self, t: float | np.ndarray) -> np.ndarray:
         """E[X(t)]: expected repeat purchases by time ``t`` of a customer who has just made a first
         purchase."""

@@ -129,6 +129,25 @@ class BetaGeoModel(PurchaseModel):
         x, t_x, T = as_arrays(data, columns, ("frequency", "recency", "T"))
         return expit(-self._log_odds_dead(x, t_x, T))
 
+    def _alive_with_gradient(
+        self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """P(alive) and ∂ log P(alive)/∂ log θ = −P(dead) · ∂L/∂ log θ, L the log-odds of being dead
+        (:meth:`_log_odds_dead`): ∂L/∂ log r = r·log((α+T)/(α+t_x)), ∂L/∂ log α = α(r+x)·(1/(α+T) −
+        1/(α+t_x)), ∂L/∂ log a = 1, ∂L/∂ log b = −b/(b+x−1) (MBG/NBD: b+x)."""
+        r, alpha, a, b = self._p
+        log_odds = self._log_odds_dead(x, t_x, T)
+        safe = np.where(x + self._shift > 0, x + self._shift, 1.0)
+        d_odds = np.column_stack(
+            [
+                r * (np.log(alpha + T) - np.log(alpha + t_x)),
+                alpha * (r + x) * (1 / (alpha + T) - 1 / (alpha + t_x)),
+                np.ones_like(log_odds),
+                -b / (b + safe - 1),
+            ]
+        )
+        return expit(-log_odds), -expit(log_odds)[:, None] * d_odds
+
     def expected_purchases(
         self, t: float | np.ndarray, data: pd.DataFrame | None = None, **columns: Columns
     ) -> np.ndarray:
@@ -144,9 +163,22 @@ class BetaGeoModel(PurchaseModel):
         x, t_x, T = as_arrays(data, columns, ("frequency", "recency", "T"))
         return self._expected(np.asarray(t, dtype=float), x, t_x, T)
 
-    def _bracket(self, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
-        """(a+b+x−1)/(a−1) · [1 − (1−z)^(r+x) ₂F₁(r+x, b+x; a+b+x−1; z)], z = t/(α+T+t) (MBG: b+x+1 and
-        a+b+x), in whichever of two equal forms has the shorter ₂F₁ series.
+    def _purchase_within_if_alive(self, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """1 − ((α+T)/(α+T+t))^(r+x): an active customer's rate is Gamma(r+x, α+T) and drop-out comes only
+        right after a purchase, so the next purchase is a Lomax wait."""
+        r, alpha, _, _ = self._p
+        return -np.expm1((r + x) * (np.log(alpha + T) - np.log(alpha + T + t)))
+
+    def _wait_if_alive(self, probability: float, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """w_q = (α+T)·((1−q)^(−1/(r+x)) − 1), the inverse of :meth:`_purchase_within_if_alive` (an active
+        customer always buys again)."""
+        r, alpha, _, _ = self._p
+        return (alpha + T) * np.expm1(-np.log1p(-probability) / (r + x))
+
+    def _expected_if_alive(self, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """E[Y(t) | active, x, T], the bracket of eq. 10: (a+b+x−1)/(a−1) · [1 − (1−z)^(r+x) ₂F₁(r+x, b+x;
+        a+b+x−1; z)], z = t/(α+T+t) (MBG: b+x+1 and a+b+x), in whichever of two equal forms has the shorter
+        ₂F₁ series.
 
         The ₂F₁ terms peak near k ≈ x·z/(1−z) as written, and near k ≈ a·z/(1−z) after Euler's
         transformation, ``(1−z)^(a−1) ₂F₁(a+b−1−r, a−1; a+b+x−1; z)``: the transformed form serves long
@@ -176,8 +208,8 @@ class BetaGeoModel(PurchaseModel):
         return bracket.reshape(shape)
 
     def _bracket_by_quadrature(self, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
-        """The bracket of :meth:`_bracket` as an expectation over the drop-out probability, for the rows whose
-        ₂F₁ series does not converge within its budget (horizons far beyond α+T, parameters in the
+        """The bracket of :meth:`_expected_if_alive` as an expectation over the drop-out probability, for the
+        rows whose ₂F₁ series does not converge within its budget (horizons far beyond α+T, parameters in the
         thousands)::
 
             E[Y(t) | alive] = E_p[(1 − (1 + p t/(α+T))^−(r+x)) / p],   p ~ Beta(a, b+x)  (MBG: b+x+1)
@@ -225,9 +257,9 @@ class BetaGeoModel(PurchaseModel):
             # the same horizon(s) for every customer: the bracket depends on (x, T) only, so it is evaluated
             # once per distinct pair and gathered (t_x enters through P(alive) alone)
             pairs, where = np.unique(np.stack([x, T]), axis=1, return_inverse=True)
-            bracket = self._bracket(t, pairs[0], pairs[1])[..., where.ravel()]
+            bracket = self._expected_if_alive(t, pairs[0], pairs[1])[..., where.ravel()]
         else:
-            bracket = self._bracket(t, x, T)
+            bracket = self._expected_if_alive(t, x, T)
         return bracket * expit(-self._log_odds_dead(x, t_x, T))
 
     def expected_purchases_new_customer(self, t: float | np.ndarray) -> np.ndarray:

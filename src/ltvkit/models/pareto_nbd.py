@@ -33,6 +33,8 @@ from ltvkit.models.data import Columns, as_arrays, check_rfm
 
 STAY = "meaning_keep_buying"
 _BLOCK = 4096  # rows per quadrature block
+_WAIT_STEPS = 100  # at most this many Newton steps for the wait to the next purchase (a handful are needed)
+_WAIT_TOLERANCE = 1e-8  # on the log of the wait (a millionth of a day in three years)
 
 
 class ParetoNBDModel(PurchaseModel):
@@ -69,12 +71,16 @@ class ParetoNBDModel(PurchaseModel):
             return 1 - (t + c) * ((s + 1) / (beta + t) + k / (alpha + t))
 
         v, log_w = concave_quadrature(log_f, slope, np.zeros_like(x), np.log1p((T - t_x) / (t_x + c)))
+        # the log of the sum of the weights, shifted by the largest (one exponential per node, reused for the
+        # derivatives' shares)
+        top = np.max(log_w, axis=1)
+        top = np.where(np.isfinite(top), top, 0.0)
+        scaled = np.exp(log_w - top[:, None])
+        sums = scaled.sum(axis=1)
         with np.errstate(divide="ignore"):
-            total = logsumexp(log_w, axis=1)
-            value = np.log(s) + total
+            value = np.log(s) + top + np.log(sums)
         if not grad:
             return value, None
-        share = np.exp(log_w - np.where(np.isfinite(total), total, 0.0)[:, None])
         t = tau(v)
         per_node = (
             -np.log(alpha + t),
@@ -82,7 +88,8 @@ class ParetoNBDModel(PurchaseModel):
             -np.log1p(t / beta),
             (s * t / beta - 1) / (beta + t),
         )
-        derivative = np.column_stack([np.sum(share * d, axis=1) for d in per_node])
+        derivative = np.column_stack([np.einsum("ij,ij->i", scaled, d) for d in per_node])
+        derivative /= np.where(sums > 0, sums, 1.0)[:, None]
         derivative[:, 2] += 1 / s
         return value, derivative
 
@@ -156,6 +163,17 @@ class ParetoNBDModel(PurchaseModel):
         alive, died = self._log_terms(self._p, x, t_x, T)
         return expit(alive - died).reshape(np.shape(x))
 
+    def _alive_with_gradient(
+        self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """P(alive) and ∂ log P(alive)/∂ log θ = P(dead) · (∂ alive − ∂ died) · θ, from one quadrature of the
+        'dropped out' term with its derivatives under the integral sign (as the likelihood's gradient)."""
+        alive, died, d_alive, d_died = self._log_terms(self._p, x, t_x, T, grad=True)
+        dead = expit(died - alive)
+        with np.errstate(invalid="ignore"):
+            gradient = dead[:, None] * (d_alive - d_died) * self._p
+        return expit(alive - died), np.where(dead[:, None] > 0, gradient, 0.0)
+
     def expected_purchases(
         self, t: float | np.ndarray, data: pd.DataFrame | None = None, **columns: Columns
     ) -> np.ndarray:
@@ -167,19 +185,80 @@ class ParetoNBDModel(PurchaseModel):
         exact at s = 1).
         """
         x, t_x, T = as_arrays(data, columns, ("frequency", "recency", "T"))
-        return self._expected(np.asarray(t, dtype=float), x, T) * self.probability_alive(
+        return self._expected_if_alive(np.asarray(t, dtype=float), x, T) * self.probability_alive(
             frequency=x, recency=t_x, T=T
         )
 
-    def _expected(self, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    def _expected_if_alive(self, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
         r, alpha, s, beta = self._p
         growth = np.log1p(t / (beta + T))
         return (r + x) * (beta + T) / (alpha + T) * growth * expm1_ratio(-(s - 1) * growth)
 
+    def _next_purchase_log_cdf(
+        self, log_w: np.ndarray, x: np.ndarray, T: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """log F(w) = log P(next purchase within w | active at T, x) per row, for ``log_w`` (+inf: F(∞),
+        the probability of buying again at all), and the log of its derivative in log w.
+
+        Active at T, the rates are independent, λ ~ Gamma(r+x, α+T) and μ ~ Gamma(s, β+T), so the next
+        purchase comes at u, before the drop-out, with density E[λe^(−λu)] · E[e^(−μu)]::
+
+            f(u) = k/A · (1 + u/A)^(−k−1) · (1 + u/B)^(−s),   k = r+x, A = α+T, B = β+T
+
+        (defective: F(∞) = E[λ/(λ+μ)] < 1). Over y = log u the integrand e^y f(e^y) is log-concave, so it
+        is taken by :func:`~ltvkit.models._special.concave_quadrature` from e^−60 below min(A, B) (what lies
+        below is under e^−60 of F) to w, or for F(∞) to where the e^(−(k+s)y) tail has fallen by e^60."""
+        r, alpha, s, beta = self._p
+        k, log_a, log_b = r + x, np.log(alpha + T), np.log(beta + T)
+        kk, la, lb = k[:, None], log_a[:, None], log_b[:, None]
+
+        def log_f(y: np.ndarray) -> np.ndarray:
+            return np.log(kk) - la + y - (kk + 1) * np.logaddexp(0, y - la) - s * np.logaddexp(0, y - lb)
+
+        def slope(y: np.ndarray) -> np.ndarray:
+            return 1 - (kk + 1) * expit(y - la) - s * expit(y - lb)
+
+        tail = np.maximum(log_a, log_b) + (60 + np.log1p(1 / (k + s))) / (k + s)
+        hi = np.minimum(log_w, tail)
+        lo = np.minimum(hi, np.minimum(log_a, log_b)) - 60
+        _, log_weights = concave_quadrature(log_f, slope, lo, hi)
+        return logsumexp(log_weights, axis=1), log_f(hi[:, None])[:, 0]
+
+    def _purchase_within_if_alive(self, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """F(t) of :meth:`_next_purchase_log_cdf`: a purchase before the drop-out, within ``t``."""
+        t, x, T = (np.atleast_1d(v).astype(float).ravel() for v in np.broadcast_arrays(t, x, T))
+        out = np.zeros_like(t)
+        ahead = t > 0
+        if ahead.any():
+            out[ahead] = np.exp(self._next_purchase_log_cdf(np.log(t[ahead]), x[ahead], T[ahead])[0])
+        return out
+
+    def _wait_if_alive(self, probability: float, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+        """The w with F(w) = ``probability`` · F(∞) (:meth:`_next_purchase_log_cdf`): the median wait, at
+        1/2, of those active customers who buy again.
+
+        Newton's method on h(y) = log F(e^y), which is concave (the distribution function of a log-concave
+        density), so that from any start its steps approach the root from below, monotonically after the
+        first; it starts at the wait without drop-out, (α+T)·((1−q)^(−1/(r+x)) − 1)."""
+        r, alpha, _, _ = self._p
+        x, T = (np.atleast_1d(v).astype(float).ravel() for v in np.broadcast_arrays(x, T))
+        target = np.log(probability) + self._next_purchase_log_cdf(np.full_like(x, np.inf), x, T)[0]
+        z = -np.log1p(-probability) / (r + x)
+        y = np.log(alpha + T) + z + np.log(-np.expm1(-z))  # log((α+T)(e^z − 1)), for any z
+        rows = np.arange(len(x))
+        for _ in range(_WAIT_STEPS):
+            log_cdf, log_density = self._next_purchase_log_cdf(y[rows], x[rows], T[rows])
+            step = np.clip((target[rows] - log_cdf) * np.exp(log_cdf - log_density), -50.0, 50.0)
+            y[rows] += step
+            rows = rows[np.abs(step) > _WAIT_TOLERANCE]
+            if not rows.size:
+                break
+        return np.exp(y)
+
     def expected_purchases_new_customer(self, t: float | np.ndarray) -> np.ndarray:
         """E[X(t)] = rβ / (α(s−1)) · [1 − (β/(β+t))^(s−1)]."""
         t = np.asarray(t, dtype=float)
-        return self._expected(t, np.zeros_like(t), np.zeros_like(t))
+        return self._expected_if_alive(t, np.zeros_like(t), np.zeros_like(t))
 
     def probability_of_n_purchases(self, t: float | np.ndarray, n: int | np.ndarray) -> np.ndarray:
         """P(X(t) = n) for a new customer: the negative binomial count of the time alive, min(τ, t), averaged

@@ -57,12 +57,13 @@ def _discounted(cumulative: np.ndarray, discount: np.ndarray) -> np.ndarray:
     return cumulative @ (discount - np.append(discount[1:], 0.0))
 
 
-def _purchases_ahead(
-    purchase: PurchaseModel, histories: pd.DataFrame, steps: np.ndarray, discount: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """E[Y(H)] and the discounted purchases of ``histories`` (see :func:`_discounted`)."""
-    cumulative = purchase.expected_purchases(steps[:, None], histories).T  # (rows, steps)
-    return cumulative[:, -1], _discounted(cumulative, discount)
+def distinct_pairs(x: np.ndarray, T: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (x, T) — what E[Y(t) | active] depends on — and each row's index among them (factorised
+    column by column: a factorisation of pairs is tens of times slower)."""
+    x_code, x_levels = pd.factorize(x)
+    T_code, T_levels = pd.factorize(T)
+    pair, codes = pd.factorize(x_code * len(T_levels) + T_code)
+    return pair, x_levels[codes // len(T_levels)], T_levels[codes % len(T_levels)]
 
 
 def history_outlook(
@@ -75,18 +76,30 @@ def history_outlook(
 ) -> pd.DataFrame:
     """Per distinct history (x, t_x, T): ``probability_alive``, ``expected_purchases`` over the horizon and
     ``discounted_purchases`` = Σ (E[Y(t_i)] − E[Y(t_{i−1})]) / (1+d)^t_i, in chunks of :data:`CHUNK` rows;
-    with ``log_variance``, Var(log discounted purchases) too (see :func:`_log_outlook_variance`)."""
+    with ``log_variance``, Var(log discounted purchases) too (see :func:`_log_outlook_variance`).
+
+    E[Y(t) | x, t_x, T] = P(alive | x, t_x, T) · E[Y(t) | active, x, T] in every model, and the second
+    factor does not depend on t_x: it is evaluated once per distinct (x, T) and step (far fewer than the
+    histories: 6·10^3 pairs for 4·10^4 histories of 10^5 customers), P(alive) once per history."""
     parts = []
     for start in range(0, len(histories), CHUNK):
         chunk = histories.iloc[start : start + CHUNK]
-        cumulative = purchase.expected_purchases(steps[:, None], chunk).T  # (rows, steps)
+        x, t_x, T = (chunk[c].to_numpy(dtype=float) for c in HISTORY)
+        pair, pair_x, pair_T = distinct_pairs(x, T)
+        if_active = purchase._expected_if_alive(steps[:, None], pair_x, pair_T)  # (steps, pairs)
+        if log_variance:
+            alive, alive_gradient = purchase._alive_with_gradient(x, t_x, T)
+        else:
+            alive = purchase.probability_alive(frequency=x, recency=t_x, T=T)
         columns = {
-            "probability_alive": purchase.probability_alive(chunk),
-            "expected_purchases": cumulative[:, -1],
-            "discounted_purchases": _discounted(cumulative, discount),
+            "probability_alive": alive,
+            "expected_purchases": alive * if_active[-1, pair],
+            "discounted_purchases": alive * _discounted(if_active.T, discount)[pair],
         }
         if log_variance:
-            columns["log_variance"] = _log_outlook_variance(purchase, chunk, cumulative, steps, discount)
+            columns["log_variance"] = _log_outlook_variance(
+                purchase, (pair, pair_x, pair_T), if_active, alive_gradient, steps, discount
+            )
         parts.append(pd.DataFrame(columns, index=chunk.index))
     columns_out = ["probability_alive", "expected_purchases", "discounted_purchases"]
     columns_out += ["log_variance"] if log_variance else []
@@ -210,25 +223,30 @@ def _delta_variance(model: BaseModel, gradient: np.ndarray) -> np.ndarray:
 
 def _log_outlook_variance(
     purchase: PurchaseModel,
-    histories: pd.DataFrame,
-    cumulative: np.ndarray,
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
+    if_active: np.ndarray,
+    alive_gradient: np.ndarray,
     steps: np.ndarray,
     discount: np.ndarray,
 ) -> np.ndarray:
-    """Per history: Var(log discounted purchases) from the purchase model's log-parameter covariance, with
-    the gradient by forward differences at :data:`GRADIENT_STEPS` evenly spread steps (the last is the
-    horizon, so without discounting it is exact); the unmoved model's values are read from ``cumulative``
-    (rows × steps, already computed for the prediction)."""
+    """Per history: Var(log discounted purchases) from the purchase model's log-parameter covariance.
+
+    log discounted purchases = log P(alive) + log Σ_i E[Y(t_i) | active] (v_i − v_{i+1}): the first
+    gradient is the model's own (``alive_gradient``, analytic), the second is taken by forward differences
+    once per distinct (x, T) (``pairs``: each history's pair, the pairs' x and T) at :data:`GRADIENT_STEPS`
+    evenly spread steps (the last is the horizon, so without discounting it is exact); the unmoved model's
+    values are read from ``if_active`` (steps × pairs, already computed for the prediction)."""
+    pair, pair_x, pair_T = pairs
     at = np.arange(len(steps))
     if len(steps) > GRADIENT_STEPS:
         at = np.linspace(0, len(steps), GRADIENT_STEPS + 1)[1:].round().astype(int) - 1
     steps, discount = steps[at], discount[at]
-    base = np.log(_discounted(cumulative[:, at], discount))
-    gradient = [
-        (np.log(_purchases_ahead(moved, histories, steps, discount)[1]) - base) / LOG_STEP
-        for moved in _nudged(purchase)
-    ]
-    return _delta_variance(purchase, np.array(gradient))
+    base = np.log(_discounted(if_active[at].T, discount))
+    gradient = alive_gradient.T.copy()
+    for j, moved in enumerate(_nudged(purchase)):
+        ahead = _discounted(moved._expected_if_alive(steps[:, None], pair_x, pair_T).T, discount)
+        gradient[j] += ((np.log(ahead) - base) / LOG_STEP)[pair]
+    return _delta_variance(purchase, gradient)
 
 
 def _log_spend_variance(

@@ -25,19 +25,10 @@ import pandas as pd
 from ltvkit.errors import ParameterError
 from ltvkit.models import GammaGammaModel
 from ltvkit.models.base import PurchaseModel
+from ltvkit.predict.clv import HISTORY, distinct_pairs
 
 SMALL_GROUP = 30  # below this many customers a group's mean rests on too few to compare groups by
 MOSTLY_PREDICTED = 0.5  # above this share of the horizon's customer-time predicted, the value is mostly model
-
-
-def _future_purchases(model: PurchaseModel, histories: pd.DataFrame, remaining: np.ndarray) -> np.ndarray:
-    """E[Y(remaining) | x, t_x, T] per row, 0 where nothing remains."""
-    ahead = remaining > 0
-    out = np.zeros(len(histories))
-    if ahead.any():
-        rows = histories[ahead]
-        out[ahead] = model.expected_purchases(remaining[ahead], rows)
-    return out
 
 
 def predicted_group_ltv(
@@ -66,21 +57,36 @@ def predicted_group_ltv(
         raise ParameterError(f"the interval is a probability in (0, 1), not {interval}")
     if customers.empty:
         raise ParameterError("there are no customers to value")
-    history = customers[["frequency", "recency", "T"]].astype(float)
+    history = customers[list(HISTORY)].astype(float)
     remaining = np.clip(horizon - history["T"].to_numpy(), 0.0, None)
-    keyed = history.assign(remaining=remaining)
-    per_key = keyed.groupby(list(keyed.columns), sort=False).ngroup().to_numpy()
-    distinct = keyed.drop_duplicates().reset_index(drop=True)
+    per_history = history.groupby(HISTORY, sort=False).ngroup().to_numpy()
+    distinct = history.drop_duplicates()  # in order of first appearance, as ngroup
+    hx, htx, hT = (distinct[c].to_numpy() for c in HISTORY)
+    # what remains of the horizon depends on T alone, so E[Y | active] once per distinct (x, T) still young
+    pair, pair_x, pair_T = distinct_pairs(hx, hT)
+    pair_remaining = np.clip(horizon - pair_T, 0.0, None)
+    young, young_history = pair_remaining > 0, hT < horizon
     x = history["frequency"].to_numpy()
+    levels, per_x = np.unique(x, return_inverse=True)
     mean_spend = np.where(x > 0, customers["monetary_value"].to_numpy(dtype=float), 0.0)
     observed = customers["revenue_in_horizon"].to_numpy(dtype=float)
     groups, member = np.unique(customers[by].astype(str).to_numpy(), return_inverse=True)
     counts = np.bincount(member, minlength=len(groups)).astype(float)
 
     def future_value(p_model: PurchaseModel, s_model: GammaGammaModel) -> np.ndarray:
-        purchases = _future_purchases(p_model, distinct, distinct["remaining"].to_numpy())[per_key]
-        intercept, slope = s_model.spend_weights(x)
-        return purchases * (intercept + slope * mean_spend)
+        """E[spend_i] · E[Y_i(H − T_i) | x_i, t_x,i, T_i] per customer: P(alive) per distinct history still
+        young (T < H), E[Y | active] per distinct young (x, T), the spend weights per distinct x."""
+        if_active = np.zeros(len(pair_x))
+        if young.any():
+            if_active[young] = p_model._expected_if_alive(pair_remaining[young], pair_x[young], pair_T[young])
+        alive = np.zeros(len(hx))
+        if young_history.any():
+            alive[young_history] = p_model.probability_alive(
+                frequency=hx[young_history], recency=htx[young_history], T=hT[young_history]
+            )
+        purchases = (alive * if_active[pair])[per_history]
+        intercept, slope = s_model.spend_weights(levels)
+        return purchases * (intercept[per_x] + slope[per_x] * mean_spend)
 
     def group_means(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
         totals = np.bincount(member, weights=values * weights, minlength=len(groups))

@@ -21,6 +21,7 @@ import pandas as pd
 from ltvkit import i18n
 from ltvkit.errors import ParameterError
 from ltvkit.models.base import PurchaseModel, compress
+from ltvkit.models.priors import RegularizationSetting
 from ltvkit.predict.clv import PURCHASE_MODELS
 from ltvkit.progress import step
 
@@ -51,6 +52,7 @@ class HoldoutResult:
         return {
             "model": self.model,
             "params": self.fitted.params_.to_dict(),
+            "regularization": self.fitted.regularization_.to_dict(),
             "log_likelihood": self.log_likelihood,
             "mae": self.mae,
             "rmse": self.rmse,
@@ -60,12 +62,16 @@ class HoldoutResult:
         }
 
 
-def evaluate_holdout(split: pd.DataFrame, model: str = "bgnbd") -> HoldoutResult:
-    """Fit ``model`` on the calibration columns of ``split`` (see
-    :func:`~ltvkit.predict.summaries.calibration_holdout_summary`) and score its holdout predictions."""
+def evaluate_holdout(
+    split: pd.DataFrame, model: str = "bgnbd", *, regularization: RegularizationSetting = "auto"
+) -> HoldoutResult:
+    """Fit ``model`` (with ``regularization``, as the fitters take it) on the calibration columns of
+    ``split`` (see :func:`~ltvkit.predict.summaries.calibration_holdout_summary`) and score its holdout
+    predictions."""
     if model not in PURCHASE_MODELS:
         raise ParameterError(f"unknown model {model!r}; choose from {', '.join(PURCHASE_MODELS)}")
-    fitted = PURCHASE_MODELS[model]().fit(compress(split, ("frequency", "recency", "T")))
+    fitted = PURCHASE_MODELS[model](regularization=regularization)
+    fitted.fit(compress(split, ("frequency", "recency", "T")))
     predicted = fitted.expected_purchases(split["duration_holdout"].to_numpy(), split)  # type: ignore[attr-defined]
     actual = split["frequency_holdout"].to_numpy(dtype=float)
     error = predicted - actual
@@ -85,14 +91,20 @@ BOOTSTRAP_DRAWS = 1000
 FREQUENCY_BINS = 7  # x = 0 … 6 and "7 or more", as in the BG/NBD paper's figure 4
 
 
-def compare_models(split: pd.DataFrame, models: tuple[str, ...] = tuple(PURCHASE_MODELS)) -> Comparison:
-    """Each model fitted on the calibration columns of ``split`` and scored on its holdout: the error
-    metrics side by side, best (lowest RMSE) first, each with the paired-bootstrap 95% interval of its
-    RMSE and MAE difference from the best; the by-frequency table; and whether the ranking is decided."""
+def compare_models(
+    split: pd.DataFrame,
+    models: tuple[str, ...] = tuple(PURCHASE_MODELS),
+    *,
+    regularization: RegularizationSetting = "auto",
+) -> Comparison:
+    """Each model fitted (with ``regularization``) on the calibration columns of ``split`` and scored on its
+    holdout: the error metrics side by side, best (lowest RMSE) first, each with the paired-bootstrap 95%
+    interval of its RMSE and MAE difference from the best; the by-frequency table; and whether the ranking
+    is decided."""
     results = []
     for done, model in enumerate(models):
         step(f"fit:{model}", done, len(models))
-        results.append(evaluate_holdout(split, model))
+        results.append(evaluate_holdout(split, model, regularization=regularization))
     step("bootstrap", len(models), len(models))
     table = pd.DataFrame([r.to_dict() for r in results]).sort_values("rmse", kind="stable")
     table = table.reset_index(drop=True)

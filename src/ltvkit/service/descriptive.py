@@ -160,12 +160,14 @@ def predicted_ltv(
     target: float = 3.0,
     currency: str | None = None,
     analysis: Analysis | None = None,
+    regularization: str = "auto",
 ) -> Predicted:
     """What a customer of each group is worth over ``horizon_months`` from the first purchase, young groups
     extrapolated by the fitted models (:func:`~ltvkit.service.valuation.group_ltv`), and so what CAC each can
     bear at LTV:CAC = ``target``; by channel, with the CAC actually paid and how far above or below the
     maximum it is. A caller with an :class:`Analysis` of the same orders passes it (``analysis``), so the
-    CAC reuses its tables."""
+    CAC reuses its tables. ``regularization``: how the models are fitted (auto, none or map, see
+    :func:`~ltvkit.service.valuation.regularization_setting`)."""
     data = analysis or Analysis(tables, currency=currency)
     with collect_notes() as notes:
         table, info = group_ltv(
@@ -175,6 +177,7 @@ def predicted_ltv(
             margin=margin,
             target_ratio=target,
             currency=data.currency,
+            regularization=regularization,
         )
     notes += info.get("notes", [])
     if by == "channel" and not data.spend_by_month.empty:

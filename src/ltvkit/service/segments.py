@@ -56,16 +56,25 @@ def segments(
     currency: str | None = None,
     core_product: str | None = None,
     use_model: bool = False,
+    regularization: str = "auto",
 ) -> Segments:
     """Segment the customers of one currency by ``scheme``; with ``use_model``, lifecycle segments use
-    BG/NBD's P(alive) and value tiers the predicted 12-month CLV instead of revenue so far."""
+    BG/NBD's P(alive) and value tiers the predicted 12-month CLV instead of revenue so far (the models
+    fitted with ``regularization``: auto, none or map)."""
     orders = tables.table("orders")
     code, _ = choose_currency(orders, currency)
     alive = clv = None
     notes: list[str] = []
     if use_model and scheme in ("lifecycle", "value"):
         with collect_notes() as notes:
-            scored, _ = predict_customers(orders, horizon=12, unit="month", currency=code, intervals=False)
+            scored, _ = predict_customers(
+                orders,
+                horizon=12,
+                unit="month",
+                currency=code,
+                intervals=False,
+                regularization=regularization,
+            )
         alive = scored.set_index("customer_id")["probability_alive"]
         clv = scored.set_index("customer_id")["clv"]
     segmented = segment(

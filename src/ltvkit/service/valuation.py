@@ -20,6 +20,8 @@ from ltvkit.i18n import Note
 from ltvkit.io.writers import write_table
 from ltvkit.models import BetaGeoBetaBinomModel, GammaGammaModel, ShiftedBetaGeometricModel
 from ltvkit.models.base import BaseModel, PurchaseModel
+from ltvkit.models.priors import Regularization as Applied
+from ltvkit.models.priors import RegularizationSetting
 from ltvkit.predict.clv import PURCHASE_MODELS, customer_value, customer_value_table
 from ltvkit.predict.groups import max_cac, predicted_group_ltv
 from ltvkit.predict.holdout import compare_models, tracking
@@ -38,6 +40,33 @@ from ltvkit.predict.summaries import (
 from ltvkit.predict.timing import probability_of_purchase, purchase_wait
 from ltvkit.progress import step
 from ltvkit.service.analysis import choose_currency
+
+REGULARIZATIONS = ("auto", "none", "map")  # the choices of the CLI's --regularization and the API's
+Regularization = str | float
+
+
+def regularization_setting(choice: Regularization) -> RegularizationSetting:
+    """The fitters' ``regularization`` for a user's choice: "auto" (the priors when the data are thin,
+    :mod:`ltvkit.models.priors`), "none" (the plain maximum likelihood), "map" (the priors at weight 1,
+    always); a number is a weight as the fitters take it."""
+    if isinstance(choice, str):
+        if choice not in REGULARIZATIONS:
+            raise ParameterError(
+                f"regularization is one of {', '.join(REGULARIZATIONS)}, not {choice!r}",
+                parameter="regularization",
+            )
+        return 1.0 if choice == "map" else choice  # type: ignore[return-value]
+    return choice
+
+
+def regularization_sentence(fitted: dict[str, Any], lang: str) -> str:
+    """What a fit's regularisation was (its ``to_dict()``), in plain words in ``lang``."""
+    return Applied(
+        weight=fitted["weight"],
+        reason=fitted["reason"],
+        customers=fitted["customers"],
+        informative=fitted["informative"],
+    ).sentence(lang)
 
 
 @dataclass
@@ -90,15 +119,24 @@ def fit_model(
     observation_end: str | dt.date | None = None,
     currency: str | None = None,
     product: str | None = None,
+    regularization: Regularization = "auto",
 ) -> FitResult:
     """Fit one of :data:`MODELS` on the orders observed up to ``observation_end`` (default: the last
-    purchase). ``bgbb`` uses whole ``unit`` periods as opportunities; ``sbg`` needs the subscription
-    ``product`` and counts paid ``unit`` periods."""
+    purchase), regularised as ``regularization`` says (:func:`regularization_setting`; what was done is the
+    fit's ``regularization`` in :meth:`FitResult.to_dict`). ``bgbb`` uses whole ``unit`` periods as
+    opportunities; ``sbg`` needs the subscription ``product`` and counts paid ``unit`` periods."""
     if name not in MODELS:
         raise ParameterError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+    setting = regularization_setting(regularization)
     with collect_notes() as notes:
         result = _fit(
-            orders, name, unit=unit, observation_end=observation_end, currency=currency, product=product
+            orders,
+            name,
+            unit=unit,
+            observation_end=observation_end,
+            currency=currency,
+            product=product,
+            regularization=setting,
         )
     result.notes += notes
     return result
@@ -112,6 +150,7 @@ def _fit(
     observation_end: str | dt.date | None,
     currency: str | None,
     product: str | None,
+    regularization: RegularizationSetting,
 ) -> FitResult:
     currency = choose_currency(orders, currency)[0]
     end = _end(orders, observation_end, currency)
@@ -120,15 +159,17 @@ def _fit(
     step(f"fit:{name}")
     if name in PURCHASE_MODELS:
         summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
-        model = PURCHASE_MODELS[name](unit=unit).fit(compressed(summary).execute())
+        model = PURCHASE_MODELS[name](unit=unit, regularization=regularization)
+        model.fit(compressed(summary).execute())
     elif name == "gammagamma":
         summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
-        model, left_out = _fit_spend(summary)
+        model, left_out = _fit_spend(summary, regularization=regularization)
         if left_out:
             notes.append(Note("note_spend_left_out", count=left_out))
     elif name == "bgbb":
         data = discrete_summary(orders, unit=unit, observation_end=end, currency=currency)
-        model = BetaGeoBetaBinomModel().fit(compressed(data, ("frequency", "recency", "n_periods")).execute())
+        model = BetaGeoBetaBinomModel(regularization=regularization)
+        model.fit(compressed(data, ("frequency", "recency", "n_periods")).execute())
     else:
         if not product:
             raise ParameterError("the sbg model needs the subscription product", parameter="product")
@@ -136,11 +177,13 @@ def _fit(
         counts = compressed(data, ("periods", "churned")).execute()
         if counts.empty:
             raise ParameterError(f"no purchases of the product {product!r}")
-        model = ShiftedBetaGeometricModel().fit(counts)
+        model = ShiftedBetaGeometricModel(regularization=regularization).fit(counts)
     return FitResult(name, model, unit, end.isoformat(), currency, notes)
 
 
-def _fit_spend(summary: ir.Table, *, for_value: bool = False) -> tuple[GammaGammaModel, int]:
+def _fit_spend(
+    summary: ir.Table, *, for_value: bool = False, regularization: RegularizationSetting = "auto"
+) -> tuple[GammaGammaModel, int]:
     """Gamma-Gamma fitted on the repeat customers with positive mean spend, read from the engine as distinct
     (x, m) pairs with counts; and how many repeat customers were left out for spend ≤ 0. ``for_value``:
     fitted with q > 1 (``q_constraint``), since a customer value needs a finite mean spend per order."""
@@ -152,7 +195,7 @@ def _fit_spend(summary: ir.Table, *, for_value: bool = False) -> tuple[GammaGamm
             "no customer has paid for a repeat purchase yet, so spend per order cannot be modelled; the "
             "expected LTV of the summary (average check × frequency × expected lifetime) needs no model"
         )
-    model = GammaGammaModel(q_constraint=for_value).fit(pairs[positive])
+    model = GammaGammaModel(q_constraint=for_value, regularization=regularization).fit(pairs[positive])
     return model, int(pairs.loc[~positive, "weight"].sum())
 
 
@@ -163,20 +206,24 @@ def _fitted(
     unit: TimeUnit,
     observation_end: str | dt.date | None,
     currency: str | None,
+    regularization: Regularization = "auto",
     **settings: Any,
 ) -> tuple[ir.Table, PurchaseModel, GammaGammaModel, dict[str, Any]]:
     """The customer summary (an expression), a purchase model and Gamma-Gamma fitted on compressed statistics
-    read from the engine, and what to report of them."""
+    read from the engine (both regularised as ``regularization`` says, :func:`regularization_setting`), and
+    what to report of them."""
     if model not in PURCHASE_MODELS:
         raise ParameterError(f"predictions use a purchase model: {', '.join(PURCHASE_MODELS)}")
     currency = choose_currency(orders, currency)[0]
     end = _end(orders, observation_end, currency)
     summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
+    setting = regularization_setting(regularization)
     with collect_notes() as notes:
         step(f"fit:{model}", 0, 2)
-        purchase = PURCHASE_MODELS[model](unit=unit).fit(compressed(summary).execute())
+        purchase = PURCHASE_MODELS[model](unit=unit, regularization=setting)
+        purchase.fit(compressed(summary).execute())
         step("fit:gammagamma", 1, 2)
-        spend = _fit_spend(summary, for_value=True)[0]
+        spend = _fit_spend(summary, for_value=True, regularization=setting)[0]
     info = {
         "model": model,
         "unit": unit,
@@ -203,6 +250,7 @@ def predict_customers(
     margin: float = 1.0,
     observation_end: str | dt.date | None = None,
     currency: str | None = None,
+    regularization: Regularization = "auto",
     intervals: bool = True,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-customer predictions over ``horizon`` units (P(alive), expected purchases and spend, CLV with a
@@ -214,6 +262,7 @@ def predict_customers(
         unit=unit,
         observation_end=observation_end,
         currency=currency,
+        regularization=regularization,
         horizon=horizon,
         discount_rate=discount_rate,
         margin=margin,
@@ -243,6 +292,7 @@ def score_customers(
     margin: float = 1.0,
     observation_end: str | dt.date | None = None,
     currency: str | None = None,
+    regularization: Regularization = "auto",
 ) -> tuple[ir.Table, dict[str, Any]]:
     """:func:`predict_customers` (without intervals) for data that stays where it lives: the models are fitted
     on compressed statistics and the per-customer predictions are an Ibis expression of the orders' engine
@@ -254,6 +304,7 @@ def score_customers(
         unit=unit,
         observation_end=observation_end,
         currency=currency,
+        regularization=regularization,
         horizon=horizon,
         discount_rate=discount_rate,
         margin=margin,
@@ -330,6 +381,7 @@ def compare_on_holdout(
     observation_end: str | dt.date | None = None,
     unit: TimeUnit = "week",
     currency: str | None = None,
+    regularization: Regularization = "auto",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Rank the purchase models by holdout error, with paired-bootstrap intervals of the differences, the
     by-frequency table and a verdict that says when the ranking is within chance
@@ -345,7 +397,7 @@ def compare_on_holdout(
     split = calibration_holdout_summary(
         orders, calibration_end=calibration_end, observation_end=end, unit=unit, currency=currency
     ).execute()
-    comparison = compare_models(split)
+    comparison = compare_models(split, regularization=regularization_setting(regularization))
     table = comparison.table
     step("tracking")
     info = {
@@ -407,6 +459,7 @@ def group_ltv(
     target_ratio: float = 3.0,
     observation_end: str | dt.date | None = None,
     currency: str | None = None,
+    regularization: Regularization = "auto",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Predicted LTV over ``horizon_months`` from the first purchase per cohort (``by="cohort"``), channel,
     first product or UTM field, young groups extrapolated by the fitted models, with 90% intervals and the
@@ -419,6 +472,7 @@ def group_ltv(
         unit=unit,
         observation_end=observation_end,
         currency=currency,
+        regularization=regularization,
         horizon_months=horizon_months,
         margin=margin,
         target_ratio=target_ratio,
@@ -453,13 +507,20 @@ def follow_up(
     unit: TimeUnit = "month",
     observation_end: str | dt.date | None = None,
     currency: str | None = None,
+    regularization: Regularization = "auto",
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Per customer, for timing a follow-up (:mod:`ltvkit.predict.timing`, BG/NBD or MBG/NBD):
+    """Per customer, for timing a follow-up (:mod:`ltvkit.predict.timing`, any purchase model):
     ``probability_alive``, ``probability_purchase`` (at least one purchase in the next ``within`` units),
-    and ``next_purchase_date``: the day by which, if still active, the customer has bought again with
-    probability 1/2 (the median wait from the end of the data)."""
+    and ``next_purchase_date``: the day by which, if still active and buying again, the customer has bought
+    again with probability 1/2 (the median wait from the end of the data)."""
     summary, purchase, _, info = _fitted(
-        orders, model, unit=unit, observation_end=observation_end, currency=currency, within=within
+        orders,
+        model,
+        unit=unit,
+        observation_end=observation_end,
+        currency=currency,
+        regularization=regularization,
+        within=within,
     )
     people = summary.select("customer_id", "frequency", "recency", "T").execute()
     wait_days = purchase_wait(purchase, people) * UNIT_DAYS[unit]

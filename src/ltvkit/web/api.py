@@ -31,7 +31,12 @@ from ltvkit.service.contacts import segment_contacts_bytes
 from ltvkit.service.retainer import client_book, invoice_plan
 from ltvkit.service.segments import segments as segments_of
 from ltvkit.service.summary import summary as summarise
-from ltvkit.service.valuation import MODELS, PURCHASE_MODELS, fit_model, predict_customers
+from ltvkit.service.valuation import (
+    MODELS,
+    PURCHASE_MODELS,
+    fit_model,
+    predict_customers,
+)
 from ltvkit.service.whatif import Scenario, TripwireScenario
 from ltvkit.service.workbook import workbook_bytes
 from ltvkit.web.state import Hub, Job
@@ -80,6 +85,13 @@ Currency = Annotated[
     Query(max_length=3, pattern="^[A-Za-z]{3}$", description="ISO code, when the orders have several."),
 ]
 Margin = Annotated[float | None, Query(gt=0, le=1, description="Share of revenue kept, e.g. 0.3.")]
+RegularizationChoice = Literal["auto", "none", "map"]  # service.valuation.REGULARIZATIONS
+REGULARIZATION_HELP = (
+    "How the models are fitted: auto (weakly informative priors when the data are thin), none (the data "
+    "alone, maximum likelihood) or map (always with the priors); the answer's regularization says which "
+    "was used and why."
+)
+Regularization = Annotated[RegularizationChoice, Query(description=REGULARIZATION_HELP)]
 
 
 def hub_of(request: Request) -> Hub:
@@ -364,6 +376,7 @@ def predicted_channels(
     target: Annotated[float, Query(ge=0.5, le=100)] = 3.0,
     margin: Margin = None,
     currency: Currency = None,
+    regularization: Regularization = "auto",
 ) -> dict[str, Any]:
     def compute(ws: Workspace) -> dict[str, Any]:
         found = descriptive.predicted_ltv(
@@ -373,6 +386,7 @@ def predicted_channels(
             margin=1.0 if margin is None else margin,
             target=target,
             currency=currency,
+            regularization=regularization,
         )
         return jsonable(
             {
@@ -384,7 +398,7 @@ def predicted_channels(
             }
         )
 
-    return _read(request, ("predicted", by, horizon, target, margin, currency), compute)
+    return _read(request, ("predicted", by, horizon, target, margin, currency, regularization), compute)
 
 
 @router.get("/cac", summary="CAC, LTV:CAC, payback and the maximum CAC by channel")
@@ -475,6 +489,7 @@ class FitRequest(BaseModel):
     unit: Literal["day", "week", "month"] = "week"
     currency: str | None = Field(default=None, pattern="^[A-Za-z]{3}$")
     product: str | None = Field(default=None, max_length=200, description="The subscription product (sbg).")
+    regularization: RegularizationChoice = Field(default="auto", description=REGULARIZATION_HELP)
 
 
 def _fit(hub: Hub, body: FitRequest, job: Job | None) -> dict[str, Any]:
@@ -483,11 +498,17 @@ def _fit(hub: Hub, body: FitRequest, job: Job | None) -> dict[str, Any]:
             job.progress("fit", 0, 1)
         return jsonable(
             fit_model(
-                ws.table("orders"), body.model, unit=body.unit, currency=body.currency, product=body.product
+                ws.table("orders"),
+                body.model,
+                unit=body.unit,
+                currency=body.currency,
+                product=body.product,
+                regularization=body.regularization,
             ).to_dict()
         )
 
-    return _read(hub, ("fit", body.model, body.unit, body.currency, body.product), compute)
+    key = ("fit", body.model, body.unit, body.currency, body.product, body.regularization)
+    return _read(hub, key, compute)
 
 
 @router.post(
@@ -516,6 +537,7 @@ def predictions(
     top: Annotated[int, Query(ge=0, le=1000)] = 20,
     intervals: Annotated[bool, Query(description="90% intervals of CLV (slower).")] = True,
     currency: Currency = None,
+    regularization: Regularization = "auto",
 ) -> dict[str, Any]:
     def compute(ws: Workspace) -> dict[str, Any]:
         with collect_notes() as notes:
@@ -528,6 +550,7 @@ def predictions(
                 discount_rate=discount_rate,
                 currency=currency,
                 intervals=intervals,
+                regularization=regularization,
             )
         counts, edges = np.histogram(scored["probability_alive"], bins=20, range=(0, 1))
         best = scored.sort_values("clv", ascending=False).head(top)
@@ -542,7 +565,18 @@ def predictions(
 
     return _read(
         request,
-        ("predictions", model, horizon, unit, margin, discount_rate, top, intervals, currency),
+        (
+            "predictions",
+            model,
+            horizon,
+            unit,
+            margin,
+            discount_rate,
+            top,
+            intervals,
+            currency,
+            regularization,
+        ),
         compute,
     )
 
@@ -557,11 +591,13 @@ UseModel = Annotated[
 ]
 
 
-def _segmented(request: Request, scheme: str, currency: str | None, model: bool) -> Any:
+def _segmented(
+    request: Request, scheme: str, currency: str | None, model: bool, regularization: str = "auto"
+) -> Any:
     return _read(
         request,
-        ("segmented", scheme, currency, model),
-        lambda ws: segments_of(ws, scheme, currency=currency, use_model=model),
+        ("segmented", scheme, currency, model, regularization),
+        lambda ws: segments_of(ws, scheme, currency=currency, use_model=model, regularization=regularization),
     )
 
 
@@ -571,8 +607,9 @@ def segments(
     scheme: Scheme = "rfm",  # type: ignore[valid-type]
     currency: Currency = None,
     model: UseModel = False,
+    regularization: Regularization = "auto",
 ) -> list[dict[str, Any]]:
-    return records(_segmented(request, scheme, currency, model).summary())
+    return records(_segmented(request, scheme, currency, model, regularization).summary())
 
 
 @router.get(
@@ -593,8 +630,9 @@ def segment_export(
         Query(description="A contact file (email, phone, name, tag) for this import instead."),
     ] = None,
     lang: Literal["en", "ru", "uk"] = "en",
+    regularization: Regularization = "auto",
 ) -> Response:
-    found = _segmented(request, scheme, currency, model)
+    found = _segmented(request, scheme, currency, model, regularization)
     chosen = found.lists().get(segment_name)
     if chosen is None:
         raise HTTPException(404, f"no customers in segment {segment_name!r} of {scheme}")
