@@ -77,7 +77,7 @@ def ltvkit_stages(summary: pd.DataFrame, repeat: int) -> tuple[list[tuple[str, f
     rows: list[tuple[str, float, float]] = []
     table, secs, mib = measure(lambda: compress(summary, ("frequency", "recency", "T")), repeat)
     rows.append(("compress", secs, mib))
-    bg, secs, mib = measure(lambda: BetaGeoModel().fit(table), repeat)
+    bg, secs, mib = measure(lambda: BetaGeoModel(unit="week").fit(table), repeat)
     rows.append(("fit BG/NBD", secs, mib))
     repeaters = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     gg, secs, mib = measure(lambda: GammaGammaModel().fit(repeaters), repeat)

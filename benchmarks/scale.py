@@ -13,7 +13,8 @@ process and its children (Spark's JVM) during the stage. Stages:
 - summary: per-customer (x, t_x, T, m), kept as a table in the engine;
 - cohorts: the monthly cohort table (retention, revenue, LTV by age);
 - compress: distinct (x, t_x, T) with counts, read from the summary — what the purchase model needs;
-- fit BG/NBD, fit Gamma-Gamma: the optimisers, on what came back (BG/NBD on the compressed rows);
+- fit BG/NBD, fit Gamma-Gamma: the optimisers, on what came back (BG/NBD on the compressed rows, in weeks:
+  on its time grain past 200,000 distinct histories, see ``ltvkit.models.base.coarsened``);
 - scoring: P(alive), expected purchases and CLV for every customer, joined in the engine, written to Parquet;
 - report: the HTML report (overview, LTV, cohorts, channels, Pareto, first products).
 
@@ -154,7 +155,7 @@ def run_engine(engine: str, path: Path, out_dir: Path) -> list[dict[str, Any]]:
     stage("cohorts", lambda: cohort_table(orders))
     stats = stage("compress", lambda: compressed(summary).execute())
     rows[-1]["rows"] = len(stats)
-    purchase = stage("fit BG/NBD", lambda: BetaGeoModel().fit(stats))
+    purchase = stage("fit BG/NBD", lambda: BetaGeoModel(unit="week").fit(stats))
     spend, _ = stage("fit Gamma-Gamma", lambda: _fit_spend(summary))
     target = out_dir / f"scores-{engine}.parquet"
     stage(

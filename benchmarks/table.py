@@ -7,16 +7,23 @@
 
 Rows, for each size (about ten orders per customer, Parquet read where it is, no import):
 
-- summary: ``customer_summary`` (the mapping of the file's columns, the currency check, x, t_x, T, m)
-  to Arrow, beside the same per-customer numbers written as one hand-made DuckDB query on the raw file;
-  once as called bare (one small query first reads the last purchase day and checks the currency), once
-  with both given (nothing read before the aggregation, as when a caller already knows them);
-- fit BG/NBD, Pareto/NBD, Gamma-Gamma: on the compressed statistics read from the engine (lifetimes, if
-  given, fits the per-customer columns, as it is used);
+- summary from the file (to ``--mapping-max`` customers): ``customer_summary`` on the source, so the
+  source's mapping (column parsing, row checks, repeated orders) runs inside it, beside one hand-made DuckDB
+  query on the raw file that computes the same per-customer numbers without any of that;
+- mapping once (kept): the mapped orders written once to a temporary table, as the report does;
+- summary (as called bare, and with the end and currency given): ``customer_summary`` on those kept orders
+  to Arrow, beside the same numbers written by hand as one SQL query on the same table;
+- fit BG/NBD, Pareto/NBD, Gamma-Gamma: on the compressed statistics read from the engine, the purchase
+  models in weeks, so on their time grain past 200,000 distinct histories (lifetimes, if given, fits the
+  per-customer columns, as it is used); when the grain applies, the BG/NBD fit on every distinct history at
+  day resolution beside it and how far its estimates and predictions are;
+- fit BG/NBD with the BLAS on one thread (as ``fit`` runs) beside the BLAS's own thread pool;
 - scoring: ``customer_value`` in memory (P(alive), E[purchases], CLV over 52 weeks) beside the engine
   path ``customer_value_table`` (the join done in DuckDB, out as Arrow), which the issue takes as the floor;
 - intervals: ``customer_value`` with 90% intervals beside the same without, for BG/NBD and Pareto/NBD
   (``intervals.py``).
+- report (to ``--mapping-max`` customers): the HTML report from the source, with the predicted value by
+  channel and without, beside the summary from the file.
 
 Each pair runs alternately ``--repeat`` times; the table gives both medians, the median of the paired
 ratios and the machine's 1-minute load average (``os.getloadavg``) over the row, as the machine is shared:
@@ -99,6 +106,23 @@ def paired(
     return statistics.median(mine), statistics.median(other) if other else None, ratio, statistics.mean(loads)
 
 
+def grain_effect(exact: Any, grained: Any, frame: pd.DataFrame) -> str:
+    """How far the fit on the time grain is from the fit on every distinct history at day resolution: each
+    parameter in its standard errors, and the mean P(alive) and the total expected purchases in a year."""
+    shift = ", ".join(
+        f"{name} {(grained.params_[name] - exact.params_[name]) / exact.standard_errors_[name]:+.1f} SE"
+        for name in exact.params_.index
+    )
+    columns = {c: frame[c].to_numpy() for c in ("frequency", "recency", "T")}
+    alive = [m.probability_alive(**columns).mean() for m in (exact, grained)]
+    purchases = [m.expected_purchases(HORIZON_WEEKS, **columns).sum() for m in (exact, grained)]
+    return (
+        f"(grain {grained.grain_days_:g} days, {grained.n_distinct_:,} rows for {exact.n_distinct_:,}: "
+        f"{shift}; mean P(alive) {alive[1] / alive[0] - 1:+.2%}, purchases in a year "
+        f"{purchases[1] / purchases[0] - 1:+.2%})"
+    )
+
+
 def lifetimes_times(
     python: str, summary: pd.DataFrame, pareto_max: float, skip_pareto: bool, timeout: float
 ) -> dict[str, Any]:
@@ -130,6 +154,7 @@ def run_size(customers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
     from ltvkit.models import BetaGeoModel, GammaGammaModel, ParetoNBDModel
     from ltvkit.predict.clv import customer_value, customer_value_table
     from ltvkit.predict.summaries import compressed, customer_summary
+    from ltvkit.service.report import build_reports
 
     path = DATA / f"orders-{customers * 10:.0e}.parquet"
     if not path.exists():
@@ -149,27 +174,41 @@ def run_size(customers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
         )
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
 
-    row(
-        "summary",
-        "DuckDB query",
-        paired(
-            lambda: customer_summary(orders, unit="week").to_pyarrow(),
-            lambda: floor.sql(floor_sql).to_arrow_table(),
-            args.repeat,
-        ),
+    mapped = args.mapping_max >= customers
+    if mapped:  # the source's mapping (column parsing, checks, repeated orders) runs in every query on it
+        row(
+            "summary from the file",
+            "DuckDB query",
+            paired(
+                lambda: customer_summary(orders, unit="week").to_pyarrow(),
+                lambda: floor.sql(floor_sql).to_arrow_table(),
+                args.repeat,
+            ),
+        )
+    load = os.getloadavg()[0]
+    start = time.perf_counter()
+    kept = source.backend.create_table("kept_orders", orders, temp=True)
+    row("mapping once (kept)", "", (time.perf_counter() - start, None, None, (load + os.getloadavg()[0]) / 2))
+    kept_sql = FLOOR_SQL.replace("read_parquet('{path}')", "kept_orders").replace("paid_at", "ordered_at")
+    kept_sql = kept_sql.replace("sum(total)", "sum(amount - refunded)").format(end=END.date().isoformat())
+    kept_sql = kept_sql.replace(
+        "status = 'paid'", "status IN ('paid', 'partially_refunded') AND currency = 'USD'"
     )
-    row(
-        "summary, end+currency given",
-        "DuckDB query",
-        paired(
+    for stage, summarise in (
+        ("summary", lambda: customer_summary(kept, unit="week").to_pyarrow()),
+        (
+            "summary, end+currency given",
             lambda: customer_summary(
-                orders, unit="week", observation_end=END.date(), currency="USD"
+                kept, unit="week", observation_end=END.date(), currency="USD"
             ).to_pyarrow(),
-            lambda: floor.sql(floor_sql).to_arrow_table(),
-            args.repeat,
         ),
-    )
-    summary = source.backend.create_table("summary", customer_summary(orders, unit="week"), overwrite=True)
+    ):
+        row(
+            stage,
+            "same in SQL",
+            paired(summarise, lambda: source.backend.con.sql(kept_sql).to_arrow_table(), args.repeat),
+        )
+    summary = source.backend.create_table("summary", customer_summary(kept, unit="week"), overwrite=True)
     frame = summary.to_pandas()
     stats = compressed(summary).execute()
     repeat = summary.filter((summary.frequency > 0) & (summary.monetary_value > 0))
@@ -189,9 +228,27 @@ def run_size(customers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
     for stage, model, data in (f for f in fits if not (args.no_pareto and f[1] is ParetoNBDModel)):
         load = os.getloadavg()[0]
         start = time.perf_counter()
-        fitted[stage] = model().fit(data)
+        fitted[stage] = model(**({} if model is GammaGammaModel else {"unit": "week"})).fit(data)
         seconds = time.perf_counter() - start
         row(stage, "lifetimes", (seconds, side.get(stage), None, (load + os.getloadavg()[0]) / 2))
+    grained = fitted["fit BG/NBD"]
+    if grained.grain_days_ is not None:  # the same fit on every distinct history at day resolution
+        load = os.getloadavg()[0]
+        start = time.perf_counter()
+        exact = BetaGeoModel().fit(stats)
+        seconds = time.perf_counter() - start
+        row("fit BG/NBD, days (no grain)", "", (seconds, None, None, (load + os.getloadavg()[0]) / 2))
+        rows.append({"size": customers, "stage": grain_effect(exact, grained, frame)})
+    purchase_fit = BetaGeoModel(unit="week")
+    row(
+        "fit BG/NBD, BLAS 1 thread",
+        "BLAS default",
+        paired(
+            lambda: purchase_fit.fit(stats),
+            lambda: purchase_fit._fit(stats, None),  # fit() without its threadpool_limits
+            args.repeat,
+        ),
+    )
     bg, gg = fitted["fit BG/NBD"], fitted["fit Gamma-Gamma"]
     settings = {"horizon": HORIZON_WEEKS, "unit": "week", "discount_rate": 0.1}
     row(
@@ -208,6 +265,16 @@ def run_size(customers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
     purchase_models = {"BG/NBD": bg} | ({} if args.no_pareto else {"Pareto/NBD": fitted["fit Pareto/NBD"]})
     for stage, ours, theirs, ratio, load in intervals.rows(purchase_models, gg, frame, args.repeat):
         row(stage, "without", (ours, theirs, ratio, load))
+    if mapped:
+        summary_seconds = rows[0]["ltvkit"]
+        for stage, predictions in (("report", True), ("report, no predictions", False)):
+            load = os.getloadavg()[0]
+            with tempfile.TemporaryDirectory() as tmp:
+                start = time.perf_counter()
+                build_reports(source, {"en": Path(tmp) / "r.html"}, predictions=predictions)
+                seconds = time.perf_counter() - start
+            ratio = seconds / summary_seconds
+            row(stage, "summary", (seconds, summary_seconds, ratio, (load + os.getloadavg()[0]) / 2))
     if "error" in side:
         rows.append({"size": customers, "stage": f"lifetimes: {side['error']}"})
     rows.append(
@@ -248,6 +315,9 @@ def main() -> None:
     parser.add_argument("--lifetimes", help="a Python interpreter with lifetimes 0.11 installed")
     parser.add_argument("--lifetimes-pareto-max", type=float, default=1e5, help="largest Pareto/NBD fit")
     parser.add_argument("--no-pareto", action="store_true", help="skip the Pareto/NBD fits")
+    parser.add_argument(
+        "--mapping-max", type=float, default=1e5, help="largest size read through the mapping every time"
+    )
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args()
     sizes = [int(float(s)) for s in args.customers.split(",") if s] + ([10**7] if args.with_1e7 else [])

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from conftest import CALIBRATION_END, DATA, cdnow_days
 from ltvkit.data.workspace import Workspace
 from ltvkit.errors import ParameterError
-from ltvkit.models import BetaGeoModel
+from ltvkit.models import BetaGeoModel, base
+from ltvkit.models.base import coarsened
 from ltvkit.predict import summaries
 from ltvkit.predict.summaries import (
     calibration_holdout_summary,
@@ -198,3 +199,40 @@ def test_summary_equals_a_hand_computed_reference(
     pd.testing.assert_frame_equal(got, expected, check_names=False, check_index_type=False, rtol=1e-9)
     unsorted = customer_summary(ibis.memtable(orders), unit="week", observation_end=end).execute()
     assert sorted(unsorted["customer_id"]) == list(expected.index)
+
+
+def test_the_fit_time_grain_rounds_recency_and_t_to_whole_weeks_past_the_cap() -> None:
+    days = pd.DataFrame(
+        {  # four histories in weeks of whole days; t_x 3 and 4 days round to 0 and 1 week, T 9-10 days to 1
+            "frequency": [0.0, 1.0, 1.0, 1.0],
+            "recency": [0.0, 3 / 7, 4 / 7, 4 / 7],
+            "T": [10 / 7, 10 / 7, 10 / 7, 9 / 7],
+            "weight": [2.0, 1.0, 3.0, 4.0],
+        }
+    )
+    assert coarsened(days, "week", max_rows=4) == (days, None)
+    grained, grain = coarsened(days, "week", max_rows=3)
+    assert grain == 7.0
+    assert grained.to_dict("list") == {
+        "frequency": [0.0, 1.0, 1.0],
+        "recency": [0.0, 0.0, 1.0],
+        "T": [1.0, 1.0, 1.0],
+        "weight": [2.0, 1.0, 7.0],
+    }
+    in_days, grain = coarsened(days.assign(recency=days["recency"] * 7, T=days["T"] * 7), "day", max_rows=3)
+    assert grain == 7.0 and in_days["recency"].tolist() == [0.0, 0.0, 7.0]
+    assert coarsened(days, "week", max_rows=1)[1] == 91.0  # the coarsest grain, whatever is left
+
+
+def test_a_purchase_model_past_the_cap_is_fitted_on_the_grain_it_records(
+    cdnow_rfm: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exact = BetaGeoModel(unit="week").fit(cdnow_rfm)
+    assert exact.grain_days_ is None and exact.n_distinct_ > 1000
+    monkeypatch.setattr(base, "MAX_FIT_ROWS", 1000)
+    grained = BetaGeoModel(unit="week").fit(cdnow_rfm)
+    assert grained.grain_days_ == 7.0 and grained.n_distinct_ <= 1000
+    assert grained.n_customers_ == exact.n_customers_ == 2357
+    # weeks instead of days move no estimate by more than its standard error on CDNOW
+    assert (abs(grained.params_ - exact.params_) < exact.standard_errors_).all()
+    assert BetaGeoModel().fit(cdnow_rfm).grain_days_ is None  # no unit: no grain to round to

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from ltvkit.errors import ParameterError
 
@@ -194,7 +195,8 @@ def expected_ltv(
     table = _km_table(times, index, ended, everyone)
 
     rng = np.random.default_rng(random_state)
-    values = [estimate(rng.poisson(1.0, len(per)).astype(float)) for _ in range(draws)]
+    with threadpool_limits(limits=1, user_api="blas"):  # two dot products a draw: a thread pool only waits
+        values = [estimate(rng.poisson(1.0, len(per)).astype(float)) for _ in range(draws)]
     tail = (1 - interval) / 2 * 100
     low, high = np.nanpercentile(values, [tail, 100 - tail])
     return ExpectedLtv(

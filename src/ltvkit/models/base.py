@@ -60,6 +60,12 @@ FLAT_INFORMATION = 1.0  # information below this along a direction: a log-standa
 HOW_OFTEN = "meaning_how_often"  # the i18n keys of what parameters describe, for the notes
 STOP_BUYING = "meaning_stop_buying"
 LOADING = 0.3  # a parameter takes part in a direction when its share of the eigenvector exceeds this
+UNIT_DAYS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
+"""Days in each time unit of ``recency`` and ``T``."""
+MAX_FIT_ROWS = 200_000
+"""The most distinct (x, t_x, T) a purchase model is fitted on (see :func:`coarsened`)."""
+COARSER_GRAINS_DAYS = (7, 14, 28, 56, 91)
+""":func:`coarsened`'s time grains, tried in turn."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,32 @@ def compress(
     return frame.groupby(list(columns), sort=True, as_index=False)["weight"].sum()
 
 
+def coarsened(
+    table: pd.DataFrame, unit: TimeUnit, max_rows: int = MAX_FIT_ROWS
+) -> tuple[pd.DataFrame, float | None]:
+    """The fit's time grain: ``table`` (distinct ``frequency``, ``recency``, ``T`` with a ``weight``, times
+    in ``unit``) as it is when it has at most ``max_rows`` rows (grain None: the data's own, whole days for
+    summaries of dated orders), else with ``recency`` and ``T`` rounded to the nearest multiple of the first
+    of :data:`COARSER_GRAINS_DAYS` that leaves at most ``max_rows`` distinct rows (the coarsest if none
+    does), and that grain in days.
+
+    The distinct histories grow with the data at day resolution (792,309 for 10⁶ customers over three
+    years), and so does the fit's cost; on a grain they stop growing. Rounding both times with one monotone
+    function keeps 0 ≤ t_x ≤ T. The published fits (CDNOW: 2,357 customers) are far below the cap."""
+    if len(table) <= max_rows:
+        return table, None
+    columns = ("frequency", "recency", "T")
+    for grain in COARSER_GRAINS_DAYS:
+        step = grain / UNIT_DAYS[unit]
+        rounded = table.assign(
+            recency=np.round(table["recency"] / step) * step, T=np.round(table["T"] / step) * step
+        )
+        grained = compress(rounded, columns, rounded["weight"])
+        if len(grained) <= max_rows:
+            break
+    return grained, float(grain)
+
+
 class BaseModel:
     """Template for a maximum-likelihood model. See the module docstring."""
 
@@ -173,6 +205,10 @@ class BaseModel:
     def _prepare(self, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
         """Data as ``_log_likelihood`` takes it during fitting (a model may add precomputed levels)."""
         return arrays
+
+    def _grained(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The compressed rows the fit runs on (a purchase model may round them to a coarser time grain)."""
+        return table
 
     # --- fitting ----------------------------------------------------------------------------------------
 
@@ -286,6 +322,7 @@ class BaseModel:
         table = table[table["weight"] > 0]
         if table.empty:
             raise InputError(f"{type(self).__name__} has no data to fit")
+        table = self._grained(table)
         arrays = self._prepare({c: table[c].to_numpy(dtype=float) for c in self._data_columns})
         return table, arrays, table["weight"].to_numpy()
 
@@ -502,6 +539,15 @@ class PurchaseModel(BaseModel):
         leaves it to the caller to say."""
         super().__init__(regularization=regularization, tol=tol, max_iter=max_iter)
         self.unit = _checked_unit(unit)
+
+    def _grained(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The rows on the fit's time grain (:func:`coarsened`; with ``unit`` None, as they are), which
+        ``grain_days_`` records (None: the data's own)."""
+        self.grain_days_: float | None = None
+        if self.unit is None:
+            return table
+        table, self.grain_days_ = coarsened(table, self.unit, MAX_FIT_ROWS)
+        return table
 
     @classmethod
     def from_params(cls, **params: Any) -> Self:

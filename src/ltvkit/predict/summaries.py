@@ -22,8 +22,7 @@ import pandas as pd
 from ltvkit.analytics.definitions import is_purchase
 from ltvkit.choices import TimeUnit
 from ltvkit.errors import ParameterError
-
-UNIT_DAYS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
+from ltvkit.models.base import UNIT_DAYS
 
 
 def unit_days(unit: str) -> float:

@@ -10,8 +10,12 @@ of engine queries instead of one per figure, and renders the same figures in eve
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from functools import cached_property
+from types import TracebackType
+from typing import Self
 
+import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -26,7 +30,7 @@ from ltvkit.analytics.historical import (
     pareto_shares,
 )
 from ltvkit.analytics.overview import revenue_by_currency
-from ltvkit.data.sources import Tables
+from ltvkit.data.sources import Source, Tables
 from ltvkit.errors import MissingDataError, ParameterError
 
 
@@ -51,15 +55,63 @@ def choose_currency(orders: ir.Table, currency: str | None) -> tuple[str, list[s
     return chosen, [c for c in codes if c != chosen]
 
 
+class _KeptOrders:
+    """``tables`` with the orders read from ``orders`` (a temporary table of their engine)."""
+
+    def __init__(self, tables: Tables, orders: ir.Table) -> None:
+        self._tables, self._orders = tables, orders
+
+    def table(self, name: str) -> ir.Table:
+        return self._orders if name == "orders" else self._tables.table(name)
+
+
+def _kept(tables: Tables) -> tuple[Tables, str | None]:
+    """``tables`` with a source's mapped orders computed once into a temporary table of its engine (each
+    query on a source otherwise re-reads the file and re-runs the mapping: the column parsing, the checks,
+    the repeated orders), and that table's name; a workspace's orders are a table already, and an engine
+    that keeps no temporary tables for this user reads the source as it is."""
+    if not isinstance(tables, Source):
+        return tables, None
+    orders = tables.table("orders")
+    name = f"ltvkit_kept_{uuid.uuid4().hex[:12]}"
+    try:
+        kept = ibis.get_backend(orders).create_table(name, orders, temp=True)
+    except Exception:  # a warehouse that allows no temporary tables to this user
+        return tables, None
+    return _KeptOrders(tables, kept), name
+
+
 class Analysis:
     """The orders and spend of ``tables`` in one currency (the largest by revenue unless ``currency`` is
-    given), with the shared tables computed once."""
+    given), with the shared tables computed once.
 
-    def __init__(self, tables: Tables, *, currency: str | None = None) -> None:
-        self.tables = tables
-        self.orders = tables.table("orders")
-        self.currency, self.other_currencies = choose_currency(self.orders, currency)
+    With ``keep`` (for a run of many figures, like the report), a source's mapped orders are computed once
+    into a temporary table of its engine, which closing the analysis (or leaving its ``with`` block)
+    drops."""
+
+    def __init__(self, tables: Tables, *, currency: str | None = None, keep: bool = False) -> None:
+        self.tables, self._kept = _kept(tables) if keep else (tables, None)
+        self.orders = self.tables.table("orders")
+        try:
+            self.currency, self.other_currencies = choose_currency(self.orders, currency)
+        except BaseException:
+            self.close()
+            raise
         self._cells: dict[Period, pd.DataFrame] = {}
+
+    def close(self) -> None:
+        """Drop the kept orders, if any."""
+        if self._kept is not None:
+            ibis.get_backend(self.orders).drop_table(self._kept, force=True)
+            self._kept = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
 
     @cached_property
     def end(self) -> dt.date:

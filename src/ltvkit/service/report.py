@@ -33,8 +33,15 @@ def report_data(
     """Every figure the report shows, for one currency (the largest by revenue unless given); with
     ``scenarios``, their what-if table too; with ``predictions``, the predicted LTV and the CAC each
     channel can bear (the models read their own statistics: a few more engine queries). The descriptive
-    figures come from one :class:`Analysis`, so the shared tables are read from the engine once."""
-    data = Analysis(ws, currency=currency)
+    figures come from one :class:`Analysis`, so the shared tables are read from the engine once (a
+    source's mapped orders too)."""
+    with Analysis(ws, currency=currency, keep=True) as data:
+        return _figures(data, margin=margin, scenarios=scenarios, predictions=predictions)
+
+
+def _figures(
+    data: Analysis, *, margin: float | None, scenarios: list[Scenario] | None, predictions: bool
+) -> dict[str, Any]:
     code = data.currency
     summary = data.ltv(margin=margin)
     cohorts = data.cohort_table()
@@ -59,7 +66,11 @@ def report_data(
     what_if = None
     if scenarios:
         planned = plan(
-            ws, scenarios, margin=1.0 if margin is None else margin, target=TARGET_RATIO, currency=code
+            data.tables,
+            scenarios,
+            margin=1.0 if margin is None else margin,
+            target=TARGET_RATIO,
+            currency=code,
         )
         what_if = planned.table.to_dict(orient="records")
         model_notes += planned.notes
