@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ltvkit import i18n
 from ltvkit.analytics.channels import chained_curves
 from ltvkit.analytics.cohorts import cohort_matrix
 from ltvkit.data.sources import Tables
+from ltvkit.data.workspace import Workspace
 from ltvkit.errors import ParameterError
 from ltvkit.report.build import CURVE_COHORTS, MAX_AGE, MAX_COHORTS, TARGET_RATIO, render, write_report
 from ltvkit.serialize import jsonable
 from ltvkit.service.analysis import Analysis
+from ltvkit.service.comparison import Comparison, compare
 from ltvkit.service.descriptive import predicted_ltv
+from ltvkit.service.retainer import client_book
+from ltvkit.service.summary import headline_ltv
 from ltvkit.service.whatif import scenarios as plan
 from ltvkit.whatif.scenarios import Scenario
 
@@ -27,14 +34,19 @@ def report_data(
     margin: float | None = None,
     scenarios: list[Scenario] | None = None,
     predictions: bool = True,
+    as_of: dt.date | None = None,
 ) -> dict[str, Any]:
     """Every figure the report shows, for one currency (the largest by revenue unless given); with
     ``scenarios``, their what-if table too; with ``predictions``, the predicted LTV and the CAC each
-    channel can bear (the models read their own statistics: a few more engine queries). The descriptive
-    figures come from one :class:`Analysis`, so the shared tables are read from the engine once."""
+    channel can bear, and the models' LTV as the one to use for CAC when the data support them (the models
+    read their own statistics: a few more engine queries). The descriptive figures come from one
+    :class:`Analysis`, so the shared tables are read from the engine once; the comparison of two groups
+    adds one query. A workspace with retainer clients adds its client book as of ``as_of`` (today)."""
     data = Analysis(ws, currency=currency)
     code = data.currency
     summary = data.ltv(margin=margin)
+    headline = headline_ltv(ws, margin=margin, models=predictions, analysis=data, ltv=summary)
+    comparison = compare(ws, analysis=data)
     cohorts = data.cohort_table()
     recent = sorted(cohorts["cohort"].unique())[-MAX_COHORTS:]
     recent_table = cohorts[cohorts["cohort"].isin(recent) & (cohorts["age"] <= MAX_AGE)]
@@ -91,8 +103,39 @@ def report_data(
             "products": data.quality_by("first_product").to_dict(orient="records"),
             "cac": cac.to_dict(orient="records") if cac is not None else None,
             "predicted": predicted,
+            "headline": headline.to_dict() | {"texts": {lang: headline.texts(lang) for lang in i18n.LOCALES}},
+            "comparison": None
+            if comparison is None
+            else comparison.to_dict()
+            | {"texts": {lang: _comparison_texts(comparison, lang) for lang in i18n.LOCALES}},
+            "retainers": _retainers(ws, as_of),
         }
     )
+
+
+def _comparison_texts(comparison: Comparison, lang: str) -> dict[str, Any]:
+    """What the comparison section says in ``lang``: the groups' names, how they were chosen, the verdict."""
+    return {
+        "names": list(comparison.names(lang)),
+        "how_chosen": comparison.how_chosen(lang),
+        "sentences": comparison.sentences(lang),
+    }
+
+
+def _retainers(ws: Tables, as_of: dt.date | None) -> dict[str, Any] | None:
+    """The client book of a workspace with retainer clients (None for a source, or no clients), its notes
+    in every language."""
+    if not isinstance(ws, Workspace) or not ws.count("clients"):
+        return None
+    book = client_book(ws, as_of=as_of)
+
+    def shown(lang: str) -> dict[str, Any]:
+        tables = [*book.month_tables(lang), book.client_table(lang)]
+        if len(book.acquisition):
+            tables.append(book.acquisition_table(lang))
+        return book.sentences(lang) | {"tables": [asdict(table) for table in tables]}
+
+    return book.to_dict() | {"texts": {lang: shown(lang) for lang in i18n.LOCALES}}
 
 
 def _predicted_by_channel(

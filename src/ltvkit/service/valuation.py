@@ -392,7 +392,7 @@ def _tracking(
 def group_ltv(
     orders: ir.Table,
     *,
-    by: str = "channel",
+    by: str | None = "channel",
     model: str = "bgnbd",
     horizon_months: float = 12.0,
     unit: TimeUnit = "month",
@@ -403,8 +403,9 @@ def group_ltv(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Predicted LTV over ``horizon_months`` from the first purchase per cohort (``by="cohort"``), channel,
     first product or UTM field, young groups extrapolated by the fitted models, with 90% intervals and the
-    maximum CAC each bears at ``target_ratio`` (:mod:`ltvkit.predict.groups`); and what the models were."""
-    if by != "cohort" and by not in SPLITS:
+    maximum CAC each bears at ``target_ratio`` (:mod:`ltvkit.predict.groups`); and what the models were.
+    ``by=None`` values every customer as one group (``all``)."""
+    if by is not None and by != "cohort" and by not in SPLITS:
         raise ParameterError(f"cannot group by {by!r}; use cohort or one of {', '.join(SPLITS)}")
     summary, purchase, spend, info = _fitted(
         orders,
@@ -424,16 +425,17 @@ def group_ltv(
     joined = days.inner_join(firsts, "customer_id")
     within = joined.filter(joined.day.delta(joined.first_day, unit="day") < horizon_days)
     paid = within.group_by("customer_id").aggregate(revenue_in_horizon=within.value.sum()).execute()
-    people = customers(orders, currency=currency).execute()
+    people = customers(orders, currency=currency).execute().assign(all="all")
     if by == "cohort":
         people["cohort"] = pd.to_datetime(people["cohort"]).dt.strftime("%Y-%m")
+    key = by or "all"
     table = (
         summary.execute()
         .merge(paid, on="customer_id", how="left")
-        .merge(people[["customer_id", by]], on="customer_id", how="inner")
+        .merge(people[["customer_id", key]], on="customer_id", how="inner")
         .fillna({"revenue_in_horizon": 0.0})
     )
-    values = predicted_group_ltv(purchase, spend, table, by, horizon=horizon_days / UNIT_DAYS[unit])
+    values = predicted_group_ltv(purchase, spend, table, key, horizon=horizon_days / UNIT_DAYS[unit])
     return max_cac(values, margin=margin, target_ratio=target_ratio), info
 
 
