@@ -45,7 +45,6 @@ def report_data(
     data = Analysis(ws, currency=currency)
     code = data.currency
     summary = data.ltv(margin=margin)
-    headline = headline_ltv(ws, margin=margin, models=predictions, analysis=data, ltv=summary)
     comparison = compare(ws, analysis=data)
     cohorts = data.cohort_table()
     recent = sorted(cohorts["cohort"].unique())[-MAX_COHORTS:]
@@ -64,7 +63,12 @@ def report_data(
     curve_cohorts = heat["ltv"].iloc[-CURVE_COHORTS:].dropna(axis=1, how="all")
     lorenz, gini = data.lorenz()
     cac = data.cac(margin=margin, target_ratio=TARGET_RATIO)[0] if not data.spend_by_month.empty else None
-    predicted, model_notes = _predicted_by_channel(data, margin) if predictions else (None, [])
+    predicted, model_notes, everyone = (
+        _predicted_by_channel(data, margin) if predictions else (None, [], None)
+    )
+    headline = headline_ltv(
+        ws, margin=margin, models=predictions, analysis=data, ltv=summary, fitted=everyone, fit=False
+    )
     what_if = None
     if scenarios:
         planned = plan(
@@ -140,9 +144,10 @@ def _retainers(ws: Tables, as_of: dt.date | None) -> dict[str, Any] | None:
 
 def _predicted_by_channel(
     data: Analysis, margin: float | None
-) -> tuple[list[dict[str, Any]] | None, list[str]]:
-    """Predicted 12-month LTV and max CAC per channel with intervals, or None with the reason as a note when
-    the data cannot support a model (no repeat purchase yet, too little history)."""
+) -> tuple[list[dict[str, Any]] | None, list[str], dict[str, Any] | None]:
+    """Predicted 12-month LTV and max CAC per channel with intervals, and of every customer (the LTV to use
+    for CAC); or None with the reason as a note when the data cannot support a model (no repeat purchase
+    yet, too little history)."""
     try:
         found = predicted_ltv(
             data.tables,
@@ -151,10 +156,11 @@ def _predicted_by_channel(
             target=TARGET_RATIO,
             currency=data.currency,
             analysis=data,
+            overall=True,
         )
     except ParameterError as exc:
-        return None, [str(exc)]
-    return found.table.to_dict(orient="records"), found.notes
+        return None, [str(exc)], None
+    return found.table.to_dict(orient="records"), found.notes, found.overall
 
 
 def build_reports(

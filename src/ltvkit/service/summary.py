@@ -151,17 +151,20 @@ def headline_ltv(
     target: float = TARGET_RATIO,
     analysis: Analysis | None = None,
     ltv: LtvSummary | None = None,
+    fitted: dict[str, Any] | None = None,
+    fit: bool = True,
 ) -> HeadlineLtv:
     """The one LTV to use for CAC, chosen by what the data can support (its grade): when the grade allows
     the models (good or fair), their predicted LTV over ``horizon_months`` from the first purchase with its
     90% interval (BG/NBD and Gamma-Gamma; young customers' months to come predicted,
     :func:`~ltvkit.service.valuation.group_ltv`); else — or when the models fail, or with ``models`` False
     — the formula's expected LTV (average check × purchases a year × the Kaplan–Meier expected lifetime)
-    with its bootstrap interval. Both times ``margin`` (100% of revenue when not given). A caller with an
-    :class:`Analysis` (and its :class:`LtvSummary`) of the same orders passes them, so nothing is read
-    twice."""
-    from ltvkit.service.valuation import group_ltv  # the models load only when asked for
+    with its bootstrap interval. Both times × ``margin`` (100% of revenue when not given).
 
+    A caller with an :class:`Analysis` (and its :class:`LtvSummary`) of the same orders passes them, so
+    nothing is read twice; one that has fitted the models already (the report, for its channels) passes
+    their row of every customer (``fitted``: ``Predicted.overall``; None when that fit failed) and
+    ``fit`` False, so they are not fitted again."""
     if margin is not None and not 0 < margin <= 1:
         raise ParameterError(f"the margin is a share of revenue in (0, 1], not {margin}")
     data = analysis or Analysis(tables, currency=currency)
@@ -171,12 +174,10 @@ def headline_ltv(
     why: Why = "thin" if not grade.models_usable else "off" if not models else "model"
     notes: list[str] = []
     if why == "model":
-        try:
-            with collect_notes() as notes:
-                table, _ = group_ltv(
-                    data.orders, by=None, horizon_months=horizon_months, margin=rate, currency=data.currency
-                )
-            row = table.iloc[0]
+        row = fitted
+        if row is None and fit:
+            row, notes = _fit_everyone(data, horizon_months, rate)
+        if row is not None:
             return HeadlineLtv(
                 data.currency,
                 "model",
@@ -193,8 +194,7 @@ def headline_ltv(
                 grade,
                 notes,
             )
-        except LtvError as exc:  # a fit the data cannot support: the formula, saying why
-            why, notes = "failed", [*notes, str(exc)]
+        why = "failed"
     return HeadlineLtv(
         data.currency,
         "formula",
@@ -211,3 +211,20 @@ def headline_ltv(
         grade,
         notes,
     )
+
+
+def _fit_everyone(
+    data: Analysis, horizon_months: int, margin: float
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """The models' predicted LTV of every customer as one group, with their notes; None with the reason
+    when the data cannot support a fit."""
+    from ltvkit.service.valuation import group_ltv  # the models load only when asked for
+
+    try:
+        with collect_notes() as notes:
+            table, _ = group_ltv(
+                data.orders, by=None, horizon_months=horizon_months, margin=margin, currency=data.currency
+            )
+    except LtvError as exc:
+        return None, [*notes, str(exc)]
+    return table.iloc[0].to_dict(), notes

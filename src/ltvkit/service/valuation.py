@@ -400,11 +400,13 @@ def group_ltv(
     target_ratio: float = 3.0,
     observation_end: str | dt.date | None = None,
     currency: str | None = None,
+    overall: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Predicted LTV over ``horizon_months`` from the first purchase per cohort (``by="cohort"``), channel,
     first product or UTM field, young groups extrapolated by the fitted models, with 90% intervals and the
     maximum CAC each bears at ``target_ratio`` (:mod:`ltvkit.predict.groups`); and what the models were.
-    ``by=None`` values every customer as one group (``all``)."""
+    ``by=None`` values every customer as one group (``all``); with ``overall``, the row of every customer
+    as one group is ``info["overall"]`` too (from the same fit)."""
     if by is not None and by != "cohort" and by not in SPLITS:
         raise ParameterError(f"cannot group by {by!r}; use cohort or one of {', '.join(SPLITS)}")
     summary, purchase, spend, info = _fitted(
@@ -432,10 +434,16 @@ def group_ltv(
     table = (
         summary.execute()
         .merge(paid, on="customer_id", how="left")
-        .merge(people[["customer_id", key]], on="customer_id", how="inner")
+        .merge(people[["customer_id", *dict.fromkeys([key, "all"])]], on="customer_id", how="inner")
         .fillna({"revenue_in_horizon": 0.0})
     )
-    values = predicted_group_ltv(purchase, spend, table, key, horizon=horizon_days / UNIT_DAYS[unit])
+    horizon = horizon_days / UNIT_DAYS[unit]
+    values = predicted_group_ltv(purchase, spend, table, key, horizon=horizon)
+    if overall:
+        everyone = (
+            values if key == "all" else predicted_group_ltv(purchase, spend, table, "all", horizon=horizon)
+        )
+        info["overall"] = max_cac(everyone, margin=margin, target_ratio=target_ratio).iloc[0].to_dict()
     return max_cac(values, margin=margin, target_ratio=target_ratio), info
 
 
