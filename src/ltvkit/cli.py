@@ -480,16 +480,28 @@ def summary(
     ] = 180,
     as_json: JsonOpt = False,
 ) -> None:
-    """What is my LTV? Customers, orders, revenue, expected LTV (AOV × frequency × expected lifetime) with
-    its interval and the data's grade, and revenue per customer so far, per currency."""
+    """What is my LTV? The LTV to use for CAC (the models' 12-month LTV when the data support them, else
+    the formula's), customers, orders, revenue, expected LTV (AOV × frequency × expected lifetime) with its
+    interval and the data's grade, and revenue per customer so far, per currency."""
+    from ltvkit import i18n
     from ltvkit.service.summary import summary as summarise
 
+    lang = _lang(ctx)
     with _data(ctx, workspace) as ws:
-        found = summarise(ws, margin=margin, inactive_after_days=inactive_days)
+        found = summarise(ws, margin=margin, inactive_after_days=inactive_days, headlines=True)
     result, ltv = found.overview, found.ltv
     if as_json:
-        _print_json(found.to_dict())
+        _print_json(found.to_dict(lang))
         return
+    for chosen in found.headlines or []:
+        said = chosen.texts(lang)
+        out.print(
+            f"[bold]{escape(said['title'])} ({chosen.currency}): {escape(said['value'])}[/bold]  "
+            + escape(f"{said['interval']}  [{said['grade']}]"),
+            highlight=False,
+        )
+        out.print(f"  {escape(said['terms'])}", highlight=False)
+        out.print(f"  {escape(said['why'])}\n", highlight=False)
     out.print(
         f"Customers: [bold]{result.customers:,}[/bold]   Orders: [bold]{result.orders:,}[/bold]"
         f"   ({result.order_rows:,} order rows of any status)"
@@ -516,7 +528,8 @@ def summary(
             f"\n[bold]Expected LTV ({item.currency})[/bold] = AOV × purchases a year while active × expected "
             f"lifetime = {expected.aov:,.0f} × {expected.purchases_per_year:.2f} × {at_least}"
             f"{life.years:.2f} years = [bold]{at_least}{expected.value:,.0f}[/bold] "
-            f"(90% interval {expected.low:,.0f}–{expected.high:,.0f})"
+            f"(90% interval {expected.low:,.0f}–{expected.high:,.0f}) "
+            + escape(f"[{i18n.text('data_grade', 'en')}: {i18n.text(f'grade_{item.grade.grade}', 'en')}]")
         )
         out.print(
             f"  expected lifetime: Kaplan–Meier over {life.ended:,} customers who stopped buying (no "

@@ -10,7 +10,7 @@ The edges (CLI, API, report) call :func:`invoice_plan`, :func:`invoice_calendar`
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -249,7 +249,9 @@ class ClientBook:
                 "sentences": self.sentences(lang),
             }
         )
+        shown = [self.client_table(lang)] + ([self.acquisition_table(lang)] if len(self.acquisition) else [])
         return result | {
+            "shown": [asdict(table) for table in shown],
             "clients_detail": records(_dates(self.clients, "start", "end")),
             "months": records(_dates(self.months, "month")),
             "acquisition": records(self.acquisition),

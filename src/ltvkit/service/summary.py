@@ -23,26 +23,37 @@ Why = Literal["model", "thin", "failed", "off"]
 
 @dataclass(frozen=True)
 class Summary:
-    """The overview of the orders and one :class:`~ltvkit.analytics.historical.LtvSummary` per currency."""
+    """The overview of the orders, one :class:`~ltvkit.analytics.historical.LtvSummary` per currency and,
+    when asked for, the :class:`HeadlineLtv` (the LTV to use for CAC) of each."""
 
     overview: Overview
     ltv: list[LtvSummary]
+    headlines: list[HeadlineLtv] | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.overview.to_dict(), "ltv": [item.to_dict() for item in self.ltv]}
+    def to_dict(self, lang: str = "en") -> dict[str, Any]:
+        found = {**self.overview.to_dict(), "ltv": [item.to_dict() for item in self.ltv]}
+        if self.headlines is not None:
+            found["headlines"] = [item.to_dict(lang) for item in self.headlines]
+        return found
 
 
-def summary(tables: Tables, *, margin: float | None = None, inactive_after_days: int = 180) -> Summary:
-    """The overview and, for every currency with purchases, its historical and expected LTV."""
+def summary(
+    tables: Tables, *, margin: float | None = None, inactive_after_days: int = 180, headlines: bool = False
+) -> Summary:
+    """The overview and, for every currency with purchases, its historical and expected LTV; with
+    ``headlines``, the LTV to use for CAC of each (:func:`headline_ltv`: the models are fitted)."""
     orders = tables.table("orders")
     result = overview(orders)
-    return Summary(
-        result,
-        [
-            ltv_summary(orders, currency=c, margin=margin, inactive_after_days=inactive_after_days)
-            for c in result.by_currency["currency"]
-        ],
+    ltv = [
+        ltv_summary(orders, currency=c, margin=margin, inactive_after_days=inactive_after_days)
+        for c in result.by_currency["currency"]
+    ]
+    chosen = (
+        [headline_ltv(tables, currency=item.currency, margin=margin, ltv=item) for item in ltv]
+        if headlines
+        else None
     )
+    return Summary(result, ltv, chosen)
 
 
 @dataclass(frozen=True)
