@@ -33,8 +33,9 @@ def test_the_comparison_endpoint_chooses_a_pair_or_compares_the_one_asked(client
     )
     channels = client.get("/api/cohorts/compare", params={"by": "channel"}).json()
     assert channels["chosen"] == "largest_groups" and channels["sizes"][0] >= channels["sizes"][1]
-    assert client.get("/api/cohorts/compare", params={"a": "2025-03"}).status_code == 400
-    assert client.get("/api/cohorts/compare", params={"a": "1999-01", "b": "1999-02"}).status_code == 400
+    # groups the data does not have, or half a pair: not in the data (the schema cannot say what is)
+    for params in ({"a": "2025-03"}, {"a": "1999-01", "b": "1999-02"}, {"a": "March", "b": "June"}):
+        assert client.get("/api/cohorts/compare", params=params).status_code == 404
     assert client.get("/api/cohorts/compare", params={"by": "segment"}).status_code == 422
 
 

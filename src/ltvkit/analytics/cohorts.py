@@ -28,7 +28,7 @@ import pandas as pd
 
 from ltvkit.analytics.definitions import REVENUE_STATUSES, is_purchase, net_revenue
 from ltvkit.choices import METRICS, SPLITS
-from ltvkit.errors import ParameterError
+from ltvkit.errors import MissingDataError, ParameterError
 
 Period = Literal["month", "week"]
 Metric = Literal["customers", "retention", "revenue", "ltv", "orders"]
@@ -283,7 +283,7 @@ def compare_cohorts(
     found = set(members["group"])
     missing = [given for given, label in zip((first, second), labels, strict=True) if label not in found]
     if missing:
-        raise ParameterError(f"no customers in {', '.join(missing)}")
+        raise MissingDataError(f"no customers in {', '.join(missing)}")
     members["max_age"] = _observed_ages(members["cohort"], period, end).to_numpy()
     groups = [members[members["group"] == label].reset_index(drop=True) for label in labels]
     last = int(min(g["max_age"].max() for g in groups))

@@ -20,7 +20,7 @@ import pandas as pd
 from ltvkit import i18n
 from ltvkit.analytics.cohorts import Period, compare_cohorts
 from ltvkit.data.sources import Tables
-from ltvkit.errors import ParameterError
+from ltvkit.errors import MissingDataError
 from ltvkit.serialize import jsonable, records
 from ltvkit.service.analysis import Analysis
 
@@ -200,9 +200,17 @@ def compare(
 ) -> Comparison | None:
     """Compare ``first`` and ``second`` (cohorts ``YYYY-MM``, or values of ``split``) at equal ages, or,
     when neither is named, the pair :func:`default_pair` chooses (None when the data has no two groups). A
+    group the data does not have, or only one named, is a :class:`~ltvkit.errors.MissingDataError`. A
     caller with an :class:`Analysis` of the same orders passes it: the comparison then adds one query."""
     if (first is None) != (second is None):
-        raise ParameterError("name two groups to compare, or none for the default pair", parameter="second")
+        raise MissingDataError("name two groups to compare, or none for the default pair", parameter="second")
+    for label in (first, second) if split is None else ():
+        try:
+            pd.Timestamp(label)
+        except (ValueError, TypeError, OverflowError):
+            raise MissingDataError(
+                f"no cohort {label!r} (name a cohort as YYYY-MM)", parameter="first"
+            ) from None
     data = analysis or Analysis(tables, currency=currency)
     chosen: Chosen = "given"
     min_age = 0
