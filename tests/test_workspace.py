@@ -193,5 +193,9 @@ def test_every_row_rejected_for_one_reason_is_an_error_naming_it(
 ) -> None:
     path = tmp_path / "orders.csv"
     path.write_text("order id,customer,date,amount\n1,a,2026-01-05,x\n2,b,2026-01-06,y\n", encoding="utf-8")
-    with pytest.raises(AllRowsRejectedError, match="column 'amount' is not an amount"):
+    with pytest.raises(
+        AllRowsRejectedError, match=r"in column «amount» \(row 2: 'x' is not an amount\)"
+    ) as caught:
         workspace.import_file(path)
+    assert "(строка 2: 'x' — не сумма)" in caught.value.localized("ru")
+    assert "(рядок 2: 'x' — не сума)" in caught.value.localized("uk")

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -15,13 +16,13 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 from typer.exceptions import TyperException
 
 from ltvkit.choices import DEFAULT_WORKSPACE, FORMATS, METRICS, MODELS, SCHEMES, SPLITS, TimeUnit
-from ltvkit.errors import LtvError, ParameterError, collect_notes
+from ltvkit.errors import AllRowsRejectedError, LtvError, ParameterError, collect_notes
 from ltvkit.io.presets import PRESETS
 
 if TYPE_CHECKING:
@@ -53,17 +54,28 @@ FormatOpt = Annotated[
     str, typer.Option("--format", help=f"table (terminal), or write {', '.join(FORMATS)} to --out.")
 ]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="File to write (with --format, or by extension).")]
+ContactsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--contacts",
+        help="Contact files for an import: getcourse (user import) or unisender (also SendPulse).",
+    ),
+]
 ScenariosOpt = Annotated[Path | None, typer.Option("--file", help="Several scenarios (TOML: [name] fields).")]
 TargetOpt = Annotated[float, typer.Option(help="Target LTV:CAC for the affordable CAC.")]
 MarginOpt = Annotated[
     float | None, typer.Option(help="Margin rate for profit figures when orders have no costs.")
 ]
-LangOpt = Annotated[str, typer.Option(envvar="LTV_LANG", help="Language of the output: en, ru or uk.")]
+LangOpt = Annotated[
+    str | None,
+    typer.Option(envvar="LTV_LANG", help="Language of the output: en, ru or uk (default: ltv --lang)."),
+]
 EndOpt = Annotated[
     str | None, typer.Option("--observation-end", help="Last day observed (default: the last purchase).")
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+_LANG: ContextVar[str] = ContextVar("ltv_lang", default="en")  # the command's language, set before it runs
 
 
 retainer_app = typer.Typer(
@@ -74,8 +86,23 @@ book_app = typer.Typer(help="The client book: invoices and payments.", no_args_i
 retainer_app.add_typer(book_app, name="book")
 
 
+def _t(key: str, lang: str, **values: object) -> str:
+    """The text ``key`` of :mod:`ltvkit.i18n` in ``lang`` (imported when first used: ``ltv --help`` stays
+    fast)."""
+    from ltvkit import i18n
+
+    return i18n.text(key, lang, **values)
+
+
+def _current_lang() -> str:
+    """The language of the command running now (``--lang``, LTV_LANG or LANG), for helpers without its
+    context (Typer runs a command outside Click's context stack); English outside a command."""
+    return _LANG.get()
+
+
 def _fail(message: str) -> NoReturn:
-    err.print(f"[bold red]Error:[/bold red] {escape(message)}", highlight=False)
+    label = _t("cli_error", _current_lang())
+    err.print(f"[bold red]{label}:[/bold red] {escape(message)}", highlight=False)
     raise typer.Exit(1)
 
 
@@ -100,14 +127,13 @@ def command(name: str | None = None, group: typer.Typer = app) -> Callable[[F], 
                 _fail(str(exc))
             except OSError as exc:
                 where = f" ({exc.filename})" if exc.filename else ""
-                _fail(f"{exc.strerror or exc}{where}; the workspace is unchanged by the failed step")
+                _fail(_t("cli_os_error", _current_lang(), reason=exc.strerror or exc, where=where))
             except Exception as exc:
                 if os.environ.get("LTV_DEBUG"):
                     raise
-                _fail(f"unexpected {type(exc).__name__}: {exc} — a bug in ltvkit; LTV_DEBUG=1 shows where")
+                _fail(_t("cli_unexpected", _current_lang(), kind=type(exc).__name__, error=exc))
             finally:
-                for note in notes:
-                    err.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
+                _notes(notes)
 
         group.command(name)(wrapper)
         return fn
@@ -181,6 +207,7 @@ def where_the_data_is(
         SourceOptions(source, table, mapping, spend_table, source_currency) if source else None,
         _language(lang),
     )
+    _LANG.set(ctx.obj.lang)
 
 
 @dataclass(frozen=True)
@@ -224,7 +251,7 @@ def _data(ctx: typer.Context, workspace: Path, *, writable: bool = False) -> Ite
         if isinstance(tables, Source):
             note = tables.note()
             if note:
-                err.print(f"[yellow]note:[/yellow] {escape(note)} (ltv --source … check)", highlight=False)
+                _notes([f"{note} (ltv --source … check)"])
         yield tables
 
 
@@ -246,9 +273,9 @@ def _emit(frame: pd.DataFrame, fmt: str, out_file: Path | None, show: Callable[[
         _print_json(frame.to_dict(orient="records"))
         return True
     if out_file is None:
-        raise typer.BadParameter(f"--format {fmt} needs --out FILE", param_hint="--out")
+        raise typer.BadParameter(_t("cli_needs_out", _current_lang(), fmt=fmt), param_hint="--out")
     path = write_table(frame, out_file, None if fmt == "table" else fmt)
-    err.print(f"Written: {escape(str(path))}")
+    err.print(_t("cli_written", _current_lang(), path=escape(str(path))))
     return True
 
 
@@ -280,6 +307,13 @@ def _frame_table(
     return table
 
 
+def _g(value: float, lang: str) -> str:
+    """A setting as it was given, in ``lang``: ``3`` / ``2.5`` / ``2,5`` (whole numbers without decimals)."""
+    from ltvkit import formatting
+
+    return formatting.number(value, lang, digits=0 if float(value).is_integer() else 2)
+
+
 def _plain(value: object) -> Text:
     """A table cell that shows ``value`` as it is: any type, never read as Rich markup (an imported name may
     contain ``[/red]``); nothing for None and NaN."""
@@ -288,58 +322,106 @@ def _plain(value: object) -> Text:
     return Text(str(value))
 
 
-def _notes(notes: list[str]) -> None:
+def _notes(notes: list[str], lang: str | None = None) -> None:
+    """Print the notes on standard error in ``lang`` (default: the command's), those that know their
+    translations (:class:`ltvkit.i18n.Note`) translated."""
+    from ltvkit import i18n
+
+    lang = lang or _current_lang()
     for note in notes:
-        err.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False)
+        label = i18n.text("cli_note", lang)
+        err.print(f"[yellow]{label}:[/yellow] {escape(i18n.localized(note, lang))}", highlight=False)
 
 
-def _other_currencies(codes: list[str]) -> None:
+def _other_currencies(codes: list[str], lang: str) -> None:
     """Say which currencies a one-currency table leaves out (money is never summed across currencies)."""
     if codes:
-        named = ", ".join(f"{c} (no currency named)" if c == "XXX" else c for c in codes)
-        _notes([f"orders in {named} are not in this table; --currency {codes[0]} shows them"])
+        named = ", ".join(_t("cli_no_currency_named", lang, code=c) if c == "XXX" else c for c in codes)
+        _notes([_t("cli_other_currencies", lang, named=named, code=codes[0])], lang)
 
 
-def _account_table(account: ImportAccount) -> Table:
-    table = Table(
-        title=escape(f"{Path(account.file).name} → {account.kind} (preset: {account.preset})"),
-        title_justify="left",
-    )
-    table.add_column("rows")
-    table.add_column("count", justify="right")
-    table.add_row("read", f"{account.read:,}")
-    loaded = f"{account.loaded:,}" + (f" ({account.updated:,} updated)" if account.updated else "")
-    table.add_row("loaded", loaded)
-    dup = f"{account.duplicates:,}"
+def _stage(stage: str, lang: str) -> str:
+    """A stage reported through :mod:`ltvkit.progress` (``fit:bgnbd``) in ``lang``: its name, then its
+    detail (a model by its name, a language, a file)."""
+    from ltvkit import i18n
+
+    key, _, detail = stage.partition(":")
+    name = i18n.text(f"progress_{key}", lang) if f"progress_{key}" in i18n.TEXT else key
+    if f"model_name_{detail}" in i18n.TEXT:
+        detail = i18n.text(f"model_name_{detail}", lang)
+    return escape(f"{name}: {detail}" if detail else name)
+
+
+@contextmanager
+def _progress(lang: str, *, quiet: bool = False) -> Iterator[None]:
+    """Show the stages the core reports inside the block (:mod:`ltvkit.progress`) as a spinner and a bar on
+    standard error, when it is a terminal and the output is not JSON (``quiet``): pipes and CI logs get
+    nothing. Inside another such block, the outer display goes on."""
+    from ltvkit import progress
+
+    if quiet or not err.is_terminal or progress.current() is not None:
+        yield
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(_stage("start", lang), total=None)
+
+        def show(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=_stage(stage, lang), completed=done, total=total or None)
+
+        with progress.reporting(show):
+            yield
+
+
+def _account_table(account: ImportAccount, lang: str) -> Table:
+    from ltvkit import columns, formatting
+
+    def n(value: int) -> str:
+        return formatting.number(value, lang)
+
+    kind = columns.cell("kind", account.kind, lang)
+    title = _t("cli_account_title", lang, file=Path(account.file).name, kind=kind, preset=account.preset)
+    table = Table(title=escape(title), title_justify="left")
+    table.add_column(_t("cli_rows", lang))
+    table.add_column(_t("cli_count", lang), justify="right")
+    table.add_row(columns.header("read", lang), n(account.read))
+    updated = f" ({_t('cli_updated', lang, n=n(account.updated))})" if account.updated else ""
+    table.add_row(columns.header("loaded", lang), n(account.loaded) + updated)
+    dup = n(account.duplicates)
     if account.merged_line_items:
-        dup += f" ({account.merged_line_items:,} line items merged into their orders)"
-    table.add_row("duplicates", dup)
-    table.add_row("rejected", f"{account.rejected:,}", style="red" if account.rejected else None)
+        dup += f" ({_t('cli_merged', lang, n=n(account.merged_line_items))})"
+    table.add_row(columns.header("duplicates", lang), dup)
+    table.add_row(
+        columns.header("rejected", lang), n(account.rejected), style="red" if account.rejected else None
+    )
     return table
 
 
-def _run_import(ws: Workspace, path: Path, options: ImportOptions, quiet: bool) -> ImportAccount:
-    if quiet or not err.is_terminal:
-        return ws.import_file(path, options)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err) as bar:
-        task = bar.add_task(f"importing {path.name}", total=3)
+def _run_import(ws: Workspace, path: Path, options: ImportOptions, quiet: bool, lang: str) -> ImportAccount:
+    """Import one file, its stages shown (:func:`_progress`) with the file's name."""
+    from ltvkit import progress
 
-        def progress(stage: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=f"{path.name}: {stage}")
+    with _progress(lang, quiet=quiet):
+        shown = progress.current()
 
-        return ws.import_file(path, options, progress=progress)
+        def stage(name: str, done: int, total: int) -> None:
+            if shown is not None:
+                shown(f"{name}:{path.name}", done, total)
+
+        return ws.import_file(path, options, progress=stage)
 
 
-def _show_account(account: ImportAccount) -> None:
-    out.print(_account_table(account))
-    for note in account.notes:
-        out.print(f"[yellow]note:[/yellow] {escape(note)}")
+def _show_account(account: ImportAccount, lang: str) -> None:
+    out.print(_account_table(account, lang))
+    _notes(account.notes, lang)
     if account.rejected:
-        out.print(f"See why: [bold]ltv rejected --import {account.import_id}[/bold]")
+        command = f"[bold]ltv rejected --import {account.import_id}[/bold]"
+        out.print(_t("cli_see_why", lang, command=command))
 
 
 @command("import")
 def import_(
+    ctx: typer.Context,
     files: Annotated[
         list[Path], typer.Argument(help="Order or spend exports: CSV/TSV, XLSX, Parquet, JSON lines.")
     ],
@@ -379,10 +461,11 @@ def import_(
     from ltvkit.data.workspace import Workspace
     from ltvkit.io.normalize import ImportOptions
 
+    lang = _lang(ctx)
     if decimal not in (None, ".", ","):
-        raise typer.BadParameter("use '.' or ','", param_hint="--decimal")
+        raise typer.BadParameter(_t("cli_bad_choice", lang, choices="'.' / ','"), param_hint="--decimal")
     if kind not in (None, "orders", "spend"):
-        raise typer.BadParameter("use 'orders' or 'spend'", param_hint="--kind")
+        raise typer.BadParameter(_t("cli_bad_choice", lang, choices="orders / spend"), param_hint="--kind")
     options = ImportOptions(
         kind=kind,  # type: ignore[arg-type]
         preset=preset,
@@ -400,16 +483,20 @@ def import_(
     accounts = []
     with Workspace.open(workspace) as ws:
         for path in files:
-            account = _run_import(ws, path, options, quiet=as_json)
+            try:
+                account = _run_import(ws, path, options, quiet=as_json, lang=lang)
+            except AllRowsRejectedError as exc:  # an error with its own texts, in the user's language
+                _fail(exc.localized(lang))
             accounts.append(account)
             if not as_json:
-                _show_account(account)
+                _show_account(account, lang)
     if as_json:
         _print_json(accounts[0].to_dict() if len(accounts) == 1 else [a.to_dict() for a in accounts])
 
 
 @command()
 def rejected(
+    ctx: typer.Context,
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     import_id: Annotated[int | None, typer.Option("--import", help="Only this import's rows.")] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many rows (0: all).")] = 50,
@@ -423,22 +510,30 @@ def rejected(
     if as_json:
         _print_json({"rejected": len(rows), "rows": rows.to_dict(orient="records")})
         return
+    from ltvkit import columns, formatting, i18n
+
+    lang = _lang(ctx)
     if rows.empty:
-        out.print("No rejected rows.")
+        out.print(_t("cli_no_rejected", lang))
         return
-    table = Table(title=f"{len(rows):,} rejected rows")
-    for col in ("import", "file", "row", "column", "value", "reason"):
-        table.add_column(col)
+    table = Table(title=_t("cli_rejected_title", lang, n=formatting.number(len(rows), lang)))
+    for col in ("import_id", "file_name", "row_number", "column", "value", "reason"):
+        table.add_column(columns.header(col, lang))
     shown = rows if limit == 0 else rows.head(limit)
     for r in shown.itertuples():
-        table.add_row(*map(_plain, (r.import_id, r.file_name, r.row_number, r.column, r.value, r.reason)))
+        reason = i18n.reason(str(r.reason), lang)
+        field = f"data_field_{r.column}"  # a field of the orders (the customer) rather than a file's column
+        column = i18n.text(field, lang) if field in i18n.TEXT else r.column
+        table.add_row(*map(_plain, (r.import_id, r.file_name, r.row_number, column, r.value, reason)))
     out.print(table)
     if len(shown) < len(rows):
-        out.print(f"… {len(rows) - len(shown):,} more (use --limit 0 or --json)")
+        out.print(_t("cli_more", lang, n=formatting.number(len(rows) - len(shown), lang)))
 
 
 @command()
-def imports(workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE), as_json: JsonOpt = False) -> None:
+def imports(
+    ctx: typer.Context, workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE), as_json: JsonOpt = False
+) -> None:
     """The imports ledger: every file imported, with its row counts."""
     from ltvkit.data.workspace import Workspace
 
@@ -447,7 +542,10 @@ def imports(workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE), as_json: JsonOpt 
     if as_json:
         _print_json(ledger.to_dict(orient="records"))
         return
-    table = Table(title="imports")
+    from ltvkit import columns
+
+    lang = _lang(ctx)
+    table = Table(title=_t("imports", lang))
     cols = [
         "import_id",
         "imported_at",
@@ -460,13 +558,23 @@ def imports(workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE), as_json: JsonOpt 
         "duplicates",
         "rejected",
     ]
-    labels = ["id", "when (UTC)", "file", "kind", "preset", "read", "loaded", "updated", "dup.", "rej."]
-    for label in labels:
+    for col in cols:
+        left = col in ("imported_at", "file_name", "kind", "preset")
         table.add_column(
-            label, justify="left" if label in ("when (UTC)", "file", "kind", "preset") else "right"
+            columns.header(col, lang) + (" (UTC)" if col == "imported_at" else ""),
+            justify="left" if left else "right",
         )
     for r in ledger[cols].itertuples(index=False):
-        table.add_row(*(_plain(f"{v:%Y-%m-%d %H:%M}" if hasattr(v, "strftime") else v) for v in r))
+        table.add_row(
+            *(
+                _plain(f"{v:%Y-%m-%d %H:%M}")
+                if hasattr(v, "strftime")
+                else Text(columns.cell(col, v, lang))
+                if col in ("kind", "read", "loaded", "updated", "duplicates", "rejected")
+                else _plain(v)
+                for col, v in zip(cols, r, strict=True)
+            )
+        )
     out.print(table)
 
 
@@ -486,13 +594,22 @@ def summary(
     from ltvkit import i18n
     from ltvkit.service.summary import summary as summarise
 
-    lang = _lang(ctx)
-    with _data(ctx, workspace) as ws:
+    with _data(ctx, workspace) as ws, _progress(_lang(ctx), quiet=as_json):
         found = summarise(ws, margin=margin, inactive_after_days=inactive_days, headlines=True)
     result, ltv = found.overview, found.ltv
     if as_json:
-        _print_json(found.to_dict(lang))
+        _print_json(found.to_dict(_lang(ctx)))
         return
+    from ltvkit import formatting
+
+    lang = _lang(ctx)
+
+    def n(value: float, digits: int = 0) -> str:
+        return formatting.number(value, lang, digits=digits)
+
+    def pct(value: float, digits: int = 1) -> str:
+        return formatting.percent(value, lang, digits=digits)
+
     for chosen in found.headlines or []:
         said = chosen.texts(lang)
         out.print(
@@ -502,62 +619,93 @@ def summary(
         )
         out.print(f"  {escape(said['terms'])}", highlight=False)
         out.print(f"  {escape(said['why'])}\n", highlight=False)
+
     out.print(
-        f"Customers: [bold]{result.customers:,}[/bold]   Orders: [bold]{result.orders:,}[/bold]"
-        f"   ({result.order_rows:,} order rows of any status)"
+        _t(
+            "cli_summary_counts",
+            lang,
+            customers=f"[bold]{n(result.customers)}[/bold]",
+            orders=f"[bold]{n(result.orders)}[/bold]",
+            rows=n(result.order_rows),
+        )
     )
-    if result.first_order is not None:
-        out.print(f"Purchases from {result.first_order:%Y-%m-%d} to {result.last_order:%Y-%m-%d}")
-    table = Table(title="Revenue by currency")
-    for col in ("currency", "customers", "orders", "gross", "refunds", "net revenue"):
-        table.add_column(col, justify="left" if col == "currency" else "right")
+    if result.first_order is not None and result.last_order is not None:
+        start, end = formatting.day(result.first_order, lang), formatting.day(result.last_order, lang)
+        out.print(_t("cli_summary_period", lang, start=start, end=end))
+    table = Table(title=_t("cli_revenue_by_currency", lang))
+    for key in ("field_currency", "customers", "orders", "cli_gross", "cli_refunds", "net_revenue"):
+        table.add_column(_t(key, lang), justify="left" if key == "field_currency" else "right")
     for r in result.by_currency.itertuples():
         table.add_row(
             r.currency,
-            f"{r.customers:,}",
-            f"{r.orders:,}",
-            f"{r.gross_revenue:,.2f}",
-            f"{r.refunds:,.2f}",
-            f"{r.net_revenue:,.2f}",
+            n(r.customers),
+            n(r.orders),
+            *(
+                formatting.money(v, r.currency, lang, digits=2)
+                for v in (r.gross_revenue, r.refunds, r.net_revenue)
+            ),
         )
     out.print(table)
     for item in ltv:
         expected, life = item.expected, item.expected.lifetime
-        at_least = "at least " if life.is_lower_bound else ""
+
+        def bound(value: str, lower: bool = life.is_lower_bound) -> str:
+            return _t("at_least", lang, value=value) if lower else value
+
+        out.print()
         out.print(
-            f"\n[bold]Expected LTV ({item.currency})[/bold] = AOV × purchases a year while active × expected "
-            f"lifetime = {expected.aov:,.0f} × {expected.purchases_per_year:.2f} × {at_least}"
-            f"{life.years:.2f} years = [bold]{at_least}{expected.value:,.0f}[/bold] "
-            f"(90% interval {expected.low:,.0f}–{expected.high:,.0f}) "
-            + escape(f"[{i18n.text('data_grade', 'en')}: {i18n.text(f'grade_{item.grade.grade}', 'en')}]")
+            _t(
+                "cli_expected_ltv",
+                lang,
+                currency=item.currency,
+                aov=n(expected.aov),
+                freq=n(expected.purchases_per_year, 2),
+                life=bound(n(life.years, 2)),
+                value=bound(n(expected.value)),
+                interval=_t("interval_90", lang, low=n(expected.low), high=n(expected.high)),
+            )
+            + escape(f" [{i18n.text('data_grade', lang)}: {i18n.text(f'grade_{item.grade.grade}', lang)}]")
+        )
+        lower = _t(
+            "cli_lifetime_bound", lang, share=pct(life.survival_at_end, 0), years=n(life.watched_years, 1)
         )
         out.print(
-            f"  expected lifetime: Kaplan–Meier over {life.ended:,} customers who stopped buying (no "
-            f"purchase in {life.inactive_after_days} days) and {life.censored:,} still buying"
-            + (
-                f"; {life.survival_at_end:.0%} are still buying after {life.watched_years:.1f} years, the "
-                "longest watched, so customers stay longer than this"
-                if life.is_lower_bound
-                else ""
+            _t(
+                "cli_lifetime",
+                lang,
+                ended=n(life.ended),
+                days=life.inactive_after_days,
+                censored=n(life.censored),
+            )
+            + (lower if life.is_lower_bound else "")
+        )
+        out.print(f"  {escape(item.grade.sentence(lang))}")
+        out.print(
+            _t(
+                "cli_revenue_so_far",
+                lang,
+                mean=n(item.ltv_mean),
+                median=n(item.ltv_median),
+                aov=n(item.aov),
+                freq=n(item.frequency_per_year, 2),
+                years=n(item.lifetime_years, 2),
             )
         )
-        out.print(f"  {escape(item.grade.sentence())}")
         out.print(
-            f"  Revenue per customer so far: [bold]{item.ltv_mean:,.0f}[/bold] (median customer: "
-            f"{item.ltv_median:,.0f}) = AOV × frequency × lifetime so far = {item.aov:,.0f} × "
-            f"{item.frequency_per_year:.2f} a year × {item.lifetime_years:.2f} years (young customers are "
-            "cut short: a record of the past, not a budget)"
-        )
-        out.print(
-            f"  purchases per customer {item.purchases_per_customer:.2f}; "
-            f"repeat buyers {item.repeat_rate:.1%}; "
-            f"repeat purchases bring {item.repeat_revenue_share:.1%} of revenue; active in the last "
-            f"{item.inactive_after_days} days: {item.active_share:.1%}"
+            _t(
+                "cli_repeat_line",
+                lang,
+                purchases=n(item.purchases_per_customer, 2),
+                repeat=pct(item.repeat_rate),
+                share=pct(item.repeat_revenue_share),
+                days=item.inactive_after_days,
+                active=pct(item.active_share),
+            )
         )
         if item.gross_profit_ltv is not None:
-            out.print(f"  gross-profit LTV (less costs and fees): {item.gross_profit_ltv:,.0f}")
-        if item.margin_ltv is not None:
-            out.print(f"  LTV at {margin:.0%} margin: {item.margin_ltv:,.0f}")
+            out.print(_t("cli_gross_profit_ltv", lang, value=n(item.gross_profit_ltv)))
+        if item.margin_ltv is not None and margin is not None:
+            out.print(_t("cli_margin_ltv", lang, margin=pct(margin, 0), value=n(item.margin_ltv)))
 
 
 @command()
@@ -589,16 +737,19 @@ def cohorts(
 
     lang = _lang(ctx)
     if metric not in METRICS:
-        raise typer.BadParameter(f"use one of {', '.join(METRICS)}", param_hint="--metric")
+        raise typer.BadParameter(
+            _t("cli_bad_choice", lang, choices=" / ".join(METRICS)), param_hint="--metric"
+        )
     if by not in ("month", "week"):
-        raise typer.BadParameter("use month or week", param_hint="--by")
+        raise typer.BadParameter(_t("cli_bad_choice", lang, choices="month / week"), param_hint="--by")
     with _data(ctx, workspace) as ws:
         found = cohorts_of(ws, period=by, metric=metric, split=split, currency=currency)  # type: ignore[arg-type]
 
     def show() -> None:
-        from ltvkit import formatting
+        from ltvkit import columns, formatting
 
         values: list[str | None] = [None] if split is None else list(found.split_values[:6])
+        split_name = columns.header(split, lang) if split else ""
 
         def spec(value: float) -> str:
             if metric == "retention":
@@ -610,11 +761,15 @@ def cohorts(
             label = matrix.index.strftime("%Y-%m-%d" if by == "week" else "%Y-%m")
             frame = matrix.set_axis(label).reset_index(names="cohort")
             frame.columns = [str(c) for c in frame.columns]
-            title = f"{metric} by {by} cohort and age ({found.currency})" + (
-                f" — {split}: {value}" if value is not None else ""
-            )
+            title = _t(
+                "cli_cohorts_title",
+                lang,
+                metric=_t(f"metric_{metric}", lang),
+                period=_t(f"period_{by}", lang),
+                currency=found.currency,
+            ) + (f" — {split_name}: {value}" if value is not None else "")
             out.print(_frame_table(frame, title, dict.fromkeys(frame.columns[1:], spec), lang=lang))
-        _other_currencies(found.other_currencies)
+        _other_currencies(found.other_currencies, lang)
 
     _emit(found.table, "json" if as_json else fmt, out_file, show)
 
@@ -653,14 +808,21 @@ def channels(
         return
     with _data(ctx, workspace) as ws:
         found = channels_of(ws, by=by, currency=currency, margin=margin, paths=paths)
-    frame = found.table
-    title = "Product paths: first product → next product" if paths else f"Customer quality by {by}"
+    from ltvkit import columns
+
+    frame, lang = found.table, _lang(ctx)
+    by_name = columns.header(by, lang)
+    shown = frame
+    if paths and "next_product" in frame.columns:  # "(none)": no next product bought yet
+        none = _t("cli_no_next_product", lang)
+        shown = frame.assign(next_product=frame["next_product"].replace("(none)", none))
+    title = _t("cli_paths_title", lang) if paths else _t("cli_quality_title", lang, by=by_name)
     _emit(
         frame,
         "json" if as_json else fmt,
         out_file,
         lambda: out.print(
-            _frame_table(frame, f"{title} ({found.currency})", lang=_lang(ctx), currency=found.currency)
+            _frame_table(shown, f"{title} ({found.currency})", lang=lang, currency=found.currency)
         ),
     )
 
@@ -701,7 +863,7 @@ def _compare(
         names = {"retention_a": f"{retention}: {first}", "retention_b": f"{retention}: {second}"}
         view = view.rename(columns=names | {"ltv_a": f"LTV: {first}", "ltv_b": f"LTV: {second}"})
         shares = dict.fromkeys(names.values(), lambda v: formatting.percent(v, lang))
-        out.print(_frame_table(view, f"{first} vs {second}", shares, lang=lang))
+        out.print(_frame_table(view, _t("cli_versus", lang, a=first, b=second), shares, lang=lang))
         for sentence in comparison_sentences(info, lang):
             out.print(sentence)
 
@@ -726,11 +888,11 @@ def _predicted(
     from ltvkit.service.descriptive import predicted_ltv
 
     lang = _lang(ctx)
-    with _data(ctx, workspace) as ws:
+    with _data(ctx, workspace) as ws, _progress(lang, quiet=as_json):
         found = predicted_ltv(
             ws, by=by, horizon_months=horizon, margin=margin or 1.0, target=target, currency=currency
         )
-    _notes(found.notes)
+    _notes(found.notes, lang)
     table, code = found.table, found.currency
 
     def money(value: float) -> str:
@@ -750,8 +912,12 @@ def _predicted(
         if "cac" in table.columns:
             view["cac"] = table["cac"]
         view["caveat"] = [caveats(r) for r in rows]
-        title = (
-            f"Predicted LTV, {horizon} months from the first purchase ({code}); max CAC at LTV:CAC {target:g}"
+        title = _t(
+            "cli_predicted_title",
+            lang,
+            horizon=_t("cli_span_month", lang, n=horizon),
+            currency=code,
+            target=_g(target, lang),
         )
         out.print(_frame_table(view, title, lang=lang, currency=code))
         for r in rows:
@@ -784,14 +950,16 @@ def cac(
     with _data(ctx, workspace) as ws:
         found = cac_of(ws, horizon=horizon, target=target, margin=margin, currency=currency)
     frame = found.by_month if monthly else found.by_channel
+    lang = _lang(ctx)
 
     def show() -> None:
-        title = "CAC and payback by channel" + (" and month" if monthly else "")
-        out.print(_frame_table(frame, title, lang=_lang(ctx), currency=found.currency))
+
+        title = _t("cli_cac_monthly_title" if monthly else "cli_cac_title", lang)
+        out.print(_frame_table(frame, title, lang=lang, currency=found.currency))
         if not monthly:
+            target_text = _g(target, lang)
             out.print(
-                f"LTV ({found.currency}) at {found.ltv_age} months; max CAC = gross-profit LTV / {target:g}. "
-                "Payback: months until a cohort's gross profit per customer covers its CAC."
+                _t("cli_cac_note", lang, currency=found.currency, age=found.ltv_age, target=target_text)
             )
 
     _emit(frame, "json" if as_json else fmt, out_file, show)
@@ -814,10 +982,13 @@ def pareto(
     frame = found.table
 
     def show() -> None:
-        out.print(
-            _frame_table(frame, "Revenue of the top customers", lang=_lang(ctx), currency=found.currency)
-        )
-        out.print(f"Gini coefficient of revenue per customer ({found.currency}): {found.gini:.2f}")
+        from ltvkit import formatting
+
+        lang = _lang(ctx)
+        title = _t("cli_pareto_title", lang)
+        out.print(_frame_table(frame, title, lang=lang, currency=found.currency))
+        gini = formatting.number(found.gini, lang, digits=2)
+        out.print(_t("cli_gini", lang, currency=found.currency, gini=gini))
 
     _emit(frame, "json" if as_json else fmt, out_file, show)
 
@@ -826,7 +997,7 @@ def pareto(
 def report(
     ctx: typer.Context,
     out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path("report.html"),
-    lang: Annotated[str, typer.Option(help="Language: en, ru or uk.")] = "en",
+    lang: Annotated[str | None, typer.Option(help="Language: en, ru or uk (default: ltv --lang).")] = None,
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     currency: CurrencyOpt = None,
     margin: MarginOpt = None,
@@ -839,9 +1010,33 @@ def report(
     from ltvkit.service.whatif import Scenario, read_scenarios
 
     planned = read_scenarios(scenarios_file, Scenario) if scenarios_file else None
+    shown = _lang(ctx)
+    with _data(ctx, workspace) as ws, _progress(shown):
+        path = build_report(
+            ws, out_file, lang=lang or shown, currency=currency, margin=margin, scenarios=planned
+        )
+    out.print(_t("cli_report", shown, path=f"[bold]{escape(str(path))}[/bold]"))
+
+
+@command()
+def workbook(
+    ctx: typer.Context,
+    out_file: Annotated[Path, typer.Option("--out", help="The XLSX file to write.")] = Path("ltv.xlsx"),
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    currency: CurrencyOpt = None,
+    margin: MarginOpt = None,
+    target: TargetOpt = 3.0,
+    horizon: Annotated[int, typer.Option(help="Months at which the channel table reads LTV.")] = 12,
+) -> None:
+    """Write a workbook for Excel and Google Sheets: an LTV calculator with live formulas (average check ×
+    purchases a year × lifetime, × margin, max CAC), the cohort triangle and the channel table."""
+    from ltvkit.service.workbook import write_workbook
+
     with _data(ctx, workspace) as ws:
-        path = build_report(ws, out_file, lang=lang, currency=currency, margin=margin, scenarios=planned)
-    out.print(f"Report: [bold]{escape(str(path))}[/bold]")
+        path = write_workbook(
+            ws, out_file, lang=_lang(ctx), currency=currency, margin=margin, target=target, horizon=horizon
+        )
+    out.print(f"Workbook: [bold]{escape(str(path))}[/bold]")
 
 
 @command()
@@ -851,57 +1046,67 @@ def check(
     as_json: JsonOpt = False,
 ) -> None:
     """Check a --source table: which columns are read as which fields, and every row left out, by reason."""
+    from ltvkit import formatting, i18n
     from ltvkit.service.tables import check_source
 
-    options = _source_options(ctx)
+    options, lang = _source_options(ctx), _lang(ctx)
     if options is None:
-        raise ParameterError(
-            "check looks at a --source table (ltv --source URL --table NAME check); for a "
-            "workspace see ltv imports and ltv rejected"
-        )
+        raise ParameterError(_t("cli_check_needs_source", lang))
     with options.opener()() as source:
         account, sample = check_source(source, limit=limit)
     if as_json:
         _print_json({**account.to_dict(), "sample": sample.to_dict(orient="records")})
         return
-    fields = Table(title=escape(f"{account.table}: columns read"))
-    fields.add_column("field")
-    fields.add_column("column(s)")
+
+    def n(value: int) -> str:
+        return f"[bold]{formatting.number(value, lang)}[/bold]"
+
+    fields = Table(title=escape(_t("cli_columns_read", lang, table=account.table)))
+    fields.add_column(_t("cli_field", lang))
+    fields.add_column(_t("cli_columns", lang))
     for name, columns in account.columns.items():
-        fields.add_row(_plain(name), _plain(", ".join(columns)))
+        field = _t(f"data_field_{name}", lang) if f"data_field_{name}" in i18n.TEXT else name
+        fields.add_row(_plain(field), _plain(", ".join(columns)))
     out.print(fields)
     out.print(
-        f"Rows: [bold]{account.rows:,}[/bold]   usable: [bold]{account.usable:,}[/bold]   "
-        f"left out: [bold]{account.rows - account.usable:,}[/bold]"
-    )
-    for reason, n in account.left_out.items():
-        out.print(f"  {n:,}  {reason}")
-    if len(sample):
-        out.print(
-            _frame_table(
-                sample[["reason", "order_id", "customer_id", "ordered_at", "amount", "status"]],
-                "left-out rows (first)",
-            )
+        _t(
+            "cli_check_rows",
+            lang,
+            rows=n(account.rows),
+            usable=n(account.usable),
+            left=n(account.rows - account.usable),
         )
+    )
+    for reason, count in account.left_out.items():
+        out.print(f"  {formatting.number(count, lang)}  {escape(i18n.reason(reason, lang))}")
+    if len(sample):
+        left_out = sample[["reason", "order_id", "customer_id", "ordered_at", "amount", "status"]].assign(
+            reason=[i18n.reason(str(r), lang) for r in sample["reason"]]
+        )
+        out.print(_frame_table(left_out, _t("cli_left_out_title", lang), lang=lang))
 
 
 @command()
-def presets(as_json: JsonOpt = False) -> None:
+def presets(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List the import presets."""
+    from ltvkit import columns
+
     if as_json:
         _print_json([{"name": p.name, "kind": p.kind, "title": p.title} for p in PRESETS.values()])
         return
-    table = Table(title="presets")
-    table.add_column("name")
-    table.add_column("kind")
-    table.add_column("what it reads")
+    lang = _lang(ctx)
+    table = Table(title=_t("cli_presets", lang))
+    table.add_column(_t("cli_preset_name", lang))
+    table.add_column(columns.header("kind", lang))
+    table.add_column(_t("cli_preset_reads", lang))
     for p in PRESETS.values():
-        table.add_row(p.name, p.kind, p.title)
+        table.add_row(p.name, columns.cell("kind", p.kind, lang), p.title)
     out.print(table)
 
 
 @command()
 def demo(
+    ctx: typer.Context,
     workspace: WorkspaceOpt = Path("demo/ltv.duckdb"),
     directory: Annotated[Path, typer.Option("--dir", help="Where to write the demo exports.")] = Path("demo"),
     seed: Annotated[int, typer.Option(help="Random seed.")] = 2026,
@@ -909,22 +1114,40 @@ def demo(
 ) -> None:
     """Create a synthetic online school's exports, import them into a fresh workspace and write the report
     in English, Russian and Ukrainian."""
+    from ltvkit import formatting
     from ltvkit.io.normalize import ImportOptions
     from ltvkit.service.demo import build_demo
 
+    lang = _lang(ctx)
+
     def import_file(ws: Workspace, path: Path) -> ImportAccount:
-        account = _run_import(ws, path, ImportOptions(), quiet=False)
-        _show_account(account)
+        account = _run_import(ws, path, ImportOptions(), quiet=False, lang=lang)
+        _show_account(account, lang)
         return account
 
-    with err.status("building the demo school…"):
+    with _progress(lang):
         result = build_demo(workspace, directory, seed=seed, customers=customers, import_file=import_file)
-    out.print(
-        f"\nCustomers: {result.overview.customers:,}; net revenue: "
-        + ", ".join(f"{v:,.2f} {k}" for k, v in result.overview.net_revenue.items())
+    revenue = ", ".join(
+        formatting.money(v, k, lang, digits=2) for k, v in result.overview.net_revenue.items()
     )
-    out.print(f"Workspace: [bold]{workspace}[/bold]   (try: ltv summary -w {workspace})")
-    out.print("Reports: " + ", ".join(f"[bold]{p}[/bold]" for p in result.reports))
+    out.print()
+    out.print(
+        _t(
+            "cli_demo_customers",
+            lang,
+            customers=formatting.number(result.overview.customers, lang),
+            revenue=revenue,
+        )
+    )
+    where = escape(str(workspace))
+    out.print(_t("cli_demo_workspace", lang, path=f"[bold]{where}[/bold]", command=f"ltv summary -w {where}"))
+    out.print(
+        _t(
+            "cli_demo_reports",
+            lang,
+            paths=", ".join(f"[bold]{escape(str(p))}[/bold]" for p in result.reports),
+        )
+    )
 
 
 @command()
@@ -943,7 +1166,8 @@ def fit(
     """Fit a model and print its parameters with standard errors and the log-likelihood."""
     from ltvkit.service.valuation import fit_model
 
-    with _data(ctx, workspace) as ws:
+    lang = _lang(ctx)
+    with _data(ctx, workspace) as ws, _progress(lang, quiet=as_json):
         result = fit_model(
             ws.table("orders"),
             model,
@@ -956,25 +1180,34 @@ def fit(
     if as_json:
         _print_json(data)
         return
-    table = Table(
-        title=f"{model}: {data['customers']:,} customers to {data['observation_end']}, unit: {unit}"
+    from ltvkit import formatting, i18n
+
+    def g(value: float) -> str:
+        return i18n.significant(value, lang)
+
+    title = _t(
+        "cli_fit_title",
+        lang,
+        model=_t(f"model_name_{model}", lang),
+        customers=formatting.number(data["customers"], lang),
+        end=formatting.day(dt.date.fromisoformat(data["observation_end"]), lang),
+        unit=_t(f"cli_unit_{unit}", lang),
     )
-    for col in ("parameter", "estimate", "std. error", "95% interval"):
-        table.add_column(col, justify="left" if col == "parameter" else "right")
+    table = Table(title=title)
+    for key in ("cli_parameter", "cli_estimate", "cli_std_error", "cli_interval_95"):
+        table.add_column(_t(key, lang), justify="left" if key == "cli_parameter" else "right")
     for name, row in result.model.summary().iterrows():
         identified = row["identified"]
         table.add_row(
             str(name),
-            f"{row['estimate']:.4g}",
-            f"{row['standard_error']:.3g}" if identified else "[yellow]not pinned down[/yellow]",
-            f"{row['lower_95']:.4g} – {row['upper_95']:.4g}" if identified else "—",
+            g(row["estimate"]),
+            g(row["standard_error"]) if identified else f"[yellow]{_t('cli_not_pinned', lang)}[/yellow]",
+            f"{g(row['lower_95'])} – {g(row['upper_95'])}" if identified else "—",
         )
     out.print(table)
-    out.print(
-        f"log-likelihood: {data['log_likelihood']:.2f}   distinct rows fitted: {data['distinct_rows']:,}"
-    )
-    for note in data["notes"]:
-        out.print(f"[yellow]note:[/yellow] {escape(note)}")
+    ll = formatting.number(data["log_likelihood"], lang, digits=2)
+    out.print(_t("cli_fit_footer", lang, ll=ll, rows=formatting.number(data["distinct_rows"], lang)))
+    _notes(result.notes, lang)
 
 
 @command()
@@ -1017,7 +1250,8 @@ def predict(
         observation_end=observation_end,
         currency=currency,
     )
-    with _data(ctx, workspace, writable=out_table is not None) as tables:
+    lang = _lang(ctx)
+    with _data(ctx, workspace, writable=out_table is not None) as tables, _progress(lang, quiet=as_json):
         if isinstance(tables, Source):
             written = predict_in_source(tables, out_table=out_table, out_file=out_file, **settings)
             intervals = False
@@ -1027,33 +1261,44 @@ def predict(
     if as_json:
         _print_json(info)
         return
+    from ltvkit import columns, formatting
+
+    code = info["currency"]
+
+    def money(value: float) -> str:
+        return formatting.money(value, code, lang, digits=2)
+
     out.print(
-        f"{info['customers']:,} customers scored with {model} + Gamma-Gamma over {horizon:g} {unit}s "
-        f"(discount {discount_rate:.0%} a year, margin {margin:.0%})"
+        _t(
+            "cli_predict_head",
+            lang,
+            customers=formatting.number(info["customers"], lang),
+            model=_t(f"model_name_{model}", lang),
+            horizon=_t(f"cli_span_{unit}", lang, n=_g(horizon, lang)),
+            discount=formatting.percent(discount_rate, lang, digits=0),
+            margin=formatting.percent(margin, lang, digits=0),
+        )
     )
-    out.print(f"Expected purchases: {info['expected_purchases']:,.0f}   total CLV: {info['total_clv']:,.2f}")
-    table = Table(title="Most valuable customers")
-    for col in (
-        "customer",
-        "P(alive)",
-        "purchases",
-        "spend",
-        "CLV",
-        *(["90% interval"] if intervals else []),
-    ):
-        table.add_column(col, justify="left" if col == "customer" else "right")
+    purchases = formatting.number(info["expected_purchases"], lang)
+    out.print(_t("cli_predict_totals", lang, purchases=purchases, clv=money(info["total_clv"])))
+    table = Table(title=_t("cli_most_valuable", lang))
+    shown = ("customer_id", "probability_alive", "expected_purchases", "expected_spend", "clv")
+    for col in shown:
+        table.add_column(columns.header(col, lang), justify="left" if col == "customer_id" else "right")
+    if intervals:
+        table.add_column(_t("cli_interval_90", lang), justify="right")
     for r in top.itertuples():
-        interval = [f"{r.clv_low:,.2f} – {r.clv_high:,.2f}"] if intervals else []
+        interval = [f"{money(r.clv_low)} – {money(r.clv_high)}"] if intervals else []
         table.add_row(
             _plain(r.customer_id),
-            f"{r.probability_alive:.2f}",
-            f"{r.expected_purchases:.2f}",
-            f"{r.expected_spend:,.2f}",
-            f"{r.clv:,.2f}",
+            formatting.percent(r.probability_alive, lang),
+            formatting.number(r.expected_purchases, lang, digits=2),
+            money(r.expected_spend),
+            money(r.clv),
             *interval,
         )
     out.print(table)
-    out.print(f"Written: [bold]{escape(str(path))}[/bold]")
+    out.print(_t("cli_written", lang, path=f"[bold]{escape(str(path))}[/bold]"))
 
 
 @command()
@@ -1071,7 +1316,8 @@ def compare(
     """Rank the purchase models by how well they predict a holdout period."""
     from ltvkit.service.valuation import compare_on_holdout
 
-    with _data(ctx, workspace) as ws:
+    lang = _lang(ctx)
+    with _data(ctx, workspace) as ws, _progress(lang, quiet=as_json):
         table, info = compare_on_holdout(
             ws.table("orders"),
             calibration_end=calibration_end,
@@ -1082,56 +1328,73 @@ def compare(
     if as_json:
         _print_json({**info, "models": table.to_dict(orient="records")})
         return
+    from ltvkit import formatting
+
+    def n(value: float, digits: int = 0) -> str:
+        return formatting.number(value, lang, digits=digits)
+
+    def signed(value: float) -> str:
+        return ("+" if value > 0 else "") + n(value, 3)
+
+    names = {m: _t(f"model_name_{m}", lang) for m in table["model"]}
     out.print(
-        f"Calibration to {info['calibration_end']}, holdout to {info['observation_end']} "
-        f"({info['holdout_length']:.1f} {unit}s), {info['customers']:,} customers"
+        _t(
+            "cli_compare_head",
+            lang,
+            calibration=formatting.day(dt.date.fromisoformat(info["calibration_end"]), lang),
+            end=formatting.day(dt.date.fromisoformat(info["observation_end"]), lang),
+            length=_t(f"cli_span_{unit}", lang, n=n(info["holdout_length"], 1)),
+            customers=n(info["customers"]),
+        )
     )
-    view = Table(title="Holdout purchases per customer: predicted vs actual")
-    for col in (
-        "rank",
-        "model",
+    view = Table(title=_t("cli_holdout_title", lang))
+    for key in (
+        "cli_rank",
+        "cli_model",
         "MAE",
         "RMSE",
-        "RMSE − best (95%)",
-        "predicted total",
-        "actual total",
-        "error of total",
-        "calib. log-lik.",
+        "cli_rmse_best",
+        "cli_predicted_total",
+        "cli_actual_total",
+        "cli_total_error",
+        "cli_log_likelihood",
     ):
-        view.add_column(col, justify="right")
+        view.add_column(_t(key, lang) if key.startswith("cli_") else key, justify="right")
     for r in table.itertuples():
         view.add_row(
             str(r.rank),
-            r.model,
-            f"{r.mae:.3f}",
-            f"{r.rmse:.3f}",
-            "—" if r.rank == 1 else f"{r.rmse_difference_low:+.3f} … {r.rmse_difference_high:+.3f}",
-            f"{r.predicted_total:,.0f}",
-            f"{r.actual_total:,.0f}",
-            f"{r.total_error:+.1%}",
-            f"{r.log_likelihood:,.1f}",
+            names[r.model],
+            n(r.mae, 3),
+            n(r.rmse, 3),
+            "—" if r.rank == 1 else f"{signed(r.rmse_difference_low)} … {signed(r.rmse_difference_high)}",
+            n(r.predicted_total),
+            n(r.actual_total),
+            ("+" if r.total_error > 0 else "") + formatting.percent(r.total_error, lang),
+            n(r.log_likelihood, 1),
         )
     out.print(view)
-    out.print(escape(info["verdict"]))
-    frequency = Table(title="Mean holdout purchases by calibration repeat purchases (x)")
-    for col in ("x", "customers", "actual", *table["model"]):
-        frequency.add_column(col, justify="right")
+    best, tied = names[table["model"].iloc[0]], [names[m] for m in info["tied_with_best"]]
+    verdict = (
+        _t("holdout_tied", lang, best=best, tied=", ".join(tied))
+        if tied
+        else _t("holdout_best", lang, best=best)
+    )
+    out.print(escape(verdict))
+    frequency = Table(title=_t("cli_by_frequency_title", lang))
+    for head in ("x", _t("customers", lang), _t("cli_actual", lang), *names.values()):
+        frequency.add_column(head, justify="right")
     for row in info["by_frequency"]:
-        frequency.add_row(
-            row["x"], f"{row['customers']:,}", *(f"{row[c]:.2f}" for c in ("actual", *table["model"]))
-        )
+        frequency.add_row(row["x"], n(row["customers"]), *(n(row[c], 2) for c in ("actual", *table["model"])))
     out.print(frequency)
     track = info["tracking"]
     shown = track[:: max(1, len(track) // 8)]
     if shown[-1] is not track[-1]:
         shown.append(track[-1])
-    trail = Table(title=f"Cumulative repeat purchases by {unit}: actual and expected")
-    for col in ("period", "actual", *table["model"]):
-        trail.add_column(col, justify="right")
+    trail = Table(title=_t("cli_tracking_title", lang, unit=_t(f"cli_unit_{unit}", lang)))
+    for head in (_t("cli_period", lang), _t("cli_actual", lang), *names.values()):
+        trail.add_column(head, justify="right")
     for row in shown:
-        trail.add_row(
-            f"{row['period']:.0f}", f"{row['actual']:,.0f}", *(f"{row[m]:,.0f}" for m in table["model"])
-        )
+        trail.add_row(n(row["period"]), n(row["actual"]), *(n(row[m]) for m in table["model"]))
     out.print(trail)
 
 
@@ -1150,30 +1413,65 @@ def segments(
     core_product: Annotated[
         str | None, typer.Option(help="The core product for cross-sell (default: top revenue).")
     ] = None,
+    segment: Annotated[
+        str | None,
+        typer.Option(help="One segment's customer list instead of the summary, e.g. 'at risk' (with --out)."),
+    ] = None,
+    contacts: ContactsOpt = None,
     currency: CurrencyOpt = None,
     fmt: FormatOpt = "table",
     as_json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
-    """Whom to act on? Segment sizes, revenue, average LTV and the suggested action; lists to export."""
+    """Whom to act on? Segment sizes, revenue, average LTV and the suggested action; lists to export (with
+    --contacts, as contact files for GetCourse's user import or Unisender: email, phone, name, tag)."""
+    from ltvkit import formatting, i18n
+    from ltvkit.service.contacts import export_segment_contacts
     from ltvkit.service.segments import read_exclusions
     from ltvkit.service.segments import segments as segments_of
 
-    with _data(ctx, workspace) as ws:
+    if contacts is not None and export is None:
+        raise typer.BadParameter(
+            "--contacts writes the --export lists: add --export FOLDER", param_hint="--export"
+        )
+    lang = _lang(ctx)
+    with _data(ctx, workspace) as ws, _progress(lang, quiet=as_json or not model):
         found = segments_of(ws, scheme, currency=currency, core_product=core_product, use_model=model)
-    _notes(found.notes)
+        excluded = read_exclusions(exclude_file) if exclude_file else set()
+        if export is not None and contacts is not None:
+            paths = export_segment_contacts(ws, found, export, contacts, lang=lang, exclude=excluded)
+        elif export is not None:
+            paths = found.export(export, exclude=excluded)
+    _notes(found.notes, lang)
     summary = found.summary()
     if export is not None:
-        excluded = read_exclusions(exclude_file) if exclude_file else set()
-        paths = found.export(export, exclude=excluded)
         err.print(
-            f"Exported {len(paths)} segment lists to {export}"
-            + (f", without {len(excluded)} excluded" if excluded else "")
+            escape(_t("cli_exported", lang, n=len(paths), folder=export))
+            + (escape(_t("cli_exported_without", lang, n=len(excluded))) if excluded else "")
         )
-    from ltvkit import i18n
-
-    title = f"{scheme} segments: {len(found.customers):,} customers ({found.currency})"
-    lang = _lang(ctx)
+    if segment is not None:
+        lists = found.lists(exclude=excluded)
+        if segment not in lists:
+            _fail(_t("cli_no_segment", lang, scheme=scheme, segment=segment, known=", ".join(sorted(lists))))
+        chosen = lists[segment]
+        count = formatting.number(len(chosen), lang)
+        _emit(
+            chosen,
+            "json" if as_json else fmt,
+            out_file,
+            lambda: out.print(
+                _frame_table(
+                    chosen,
+                    _t("cli_segment_list_title", lang, segment=segment, customers=count),
+                    lang=lang,
+                    currency=found.currency,
+                )
+            ),
+        )
+        return
+    scheme_name = _t(f"scheme_{scheme}", lang) if f"scheme_{scheme}" in i18n.TEXT else scheme
+    customers = formatting.number(len(found.customers), lang)
+    title = _t("cli_segments_title", lang, scheme=scheme_name, customers=customers, currency=found.currency)
 
     def action(row: Any) -> str:
         return i18n.text(f"action_{row.segment}", lang) if lang != "en" else str(row.action)
@@ -1186,25 +1484,122 @@ def segments(
 
 
 @command()
+def actions(
+    ctx: typer.Context,
+    workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
+    horizon: Annotated[int, typer.Option(help="Months the levers are valued over.")] = 12,
+    target: TargetOpt = 3.0,
+    margin: MarginOpt = None,
+    currency: CurrencyOpt = None,
+    fmt: FormatOpt = "table",
+    as_json: JsonOpt = False,
+    out_file: OutOpt = None,
+) -> None:
+    """What to do first? Upsell, repeat purchases, retention, the channel budget and win-back, ranked by
+    what each is worth over the horizon, with how sure it is and the customer list it acts on."""
+    import pandas as pd
+
+    from ltvkit import i18n
+    from ltvkit.service.actions import actions as plan
+
+    with _data(ctx, workspace) as ws:
+        found = plan(ws, horizon=horizon, margin=margin, target=target, currency=currency)
+    lang = _lang(ctx)
+    view = found.to_dict(lang)
+    if as_json and out_file is None:
+        _print_json(view)
+        return
+    frame = pd.DataFrame(
+        [
+            {
+                "rank": lever["rank"],
+                "lever": lever["lever"],
+                "money": lever["money"],
+                "applies": lever["applies"],
+                "confidence": lever["confidence"],
+                "segments": ", ".join(t["segment"] for t in lever["targets"]),
+                "channels_from": ", ".join(lever["channels_from"]),
+                "channels_to": ", ".join(lever["channels_to"]),
+                "action": lever["action"],
+            }
+            for lever in view["levers"]
+        ]
+    )
+
+    def show() -> None:
+        table = Table(
+            title=escape(f"{view['title']} ({found.currency})"), title_justify="left", show_lines=True
+        )
+        for head, justify in (
+            ("#", "right"),
+            (i18n.text("col_lever", lang), "left"),
+            (view["money_head"], "right"),
+            (i18n.text("col_sure", lang), "left"),
+            (i18n.text("col_action", lang), "left"),
+            (i18n.text("col_acts_on", lang), "left"),
+        ):
+            table.add_column(escape(head), justify=justify)  # type: ignore[arg-type]
+        for lever in view["levers"]:
+            acts_on = [f"{t['label']} · {i18n.number(t['customers'], lang)}" for t in lever["targets"]]
+            for key, names in (
+                ("actions_from", lever["channels_from"]),
+                ("actions_to", lever["channels_to"]),
+            ):
+                if names:
+                    acts_on.append(f"{i18n.text(key, lang)}: {', '.join(names)}")
+            table.add_row(
+                Text(str(lever["rank"]) if lever["applies"] else "–"),
+                Text(lever["title"]),
+                Text(lever["money_text"] if lever["applies"] else i18n.text("actions_not_now", lang)),
+                Text(i18n.text(f"actions_sure_{lever['confidence']}", lang) if lever["applies"] else ""),
+                Text(lever["action"] + ("\n" + lever["basis"] if lever["basis"] else "")),
+                Text("\n".join(acts_on)),
+            )
+        out.print(table)
+        out.print(Text(view["note"]))
+        for lever in view["levers"]:
+            for t in lever["targets"]:
+                slug = t["segment"].replace("'", "").replace(" ", "_")
+                command = f'ltv segments --segment "{t["segment"]}" --out {slug}.csv'
+                out.print(Text(f"{t['label']}. {i18n.text('actions_command', lang, command=command)}"))
+        _other_currencies(found.other_currencies, lang)
+
+    _emit(frame, "json" if as_json else fmt, out_file, show)
+
+
+@command()
 def followup(
     ctx: typer.Context,
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     days: Annotated[int, typer.Option(help="Orders placed within this many days of the last day.")] = 30,
+    contacts: ContactsOpt = None,
     fmt: FormatOpt = "table",
     as_json: JsonOpt = False,
     out_file: OutOpt = None,
 ) -> None:
     """Whom to follow up? Orders awaiting payment that no later purchase of the same product settled, with
-    each customer's email and phone (the list to call or write to first)."""
+    each customer's email and phone (the list to call or write to first); with --contacts, the customers as
+    a contact file for GetCourse's user import or Unisender written to --out."""
+    from ltvkit.service.contacts import follow_up_contacts
     from ltvkit.service.segments import follow_up_list
 
+    if contacts is not None and out_file is None:
+        raise typer.BadParameter("--contacts needs --out FILE", param_hint="--out")
     with _data(ctx, workspace) as ws:
         found = follow_up_list(ws, days=days)
+        if contacts is not None and out_file is not None:
+            out_file.parent.mkdir(parents=True, exist_ok=True)
+            out_file.write_bytes(follow_up_contacts(ws, found, contacts, lang=_lang(ctx)))
+            err.print(f"Written: {escape(str(out_file))}")
+            return
     frame = found.orders
 
     def show() -> None:
-        title = f"{len(frame):,} unpaid orders of the last {days} days to {found.end:%Y-%m-%d}"
-        out.print(_frame_table(frame, title, lang=_lang(ctx)))
+        from ltvkit import formatting
+
+        lang = _lang(ctx)
+        count, end = formatting.number(len(frame), lang), formatting.day(found.end, lang)
+        out.print(_frame_table(frame, _t("cli_followup_title", lang, n=count, days=days, end=end), lang=lang))
 
     _emit(frame, "json" if as_json else fmt, out_file, show)
 
@@ -1220,7 +1615,9 @@ def _by_scenario(table: pd.DataFrame, lang: str, currency: str | None) -> pd.Dat
         axis=1,
         result_type="expand",
     )
-    written.columns = [str(c) for c in view.columns]
+    written.columns = [
+        columns.header(str(c), lang) if c in ("baseline", "scenario") else str(c) for c in view.columns
+    ]
     written.index = [columns.header(str(name), lang) for name in view.index]
     return written.reset_index(names="figure")
 
@@ -1271,20 +1668,14 @@ def scenario(
     with _data(ctx, workspace) as ws:
         found = what_if(ws, planned, margin=margin, horizon=horizon, target=target, currency=currency)
     base, table = found.baseline, found.table
-    _notes(found.notes)
+    lang = _lang(ctx)
+    _notes(found.notes, lang)
 
     def show() -> None:
-        out.print(
-            _frame_table(
-                _by_scenario(table, _lang(ctx), base.currency),
-                f"Scenarios ({base.currency}): formula vs BG/NBD + Gamma-Gamma over {horizon:g} months",
-                lang=_lang(ctx),
-            )
-        )
-        out.print(
-            "Formula: LTV = average check × purchases per customer; model: a new customer's expected value. "
-            f"Max CAC = margin LTV / {target:g}."
-        )
+        span = _t("cli_span_month", lang, n=_g(horizon, lang))
+        title = _t("cli_scenario_title", lang, currency=base.currency, horizon=span)
+        out.print(_frame_table(_by_scenario(table, lang, base.currency), title, lang=lang))
+        out.print(_t("cli_scenario_note", lang, target=_g(target, lang)))
 
     _emit(table, "json" if as_json else fmt, out_file, show)
 
@@ -1332,17 +1723,19 @@ def tripwire(
     base, table = found.baseline, found.table
 
     def show() -> None:
-        out.print(
-            _frame_table(
-                _by_scenario(table, _lang(ctx), base.currency),
-                f"{product}: {base.buyers:,} buyers, {base.conversion:.1%} went on to {core}",
-                lang=_lang(ctx),
-            )
+        from ltvkit import formatting
+
+        lang = _lang(ctx)
+        title = _t(
+            "cli_tripwire_title",
+            lang,
+            product=product,
+            buyers=formatting.number(base.buyers, lang),
+            conversion=formatting.percent(base.conversion, lang),
+            core=core,
         )
-        out.print(
-            "The conversion at a new price is your expectation: past orders cannot tell how buyers respond "
-            "to it."
-        )
+        out.print(_frame_table(_by_scenario(table, lang, base.currency), title, lang=lang))
+        out.print(_t("cli_tripwire_note", lang))
 
     _emit(table, "json" if as_json else fmt, out_file, show)
 
@@ -1385,11 +1778,10 @@ def serve(
         allowed_hosts=bound_hosts(host, port),
     )
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    where = options.describe() if options else f"workspace {workspace}"
-    err.print(
-        f"ltvkit dashboard on [bold]http://{shown}:{port}/{'?token=' + token if token else ''}[/bold]  "
-        f"({where}; Ctrl+C stops)"
-    )
+    lang = _lang(ctx)
+    where = options.describe() if options else _t("cli_workspace", lang, path=workspace)
+    url = f"http://{shown}:{port}/{'?token=' + token if token else ''}"
+    err.print(_t("cli_serve", lang, url=f"[bold]{url}[/bold]", where=escape(where)))
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
@@ -1407,18 +1799,20 @@ def retainer_invoice(
     ] = None,
     ics: Annotated[Path | None, typer.Option(help="Also write the due dates as an .ics calendar.")] = None,
     client: Annotated[str, typer.Option(help="Client name for the calendar entries.")] = "retainer",
-    lang: LangOpt = "en",
+    lang: LangOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The first invoice prorated by the working days left in the month, then the monthly schedule."""
     from ltvkit import i18n
     from ltvkit.service.retainer import invoice_calendar, invoice_plan
 
-    lang = i18n.check_lang(lang)
+    lang = i18n.check_lang(lang or _current_lang())
     try:
         begin = dt.date.fromisoformat(start)
     except ValueError:
-        raise typer.BadParameter(f"{start!r} is not a date (YYYY-MM-DD)", param_hint="--start") from None
+        raise typer.BadParameter(
+            _t("cli_not_a_date", lang, value=repr(start)), param_hint="--start"
+        ) from None
     plan = invoice_plan(
         fee,
         currency,
@@ -1475,6 +1869,7 @@ def retainer_invoice(
 
 @command("kpi", group=retainer_app)
 def retainer_kpi(
+    ctx: typer.Context,
     terms: Annotated[Path, typer.Option(help="KPI terms (TOML): base fee, currency, KPIs, stages, cap.")],
     figures: Annotated[Path, typer.Option(help="Monthly figures: a month column and one per KPI and stage.")],
     fmt: FormatOpt = "table",
@@ -1487,11 +1882,13 @@ def retainer_kpi(
     agreed, frame = kpi_fees(terms, figures)
     from ltvkit import formatting
 
+    lang = _lang(ctx)
+
     def share(value: float) -> str:
-        return formatting.percent(value, "en", digits=0)
+        return formatting.percent(value, lang, digits=0)
 
     def figure(value: float) -> str:
-        return formatting.number(value, "en", digits=2)
+        return formatting.number(value, lang, digits=2)
 
     formats: dict[str, Callable[[Any], str]] = {
         c: share for c in frame.columns if c.endswith("attainment") or c == "bonus_share"
@@ -1501,7 +1898,9 @@ def retainer_kpi(
         frame,
         "json" if as_json else fmt,
         out_file,
-        lambda: out.print(_frame_table(frame, f"Fees by {agreed.describe()}", formats)),
+        lambda: out.print(
+            _frame_table(frame, _t("cli_fees_title", lang, terms=agreed.describe()), formats, lang=lang)
+        ),
     )
 
 
@@ -1523,7 +1922,7 @@ def retainer_import(
     if as_json:
         _print_json(account.to_dict())
     else:
-        _show_account(account)
+        _show_account(account, _current_lang())
 
 
 AsOfOpt = Annotated[str | None, typer.Option(help="Count active clients up to this day (default: today).")]
@@ -1539,7 +1938,8 @@ def _client_book(workspace: Path, as_of: str | None, country: str | None, **sett
     try:
         day = dt.date.fromisoformat(as_of) if as_of else dt.date.today()
     except ValueError:
-        raise typer.BadParameter(f"{as_of!r} is not a date (YYYY-MM-DD)", param_hint="--as-of") from None
+        message = _t("cli_not_a_date", _current_lang(), value=repr(as_of))
+        raise typer.BadParameter(message, param_hint="--as-of") from None
     with Workspace.open(workspace, read_only=True) as ws:
         return client_book(ws, as_of=day, country=country, **settings)
 
@@ -1562,7 +1962,7 @@ def retainer_book_import(
     if as_json:
         _print_json(account.to_dict())
     else:
-        _show_account(account)
+        _show_account(account, _current_lang())
 
 
 @command("ltv", group=retainer_app)
@@ -1572,13 +1972,13 @@ def retainer_ltv(
     country: CountryOpt = None,
     discount_rate: Annotated[float, typer.Option(help="Annual discount rate.")] = 0.0,
     margin: Annotated[float, typer.Option(help="Share of the fee left after the cost of the work.")] = 1.0,
-    lang: LangOpt = "en",
+    lang: LangOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Client LTV: months retained, what each client paid, expected value (sBG), what a client may cost."""
     from ltvkit import i18n
 
-    lang = i18n.check_lang(lang)
+    lang = i18n.check_lang(lang or _current_lang())
     book = _client_book(workspace, as_of, country, discount_rate=discount_rate, margin=margin)
     if as_json:
         _print_json(book.to_dict(lang))
@@ -1609,13 +2009,13 @@ def retainer_metrics(
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
     as_of: AsOfOpt = None,
     country: CountryOpt = None,
-    lang: LangOpt = "en",
+    lang: LangOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The agency by month: MRR and its movements, client churn, net revenue retention, client survival."""
     from ltvkit import i18n
 
-    lang = i18n.check_lang(lang)
+    lang = i18n.check_lang(lang or _current_lang())
     book = _client_book(workspace, as_of, country)
     if as_json:
         everything = book.to_dict(lang)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -105,7 +105,28 @@ class LimitExceededError(FileFormatError):
 
 
 class MappingError(InputError):
-    """The file's columns cannot be mapped to orders or spend."""
+    """The file's columns cannot be mapped to orders or spend.
+
+    When a needed column is missing, ``columns`` lists the file's headers, ``found`` the fields that were
+    mapped (field → header) and ``missing`` the groups of fields still without a column (one field of each
+    group is needed: ``[["customer_id", "email", "phone"], ["ordered_at"]]``), so that an interface can
+    ask the user which column holds what (the dashboard's mapping form)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        hint: str | None = None,
+        columns: Sequence[str] = (),
+        found: Mapping[str, str] | None = None,
+        missing: Sequence[Sequence[str]] = (),
+    ) -> None:
+        self.columns, self.found = list(columns), dict(found or {})
+        self.missing = [list(group) for group in missing]
+        super().__init__(message, file=file, row=row, column=column, hint=hint)
 
 
 class AmbiguousFormatError(InputError):
@@ -115,7 +136,8 @@ class AmbiguousFormatError(InputError):
 class AllRowsRejectedError(InputError):
     """Every row of a file was rejected for the same reason, which an option usually explains (a decimal
     mark or a date format the file does not use). ``key`` and ``values`` give the message in
-    :mod:`ltvkit.i18n`; :meth:`localized` renders it in another language."""
+    :mod:`ltvkit.i18n`; :meth:`localized` renders it in another language (a value named ``reason`` is a
+    rejection reason, translated by :func:`ltvkit.i18n.reason`)."""
 
     def __init__(
         self, key: str, *, file: str | Path | None = None, hint: str | None = None, **values: object
@@ -128,8 +150,11 @@ class AllRowsRejectedError(InputError):
     def localized(self, lang: str) -> str:
         from ltvkit import i18n
 
+        values = dict(self.values)
+        if "reason" in values:
+            values["reason"] = i18n.reason(str(values["reason"]), lang)
         where = f"{self.file}: " if self.file else ""
-        return where + i18n.text(self.key, lang, **self.values)
+        return where + i18n.text(self.key, lang, **values)
 
 
 class ValueFormatError(InputError):
@@ -203,7 +228,8 @@ _NOTES_LOCK = threading.RLock()
 @contextmanager
 def collect_notes() -> Iterator[list[str]]:
     """Collect the :class:`LtvWarning` messages raised inside the block (each one, even if repeated) into the
-    list it yields, for a caller that shows them as notes beside its result; other warnings pass through.
+    list it yields, for a caller that shows them as notes beside its result (an :class:`ltvkit.i18n.Note`
+    given as the message stays one, to be shown in the reader's language); other warnings pass through.
 
     Python's warning filters are global to the process, so blocks in different threads (the web server's)
     take turns: one thread's block cannot restore the filters under another's, which would turn that one's
@@ -221,6 +247,10 @@ def _collected(notes: list[str]) -> Iterator[list[str]]:
     finally:
         for warning in caught:  # outside the recording block, so the others reach the usual filters once
             if issubclass(warning.category, LtvWarning):
-                notes.append(str(warning.message))
+                args: tuple[object, ...] = getattr(
+                    warning.message, "args", ()
+                )  # a note that knows its translations stays one
+                first = args[0] if len(args) == 1 else None
+                notes.append(first if isinstance(first, str) else str(warning.message))
             else:
                 warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)

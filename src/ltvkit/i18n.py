@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
+
+from babel.numbers import format_decimal
 
 from ltvkit.errors import ParameterError
 from ltvkit.formatting import LOCALES as LOCALES
+from ltvkit.formatting import NBSP, locale_of
 from ltvkit.formatting import compact as compact
 from ltvkit.formatting import day as day
 from ltvkit.formatting import day_month as day_month
@@ -250,6 +253,153 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "The model was fitted to the data alone (maximum likelihood, no priors), as asked.",
         "ru": "Модель подобрана только по данным (максимальное правдоподобие, без априорных), как задано.",
         "uk": "Модель підібрано лише за даними (максимальна правдоподібність, без апріорних), як задано.",
+    },
+    "model_name_generic": {"en": "the model", "ru": "модель", "uk": "модель"},
+    "model_name_bgnbd": {"en": "BG/NBD", "ru": "BG/NBD", "uk": "BG/NBD"},
+    "model_name_mbgnbd": {"en": "MBG/NBD", "ru": "MBG/NBD", "uk": "MBG/NBD"},
+    "model_name_paretonbd": {"en": "Pareto/NBD", "ru": "Pareto/NBD", "uk": "Pareto/NBD"},
+    "model_name_bgbb": {"en": "BG/BB", "ru": "BG/BB", "uk": "BG/BB"},
+    "model_name_gammagamma": {
+        "en": "Gamma-Gamma (spend per order)",
+        "ru": "Gamma-Gamma (сумма заказа)",
+        "uk": "Gamma-Gamma (сума замовлення)",
+    },
+    "model_name_sbg": {"en": "sBG (subscriptions)", "ru": "sBG (подписки)", "uk": "sBG (підписки)"},
+    "meaning_how_often": {
+        "en": "how often customers buy",
+        "ru": "как часто клиенты покупают",
+        "uk": "як часто клієнти купують",
+    },
+    "meaning_stop_buying": {
+        "en": "how quickly customers stop buying",
+        "ru": "как быстро клиенты перестают покупать",
+        "uk": "як швидко клієнти перестають купувати",
+    },
+    "meaning_keep_buying": {
+        "en": "how long customers keep buying",
+        "ru": "как долго клиенты продолжают покупать",
+        "uk": "як довго клієнти продовжують купувати",
+    },
+    "meaning_spend_varies": {
+        "en": "how spend per order varies from customer to customer",
+        "ru": "как сумма заказа различается от клиента к клиенту",
+        "uk": "як сума замовлення різниться від клієнта до клієнта",
+    },
+    "meaning_cancel": {
+        "en": "how quickly subscribers cancel",
+        "ru": "как быстро подписчики отменяют подписку",
+        "uk": "як швидко підписники скасовують підписку",
+    },
+    "meaning_parameter": {"en": "the parameter {name}", "ru": "параметр {name}", "uk": "параметр {name}"},
+    "note_or": {"en": "{a} or {b}", "ru": "{a} или {b}", "uk": "{a} або {b}"},
+    "note_param_value": {"en": "{name} = {value}", "ru": "{name} = {value}", "uk": "{name} = {value}"},
+    "note_weak_one": {
+        "en": "{model}: not enough data to estimate {what} ({values} is not pinned down by the data); "
+        "{consequence}",
+        "ru": "{model}: недостаточно данных, чтобы оценить, {what} (данные не определяют {values}); "
+        "{consequence}",
+        "uk": "{model}: замало даних, щоб оцінити, {what} (дані не визначають {values}); {consequence}",
+    },
+    "note_weak_many": {
+        "en": "{model}: not enough data to estimate {what} ({values} are not pinned down by the data); "
+        "{consequence}",
+        "ru": "{model}: недостаточно данных, чтобы оценить, {what} (данные не определяют {values}); "
+        "{consequence}",
+        "uk": "{model}: замало даних, щоб оцінити, {what} (дані не визначають {values}); {consequence}",
+    },
+    "note_weak_prior": {
+        "en": "those values are set mostly by the weakly informative prior (values typical of published "
+        "fits), so its predictions lean on typical customer behaviour more than on your data — treat them "
+        "as rough and check again with more history",
+        "ru": "эти значения задаёт в основном слабо информативное априорное распределение (типичные для "
+        "опубликованных оценок), поэтому прогнозы опираются больше на типичное поведение клиентов, чем на "
+        "ваши данные — считайте их грубыми и проверьте снова, когда истории станет больше",
+        "uk": "ці значення задає переважно слабко інформативний апріорний розподіл (типові для "
+        "опублікованих оцінок), тому прогнози спираються більше на типову поведінку клієнтів, ніж на ваші "
+        "дані — вважайте їх грубими й перевірте знову, коли історії стане більше",
+    },
+    "note_weak_rough": {
+        "en": "its predictions rest on the model's assumptions more than on your data — treat them as rough "
+        "and check again with more history",
+        "ru": "её прогнозы опираются на допущения модели больше, чем на ваши данные — считайте их грубыми и "
+        "проверьте снова, когда истории станет больше",
+        "uk": "її прогнози спираються на припущення моделі більше, ніж на ваші дані — вважайте їх грубими й "
+        "перевірте знову, коли історії стане більше",
+    },
+    "note_weak_exponential": {
+        "en": "drop-out is not yet visible in your history, so the model treats every customer as equally "
+        "likely to stop at any time (an average lifetime of about {lifetime} time units) — its long-range "
+        "predictions rest on that assumption; check again with more history",
+        "ru": "уход клиентов в вашей истории ещё не виден, поэтому модель считает, что любой клиент может "
+        "уйти в любой момент с равной вероятностью (средняя продолжительность жизни около {lifetime} единиц "
+        "времени) — долгосрочный прогноз держится на этом допущении; проверьте снова, когда истории станет "
+        "больше",
+        "uk": "відхід клієнтів у вашій історії ще не видно, тому модель вважає, що будь-який клієнт може "
+        "піти будь-коли з однаковою ймовірністю (середня тривалість життя близько {lifetime} одиниць часу) — "
+        "довгостроковий прогноз тримається на цьому припущенні; перевірте знову, коли історії стане більше",
+    },
+    "note_weak_own_average": {
+        "en": "expected spend per order is each repeat customer's own average, and the overall average for "
+        "one-time buyers",
+        "ru": "ожидаемая сумма заказа — собственное среднее каждого повторного клиента, а для купивших один "
+        "раз — общее среднее",
+        "uk": "очікувана сума замовлення — власне середнє кожного повторного клієнта, а для тих, хто купив "
+        "один раз, — загальне середнє",
+    },
+    "note_spend_correlation": {
+        "en": "frequency and spend per transaction correlate (r = {r}); the Gamma-Gamma model assumes they "
+        "are independent, so its spend predictions may be biased — compare them with the observed averages "
+        "by frequency before relying on them",
+        "ru": "частота покупок и сумма заказа связаны (r = {r}); модель Gamma-Gamma считает их независимыми, "
+        "поэтому её прогноз сумм может быть смещён — сравните его с фактическими средними по частоте, "
+        "прежде чем на него опираться",
+        "uk": "частота покупок і сума замовлення пов'язані (r = {r}); модель Gamma-Gamma вважає їх "
+        "незалежними, тому її прогноз сум може бути зміщений — порівняйте його з фактичними середніми за "
+        "частотою, перш ніж на нього спиратися",
+    },
+    "note_heavy_tail": {
+        "en": "a few very large orders dominate spend: the model's average order value is infinite (q = {q}, "
+        "the model needs q above 1), so expected spend is unbounded for customers with few orders; refit "
+        "with q_constraint=True, or use the observed average order value",
+        "ru": "несколько очень крупных заказов определяют выручку: средний чек модели бесконечен (q = {q}, "
+        "модели нужно q больше 1), поэтому ожидаемые траты клиентов с малым числом заказов не ограничены; "
+        "используйте фактический средний чек",
+        "uk": "кілька дуже великих замовлень визначають виручку: середній чек моделі нескінченний (q = {q}, "
+        "моделі потрібно q більше 1), тому очікувані витрати клієнтів із малою кількістю замовлень не "
+        "обмежені; використовуйте фактичний середній чек",
+    },
+    "note_heavy_tail_constrained": {
+        "en": "a few very large orders dominate spend: the model's average order value is infinite (q = {q}, "
+        "the model needs q above 1), so expected spend is unbounded for customers with few orders; even the "
+        "constrained fit stops at that limit — use the observed average order value instead of this model",
+        "ru": "несколько очень крупных заказов определяют выручку: средний чек модели бесконечен (q = {q}, "
+        "модели нужно q больше 1), поэтому ожидаемые траты клиентов с малым числом заказов не ограничены; "
+        "даже подгонка с ограничением упирается в этот предел — используйте фактический средний чек вместо "
+        "этой модели",
+        "uk": "кілька дуже великих замовлень визначають виручку: середній чек моделі нескінченний (q = {q}, "
+        "моделі потрібно q більше 1), тому очікувані витрати клієнтів із малою кількістю замовлень не "
+        "обмежені; навіть підбирання з обмеженням упирається в цю межу — використовуйте фактичний середній "
+        "чек замість цієї моделі",
+    },
+    "note_spend_left_out": {
+        "en": "{count} repeat customers whose repeat purchases net to zero or less are left out",
+        "ru": "не учтены {count} повторных клиентов, чьи повторные покупки в сумме не больше нуля",
+        "uk": "не враховано {count} повторних клієнтів, чиї повторні покупки в сумі не більші за нуль",
+    },
+    "holdout_best": {
+        "en": "{best} predicts the holdout best, and the difference is larger than chance",
+        "ru": "{best} лучше всех предсказывает проверочный период, и разница больше случайной",
+        "uk": "{best} найкраще передбачає перевірковий період, і різниця більша за випадкову",
+    },
+    "holdout_tied": {
+        "en": "{best} and {tied} predict the holdout equally well within chance (the 95% interval of the "
+        "difference in RMSE includes zero): choose by the by-frequency table or by simplicity, not by rank",
+        "ru": "{best} и {tied} предсказывают проверочный период одинаково хорошо с точностью до случайности "
+        "(95% интервал разницы RMSE включает ноль): выбирайте по таблице по частоте или по простоте, а не "
+        "по месту",
+        "uk": "{best} і {tied} передбачають перевірковий період однаково добре з точністю до випадковості "
+        "(95% інтервал різниці RMSE містить нуль): обирайте за таблицею за частотою або за простотою, а не "
+        "за місцем",
     },
     "expected_breakdown": {
         "en": (
@@ -529,6 +679,437 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "imports": {"en": "Imports", "ru": "Импорты", "uk": "Імпорти"},
     "rejected": {"en": "Rejected rows", "ru": "Отклонённые строки", "uk": "Відхилені рядки"},
+    "cli_error": {"en": "Error", "ru": "Ошибка", "uk": "Помилка"},
+    "cli_note": {"en": "note", "ru": "примечание", "uk": "примітка"},
+    "cli_os_error": {
+        "en": "{reason}{where}; the workspace is unchanged by the failed step",
+        "ru": "{reason}{where}; рабочая область не изменилась",
+        "uk": "{reason}{where}; робоча область не змінилася",
+    },
+    "cli_unexpected": {
+        "en": "unexpected {kind}: {error} — a bug in ltvkit; LTV_DEBUG=1 shows where",
+        "ru": "непредвиденная ошибка ({kind}): {error} — это ошибка в ltvkit; LTV_DEBUG=1 покажет, где",
+        "uk": "неочікувана помилка ({kind}): {error} — це помилка в ltvkit; LTV_DEBUG=1 покаже, де",
+    },
+    "cli_needs_out": {
+        "en": "--format {fmt} needs --out FILE",
+        "ru": "для --format {fmt} нужен --out ФАЙЛ",
+        "uk": "для --format {fmt} потрібен --out ФАЙЛ",
+    },
+    "cli_bad_choice": {"en": "use {choices}", "ru": "укажите {choices}", "uk": "вкажіть {choices}"},
+    "cli_not_a_date": {
+        "en": "{value} is not a date (YYYY-MM-DD)",
+        "ru": "{value} — не дата (ГГГГ-ММ-ДД)",
+        "uk": "{value} — не дата (РРРР-ММ-ДД)",
+    },
+    "cli_written": {"en": "Written: {path}", "ru": "Записано: {path}", "uk": "Записано: {path}"},
+    "cli_other_currencies": {
+        "en": "orders in {named} are not in this table; --currency {code} shows them",
+        "ru": "заказы в {named} не вошли в эту таблицу; --currency {code} покажет их",
+        "uk": "замовлення в {named} не ввійшли до цієї таблиці; --currency {code} покаже їх",
+    },
+    "cli_no_currency_named": {
+        "en": "{code} (no currency named)",
+        "ru": "{code} (валюта не указана)",
+        "uk": "{code} (валюту не вказано)",
+    },
+    "cli_account_title": {
+        "en": "{file} → {kind} (preset: {preset})",
+        "ru": "{file} → {kind} (формат: {preset})",
+        "uk": "{file} → {kind} (формат: {preset})",
+    },
+    "cli_rows": {"en": "rows", "ru": "строки", "uk": "рядки"},
+    "cli_count": {"en": "count", "ru": "количество", "uk": "кількість"},
+    "cli_updated": {"en": "{n} updated", "ru": "{n} обновлено", "uk": "{n} оновлено"},
+    "col_updated": {"en": "Updated", "ru": "Обновлено", "uk": "Оновлено"},
+    "data_field_customer": {"en": "customer", "ru": "клиент", "uk": "клієнт"},
+    "col_next_product": {"en": "Next product", "ru": "Следующий продукт", "uk": "Наступний продукт"},
+    "col_share": {"en": "Share", "ru": "Доля", "uk": "Частка"},
+    "cli_no_next_product": {"en": "(none yet)", "ru": "(пока нет)", "uk": "(поки немає)"},
+    "col_price": {"en": "Tripwire price", "ru": "Цена трипвайера", "uk": "Ціна трипвайера"},
+    "col_conversion": {
+        "en": "Conversion to the core product",
+        "ru": "Конверсия в основной продукт",
+        "uk": "Конверсія в основний продукт",
+    },
+    "col_tripwire_net": {
+        "en": "Tripwire revenue per buyer",
+        "ru": "Выручка трипвайера на покупателя",
+        "uk": "Виручка трипвайера на покупця",
+    },
+    "col_tripwire_profit": {
+        "en": "Tripwire profit per buyer",
+        "ru": "Прибыль трипвайера на покупателя",
+        "uk": "Прибуток трипвайера на покупця",
+    },
+    "col_profit_ltv": {"en": "Profit LTV", "ru": "LTV по прибыли", "uk": "LTV за прибутком"},
+    "col_buyers_change": {
+        "en": "Change of buyers",
+        "ru": "Изменение числа покупателей",
+        "uk": "Зміна кількості покупців",
+    },
+    "col_spend_value_change": {
+        "en": "Change of profit per ad spend",
+        "ru": "Изменение прибыли на единицу расходов на рекламу",
+        "uk": "Зміна прибутку на одиницю витрат на рекламу",
+    },
+    "cli_merged": {
+        "en": "{n} line items merged into their orders",
+        "ru": "{n} позиций объединено в свои заказы",
+        "uk": "{n} позицій об'єднано у свої замовлення",
+    },
+    "cli_see_why": {"en": "See why: {command}", "ru": "Причины: {command}", "uk": "Причини: {command}"},
+    "cli_no_rejected": {
+        "en": "No rejected rows.",
+        "ru": "Отклонённых строк нет.",
+        "uk": "Відхилених рядків немає.",
+    },
+    "cli_rejected_title": {
+        "en": "{n} rejected rows",
+        "ru": "Отклонённые строки: {n}",
+        "uk": "Відхилені рядки: {n}",
+    },
+    "cli_more": {
+        "en": "… {n} more (use --limit 0 or --json)",
+        "ru": "… ещё {n} (все покажут --limit 0 или --json)",
+        "uk": "… ще {n} (усі покажуть --limit 0 або --json)",
+    },
+    "cli_summary_counts": {
+        "en": "Customers: {customers}   Orders: {orders}   ({rows} order rows of any status)",
+        "ru": "Клиенты: {customers}   Заказы: {orders}   (строк заказов любого статуса: {rows})",
+        "uk": "Клієнти: {customers}   Замовлення: {orders}   (рядків замовлень будь-якого статусу: {rows})",
+    },
+    "cli_summary_period": {
+        "en": "Purchases from {start} to {end}",
+        "ru": "Покупки с {start} по {end}",
+        "uk": "Покупки з {start} по {end}",
+    },
+    "cli_revenue_by_currency": {
+        "en": "Revenue by currency",
+        "ru": "Выручка по валютам",
+        "uk": "Виручка за валютами",
+    },
+    "cli_gross": {"en": "Gross", "ru": "Валовая", "uk": "Валова"},
+    "cli_refunds": {"en": "Refunds", "ru": "Возвраты", "uk": "Повернення"},
+    "cli_expected_ltv": {
+        "en": "[bold]Expected LTV ({currency})[/bold] = AOV × purchases a year while active × expected "
+        "lifetime = {aov} × {freq} × {life} years = [bold]{value}[/bold] ({interval})",
+        "ru": "[bold]Ожидаемый LTV ({currency})[/bold] = средний чек × покупок в год, пока клиент активен × "
+        "ожидаемая продолжительность жизни = {aov} × {freq} × {life} года = [bold]{value}[/bold] "
+        "({interval})",
+        "uk": "[bold]Очікуваний LTV ({currency})[/bold] = середній чек × покупок на рік, поки "
+        "клієнт активний × "
+        "очікувана тривалість життя = {aov} × {freq} × {life} року = [bold]{value}[/bold] ({interval})",
+    },
+    "cli_lifetime": {
+        "en": "  expected lifetime: Kaplan–Meier over {ended} customers who stopped buying (no purchase in "
+        "{days} days) and {censored} still buying",
+        "ru": "  ожидаемая продолжительность жизни: оценка Каплана–Мейера по {ended} клиентам, которые "
+        "перестали покупать (нет покупок {days} дн.), и {censored}, которые ещё покупают",
+        "uk": "  очікувана тривалість життя: оцінка Каплана–Меєра за {ended} клієнтами, які перестали "
+        "купувати (немає покупок {days} дн.), і {censored}, які ще купують",
+    },
+    "cli_lifetime_bound": {
+        "en": "; {share} are still buying after {years} years, the longest watched, so customers stay longer "
+        "than this",
+        "ru": "; {share} ещё покупают через {years} года — дольше наблюдений нет, так что клиенты остаются "
+        "дольше этой оценки",
+        "uk": "; {share} ще купують через {years} року — довших спостережень немає, тож клієнти лишаються "
+        "довше за цю оцінку",
+    },
+    "cli_revenue_so_far": {
+        "en": "  Revenue per customer so far: [bold]{mean}[/bold] (median customer: {median}) = AOV × "
+        "frequency × lifetime so far = {aov} × {freq} a year × {years} years (young customers are cut "
+        "short: a record of the past, not a budget)",
+        "ru": "  Выручка на клиента на сегодня: [bold]{mean}[/bold] (медианный клиент: {median}) = средний "
+        "чек × частота × срок жизни на сегодня = {aov} × {freq} в год × {years} года (молодые клиенты ещё "
+        "не прожили свой срок: это итог прошлого, а не бюджет)",
+        "uk": "  Виручка на клієнта на сьогодні: [bold]{mean}[/bold] (медіанний клієнт: {median}) = "
+        "середній чек × частота × термін життя на сьогодні = {aov} × {freq} на рік × {years} року (молоді "
+        "клієнти ще не прожили свій термін: це підсумок минулого, а не бюджет)",
+    },
+    "cli_repeat_line": {
+        "en": "  purchases per customer {purchases}; repeat buyers {repeat}; repeat purchases bring "
+        "{share} of "
+        "revenue; active in the last {days} days: {active}",
+        "ru": "  покупок на клиента {purchases}; повторных покупателей {repeat}; повторные покупки дают "
+        "{share} выручки; активны за последние {days} дн.: {active}",
+        "uk": "  покупок на клієнта {purchases}; повторних покупців {repeat}; повторні покупки дають {share} "
+        "виручки; активні за останні {days} дн.: {active}",
+    },
+    "cli_gross_profit_ltv": {
+        "en": "  gross-profit LTV (less costs and fees): {value}",
+        "ru": "  LTV по валовой прибыли (за вычетом затрат и комиссий): {value}",
+        "uk": "  LTV за валовим прибутком (за вирахуванням витрат і комісій): {value}",
+    },
+    "cli_margin_ltv": {
+        "en": "  LTV at {margin} margin: {value}",
+        "ru": "  LTV при марже {margin}: {value}",
+        "uk": "  LTV за маржі {margin}: {value}",
+    },
+    "cli_cohorts_title": {
+        "en": "{metric}, {period} cohorts by age ({currency})",
+        "ru": "{metric}, когорты {period}, по возрасту ({currency})",
+        "uk": "{metric}, когорти {period}, за віком ({currency})",
+    },
+    "cli_paths_title": {
+        "en": "Product paths: first product → next product",
+        "ru": "Пути по продуктам: первый продукт → следующий",
+        "uk": "Шляхи за продуктами: перший продукт → наступний",
+    },
+    "cli_quality_title": {
+        "en": "Customer quality by {by}",
+        "ru": "Качество клиентов: {by}",
+        "uk": "Якість клієнтів: {by}",
+    },
+    "cli_versus": {"en": "{a} vs {b}", "ru": "{a} и {b}", "uk": "{a} і {b}"},
+    "cli_predicted_title": {
+        "en": "Predicted LTV, {horizon} from the first purchase ({currency}); max CAC at LTV:CAC {target}",
+        "ru": "Прогноз LTV на {horizon} от первой покупки ({currency}); макс. CAC при LTV:CAC {target}",
+        "uk": "Прогноз LTV на {horizon} від першої покупки ({currency}); макс. CAC за LTV:CAC {target}",
+    },
+    "cli_cac_title": {
+        "en": "CAC and payback by channel",
+        "ru": "CAC и окупаемость по каналам",
+        "uk": "CAC і окупність за каналами",
+    },
+    "cli_cac_monthly_title": {
+        "en": "CAC and payback by channel and month",
+        "ru": "CAC и окупаемость по каналам и месяцам",
+        "uk": "CAC і окупність за каналами й місяцями",
+    },
+    "cli_cac_note": {
+        "en": "LTV ({currency}) at {age} months; max CAC = gross-profit LTV / {target}. Payback: "
+        "months until a "
+        "cohort's gross profit per customer covers its CAC.",
+        "ru": "LTV ({currency}) на {age} мес.; макс. CAC = LTV по валовой прибыли / {target}. Окупаемость: "
+        "месяцы, за которые валовая прибыль когорты на клиента покрывает её CAC.",
+        "uk": "LTV ({currency}) на {age} міс.; макс. CAC = LTV за валовим прибутком / {target}. Окупність: "
+        "місяці, за які валовий прибуток когорти на клієнта покриває її CAC.",
+    },
+    "cli_pareto_title": {
+        "en": "Revenue of the top customers",
+        "ru": "Выручка лучших клиентов",
+        "uk": "Виручка найкращих клієнтів",
+    },
+    "cli_gini": {
+        "en": "Gini coefficient of revenue per customer ({currency}): {gini}",
+        "ru": "Коэффициент Джини выручки на клиента ({currency}): {gini}",
+        "uk": "Коефіцієнт Джині виручки на клієнта ({currency}): {gini}",
+    },
+    "cli_report": {"en": "Report: {path}", "ru": "Отчёт: {path}", "uk": "Звіт: {path}"},
+    "cli_check_needs_source": {
+        "en": "check looks at a --source table (ltv --source URL --table NAME check); for a "
+        "workspace see ltv "
+        "imports and ltv rejected",
+        "ru": "check проверяет таблицу --source (ltv --source URL --table ИМЯ check); для рабочей области "
+        "смотрите ltv imports и ltv rejected",
+        "uk": "check перевіряє таблицю --source (ltv --source URL --table НАЗВА check); для робочої області "
+        "дивіться ltv imports і ltv rejected",
+    },
+    "cli_columns_read": {
+        "en": "{table}: columns read",
+        "ru": "{table}: прочитанные столбцы",
+        "uk": "{table}: прочитані стовпці",
+    },
+    "cli_field": {"en": "Field", "ru": "Поле", "uk": "Поле"},
+    "cli_columns": {"en": "Column(s)", "ru": "Столбцы", "uk": "Стовпці"},
+    "cli_check_rows": {
+        "en": "Rows: {rows}   usable: {usable}   left out: {left}",
+        "ru": "Строк: {rows}   пригодны: {usable}   не учтены: {left}",
+        "uk": "Рядків: {rows}   придатні: {usable}   не враховано: {left}",
+    },
+    "cli_left_out_title": {
+        "en": "Left-out rows (first)",
+        "ru": "Неучтённые строки (первые)",
+        "uk": "Невраховані рядки (перші)",
+    },
+    "cli_presets": {"en": "Presets", "ru": "Форматы выгрузок", "uk": "Формати вивантажень"},
+    "cli_preset_name": {"en": "Name", "ru": "Название", "uk": "Назва"},
+    "cli_preset_reads": {"en": "What it reads", "ru": "Что читает", "uk": "Що читає"},
+    "cli_demo_customers": {
+        "en": "Customers: {customers}; net revenue: {revenue}",
+        "ru": "Клиенты: {customers}; чистая выручка: {revenue}",
+        "uk": "Клієнти: {customers}; чиста виручка: {revenue}",
+    },
+    "cli_demo_workspace": {
+        "en": "Workspace: {path}   (try: {command})",
+        "ru": "Рабочая область: {path}   (попробуйте: {command})",
+        "uk": "Робоча область: {path}   (спробуйте: {command})",
+    },
+    "cli_demo_reports": {"en": "Reports: {paths}", "ru": "Отчёты: {paths}", "uk": "Звіти: {paths}"},
+    "cli_fit_title": {
+        "en": "{model}: {customers} customers to {end}, unit: {unit}",
+        "ru": "{model}: клиентов {customers}, данные по {end}, единица времени: {unit}",
+        "uk": "{model}: клієнтів {customers}, дані до {end}, одиниця часу: {unit}",
+    },
+    "cli_unit_day": {"en": "day", "ru": "день", "uk": "день"},
+    "cli_unit_week": {"en": "week", "ru": "неделя", "uk": "тиждень"},
+    "cli_unit_month": {"en": "month", "ru": "месяц", "uk": "місяць"},
+    "cli_span_day": {"en": "{n} days", "ru": "{n} дн.", "uk": "{n} дн."},
+    "cli_span_week": {"en": "{n} weeks", "ru": "{n} нед.", "uk": "{n} тиж."},
+    "cli_span_month": {"en": "{n} months", "ru": "{n} мес.", "uk": "{n} міс."},
+    "cli_parameter": {"en": "Parameter", "ru": "Параметр", "uk": "Параметр"},
+    "cli_estimate": {"en": "Estimate", "ru": "Оценка", "uk": "Оцінка"},
+    "cli_std_error": {"en": "Std. error", "ru": "Станд. ошибка", "uk": "Станд. похибка"},
+    "cli_interval_95": {"en": "95% interval", "ru": "95% интервал", "uk": "95% інтервал"},
+    "cli_interval_90": {"en": "90% interval", "ru": "90% интервал", "uk": "90% інтервал"},
+    "cli_not_pinned": {"en": "not pinned down", "ru": "не определён", "uk": "не визначено"},
+    "cli_fit_footer": {
+        "en": "log-likelihood: {ll}   distinct rows fitted: {rows}",
+        "ru": "логарифм правдоподобия: {ll}   различных строк в подгонке: {rows}",
+        "uk": "логарифм правдоподібності: {ll}   різних рядків у підбиранні: {rows}",
+    },
+    "cli_predict_head": {
+        "en": "{customers} customers scored with {model} + Gamma-Gamma over {horizon} (discount {discount} a "
+        "year, margin {margin})",
+        "ru": "Прогноз для {customers} клиентов: {model} + Gamma-Gamma на {horizon} (дисконт {discount} в "
+        "год, маржа {margin})",
+        "uk": "Прогноз для {customers} клієнтів: {model} + Gamma-Gamma на {horizon} (дисконт {discount} на "
+        "рік, маржа {margin})",
+    },
+    "cli_predict_totals": {
+        "en": "Expected purchases: {purchases}   total predicted value: {clv}",
+        "ru": "Ожидаемые покупки: {purchases}   суммарный прогноз ценности: {clv}",
+        "uk": "Очікувані покупки: {purchases}   сумарний прогноз цінності: {clv}",
+    },
+    "cli_most_valuable": {
+        "en": "Most valuable customers",
+        "ru": "Самые ценные клиенты",
+        "uk": "Найцінніші клієнти",
+    },
+    "cli_compare_head": {
+        "en": "Calibration to {calibration}, holdout to {end} ({length}), {customers} customers",
+        "ru": "Обучение по {calibration}, проверка по {end} ({length}), клиентов: {customers}",
+        "uk": "Навчання до {calibration}, перевірка до {end} ({length}), клієнтів: {customers}",
+    },
+    "cli_holdout_title": {
+        "en": "Holdout purchases per customer: predicted vs actual",
+        "ru": "Покупки на клиента в проверочном периоде: прогноз и факт",
+        "uk": "Покупки на клієнта в перевірковому періоді: прогноз і факт",
+    },
+    "cli_rank": {"en": "Rank", "ru": "Место", "uk": "Місце"},
+    "cli_model": {"en": "Model", "ru": "Модель", "uk": "Модель"},
+    "cli_rmse_best": {"en": "RMSE − best (95%)", "ru": "RMSE − лучшая (95%)", "uk": "RMSE − найкраща (95%)"},
+    "cli_predicted_total": {"en": "Predicted total", "ru": "Прогноз, всего", "uk": "Прогноз, усього"},
+    "cli_actual_total": {"en": "Actual total", "ru": "Факт, всего", "uk": "Факт, усього"},
+    "cli_total_error": {"en": "Error of total", "ru": "Ошибка итога", "uk": "Похибка підсумку"},
+    "cli_log_likelihood": {
+        "en": "Calib. log-lik.",
+        "ru": "Лог. правдоп. (обуч.)",
+        "uk": "Лог. правдоп. (навч.)",
+    },
+    "cli_by_frequency_title": {
+        "en": "Mean holdout purchases by calibration repeat purchases (x)",
+        "ru": "Средние покупки в проверочном периоде по числу повторных покупок при обучении (x)",
+        "uk": "Середні покупки в перевірковому періоді за кількістю повторних покупок під час навчання (x)",
+    },
+    "cli_actual": {"en": "Actual", "ru": "Факт", "uk": "Факт"},
+    "cli_tracking_title": {
+        "en": "Cumulative repeat purchases by period ({unit}): actual and expected",
+        "ru": "Накопленные повторные покупки по периодам ({unit}): факт и ожидание",
+        "uk": "Накопичені повторні покупки за періодами ({unit}): факт і очікування",
+    },
+    "cli_period": {"en": "Period", "ru": "Период", "uk": "Період"},
+    "cli_exported": {
+        "en": "Exported {n} segment lists to {folder}",
+        "ru": "Списков сегментов выгружено: {n}, в {folder}",
+        "uk": "Списків сегментів вивантажено: {n}, до {folder}",
+    },
+    "cli_exported_without": {
+        "en": ", without {n} excluded",
+        "ru": ", без {n} исключённых",
+        "uk": ", без {n} виключених",
+    },
+    "cli_segments_title": {
+        "en": "{scheme}: {customers} customers ({currency})",
+        "ru": "{scheme}: клиентов {customers} ({currency})",
+        "uk": "{scheme}: клієнтів {customers} ({currency})",
+    },
+    "cli_segment_list_title": {
+        "en": "{segment}: {customers} customers",
+        "ru": "{segment}: клиентов {customers}",
+        "uk": "{segment}: клієнтів {customers}",
+    },
+    "cli_no_segment": {
+        "en": "no customers in the {scheme} segment «{segment}»; it has: {known}",
+        "ru": "в сегменте «{segment}» ({scheme}) нет клиентов; есть сегменты: {known}",
+        "uk": "у сегменті «{segment}» ({scheme}) немає клієнтів; є сегменти: {known}",
+    },
+    "cli_followup_title": {
+        "en": "{n} unpaid orders of the last {days} days to {end}",
+        "ru": "Неоплаченные заказы за последние {days} дн. по {end}: {n}",
+        "uk": "Неоплачені замовлення за останні {days} дн. до {end}: {n}",
+    },
+    "cli_scenario_title": {
+        "en": "Scenarios ({currency}): formula vs BG/NBD + Gamma-Gamma over {horizon}",
+        "ru": "Сценарии ({currency}): формула и BG/NBD + Gamma-Gamma на {horizon}",
+        "uk": "Сценарії ({currency}): формула і BG/NBD + Gamma-Gamma на {horizon}",
+    },
+    "cli_scenario_note": {
+        "en": "Formula: LTV = average check × purchases per customer; model: a new customer's "
+        "expected value. "
+        "Max CAC = margin LTV / {target}.",
+        "ru": "Формула: LTV = средний чек × покупок на клиента; модель: ожидаемая ценность нового клиента. "
+        "Макс. CAC = LTV с учётом маржи / {target}.",
+        "uk": "Формула: LTV = середній чек × покупок на клієнта; модель: очікувана цінність нового клієнта. "
+        "Макс. CAC = LTV з урахуванням маржі / {target}.",
+    },
+    "cli_tripwire_title": {
+        "en": "{product}: {buyers} buyers, {conversion} went on to {core}",
+        "ru": "{product}: покупателей {buyers}, {conversion} перешли к {core}",
+        "uk": "{product}: покупців {buyers}, {conversion} перейшли до {core}",
+    },
+    "cli_tripwire_note": {
+        "en": "The conversion at a new price is your expectation: past orders cannot tell how buyers respond "
+        "to it.",
+        "ru": "Конверсия при новой цене — ваше ожидание: прошлые заказы не говорят, как покупатели на неё "
+        "отреагируют.",
+        "uk": "Конверсія за нової ціни — ваше очікування: минулі замовлення не кажуть, як покупці на неї "
+        "відреагують.",
+    },
+    "cli_serve": {
+        "en": "ltvkit dashboard on {url}  ({where}; Ctrl+C stops)",
+        "ru": "Панель ltvkit: {url}  ({where}; Ctrl+C — остановить)",
+        "uk": "Панель ltvkit: {url}  ({where}; Ctrl+C — зупинити)",
+    },
+    "cli_workspace": {
+        "en": "workspace {path}",
+        "ru": "рабочая область {path}",
+        "uk": "робоча область {path}",
+    },
+    "cli_fees_title": {"en": "Fees by {terms}", "ru": "Оплата: {terms}", "uk": "Оплата: {terms}"},
+    "progress_start": {"en": "working…", "ru": "считаю…", "uk": "рахую…"},
+    "progress_read": {"en": "reading", "ru": "чтение", "uk": "читання"},
+    "progress_parse": {"en": "checking rows", "ru": "проверка строк", "uk": "перевірка рядків"},
+    "progress_write": {"en": "writing", "ru": "запись", "uk": "запис"},
+    "progress_done": {"en": "done", "ru": "готово", "uk": "готово"},
+    "progress_summaries": {"en": "customer histories", "ru": "истории клиентов", "uk": "історії клієнтів"},
+    "progress_fit": {"en": "fitting", "ru": "подгонка модели", "uk": "підбирання моделі"},
+    "progress_score": {"en": "scoring customers", "ru": "прогноз по клиентам", "uk": "прогноз за клієнтами"},
+    "progress_score_intervals": {
+        "en": "scoring customers with intervals",
+        "ru": "прогноз по клиентам с интервалами",
+        "uk": "прогноз за клієнтами з інтервалами",
+    },
+    "progress_bootstrap": {
+        "en": "intervals of the differences",
+        "ru": "интервалы разниц",
+        "uk": "інтервали різниць",
+    },
+    "progress_tracking": {
+        "en": "cumulative purchases",
+        "ru": "накопленные покупки",
+        "uk": "накопичені покупки",
+    },
+    "progress_groups": {"en": "by group", "ru": "по группам", "uk": "за групами"},
+    "progress_figures": {"en": "figures", "ru": "расчёт показателей", "uk": "розрахунок показників"},
+    "progress_render": {"en": "writing the report", "ru": "отчёт", "uk": "звіт"},
+    "progress_generate": {
+        "en": "generating the demo school",
+        "ru": "создание демо-школы",
+        "uk": "створення демо-школи",
+    },
     "invoice": {"en": "Invoice calculator", "ru": "Калькулятор счетов", "uk": "Калькулятор рахунків"},
     "working": {"en": "Working…", "ru": "Считаем…", "uk": "Рахуємо…"},
     # retainers: the client book (ltv retainer ltv / metrics, the retainers API)
@@ -822,6 +1403,168 @@ TEXT: dict[str, dict[str, str]] = {
             "Місяць 0 (перша покупка: утримання завжди 100%) сірий і не входить до кольорової шкали."
         ),
     },
+    # the spreadsheet workbook (ltv workbook, GET /api/workbook) and the contact lists (block: workbook)
+    "wb_download": {
+        "en": "Download the workbook for Excel and Google Sheets (XLSX): LTV calculator, cohorts, channels",
+        "ru": "Скачать книгу XLSX для электронных таблиц: калькулятор LTV, когорты, каналы",
+        "uk": "Завантажити книгу XLSX для електронних таблиць: калькулятор LTV, когорти, канали",
+    },
+    "contacts_tag": {"en": "LTV: {name}", "ru": "LTV: {name}", "uk": "LTV: {name}"},
+    "contacts_tag_followup": {
+        "en": "LTV: unpaid order",
+        "ru": "LTV: неоплаченный заказ",
+        "uk": "LTV: неоплачене замовлення",
+    },
+    "wb_sheet_calculator": {"en": "LTV calculator", "ru": "Калькулятор LTV", "uk": "Калькулятор LTV"},
+    "wb_sheet_retention": {"en": "Retention", "ru": "Удержание", "uk": "Утримання"},
+    "wb_sheet_ltv": {"en": "Revenue per customer", "ru": "Выручка на клиента", "uk": "Виручка на клієнта"},
+    "wb_sheet_channels": {"en": "Channels", "ru": "Каналы", "uk": "Канали"},
+    "wb_calculator_title": {
+        "en": "LTV calculator ({currency})",
+        "ru": "Калькулятор LTV ({currency})",
+        "uk": "Калькулятор LTV ({currency})",
+    },
+    "wb_calculator_note": {
+        "en": "Your orders up to {date} — change a blue cell: the results below are formulas and follow.",
+        "ru": "Ваши заказы по {date} — измените голубую ячейку: результаты ниже считаются формулами.",
+        "uk": "Ваші замовлення по {date} — змініть блакитну клітинку: результати нижче рахуються формулами.",
+    },
+    "wb_inputs": {"en": "Inputs", "ru": "Исходные данные", "uk": "Вихідні дані"},
+    "wb_results": {"en": "Results", "ru": "Результаты", "uk": "Результати"},
+    "wb_value": {"en": "Value", "ru": "Значение", "uk": "Значення"},
+    "wb_source": {"en": "Where it comes from", "ru": "Откуда значение", "uk": "Звідки значення"},
+    "wb_aov": {"en": "Average check", "ru": "Средний чек", "uk": "Середній чек"},
+    "wb_aov_note": {
+        "en": "net revenue / purchases, from your orders",
+        "ru": "чистая выручка / число покупок, по вашим заказам",
+        "uk": "чиста виручка / кількість покупок, за вашими замовленнями",
+    },
+    "wb_purchases_per_year": {"en": "Purchases a year", "ru": "Покупок в год", "uk": "Покупок на рік"},
+    "wb_purchases_per_year_note": {
+        "en": "purchases a year while a customer keeps buying, from your orders",
+        "ru": "покупок в год, пока клиент продолжает покупать, по вашим заказам",
+        "uk": "покупок на рік, поки клієнт продовжує купувати, за вашими замовленнями",
+    },
+    "wb_lifetime_years": {
+        "en": "Expected lifetime, years",
+        "ru": "Ожидаемый срок жизни клиента, лет",
+        "uk": "Очікуваний строк життя клієнта, років",
+    },
+    "wb_lifetime_note": {
+        "en": "how long a customer keeps buying: Kaplan–Meier over those who stopped and those still buying",
+        "ru": "сколько клиент продолжает покупать: Каплан — Мейер по ушедшим и ещё покупающим",
+        "uk": "скільки клієнт продовжує купувати: Каплан — Маєр за тими, хто пішов, і тими, хто ще купує",
+    },
+    "wb_lifetime_lower_note": {
+        "en": (
+            "at least this long: many customers are still buying at the end of your data (Kaplan–Meier over "
+            "those who stopped and those still buying)"
+        ),
+        "ru": (
+            "не меньше этого: многие клиенты ещё покупают на конец данных (Каплан — Мейер по ушедшим и ещё "
+            "покупающим)"
+        ),
+        "uk": (
+            "не менше за це: багато клієнтів ще купують на кінець даних (Каплан — Маєр за тими, хто пішов, і "
+            "тими, хто ще купує)"
+        ),
+    },
+    "wb_margin": {"en": "Margin", "ru": "Маржа", "uk": "Маржа"},
+    "wb_margin_note_costs": {
+        "en": "gross profit / net revenue, from the costs and fees in your orders",
+        "ru": "валовая прибыль / чистая выручка, по себестоимости и комиссиям в ваших заказах",
+        "uk": "валовий прибуток / чиста виручка, за собівартістю та комісіями у ваших замовленнях",
+    },
+    "wb_margin_note_given": {
+        "en": "the margin you gave",
+        "ru": "указанная вами маржа",
+        "uk": "вказана вами маржа",
+    },
+    "wb_margin_note_none": {
+        "en": "100% (revenue): your orders have no costs; enter your margin",
+        "ru": "100 % (выручка): в заказах нет себестоимости; введите свою маржу",
+        "uk": "100% (виручка): у замовленнях немає собівартості; введіть свою маржу",
+    },
+    "wb_target": {"en": "Target LTV:CAC", "ru": "Целевое LTV:CAC", "uk": "Цільове LTV:CAC"},
+    "wb_target_note": {
+        "en": "3 is the usual rule: a customer brings three times what acquiring them cost",
+        "ru": "обычное правило — 3: клиент приносит втрое больше, чем стоило его привлечь",
+        "uk": "звичайне правило — 3: клієнт приносить утричі більше, ніж коштувало його залучити",
+    },
+    "wb_ltv": {"en": "LTV (revenue)", "ru": "LTV (выручка)", "uk": "LTV (виручка)"},
+    "wb_ltv_note": {
+        "en": "average check × purchases a year × lifetime",
+        "ru": "средний чек × покупок в год × срок жизни",
+        "uk": "середній чек × покупок на рік × строк життя",
+    },
+    "wb_profit_ltv": {
+        "en": "LTV × margin (gross profit)",
+        "ru": "LTV × маржа (валовая прибыль)",
+        "uk": "LTV × маржа (валовий прибуток)",
+    },
+    "wb_profit_ltv_note": {"en": "LTV × margin", "ru": "LTV × маржа", "uk": "LTV × маржа"},
+    "wb_max_cac": {
+        "en": "Max CAC",
+        "ru": "Макс. CAC",
+        "uk": "Макс. CAC",
+    },
+    "wb_max_cac_note": {
+        "en": "the most a new customer may cost: LTV × margin / target LTV:CAC",
+        "ru": "сколько можно платить за нового клиента: LTV × маржа / целевое LTV:CAC",
+        "uk": "скільки можна платити за нового клієнта: LTV × маржа / цільове LTV:CAC",
+    },
+    "wb_other_currencies": {
+        "en": "Orders in {codes} are not in this workbook: export one for each currency.",
+        "ru": "Заказы в {codes} в эту книгу не вошли: выгрузите книгу для каждой валюты.",
+        "uk": "Замовлення в {codes} до цієї книги не ввійшли: вивантажте книгу для кожної валюти.",
+    },
+    "wb_retention_title": {
+        "en": "Retention: the share of each monthly cohort's customers who bought in each month ({currency})",
+        "ru": "Удержание: доля клиентов каждой месячной когорты, купивших в каждом месяце ({currency})",
+        "uk": "Утримання: частка клієнтів кожної місячної когорти, що купили в кожному місяці ({currency})",
+    },
+    "wb_ltv_title": {
+        "en": "Cumulative net revenue per customer of each monthly cohort ({currency})",
+        "ru": "Накопленная чистая выручка на клиента каждой месячной когорты ({currency})",
+        "uk": "Накопичена чиста виручка на клієнта кожної місячної когорти ({currency})",
+    },
+    "wb_ages": {
+        "en": "Months since the first purchase (empty: not reached yet)",
+        "ru": "Месяцев с первой покупки (пусто: ещё не наступил)",
+        "uk": "Місяців від першої покупки (порожньо: ще не настав)",
+    },
+    "wb_cohort": {"en": "Cohort", "ru": "Когорта", "uk": "Когорта"},
+    "wb_cohort_size": {"en": "Customers", "ru": "Клиентов", "uk": "Клієнтів"},
+    "wb_channels_title": {
+        "en": "Channels ({currency}): customers by the channel of their first purchase",
+        "ru": "Каналы ({currency}): клиенты по каналу первой покупки",
+        "uk": "Канали ({currency}): клієнти за каналом першої покупки",
+    },
+    "wb_ltv_at": {
+        "en": "LTV at {months} months",
+        "ru": "LTV за {months} мес.",
+        "uk": "LTV за {months} міс.",
+    },
+    "wb_payback_months": {"en": "Payback, months", "ru": "Окупаемость, мес.", "uk": "Окупність, міс."},
+    "wb_channels_note": {
+        "en": (
+            "CAC = spend / new customers; max CAC = gross-profit LTV / {target}; payback: months until a "
+            "cohort's gross profit per customer covers its CAC (empty: not yet)."
+        ),
+        "ru": (
+            "CAC = расходы / новые клиенты; макс. CAC = LTV по валовой прибыли / {target}; окупаемость — "
+            "месяцев, пока валовая прибыль на клиента когорты не покроет её CAC (пусто: ещё нет)."
+        ),
+        "uk": (
+            "CAC = витрати / нові клієнти; макс. CAC = LTV за валовим прибутком / {target}; окупність — "
+            "місяців, доки валовий прибуток на клієнта когорти не покриє її CAC (порожньо: ще ні)."
+        ),
+    },
+    "wb_channels_no_spend": {
+        "en": "No marketing spend in your data: import a spend file for CAC, LTV:CAC and payback.",
+        "ru": "В данных нет расходов на рекламу: загрузите файл расходов для CAC, LTV:CAC и окупаемости.",
+        "uk": "У даних немає витрат на рекламу: завантажте файл витрат для CAC, LTV:CAC та окупності.",
+    },
     "scheme": {"en": "Segmentation", "ru": "Сегментация", "uk": "Сегментація"},
     "scheme_rfm": {
         "en": "RFM: how recently, how often, how much",
@@ -938,6 +1681,201 @@ TEXT: dict[str, dict[str, str]] = {
         "ru": "Автоматизируйте: недорогой прогрев.",
         "uk": "Автоматизуйте: недорогий прогрів.",
     },
+    "nav_actions": {"en": "What to do first", "ru": "С чего начать", "uk": "З чого почати"},
+    "actions_note": {
+        "en": "Each lever is valued for the next {months} months at your recent pace, with modest "
+        "assumptions: the average check {aov} higher, {frequency} more repeat purchases, {churn} fewer "
+        "customers lost a month, {share} of the budget of the channels above their max CAC moved to those "
+        "below it, and {at_risk} of the at-risk, {hibernating} of the dormant and {lost} of the lost "
+        "customers back for one purchase each. The largest first.",
+        "ru": "Каждый рычаг оценён на ближайшие {months} мес. при нынешнем темпе и скромных допущениях: "
+        "средний чек выше на {aov}, повторных покупок больше на {frequency}, клиентов уходит в месяц на "
+        "{churn} меньше, {share} бюджета каналов с CAC выше максимального переносится в каналы, где он ниже, "
+        "а из клиентов «под угрозой ухода», «спящих» и «ушедших» возвращаются {at_risk}, {hibernating} и "
+        "{lost} — по одной покупке. Сначала самое крупное.",
+        "uk": "Кожен важіль оцінено на найближчі {months} міс. за нинішнього темпу та скромних припущень: "
+        "середній чек вищий на {aov}, повторних покупок більше на {frequency}, клієнтів іде щомісяця на "
+        "{churn} менше, {share} бюджету каналів із CAC вищим за максимальний переноситься в канали, де він "
+        "нижчий, а з клієнтів «під загрозою відходу», «сплячих» і «втрачених» повертаються {at_risk}, "
+        "{hibernating} і {lost} — по одній покупці. Спершу найбільше.",
+    },
+    "actions_money_revenue": {
+        "en": "Extra revenue in {months} months",
+        "ru": "Доп. выручка за {months} мес.",
+        "uk": "Додаткова виручка за {months} міс.",
+    },
+    "actions_money_profit": {
+        "en": "Extra gross profit in {months} months",
+        "ru": "Доп. валовая прибыль за {months} мес.",
+        "uk": "Додатковий валовий прибуток за {months} міс.",
+    },
+    "actions_chart": {
+        "en": "What each lever is worth",
+        "ru": "Сколько приносит каждый рычаг",
+        "uk": "Скільки приносить кожен важіль",
+    },
+    "lever_upsell": {
+        "en": "Upsell: a larger average check",
+        "ru": "Допродажи: выше средний чек",
+        "uk": "Допродажі: вищий середній чек",
+    },
+    "lever_frequency": {"en": "Repeat purchases", "ru": "Повторные покупки", "uk": "Повторні покупки"},
+    "lever_retention": {
+        "en": "Retention: fewer customers lost",
+        "ru": "Удержание: меньше уходящих клиентов",
+        "uk": "Утримання: менше клієнтів іде",
+    },
+    "lever_budget": {
+        "en": "Ad budget: from costly channels to better ones",
+        "ru": "Рекламный бюджет: из дорогих каналов в выгодные",
+        "uk": "Рекламний бюджет: з дорогих каналів у вигідні",
+    },
+    "lever_win_back": {
+        "en": "Win-back: customers who stopped buying",
+        "ru": "Возврат клиентов, которые перестали покупать",
+        "uk": "Повернення клієнтів, які перестали купувати",
+    },
+    "actions_do_upsell": {
+        "en": "Raise the average check by {change} ({aov} → {new}): an add-on or a higher tier at checkout, "
+        "a bundle after the purchase.",
+        "ru": "Поднимите средний чек на {change} ({aov} → {new}): дополнение или тариф выше при оплате, "
+        "комплект после покупки.",
+        "uk": "Підніміть середній чек на {change} ({aov} → {new}): доповнення або вищий тариф під час "
+        "оплати, комплект після покупки.",
+    },
+    "actions_do_frequency": {
+        "en": "Get {change} more repeat purchases ({repeats} → {new} per customer): after each purchase, a "
+        "sequence offering the next product.",
+        "ru": "Получите на {change} больше повторных покупок ({repeats} → {new} на клиента): после каждой "
+        "покупки — цепочка писем со следующим продуктом.",
+        "uk": "Отримайте на {change} більше повторних покупок ({repeats} → {new} на клієнта): після кожної "
+        "покупки — ланцюжок листів із наступним продуктом.",
+    },
+    "actions_do_retention": {
+        "en": "Lose {change} fewer customers a month (monthly churn {churn} → {new}): keep buyers engaged "
+        "between purchases with a community, content and reminders.",
+        "ru": "Теряйте на {change} меньше клиентов в месяц (отток за месяц {churn} → {new}): вовлекайте "
+        "покупателей между покупками — сообщество, контент, напоминания.",
+        "uk": "Втрачайте на {change} менше клієнтів на місяць (відтік за місяць {churn} → {new}): залучайте "
+        "покупців між покупками — спільнота, контент, нагадування.",
+    },
+    "actions_do_budget": {
+        "en": "Move {moved} of the {spend} that the channels above their max CAC get in {months} months to "
+        "the channels below it.",
+        "ru": "Перенесите {moved} из {spend}, которые за {months} мес. получают каналы с CAC выше "
+        "максимального, в каналы, где CAC ниже него.",
+        "uk": "Перенесіть {moved} із {spend}, які за {months} міс. отримують канали з CAC вищим за "
+        "максимальний, у канали, де CAC нижчий за нього.",
+    },
+    "actions_do_win_back": {
+        "en": "Send the customers who stopped buying an offer with a reason to come back: about {returning} "
+        "of {customers} will buy again.",
+        "ru": "Отправьте клиентам, которые перестали покупать, предложение с поводом вернуться: примерно "
+        "{returning} из {customers} купят снова.",
+        "uk": "Надішліть клієнтам, які перестали купувати, пропозицію з приводом повернутися: приблизно "
+        "{returning} із {customers} куплять знову.",
+    },
+    "actions_basis_what_if": {
+        "en": "New customers in {months} months: {customers}, each worth {delta} more ({what} {ltv} → "
+        "{new}, by the what-if formula).",
+        "ru": "Новых клиентов за {months} мес.: {customers}, каждый ценнее на {delta} ({what} {ltv} → "
+        "{new}, по формуле сценариев).",
+        "uk": "Нових клієнтів за {months} міс.: {customers}, кожен цінніший на {delta} ({what} {ltv} → "
+        "{new}, за формулою сценаріїв).",
+    },
+    "actions_basis_budget": {
+        "en": "{moved} × (LTV:CAC {to} where it goes − {source} where it comes from); a receiving channel "
+        "gets at most {growth} more than it spends now.",
+        "ru": "{moved} × (LTV:CAC {to} там, куда переносите, − {source} там, откуда); принимающий канал "
+        "получает не больше чем на {growth} больше нынешнего.",
+        "uk": "{moved} × (LTV:CAC {to} там, куди переносите, − {source} там, звідки); канал, що приймає, "
+        "отримує щонайбільше на {growth} більше за нинішнє.",
+    },
+    "actions_basis_win_back": {
+        "en": "Each customer who comes back makes one purchase at the average check of their segment.",
+        "ru": "Каждый вернувшийся клиент делает одну покупку по среднему чеку своего сегмента.",
+        "uk": "Кожен клієнт, що повернувся, робить одну покупку за середнім чеком свого сегмента.",
+    },
+    "actions_why_no_spend": {
+        "en": "No ad spend in the data: import a spend file (month, channel, amount) to see where the budget "
+        "pays.",
+        "ru": "В данных нет расходов на рекламу: импортируйте файл расходов (месяц, канал, сумма), чтобы "
+        "увидеть, где бюджет окупается.",
+        "uk": "У даних немає витрат на рекламу: імпортуйте файл витрат (місяць, канал, сума), щоб побачити, "
+        "де бюджет окупається.",
+    },
+    "actions_why_all_within": {
+        "en": "Every paid channel is within the CAC it can bear: nothing to move.",
+        "ru": "Все платные каналы укладываются в максимальный CAC: переносить нечего.",
+        "uk": "Усі платні канали вкладаються в максимальний CAC: переносити нічого.",
+    },
+    "actions_why_none_within": {
+        "en": "Every paid channel is above the CAC it can bear, so there is no channel to move the budget "
+        "to: lower the bids or test a new channel.",
+        "ru": "Все платные каналы выше максимального CAC — переносить бюджет некуда: снизьте ставки или "
+        "протестируйте новый канал.",
+        "uk": "Усі платні канали вищі за максимальний CAC — переносити бюджет нікуди: знизьте ставки або "
+        "протестуйте новий канал.",
+    },
+    "actions_why_no_recent_spend": {
+        "en": "No spend in the last {months} months to move.",
+        "ru": "За последние {months} мес. нет расходов, которые можно перенести.",
+        "uk": "За останні {months} міс. немає витрат, які можна перенести.",
+    },
+    "actions_why_no_repeats": {
+        "en": "Nobody has bought a second time yet: this lever works once customers come back.",
+        "ru": "Повторных покупок пока нет: этот рычаг заработает, когда клиенты начнут возвращаться.",
+        "uk": "Повторних покупок поки немає: цей важіль запрацює, коли клієнти почнуть повертатися.",
+    },
+    "actions_why_no_new": {
+        "en": "No new customers in the last {months} months.",
+        "ru": "За последние {months} мес. не было новых клиентов.",
+        "uk": "За останні {months} міс. не було нових клієнтів.",
+    },
+    "actions_why_no_lapsed": {
+        "en": "Nobody has stopped buying yet.",
+        "ru": "Пока никто не перестал покупать.",
+        "uk": "Поки ніхто не перестав купувати.",
+    },
+    "actions_sure": {
+        "en": "How sure: {level} ({why})",
+        "ru": "Надёжность: {level} ({why})",
+        "uk": "Надійність: {level} ({why})",
+    },
+    "actions_sure_high": {"en": "high", "ru": "высокая", "uk": "висока"},
+    "actions_sure_medium": {"en": "medium", "ru": "средняя", "uk": "середня"},
+    "actions_sure_low": {"en": "low", "ru": "низкая", "uk": "низька"},
+    "actions_caveat_small": {
+        "en": "few customers to go on: {customers}",
+        "ru": "мало клиентов для вывода: {customers}",
+        "uk": "мало клієнтів для висновку: {customers}",
+    },
+    "actions_caveat_young": {
+        "en": "the channels' LTV is seen only to month {age}",
+        "ru": "LTV каналов известен только до {age}-го месяца",
+        "uk": "LTV каналів відомий лише до {age}-го місяця",
+    },
+    "actions_ltv": {"en": "LTV", "ru": "LTV", "uk": "LTV"},
+    "actions_from": {"en": "Take from", "ru": "Откуда", "uk": "Звідки"},
+    "actions_to": {"en": "Move to", "ru": "Куда", "uk": "Куди"},
+    "actions_back": {
+        "en": "{returning} back, worth {money}",
+        "ru": "вернутся {returning}, это {money}",
+        "uk": "повернуться {returning}, це {money}",
+    },
+    "actions_not_now": {"en": "not now", "ru": "пока нет", "uk": "поки ні"},
+    "actions_command": {"en": "List: {command}", "ru": "Список: {command}", "uk": "Список: {command}"},
+    "actions_lists": {
+        "en": "Each segment's customer list: Download CSV on the dashboard's What to do first page, or the "
+        "command",
+        "ru": "Список клиентов каждого сегмента — кнопка «Скачать CSV» на странице «С чего начать» в панели "
+        "или команда",
+        "uk": "Список клієнтів кожного сегмента — кнопка «Завантажити CSV» на сторінці «З чого почати» в "
+        "панелі або команда",
+    },
+    "col_lever": {"en": "Lever", "ru": "Рычаг", "uk": "Важіль"},
+    "col_acts_on": {"en": "Acts on", "ru": "На кого", "uk": "На кого"},
+    "col_sure": {"en": "How sure", "ru": "Надёжность", "uk": "Надійність"},
     "field_aov_change": {
         "en": "Average check, % change",
         "ru": "Средний чек, изменение в %",
@@ -973,6 +1911,70 @@ TEXT: dict[str, dict[str, str]] = {
     "field_file": {"en": "File", "ru": "Файл", "uk": "Файл"},
     "field_kind": {"en": "What the file holds", "ru": "Что в файле", "uk": "Що у файлі"},
     "kind_auto": {"en": "detect", "ru": "определить", "uk": "визначити"},
+    # the upload's file options and the column-mapping form (the data page)
+    "file_options": {"en": "File options", "ru": "Параметры файла", "uk": "Параметри файлу"},
+    "field_preset": {"en": "Export format", "ru": "Формат выгрузки", "uk": "Формат вивантаження"},
+    "preset_getcourse": {"en": "GetCourse: orders", "ru": "GetCourse: заказы", "uk": "GetCourse: замовлення"},
+    "preset_stripe": {"en": "Stripe: payments", "ru": "Stripe: платежи", "uk": "Stripe: платежі"},
+    "preset_stripe_balance": {
+        "en": "Stripe: balance report",
+        "ru": "Stripe: отчёт о балансе",
+        "uk": "Stripe: звіт про баланс",
+    },
+    "preset_shopify": {"en": "Shopify: orders", "ru": "Shopify: заказы", "uk": "Shopify: замовлення"},
+    "preset_woocommerce": {
+        "en": "WooCommerce: orders",
+        "ru": "WooCommerce: заказы",
+        "uk": "WooCommerce: замовлення",
+    },
+    "preset_cdnow": {"en": "CDNOW research data", "ru": "Данные CDNOW", "uk": "Дані CDNOW"},
+    "preset_generic": {
+        "en": "Any table with named columns",
+        "ru": "Любая таблица с названиями столбцов",
+        "uk": "Будь-яка таблиця з назвами стовпців",
+    },
+    "preset_spend": {"en": "Marketing spend", "ru": "Расходы на маркетинг", "uk": "Витрати на маркетинг"},
+    "field_decimal": {"en": "Decimal mark", "ru": "Десятичный знак", "uk": "Десятковий знак"},
+    "decimal_comma": {"en": "comma: 1 234,50", "ru": "запятая: 1 234,50", "uk": "кома: 1 234,50"},
+    "decimal_point": {"en": "point: 1,234.50", "ru": "точка: 1,234.50", "uk": "крапка: 1,234.50"},
+    "field_file_currency": {
+        "en": "Currency, if the file names none",
+        "ru": "Валюта, если в файле её нет",
+        "uk": "Валюта, якщо у файлі її немає",
+    },
+    "field_sheet": {"en": "Sheet of a workbook", "ru": "Лист книги", "uk": "Аркуш книги"},
+    "field_exclude_tax_shipping": {
+        "en": "Tax and shipping are not revenue",
+        "ru": "Не считать налоги и доставку выручкой",
+        "uk": "Не вважати податки й доставку виручкою",
+    },
+    "mapping_title": {
+        "en": "Which column holds what?",
+        "ru": "Какой столбец что означает?",
+        "uk": "Який стовпець що означає?",
+    },
+    "mapping_intro": {
+        "en": "{file} is not a format ltvkit knows. Choose the file's column for each field, then import.",
+        "ru": "Формат файла {file} не распознан. Выберите столбец файла для каждого поля и импортируйте.",
+        "uk": "Формат файлу {file} не розпізнано. Виберіть стовпець файлу для кожного поля й імпортуйте.",
+    },
+    "mapping_needed": {
+        "en": "Needed: {fields}.",
+        "ru": "Обязательно: {fields}.",
+        "uk": "Обов’язково: {fields}.",
+    },
+    "mapping_reason": {
+        "en": "its columns are not all known; choose them below",
+        "ru": "не все его столбцы распознаны; укажите их ниже",
+        "uk": "не всі його стовпці розпізнано; вкажіть їх нижче",
+    },
+    "mapping_or": {"en": " or ", "ru": " или ", "uk": " або "},
+    "mapping_none": {"en": "— not in the file —", "ru": "— нет в файле —", "uk": "— немає у файлі —"},
+    "mapping_submit": {
+        "en": "Import with these columns",
+        "ru": "Импортировать с этими столбцами",
+        "uk": "Імпортувати з цими стовпцями",
+    },
     "kind_orders": {"en": "orders", "ru": "заказы", "uk": "замовлення"},
     "kind_spend": {"en": "ad spend", "ru": "расходы на рекламу", "uk": "витрати на рекламу"},
     "kind_clients": {"en": "clients", "ru": "клиенты", "uk": "клієнти"},
@@ -1225,6 +2227,10 @@ TEXT: dict[str, dict[str, str]] = {
     "data_field_currency": {"en": "currency", "ru": "валюта", "uk": "валюта"},
     "data_field_date": {"en": "date", "ru": "дата", "uk": "дата"},
     "data_field_channel": {"en": "channel", "ru": "канал", "uk": "канал"},
+    "data_field_price": {"en": "price", "ru": "цена", "uk": "ціна"},
+    "data_field_status": {"en": "status", "ru": "статус", "uk": "статус"},
+    "data_field_product": {"en": "product", "ru": "продукт", "uk": "продукт"},
+    "data_field_campaign": {"en": "campaign", "ru": "кампания", "uk": "кампанія"},
     "currency_switch": {"en": "Currency", "ru": "Валюта", "uk": "Валюта"},
     "book_title": {"en": "Client book", "ru": "Клиенты на абонементе", "uk": "Клієнти на абонементі"},
     "book_headline": {
@@ -1419,9 +2425,18 @@ TEXT: dict[str, dict[str, str]] = {
         "(імпортуйте з decimal='{found}' або не вказуйте decimal, щоб його визначено автоматично)",
     },
     "all_rejected": {
-        "en": "every row was rejected for the same reason: column {column!r} {reason}; nothing was imported",
-        "ru": "все строки отклонены по одной причине: столбец {column!r} {reason}; ничего не импортировано",
-        "uk": "усі рядки відхилено з однієї причини: стовпець {column!r} {reason}; нічого не імпортовано",
+        "en": (
+            "every row was rejected for the same reason in column «{column}» (row {row}: {reason}); "
+            "nothing was imported"
+        ),
+        "ru": (
+            "все строки отклонены по одной причине в столбце «{column}» (строка {row}: {reason}); "
+            "ничего не импортировано"
+        ),
+        "uk": (
+            "усі рядки відхилено з однієї причини у стовпці «{column}» (рядок {row}: {reason}); "
+            "нічого не імпортовано"
+        ),
     },
 }
 
@@ -1485,3 +2500,54 @@ def check_lang(lang: str) -> Lang:
 def text(key: str, lang: str, **values: object) -> str:
     """The text ``key`` in ``lang`` with ``values`` filled in."""
     return TEXT[key][check_lang(lang)].format(**values)
+
+
+class Note(str):
+    """A note for people (a model's warning, a caveat) that is its English text, so that it stays a plain
+    string everywhere (JSON, logs, a warning's message), and carries its :data:`TEXT` key and values, so that
+    an edge writes it in its reader's language with :func:`localized`.
+
+    Values are written in that language too: a :class:`Note` as its text, a list or tuple of them joined by
+    commas, an int as a number with the locale's separators, a float to three significant digits with the
+    locale's decimal mark; anything else as it is."""
+
+    key: str
+    values: dict[str, Any]
+
+    def __new__(cls, key: str, **values: Any) -> Note:
+        note = super().__new__(cls, _filled(key, "en", values))
+        note.key, note.values = key, values
+        return note
+
+    def __getnewargs_ex__(self) -> tuple[tuple[str], dict[str, Any]]:  # copies and pickles rebuild the note
+        return (self.key,), self.values
+
+    def text(self, lang: str) -> str:
+        return _filled(self.key, lang, self.values)
+
+
+def _written(value: Any, lang: str) -> str:
+    if isinstance(value, Note):
+        return value.text(lang)
+    if isinstance(value, list | tuple):
+        return ", ".join(_written(v, lang) for v in value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int):
+        return number(value, lang)
+    return significant(value, lang)
+
+
+def significant(value: float, lang: str) -> str:
+    """``value`` to three significant digits with the locale's decimal mark: ``0.52`` / ``0,52``, ``12300``
+    (a model's parameter or a correlation, known only so well)."""
+    return format_decimal(value, format="@##", locale=locale_of(lang)).replace("\u202f", NBSP)
+
+
+def _filled(key: str, lang: str, values: dict[str, Any]) -> str:
+    return text(key, lang, **{name: _written(value, lang) for name, value in values.items()})
+
+
+def localized(note: str, lang: str) -> str:
+    """``note`` in ``lang`` when it is a :class:`Note`; any other text as it is."""
+    return note.text(lang) if isinstance(note, Note) else note

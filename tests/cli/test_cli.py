@@ -65,6 +65,17 @@ def test_import_table_output_points_to_the_rejected_rows(tmp_path: Path) -> None
     assert data["rejected"] == 2 and data["rows"][1]["row_number"] == 7
 
 
+def test_an_import_rejected_whole_is_one_sentence_in_the_users_language(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("order id,customer,date,amount\n1,a,2026-01-05,x\n2,b,2026-01-06,y\n", encoding="utf-8")
+    code, _, err = ltv("--lang", "uk", "import", str(path), "-w", str(tmp_path / "w.duckdb"))
+    assert code == 1
+    assert " ".join(err.split()).endswith(
+        "orders.csv: усі рядки відхилено з однієї причини у стовпці «amount» (рядок 2: 'x' — не сума); "
+        "нічого не імпортовано"
+    )
+
+
 def test_several_files_in_one_command(tmp_path: Path) -> None:
     ws = str(tmp_path / "w.duckdb")
     code, out, _ = ltv(

@@ -17,6 +17,7 @@ from ltvkit.web.app import PAGES, dashboard_labels
 
 CHARTS = {
     "overview": ["lorenz"],
+    "actions": ["actions"],
     "cohorts": ["cohorts"],
     "channels": ["channels"],
     "value": ["alive"],
@@ -119,6 +120,14 @@ def test_upload_then_every_page_in_every_language(
                     o.series[0].data.some(p => p[0] === 0), o.series[1].data.every(p => p[0] === 0)]; }"""
                 )
                 assert option[0] < 1 and option[1] and not option[2] and option[3]
+            if name == "actions":  # the levers in the API's order, each list a download of its segment
+                page.wait_for_selector("#levers li")
+                levers = httpx.get(f"{base}/api/actions", timeout=60).json()["levers"]
+                shown = page.eval_on_selector_all("#levers li", "ls => ls.map(l => l.dataset.lever)")
+                assert shown == [lever["lever"] for lever in levers]
+                links = page.eval_on_selector_all("#levers a.download", "as => as.map(a => a.href)")
+                assert len(links) == sum(len(lever["targets"]) for lever in levers) > 0
+                assert httpx.get(links[0], timeout=60).status_code == 200
             if name == "segments":
                 page.wait_for_selector("#segment-table table")
                 rows = httpx.get(f"{base}/api/segments", timeout=60).json()

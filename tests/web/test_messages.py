@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import string
+import time
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from ltvkit import i18n
@@ -39,3 +42,58 @@ def test_a_file_without_a_date_column_says_what_to_rename(client: TestClient, tm
     shown = i18n.reason(message, "ru")
     assert shown.startswith("В файле visits.csv нет столбца «дата заказа»") and "--mapping" not in shown
     assert "foo, bar" in shown
+
+
+def test_an_upload_rejected_whole_carries_its_message_in_every_language(
+    client: TestClient, tmp_path: Path
+) -> None:
+    body = b"order id,customer,date,amount\n1,a,2026-01-05,1234.50\n2,b,2026-01-06,99.90\n"
+    response = client.post(
+        "/api/imports?wait=true", files={"file": ("orders.csv", body, "text/csv")}, data={"decimal": ","}
+    )
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["error"] == "AllRowsRejectedError"
+    assert problem["messages"]["en"] == problem["message"]
+    assert problem["messages"]["ru"].startswith("orders.csv: ни одна сумма не прочитана с decimal=','")
+    assert problem["messages"]["uk"].startswith("orders.csv: жодну суму не прочитано з decimal=','")
+    job = client.post("/api/imports", files={"file": ("orders.csv", body, "text/csv")}, data={"decimal": ","})
+    for _ in range(200):  # the same error on a background job
+        state = client.get(f"/api/jobs/{job.json()['id']}").json()
+        if state["status"] != "queued" and state["status"] != "running":
+            break
+        time.sleep(0.05)
+    assert state["status"] == "failed" and state["problem"]["messages"] == problem["messages"]
+
+
+def test_a_file_with_unknown_columns_imports_with_the_columns_the_user_names(client: TestClient) -> None:
+    body = (
+        "Покупатель;Когда;Сколько;Что\nanna@x.ru;05.01.2026;1 200,50;Курс\nboris@x.ru;06.01.2026;990;Курс\n"
+    )
+    upload = {"file": ("школа.csv", body.encode("cp1251"), "text/csv")}
+    refused = client.post("/api/imports?wait=true", files=upload)
+    assert refused.status_code == 422
+    problem = refused.json()
+    assert problem["columns"] == ["Покупатель", "Когда", "Сколько", "Что"]
+    assert problem["found"] == {"customer_id": "Покупатель"}  # a header the generic columns know
+    assert problem["missing"] == [["ordered_at"], ["amount", "price"]]
+    columns = {"customer_id": "Покупатель", "ordered_at": "Когда", "amount": "Сколько", "product": "Что"}
+    mapped = client.post("/api/imports?wait=true", files=upload, data={"columns": json.dumps(columns)})
+    assert mapped.status_code == 200, mapped.text
+    assert {k: mapped.json()[k] for k in ("read", "loaded", "rejected")} == {
+        "read": 2,
+        "loaded": 2,
+        "rejected": 0,
+    }
+    again = client.post("/api/imports?wait=true", files=upload, data={"columns": json.dumps(columns)})
+    assert again.json()["duplicates"] == 2  # the same mapping keys the same orders
+
+
+@pytest.mark.parametrize(
+    "columns",
+    ['{"customer_id": ', '["Покупатель"]', '{"customer_id": 1}', '{"shoe_size": "Что"}'],
+)
+def test_a_bad_column_mapping_is_a_422_naming_it(client: TestClient, columns: str) -> None:
+    upload = {"file": ("o.csv", b"a,b\n1,2\n", "text/csv")}
+    response = client.post("/api/imports?wait=true", files=upload, data={"columns": columns})
+    assert response.status_code == 422 and response.json()["error"] == "MappingError"

@@ -27,7 +27,8 @@ VISIBLE_TEXT = """() => {
   }
   document.querySelectorAll('select').forEach(s => {
     const chosen = s.selectedOptions[0];
-    if (s.getClientRects().length && chosen) out.push(chosen.textContent.trim());
+    const own = chosen && !chosen.closest('[data-user]');  // a column of the user's file is their text
+    if (s.getClientRects().length && own) out.push(chosen.textContent.trim());
   });
   return out;
 }"""

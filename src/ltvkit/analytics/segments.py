@@ -259,6 +259,11 @@ def segment_lists(segmented: pd.DataFrame, *, exclude: set[str] | None = None) -
     return {str(name): group[columns] for name, group in segmented[keep].groupby("segment")}
 
 
+def list_slug(segment: str) -> str:
+    """A segment's name as a file name: ``can't lose`` → ``cant_lose``, ``top 20%`` → ``top_20pct``."""
+    return segment.replace("'", "").replace(" ", "_").replace("%", "pct")
+
+
 def export_segments(
     segmented: pd.DataFrame, directory: str | Path, *, exclude: set[str] | None = None
 ) -> list[Path]:
@@ -266,8 +271,7 @@ def export_segments(
     directory = Path(directory)
     paths = []
     for name, group in segment_lists(segmented, exclude=exclude).items():
-        slug = name.replace("'", "").replace(" ", "_").replace("%", "pct")
-        paths.append(write_table(group, directory / f"{slug}.csv"))
+        paths.append(write_table(group, directory / f"{list_slug(name)}.csv"))
     return paths
 
 

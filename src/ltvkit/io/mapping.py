@@ -143,6 +143,8 @@ def resolve_columns(
                     f"the mapping names column {candidate!r} for {fld}, but the file has no such column",
                     file=name,
                     hint=f"the file's columns are: {', '.join(headers)}",
+                    columns=headers,
+                    missing=[(fld,)],
                 )
         if found:
             resolved[fld] = list(dict.fromkeys(found))
@@ -156,14 +158,18 @@ def require_columns(
     name: str,
     groups: Sequence[tuple[str, ...]],
 ) -> None:
-    for group in groups:
-        if not any(f in resolved for f in group):
-            looked = sorted({c for f in group for c in preset.columns.get(f, ())})
-            raise MappingError(
-                f"no column for {' or '.join(group)} (looked for: {', '.join(looked) or 'none'})",
-                file=name,
-                hint=f"the file's columns are: {', '.join(headers)}; name them with --mapping FILE",
-            )
+    absent = [group for group in groups if not any(f in resolved for f in group)]
+    if absent:
+        group = absent[0]
+        looked = sorted({c for f in group for c in preset.columns.get(f, ())})
+        raise MappingError(
+            f"no column for {' or '.join(group)} (looked for: {', '.join(looked) or 'none'})",
+            file=name,
+            hint=f"the file's columns are: {', '.join(headers)}; name them with --mapping FILE",
+            columns=headers,
+            found={field: heads[0] for field, heads in resolved.items() if heads},
+            missing=absent,
+        )
 
 
 def fallback_currency(currency: str | None, header_currency: dict[str, str], preset: Preset) -> str | None:

@@ -12,9 +12,10 @@ import datetime as dt
 import json
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import ibis
 import ibis.expr.types as ir
@@ -45,12 +46,13 @@ class ImportOptions:
     None means :data:`~ltvkit.io.limits.EARLIEST_DATE` (1990-01-01) and
     :data:`~ltvkit.io.limits.FUTURE_DAYS` (365) days after today. ``sheet`` names the worksheet of a
     workbook to read (else the one holding orders). ``exclude_tax_shipping`` takes an order's tax and shipping
-    (Shopify's ``Taxes`` and ``Shipping``) out of its revenue.
+    (Shopify's ``Taxes`` and ``Shipping``) out of its revenue. ``mapping`` is a mapping file or its content as
+    a dict (:func:`ltvkit.io.presets.load_mapping`).
     """
 
     kind: Kind | None = None
     preset: str | None = None
-    mapping: str | Path | None = None
+    mapping: str | Path | Mapping[str, Any] | None = None
     date_format: str | None = None
     decimal: DecimalMark | None = None
     currency: str | None = None
@@ -372,8 +374,13 @@ def refuse_if_all_rejected(
             raise AllRowsRejectedError(
                 "all_rejected_decimal", file=table.path, given=options.decimal, found=found
             )
+    first = left_out.iloc[0]
     raise AllRowsRejectedError(
-        "all_rejected", file=table.path, column=column, reason=kind, hint="see the first rows: ltv rejected"
+        "all_rejected",
+        file=table.path,
+        column=column,
+        row=int(first["row_number"]),
+        reason=str(first["reason"]),
     )
 
 

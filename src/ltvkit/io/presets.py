@@ -677,10 +677,11 @@ def _looks_like_spend(headers: list[str]) -> bool:
     return not has_customer and bool(present & spend_words)
 
 
-def load_mapping(path: str | Path) -> Preset:
-    """A preset from a user's TOML or YAML mapping file.
+def load_mapping(mapping: str | Path | Mapping[str, Any]) -> Preset:
+    """A preset from a user's TOML or YAML mapping file, or from the same content as a dict (the dashboard's
+    mapping form sends ``{"columns": {"customer_id": "Покупатель", ...}}``).
 
-    The file names the columns (a header or a list of headers tried in order), optionally the statuses
+    The mapping names the columns (a header or a list of headers tried in order), optionally the statuses
     (raw text → one of :data:`STATUSES`) and options (``currency``, ``date_format``,
     ``decimal``, ``timezone``)::
 
@@ -698,38 +699,52 @@ def load_mapping(path: str | Path) -> Preset:
         [options]
         currency = "RUB"
     """
-    path = Path(path)
+    if isinstance(mapping, Mapping):
+        return _mapping_preset(mapping, name="mapping", title="column mapping", file=None)
+    path = Path(mapping)
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
         raise MappingError(f"cannot read the mapping file ({exc})", file=path) from exc
-    if not isinstance(data, dict) or not isinstance(data.get("columns"), dict):
+    if not isinstance(data, dict):
         raise MappingError("a mapping file needs a [columns] table", file=path, hint="see docs/import.md")
+    return _mapping_preset(data, name=path.stem, title=f"mapping file {path.name}", file=path)
+
+
+def _mapping_preset(data: Mapping[str, Any], *, name: str, title: str, file: Path | None) -> Preset:
+    if not isinstance(data.get("columns"), Mapping):
+        raise MappingError("a mapping needs a [columns] table", file=file, hint="see docs/import.md")
     kind = data.get("kind", "orders")
     if kind not in ("orders", "spend"):
-        raise MappingError(f"kind must be 'orders' or 'spend', not {kind!r}", file=path)
+        raise MappingError(f"kind must be 'orders' or 'spend', not {kind!r}", file=file)
     allowed = MAPPED_ORDER_FIELDS if kind == "orders" else SPEND_FIELDS
     columns: dict[str, tuple[str, ...]] = {}
-    for name, headers in data["columns"].items():
-        if name not in allowed:
+    for field_name, headers in data["columns"].items():
+        if field_name not in allowed:
             raise MappingError(
-                f"unknown field {name!r} in [columns]", file=path, hint=f"fields are: {', '.join(allowed)}"
+                f"unknown field {field_name!r} in [columns]",
+                file=file,
+                hint=f"fields are: {', '.join(allowed)}",
             )
-        columns[name] = (headers,) if isinstance(headers, str) else tuple(map(str, headers))
+        if not isinstance(headers, (str, list, tuple)) or not headers:
+            raise MappingError(
+                f"the column of {field_name!r} must be a header or a list of headers", file=file
+            )
+        columns[field_name] = (headers,) if isinstance(headers, str) else tuple(map(str, headers))
     statuses = {}
     for raw, status in (data.get("statuses") or {}).items():
         if status not in STATUSES:
             raise MappingError(
-                f"status {raw!r} maps to {status!r}", file=path, hint=f"use one of: {', '.join(STATUSES)}"
+                f"status {raw!r} maps to {status!r}", file=file, hint=f"use one of: {', '.join(STATUSES)}"
             )
         statuses[str(raw).strip().lower()] = status
     options = dict(data.get("options") or {})
     base = GENERIC if kind == "orders" else SPEND
     return replace(
         base,
-        name=str(data.get("name", path.stem)),
-        title=f"mapping file {path.name}",
+        name=str(data.get("name", name)),
+        title=title,
         columns=columns,
         statuses=statuses or base.statuses,
         currency=options.pop("currency", None),

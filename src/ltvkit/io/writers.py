@@ -7,11 +7,19 @@ carriage return, unless it is a plain number such as ``-5`` or ``+1.5`` — is w
 which Excel, LibreOffice and Google Sheets show as the text itself. XLSX cells are always values, never
 formulas. Parquet and JSON, the formats for programs, are written as they are; ``guard_formulas=False``
 turns the guard off for CSV and XLSX too.
+
+Contact lists (:func:`contacts_bytes`) are CSV files in the layout an import reads: GetCourse's user import
+(semicolons, UTF-8 with BOM; «Email» is required, else «Телефон»; «Группа» adds the users to a group, made if
+missing) and Unisender's contact import (commas, UTF-8; its field names ``email``, ``phone``, ``Name`` and
+``tags``, the file SendPulse's import maps by hand too). Phones are written in the international form
+those services ask for, without spaces, brackets, dashes or dots (``+7 (916) 123-45-67`` → ``+79161234567``),
+digits otherwise as recorded; the formula guard applies.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +30,28 @@ from ltvkit.errors import ParameterError
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?")
+
+
+@dataclass(frozen=True)
+class ContactFormat:
+    """A contact import's CSV layout: the header of each contact field, the delimiter, a byte-order mark."""
+
+    headers: dict[str, str]
+    delimiter: str
+    bom: bool
+
+
+CONTACT_FORMATS = {
+    "getcourse": ContactFormat(
+        {"email": "Email", "phone": "Телефон", "first_name": "Имя", "last_name": "Фамилия", "tags": "Группа"},
+        ";",
+        bom=True,
+    ),
+    "unisender": ContactFormat(
+        {"email": "email", "phone": "phone", "name": "Name", "tags": "tags"}, ",", bom=False
+    ),
+}
+_PHONE_PUNCTUATION = re.compile(r"[\s().\-]")
 
 
 def output_format(path: str | Path, fmt: str | None = None) -> str:
@@ -73,6 +103,29 @@ def csv_bytes(frame: pd.DataFrame, *, guard: bool = True) -> bytes:
     inside a cell is quoted), formula cells neutralised unless ``guard`` is false: for a download."""
     text = (guard_formulas(frame) if guard else frame).to_csv(index=False, lineterminator="\r\n")
     return text.encode("utf-8-sig")
+
+
+def contact_format(name: str) -> ContactFormat:
+    """The :data:`CONTACT_FORMATS` layout called ``name``."""
+    if name not in CONTACT_FORMATS:
+        raise ParameterError(
+            f"unknown contact format {name!r}; use one of {', '.join(CONTACT_FORMATS)}", parameter="contacts"
+        )
+    return CONTACT_FORMATS[name]
+
+
+def contacts_bytes(contacts: pd.DataFrame, fmt: str) -> bytes:
+    """``contacts`` (``email``, ``phone``, ``first_name``, ``last_name``, ``name``, ``tags``; missing fields
+    empty) as the CSV file the ``fmt`` import reads (see the module docstring), formula cells neutralised."""
+    layout = contact_format(fmt)
+    frame = contacts.reindex(columns=list(layout.headers)).astype(object)
+    if "phone" in frame:
+        frame["phone"] = frame["phone"].map(
+            lambda p: _PHONE_PUNCTUATION.sub("", p) if isinstance(p, str) else p
+        )
+    frame = guard_formulas(frame.where(frame.notna(), "")).rename(columns=layout.headers)
+    text = frame.to_csv(index=False, sep=layout.delimiter, lineterminator="\r\n")
+    return text.encode("utf-8-sig" if layout.bom else "utf-8")
 
 
 def _write_xlsx(frame: pd.DataFrame, path: Path) -> None:

@@ -19,6 +19,7 @@ back).
 
 from __future__ import annotations
 
+import functools
 import json
 import warnings
 from collections.abc import Callable, Mapping
@@ -39,6 +40,7 @@ from ltvkit.errors import (
     ParameterError,
     WeakIdentificationWarning,
 )
+from ltvkit.i18n import Note
 from ltvkit.models.data import Columns, as_arrays
 from ltvkit.models.priors import (
     Prior,
@@ -55,8 +57,8 @@ EXTREME = (
     1e6  # a parameter beyond 10^±6 is at a limit of the model (e.g. no visible drop-out), not an estimate
 )
 FLAT_INFORMATION = 1.0  # information below this along a direction: a log-standard error above 1 there
-HOW_OFTEN = "how often customers buy"
-STOP_BUYING = "how quickly customers stop buying"
+HOW_OFTEN = "meaning_how_often"  # the i18n keys of what parameters describe, for the notes
+STOP_BUYING = "meaning_stop_buying"
 LOADING = 0.3  # a parameter takes part in a direction when its share of the eigenvector exceeds this
 
 
@@ -146,7 +148,7 @@ class BaseModel:
     _param_names: ClassVar[tuple[str, ...]] = ()
     _data_columns: ClassVar[tuple[str, ...]] = ()
     _initial: ClassVar[tuple[float, ...]] = ()
-    _label: ClassVar[str] = "the model"
+    _label: ClassVar[str] = "model_name_generic"  # the i18n key of the model's name
     _param_meanings: ClassVar[dict[str, str]] = {}  # what each parameter describes, for the notes
 
     def __init__(
@@ -344,28 +346,26 @@ class BaseModel:
         weak = np.isin(names, self.identification_.weak)
         self.standard_errors_ = pd.Series(np.where(weak, np.nan, se), index=names)
 
-    def _weak_identification_note(self) -> str:
+    def _weak_identification_note(self) -> Note:
         """The weak identification in words a marketer reads: what the data cannot tell, and what follows."""
         weak = self.identification_.weak
-        what = sorted({self._param_meanings.get(name, name) for name in weak})
-        values = ", ".join(f"{name} = {self.params_[name]:.3g}" for name in weak)
-        return (
-            f"{self._label}: not enough data to estimate {' or '.join(what)} ({values} "
-            f"{'is' if len(weak) == 1 else 'are'} not pinned down by the data); {self._weak_consequence()}"
+        known = sorted({self._param_meanings[name] for name in weak if name in self._param_meanings})
+        unknown = [name for name in weak if name not in self._param_meanings]
+        meanings = [Note(key) for key in known] + [Note("meaning_parameter", name=n) for n in unknown]
+        what = functools.reduce(lambda a, b: Note("note_or", a=a, b=b), meanings)
+        values = [Note("note_param_value", name=name, value=float(self.params_[name])) for name in weak]
+        return Note(
+            "note_weak_one" if len(weak) == 1 else "note_weak_many",
+            model=Note(self._label),
+            what=what,
+            values=values,
+            consequence=self._weak_consequence(),
         )
 
-    def _weak_consequence(self) -> str:
+    def _weak_consequence(self) -> Note:
         """What a weakly identified fit means for its predictions, in plain words."""
-        if getattr(self, "regularization_", None) is not None and self.regularization_.applied:
-            return (
-                "those values are set mostly by the weakly informative prior (values typical of published "
-                "fits), so its predictions lean on typical customer behaviour more than on your data — treat "
-                "them as rough and check again with more history"
-            )
-        return (
-            "its predictions rest on the model's assumptions more than on your data — treat them as rough "
-            "and check again with more history"
-        )
+        regularized = getattr(self, "regularization_", None) is not None and self.regularization_.applied
+        return Note("note_weak_prior" if regularized else "note_weak_rough")
 
     # --- fitted state ------------------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ class BetaGeoBetaBinomModel(BaseModel):
     _param_names = ("alpha", "beta", "gamma", "delta")
     _data_columns = ("frequency", "recency", "n_periods")
     _initial = (1.0, 1.0, 1.0, 1.0)
-    _label = "BG/BB"
+    _label = "model_name_bgbb"
     _param_meanings = {"alpha": HOW_OFTEN, "beta": HOW_OFTEN, "gamma": STOP_BUYING, "delta": STOP_BUYING}
 
     def _validate(self, data: pd.DataFrame) -> None:

@@ -55,7 +55,7 @@ class BetaGeoModel(PurchaseModel):
 
     _param_names = ("r", "alpha", "a", "b")
     _initial = (1.0, 1.0, 1.0, 1.0)
-    _label = "BG/NBD"
+    _label = "model_name_bgnbd"
     _param_meanings = {**PurchaseModel._param_meanings, "a": STOP_BUYING, "b": STOP_BUYING}
     _shift: ClassVar[int] = 0
 

@@ -29,6 +29,7 @@ import pandas as pd
 from scipy.special import digamma, gammaln
 
 from ltvkit.errors import HeavyTailWarning, InputError, StatisticalWarning
+from ltvkit.i18n import Note
 from ltvkit.models.base import LOG_BOUNDS, BaseModel, Data, as_frame
 from ltvkit.models.data import Columns, as_arrays
 
@@ -42,8 +43,8 @@ class GammaGammaModel(BaseModel):
     _param_names = ("p", "q", "gamma")
     _data_columns = ("frequency", "monetary_value")
     _initial = (1.0, 1.0, 1.0)
-    _label = "Gamma-Gamma (spend per order)"
-    _param_meanings = dict.fromkeys(_param_names, "how spend per order varies from customer to customer")
+    _label = "model_name_gammagamma"
+    _param_meanings = dict.fromkeys(_param_names, "meaning_spend_varies")
 
     def __init__(self, *, q_constraint: bool = False, **settings: Any) -> None:
         """``q_constraint``: fit with q > 1, so that the mean spend per order is finite (the other settings
@@ -74,37 +75,23 @@ class GammaGammaModel(BaseModel):
         )
         if abs(self.frequency_spend_correlation_) > CORRELATION_WARNING:
             warnings.warn(
-                "frequency and spend per transaction correlate "
-                f"(r = {self.frequency_spend_correlation_:.2f}); the Gamma-Gamma model assumes they are "
-                "independent, so its spend predictions may be biased — compare them with the "
-                "observed averages by frequency before relying on them",
+                Note("note_spend_correlation", r=round(self.frequency_spend_correlation_, 2)),
                 StatisticalWarning,
                 stacklevel=2,
             )
         q = self.params_["q"]
         if q <= 1 or (self.q_constraint and q < Q_FLOOR * (1 + 1e-6)):
             warnings.warn(
-                "a few very large orders dominate spend: the model's average order value is infinite "
-                f"(q = {q:.3g}, the model needs q above 1), so expected spend is unbounded for customers "
-                "with few orders"
-                + (
-                    "; even the constrained fit stops at that limit — use the observed average order value "
-                    "instead of this model"
-                    if self.q_constraint
-                    else "; refit with q_constraint=True, or use the observed average order value"
-                ),
+                Note("note_heavy_tail_constrained" if self.q_constraint else "note_heavy_tail", q=float(q)),
                 HeavyTailWarning,
                 stacklevel=2,
             )
         return self
 
-    def _weak_consequence(self) -> str:
+    def _weak_consequence(self) -> Note:
         if "p" in self.identification_.weak and self._p[0] > 1e3:
             # E[M | x, m] = (γ + m x) p / (p x + q − 1) → m as p → ∞ with p γ fixed
-            return (
-                "expected spend per order is each repeat customer's own average, and the overall average "
-                "for one-time buyers"
-            )
+            return Note("note_weak_own_average")
         return super()._weak_consequence()
 
     def _validate(self, data: pd.DataFrame) -> None:

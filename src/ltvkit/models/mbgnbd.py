@@ -23,4 +23,4 @@ class ModifiedBetaGeoModel(BetaGeoModel):
     """MBG/NBD model; the same interface as :class:`~ltvkit.models.bgnbd.BetaGeoModel`."""
 
     _shift = 1
-    _label = "MBG/NBD"
+    _label = "model_name_mbgnbd"

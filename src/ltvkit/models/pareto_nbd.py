@@ -26,11 +26,12 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, expit, gammaln, logsumexp
 
+from ltvkit.i18n import Note
 from ltvkit.models._special import concave_quadrature, expm1_ratio
 from ltvkit.models.base import PurchaseModel
 from ltvkit.models.data import Columns, as_arrays, check_rfm
 
-STAY = "how long customers keep buying"
+STAY = "meaning_keep_buying"
 _BLOCK = 4096  # rows per quadrature block
 
 
@@ -39,7 +40,7 @@ class ParetoNBDModel(PurchaseModel):
 
     _param_names = ("r", "alpha", "s", "beta")
     _initial = (1.0, 1.0, 1.0, 1.0)
-    _label = "Pareto/NBD"
+    _label = "model_name_paretonbd"
     _param_meanings = {**PurchaseModel._param_meanings, "s": STAY, "beta": STAY}
 
     def _validate(self, data: pd.DataFrame) -> None:
@@ -211,15 +212,11 @@ class ParetoNBDModel(PurchaseModel):
         value = np.exp(log_nb + np.logaddexp(alive, np.log(s) + logsumexp(log_w, axis=1)))
         return np.where(positive, value, (n == 0).astype(float)).reshape(shape)
 
-    def _weak_consequence(self) -> str:
+    def _weak_consequence(self) -> Note:
         r, alpha, s, beta = self._p
         if s > 1e3 and beta > 1e3:
             # the ridge s, β → ∞ with s/β fixed: Lomax lifetimes tend to one exponential lifetime
-            return (
-                "drop-out is not yet visible in your history, so the model treats every customer as equally "
-                f"likely to stop at any time (an average lifetime of about {beta / s:.3g} time units) — its "
-                "long-range predictions rest on that assumption; check again with more history"
-            )
+            return Note("note_weak_exponential", lifetime=float(beta / s))
         return super()._weak_consequence()
 
     def simulate(

@@ -47,8 +47,8 @@ class ShiftedBetaGeometricModel(BaseModel):
     _param_names = ("alpha", "beta")
     _data_columns = ("periods", "churned")
     _initial = (1.0, 1.0)
-    _label = "sBG (subscriptions)"
-    _param_meanings = dict.fromkeys(_param_names, "how quickly subscribers cancel")
+    _label = "model_name_sbg"
+    _param_meanings = dict.fromkeys(_param_names, "meaning_cancel")
 
     def _validate(self, data: pd.DataFrame) -> None:
         periods, churned = data["periods"].to_numpy(float), data["churned"].to_numpy(float)

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ltvkit import i18n
 from ltvkit.errors import ParameterError
 from ltvkit.models.base import PurchaseModel, compress
 from ltvkit.predict.clv import PURCHASE_MODELS
+from ltvkit.progress import step
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,11 @@ def compare_models(split: pd.DataFrame, models: tuple[str, ...] = tuple(PURCHASE
     """Each model fitted on the calibration columns of ``split`` and scored on its holdout: the error
     metrics side by side, best (lowest RMSE) first, each with the paired-bootstrap 95% interval of its
     RMSE and MAE difference from the best; the by-frequency table; and whether the ranking is decided."""
-    results = [evaluate_holdout(split, m) for m in models]
+    results = []
+    for done, model in enumerate(models):
+        step(f"fit:{model}", done, len(models))
+        results.append(evaluate_holdout(split, model))
+    step("bootstrap", len(models), len(models))
     table = pd.DataFrame([r.to_dict() for r in results]).sort_values("rmse", kind="stable")
     table = table.reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
@@ -118,12 +124,8 @@ class Comparison:
     def verdict(self) -> str:
         best = self.table["model"].iloc[0]
         if not self.tied:
-            return f"{best} predicts the holdout best, and the difference is larger than chance"
-        return (
-            f"{best} and {', '.join(self.tied)} predict the holdout equally well within chance (the 95% "
-            "interval of the difference in RMSE includes zero): choose by the by-frequency table or by "
-            "simplicity, not by rank"
-        )
+            return i18n.text("holdout_best", "en", best=best)
+        return i18n.text("holdout_tied", "en", best=best, tied=", ".join(self.tied))
 
 
 def paired_bootstrap(

@@ -231,13 +231,14 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
             product_rows=product_rows,
             predicted_rows=predicted_rows,
             scenario_rows=scenario_rows,
-            model_notes=data.get("model_notes") or [],
+            model_notes=[i18n.localized(note, lang) for note in data.get("model_notes") or []],
             target=target,
             policy=report_policy(scripts),
             chart_script=inline_script(scripts[0]),
             format_script=inline_script(scripts[1]),
             report_script=inline_script(scripts[2]),
             chart_data=chart_payload,
+            actions=(data.get("actions") or {}).get(lang),
         )
     )
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from ltvkit.analytics.overview import Overview, overview
 from ltvkit.data import demo as school
 from ltvkit.data.workspace import ImportAccount, Workspace
+from ltvkit.progress import step
 from ltvkit.service.report import build_reports
 
 LANGUAGES = ("en", "ru", "uk")
@@ -35,6 +36,7 @@ def build_demo(
     ``report_<lang>.html`` for each of :data:`LANGUAGES`."""
     workspace.unlink(missing_ok=True)
     Path(str(workspace) + ".wal").unlink(missing_ok=True)
+    step("generate")
     exports = school.generate(directory, seed=seed, customers=customers, platform="getcourse")
     with Workspace.open(workspace) as ws:
         for path in exports:

@@ -16,8 +16,10 @@ from ltvkit.analytics.cohorts import cohort_matrix
 from ltvkit.data.sources import Tables
 from ltvkit.data.workspace import Workspace
 from ltvkit.errors import ParameterError
+from ltvkit.progress import step
 from ltvkit.report.build import CURVE_COHORTS, MAX_AGE, MAX_COHORTS, TARGET_RATIO, render, write_report
 from ltvkit.serialize import jsonable
+from ltvkit.service.actions import actions_of
 from ltvkit.service.analysis import Analysis
 from ltvkit.service.comparison import Comparison, compare
 from ltvkit.service.descriptive import predicted_ltv
@@ -63,6 +65,7 @@ def report_data(
     curve_cohorts = heat["ltv"].iloc[-CURVE_COHORTS:].dropna(axis=1, how="all")
     lorenz, gini = data.lorenz()
     cac = data.cac(margin=margin, target_ratio=TARGET_RATIO)[0] if not data.spend_by_month.empty else None
+    first = actions_of(data, summary, margin=margin, target=TARGET_RATIO)  # no engine query: shared tables
     predicted, model_notes, everyone = (
         _predicted_by_channel(data, margin) if predictions else (None, [], None)
     )
@@ -107,6 +110,7 @@ def report_data(
             "products": data.quality_by("first_product").to_dict(orient="records"),
             "cac": cac.to_dict(orient="records") if cac is not None else None,
             "predicted": predicted,
+            "actions": first.views(),
             "headline": headline.to_dict() | {"texts": {lang: headline.texts(lang) for lang in i18n.LOCALES}},
             "comparison": None
             if comparison is None
@@ -173,8 +177,13 @@ def build_reports(
     predictions: bool = True,
 ) -> list[Path]:
     """The report in each language of ``outputs`` (language → file), its figures computed once."""
+    step("figures")
     data = report_data(tables, currency=currency, margin=margin, scenarios=scenarios, predictions=predictions)
-    return [write_report(render(data, lang), out) for lang, out in outputs.items()]
+    written = []
+    for done, (lang, out) in enumerate(outputs.items()):
+        step(f"render:{lang}", done, len(outputs))
+        written.append(write_report(render(data, lang), out))
+    return written
 
 
 def build_report(

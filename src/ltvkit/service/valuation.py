@@ -16,6 +16,7 @@ from ltvkit.analytics.cohorts import customers
 from ltvkit.choices import MODELS, SPLITS
 from ltvkit.data.sources import Source, write_result
 from ltvkit.errors import MissingDataError, ParameterError, collect_notes
+from ltvkit.i18n import Note
 from ltvkit.io.writers import write_table
 from ltvkit.models import BetaGeoBetaBinomModel, GammaGammaModel, ShiftedBetaGeometricModel
 from ltvkit.models.base import BaseModel, PurchaseModel
@@ -35,6 +36,7 @@ from ltvkit.predict.summaries import (
     subscription_durations,
 )
 from ltvkit.predict.timing import probability_of_purchase, purchase_wait
+from ltvkit.progress import step
 from ltvkit.service.analysis import choose_currency
 
 
@@ -115,6 +117,7 @@ def _fit(
     end = _end(orders, observation_end, currency)
     notes: list[str] = []
     model: BaseModel
+    step(f"fit:{name}")
     if name in PURCHASE_MODELS:
         summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
         model = PURCHASE_MODELS[name](unit=unit).fit(compressed(summary).execute())
@@ -122,9 +125,7 @@ def _fit(
         summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
         model, left_out = _fit_spend(summary)
         if left_out:
-            notes.append(
-                f"{left_out:,} repeat customers whose repeat purchases net to zero or less are left out"
-            )
+            notes.append(Note("note_spend_left_out", count=left_out))
     elif name == "bgbb":
         data = discrete_summary(orders, unit=unit, observation_end=end, currency=currency)
         model = BetaGeoBetaBinomModel().fit(compressed(data, ("frequency", "recency", "n_periods")).execute())
@@ -172,7 +173,9 @@ def _fitted(
     end = _end(orders, observation_end, currency)
     summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
     with collect_notes() as notes:
+        step(f"fit:{model}", 0, 2)
         purchase = PURCHASE_MODELS[model](unit=unit).fit(compressed(summary).execute())
+        step("fit:gammagamma", 1, 2)
         spend = _fit_spend(summary, for_value=True)[0]
     info = {
         "model": model,
@@ -215,6 +218,7 @@ def predict_customers(
         discount_rate=discount_rate,
         margin=margin,
     )
+    step("score_intervals" if intervals else "score")
     scored = customer_value(
         purchase,
         spend,
@@ -295,6 +299,7 @@ class Written:
 def predict_to_file(orders: ir.Table, out: str | Path, *, intervals: bool = True, **settings: Any) -> Written:
     """:func:`predict_customers` written to ``out`` (CSV, XLSX, Parquet, JSON by its extension)."""
     scored, info = predict_customers(orders, intervals=intervals, **settings)
+    step("write")
     path = write_table(scored, out)
     return Written(info | {"out": str(path)}, scored.nlargest(10, "clv"), path)
 
@@ -336,11 +341,13 @@ def compare_on_holdout(
         first = purchase_days(orders, currency=currency).day.min().execute()
         start = pd.Timestamp(first).date()
         calibration_end = start + (end - start) * 2 / 3
+    step("summaries")
     split = calibration_holdout_summary(
         orders, calibration_end=calibration_end, observation_end=end, unit=unit, currency=currency
     ).execute()
     comparison = compare_models(split)
     table = comparison.table
+    step("tracking")
     info = {
         "verdict": comparison.verdict,
         "tied_with_best": comparison.tied,
@@ -421,6 +428,7 @@ def group_ltv(
     )
     end, currency = dt.date.fromisoformat(info["observation_end"]), info["currency"]
     horizon_days = horizon_months * UNIT_DAYS["month"]
+    step(f"groups:{by}")
     days = purchase_days(orders, currency=currency)
     days = days.filter(days.day <= end)
     firsts = days.group_by("customer_id").aggregate(first_day=days.day.min())

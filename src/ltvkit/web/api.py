@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 import tempfile
@@ -19,19 +20,22 @@ from starlette.concurrency import run_in_threadpool
 from ltvkit import __version__
 from ltvkit.choices import METRICS, SCHEMES, SPLITS
 from ltvkit.data.workspace import Workspace
-from ltvkit.errors import FileFormatError, MissingDataError, collect_notes
+from ltvkit.errors import FileFormatError, MappingError, MissingDataError, collect_notes
 from ltvkit.io.normalize import ImportOptions
 from ltvkit.io.writers import csv_bytes
 from ltvkit.serialize import jsonable, records
 from ltvkit.service import descriptive
 from ltvkit.service import whatif as what_if
+from ltvkit.service.actions import actions as plan_actions
 from ltvkit.service.comparison import compare
+from ltvkit.service.contacts import segment_contacts_bytes
 from ltvkit.service.retainer import client_book, invoice_plan
 from ltvkit.service.segments import segments as segments_of
 from ltvkit.service.summary import headline_ltv
 from ltvkit.service.summary import summary as summarise
 from ltvkit.service.valuation import MODELS, PURCHASE_MODELS, fit_model, predict_customers
 from ltvkit.service.whatif import Scenario, TripwireScenario
+from ltvkit.service.workbook import workbook_bytes
 from ltvkit.web.state import Hub, Job
 
 UPLOAD_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx", ".parquet", ".jsonl", ".ndjson", ".json"}
@@ -45,6 +49,14 @@ class ApiError(BaseModel):
 
     error: str
     message: str
+    messages: dict[str, str] | None = Field(
+        None, description="The message in en, ru and uk, for errors that carry their own texts"
+    )
+    columns: list[str] | None = Field(None, description="The file's columns, when a needed one is missing")
+    found: dict[str, str] | None = Field(None, description="Fields mapped to a column (field → column)")
+    missing: list[list[str]] | None = Field(
+        None, description="Groups of fields still without a column; one field of each group is needed"
+    )
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -169,6 +181,21 @@ def _check_gzip(path: Path, name: str, limit: int) -> None:
         raise HTTPException(415, f"{name}: a gzip file inside a gzip file is not read; upload the inner one")
 
 
+def _column_mapping(text: str, kind: str) -> dict[str, Any]:
+    """The mapping form's ``{"field": "column"}`` as a mapping's content (whose fields
+    :func:`ltvkit.io.presets.load_mapping` checks)."""
+    try:
+        columns = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MappingError(f"the column mapping is not JSON ({exc.msg})") from exc
+    if not isinstance(columns, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in columns.items()
+    ):
+        raise MappingError('the column mapping must be an object of texts: {"field": "column", …}')
+    chosen = {field: column for field, column in columns.items() if column}
+    return {"name": "mapping", "kind": "spend" if kind == "spend" else "orders", "columns": chosen}
+
+
 def _import(hub: Hub, path: Path, options: ImportOptions, job: Job | None) -> dict[str, Any]:
     try:
         with hub.writer() as ws:
@@ -203,6 +230,20 @@ async def import_upload(
     decimal: Annotated[Literal[".", ","] | None, Form()] = None,
     date_format: Annotated[str | None, Form(max_length=40)] = None,
     currency: Annotated[str | None, Form(pattern="^[A-Za-z]{3}$")] = None,
+    sheet: Annotated[
+        str | None, Form(max_length=100, description="The worksheet of a workbook to read")
+    ] = None,
+    exclude_tax_shipping: Annotated[
+        bool, Form(description="Take an order's tax and shipping out of its revenue (Shopify)")
+    ] = False,
+    columns: Annotated[
+        str | None,
+        Form(
+            max_length=8000,
+            description='Which column holds which field, as JSON: {"customer_id": "Покупатель", …} '
+            "(the fields of a mapping file's [columns]; the dashboard's mapping form sends it)",
+        ),
+    ] = None,
     wait: Annotated[
         bool, Query(description="Answer with the account when the import ends, not a job.")
     ] = False,
@@ -220,6 +261,9 @@ async def import_upload(
         decimal=decimal,
         date_format=date_format or None,
         currency=currency,
+        sheet=sheet or None,
+        exclude_tax_shipping=exclude_tax_shipping,
+        mapping=_column_mapping(columns, kind) if columns else None,
     )
     if wait:
         return JSONResponse(await run_in_threadpool(_import, hub, path, options, None), status_code=200)
@@ -402,6 +446,34 @@ def cac(
     return _read(request, ("cac", horizon, target, margin, monthly, currency), compute)
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/workbook",
+    summary="A workbook for Excel and Google Sheets: LTV calculator with live formulas, cohorts, channels",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}},
+)
+def workbook(
+    request: Request,
+    lang: Literal["en", "ru", "uk"] = "en",
+    horizon: Annotated[int, Query(ge=1, le=120)] = 12,
+    target: Annotated[float, Query(gt=0, le=100)] = 3.0,
+    margin: Margin = None,
+    currency: Currency = None,
+) -> Response:
+    def compute(ws: Workspace) -> bytes:
+        return workbook_bytes(ws, lang=lang, currency=currency, margin=margin, target=target, horizon=horizon)
+
+    content = _read(request, ("workbook", lang, horizon, target, margin, currency), compute)
+    return Response(
+        content,
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="ltv-{lang}.xlsx"'},
+    )
+
+
 @router.get("/pareto", summary="Revenue share of the top customers and the Gini coefficient")
 def pareto(request: Request, currency: Currency = None) -> dict[str, Any]:
     def compute(ws: Workspace) -> dict[str, Any]:
@@ -416,6 +488,26 @@ def pareto(request: Request, currency: Currency = None) -> dict[str, Any]:
         )
 
     return _read(request, ("pareto", currency), compute)
+
+
+@router.get(
+    "/actions",
+    summary="What to do first: upsell, repeat purchases, retention, channel budget, win-back by money",
+)
+def actions(
+    request: Request,
+    horizon: Annotated[int, Query(ge=1, le=60, description="Months the levers are valued over.")] = 12,
+    target: Annotated[float, Query(ge=0.5, le=100, description="Target LTV:CAC for the max CAC.")] = 3.0,
+    margin: Margin = None,
+    currency: Currency = None,
+    lang: Literal["en", "ru", "uk"] = "en",
+) -> dict[str, Any]:
+    found = _read(
+        request,
+        ("actions", horizon, target, margin, currency),
+        lambda ws: plan_actions(ws, horizon=horizon, margin=margin, target=target, currency=currency),
+    )
+    return jsonable(found.to_dict(lang))
 
 
 # --- models ----------------------------------------------------------------------------------------------
@@ -526,20 +618,42 @@ def segments(
     return records(_segmented(request, scheme, currency, model).summary())
 
 
-@router.get("/segments/export", summary="One segment's customers as CSV (UTF-8 with BOM, opens in Excel)")
+@router.get(
+    "/segments/export",
+    summary="One segment's customers as CSV (UTF-8 with BOM, opens in Excel), or as a contact file for "
+    "GetCourse's user import or Unisender",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def segment_export(
     request: Request,
     segment_name: Annotated[str, Query(alias="segment", max_length=100)],
     scheme: Scheme = "rfm",  # type: ignore[valid-type]
     currency: Currency = None,
     model: UseModel = False,
+    contacts: Annotated[
+        Literal["getcourse", "unisender"] | None,
+        Query(description="A contact file (email, phone, name, tag) for this import instead."),
+    ] = None,
+    lang: Literal["en", "ru", "uk"] = "en",
 ) -> Response:
-    chosen = _segmented(request, scheme, currency, model).lists().get(segment_name)
+    found = _segmented(request, scheme, currency, model)
+    chosen = found.lists().get(segment_name)
     if chosen is None:
         raise HTTPException(404, f"no customers in segment {segment_name!r} of {scheme}")
-    name = re.sub(r"[^\w-]", "_", f"{scheme}-{segment_name}")
+    name = re.sub(r"[^\w-]", "_", f"{contacts or scheme}-{segment_name}")
+    if contacts is not None:
+
+        def compute(ws: Workspace) -> bytes:
+            with collect_notes():  # a file has no place for the note on customers without email or phone
+                return segment_contacts_bytes(ws, found, segment_name, contacts, lang=lang)
+
+        key = ("segment_contacts", scheme, currency, model, segment_name, contacts, lang)
+        content = _read(request, key, compute)
+    else:
+        content = csv_bytes(chosen)
     return Response(
-        csv_bytes(chosen),
+        content,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )

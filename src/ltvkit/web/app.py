@@ -36,10 +36,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ltvkit import __version__, columns, formatting, i18n
 from ltvkit.data.sources import Source
 from ltvkit.errors import InputError, LtvError, MissingDataError, NotFittedError, WorkspaceError
+from ltvkit.io.presets import PRESETS
 from ltvkit.web.api import router
-from ltvkit.web.state import Hub, public_message
+from ltvkit.web.state import Hub, problem_of, public_message
 
-PAGES = ("overview", "cohorts", "channels", "value", "segments", "scenarios", "retainers", "data")
+PAGES = ("overview", "actions", "cohorts", "channels", "value", "segments", "scenarios", "retainers", "data")
 DEFAULT_MAX_UPLOAD_MB = 50
 log = logging.getLogger("ltvkit.web")
 
@@ -295,7 +296,7 @@ def create_app(
 
     @app.exception_handler(LtvError)
     async def ltv_error(request: Request, exc: LtvError) -> JSONResponse:
-        return _error(_status_of(exc), type(exc).__name__, str(exc))
+        return JSONResponse(problem_of(exc), status_code=_status_of(exc))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
@@ -371,6 +372,7 @@ def create_app(
             fmt=formatting.rules(lang),
             reasons=i18n.REASONS,
             columns=columns.rules(),
+            presets=list(PRESETS),
             version=__version__,
         )
         response = HTMLResponse(html)

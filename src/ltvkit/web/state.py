@@ -32,7 +32,8 @@ import pandas as pd
 
 from ltvkit.data.sources import Source
 from ltvkit.data.workspace import Workspace
-from ltvkit.errors import LtvError, WorkspaceError
+from ltvkit.errors import AllRowsRejectedError, LtvError, MappingError, WorkspaceError
+from ltvkit.formatting import LOCALES
 
 CACHE_SIZE = 64
 JOBS_KEPT = 200
@@ -43,6 +44,18 @@ _UPLOAD_FOLDER = re.compile(r"\S*ltv-upload-[\w-]+[\\/]")
 def public_message(text: str) -> str:
     """An error message as a browser may see it: without the server's temporary upload folder."""
     return _UPLOAD_FOLDER.sub("", text)
+
+
+def problem_of(exc: LtvError) -> dict[str, Any]:
+    """An ltvkit error as the API answers it: its kind and message, the message in every language when the
+    error has its own texts (``messages``), and, when columns could not be mapped, the file's ``columns``,
+    the fields ``found`` and the fields ``missing`` (for the dashboard's column-mapping form)."""
+    problem: dict[str, Any] = {"error": type(exc).__name__, "message": public_message(str(exc))}
+    if isinstance(exc, AllRowsRejectedError):
+        problem["messages"] = {lang: public_message(exc.localized(lang)) for lang in LOCALES}
+    if isinstance(exc, MappingError) and exc.columns:
+        problem.update(columns=exc.columns, found=exc.found, missing=exc.missing)
+    return problem
 
 
 class SourceView:
@@ -119,6 +132,7 @@ class Job:
     total: int = 0
     result: Any = None
     error: str | None = None
+    problem: dict[str, Any] | None = None  # the error as the API answers it (:func:`problem_of`)
     started: float = field(default_factory=time.time)
 
     def progress(self, stage: str, done: int, total: int) -> None:
@@ -134,6 +148,7 @@ class Job:
             "total": self.total,
             "result": self.result,
             "error": self.error,
+            "problem": self.problem,
         }
 
 
@@ -259,7 +274,8 @@ class Hub:
                 job.result = work(job)
                 job.status = "done"
             except LtvError as exc:
-                job.error, job.status = public_message(str(exc)), "failed"
+                job.problem = problem_of(exc)
+                job.error, job.status = job.problem["message"], "failed"
             except Exception:  # noqa: BLE001 - reported on the job, logged by the server
                 logging.getLogger("ltvkit.web").exception("job %s failed", job.id)
                 job.error, job.status = "internal error; see the server log", "failed"

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import ibis.expr.types as ir
 import pandas as pd
 
-from ltvkit.analytics.historical import ltv_summary
+from ltvkit.analytics.historical import LtvSummary, ltv_summary
 from ltvkit.errors import InputError, ParameterError
 from ltvkit.models import BetaGeoModel, GammaGammaModel
 from ltvkit.models.base import compress
@@ -90,6 +90,14 @@ def baseline_from(
             BetaGeoModel().fit(compress(rfm, ("frequency", "recency", "T"))),
             GammaGammaModel(q_constraint=True).fit(rfm[(rfm["frequency"] > 0) & (rfm["monetary_value"] > 0)]),
         )
+    return baseline_of(summary, margin=margin, model=model)
+
+
+def baseline_of(
+    summary: LtvSummary, *, margin: float = 1.0, model: tuple[BetaGeoModel, GammaGammaModel] | None = None
+) -> Baseline:
+    """The baseline of an LTV summary the caller has already (the formula's figures; ``model`` for the
+    model version)."""
     return Baseline(
         summary.currency,
         summary.aov,

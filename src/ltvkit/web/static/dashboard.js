@@ -27,6 +27,7 @@
   // detail (the server strips its own paths from it)
   function problem(response, body) {
     var detail = body && body.message ? body.message : String(response.status);
+    if (body && body.messages && body.messages[document.documentElement.lang]) { return body.messages[document.documentElement.lang]; }
     if (response.status === 409 && /no orders/.test(detail)) { return T.no_data; }
     if (response.status === 413) { return T.error_too_large; }
     if (response.status === 415) { return T.error_file_type; }
@@ -46,7 +47,12 @@
   // the currency the analysis pages show: ?currency=… or, by default, the one with the most revenue (the API
   // chooses it); money is never summed across currencies
   var CURRENCY = new URLSearchParams(location.search).get("currency") || "";
-  var PER_CURRENCY = /^\/api\/(cohorts|channels|cac|pareto|predictions|segments|ltv)\b/;
+  var PER_CURRENCY = /^\/api\/(cohorts|channels|cac|pareto|predictions|segments|actions|ltv)\b/;
+  if (CURRENCY) {  // a download of the page's figures (the workbook) is of the page's currency too
+    document.querySelectorAll("a[data-per-currency]").forEach(function (a) {
+      a.href += "&" + new URLSearchParams({ currency: CURRENCY });
+    });
+  }
   var LANG = document.documentElement.lang;
 
   function api(path, options) {
@@ -345,6 +351,56 @@
       }).catch(fail);
     },
 
+    actions: function () {
+      // the levers ranked by money (service.actions): every sentence comes from the API in the page's
+      // language; names from the data (channels) only as text in [data-user]
+      status(T.working);
+      api("/api/actions?" + new URLSearchParams({ lang: document.documentElement.lang })).then(function (d) {
+        status("");
+        document.getElementById("actions-note").textContent = d.note;
+        document.getElementById("actions-head").textContent = d.money_head;
+        var shown = d.levers.filter(function (l) { return l.applies; });
+        var el = document.querySelector("[data-chart=actions]");
+        el.style.height = Math.max(160, 56 * shown.length + 50) + "px";
+        var money = function (v) { return fmt.moneyShort(v, d.currency); };
+        // each bar with its money and lever written above it (the money first: a phone cuts the title, not the
+        // figure), so long titles need no axis room
+        chart("actions", {
+          tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: function (v) { return fmt.money(v, d.currency); } },
+          grid: { left: 8, right: 16, top: 24, bottom: 8, containLabel: true },
+          xAxis: { type: "value", splitNumber: el.clientWidth < 600 ? 2 : 5, axisLabel: { formatter: money, hideOverlap: true } },
+          yAxis: { type: "category", inverse: true, data: shown.map(function (l) { return l.title; }), axisLabel: { show: false }, axisTick: { show: false } },
+          series: [{ type: "bar", barWidth: 18, data: shown.map(function (l) { return l.money; }), itemStyle: { color: "#2f6fed" },
+            label: { show: true, position: [0, -18], align: "left", color: "#1f2933", fontSize: 13, width: el.clientWidth - 40, overflow: "truncate",
+              formatter: function (p) { return money(p.value) + " — " + p.name; } } }]
+        });
+        charts.actions.resize();
+        var list = document.getElementById("levers");
+        list.replaceChildren.apply(list, d.levers.map(function (l) {
+          var children = [node("div", { "class": "lever-head" }, [
+            node("span", { "class": "rank" }, [l.applies ? l.rank + "." : "–"]), node("h2", {}, [l.title]),
+            node("span", { "class": "money", "data-money": l.money }, [l.applies ? l.money_text : T.actions_not_now])]),
+            node("p", { "class": "do" }, [l.action])];
+          if (l.basis) { children.push(node("p", { "class": "muted" }, [l.basis])); }
+          if (l.applies) { children.push(node("p", { "class": "sure " + l.confidence, "data-confidence": l.confidence }, [l.sure])); }
+          if (l.targets.length) {
+            children.push(node("div", { "class": "targets" }, [node("span", { "class": "muted" }, [T.col_export + ":"])].concat(
+              l.targets.map(function (t) {
+                var href = "/api/segments/export?" + new URLSearchParams({ scheme: d.scheme, segment: t.segment, currency: d.currency });
+                return node("span", { "class": "target", "data-segment": t.segment }, [t.label + " · " + fmt.number(t.customers) + (t.back ? " · " + t.back : "") + " · ",
+                  node("a", { "class": "download", href: href }, [T.download])]);
+              }))));
+          }
+          [["actions_from", l.channels_from], ["actions_to", l.channels_to]].forEach(function (pair) {
+            if (!pair[1].length) { return; }
+            children.push(node("div", { "class": "targets" }, [node("span", { "class": "muted" }, [T[pair[0]] + ":"])].concat(
+              pair[1].map(function (name) { return node("span", { "class": "target", "data-user": "" }, [name]); }))));
+          });
+          return node("li", { "class": "lever" + (l.applies ? "" : " idle"), "data-lever": l.lever, "data-money": l.money }, children);
+        }));
+      }).catch(fail);
+    },
+
     cohorts: function () {
       compare();
       var form = document.getElementById("cohort-form"), valueSelect = form.elements.value;
@@ -570,7 +626,9 @@
 
     data: function () {
       var form = document.getElementById("upload-form"), bar = document.getElementById("upload-progress");
-      var result = document.getElementById("upload-result");
+      var result = document.getElementById("upload-result"), mapping = document.getElementById("mapping-form");
+      var ORDER_FIELDS = ["customer_id", "email", "phone", "ordered_at", "amount", "order_id", "status", "currency", "product", "channel"];
+      var SPEND_FIELDS = ["date", "channel", "campaign", "amount", "currency"];
       function ledgers() {
         api("/api/imports").then(function (rows) {
           table("imports-table", rows.slice().reverse(), { columns: ["import_id", "imported_at", "file_name", "kind", "read", "loaded", "duplicates", "rejected"] });
@@ -587,6 +645,38 @@
           duplicates: fmt.number(account.duplicates), rejected: fmt.number(account.rejected) })]))
         if (account.rejected) { result.appendChild(node("p", { "class": "muted" }, [T.upload_rejected_hint])); }
       }
+      // the file's columns could not all be mapped: ask which column holds each field (the CLI's --mapping);
+      // the answer is remembered for files with the same columns, so the next export imports in one click
+      function askColumns(problem) {
+        var key = "ltv-mapping:" + JSON.stringify(problem.columns), remembered = {};
+        try { remembered = JSON.parse(localStorage.getItem(key)) || {}; } catch (e) { remembered = {}; }
+        mapping.setAttribute("data-key", key);
+        var spend = problem.missing.some(function (group) { return group.indexOf("date") >= 0; });
+        var needed = {};
+        problem.missing.forEach(function (group) { group.forEach(function (f) { needed[f] = true; }); });
+        var parts = T.mapping_intro.split("{file}"), name = form.elements.file.files[0] ? form.elements.file.files[0].name : "";
+        document.getElementById("mapping-intro").replaceChildren(parts[0], node("span", { "data-user": "" }, [name]), parts[1] || "");
+        var fields = spend ? SPEND_FIELDS : ORDER_FIELDS;
+        document.getElementById("mapping-needed").textContent = fill("mapping_needed", { fields: problem.missing.map(function (group) {
+          return group.filter(function (f) { return fields.indexOf(f) >= 0; })
+            .map(function (f) { return T["data_field_" + f] || f; }).join(T.mapping_or);
+        }).join("; ") });
+        document.getElementById("mapping-fields").replaceChildren.apply(document.getElementById("mapping-fields"),
+          fields.map(function (f) {
+            var select = node("select", { name: f }, [node("option", { value: "" }, [T.mapping_none])].concat(
+              problem.columns.map(function (column) { return node("option", { value: column, "data-user": "" }, [column]); })));
+            select.value = remembered[f] || problem.found[f] || "";
+            return node("label", {}, [(T["data_field_" + f] || f) + (needed[f] ? " *" : ""), select]);
+          }));
+        mapping.setAttribute("data-kind", spend ? "spend" : "orders");
+        mapping.hidden = false;
+      }
+      function failed(problem) {
+        bar.hidden = true;
+        var own = problem.messages && problem.messages[document.documentElement.lang];
+        if (problem.columns) { askColumns(problem); own = T.mapping_reason; }
+        status(fill("upload_failed", { reason: own || formatProblem(problem.message) }), true);
+      }
       function poll(job) {
         bar.value = job.done; bar.max = job.total || 3;
         if (job.status === "done") {
@@ -594,22 +684,34 @@
           done(job.result);
           ledgers();
         } else if (job.status === "failed") {
-          bar.hidden = true; status(fill("upload_failed", { reason: formatProblem(job.error) }), true);
+          failed(job.problem || { message: job.error });
         } else {
           setTimeout(function () { api("/api/jobs/" + job.id).then(poll).catch(fail); }, 300);
         }
+      }
+      function upload(extra) {
+        var body = new FormData(form);
+        ["preset", "decimal", "currency", "sheet"].forEach(function (name) { if (!body.get(name)) { body.delete(name); } });
+        Object.keys(extra).forEach(function (name) { body.set(name, extra[name]); });
+        bar.hidden = false; result.hidden = true; status(T.working);
+        api("/api/imports", { method: "POST", body: body }).then(poll).catch(function (error) {
+          bar.hidden = true; status(fill("upload_failed", { reason: error.message }), true);
+        });
       }
       form.elements.file.addEventListener("change", function () {
         var chosen = form.elements.file.files[0], el = document.getElementById("file-chosen");
         el.textContent = chosen ? chosen.name : T.no_file;
         if (chosen) { el.setAttribute("data-user", ""); } else { el.removeAttribute("data-user"); }
+        mapping.hidden = true;
       });
-      form.addEventListener("submit", function (e) {
+      form.addEventListener("submit", function (e) { e.preventDefault(); mapping.hidden = true; upload({}); });
+      mapping.addEventListener("submit", function (e) {
         e.preventDefault();
-        bar.hidden = false; result.hidden = true; status(T.working);
-        api("/api/imports", { method: "POST", body: new FormData(form) }).then(poll).catch(function (error) {
-          bar.hidden = true; status(fill("upload_failed", { reason: error.message }), true);
-        });
+        var chosen = {};
+        Array.prototype.forEach.call(mapping.querySelectorAll("select"), function (s) { if (s.value) { chosen[s.name] = s.value; } });
+        mapping.hidden = true;
+        try { localStorage.setItem(mapping.getAttribute("data-key"), JSON.stringify(chosen)); } catch (e) { /* private mode */ }
+        upload({ columns: JSON.stringify(chosen), kind: mapping.getAttribute("data-kind") });
       });
       ledgers();
     },
@@ -650,6 +752,6 @@
   };
 
   var page = document.body.getAttribute("data-page");
-  if (["overview", "cohorts", "channels", "value", "segments", "scenarios"].indexOf(page) >= 0) { currencySwitch(); }
+  if (["overview", "actions", "cohorts", "channels", "value", "segments", "scenarios"].indexOf(page) >= 0) { currencySwitch(); }
   pages[page]();
 })();
