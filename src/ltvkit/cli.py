@@ -595,15 +595,17 @@ def summary(
     ] = 180,
     as_json: JsonOpt = False,
 ) -> None:
-    """What is my LTV? Customers, orders, revenue, expected LTV (AOV × frequency × expected lifetime) with
-    its interval and the data's grade, and revenue per customer so far, per currency."""
+    """What is my LTV? The LTV to use for CAC (the models' 12-month LTV when the data support them, else
+    the formula's), customers, orders, revenue, expected LTV (AOV × frequency × expected lifetime) with its
+    interval and the data's grade, and revenue per customer so far, per currency."""
+    from ltvkit import i18n
     from ltvkit.service.summary import summary as summarise
 
     with _data(ctx, workspace) as ws, _progress(_lang(ctx), quiet=as_json):
-        found = summarise(ws, margin=margin, inactive_after_days=inactive_days)
+        found = summarise(ws, margin=margin, inactive_after_days=inactive_days, headlines=True)
     result, ltv = found.overview, found.ltv
     if as_json:
-        _print_json(found.to_dict())
+        _print_json(found.to_dict(_lang(ctx)))
         return
     from ltvkit import formatting
 
@@ -614,6 +616,16 @@ def summary(
 
     def pct(value: float, digits: int = 1) -> str:
         return formatting.percent(value, lang, digits=digits)
+
+    for chosen in found.headlines or []:
+        said = chosen.texts(lang)
+        out.print(
+            f"[bold]{escape(said['title'])} ({chosen.currency}): {escape(said['value'])}[/bold]  "
+            + escape(f"{said['interval']}  [{said['grade']}]"),
+            highlight=False,
+        )
+        out.print(f"  {escape(said['terms'])}", highlight=False)
+        out.print(f"  {escape(said['why'])}\n", highlight=False)
 
     out.print(
         _t(
@@ -659,6 +671,7 @@ def summary(
                 value=bound(n(expected.value)),
                 interval=_t("interval_90", lang, low=n(expected.low), high=n(expected.high)),
             )
+            + escape(f" [{i18n.text('data_grade', lang)}: {i18n.text(f'grade_{item.grade.grade}', lang)}]")
         )
         lower = _t(
             "cli_lifetime_bound", lang, share=pct(life.survival_at_end, 0), years=n(life.watched_years, 1)
@@ -838,9 +851,9 @@ def _compare(
     out_file: Path | None,
 ) -> None:
     """``ltv cohorts --compare A B``: the two groups side by side by age, and the verdict at the oldest age
-    both have reached."""
+    both have reached with at least half their customers."""
     from ltvkit import formatting, i18n
-    from ltvkit.service.comparison import compare_groups
+    from ltvkit.service.comparison import compare_groups, comparison_sentences
 
     lang = _lang(ctx)
     with _data(ctx, workspace) as ws:
@@ -855,30 +868,16 @@ def _compare(
         _print_json({**info, "by_age": table.to_dict(orient="records")})
         return
 
-    def written(metric: str, value: float) -> str:
-        return formatting.percent(value, lang) if metric == "retention" else formatting.number(value, lang)
-
     def show() -> None:
         first, second = groups
         retention = i18n.text("col_retention", lang)
         view = table[["age", "retention_a", "retention_b", "retention_diff", "ltv_a", "ltv_b", "ltv_diff"]]
         names = {"retention_a": f"{retention}: {first}", "retention_b": f"{retention}: {second}"}
         view = view.rename(columns=names | {"ltv_a": f"LTV: {first}", "ltv_b": f"LTV: {second}"})
-        shares = dict.fromkeys(names.values(), lambda v: written("retention", v))
+        shares = dict.fromkeys(names.values(), lambda v: formatting.percent(v, lang))
         out.print(_frame_table(view, _t("cli_versus", lang, a=first, b=second), shares, lang=lang))
-        for metric in ("retention", "ltv"):
-            low, high = info[f"{metric}_interval"]
-            out.print(
-                i18n.text(
-                    "compare_beyond_chance" if info[f"{metric}_significant"] else "compare_within_chance",
-                    lang,
-                    what=i18n.text(f"col_{metric}", lang),
-                    age=info["age"],
-                    diff=written(metric, info[f"{metric}_diff"]),
-                    low=written(metric, low),
-                    high=written(metric, high),
-                )
-            )
+        for sentence in comparison_sentences(info, lang):
+            out.print(sentence)
 
     _emit(table, fmt, out_file, show)
 
@@ -2017,8 +2016,6 @@ def retainer_ltv(
     as_json: JsonOpt = False,
 ) -> None:
     """Client LTV: months retained, what each client paid, expected value (sBG), what a client may cost."""
-    import pandas as pd
-
     from ltvkit import i18n
 
     lang = i18n.check_lang(lang or _current_lang())
@@ -2027,38 +2024,9 @@ def retainer_ltv(
         _print_json(book.to_dict(lang))
         return
     _retainer_headline(book, lang)
-    table = Table(title=i18n.text("retainer_clients", lang), title_justify="left")
-    for key in ("client", "fee", "start", "end", "months", "value", "expected"):
-        table.add_column(i18n.text(f"rc_{key}", lang), justify="left" if key == "client" else "right")
-    for c in book.clients.itertuples(index=False):
-        table.add_row(
-            Text(str(c.name if isinstance(c.name, str) else c.client_id)),
-            i18n.money(c.fee, c.currency, lang, digits=2),
-            i18n.day(c.start, lang),
-            i18n.day(c.end, lang) if c.status == "ended" else i18n.text("retainer_active", lang),
-            i18n.number(c.months, lang, digits=2),
-            i18n.money(c.value, c.currency, lang, digits=2),
-            "" if pd.isna(c.expected_ltv) else i18n.money(c.expected_ltv, c.currency, lang),
-        )
-    out.print(table)
-    for v in book.values:
-        if pd.isna(v.expected_ltv):  # no client has left yet: a note says why
-            continue
-        money = lambda x, v=v: i18n.money(x, v.currency, lang)  # noqa: E731
-        out.print(
-            i18n.text(
-                "retainer_value",
-                lang,
-                currency=v.currency,
-                ltv=money(v.expected_ltv),
-                low=money(v.low),
-                high=money(v.high),
-                interval=i18n.percent(v.interval, lang, digits=0),
-                margin=i18n.percent(v.margin, lang, digits=0),
-                cac=money(v.affordable_cac),
-                within=" / ".join(money(x) for x in v.affordable_within.values()),
-            )
-        )
+    out.print(_shown_table(book.client_table(lang)))
+    for sentence in book.sentences(lang)["values"]:
+        out.print(sentence)
     table = Table(title=i18n.text("retainer_by_billing", lang), title_justify="left")
     for key in ("billing", "clients", "ended", "average"):
         table.add_column(i18n.text(f"rc_{key}", lang), justify="left" if key == "billing" else "right")
@@ -2072,19 +2040,7 @@ def retainer_ltv(
         )
     out.print(table)
     if len(book.acquisition):
-        table = Table(title=i18n.text("retainer_acquisition", lang), title_justify="left")
-        for key in ("source", "spend", "won", "cac", "affordable", "payback"):
-            table.add_column(i18n.text(f"rc_{key}", lang), justify="left" if key == "source" else "right")
-        for a in book.acquisition.itertuples(index=False):
-            table.add_row(
-                Text(str(a.source)),
-                i18n.money(a.spend, a.currency, lang),
-                str(a.clients),
-                "" if pd.isna(a.cac) else i18n.money(a.cac, a.currency, lang),
-                "" if pd.isna(a.affordable_cac) else i18n.money(a.affordable_cac, a.currency, lang),
-                "" if pd.isna(a.payback_month) else str(int(a.payback_month)),
-            )
-        out.print(table)
+        out.print(_shown_table(book.acquisition_table(lang)))
     _retainer_notes(book, lang)
 
 
@@ -2097,8 +2053,6 @@ def retainer_metrics(
     as_json: JsonOpt = False,
 ) -> None:
     """The agency by month: MRR and its movements, client churn, net revenue retention, client survival."""
-    import pandas as pd
-
     from ltvkit import i18n
 
     lang = i18n.check_lang(lang or _current_lang())
@@ -2108,51 +2062,25 @@ def retainer_metrics(
         _print_json({key: everything[key] for key in ("as_of", "months", "survival", "notes")})
         return
     _retainer_headline(book, lang)
-    money_keys = ("mrr", "new", "expansion", "contraction", "churned")
-    for currency, months in book.months.groupby("currency"):
-        booked = ("billed", "paid") if months[["billed", "paid"]].to_numpy().any() else ()
-        table = Table(title=i18n.text("retainer_months", lang, currency=currency), title_justify="left")
-        for key in ("month", *money_keys, "churn_rate", "nrr", *booked):
-            table.add_column(i18n.text(f"rc_{key}", lang), justify="left" if key == "month" else "right")
-        for row in months.itertuples(index=False):
-            shares = [getattr(row, k) for k in ("churn_rate", "nrr")]
-            table.add_row(
-                i18n.month(row.month, lang),
-                *(i18n.money(getattr(row, k), str(currency), lang) for k in money_keys),
-                *("" if pd.isna(v) else i18n.percent(v, lang) for v in shares),
-                *(i18n.money(getattr(row, k), str(currency), lang) for k in booked),
-            )
-        out.print(table)
+    for shown in book.month_tables(lang):
+        out.print(_shown_table(shown))
     _retainer_notes(book, lang)
 
 
-def _retainer_headline(book: Any, lang: str) -> None:
-    from ltvkit import i18n
+def _shown_table(shown: Any) -> Table:
+    """A table of formatted cells (:class:`~ltvkit.service.retainer.Shown`), its first column names."""
+    table = Table(title=shown.title, title_justify="left")
+    for i, head in enumerate(shown.heads):
+        table.add_column(head, justify="right" if i else "left")
+    for row in shown.rows:
+        table.add_row(Text(row[0]), *row[1:])
+    return table
 
-    clients = book.clients
-    out.print(
-        i18n.text(
-            "retainer_headline",
-            lang,
-            clients=len(clients),
-            active=int((clients["status"] == "active").sum()),
-            as_of=i18n.day(book.as_of, lang),
-        )
-    )
-    survival = book.survival
-    reach = {
-        f"m{t}": i18n.text("retainer_not_yet", lang) if share is None else i18n.percent(share, lang, digits=0)
-        for t, share in survival.reaching.items()
-    }
-    out.print(
-        i18n.text(
-            "retainer_lifetime",
-            lang,
-            months=i18n.number(survival.average_months, lang, digits=1),
-            bound=i18n.text("retainer_lower_bound", lang) if survival.is_lower_bound else "",
-            **reach,
-        )
-    )
+
+def _retainer_headline(book: Any, lang: str) -> None:
+    said = book.sentences(lang)
+    out.print(said["headline"])
+    out.print(said["lifetime"])
 
 
 def _retainer_notes(book: Any, lang: str) -> None:

@@ -113,6 +113,84 @@ TEXT: dict[str, dict[str, str]] = {
         "ru": "не менее {floor} дней заказов (сейчас {now})",
         "uk": "щонайменше {floor} днів замовлень (зараз {now})",
     },
+    # the LTV to use for CAC (service.summary.headline_ltv): CLI summary, report headline, dashboard overview
+    "headline_title": {
+        "en": "LTV to use for CAC",
+        "ru": "LTV для расчёта CAC",
+        "uk": "LTV для розрахунку CAC",
+    },
+    "headline_horizon_months": {
+        "en": "over {months} months from the first purchase",
+        "ru": "за {months} мес. с первой покупки",
+        "uk": "за {months} міс. з першої покупки",
+    },
+    "headline_horizon_lifetime": {
+        "en": "over the expected lifetime ({years} years)",
+        "ru": "за ожидаемый срок жизни ({years} года)",
+        "uk": "за очікувану тривалість життя ({years} року)",
+    },
+    "headline_margin": {
+        "en": "at a margin of {margin}",
+        "ru": "при марже {margin}",
+        "uk": "за маржі {margin}",
+    },
+    "headline_no_margin": {
+        "en": "on revenue (no margin given: multiply by your margin)",
+        "ru": "по выручке (маржа не задана: умножьте на свою маржу)",
+        "uk": "за виручкою (маржу не задано: помножте на свою маржу)",
+    },
+    "headline_terms": {
+        "en": "{horizon}, {margin}; at LTV:CAC = {target} a customer may cost up to {max_cac} to win",
+        "ru": "{horizon}, {margin}; при LTV:CAC = {target} привлечение клиента может стоить до {max_cac}",
+        "uk": "{horizon}, {margin}; за LTV:CAC = {target} залучення клієнта може коштувати до {max_cac}",
+    },
+    "headline_why_model": {
+        "en": "How it was chosen: the models' value of a customer over the first {months} months (BG/NBD for "
+        "purchases, Gamma-Gamma for the check), as the data support the models; the months young customers "
+        "have not lived yet are predicted.",
+        "ru": "Как выбрано: ценность клиента за первые {months} мес. по моделям (BG/NBD — покупки, "
+        "Gamma-Gamma — чек), так как данных для моделей хватает; месяцы, которые молодые клиенты ещё не "
+        "прожили, спрогнозированы.",
+        "uk": "Як обрано: цінність клієнта за перші {months} міс. за моделями (BG/NBD — покупки, Gamma-Gamma "
+        "— чек), бо даних для моделей вистачає; місяці, яких молоді клієнти ще не прожили, спрогнозовано.",
+    },
+    "headline_fair": {
+        "en": "The data support the models only with care: go by the interval, not the single figure.",
+        "ru": "Данных хватает лишь с осторожностью: ориентируйтесь на интервал, а не на одну цифру.",
+        "uk": "Даних вистачає лише з обережністю: орієнтуйтеся на інтервал, а не на одну цифру.",
+    },
+    "headline_why_thin": {
+        "en": "How it was chosen: the formula average check × purchases a year × expected lifetime "
+        "(Kaplan–Meier), as the data are too few for the models.",
+        "ru": "Как выбрано: формула средний чек × покупок в год × ожидаемый срок жизни (Каплан — Мейер), так "
+        "как данных для моделей слишком мало.",
+        "uk": "Як обрано: формула середній чек × покупок на рік × очікувана тривалість життя "
+        "(Каплан — Мейєр), бо даних для моделей замало.",
+    },
+    "headline_why_failed": {
+        "en": "How it was chosen: the formula average check × purchases a year × expected lifetime "
+        "(Kaplan–Meier), as the models could not be fitted on these data.",
+        "ru": "Как выбрано: формула средний чек × покупок в год × ожидаемый срок жизни (Каплан — Мейер), так "
+        "как модели не удалось подобрать на этих данных.",
+        "uk": "Як обрано: формула середній чек × покупок на рік × очікувана тривалість життя "
+        "(Каплан — Мейєр), бо моделі не вдалося підібрати на цих даних.",
+    },
+    "headline_why_off": {
+        "en": "How it was chosen: the formula average check × purchases a year × expected lifetime "
+        "(Kaplan–Meier), as the models were not run this time.",
+        "ru": "Как выбрано: формула средний чек × покупок в год × ожидаемый срок жизни (Каплан — Мейер), так "
+        "как модели в этот раз не запускались.",
+        "uk": "Як обрано: формула середній чек × покупок на рік × очікувана тривалість життя "
+        "(Каплан — Мейєр), бо моделі цього разу не запускалися.",
+    },
+    "headline_formula_caveat": {
+        "en": "Caveat: the formula assumes customers keep buying as they have so far, for as long as the "
+        "survival estimate says; on a short history it is a rough guide.",
+        "ru": "Оговорка: формула предполагает, что клиенты и дальше покупают, как до сих пор, столько, "
+        "сколько даёт оценка дожития; на короткой истории это грубый ориентир.",
+        "uk": "Застереження: формула припускає, що клієнти й далі купують, як досі, стільки, скільки дає "
+        "оцінка дожиття; на короткій історії це грубий орієнтир.",
+    },
     "regularization_thin_data": {
         "en": (
             "Few customers to learn from ({customers} customers, {informative} of them bought again; firm "
@@ -1068,8 +1146,8 @@ TEXT: dict[str, dict[str, str]] = {
     "ic_due": {"en": "due", "ru": "к оплате до", "uk": "сплатити до"},
     "retainer_headline": {
         "en": "{clients} clients ({active} active) on {as_of}; months counted by calendar months",
-        "ru": "{clients} клиентов ({active} активных) на {as_of}; месяцы считаются календарными",
-        "uk": "{clients} клієнтів ({active} активних) на {as_of}; місяці рахуються календарними",
+        "ru": "Клиентов: {clients} (активных: {active}) на {as_of}; месяцы считаются календарными",
+        "uk": "Клієнтів: {clients} (активних: {active}) на {as_of}; місяці рахуються календарними",
     },
     "retainer_lifetime": {
         "en": "Clients stay {months} months on average{bound}; reach 3 months: {m3}, 6: {m6}, 12: {m12}",
@@ -1105,6 +1183,23 @@ TEXT: dict[str, dict[str, str]] = {
         ),
     },
     "retainer_clients": {"en": "Clients", "ru": "Клиенты", "uk": "Клієнти"},
+    "retainer_section_note": {
+        "en": "From the contracts, invoices and payments imported: recurring revenue (MRR) by month with "
+        "its movements, the share of clients who left, net revenue retention (NRR: this month's MRR from "
+        "last month's clients over last month's MRR), how long clients stay (Kaplan–Meier: clients still "
+        "with you count for as long as they have been) and what a new client is worth. Months are calendar "
+        "months; a first month is prorated by working days.",
+        "ru": "По загруженным договорам, счетам и оплатам: регулярная выручка (MRR) по месяцам и её "
+        "движение, доля ушедших клиентов, удержание выручки (NRR: MRR этого месяца от клиентов прошлого "
+        "месяца к MRR прошлого месяца), сколько клиенты остаются (Каплан — Мейер: клиенты, которые ещё с "
+        "вами, учитываются столько, сколько уже пробыли) и сколько стоит новый клиент. Месяцы — "
+        "календарные; первый месяц пропорционален рабочим дням.",
+        "uk": "За завантаженими договорами, рахунками й оплатами: регулярний дохід (MRR) за місяцями та "
+        "його рух, частка клієнтів, що пішли, утримання доходу (NRR: MRR цього місяця від клієнтів "
+        "минулого місяця до MRR минулого місяця), скільки клієнти залишаються (Каплан — Мейєр: клієнти, "
+        "які ще з вами, враховуються стільки, скільки вже пробули) і скільки вартий новий клієнт. Місяці — "
+        "календарні; перший місяць пропорційний робочим дням.",
+    },
     "retainer_months": {
         "en": "Monthly recurring revenue, {currency}",
         "ru": "Ежемесячная регулярная выручка (MRR), {currency}",
@@ -2246,21 +2341,70 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "col_ltv_diff": {"en": "LTV: difference", "ru": "LTV: разница", "uk": "LTV: різниця"},
     "compare_beyond_chance": {
-        "en": "{what} at month {age}: the second differs by {diff} (90% interval {low} … {high}), "
-        "beyond chance.",
-        "ru": "{what} на {age}-м месяце: у второй группы на {diff} (90% интервал {low} … {high}) — "
+        "en": "{what} at month {age}: the second group less the first is {diff} (90% interval {low} … "
+        "{high}), beyond chance.",
+        "ru": "{what} на {age}-м месяце: вторая группа минус первая — {diff} (90% интервал {low} … {high}), "
         "это не случайность.",
-        "uk": "{what} на {age}-му місяці: у другої групи на {diff} (90% інтервал {low} … {high}) — "
+        "uk": "{what} на {age}-му місяці: друга група мінус перша — {diff} (90% інтервал {low} … {high}), "
         "це не випадковість.",
     },
     "compare_within_chance": {
-        "en": "{what} at month {age}: the second differs by {diff} (90% interval {low} … {high}), "
-        "within chance: no difference can be claimed yet.",
-        "ru": "{what} на {age}-м месяце: у второй группы на {diff} (90% интервал {low} … {high}) — "
-        "в пределах случайности, разницу пока утверждать нельзя.",
-        "uk": "{what} на {age}-му місяці: у другої групи на {diff} (90% інтервал {low} … {high}) — "
-        "у межах випадковості, різницю поки стверджувати не можна.",
+        "en": "{what} at month {age}: the second group less the first is {diff} (90% interval {low} … "
+        "{high}), within chance: no difference can be claimed yet.",
+        "ru": "{what} на {age}-м месяце: вторая группа минус первая — {diff} (90% интервал {low} … {high}), "
+        "в пределах случайности: разницу пока утверждать нельзя.",
+        "uk": "{what} на {age}-му місяці: друга група мінус перша — {diff} (90% інтервал {low} … {high}), "
+        "у межах випадковості: різницю поки стверджувати не можна.",
     },
+    "percentage_points": {"en": "{value} pp", "ru": "{value} п. п.", "uk": "{value} в. п."},
+    # the cohort comparison (service.comparison.compare): report section, dashboard cohorts page
+    "compare_title": {
+        "en": "Comparing two groups",
+        "ru": "Сравнение двух групп",
+        "uk": "Порівняння двох груп",
+    },
+    "compare_note": {
+        "en": "Two groups of customers side by side at equal ages: retention (the share who bought in that "
+        "month) and LTV (revenue per customer so far). A difference is the second group's figure less the "
+        "first's; its 90% interval comes from resampling the customers, so a difference whose interval "
+        "holds zero may be chance.",
+        "ru": "Две группы клиентов рядом, в одном и том же возрасте: удержание (доля купивших в этом месяце) "
+        "и LTV (выручка на клиента к этому месяцу). Разница — показатель второй группы минус первой; её 90% "
+        "интервал получен перевыборкой клиентов, и если он включает ноль, разница может быть случайной.",
+        "uk": "Дві групи клієнтів поруч, в одному й тому самому віці: утримання (частка тих, хто купив цього "
+        "місяця) і LTV (виручка на клієнта до цього місяця). Різниця — показник другої групи мінус першої; "
+        "її 90% інтервал отримано перевибіркою клієнтів, і якщо він містить нуль, різниця може бути "
+        "випадковою.",
+    },
+    "compare_chosen_cohorts": {
+        "en": "Compared by default: the two largest of the {recent} latest cohorts observed for at least "
+        "{age} months, {first} ({n1} customers) and {second} ({n2} customers).",
+        "ru": "По умолчанию сравниваются две крупнейшие из {recent} последних когорт, за которыми наблюдали "
+        "не меньше {age} мес.: {first} (клиентов: {n1}) и {second} (клиентов: {n2}).",
+        "uk": "За замовчуванням порівнюються дві найбільші з {recent} останніх когорт, за якими спостерігали "
+        "щонайменше {age} міс.: {first} (клієнтів: {n1}) і {second} (клієнтів: {n2}).",
+    },
+    "compare_chosen_groups": {
+        "en": "Compared by default: the two largest groups by {split} ({n1} and {n2} customers).",
+        "ru": "По умолчанию сравниваются две крупнейшие группы ({split}): клиентов {n1} и {n2}.",
+        "uk": "За замовчуванням порівнюються дві найбільші групи ({split}): клієнтів {n1} і {n2}.",
+    },
+    "compare_split_channel": {"en": "channel", "ru": "каналы", "uk": "канали"},
+    "compare_split_first_product": {"en": "first product", "ru": "первые продукты", "uk": "перші продукти"},
+    "compare_split_utm_source": {"en": "traffic source", "ru": "источники трафика", "uk": "джерела трафіку"},
+    "compare_split_utm_medium": {"en": "traffic type", "ru": "типы трафика", "uk": "типи трафіку"},
+    "compare_split_utm_campaign": {"en": "campaign", "ru": "кампании", "uk": "кампанії"},
+    "compare_by": {"en": "Compare", "ru": "Что сравнить", "uk": "Що порівняти"},
+    "compare_cohorts": {"en": "two cohorts", "ru": "две когорты", "uk": "дві когорти"},
+    "compare_first": {"en": "First", "ru": "Первая группа", "uk": "Перша група"},
+    "compare_second": {"en": "Second", "ru": "Вторая группа", "uk": "Друга група"},
+    "compare_none": {
+        "en": "Nothing to compare yet: two groups of customers observed for at least a month are needed.",
+        "ru": "Пока нечего сравнивать: нужны две группы клиентов, за которыми наблюдали хотя бы месяц.",
+        "uk": "Поки нічого порівнювати: потрібні дві групи клієнтів, за якими спостерігали хоча б місяць.",
+    },
+    "compare_interval": {"en": "90% interval", "ru": "90% интервал", "uk": "90% інтервал"},
+    "compare_difference": {"en": "Difference", "ru": "Разница", "uk": "Різниця"},
     "caveat_mostly_predicted": {
         "en": "mostly predicted: the group is young",
         "ru": "в основном прогноз: группа молодая",

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 
-# words that stay as they are in Russian and Ukrainian: abbreviations, model names, the product's name
-ALLOWED = set("LTV CAC CSV RFM BG NBD Gamma ltvkit EN RU UK id email XLSX TSV JSON Parquet lines API".split())
+# words that stay as they are in Russian and Ukrainian: abbreviations, model names, the product's name,
+# currency codes
+ALLOWED = set(
+    "LTV CAC CSV RFM BG NBD Gamma ltvkit EN RU UK id email XLSX TSV JSON Parquet lines API MRR NRR "
+    "USD EUR RUB UAH".split()
+)
 SNAKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
 LATIN = re.compile(r"[A-Za-z][A-Za-z']*")
 

@@ -28,7 +28,7 @@ import pandas as pd
 
 from ltvkit.analytics.definitions import REVENUE_STATUSES, is_purchase, net_revenue
 from ltvkit.choices import METRICS, SPLITS
-from ltvkit.errors import ParameterError
+from ltvkit.errors import MissingDataError, ParameterError
 
 Period = Literal["month", "week"]
 Metric = Literal["customers", "retention", "revenue", "ltv", "orders"]
@@ -267,21 +267,23 @@ def compare_cohorts(
     else:
         labels, key = [first, second], people[split]
     chosen = people.filter(key.isin(labels)).mutate(group=key)
-    members = chosen.select("customer_id", "cohort", "group").execute()
+    activity = cohort_activity(orders, currency=currency, period=period)
+    activity = activity.filter(activity.ordered_at.date() <= end)
+    mine = activity.inner_join(chosen.select("customer_id", "group"), "customer_id")
+    # one query: every chosen customer has a row (the first purchase, at age 0), so the members are in it
+    cells = (
+        mine.group_by(["customer_id", "cohort", "group", "age"])
+        .aggregate(active=mine.purchase.any(), revenue=mine.net.sum())
+        .execute()
+    )
+    members = cells[["customer_id", "cohort", "group"]].drop_duplicates("customer_id")
+    members = members.sort_values("customer_id", kind="stable").reset_index(drop=True)
     if split is None:
         members["group"] = pd.to_datetime(members["group"]).dt.date
     found = set(members["group"])
     missing = [given for given, label in zip((first, second), labels, strict=True) if label not in found]
     if missing:
-        raise ParameterError(f"no customers in {', '.join(missing)}")
-    activity = cohort_activity(orders, currency=currency, period=period)
-    activity = activity.filter(activity.ordered_at.date() <= end)
-    mine = activity.inner_join(chosen.select("customer_id"), "customer_id")
-    cells = (
-        mine.group_by(["customer_id", "age"])
-        .aggregate(active=mine.purchase.any(), revenue=mine.net.sum())
-        .execute()
-    )
+        raise MissingDataError(f"no customers in {', '.join(missing)}")
     members["max_age"] = _observed_ages(members["cohort"], period, end).to_numpy()
     groups = [members[members["group"] == label].reset_index(drop=True) for label in labels]
     last = int(min(g["max_age"].max() for g in groups))

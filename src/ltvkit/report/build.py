@@ -19,6 +19,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader
 
 from ltvkit import formatting, i18n
+from ltvkit.report import sections
 from ltvkit.report.security import inline_script, json_script, report_policy
 
 MAX_COHORTS = 24  # rows of the heatmaps: the most recent cohorts
@@ -201,6 +202,9 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
             if data["other_currencies"]
             else "",
             tiles=tiles,
+            headline=sections.headline(data, lang),
+            comparison=sections.comparison(data, lang),
+            retainers=sections.retainers(data, lang),
             expected_breakdown=t(
                 "expected_breakdown",
                 aov=money(expected["aov"]),

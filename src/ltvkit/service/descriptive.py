@@ -5,6 +5,7 @@ the CLI prints and the API serves; both call these and compose nothing themselve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -149,6 +150,7 @@ class Predicted:
     horizon_months: float
     table: pd.DataFrame
     notes: list[str]
+    overall: dict[str, Any] | None = None
 
 
 def predicted_ltv(
@@ -161,13 +163,15 @@ def predicted_ltv(
     currency: str | None = None,
     analysis: Analysis | None = None,
     regularization: str = "auto",
+    overall: bool = False,
 ) -> Predicted:
     """What a customer of each group is worth over ``horizon_months`` from the first purchase, young groups
     extrapolated by the fitted models (:func:`~ltvkit.service.valuation.group_ltv`), and so what CAC each can
     bear at LTV:CAC = ``target``; by channel, with the CAC actually paid and how far above or below the
     maximum it is. A caller with an :class:`Analysis` of the same orders passes it (``analysis``), so the
     CAC reuses its tables. ``regularization``: how the models are fitted (auto, none or map, see
-    :func:`~ltvkit.service.valuation.regularization_setting`)."""
+    :func:`~ltvkit.service.valuation.regularization_setting`). With ``overall``, every customer as one group
+    too (``Predicted.overall``, from the same fit)."""
     data = analysis or Analysis(tables, currency=currency)
     with collect_notes() as notes:
         table, info = group_ltv(
@@ -178,10 +182,11 @@ def predicted_ltv(
             target_ratio=target,
             currency=data.currency,
             regularization=regularization,
+            overall=overall,
         )
     notes += info.get("notes", [])
     if by == "channel" and not data.spend_by_month.empty:
         paid = data.cac(horizon=int(horizon_months), target_ratio=target)[0][["channel", "cac"]]
         table = table.merge(paid, on="channel", how="left")
         table["over_max_cac"] = table["cac"] - table["max_cac"]
-    return Predicted(data.currency, by, horizon_months, table, notes)
+    return Predicted(data.currency, by, horizon_months, table, notes, info.get("overall"))

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ltvkit import i18n
 from ltvkit.analytics.channels import chained_curves
 from ltvkit.analytics.cohorts import cohort_matrix
 from ltvkit.data.sources import Tables
+from ltvkit.data.workspace import Workspace
 from ltvkit.errors import ParameterError
 from ltvkit.progress import step
 from ltvkit.report.build import CURVE_COHORTS, MAX_AGE, MAX_COHORTS, TARGET_RATIO, render, write_report
 from ltvkit.serialize import jsonable
 from ltvkit.service.actions import actions_of
 from ltvkit.service.analysis import Analysis
+from ltvkit.service.comparison import Comparison, compare
 from ltvkit.service.descriptive import predicted_ltv
+from ltvkit.service.retainer import client_book
+from ltvkit.service.summary import headline_ltv
 from ltvkit.service.whatif import scenarios as plan
 from ltvkit.whatif.scenarios import Scenario
 
@@ -29,21 +36,31 @@ def report_data(
     margin: float | None = None,
     scenarios: list[Scenario] | None = None,
     predictions: bool = True,
+    as_of: dt.date | None = None,
 ) -> dict[str, Any]:
     """Every figure the report shows, for one currency (the largest by revenue unless given); with
     ``scenarios``, their what-if table too; with ``predictions``, the predicted LTV and the CAC each
-    channel can bear (the models read their own statistics: a few more engine queries). The descriptive
-    figures come from one :class:`Analysis`, so the shared tables are read from the engine once (a
-    source's mapped orders too)."""
+    channel can bear, and the models' LTV as the one to use for CAC when the data support them (the models
+    read their own statistics: a few more engine queries). The descriptive figures come from one
+    :class:`Analysis`, so the shared tables are read from the engine once (a source's mapped orders too);
+    the comparison of two groups adds one query. A workspace with retainer clients adds its client book as
+    of ``as_of`` (today)."""
     with Analysis(ws, currency=currency, keep=True) as data:
-        return _figures(data, margin=margin, scenarios=scenarios, predictions=predictions)
+        return _figures(data, ws, margin=margin, scenarios=scenarios, predictions=predictions, as_of=as_of)
 
 
 def _figures(
-    data: Analysis, *, margin: float | None, scenarios: list[Scenario] | None, predictions: bool
+    data: Analysis,
+    ws: Tables,
+    *,
+    margin: float | None,
+    scenarios: list[Scenario] | None,
+    predictions: bool,
+    as_of: dt.date | None,
 ) -> dict[str, Any]:
     code = data.currency
     summary = data.ltv(margin=margin)
+    comparison = compare(data.tables, analysis=data)
     cohorts = data.cohort_table()
     recent = sorted(cohorts["cohort"].unique())[-MAX_COHORTS:]
     recent_table = cohorts[cohorts["cohort"].isin(recent) & (cohorts["age"] <= MAX_AGE)]
@@ -61,8 +78,13 @@ def _figures(
     curve_cohorts = heat["ltv"].iloc[-CURVE_COHORTS:].dropna(axis=1, how="all")
     lorenz, gini = data.lorenz()
     cac = data.cac(margin=margin, target_ratio=TARGET_RATIO)[0] if not data.spend_by_month.empty else None
-    predicted, model_notes = _predicted_by_channel(data, margin) if predictions else (None, [])
     first = actions_of(data, summary, margin=margin, target=TARGET_RATIO)  # no engine query: shared tables
+    predicted, model_notes, everyone = (
+        _predicted_by_channel(data, margin) if predictions else (None, [], None)
+    )
+    headline = headline_ltv(
+        data.tables, margin=margin, models=predictions, analysis=data, ltv=summary, fitted=everyone, fit=False
+    )
     what_if = None
     if scenarios:
         planned = plan(
@@ -106,15 +128,47 @@ def _figures(
             "cac": cac.to_dict(orient="records") if cac is not None else None,
             "predicted": predicted,
             "actions": first.views(),
+            "headline": headline.to_dict() | {"texts": {lang: headline.texts(lang) for lang in i18n.LOCALES}},
+            "comparison": None
+            if comparison is None
+            else comparison.to_dict()
+            | {"texts": {lang: _comparison_texts(comparison, lang) for lang in i18n.LOCALES}},
+            "retainers": _retainers(ws, as_of),
         }
     )
 
 
+def _comparison_texts(comparison: Comparison, lang: str) -> dict[str, Any]:
+    """What the comparison section says in ``lang``: the groups' names, how they were chosen, the verdict."""
+    return {
+        "names": list(comparison.names(lang)),
+        "how_chosen": comparison.how_chosen(lang),
+        "sentences": comparison.sentences(lang),
+    }
+
+
+def _retainers(ws: Tables, as_of: dt.date | None) -> dict[str, Any] | None:
+    """The client book of a workspace with retainer clients (None for a source, or no clients), its notes
+    in every language."""
+    if not isinstance(ws, Workspace) or not ws.count("clients"):
+        return None
+    book = client_book(ws, as_of=as_of)
+
+    def shown(lang: str) -> dict[str, Any]:
+        tables = [*book.month_tables(lang), book.client_table(lang)]
+        if len(book.acquisition):
+            tables.append(book.acquisition_table(lang))
+        return book.sentences(lang) | {"tables": [asdict(table) for table in tables]}
+
+    return book.to_dict() | {"texts": {lang: shown(lang) for lang in i18n.LOCALES}}
+
+
 def _predicted_by_channel(
     data: Analysis, margin: float | None
-) -> tuple[list[dict[str, Any]] | None, list[str]]:
-    """Predicted 12-month LTV and max CAC per channel with intervals, or None with the reason as a note when
-    the data cannot support a model (no repeat purchase yet, too little history)."""
+) -> tuple[list[dict[str, Any]] | None, list[str], dict[str, Any] | None]:
+    """Predicted 12-month LTV and max CAC per channel with intervals, and of every customer (the LTV to use
+    for CAC); or None with the reason as a note when the data cannot support a model (no repeat purchase
+    yet, too little history)."""
     try:
         found = predicted_ltv(
             data.tables,
@@ -123,10 +177,11 @@ def _predicted_by_channel(
             target=TARGET_RATIO,
             currency=data.currency,
             analysis=data,
+            overall=True,
         )
     except ParameterError as exc:
-        return None, [str(exc)]
-    return found.table.to_dict(orient="records"), found.notes
+        return None, [str(exc)], None
+    return found.table.to_dict(orient="records"), found.notes, found.overall
 
 
 def build_reports(

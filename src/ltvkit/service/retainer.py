@@ -10,12 +10,13 @@ The edges (CLI, API, report) call :func:`invoice_plan`, :func:`invoice_calendar`
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ltvkit import i18n
 from ltvkit.data.workspace import ImportAccount, Workspace
 from ltvkit.retainer.calendar import Overrides, Weekdays, WorkCalendar
 from ltvkit.retainer.clients import client_lifetimes
@@ -35,6 +36,7 @@ from ltvkit.retainer.value import (
 from ltvkit.serialize import jsonable, records
 
 FEW_PER_HABIT = 10
+MODEL_NOTE = "retainer_note_model"  # a note of the retention model's fit: its English text as it is
 CLIENT_VIEW = [
     "client_id",
     "name",
@@ -115,8 +117,123 @@ class ClientBook:
         """Every note (the book's and the retention fit's) in ``lang``."""
         return [note.text(lang) for note in self.notes + self.retention.notes]
 
+    def sentences(self, lang: str = "en") -> dict[str, Any]:
+        """The book in words in ``lang``: ``headline`` (clients, active, as of), ``lifetime`` (average
+        months a client stays, the share reaching 3, 6 and 12 months), ``values`` (per currency with an
+        estimate: a new client's expected LTV with its interval and what one may cost to win) and
+        ``notes`` (and ``english_notes``: the retention model's own, in English); the CLI, the report and
+        the dashboard show these."""
+        survival = self.survival
+        reach = {
+            f"m{months}": i18n.text("retainer_not_yet", lang)
+            if share is None
+            else i18n.percent(share, lang, digits=0)
+            for months, share in survival.reaching.items()
+        }
+        values = []
+        for v in self.values:
+            if pd.isna(v.expected_ltv):  # no client has left yet: a note says why
+                continue
+
+            def money(x: float, code: str = v.currency) -> str:
+                return i18n.money(x, code, lang)
+
+            values.append(
+                i18n.text(
+                    "retainer_value",
+                    lang,
+                    currency=v.currency,
+                    ltv=money(v.expected_ltv),
+                    low=money(v.low),
+                    high=money(v.high),
+                    interval=i18n.percent(v.interval, lang, digits=0),
+                    margin=i18n.percent(v.margin, lang, digits=0),
+                    cac=money(v.affordable_cac),
+                    within=" / ".join(money(x) for x in v.affordable_within.values()),
+                )
+            )
+        return {
+            "headline": i18n.text(
+                "retainer_headline",
+                lang,
+                clients=i18n.number(len(self.clients), lang),
+                active=i18n.number(int((self.clients["status"] == "active").sum()), lang),
+                as_of=i18n.day(self.as_of, lang),
+            ),
+            "lifetime": i18n.text(
+                "retainer_lifetime",
+                lang,
+                months=i18n.number(survival.average_months, lang, digits=1),
+                bound=i18n.text("retainer_lower_bound", lang) if survival.is_lower_bound else "",
+                **reach,
+            ),
+            "values": values,
+            "notes": [
+                note.text(lang) for note in self.notes + self.retention.notes if note.key != MODEL_NOTE
+            ],
+            "english_notes": [note.text(lang) for note in self.retention.notes if note.key == MODEL_NOTE],
+        }
+
+    def client_table(self, lang: str = "en") -> Shown:
+        """Each client: name, fee, start, end (or active), months retained, paid value, expected LTV."""
+        rows = [
+            [
+                str(c.name if isinstance(c.name, str) else c.client_id),
+                i18n.money(c.fee, c.currency, lang, digits=2),
+                i18n.day(c.start, lang),
+                i18n.day(c.end, lang) if c.status == "ended" else i18n.text("retainer_active", lang),
+                i18n.number(c.months, lang, digits=2),
+                i18n.money(c.value, c.currency, lang, digits=2),
+                "" if pd.isna(c.expected_ltv) else i18n.money(c.expected_ltv, c.currency, lang),
+            ]
+            for c in self.clients.itertuples(index=False)
+        ]
+        heads = ("client", "fee", "start", "end", "months", "value", "expected")
+        return Shown(i18n.text("retainer_clients", lang), _heads(heads, lang), rows)
+
+    def month_tables(self, lang: str = "en") -> list[Shown]:
+        """Per currency, each month: MRR, new, expansion, contraction and churned MRR, client churn, NRR
+        (and billed and paid, when the book has invoices)."""
+        money_keys = ("mrr", "new", "expansion", "contraction", "churned")
+        shown = []
+        for currency, months in self.months.groupby("currency"):
+            code = str(currency)
+            booked = ("billed", "paid") if months[["billed", "paid"]].to_numpy().any() else ()
+            rows = [
+                [
+                    i18n.month(row.month, lang),
+                    *(i18n.money(getattr(row, k), code, lang) for k in money_keys),
+                    *("" if pd.isna(v) else i18n.percent(v, lang) for v in (row.churn_rate, row.nrr)),
+                    *(i18n.money(getattr(row, k), code, lang) for k in booked),
+                ]
+                for row in months.itertuples(index=False)
+            ]
+            heads = _heads(("month", *money_keys, "churn_rate", "nrr", *booked), lang)
+            shown.append(Shown(i18n.text("retainer_months", lang, currency=code), heads, rows, named=False))
+        return shown
+
+    def acquisition_table(self, lang: str = "en") -> Shown:
+        """Per source of spend: spend, clients won, CAC, the affordable CAC and its payback month."""
+
+        def money(value: float, code: str) -> str:
+            return "" if pd.isna(value) else i18n.money(value, code, lang)
+
+        rows = [
+            [
+                str(a.source),
+                money(a.spend, a.currency),
+                i18n.number(a.clients, lang),
+                money(a.cac, a.currency),
+                money(a.affordable_cac, a.currency),
+                "" if pd.isna(a.payback_month) else i18n.number(a.payback_month, lang),
+            ]
+            for a in self.acquisition.itertuples(index=False)
+        ]
+        heads = _heads(("source", "spend", "won", "cac", "affordable", "payback"), lang)
+        return Shown(i18n.text("retainer_acquisition", lang), heads, rows)
+
     def to_dict(self, lang: str = "en") -> dict[str, Any]:
-        """Everything as JSON-ready values, the notes in ``lang``."""
+        """Everything as JSON-ready values, the notes and ``sentences`` in ``lang``."""
         result: dict[str, Any] = jsonable(
             {
                 "as_of": self.as_of,
@@ -129,13 +246,32 @@ class ClientBook:
                 "values": [v.to_dict() for v in self.values],
                 "by_billing": self.by_billing,
                 "notes": self.texts(lang),
+                "sentences": self.sentences(lang),
             }
         )
+        shown = [self.client_table(lang)] + ([self.acquisition_table(lang)] if len(self.acquisition) else [])
         return result | {
+            "shown": [asdict(table) for table in shown],
             "clients_detail": records(_dates(self.clients, "start", "end")),
             "months": records(_dates(self.months, "month")),
             "acquisition": records(self.acquisition),
         }
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A table as a reader sees it in one language: its title, headers and rows of formatted cells; the
+    first cell of a row names it (``named``: a name from the user's data — a client, a source — not a
+    month)."""
+
+    title: str
+    heads: list[str]
+    rows: list[list[str]]
+    named: bool = True
+
+
+def _heads(keys: tuple[str, ...], lang: str) -> list[str]:
+    return [i18n.text(f"rc_{key}", lang) for key in keys]
 
 
 def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:

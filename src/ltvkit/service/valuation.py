@@ -451,7 +451,7 @@ def _tracking(
 def group_ltv(
     orders: ir.Table,
     *,
-    by: str = "channel",
+    by: str | None = "channel",
     model: str = "bgnbd",
     horizon_months: float = 12.0,
     unit: TimeUnit = "month",
@@ -460,11 +460,14 @@ def group_ltv(
     observation_end: str | dt.date | None = None,
     currency: str | None = None,
     regularization: Regularization = "auto",
+    overall: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Predicted LTV over ``horizon_months`` from the first purchase per cohort (``by="cohort"``), channel,
     first product or UTM field, young groups extrapolated by the fitted models, with 90% intervals and the
-    maximum CAC each bears at ``target_ratio`` (:mod:`ltvkit.predict.groups`); and what the models were."""
-    if by != "cohort" and by not in SPLITS:
+    maximum CAC each bears at ``target_ratio`` (:mod:`ltvkit.predict.groups`); and what the models were.
+    ``by=None`` values every customer as one group (``all``); with ``overall``, the row of every customer
+    as one group is ``info["overall"]`` too (from the same fit)."""
+    if by is not None and by != "cohort" and by not in SPLITS:
         raise ParameterError(f"cannot group by {by!r}; use cohort or one of {', '.join(SPLITS)}")
     summary, purchase, spend, info = _fitted(
         orders,
@@ -486,16 +489,23 @@ def group_ltv(
     joined = days.inner_join(firsts, "customer_id")
     within = joined.filter(joined.day.delta(joined.first_day, unit="day") < horizon_days)
     paid = within.group_by("customer_id").aggregate(revenue_in_horizon=within.value.sum()).execute()
-    people = customers(orders, currency=currency).execute()
+    people = customers(orders, currency=currency).execute().assign(all="all")
     if by == "cohort":
         people["cohort"] = pd.to_datetime(people["cohort"]).dt.strftime("%Y-%m")
+    key = by or "all"
     table = (
         summary.execute()
         .merge(paid, on="customer_id", how="left")
-        .merge(people[["customer_id", by]], on="customer_id", how="inner")
+        .merge(people[["customer_id", *dict.fromkeys([key, "all"])]], on="customer_id", how="inner")
         .fillna({"revenue_in_horizon": 0.0})
     )
-    values = predicted_group_ltv(purchase, spend, table, by, horizon=horizon_days / UNIT_DAYS[unit])
+    horizon = horizon_days / UNIT_DAYS[unit]
+    values = predicted_group_ltv(purchase, spend, table, key, horizon=horizon)
+    if overall:
+        everyone = (
+            values if key == "all" else predicted_group_ltv(purchase, spend, table, "all", horizon=horizon)
+        )
+        info["overall"] = max_cac(everyone, margin=margin, target_ratio=target_ratio).iloc[0].to_dict()
     return max_cac(values, margin=margin, target_ratio=target_ratio), info
 
 

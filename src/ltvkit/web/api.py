@@ -27,9 +27,11 @@ from ltvkit.serialize import jsonable, records
 from ltvkit.service import descriptive
 from ltvkit.service import whatif as what_if
 from ltvkit.service.actions import actions as plan_actions
+from ltvkit.service.comparison import compare
 from ltvkit.service.contacts import segment_contacts_bytes
 from ltvkit.service.retainer import client_book, invoice_plan
 from ltvkit.service.segments import segments as segments_of
+from ltvkit.service.summary import headline_ltv
 from ltvkit.service.summary import summary as summarise
 from ltvkit.service.valuation import (
     MODELS,
@@ -318,6 +320,20 @@ def summary(
     return _read(request, ("summary", margin, inactive_days), compute)
 
 
+Lang = Annotated[Literal["en", "ru", "uk"], Query(description="The language of the texts in the answer.")]
+
+
+@router.get(
+    "/ltv/headline",
+    summary="The LTV to use for CAC: the models' 12-month LTV or the formula's, with interval and grade",
+)
+def headline(request: Request, margin: Margin = None, currency: Currency = None, lang: Lang = "en") -> Any:
+    def compute(ws: Workspace) -> dict[str, Any]:
+        return jsonable(headline_ltv(ws, margin=margin, currency=currency).to_dict(lang))
+
+    return _read(request, ("headline", margin, currency, lang), compute)
+
+
 @router.get("/cohorts", summary="Cohort × age matrix of a metric")
 def cohorts(
     request: Request,
@@ -349,6 +365,33 @@ def cohorts(
         )
 
     return _read(request, ("cohorts", period, metric, split, value, currency), compute)
+
+
+@router.get(
+    "/cohorts/compare",
+    summary="Two cohorts or two groups at equal ages: retention and LTV, differences with 90% intervals",
+)
+def cohorts_compare(
+    request: Request,
+    a: Annotated[str | None, Query(max_length=200, description="First cohort (YYYY-MM) or group.")] = None,
+    b: Annotated[str | None, Query(max_length=200, description="Second cohort (YYYY-MM) or group.")] = None,
+    by: Annotated[
+        str | None,
+        Query(pattern="^(" + "|".join(SPLITS) + ")$", description="Compare two groups of this split."),
+    ] = None,
+    currency: Currency = None,
+    lang: Lang = "en",
+) -> Any:
+    """Without ``a`` and ``b``, the default pair: the two largest recent cohorts old enough to compare (or,
+    with ``by``, its two largest groups); 404 when the data has no two groups."""
+
+    def compute(ws: Workspace) -> dict[str, Any]:
+        found = compare(ws, a, b, split=by, currency=currency)
+        if found is None:
+            raise MissingDataError("there are no two groups of customers to compare yet")
+        return found.to_dict(lang)
+
+    return _read(request, ("compare", a, b, by, currency, lang), compute)
 
 
 @router.get("/channels", summary="LTV, retention, repeat rate and AOV by channel or first product")

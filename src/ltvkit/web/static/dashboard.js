@@ -47,12 +47,13 @@
   // the currency the analysis pages show: ?currency=… or, by default, the one with the most revenue (the API
   // chooses it); money is never summed across currencies
   var CURRENCY = new URLSearchParams(location.search).get("currency") || "";
-  var PER_CURRENCY = /^\/api\/(cohorts|channels|cac|pareto|predictions|segments|actions)\b/;
+  var PER_CURRENCY = /^\/api\/(cohorts|channels|cac|pareto|predictions|segments|actions|ltv)\b/;
   if (CURRENCY) {  // a download of the page's figures (the workbook) is of the page's currency too
     document.querySelectorAll("a[data-per-currency]").forEach(function (a) {
       a.href += "&" + new URLSearchParams({ currency: CURRENCY });
     });
   }
+  var LANG = document.documentElement.lang;
 
   function api(path, options) {
     if (CURRENCY && PER_CURRENCY.test(path)) {
@@ -235,8 +236,77 @@
     }).catch(function () { /* no orders yet: nothing to switch */ });
   }
 
+  // Two cohorts (or two groups of a split) side by side at equal ages: the server chooses the pair unless the
+  // reader picks one, and says in the page's language how it chose and whether the differences are chance.
+  function compare() {
+    var form = document.getElementById("compare-form"), els = form.elements;
+    var points = function (v) { return v === null ? "—" : fill("percentage_points", { value: fmt.number(v * 100, 1) }); };
+    function choices(by) {
+      return api("/api/cohorts?" + new URLSearchParams(by ? { split: by } : {})).then(function (d) {
+        var values = by ? d.split_values : d.cohorts.map(function (c) { return c.slice(0, 7); });
+        [els.a, els.b].forEach(function (select) {
+          select.replaceChildren.apply(select, values.map(function (v) {
+            return node("option", by ? { value: v, "data-user": "" } : { value: v }, [by ? v : fmt.month(v + "-01")]);
+          }));
+        });
+      });
+    }
+    function show(c) {
+      var cur = c.currency, money = function (v) { return v === null ? "—" : fmt.money(v, cur); };
+      var share = function (v) { return v === null ? "—" : fmt.percent(v); };
+      els.a.value = c.first; els.b.value = c.second;
+      document.getElementById("compare-chosen").textContent = c.how_chosen;
+      var said = document.getElementById("compare-sentences");
+      said.replaceChildren.apply(said, c.sentences.map(function (t) { return node("p", {}, [t]); }));
+      var name = function (i) { return node("th", { "data-user": "" }, [c.names[i]]); };
+      var groupHeads = function () { return [name(0), name(1), node("th", {}, [T.compare_difference]), node("th", {}, [T.compare_interval])]; };
+      var head = [
+        node("tr", {}, [node("th", { rowspan: 2 }, [T.col_age]), node("th", { rowspan: 2 }, [T.customers]),
+          node("th", { colspan: 4, "class": "group" }, [T.col_retention]), node("th", { colspan: 4, "class": "group" }, [T.col_ltv])]),
+        node("tr", {}, groupHeads().concat(groupHeads()))
+      ];
+      var rows = c.by_age.filter(function (r) { return r.age <= c.age; }).map(function (r) {
+        return node("tr", r.age === c.age ? { "class": "verdict-age", "data-age": r.age } : { "data-age": r.age }, [
+          fmt.number(r.age), fmt.number(r.customers_a) + " / " + fmt.number(r.customers_b),
+          share(r.retention_a), share(r.retention_b), points(r.retention_diff), points(r.retention_low) + " … " + points(r.retention_high),
+          money(r.ltv_a), money(r.ltv_b), money(r.ltv_diff), money(r.ltv_low) + " … " + money(r.ltv_high)
+        ].map(function (text) { return node("td", {}, [text]); }));
+      });
+      document.getElementById("compare-table").replaceChildren(node("table", { "class": "compare" }, [node("thead", {}, head), node("tbody", {}, rows)]));
+    }
+    function load(pair) {
+      var q = { lang: LANG };
+      if (els.by.value) { q.by = els.by.value; }
+      if (pair) { q.a = els.a.value; q.b = els.b.value; }
+      api("/api/cohorts/compare?" + new URLSearchParams(q)).then(show).catch(function (error) {
+        document.getElementById("compare-table").replaceChildren();
+        document.getElementById("compare-sentences").replaceChildren();
+        document.getElementById("compare-chosen").textContent = error.status === 404 ? T.compare_none : error.message;
+      });
+    }
+    els.by.addEventListener("change", function () { choices(els.by.value).then(function () { load(false); }).catch(fail); });
+    els.a.addEventListener("change", function () { load(true); });
+    els.b.addEventListener("change", function () { load(true); });
+    choices("").then(function () { load(false); }).catch(fail);
+  }
+
   var pages = {
     overview: function () {
+      // the LTV to use for CAC, with the data grade beside it: the models' fit is slower, so it fills in when
+      // ready (its texts composed by the server in the page's language)
+      api("/api/ltv/headline?" + new URLSearchParams({ lang: LANG })).then(function (h) {
+        var value = document.querySelector("[data-headline]");
+        value.textContent = h.texts.value;
+        value.setAttribute("data-value", h.value);
+        value.setAttribute("data-basis", h.basis);
+        document.getElementById("headline-interval").textContent = h.texts.interval;
+        var grade = document.getElementById("headline-grade");
+        grade.textContent = h.texts.grade;
+        grade.setAttribute("data-grade", h.grade.grade);
+        grade.title = h.texts.grade_sentence;
+        document.getElementById("headline-terms").textContent = h.texts.terms;
+        document.getElementById("headline-why").textContent = h.texts.why;
+      }).catch(function (error) { document.getElementById("headline-terms").textContent = error.message; });
       Promise.all([api("/api/summary"), api("/api/pareto")]).then(function (res) {
         var s = res[0], cur = shownCurrency(s);
         var ltv = s.ltv.filter(function (item) { return item.currency === cur; })[0] || s.ltv[0];
@@ -332,6 +402,7 @@
     },
 
     cohorts: function () {
+      compare();
       var form = document.getElementById("cohort-form"), valueSelect = form.elements.value;
       var valueLabel = document.getElementById("value-label");
       function load(keepValue) {
@@ -517,7 +588,21 @@
           table("book-months-" + i, months, { currency: code,
             columns: ["month", "mrr", "new", "expansion", "contraction", "churned", "churn_rate", "nrr", "paid"] });
         });
-        notes("book-notes", book.notes);
+        var said = book.sentences || { values: [], notes: [], english_notes: [] };
+        var words = document.getElementById("book-words");
+        words.replaceChildren.apply(words, (said.lifetime ? [said.lifetime] : []).concat(said.values).map(function (t) { return node("p", {}, [t]); }));
+        // the clients and what each source of spend won: cells formatted by the server in the page's language
+        var tables = document.getElementById("book-tables");
+        tables.replaceChildren.apply(tables, (book.shown || []).map(function (shown) {
+          return node("div", {}, [node("h3", {}, [shown.title]), node("table", {}, [
+            node("thead", {}, [node("tr", {}, shown.heads.map(function (h, i) { return node("th", i ? {} : { "class": "text" }, [h.charAt(0).toUpperCase() + h.slice(1)]); }))]),
+            node("tbody", {}, shown.rows.map(function (row) {
+              return node("tr", {}, row.map(function (cell, i) { return node("td", i ? {} : (shown.named ? { "data-user": "" } : {}), [cell]); }));
+            }))])]);
+        }));
+        var noted = document.getElementById("book-said-notes");
+        noted.replaceChildren.apply(noted, said.notes.map(function (t) { return node("p", { "class": "muted" }, [T.retainer_note.charAt(0).toUpperCase() + T.retainer_note.slice(1) + ": " + t]); }));
+        notes("book-notes", said.english_notes);
       }).catch(function (error) { document.getElementById("book-headline").textContent = error.message; });
       var form = document.getElementById("invoice-form");
       form.elements.start.value = new Date().toISOString().slice(0, 10);
