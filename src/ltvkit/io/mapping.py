@@ -191,8 +191,7 @@ def currency_codes(text: pd.Series) -> pd.Series:
 
 def _text(value: ir.Value) -> ir.StringValue:
     """Text trimmed of whitespace, an empty text as null."""
-    text = value.cast("string").re_replace(f"^{_WHITESPACE}|{_WHITESPACE}$", "")
-    return ibis.ifelse(text == "", ibis.null("string"), text)
+    return value.cast("string").re_replace(f"^{_WHITESPACE}|{_WHITESPACE}$", "").nullif("")
 
 
 def is_hidden(column: str) -> bool:
@@ -207,22 +206,23 @@ class _Fields:
         self.table, self.resolved, self.name = table, resolved, name
 
     def typed(self, fld: str) -> bool:
-        """Whether every column of ``fld`` already has the field's type (no text to parse)."""
+        """Whether every column of ``fld`` already has the field's type (no text to parse); a number or a
+        timestamp without a column is a typed null (nothing to look up)."""
         kind = _KINDS.get(fld)
         types = [self.table[c].type() for c in self.resolved.get(fld, [])]
         if kind == "number":
-            return bool(types) and all(t.is_numeric() or t.is_null() for t in types)
+            return all(t.is_numeric() or t.is_null() for t in types)
         if kind == "timestamp":
-            return bool(types) and all(t.is_timestamp() or t.is_date() or t.is_null() for t in types)
+            return all(t.is_timestamp() or t.is_date() or t.is_null() for t in types)
         return False
 
     def value(self, fld: str) -> ir.Value:
         """The field per row: typed if :meth:`typed`, else text (null when blank or absent)."""
         columns = self.resolved.get(fld, [])
+        target = "float64" if _KINDS.get(fld) == "number" else "timestamp"
         if not columns:
-            return ibis.null("string")
+            return ibis.null(target if fld in _KINDS else "string")
         if self.typed(fld):
-            target = "float64" if _KINDS[fld] == "number" else "timestamp"
             values = [self.table[c].cast(target) for c in columns]
         else:
             for c in columns:
