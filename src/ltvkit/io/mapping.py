@@ -491,9 +491,15 @@ def _stage(table: ir.Table, resolved: dict[str, list[str]], name: str, wanted: S
     return table.select(**{ROW: row}, **prior, **values)
 
 
-def _kept(t: ir.Table) -> ir.Table:
-    """``t`` computed once into a temporary table of its engine (later steps compile to small SQL)."""
-    return ibis.get_backend(t).create_table(f"ltvkit_{uuid.uuid4().hex}", t, temp=True)
+def _kept(t: ir.Table, before: ir.Table | None = None) -> ir.Table:
+    """``t`` computed once into a temporary table of its engine (later steps compile to small SQL); the
+    table kept ``before`` it, which nothing reads any more, is dropped (a million rows of a hundred columns
+    are gigabytes)."""
+    backend = ibis.get_backend(t)
+    kept = backend.create_table(f"ltvkit_{uuid.uuid4().hex}", t, temp=True)
+    if before is not None:
+        backend.drop_table(before.get_name(), force=True)
+    return kept
 
 
 def map_orders(
@@ -526,8 +532,9 @@ def map_orders(
     money_fields = tuple(dict.fromkeys(("amount" if "amount" in resolved else "price", *ORDER_MONEY)))
     wanted = [f for f in (*ORDER_SCHEMA.names, *ORDER_INPUT_FIELDS) if f != "order_key"]
     t = _stage(table, resolved, name, wanted)
+    staged = None
     if cache:
-        t = _kept(t)
+        t = staged = _kept(t)
 
     # Line items: later rows of an order fold into its first.
     if preset.group_lines and "order_id" in resolved:
@@ -563,8 +570,9 @@ def map_orders(
     t = _parse_money(t, ("quantity",), distinct["quantity"], ".", name, required=False)
     t = _currency_lookup(t, distinct["currency"], "currency" in resolved)
     t = _status_lookup(t, distinct["status"], preset, "status" in resolved)
+    parsed = None
     if cache:
-        t = _kept(t)
+        t = parsed = _kept(t, staged)
     t = t.mutate(
         **customer_key(t.customer_id, t.email, t.phone, preset.guest_ids),
         ordered_at=t["ordered_at__ts"].cast("timestamp"),
@@ -628,7 +636,7 @@ def map_orders(
     )
     rows = first_failure(t, checks).rename(__failed="failed")
     if cache:
-        rows = _kept(rows)
+        rows = _kept(rows, parsed)
     rows = _merge_repeats(rows, [c for c in (*ORDER_SCHEMA.names, *ORDER_INPUT_FIELDS) if c != "order_key"])
     names = (*ORDER_SCHEMA.names, "quantity_text", "currency_named")
     rows = rows.select(
