@@ -498,7 +498,8 @@ def _kept(t: ir.Table, before: ir.Table | None = None) -> ir.Table:
     backend = ibis.get_backend(t)
     kept = backend.create_table(f"ltvkit_{uuid.uuid4().hex}", t, temp=True)
     if before is not None:
-        backend.drop_table(before.get_name(), force=True)
+        op = before.op()  # a temporary table, in its catalog and schema (DuckDB: temp.main)
+        backend.drop_table(op.name, database=(op.namespace.catalog, op.namespace.database), force=True)
     return kept
 
 
