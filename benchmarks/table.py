@@ -24,6 +24,8 @@ Rows, for each size (about ten orders per customer, Parquet read where it is, no
   (``intervals.py``).
 - report (to ``--mapping-max`` customers): the HTML report from the source, with the predicted value by
   channel and without, beside the summary from the file.
+- with ``--import-rows 1e5,1e6``: the import of an order CSV of that many rows beside DuckDB's ``read_csv``
+  of the same file (``import_speed.py``, each run in a fresh process).
 
 Each pair runs alternately ``--repeat`` times; the table gives both medians, the median of the paired
 ratios and the machine's 1-minute load average (``os.getloadavg``) over the row, as the machine is shared:
@@ -46,6 +48,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import import_speed
 import numpy as np
 import pandas as pd
 from scale import DATA, DAYS, generate
@@ -319,9 +322,11 @@ def main() -> None:
         "--mapping-max", type=float, default=1e5, help="largest size read through the mapping every time"
     )
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--import-rows", default="", help="also the file import at these sizes (orders)")
     args = parser.parse_args()
     sizes = [int(float(s)) for s in args.customers.split(",") if s] + ([10**7] if args.with_1e7 else [])
     rows = [r for size in sizes for r in run_size(size, args)]
+    rows += [import_speed.run_size(int(float(s)), args.repeat) for s in args.import_rows.split(",") if s]
     print_table(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))

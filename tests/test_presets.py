@@ -17,7 +17,7 @@ from ltvkit.io.presets import load_mapping
 # file, options, preset, read, loaded, duplicates, rejected
 CASES = [
     ("getcourse_orders.csv", {}, "getcourse", 10, 7, 0, 3),
-    ("stripe_payments.csv", {}, "stripe", 6, 6, 0, 0),
+    ("stripe_payments.csv", {}, "stripe", 6, 5, 0, 1),
     ("shopify_orders.csv", {}, "shopify", 6, 5, 1, 0),
     ("woocommerce_orders.csv", {}, "woocommerce", 7, 6, 1, 0),
     ("generic_uk.csv", {}, "generic", 6, 4, 0, 2),
@@ -98,7 +98,10 @@ def test_stripe(workspace: Workspace) -> None:
         "partially_refunded",
     ]
     assert t.loc[charge + "4", "status"] == "refunded"
-    assert t.loc[charge + "5", "status"] == "cancelled"
+    assert charge + "5" not in t.index  # Failed, Captured false: no money was taken
+    assert workspace.rejected()[["row_number", "column", "value", "reason"]].values.tolist() == [
+        [6, "Status", "Failed", "is a failed payment (declined, or blocked by Radar): no money was taken"]
+    ]
     assert t.loc[charge + "6", ["customer_id", "currency"]].tolist() == ["hans@example.de", "EUR"]
     assert overview(workspace.table("orders")).net_revenue == {"EUR": 90.0, "USD": 49 + 49 + 900.0}
 

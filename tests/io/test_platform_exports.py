@@ -96,25 +96,48 @@ def test_getcourse_partial_payment_without_any_paid_column_is_refused(
 
 
 def test_stripe_unified_payments_with_todays_header(workspace: Workspace) -> None:
-    """``Created date (UTC)`` (today) is recognised as well as ``Created (UTC)`` (older exports)."""
-    assert _account(workspace, "stripe_unified_payments.csv") == ("stripe", 8, 8, 0, 0)
+    """``Created date (UTC)`` (today) is recognised as well as ``Created (UTC)`` (older exports); failed,
+    blocked and uncaptured payments took no money and are left out saying so."""
+    assert _account(workspace, "stripe_unified_payments.csv") == ("stripe", 8, 5, 0, 3)
     t = workspace.transactions().set_index("order_id")
     assert t["status"].to_dict() == {
         "py_3QaA0001": "paid",
         "py_3QaA0002": "paid",
         "py_3QaA0003": "partially_refunded",
         "py_3QaA0004": "refunded",
-        "py_3QaA0005": "cancelled",  # Failed
         "py_3QaA0006": "paid",
-        "py_3QaA0007": "pending",  # Uncaptured: authorised, never captured
-        "py_3QaA0008": "cancelled",  # Blocked
     }
     assert t.loc["py_3QaA0001", "ordered_at"] == pd.Timestamp("2026-03-01 09:12:33")
+    failed = "is a failed payment (declined, or blocked by Radar): no money was taken"
+    left_out = workspace.rejected()[["row_number", "column", "value", "reason"]].values.tolist()
+    assert left_out == [
+        [6, "Status", "Failed", failed],
+        [
+            8,
+            "Captured",
+            "false",
+            "is a payment that was never captured (authorised only, or declined): no money was taken",
+        ],  # Status Uncaptured: authorised, never charged
+        [9, "Status", "Blocked", failed],
+    ]
     summary = overview(workspace.table("orders"))
     # USD: 49 + 49 + (1 200 − 300); the refunded 1 200 nets 0; EUR: 90
     assert summary.net_revenue == {"EUR": 90.0, "USD": 998.0}
     # jane (2 payments), john, hans: li's only payment was refunded; purchases 4
     assert (summary.customers, summary.orders) == (3, 4)
+
+
+def test_stripe_captured_false_leaves_out_a_paid_status(tmp_path: Path, workspace: Workspace) -> None:
+    """A charge whose status reads as paid but was never captured (``Captured`` false, as the API's
+    ``succeeded`` authorisations are) is no payment: the column decides, not the status."""
+    lines = (FIXTURES / "stripe_unified_payments.csv").read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "payments.csv"
+    path.write_text("\n".join([lines[0], lines[1].replace(",true,", ",FALSE,", 1), lines[2]]) + "\n")
+    assert _account(workspace, path) == ("stripe", 2, 1, 0, 1)
+    assert workspace.rejected()[["row_number", "column", "value"]].values.tolist() == [
+        [2, "Captured", "FALSE"]
+    ]
+    assert overview(workspace.table("orders")).net_revenue == {"USD": 49.0}
 
 
 def test_stripe_itemized_balance_report(workspace: Workspace) -> None:

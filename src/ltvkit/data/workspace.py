@@ -183,12 +183,19 @@ class Workspace:
         """Import an orders or spend file and return the account of its rows.
 
         Options are an :class:`ImportOptions` or its fields as keywords (``preset="getcourse"``,
-        ``decimal=","``, ...). ``progress(stage, done, total)`` is called as the stages advance.
+        ``decimal=","``, ...). ``progress(stage, done, total)`` is called as the stages advance: ``read`` (the
+        file into text), ``map`` (columns to fields, text parsed, the order rules, in DuckDB), ``account``
+        (order keys, hashes, left-out rows), ``write`` (one transaction into the workspace), ``done``.
         """
         options = options or ImportOptions(**option_values)
         path = Path(path)
-        report = progress or (lambda stage, done, total: None)
-        report("read", 0, 3)
+        stages = ("read", "map", "account", "write", "done")
+
+        def report(stage: str) -> None:
+            if progress is not None:
+                progress(stage, stages.index(stage), len(stages) - 1)
+
+        report("read")
         table = read_table(path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet)
         if options.mapping is not None:
             preset = load_mapping(options.mapping)
@@ -200,15 +207,15 @@ class Workspace:
             preset = PRESETS[options.preset]
         else:
             preset = detect_preset(list(table.frame.columns), table.has_header, options.kind)
-        report("parse", 1, 3)
-        normalized = normalize(table, preset, options)
-        report("write", 2, 3)
+        report("map")
+        normalized = normalize(table, preset, options, step=report)
+        report("write")
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         with self._transaction():
             account = self._write(
                 path, digest, table.format, table.encoding, table.delimiter, normalized, options
             )
-        report("done", 3, 3)
+        report("done")
         return account
 
     def import_clients(self, path: str | Path, *, currency: str | None = None) -> ImportAccount:

@@ -197,8 +197,7 @@ def currency_codes(text: pd.Series) -> pd.Series:
 
 def _text(value: ir.Value) -> ir.StringValue:
     """Text trimmed of whitespace, an empty text as null."""
-    text = value.cast("string").re_replace(f"^{_WHITESPACE}|{_WHITESPACE}$", "")
-    return ibis.ifelse(text == "", ibis.null("string"), text)
+    return value.cast("string").re_replace(f"^{_WHITESPACE}|{_WHITESPACE}$", "").nullif("")
 
 
 def is_hidden(column: str) -> bool:
@@ -213,22 +212,23 @@ class _Fields:
         self.table, self.resolved, self.name = table, resolved, name
 
     def typed(self, fld: str) -> bool:
-        """Whether every column of ``fld`` already has the field's type (no text to parse)."""
+        """Whether every column of ``fld`` already has the field's type (no text to parse); a number or a
+        timestamp without a column is a typed null (nothing to look up)."""
         kind = _KINDS.get(fld)
         types = [self.table[c].type() for c in self.resolved.get(fld, [])]
         if kind == "number":
-            return bool(types) and all(t.is_numeric() or t.is_null() for t in types)
+            return all(t.is_numeric() or t.is_null() for t in types)
         if kind == "timestamp":
-            return bool(types) and all(t.is_timestamp() or t.is_date() or t.is_null() for t in types)
+            return all(t.is_timestamp() or t.is_date() or t.is_null() for t in types)
         return False
 
     def value(self, fld: str) -> ir.Value:
         """The field per row: typed if :meth:`typed`, else text (null when blank or absent)."""
         columns = self.resolved.get(fld, [])
+        target = "float64" if _KINDS.get(fld) == "number" else "timestamp"
         if not columns:
-            return ibis.null("string")
+            return ibis.null(target if fld in _KINDS else "string")
         if self.typed(fld):
-            target = "float64" if _KINDS[fld] == "number" else "timestamp"
             values = [self.table[c].cast(target) for c in columns]
         else:
             for c in columns:
@@ -497,9 +497,16 @@ def _stage(table: ir.Table, resolved: dict[str, list[str]], name: str, wanted: S
     return table.select(**{ROW: row}, **prior, **values)
 
 
-def _kept(t: ir.Table) -> ir.Table:
-    """``t`` computed once into a temporary table of its engine (later steps compile to small SQL)."""
-    return ibis.get_backend(t).create_table(f"ltvkit_{uuid.uuid4().hex}", t, temp=True)
+def _kept(t: ir.Table, before: ir.Table | None = None) -> ir.Table:
+    """``t`` computed once into a temporary table of its engine (later steps compile to small SQL); the
+    table kept ``before`` it, which nothing reads any more, is dropped (a million rows of a hundred columns
+    are gigabytes)."""
+    backend = ibis.get_backend(t)
+    kept = backend.create_table(f"ltvkit_{uuid.uuid4().hex}", t, temp=True)
+    if before is not None:
+        op = before.op()  # a temporary table, in its catalog and schema (DuckDB: temp.main)
+        backend.drop_table(op.name, database=(op.namespace.catalog, op.namespace.database), force=True)
+    return kept
 
 
 def map_orders(
@@ -532,8 +539,9 @@ def map_orders(
     money_fields = tuple(dict.fromkeys(("amount" if "amount" in resolved else "price", *ORDER_MONEY)))
     wanted = [f for f in (*ORDER_SCHEMA.names, *ORDER_INPUT_FIELDS) if f != "order_key"]
     t = _stage(table, resolved, name, wanted)
+    staged = None
     if cache:
-        t = _kept(t)
+        t = staged = _kept(t)
 
     # Line items: later rows of an order fold into its first.
     if preset.group_lines and "order_id" in resolved:
@@ -569,8 +577,9 @@ def map_orders(
     t = _parse_money(t, ("quantity",), distinct["quantity"], ".", name, required=False)
     t = _currency_lookup(t, distinct["currency"], "currency" in resolved)
     t = _status_lookup(t, distinct["status"], preset, "status" in resolved)
+    parsed = None
     if cache:
-        t = _kept(t)
+        t = parsed = _kept(t, staged)
     t = t.mutate(
         **customer_key(t.customer_id, t.email, t.phone, preset.guest_ids),
         ordered_at=t["ordered_at__ts"].cast("timestamp"),
@@ -634,7 +643,7 @@ def map_orders(
     )
     rows = first_failure(t, checks).rename(__failed="failed")
     if cache:
-        rows = _kept(rows)
+        rows = _kept(rows, parsed)
     rows = _merge_repeats(rows, [c for c in (*ORDER_SCHEMA.names, *ORDER_INPUT_FIELDS) if c != "order_key"])
     names = (*ORDER_SCHEMA.names, "quantity_text", "currency_named")
     rows = rows.select(

@@ -12,11 +12,12 @@ import datetime as dt
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 import numpy as np
@@ -155,13 +156,25 @@ def reject_odd_characters(frame: pd.DataFrame, resolved: dict[str, list[str]], r
     :data:`FREE_TEXT_FIELDS`), naming the column and the character."""
     one_line = {h for name, cols in resolved.items() if name not in FREE_TEXT_FIELDS for h in cols}
     for column in frame.columns:
-        values = frame[column].str.strip() if column in one_line else frame[column]
         pattern = _NOT_ONE_LINE if column in one_line else _CONTROL
-        if not pattern.search("".join(values)):  # one scan of the column in C, the usual case
+        if not _holds(frame[column], pattern):  # the usual case
             continue
+        values = frame[column].str.strip() if column in one_line else frame[column]
         found = values.map(lambda v, p=pattern: m.group() if (m := p.search(v)) else None)
         hit = found.notna()
         rej.add(hit, column, values.map(visible), found.map(_odd_character_reason, na_action="ignore"))
+
+
+def _holds(values: pd.Series, characters: re.Pattern[str]) -> bool:
+    """Whether a value of ``values`` holds one of ``characters`` (a character class): one scan in C, by
+    pyarrow for text held as Arrow strings."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        re2 = "".join(c if c in "[]-" else f"\\x{{{ord(c):x}}}" for c in characters.pattern)
+        return bool(pc.any(pc.match_substring_regex(pa.array(values), re2)).as_py())
+    return characters.search("".join(values)) is not None
 
 
 def _odd_character_reason(character: str) -> str:
@@ -183,17 +196,38 @@ def content_hash(frame: pd.DataFrame) -> pd.Series:
     return hashed.map(lambda h: f"{h:016x}")
 
 
+def row_hashes(frame: pd.DataFrame) -> pd.Series:
+    """A 64-bit hash of each row's values as a hex string, computed in DuckDB (MD5 of the values' text,
+    joined by a unit separator, a null as NUL): what tells a re-imported order that changed from one that
+    did not. Unlike :func:`content_hash`, which names orders without an id and must stay as it is, it is
+    only ever compared with itself."""
+    values = ", ".join(f'coalesce(CAST("{c}" AS VARCHAR), chr(0))' for c in frame.columns)
+    with duckdb.connect() as con:
+        con.register("frame", frame)
+        hashes = con.execute(
+            f"SELECT substr(md5(concat_ws(chr(31), {values})), 1, 16) FROM frame"
+        ).fetchnumpy()
+    return pd.Series(next(iter(hashes.values())), index=frame.index, dtype=object)
+
+
 def _extra_json(frame: pd.DataFrame, used: set[str]) -> pd.Series:
-    """Unmapped columns of each row as JSON (blank values left out), so nothing the user had is lost."""
+    """Unmapped columns of each row as JSON (blank values left out), so nothing the user had is lost: the
+    text ``json.dumps`` writes for the row's dict, built a column at a time (each distinct value quoted
+    once)."""
     rest = [c for c in frame.columns if c not in used]
-    if not rest:
-        return pd.Series("{}", index=frame.index, dtype=object)
-    records = frame[rest].to_dict(orient="records")
-    return pd.Series(
-        [json.dumps({k: v for k, v in r.items() if str(v).strip()}, ensure_ascii=False) for r in records],
-        index=frame.index,
-        dtype=object,
-    )
+    out = np.full(len(frame), "", dtype=object)
+    started = np.zeros(len(frame), dtype=bool)
+    for column in rest:
+        codes, uniques = pd.factorize(frame[column].astype(str))
+        key = json.dumps(column, ensure_ascii=False) + ": "
+        parts = np.array([key + json.dumps(v, ensure_ascii=False) for v in uniques], dtype=object)
+        filled = np.array([bool(v.strip()) for v in uniques], dtype=bool)[codes]
+        if not filled.any():
+            continue
+        piece = np.where(started, ", ", "") + parts[codes]
+        out = np.where(filled, out + piece, out)
+        started |= filled
+    return pd.Series("{" + out + "}", index=frame.index, dtype=object)
 
 
 def _raw_json(frame: pd.DataFrame, index: pd.Index) -> pd.Series:
@@ -234,8 +268,11 @@ def _with_malformed(table: RawTable, out: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def normalize(table: RawTable, preset: Preset, options: ImportOptions) -> Normalized:
-    """Canonical rows of ``table`` under ``preset``; see :class:`Normalized`."""
+def normalize(
+    table: RawTable, preset: Preset, options: ImportOptions, *, step: Callable[[str], None] | None = None
+) -> Normalized:
+    """Canonical rows of ``table`` under ``preset``; see :class:`Normalized`. ``step("account")`` is called
+    when the rows are mapped and what remains is to account for them (keys, hashes, left-out rows)."""
     if options.timezone is not None:
         try:
             pd.Timestamp("2000-01-01").tz_localize(options.timezone)
@@ -247,8 +284,12 @@ def normalize(table: RawTable, preset: Preset, options: ImportOptions) -> Normal
     if earliest > latest:
         raise ParameterError(f"the earliest date {earliest} is after the latest {latest}")
     if preset.kind == "spend":
-        return _normalize_spend(table, preset, options)
-    return _normalize_orders(table, preset, options)
+        return _normalize_spend(table, preset, options, step or _no_step)
+    return _normalize_orders(table, preset, options, step or _no_step)
+
+
+def _no_step(stage: str) -> None:
+    """A ``step`` callback that reports nothing."""
 
 
 def raw_frame(table: RawTable, preset: Preset, *, malformed: bool = False) -> pd.DataFrame:
@@ -284,7 +325,8 @@ def raw_frame(table: RawTable, preset: Preset, *, malformed: bool = False) -> pd
             }
         )
         data = pd.concat([data, bad], ignore_index=True).sort_values(mapping.ROW, kind="stable")
-    return data.astype({c: object for c in frame.columns})
+    # text as objects, but for text already held as Arrow strings (a large CSV read by DuckDB)
+    return data.astype({c: object for c in frame.columns if not isinstance(data[c].dtype, pd.StringDtype)})
 
 
 def raw_memtable(data: pd.DataFrame) -> ir.Table:
@@ -325,7 +367,8 @@ def _mapped(
             mapped = mapping.map_orders(
                 raw, preset, name=str(table.path), options=how, has_header=table.has_header, cache=True
             )
-        result = con.execute(mapped.rows.order_by("source_row"))
+        # through Arrow: text stays Arrow strings (no Python object per value)
+        result = con.to_pyarrow(mapped.rows.order_by("source_row")).to_pandas()
     finally:
         con.disconnect()
     position = pd.Series(frame.index, index=table.row_numbers)
@@ -384,8 +427,11 @@ def refuse_if_all_rejected(
     )
 
 
-def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -> Normalized:
+def _normalize_orders(
+    table: RawTable, preset: Preset, options: ImportOptions, step: Callable[[str], None]
+) -> Normalized:
     result, frame, mapped = _mapped(table, preset, options)
+    step("account")
     resolved = mapped.columns
     notes = [*table.notes, *mapped.notes]
     lines_merged = preset.group_lines and "order_id" in resolved
@@ -435,7 +481,7 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
     out["order_key"] = source + ":" + out["order_id"].astype(str)
     out["ordered_at"] = out["ordered_at"].astype("datetime64[us]")
     content = [c for c in ORDER_COLUMNS if c not in ("source_row", "row_hash", "order_key")]
-    out["row_hash"] = content_hash(out[content])
+    out["row_hash"] = row_hashes(out[content])
     left_out = _left_out(table, frame, result)
     refuse_if_all_rejected(table, left_out, len(out), options)
     return Normalized(
@@ -451,8 +497,11 @@ def _normalize_orders(table: RawTable, preset: Preset, options: ImportOptions) -
     )
 
 
-def _normalize_spend(table: RawTable, preset: Preset, options: ImportOptions) -> Normalized:
+def _normalize_spend(
+    table: RawTable, preset: Preset, options: ImportOptions, step: Callable[[str], None]
+) -> Normalized:
     result, frame, mapped = _mapped(table, preset, options)
+    step("account")
     resolved = mapped.columns
     out = result[result["usable"]].copy()
     out["extra"] = _extra_json(frame.loc[out.index], {h for cols in resolved.values() for h in cols})

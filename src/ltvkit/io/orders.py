@@ -17,8 +17,8 @@ for a source. The rules, in order (the first that fails names the row's reason):
 - the currency is the currency column's, else the one the amounts are written in (``990 руб.``), else the
   fallback (the ``currency`` option, a header such as ``Стоимость, RUB``, the preset's), else
   :data:`NO_CURRENCY`; a currency column that disagrees with the amounts' sign leaves the row out;
-- a row whose status says it is no order (a false order, a payout) is left out first, with the preset's
-  reason;
+- a row whose status says it is no order (a false order, a payout, a failed payment) is left out first,
+  with the preset's reason; then a payment that was never captured (Stripe's ``Captured`` is false);
 - without a column for what was paid, a partly paid order pays the sum of the paid parts (GetCourse's
   «Заработано» + «Комиссии») or is left out, never counted at its price;
 - with ``exclude_tax_shipping`` the amount is less its tax and shipping, the refund capped at what is left;
@@ -72,13 +72,17 @@ ORDER = (
     FieldSpec("fee", "float64"),
 )
 #: Fields read, not stored: what the amount is made of when an export has no column for what was paid
-#: (``price``, GetCourse's ``earned``), and what ``exclude_tax_shipping`` takes out of it.
+#: (``price``, GetCourse's ``earned``), what ``exclude_tax_shipping`` takes out of it, and whether the
+#: payment was taken at all (Stripe's ``Captured``).
 ORDER_INPUTS = (
     FieldSpec("price", "float64"),
     FieldSpec("earned", "float64"),
     FieldSpec("tax", "float64"),
     FieldSpec("shipping", "float64"),
+    FieldSpec("captured", "string"),
 )
+#: What a ``captured`` column says of a payment that was never taken (authorised only, or declined).
+NOT_CAPTURED = ("false", "no", "0")
 SPEND = (
     FieldSpec("date", "date"),
     FieldSpec("period", "string", mapped=False),

@@ -371,12 +371,13 @@ STRIPE = Preset(
         "status": ("status",),
         "product": ("description",),
         "fee": ("fee",),
+        "captured": ("captured",),
     },
     statuses={
         **dict.fromkeys(["paid", "succeeded"], "paid"),
         "refunded": "refunded",
         **dict.fromkeys(["partially refunded", "partially_refunded"], "partially_refunded"),
-        **dict.fromkeys(["failed", "canceled", "cancelled", "blocked", "expired"], "cancelled"),
+        **dict.fromkeys(["canceled", "cancelled", "expired"], "cancelled"),
         **dict.fromkeys(
             [
                 "pending",
@@ -392,6 +393,10 @@ STRIPE = Preset(
             "pending",
         ),
     },
+    # a declined charge or one Radar blocked took no money: left out, not loaded as a cancelled order
+    excluded=dict.fromkeys(
+        ["failed", "blocked"], "is a failed payment (declined, or blocked by Radar): no money was taken"
+    ),
     signature=(
         ("id", "created date (utc)", "amount", "amount refunded", "currency"),
         ("id", "created (utc)", "amount", "amount refunded", "currency"),

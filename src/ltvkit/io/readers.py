@@ -15,6 +15,7 @@ import io
 import json
 import math
 import re
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -327,10 +328,70 @@ def _read_text(path: Path, data: bytes, encoding: str | None, delimiter: str | N
     if not text or text.isspace():
         raise FileFormatError("the file is empty", file=path, hint="export the data again")
     delim = _delimiter(delimiter, path) if delimiter else sniff_delimiter(_sample_lines(text))
-    records = _split_records(text, delim, path, first_line)
-    table = _table_from_records(path, records, "text", decoded.encoding, delim)
+    table = None
+    if delim != WHITESPACE and len(text) >= DUCKDB_MIN_CHARS:
+        table = _read_text_in_duckdb(path, text, delim, first_line, decoded.encoding)
+    if table is None:
+        records = _split_records(text, delim, path, first_line)
+        table = _table_from_records(path, records, "text", decoded.encoding, delim)
     table.notes = [decoded.note] if decoded.note else []
     return table
+
+
+#: Text of this many characters or more is split by DuckDB's CSV reader (:func:`_read_text_in_duckdb`).
+DUCKDB_MIN_CHARS = 1 << 20
+# Whitespace as str.isspace() knows it, in DuckDB's regular expressions: a record of nothing else is no row.
+_SPACE = r"\s\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
+_BLANK = rf"^[{_SPACE}]*$"
+
+
+def _read_text_in_duckdb(
+    path: Path, text: str, delim: str, first_line: int, encoding: str
+) -> RawTable | None:
+    """The table of ``text`` split into fields by DuckDB's CSV reader, held as Arrow strings (no Python
+    object per value), when that is sure to give what :func:`_split_records` and :func:`_table_from_records`
+    give: a header row, every record on one line of its own (so that a row's number is its line), no blank
+    record, no record wider than the header, no total row, every field within the limits. Otherwise None,
+    and the text is read record by record, which names what is wrong where."""
+    import duckdb
+
+    first = next(csv.reader(io.StringIO(text[:_SNIFF_CHARS], newline=""), delimiter=delim), None)
+    if not first or len(first) > MAX_COLUMNS:
+        return None
+    header, has_header = _column_names(first)
+    if not has_header:
+        return None
+    lines = text.count("\n") + text.count("\r") - text.count("\r\n") + (not text.endswith(("\n", "\r")))
+    names = [f"c{i}" for i in range(len(header))]
+    filled = [f"coalesce({n}, '')" for n in names]
+    chars = " + ".join(f"length({f})" for f in filled)
+    checks = f"""SELECT count(*), max(greatest({", ".join(f"length({f})" for f in filled)})), sum({chars}),
+        bool_or(regexp_matches(concat({", ".join(filled)}), '{_BLANK}')),
+        bool_or({" OR ".join(f"regexp_matches({n}, '{_TOTAL}', 'i')" for n in names)})
+        FROM text"""
+    with tempfile.TemporaryDirectory() as tmp, duckdb.connect() as con:
+        file = Path(tmp) / "text.csv"
+        file.write_text(text, encoding="utf-8", newline="")
+        try:
+            con.execute(
+                """CREATE TABLE text AS SELECT * FROM read_csv(?, delim = ?, quote = '"', escape = '"',
+                   header = false, skip = 1, columns = ?, auto_detect = false, strict_mode = true,
+                   null_padding = true, encoding = 'utf-8')""",
+                [str(file), delim, dict.fromkeys(names, "VARCHAR")],
+            )
+        except duckdb.Error:
+            return None
+        ((rows, longest, total, blank, totals),) = con.execute(checks).fetchall()
+        if rows + 1 != lines or blank or totals or (longest or 0) > MAX_FIELD_CHARS:
+            return None
+        if (total or 0) > MAX_TABLE_CHARS:
+            return None
+        arrow = con.sql(
+            f"SELECT {', '.join(f'{f} AS {n}' for f, n in zip(filled, names, strict=True))} FROM text"
+        ).to_arrow_table()
+    frame = arrow.rename_columns(header).to_pandas()
+    numbers = list(range(first_line + 1, first_line + 1 + rows))
+    return RawTable(path, frame, numbers, "text", encoding, delim, True)
 
 
 def _split_records(text: str, delim: str, path: Path, first_line: int) -> Iterator[tuple[int, list[str]]]:
@@ -348,7 +409,7 @@ def _split_records(text: str, delim: str, path: Path, first_line: int) -> Iterat
     try:
         for fields in reader:
             start, line = line, reader.line_num + 1
-            if any(f and not f.isspace() for f in fields):
+            if (joined := "".join(fields)) and not joined.isspace():
                 first = first or fields
                 yield start + first_line - 1, fields
     except csv.Error as exc:
@@ -427,13 +488,16 @@ def _table_from_records(
             raw = (delimiter if delimiter not in (None, WHITESPACE) else " ").join(fields)
             malformed.append((row_no, raw, f"has {len(fields)} fields, the header has {width}"))
             continue
-        if total := _total_label(fields):
-            raw = json.dumps(dict(zip(header, fields, strict=False)), ensure_ascii=False)
-            malformed.append((row_no, raw, f"is a total row ({total!r}), not an order"))
-            continue
         fields = fields[:width] + [""] * (width - len(fields))
         rows.append(fields)
         numbers.append(row_no)
+    if totals := _total_rows(rows):
+        for i in totals:
+            raw = json.dumps(dict(zip(header, rows[i], strict=False)), ensure_ascii=False)
+            malformed.append((numbers[i], raw, f"is a total row ({_total_label(rows[i])!r}), not an order"))
+        numbers = [n for i, n in enumerate(numbers) if i not in totals]
+        rows = [fields for i, fields in enumerate(rows) if i not in totals]
+        malformed.sort(key=lambda m: m[0])
     frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header)
     return RawTable(path, frame, numbers, fmt, encoding, delimiter, has_header, malformed)
 
@@ -444,22 +508,40 @@ TOTAL_LABELS = frozenset(
 )
 
 
+# A value that may be a total label, in DuckDB's regular expressions (a superset of :func:`_is_total`).
+_TOTAL = rf"^[{_SPACE}:]*(?:{'|'.join(sorted(TOTAL_LABELS, key=len, reverse=True))})[{_SPACE}:]*$"
+
+
+def _is_total(value: str) -> bool:
+    text = value.strip()
+    return len(text) <= 12 and text.rstrip(":").strip().casefold() in TOTAL_LABELS
+
+
+def _total_rows(rows: list[list[str]]) -> set[int]:
+    """The positions of total rows among ``rows``: a column's values are looked at one by one only when
+    its text holds a total label at all (one scan of the column in C, the usual case)."""
+    found: set[int] = set()
+    for column in zip(*rows, strict=True):
+        text = "\n".join(column).casefold()
+        if any(label in text for label in TOTAL_LABELS):
+            found.update(i for i, value in enumerate(column) if _is_total(value))
+    return found
+
+
 def _total_label(fields: list[str]) -> str | None:
     """The label of a total row (``Итого``) among its fields, None for any other row."""
-    for f in fields:
-        text = f.strip()
-        if len(text) <= 12 and text.rstrip(":").strip().casefold() in TOTAL_LABELS:
-            return text
-    return None
+    return next((f.strip() for f in fields if _is_total(f)), None)
 
 
 def _record_chars(path: Path, row: int, fields: list[str], names: list[str]) -> int:
     """Characters in a record's fields, refusing one longer than :data:`MAX_FIELD_CHARS`."""
-    lengths = [len(f) for f in fields]
-    longest = max(lengths, default=0)
-    if longest > MAX_FIELD_CHARS:
-        raise _long_field(path, row, names, lengths.index(longest))
-    return sum(lengths)
+    chars = sum(map(len, fields))
+    if chars > MAX_FIELD_CHARS:  # no field can be longer unless all of them are
+        lengths = [len(f) for f in fields]
+        longest = max(lengths)
+        if longest > MAX_FIELD_CHARS:
+            raise _long_field(path, row, names, lengths.index(longest))
+    return chars
 
 
 def _unique_names(names: list[str]) -> list[str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
-from ltvkit.io.orders import NO_CURRENCY
+from ltvkit.io.orders import NO_CURRENCY, NOT_CAPTURED
 from ltvkit.io.parsing import CURRENCY_TOKENS, SHARED_SIGNS
 
 
@@ -148,11 +148,21 @@ def currency_rule(t: ir.Table, fallback: str | None) -> tuple[ir.StringValue, li
 
 
 def excluded_checks(t: ir.Table) -> list[Check]:
-    """The check that leaves out a row whose status says it is no customer's order (GetCourse's false
-    orders, Stripe's payouts and fees), with the preset's reason; it comes before any other rule, so the row
-    says what it is rather than what else is odd about it. ``t`` has ``status_excluded`` (the reason, null
-    for an order), ``status_column`` and ``status_text``."""
-    return [check(t.status_excluded.notnull(), t.status_column, t.status_text, t.status_excluded)]
+    """The checks that leave out a row that is no customer's order: its status says so (GetCourse's false
+    orders, Stripe's payouts, fees and failed payments), with the preset's reason; or its payment was never
+    captured (Stripe's ``Captured`` is ``false``: a card authorised and never charged, or declined). They
+    come before any other rule, so the row says what it is rather than what else is odd about it. ``t`` has
+    ``status_excluded`` (the reason, null for an order), ``status_column``, ``status_text``, ``captured``
+    (text, null without the column) and ``captured__col``."""
+    return [
+        check(t.status_excluded.notnull(), t.status_column, t.status_text, t.status_excluded),
+        check(
+            t.captured.lower().isin(list(NOT_CAPTURED)),
+            t["captured__col"],
+            t.captured,
+            "is a payment that was never captured (authorised only, or declined): no money was taken",
+        ),
+    ]
 
 
 def paid_rule(
