@@ -77,6 +77,8 @@ def test_an_upload_within_the_limit_imports(small_limit: LiveServer, tmp_path: P
     file = tmp_path / "orders.csv"
     file.write_text("order id,customer,date,amount,currency\n1,a,2026-01-05,10,USD\n", encoding="utf-8")
     with file.open("rb") as data:
-        answer = httpx.post(f"{small_limit.url}/api/imports?wait=true", files={"file": ("orders.csv", data)})
+        answer = httpx.post(
+            f"{small_limit.url}/api/imports?wait=true", files={"file": ("orders.csv", data)}, timeout=300
+        )
     assert answer.status_code == 200, answer.text
     assert answer.json()["loaded"] == 1

@@ -91,6 +91,49 @@ class ImportAccount:
 ProgressCallback = Callable[[str, int, int], None]
 
 
+def _silent(stage: str, done: int, total: int) -> None:
+    """A progress callback that reports nothing."""
+
+
+@dataclass
+class PreparedImport:
+    """A file read and normalised for :meth:`Workspace.write_import`: everything an import does before it
+    touches the workspace. It holds plain data, so it can be made in another process (the dashboard reads
+    uploads in a worker process, so that its readers do not wait for the import's Python work)."""
+
+    path: Path
+    digest: str
+    format: str
+    encoding: str | None
+    delimiter: str | None
+    normalized: Normalized
+    options: ImportOptions
+
+
+def prepare_import(
+    path: str | Path, options: ImportOptions, *, progress: ProgressCallback | None = None
+) -> PreparedImport:
+    """Read and normalise an orders or spend file (the import's stages before it writes)."""
+    path = Path(path)
+    report = progress or _silent
+    report("read", 0, 3)
+    table = read_table(path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet)
+    if options.mapping is not None:
+        preset = load_mapping(options.mapping)
+    elif options.preset is not None:
+        if options.preset not in PRESETS:
+            raise FileFormatError(
+                f"unknown preset {options.preset!r}", hint=f"presets are: {', '.join(PRESETS)}"
+            )
+        preset = PRESETS[options.preset]
+    else:
+        preset = detect_preset(list(table.frame.columns), table.has_header, options.kind)
+    report("parse", 1, 3)
+    normalized = normalize(table, preset, options)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return PreparedImport(path, digest, table.format, table.encoding, table.delimiter, normalized, options)
+
+
 class Workspace:
     """A workspace file. Open with :meth:`open`; use as a context manager to close it."""
 
@@ -186,30 +229,25 @@ class Workspace:
         ``decimal=","``, ...). ``progress(stage, done, total)`` is called as the stages advance.
         """
         options = options or ImportOptions(**option_values)
-        path = Path(path)
-        report = progress or (lambda stage, done, total: None)
-        report("read", 0, 3)
-        table = read_table(path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet)
-        if options.mapping is not None:
-            preset = load_mapping(options.mapping)
-        elif options.preset is not None:
-            if options.preset not in PRESETS:
-                raise FileFormatError(
-                    f"unknown preset {options.preset!r}", hint=f"presets are: {', '.join(PRESETS)}"
-                )
-            preset = PRESETS[options.preset]
-        else:
-            preset = detect_preset(list(table.frame.columns), table.has_header, options.kind)
-        report("parse", 1, 3)
-        normalized = normalize(table, preset, options)
-        report("write", 2, 3)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        with self._transaction():
-            account = self._write(
-                path, digest, table.format, table.encoding, table.delimiter, normalized, options
-            )
-        report("done", 3, 3)
+        account = self.write_import(prepare_import(path, options, progress=progress), progress=progress)
+        (progress or _silent)("done", 3, 3)
         return account
+
+    def write_import(
+        self, prepared: PreparedImport, *, progress: ProgressCallback | None = None
+    ) -> ImportAccount:
+        """Write an import that :func:`prepare_import` read, in one transaction; its row account."""
+        (progress or _silent)("write", 2, 3)
+        with self._transaction():
+            return self._write(
+                prepared.path,
+                prepared.digest,
+                prepared.format,
+                prepared.encoding,
+                prepared.delimiter,
+                prepared.normalized,
+                prepared.options,
+            )
 
     def import_clients(self, path: str | Path, *, currency: str | None = None) -> ImportAccount:
         """Import a retainer client ledger (see :mod:`ltvkit.retainer.clients`), with the same row account."""

@@ -169,8 +169,7 @@ def _check_gzip(path: Path, name: str, limit: int) -> None:
 
 def _import(hub: Hub, path: Path, options: ImportOptions, job: Job | None) -> dict[str, Any]:
     try:
-        with hub.writer() as ws:
-            account = ws.import_file(path, options, progress=job.progress if job else None)
+        account = hub.import_file(path, options, progress=job.progress if job else None)
     except RecursionError as exc:  # JSON nested deeper than Python reads: content, not a server fault
         raise FileFormatError(
             "is nested too deeply to read as a table", file=path.name, hint="upload flat JSON lines or CSV"
