@@ -441,7 +441,7 @@ def predictions(
         return jsonable(
             {
                 **info,
-                "notes": notes,
+                "notes": info["notes"] + notes,
                 "alive_histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
                 "top": records(best),
             }
