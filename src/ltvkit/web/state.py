@@ -181,11 +181,15 @@ class Hub:
         self._recipes: OrderedDict[tuple, Callable[[Workspace], Any]] = OrderedDict()  # how, by figure
         self._serving: int | None = None  # during an import, the data version pages are answered from
         self._parser: ProcessPoolExecutor | None = None
+        self._starting: threading.Thread | None = None
         if source is None:  # the worker that reads uploads starts now, so that the first upload need not wait
-            threading.Thread(target=lambda: self._worker().submit(int).result(), daemon=True).start()
+            self._starting = threading.Thread(target=self._start_worker, daemon=True)
+            self._starting.start()
 
     def close(self) -> None:
         """Wait for running jobs and close the workspace (the next request opens it again)."""
+        if self._starting is not None:
+            self._starting.join()  # so that the worker it starts is stopped below
         with self._open_lock:
             pool, self._pool = self._pool, None
             parser, self._parser = self._parser, None
@@ -317,6 +321,16 @@ class Hub:
             if self._parser is None:
                 self._parser = ProcessPoolExecutor(1, mp_context=_worker_context())
             return self._parser
+
+    def _start_worker(self) -> None:
+        worker = self._worker()
+        try:
+            worker.submit(int).result()
+        except Exception:  # noqa: BLE001 - the first upload starts another, and reports its failure
+            logging.getLogger("ltvkit.web").warning("the upload worker did not start", exc_info=True)
+            with self._open_lock:
+                if self._parser is worker:
+                    self._parser = None
 
     def _refresh(self, before: int, report: ProgressCallback) -> None:
         """Compute again, on the new data, the most recently used figures of data version ``before``."""
