@@ -36,6 +36,7 @@ from ltvkit.errors import (
     FileFormatError,
     InputError,
     LimitExceededError,
+    MissingDataError,
     ParameterError,
 )
 from ltvkit.io import readers, xlsx
@@ -700,3 +701,137 @@ def test_the_parsers_return_a_value_or_raise_an_input_error(values: list[str]) -
         except InputError:
             continue
         assert len(parsed.values) == len(values) == len(parsed.errors)
+
+
+# --- degenerate data: a report and predictions with a note, or one sentence, never a crash -----------------
+
+
+def degenerate_orders(kind: str) -> str:
+    """Orders files that no model can learn much from (docs/models.md, "Degenerate data"): one purchase per
+    customer over six months, every purchase on one day, one order in all, amounts at the import's bound, and
+    200 plain customers with a few repeat purchases."""
+    rows: list[str] = []
+    if kind == "one_each":
+        rows = [f"{i},c{i},2026-0{1 + i % 6}-{1 + i % 27:02d},{10 + i % 50},USD" for i in range(200)]
+    elif kind == "one_day":
+        rows = [f"{c}-{j},c{c},2026-03-05,{20 + c % 40},USD" for c in range(200) for j in range(1 + c % 3)]
+    elif kind == "one_order":
+        rows = ["1,a,2026-03-05,10,USD"]
+    elif kind == "huge":
+        rows = [
+            f"{c}-{j},c{c},2026-{1 + (c + 2 * j) % 9:02d}-05,999999999999999,USD"
+            for c in range(50)
+            for j in range(1 + c % 4)
+        ]
+    else:
+        pick = random.Random(1)
+        rows = [
+            f"{c}-{j},c{c},2026-{pick.randint(1, 9):02d}-{pick.randint(1, 28):02d},{pick.randint(5, 100)},USD"
+            for c in range(200)
+            for j in range(pick.choice([1, 1, 1, 2, 3]))
+        ]
+    return "order id,customer,date,amount,currency\n" + "\n".join(rows) + "\n"
+
+
+@pytest.fixture(params=["one_each", "one_day", "one_order", "huge", "plain"])
+def degenerate(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Path]:
+    path = tmp_path / f"{request.param}.csv"
+    path.write_text(degenerate_orders(request.param), encoding="utf-8")
+    with Workspace.open(tmp_path / "ltv.duckdb") as ws:
+        ws.import_file(path)
+    return request.param, tmp_path / "ltv.duckdb"
+
+
+def strict_json(text: str) -> Any:
+    """JSON as a strict parser reads it: NaN and Infinity are not JSON."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(f"{constant} is not valid JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+ONE_DAY = "every purchase falls on one day (2026-03-05)"
+
+
+def test_degenerate_data_give_a_report_fits_and_predictions_with_notes_through_the_cli(
+    degenerate: tuple[str, Path], tmp_path: Path
+) -> None:
+    """Through the CLI: the report always; fit always (with the note of what the data cannot tell);
+    predict and compare with their notes, or, when every purchase is on one day, one sentence that says
+    so — valid JSON throughout, no traceback."""
+    from typer.testing import CliRunner
+
+    from ltvkit.cli import app
+
+    kind, ws = degenerate
+    runner = CliRunner()
+
+    def ltv(*args: str) -> Any:
+        return runner.invoke(app, [*args, "-w", str(ws)])
+
+    report = ltv("report", "--out", str(tmp_path / "report.html"))
+    assert report.exit_code == 0, report.output
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    if kind in ("one_day", "one_order"):
+        assert ONE_DAY in page  # the predicted section says why it is empty
+    fit = ltv("fit", "--model", "paretonbd", "--json")
+    assert fit.exit_code == 0, fit.output
+    assert strict_json(fit.stdout)["model"] == "paretonbd"
+    predicted = ltv("predict", "--model", "paretonbd", "--json", "--out", str(tmp_path / "p.csv"))
+    compared = ltv("compare", "--json")
+    if kind in ("one_day", "one_order"):
+        for refused in (predicted, compared):
+            assert refused.exit_code == 1 and ONE_DAY in " ".join(refused.output.split())
+            assert "Traceback" not in refused.output
+        return
+    assert predicted.exit_code == 0 and compared.exit_code == 0, predicted.output + compared.output
+    totals = strict_json(predicted.stdout)
+    assert totals["customers"] == {"one_each": 200, "huge": 50, "plain": 200}[kind]
+    assert 0 < totals["total_clv"] < float("inf")
+    scored = pd.read_csv(tmp_path / "p.csv")
+    assert scored["clv"].between(0, 1e20).all()
+    strict_json(compared.stdout)
+    if kind == "one_each":
+        assert any("no customer has paid for a repeat purchase yet" in n for n in totals["notes"])
+
+
+def test_with_no_repeat_purchase_spend_per_order_is_the_first_purchases(tmp_path: Path) -> None:
+    """One purchase per customer over six months: the purchase model rests on its priors (with its note) and
+    spend per future order on the first purchases, so every customer's expected spend is close to the
+    average first purchase (the prior of Gamma-Gamma's scale is centred on it and 200 values pin the mean);
+    the spend fit reports that nobody bought again."""
+    from ltvkit.service.segments import segments
+    from ltvkit.service.valuation import group_ltv, predict_customers
+
+    path = tmp_path / "orders.csv"
+    path.write_text(degenerate_orders("one_each"), encoding="utf-8")
+    with Workspace.open(tmp_path / "ltv.duckdb") as ws:
+        ws.import_file(path)
+        scored, info = predict_customers(ws.table("orders"), model="bgnbd")
+        average = ws.transactions()["amount"].mean()
+        assert average == pytest.approx(sum(10 + i % 50 for i in range(200)) / 200)
+        assert scored["expected_spend"].nunique() == 1
+        assert scored["expected_spend"].iloc[0] == pytest.approx(average, rel=0.05)
+        assert info["spend_regularization"]["informative"] == 0
+        assert "0 of them bought again" in info["spend_regularization"]["sentence"]
+        assert any("spend per future order is modelled on the first purchases" in n for n in info["notes"])
+        by_channel, _ = group_ltv(ws.table("orders"))
+        assert by_channel["ltv"].notna().all()
+        value = segments(ws, scheme="value", use_model=True)
+        assert len(value.customers) == 200 and not any(ONE_DAY in n for n in value.notes)
+
+
+def test_when_every_purchase_is_on_one_day_model_segments_fall_back_with_the_reason(tmp_path: Path) -> None:
+    from ltvkit.service.segments import segments
+    from ltvkit.service.valuation import compare_on_holdout, predict_customers
+
+    path = tmp_path / "orders.csv"
+    path.write_text(degenerate_orders("one_day"), encoding="utf-8")
+    with Workspace.open(tmp_path / "ltv.duckdb") as ws:
+        ws.import_file(path)
+        for call in (predict_customers, compare_on_holdout):
+            with pytest.raises(MissingDataError, match="falls on one day"):
+                call(ws.table("orders"))
+        value = segments(ws, scheme="value", use_model=True)
+        assert len(value.customers) == 200 and any(ONE_DAY in n for n in value.notes)

@@ -38,6 +38,18 @@ from pathlib import Path
 class LtvError(Exception):
     """Base class of every ltvkit error."""
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled with its attributes, so that it crosses a process boundary whole (the dashboard reads
+        uploads in a worker process); the default, ``cls(*args)``, fails for keyword-only arguments."""
+        return _restored, (type(self), self.args, self.__dict__)
+
+
+def _restored(cls: type[LtvError], args: tuple[object, ...], state: dict[str, object]) -> LtvError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class InputError(LtvError, ValueError):
     """Input that ltvkit cannot use; the message says where it is and what to do.

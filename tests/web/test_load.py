@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 from tests.web.conftest import LiveServer
 
 from ltvkit.data import demo
@@ -54,3 +55,50 @@ def test_reads_keep_answering_while_an_import_runs(
         before,
         after,
     }  # a snapshot, never half an import
+
+
+def test_during_an_import_readers_get_the_figures_of_before_it_until_they_are_refreshed(
+    tmp_path: Path,
+) -> None:
+    """The import's job computes the cached figures again on the new data (once: a reader meanwhile is
+    answered from the figure of before the import, never by computing it itself), then readers see the new
+    one; the file is read in the worker process, and its errors come back whole."""
+    from ltvkit.data.workspace import Workspace
+    from ltvkit.errors import LimitExceededError
+    from ltvkit.io.limits import MAX_FIELD_CHARS
+    from ltvkit.io.normalize import ImportOptions
+    from ltvkit.web.state import Hub
+
+    header = "order id,customer,date,amount,currency\n"
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text(header + "1,a,2026-01-05,10,USD\n2,b,2026-01-06,20,USD\n", encoding="utf-8")
+    second.write_text(header + "3,c,2026-01-07,30,USD\n", encoding="utf-8")
+    with Workspace.open(tmp_path / "ltv.duckdb") as ws:
+        ws.import_file(first)
+    hub = Hub(tmp_path / "ltv.duckdb")
+    computed: list[int] = []
+
+    def orders(ws: Workspace) -> int:
+        computed.append(ws.count("orders"))
+        return computed[-1]
+
+    seen_meanwhile: list[int] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage in ("write", "refresh"):
+            seen_meanwhile.append(hub.cached(("orders",), orders))
+
+    try:
+        assert hub.cached(("orders",), orders) == 2
+        account = hub.import_file(second, ImportOptions(), progress=progress)
+        assert account.loaded == 1
+        assert seen_meanwhile == [2, 2]  # at the write, and before the refresh computed the new figure
+        assert hub.cached(("orders",), orders) == 3
+        assert computed == [2, 3]  # the refresh computed it, once; the readers never did
+        long = "ab" * MAX_FIELD_CHARS  # a field over the reader's bound
+        (tmp_path / "bad.csv").write_text(f"{header}4,{long},2026-01-08,10,USD\n", encoding="utf-8")
+        with pytest.raises(LimitExceededError) as refused:
+            hub.import_file(tmp_path / "bad.csv", ImportOptions())
+        assert refused.value.limit == "MAX_FIELD_CHARS" and refused.value.row == 2  # crossed whole
+    finally:
+        hub.close()

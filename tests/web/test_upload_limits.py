@@ -7,6 +7,7 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.web.conftest import LiveServer
@@ -77,6 +78,42 @@ def test_an_upload_within_the_limit_imports(small_limit: LiveServer, tmp_path: P
     file = tmp_path / "orders.csv"
     file.write_text("order id,customer,date,amount,currency\n1,a,2026-01-05,10,USD\n", encoding="utf-8")
     with file.open("rb") as data:
-        answer = httpx.post(f"{small_limit.url}/api/imports?wait=true", files={"file": ("orders.csv", data)})
+        answer = httpx.post(
+            f"{small_limit.url}/api/imports?wait=true", files={"file": ("orders.csv", data)}, timeout=300
+        )
     assert answer.status_code == 200, answer.text
     assert answer.json()["loaded"] == 1
+
+
+def test_a_streamed_oversize_body_reaches_the_app_only_up_to_the_limit() -> None:
+    """What the application can store of a chunked 300 MB body against a 2 MB limit: at most the limit and
+    the multipart allowance (3 MB, under twice the limit), then a 413 and no more of the body is read."""
+    import asyncio
+
+    from ltvkit.web.app import UPLOAD_OVERHEAD, BodyLimit
+
+    limit = (LIMIT_MB << 20) + UPLOAD_OVERHEAD
+    piece = b"1,a,2026-01-01,10\n" * 3641  # 64 KB a message, as a server hands a body on
+    sent: list[int] = []
+    stored: list[int] = []
+    answered: list[int] = []
+
+    async def receive() -> dict:
+        sent.append(len(piece))
+        return {"type": "http.request", "body": piece, "more_body": sum(sent) < 300 << 20}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            answered.append(message["status"])
+
+    async def store(scope: dict, receive: Any, send: Any) -> None:  # an upload written as it arrives
+        while (message := await receive())["type"] == "http.request":
+            stored.append(len(message["body"]))
+            if not message.get("more_body"):
+                break
+
+    scope = {"type": "http", "method": "POST", "path": "/api/imports", "headers": [], "query_string": b""}
+    asyncio.run(BodyLimit(store, limit)(scope, receive, send))
+    assert answered == [413]
+    assert sum(stored) <= limit < 2 * (LIMIT_MB << 20)
+    assert sum(sent) <= limit + len(piece)  # nothing read past the refusal

@@ -91,6 +91,59 @@ class ImportAccount:
 ProgressCallback = Callable[[str, int, int], None]
 
 
+#: The import's stages, in the order ``progress(stage, done, total)`` reports them.
+STAGES = ("read", "map", "account", "write", "done")
+
+
+def _reporter(progress: ProgressCallback | None) -> Callable[[str], None]:
+    """``progress`` called with a stage's name and its place among :data:`STAGES`."""
+
+    def report(stage: str) -> None:
+        if progress is not None:
+            progress(stage, STAGES.index(stage), len(STAGES) - 1)
+
+    return report
+
+
+@dataclass
+class PreparedImport:
+    """A file read and normalised for :meth:`Workspace.write_import`: everything an import does before it
+    touches the workspace. It holds plain data, so it can be made in another process (the dashboard reads
+    uploads in a worker process, so that its readers do not wait for the import's Python work)."""
+
+    path: Path
+    digest: str
+    format: str
+    encoding: str | None
+    delimiter: str | None
+    normalized: Normalized
+    options: ImportOptions
+
+
+def prepare_import(
+    path: str | Path, options: ImportOptions, *, progress: ProgressCallback | None = None
+) -> PreparedImport:
+    """Read and normalise an orders or spend file (the import's stages before it writes)."""
+    path = Path(path)
+    report = _reporter(progress)
+    report("read")
+    table = read_table(path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet)
+    if options.mapping is not None:
+        preset = load_mapping(options.mapping)
+    elif options.preset is not None:
+        if options.preset not in PRESETS:
+            raise FileFormatError(
+                f"unknown preset {options.preset!r}", hint=f"presets are: {', '.join(PRESETS)}"
+            )
+        preset = PRESETS[options.preset]
+    else:
+        preset = detect_preset(list(table.frame.columns), table.has_header, options.kind)
+    report("map")
+    normalized = normalize(table, preset, options, step=report)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return PreparedImport(path, digest, table.format, table.encoding, table.delimiter, normalized, options)
+
+
 class Workspace:
     """A workspace file. Open with :meth:`open`; use as a context manager to close it."""
 
@@ -188,35 +241,25 @@ class Workspace:
         (order keys, hashes, left-out rows), ``write`` (one transaction into the workspace), ``done``.
         """
         options = options or ImportOptions(**option_values)
-        path = Path(path)
-        stages = ("read", "map", "account", "write", "done")
-
-        def report(stage: str) -> None:
-            if progress is not None:
-                progress(stage, stages.index(stage), len(stages) - 1)
-
-        report("read")
-        table = read_table(path, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet)
-        if options.mapping is not None:
-            preset = load_mapping(options.mapping)
-        elif options.preset is not None:
-            if options.preset not in PRESETS:
-                raise FileFormatError(
-                    f"unknown preset {options.preset!r}", hint=f"presets are: {', '.join(PRESETS)}"
-                )
-            preset = PRESETS[options.preset]
-        else:
-            preset = detect_preset(list(table.frame.columns), table.has_header, options.kind)
-        report("map")
-        normalized = normalize(table, preset, options, step=report)
-        report("write")
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        with self._transaction():
-            account = self._write(
-                path, digest, table.format, table.encoding, table.delimiter, normalized, options
-            )
-        report("done")
+        account = self.write_import(prepare_import(path, options, progress=progress), progress=progress)
+        _reporter(progress)("done")
         return account
+
+    def write_import(
+        self, prepared: PreparedImport, *, progress: ProgressCallback | None = None
+    ) -> ImportAccount:
+        """Write an import that :func:`prepare_import` read, in one transaction; its row account."""
+        _reporter(progress)("write")
+        with self._transaction():
+            return self._write(
+                prepared.path,
+                prepared.digest,
+                prepared.format,
+                prepared.encoding,
+                prepared.delimiter,
+                prepared.normalized,
+                prepared.options,
+            )
 
     def import_clients(self, path: str | Path, *, currency: str | None = None) -> ImportAccount:
         """Import a retainer client ledger (see :mod:`ltvkit.retainer.clients`), with the same row account."""

@@ -20,7 +20,7 @@ from ltvkit.analytics.segments import (
     segment_summary,
 )
 from ltvkit.data.sources import Tables
-from ltvkit.errors import collect_notes
+from ltvkit.errors import MissingDataError, collect_notes
 from ltvkit.service.analysis import choose_currency
 from ltvkit.service.valuation import predict_customers
 
@@ -66,17 +66,21 @@ def segments(
     alive = clv = None
     notes: list[str] = []
     if use_model and scheme in ("lifecycle", "value"):
-        with collect_notes() as notes:
-            scored, _ = predict_customers(
-                orders,
-                horizon=12,
-                unit="month",
-                currency=code,
-                intervals=False,
-                regularization=regularization,
-            )
-        alive = scored.set_index("customer_id")["probability_alive"]
-        clv = scored.set_index("customer_id")["clv"]
+        try:
+            with collect_notes() as notes:
+                scored, _ = predict_customers(
+                    orders,
+                    horizon=12,
+                    unit="month",
+                    currency=code,
+                    intervals=False,
+                    regularization=regularization,
+                )
+        except MissingDataError as exc:  # no model on these data (docs/models.md): segments without one
+            notes.append(str(exc))
+        else:
+            alive = scored.set_index("customer_id")["probability_alive"]
+            clv = scored.set_index("customer_id")["clv"]
     segmented = segment(
         orders,
         scheme,

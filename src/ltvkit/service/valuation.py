@@ -4,10 +4,12 @@ models on a holdout. The CLI and the web API call these; they compute nothing of
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -15,7 +17,7 @@ import pandas as pd
 from ltvkit.analytics.cohorts import customers
 from ltvkit.choices import MODELS, SPLITS
 from ltvkit.data.sources import Source, write_result
-from ltvkit.errors import MissingDataError, ParameterError, collect_notes
+from ltvkit.errors import MissingDataError, ParameterError, StatisticalWarning, collect_notes
 from ltvkit.i18n import Note
 from ltvkit.io.writers import write_table
 from ltvkit.models import BetaGeoBetaBinomModel, GammaGammaModel, ShiftedBetaGeometricModel
@@ -67,6 +69,9 @@ def regularization_sentence(fitted: dict[str, Any], lang: str) -> str:
         customers=fitted["customers"],
         informative=fitted["informative"],
     ).sentence(lang)
+
+
+SPEND = ("frequency", "monetary_value")  # the columns Gamma-Gamma is fitted on
 
 
 @dataclass
@@ -186,17 +191,39 @@ def _fit_spend(
 ) -> tuple[GammaGammaModel, int]:
     """Gamma-Gamma fitted on the repeat customers with positive mean spend, read from the engine as distinct
     (x, m) pairs with counts; and how many repeat customers were left out for spend ≤ 0. ``for_value``:
-    fitted with q > 1 (``q_constraint``), since a customer value needs a finite mean spend per order."""
+    fitted with q > 1 (``q_constraint``), since a customer value needs a finite mean spend per order.
+
+    With no repeat purchase paid for, a customer value still needs a spend per future order: then it is fitted
+    on the first purchases, one observation a customer (x = 1, m = the first purchase's value), with a note,
+    so that every future order is expected to cost what an average first one did (docs/models.md,
+    "Degenerate data"). Nothing to fit on at all (no purchase paid for) stays an error."""
     repeat = summary.filter(summary.frequency > 0)
-    pairs = compressed(repeat, ("frequency", "monetary_value")).execute()  # one pass for both answers
+    pairs = compressed(repeat, SPEND).execute()  # one pass for both answers
     positive = pairs["monetary_value"] > 0
-    if not positive.any():
+    left_out = int(pairs.loc[~positive, "weight"].sum())
+    if positive.any():
+        model = GammaGammaModel(q_constraint=for_value, regularization=regularization).fit(pairs[positive])
+        return model, left_out
+    first = summary.filter((summary.frequency == 0) & (summary.revenue > 0))
+    firsts = compressed(
+        first.mutate(frequency=ibis.literal(1.0), monetary_value=first.revenue), SPEND
+    ).execute()
+    if not for_value or firsts.empty:
         raise MissingDataError(
             "no customer has paid for a repeat purchase yet, so spend per order cannot be modelled; the "
             "expected LTV of the summary (average check × frequency × expected lifetime) needs no model"
         )
-    model = GammaGammaModel(q_constraint=for_value, regularization=regularization).fit(pairs[positive])
-    return model, int(pairs.loc[~positive, "weight"].sum())
+    warnings.warn(
+        "no customer has paid for a repeat purchase yet, so the data say nothing about what repeat orders "
+        "cost: spend per future order is modelled on the first purchases (every customer is expected to "
+        "spend what an average first order did), and how often customers come back rests on the purchase "
+        "model's priors — treat these values as a rough outlook, not a measurement",
+        StatisticalWarning,
+        stacklevel=2,
+    )
+    model = GammaGammaModel(q_constraint=True, regularization=regularization).fit(firsts)
+    model.regularization_ = replace(model.regularization_, informative=0.0)  # nobody bought again
+    return model, left_out
 
 
 def _fitted(
@@ -217,11 +244,17 @@ def _fitted(
     currency = choose_currency(orders, currency)[0]
     end = _end(orders, observation_end, currency)
     summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
+    counts = compressed(summary).execute()
+    if not (counts["T"] > 0).any():
+        raise MissingDataError(
+            f"every purchase falls on one day ({end.isoformat()}): nothing in the data shows whether or how "
+            "often customers come back, so no future value is predicted; predictions need purchases on at "
+            "least two different days, ideally months of them"
+        )
     setting = regularization_setting(regularization)
     with collect_notes() as notes:
         step(f"fit:{model}", 0, 2)
-        purchase = PURCHASE_MODELS[model](unit=unit, regularization=setting)
-        purchase.fit(compressed(summary).execute())
+        purchase = PURCHASE_MODELS[model](unit=unit, regularization=setting).fit(counts)
         step("fit:gammagamma", 1, 2)
         spend = _fit_spend(summary, for_value=True, regularization=setting)[0]
     info = {
@@ -392,6 +425,11 @@ def compare_on_holdout(
     if calibration_end is None:
         first = purchase_days(orders, currency=currency).day.min().execute()
         start = pd.Timestamp(first).date()
+        if start >= end:
+            raise MissingDataError(
+                f"every purchase falls on one day ({end.isoformat()}): no later period is left to check the "
+                "models' predictions against; comparing models needs purchases on at least two different days"
+            )
         calibration_end = start + (end - start) * 2 / 3
     step("summaries")
     split = calibration_holdout_summary(

@@ -210,8 +210,7 @@ def _column_mapping(text: str, kind: str) -> dict[str, Any]:
 
 def _import(hub: Hub, path: Path, options: ImportOptions, job: Job | None) -> dict[str, Any]:
     try:
-        with hub.writer() as ws:
-            account = ws.import_file(path, options, progress=job.progress if job else None)
+        account = hub.import_file(path, options, progress=job.progress if job else None)
     except RecursionError as exc:  # JSON nested deeper than Python reads: content, not a server fault
         raise FileFormatError(
             "is nested too deeply to read as a table", file=path.name, hint="upload flat JSON lines or CSV"
@@ -600,7 +599,7 @@ def predictions(
         return jsonable(
             {
                 **info,
-                "notes": notes,
+                "notes": info["notes"] + notes,
                 "alive_histogram": {"edges": edges.tolist(), "counts": counts.tolist()},
                 "top": records(best),
             }

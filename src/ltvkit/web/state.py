@@ -8,6 +8,13 @@ Reads run concurrently, each request on its own DuckDB connection (:meth:`Worksp
 last committed data; imports take one lock, so they run one at a time, each in its own transaction, and a
 reader never sees half of one.
 
+Figures are cached per data version and computed once however many requests ask (single flight). An upload
+is read and normalised in a worker process (:func:`prepare_import`: pure Python and pandas work that would
+otherwise hold the server's interpreter lock and stall every reader), then written here in one transaction.
+Until the figures that pages had asked for are computed again on the new data (:data:`REFRESHED` of them,
+the most recently used first, by the import's job), readers are answered from the figures of before the
+import: a page shows the data before an import or after it, and does not wait for it.
+
 With a source (``ltv serve --source …``) the app reads a warehouse table instead, read-only: queries run one
 at a time on the source's connection (the engine parallelises each), and results are cached for
 :data:`SOURCE_TTL` seconds, since the warehouse may change underneath.
@@ -16,26 +23,31 @@ at a time on the source's connection (the engine parallelises each), and results
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import re
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ltvkit.data.sources import Source
-from ltvkit.data.workspace import Workspace
+from ltvkit.data.workspace import STAGES, ImportAccount, ProgressCallback, Workspace, prepare_import
 from ltvkit.errors import AllRowsRejectedError, LtvError, MappingError, WorkspaceError
 from ltvkit.formatting import LOCALES
+from ltvkit.io.normalize import ImportOptions
 
 CACHE_SIZE = 64
+REFRESHED = 16  # figures an import's job computes again before pages see the new data
 JOBS_KEPT = 200
 SOURCE_TTL = 600
 _UPLOAD_FOLDER = re.compile(r"\S*ltv-upload-[\w-]+[\\/]")
@@ -56,6 +68,16 @@ def problem_of(exc: LtvError) -> dict[str, Any]:
     if isinstance(exc, MappingError) and exc.columns:
         problem.update(columns=exc.columns, found=exc.found, missing=exc.missing)
     return problem
+
+
+def _worker_context() -> BaseContext:
+    """How the upload worker starts: forked from a server process that has the importer loaded where the
+    system can (in milliseconds, with none of the web server's threads), else as a new interpreter."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["ltvkit.data.workspace"])
+    return context
 
 
 class SourceView:
@@ -171,13 +193,25 @@ class Hub:
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._running: dict[tuple, threading.Event] = {}  # figures being computed, by key
+        self._recipes: OrderedDict[tuple, Callable[[Workspace], Any]] = OrderedDict()  # how, by figure
+        self._serving: int | None = None  # during an import, the data version pages are answered from
+        self._parser: ProcessPoolExecutor | None = None
+        self._starting: threading.Thread | None = None
+        if source is None:  # the worker that reads uploads starts now, so that the first upload need not wait
+            self._starting = threading.Thread(target=self._start_worker, daemon=True)
+            self._starting.start()
 
     def close(self) -> None:
         """Wait for running jobs and close the workspace (the next request opens it again)."""
+        if self._starting is not None:
+            self._starting.join()  # so that the worker it starts is stopped below
         with self._open_lock:
             pool, self._pool = self._pool, None
+            parser, self._parser = self._parser, None
         if pool is not None:
             pool.shutdown(wait=True)  # outside the lock: the jobs still read the workspace
+        if parser is not None:
+            parser.shutdown(wait=True)
         with self._open_lock:
             if self._root is not None:
                 self._root.close()
@@ -223,21 +257,23 @@ class Hub:
         finally:
             self._checkin(ws)
 
-    @contextmanager
-    def writer(self) -> Iterator[Workspace]:
-        """A connection holding the import lock."""
-        if self._open_source is not None:
-            raise WorkspaceError(
-                "this dashboard reads a warehouse table (ltv serve --source); imports go to a "
-                "workspace: run ltv serve without --source"
-            )
-        with self.write_lock, self.reader() as ws:
-            yield ws
-
     def cached(self, key: tuple, compute: Callable[[Workspace], Any]) -> Any:
         """``compute(ws)``, remembered until the next import changes the data. Requests that ask for the same
-        figure while it is being computed wait for that one computation instead of each running their own
-        (after an import, every open page asks again at once)."""
+        figure while it is being computed wait for that one computation instead of each running their own.
+        While an import is written and its figures refreshed, the figure of before it is the answer."""
+        with self._cache_lock:
+            self._recipes[key] = compute
+            self._recipes.move_to_end(key)
+            while len(self._recipes) > CACHE_SIZE:
+                self._recipes.popitem(last=False)
+            before = (self._serving, *key)
+            if self._serving is not None and before in self._cache:
+                self._cache.move_to_end(before)
+                return self._cache[before]
+        return self._computed(key, compute)
+
+    def _computed(self, key: tuple, compute: Callable[[Workspace], Any]) -> Any:
+        """The figure ``key`` on the data as they are now, computed once (single flight)."""
         with self.reader() as ws:
             full_key = (ws.data_version(), *key)
             while True:
@@ -260,6 +296,68 @@ class Hub:
                 with self._cache_lock:
                     self._running.pop(full_key).set()
         return value
+
+    def import_file(
+        self, path: Path, options: ImportOptions, *, progress: ProgressCallback | None = None
+    ) -> ImportAccount:
+        """Import an uploaded file: read and normalised in the worker process, written under the import lock,
+        then the pages' figures computed again before readers are answered from the new data."""
+        if self._open_source is not None:
+            raise WorkspaceError(
+                "this dashboard reads a warehouse table (ltv serve --source); imports go to a "
+                "workspace: run ltv serve without --source"
+            )
+        report = progress or (lambda stage, done, total: None)
+        report("read", 0, len(STAGES) - 1)
+        parser = self._worker()
+        try:
+            prepared = parser.submit(prepare_import, path, options).result()
+        except BrokenProcessPool:  # the worker died (killed, out of memory): the next import starts another
+            with self._open_lock:
+                if self._parser is parser:
+                    self._parser = None
+            raise
+        with self.write_lock, self.reader() as ws:
+            before = ws.data_version()
+            with self._cache_lock:
+                self._serving = before
+            try:
+                account = ws.write_import(prepared, progress=progress)
+                self._refresh(before, report)
+            finally:
+                with self._cache_lock:
+                    self._serving = None
+        report("done", len(STAGES) - 1, len(STAGES) - 1)
+        return account
+
+    def _worker(self) -> ProcessPoolExecutor:
+        """The process that reads uploads, started if needed."""
+        with self._open_lock:
+            if self._parser is None:
+                self._parser = ProcessPoolExecutor(1, mp_context=_worker_context())
+            return self._parser
+
+    def _start_worker(self) -> None:
+        worker = self._worker()
+        try:
+            worker.submit(int).result()
+        except Exception:  # noqa: BLE001 - the first upload starts another, and reports its failure
+            logging.getLogger("ltvkit.web").warning("the upload worker did not start", exc_info=True)
+            with self._open_lock:
+                if self._parser is worker:
+                    self._parser = None
+
+    def _refresh(self, before: int, report: ProgressCallback) -> None:
+        """Compute again, on the new data, the most recently used figures of data version ``before``."""
+        with self._cache_lock:
+            keys = [key[1:] for key in reversed(self._cache) if key[0] == before][:REFRESHED]
+            recipes = [(key, self._recipes[key]) for key in keys if key in self._recipes]
+        for done, (key, compute) in enumerate(recipes):
+            report("refresh", done, len(recipes))
+            try:
+                self._computed(key, compute)
+            except Exception:  # noqa: BLE001 - the page that asks again gets the error from its own request
+                logging.getLogger("ltvkit.web").debug("refreshing %s failed", key, exc_info=True)
 
     def submit(self, kind: str, work: Callable[[Job], Any]) -> Job:
         """Run ``work(job)`` in the background; its result (or its ltvkit error) lands on the job."""
