@@ -2232,6 +2232,16 @@ TEXT: dict[str, dict[str, str]] = {
     "data_field_product": {"en": "product", "ru": "продукт", "uk": "продукт"},
     "data_field_campaign": {"en": "campaign", "ru": "кампания", "uk": "кампанія"},
     "currency_switch": {"en": "Currency", "ru": "Валюта", "uk": "Валюта"},
+    "book_report_title": {
+        "en": "Client book report",
+        "ru": "Отчёт по клиентам на абонементе",
+        "uk": "Звіт про клієнтів на абонементі",
+    },
+    "book_report_period": {
+        "en": "Contracts and payments as of {date}",
+        "ru": "Договоры и платежи на {date}",
+        "uk": "Договори й платежі на {date}",
+    },
     "book_title": {"en": "Client book", "ru": "Клиенты на абонементе", "uk": "Клієнти на абонементі"},
     "book_headline": {
         "en": "{clients} clients, {active} active. MRR and its movements by month:",

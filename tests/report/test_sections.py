@@ -9,9 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from tests.web.visible_text import untranslated
+from typer.testing import CliRunner
 
 from conftest import FIXTURES
 from ltvkit import i18n
+from ltvkit.cli import app
 from ltvkit.data import demo
 from ltvkit.data.workspace import Workspace
 from ltvkit.report.build import render
@@ -173,6 +175,23 @@ def test_the_report_shows_the_client_book_when_there_are_clients(agency: Workspa
         ws.import_file(FIXTURES / "analytics_orders.csv", currency="USD")
         alone = report_data(ws, predictions=False)
         assert alone["retainers"] is None and 'data-section="retainers"' not in render(alone, "ru")
+
+
+def test_a_workspace_of_retainers_alone_gets_the_client_book_as_its_report(tmp_path: Path) -> None:
+    with Workspace.open(tmp_path / "ltv.duckdb") as ws:
+        import_contracts(ws, FIXTURES / "retainer_contracts.csv")
+        import_book(ws, FIXTURES / "retainer_book.csv")
+        data = report_data(ws, as_of=dt.date(2026, 3, 31))
+    assert data["summary"] is None and (data["retainers"]["clients"], data["retainers"]["active"]) == (4, 3)
+    html = render(data, "uk", today=dt.date(2026, 3, 31))
+    assert "<h1>Звіт про клієнтів на абонементі</h1>" in html
+    assert f"Договори й платежі на {i18n.day(dt.date(2026, 3, 31), 'uk')}" in html
+    assert 'data-section="retainers"' in html and "2\xa0200\xa0$" in html and "<script" not in html
+    code = CliRunner().invoke(
+        app, ["--lang", "ru", "report", "-w", str(tmp_path / "ltv.duckdb"), "--out", str(tmp_path / "r.html")]
+    )
+    assert code.exit_code == 0, code.output
+    assert "Отчёт по клиентам на абонементе" in (tmp_path / "r.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("lang", ["ru", "uk"])

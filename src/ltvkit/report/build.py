@@ -43,9 +43,11 @@ def _static(name: str) -> str:
 def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = None) -> str:
     """The report as one HTML document in ``lang`` (en, ru, uk)."""
     lang = i18n.check_lang(lang)
+    today = today or dt.date.today()
+    if data["summary"] is None:
+        return _render_book(data, lang, today)
     s = data["summary"]
     cur = data["currency"]
-    today = today or dt.date.today()
 
     def t(key: str, **values: object) -> str:
         return i18n.text(key, lang, **values)
@@ -239,6 +241,25 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
             report_script=inline_script(scripts[2]),
             chart_data=chart_payload,
             actions=(data.get("actions") or {}).get(lang),
+        )
+    )
+
+
+def _render_book(data: dict[str, Any], lang: str, today: dt.date) -> str:
+    """The report of a service business without orders: its client book alone."""
+    book = sections.retainers(data, lang)
+    return (
+        _environment()
+        .get_template("book.html.j2")
+        .render(
+            lang=lang,
+            t=lambda key, **values: i18n.text(key, lang, **values),
+            title=i18n.text("book_report_title", lang),
+            period=i18n.text("book_report_period", lang, date=i18n.day(today, lang)),
+            generated=i18n.text("generated", lang, date=i18n.day(today, lang)),
+            others="",
+            retainers=book,
+            policy=report_policy([]),
         )
     )
 

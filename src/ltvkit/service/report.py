@@ -44,7 +44,10 @@ def report_data(
     read their own statistics: a few more engine queries). The descriptive figures come from one
     :class:`Analysis`, so the shared tables are read from the engine once (a source's mapped orders too);
     the comparison of two groups adds one query. A workspace with retainer clients adds its client book as
-    of ``as_of`` (today)."""
+    of ``as_of`` (today); a workspace with clients and no orders gives the client book alone (``summary``
+    None)."""
+    if isinstance(ws, Workspace) and not ws.count("orders") and ws.count("clients"):
+        return jsonable({"summary": None, "retainers": _retainers(ws, as_of)})  # a book of retainers alone
     with Analysis(ws, currency=currency, keep=True) as data:
         return _figures(data, ws, margin=margin, scenarios=scenarios, predictions=predictions, as_of=as_of)
 
