@@ -256,5 +256,5 @@ def test_predictions_without_any_repeat_purchase_say_why(tmp_path: Path) -> None
     orders.write_text("order id,customer,date,amount,currency\n1,a,2026-01-05,10,USD\n", encoding="utf-8")
     with Workspace.open(tmp_path / "w.duckdb") as ws:
         ws.import_file(orders)
-        with pytest.raises(ParameterError, match="no customer has paid for a repeat purchase"):
+        with pytest.raises(ParameterError, match="every purchase falls on one day"):
             predict_customers(ws.table("orders"))  # the models' notes are collected, the error says why

@@ -82,6 +82,7 @@ def hostile_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
 # what each page has shown once it has loaded its data
 READY = {
     "overview": "[data-chart=lorenz][data-rendered=true]",
+    "actions": "#levers li",
     "cohorts": "[data-chart=cohorts][data-rendered=true]",
     "channels": "#cac-table table",
     "value": "#top-table table",
