@@ -133,8 +133,11 @@ def test_enough_data_use_the_models_twelve_months_from_one_fit(small_school: Wor
     found = headline_ltv(small_school, margin=0.3)
     assert found.grade.models_usable and (found.basis, found.horizon_months) == ("model", 12)
     alone, _ = group_ltv(small_school.table("orders"), by=None, margin=0.3)
-    assert (found.value, found.low, found.high) == pytest.approx(
-        tuple(alone.loc[0, ["ltv", "ltv_low", "ltv_high"]] * 0.3)
+    assert found.value == pytest.approx(alone.loc[0, "ltv"] * 0.3, rel=1e-9)
+    # the interval's 200 parameter draws are used group by group, so everyone valued beside the channels
+    # and everyone valued alone differ by Monte-Carlo error only (a few percent at the 5% and 95% points)
+    assert (found.low, found.high) == pytest.approx(
+        tuple(alone.loc[0, ["ltv_low", "ltv_high"]] * 0.3), rel=0.06
     )
     # the report takes it from the fit it makes for the channels: the same figure, no second fit
     channels = predicted_ltv(small_school, margin=0.3, overall=True)
