@@ -7,7 +7,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,17 +113,20 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def command(name: str | None = None, group: typer.Typer = app) -> Callable[[F], F]:
+def command(name: str | None = None, group: typer.Typer = app, *, notes: bool = True) -> Callable[[F], F]:
     """Register a command that reports errors as one line and exit code 1, never a traceback (ltvkit's own
     errors as they are, an operating-system error such as a full disk as one sentence, anything else as an
-    unexpected error; ``LTV_DEBUG=1`` shows the traceback of the last), and ltvkit's warnings as notes."""
+    unexpected error; ``LTV_DEBUG=1`` shows the traceback of the last), and ltvkit's warnings as notes.
+
+    ``notes=False`` for a command that runs for as long as the user wants (the server): collecting notes
+    holds a lock of the whole process, which the server's requests take in turn for their own notes."""
 
     def register(fn: F) -> F:
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            notes: list[str] = []
+            collected: list[str] = []
             try:
-                with collect_notes() as notes:
+                with collect_notes() if notes else nullcontext(collected) as collected:
                     return fn(*args, **kwargs)
             except (typer.Exit, typer.Abort, TyperException, KeyboardInterrupt):  # usage errors, Ctrl+C
                 raise
@@ -140,7 +143,7 @@ def command(name: str | None = None, group: typer.Typer = app) -> Callable[[F], 
                     raise
                 _fail(_t("cli_unexpected", _current_lang(), kind=type(exc).__name__, error=exc))
             finally:
-                _notes(notes)
+                _notes(collected)
 
         group.command(name)(wrapper)
         return fn
@@ -1780,7 +1783,7 @@ def tripwire(
     _emit(table, "json" if as_json else fmt, out_file, show)
 
 
-@command()
+@command(notes=False)
 def serve(
     ctx: typer.Context,
     workspace: WorkspaceOpt = Path(DEFAULT_WORKSPACE),
