@@ -67,41 +67,52 @@ TEXT: dict[str, dict[str, str]] = {
     "grade_fair": {"en": "use with care", "ru": "с осторожностью", "uk": "з обережністю"},
     "grade_thin": {"en": "too few", "ru": "слишком мало", "uk": "замало"},
     "grade_counts": {
-        "en": "{customers} customers, {repeat} repeat buyers, {days} days",
-        "ru": "{customers} клиентов, {repeat} повторных покупателей, {days} дней",
-        "uk": "{customers} клієнтів, {repeat} повторних покупців, {days} днів",
+        "en": "{customers} {customers|customer|customers}, {repeat} {repeat|repeat buyer|repeat buyers}, "
+        "{days} {days|day|days}",
+        "ru": "{customers} {customers|клиент|клиента|клиентов}, {repeat} {repeat|повторный покупатель|"
+        "повторных покупателя|повторных покупателей}, {days} {days|день|дня|дней}",
+        "uk": "{customers} {customers|клієнт|клієнти|клієнтів}, {repeat} {repeat|повторний покупець|"
+        "повторні покупці|повторних покупців}, {days} {days|день|дні|днів}",
     },
     "grade_sentence_good": {
-        "en": "Enough data for the models ({customers} customers, {repeat} of them repeat buyers, "
-        "{days} days of orders).",
-        "ru": "Данных для моделей достаточно ({customers} клиентов, из них {repeat} повторных покупателей, "
-        "{days} дней заказов).",
-        "uk": "Даних для моделей достатньо ({customers} клієнтів, з них {repeat} повторних покупців, {days} "
-        "днів замовлень).",
+        "en": "Enough data for the models ({customers} {customers|customer|customers}, {repeat} of them "
+        "{repeat|a repeat buyer|repeat buyers}, {days} {days|day|days} of orders).",
+        "ru": "Данных для моделей достаточно ({customers} {customers|клиент|клиента|клиентов}, из них "
+        "{repeat} {repeat|повторный покупатель|повторных покупателя|повторных покупателей}, {days} "
+        "{days|день|дня|дней} заказов).",
+        "uk": "Даних для моделей достатньо ({customers} {customers|клієнт|клієнти|клієнтів}, з них {repeat} "
+        "{repeat|повторний покупець|повторні покупці|повторних покупців}, {days} {days|день|дні|днів} "
+        "замовлень).",
     },
     "grade_sentence_fair": {
-        "en": "Models are usable with care ({customers} customers, {repeat} of them repeat buyers, "
-        "{days} days of orders); for firm numbers: {need}.",
-        "ru": "Моделями можно пользоваться с осторожностью ({customers} клиентов, из них {repeat} повторных "
-        "покупателей, {days} дней заказов); для надёжных цифр нужно: {need}.",
-        "uk": "Моделями можна користуватися з обережністю ({customers} клієнтів, з них {repeat} повторних "
-        "покупців, {days} днів замовлень); для надійних цифр потрібно: {need}.",
+        "en": "Models are usable with care ({customers} {customers|customer|customers}, {repeat} of them "
+        "{repeat|a repeat buyer|repeat buyers}, {days} {days|day|days} of orders); for firm numbers: "
+        "{need}.",
+        "ru": "Моделями можно пользоваться с осторожностью ({customers} "
+        "{customers|клиент|клиента|клиентов}, из них {repeat} {repeat|повторный покупатель|повторных "
+        "покупателя|повторных покупателей}, {days} {days|день|дня|дней} заказов); для надёжных цифр "
+        "нужно: {need}.",
+        "uk": "Моделями можна користуватися з обережністю ({customers} {customers|клієнт|клієнти|клієнтів}, "
+        "з них {repeat} {repeat|повторний покупець|повторні покупці|повторних покупців}, {days} "
+        "{days|день|дні|днів} замовлень); для надійних цифр потрібно: {need}.",
     },
     "grade_sentence_thin": {
-        "en": "Too little data for the models ({customers} customers, {repeat} of them repeat buyers, {days} "
-        "days of orders): the figures use the formula with an expected lifetime instead; the models need "
-        "{need}.",
-        "ru": "Слишком мало данных для моделей ({customers} клиентов, из них {repeat} повторных "
-        "покупателей, {days} дней заказов): цифры посчитаны по формуле с ожидаемым сроком жизни; моделям "
+        "en": "Too little data for the models ({customers} {customers|customer|customers}, {repeat} of them "
+        "{repeat|a repeat buyer|repeat buyers}, {days} {days|day|days} of orders): the figures use "
+        "the formula with an expected lifetime instead; the models need {need}.",
+        "ru": "Слишком мало данных для моделей ({customers} {customers|клиент|клиента|клиентов}, из них "
+        "{repeat} {repeat|повторный покупатель|повторных покупателя|повторных покупателей}, {days} "
+        "{days|день|дня|дней} заказов): цифры посчитаны по формуле с ожидаемым сроком жизни; моделям "
         "нужно: {need}.",
-        "uk": "Замало даних для моделей ({customers} клієнтів, з них {repeat} повторних покупців, {days} "
-        "днів замовлень): цифри пораховано за формулою з очікуваною тривалістю життя; моделям потрібно: "
+        "uk": "Замало даних для моделей ({customers} {customers|клієнт|клієнти|клієнтів}, з них {repeat} "
+        "{repeat|повторний покупець|повторні покупці|повторних покупців}, {days} {days|день|дні|днів} "
+        "замовлень): цифри пораховано за формулою з очікуваною тривалістю життя; моделям потрібно: "
         "{need}.",
     },
     "grade_need_customers": {
         "en": "at least {floor} customers (now {now})",
-        "ru": "не менее {floor} клиентов (сейчас {now})",
-        "uk": "щонайменше {floor} клієнтів (зараз {now})",
+        "ru": "не менее {floor} {floor|клиента|клиентов|клиентов} (сейчас {now})",
+        "uk": "щонайменше {floor} {floor|клієнта|клієнтів|клієнтів} (зараз {now})",
     },
     "grade_need_repeat": {
         "en": "at least {floor} repeat buyers (now {now})",
@@ -110,8 +121,8 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "grade_need_days": {
         "en": "at least {floor} days of orders (now {now})",
-        "ru": "не менее {floor} дней заказов (сейчас {now})",
-        "uk": "щонайменше {floor} днів замовлень (зараз {now})",
+        "ru": "не менее {floor} {floor|дня|дней|дней} заказов (сейчас {now})",
+        "uk": "щонайменше {floor} {floor|дня|днів|днів} замовлень (зараз {now})",
     },
     # the LTV to use for CAC (service.summary.headline_ltv): CLI summary, report headline, dashboard overview
     "headline_title": {
@@ -2507,9 +2518,40 @@ def check_lang(lang: str) -> Lang:
     return lang  # type: ignore[return-value]
 
 
+_PLURAL = re.compile(r"\{(\w+)\|([^{}]*)\}")
+
+
+def plural_form(count: object, lang: str) -> int:
+    """Which of a word's forms goes with ``count`` (a number, or a number as written in ``lang``): English
+    one (0), other (1); Russian and Ukrainian one (0: 1, 21, 101), few (1: 2–4, 22–24, and fractions, «0,5
+    года»), many (2: 0, 5–20, 25–30) — the CLDR plural rules of the three languages."""
+    written = re.sub(r"[\s\u00a0\u202f]", "", str(count)).replace(",", ".")
+    try:
+        n = float(written)
+    except ValueError:
+        return 1
+    if lang == "en":
+        return 0 if n == 1 else 1
+    if n != int(n):
+        return 1
+    whole = abs(int(n))
+    if whole % 10 == 1 and whole % 100 != 11:
+        return 0
+    if 2 <= whole % 10 <= 4 and not 12 <= whole % 100 <= 14:
+        return 1
+    return 2
+
+
 def text(key: str, lang: str, **values: object) -> str:
-    """The text ``key`` in ``lang`` with ``values`` filled in."""
-    return TEXT[key][check_lang(lang)].format(**values)
+    """The text ``key`` in ``lang`` with ``values`` filled in. ``{days|день|дня|дней}`` in a text is the
+    word's form that goes with the value ``days`` (:func:`plural_form`; English: ``{days|day|days}``)."""
+    lang = check_lang(lang)
+
+    def form(match: re.Match[str]) -> str:
+        forms = match.group(2).split("|")
+        return forms[min(plural_form(values.get(match.group(1), ""), lang), len(forms) - 1)]
+
+    return _PLURAL.sub(form, TEXT[key][lang]).format(**values)
 
 
 class Note(str):

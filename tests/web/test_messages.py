@@ -97,3 +97,66 @@ def test_a_bad_column_mapping_is_a_422_naming_it(client: TestClient, columns: st
     upload = {"file": ("o.csv", b"a,b\n1,2\n", "text/csv")}
     response = client.post("/api/imports?wait=true", files=upload, data={"columns": columns})
     assert response.status_code == 422 and response.json()["error"] == "MappingError"
+
+
+@pytest.mark.parametrize(
+    ("count", "ru", "uk", "en"),
+    [
+        (
+            1,
+            "1 клиент, 1 повторный покупатель, 1 день",
+            "1 клієнт, 1 повторний покупець, 1 день",
+            "1 customer",
+        ),
+        (
+            2,
+            "2 клиента, 2 повторных покупателя, 2 дня",
+            "2 клієнти, 2 повторні покупці, 2 дні",
+            "2 customers",
+        ),
+        (
+            5,
+            "5 клиентов, 5 повторных покупателей, 5 дней",
+            "5 клієнтів, 5 повторних покупців, 5 днів",
+            "5 customers",
+        ),
+        (
+            11,
+            "11 клиентов, 11 повторных покупателей, 11 дней",
+            "11 клієнтів, 11 повторних покупців, 11 днів",
+            "11 customers",
+        ),
+        (
+            21,
+            "21 клиент, 21 повторный покупатель, 21 день",
+            "21 клієнт, 21 повторний покупець, 21 день",
+            "21 customers",
+        ),
+        (
+            91,
+            "91 клиент, 91 повторный покупатель, 91 день",
+            "91 клієнт, 91 повторний покупець, 91 день",
+            "91 customers",
+        ),
+        (
+            112,
+            "112 клиентов, 112 повторных покупателей, 112 дней",
+            "112 клієнтів, 112 повторних покупців, 112 днів",
+            "112 customers",
+        ),
+        (
+            "1\u00a0234",
+            "1\u00a0234 клиента, 1\u00a0234 повторных покупателя, 1\u00a0234 дня",
+            "1\u00a0234 клієнти, 1\u00a0234 повторні покупці, 1\u00a0234 дні",
+            "1\u00a0234 customers",
+        ),
+    ],
+)
+def test_counts_take_the_word_form_of_their_number(count: object, ru: str, uk: str, en: str) -> None:
+    """The CLDR plural rules: one (1, 21, 91), few (2–4, 1 234), many (5–20, 112), also for a number
+    already written with the locale's separators."""
+    values = {"customers": count, "repeat": count, "days": count}
+    assert i18n.text("grade_counts", "ru", **values) == ru
+    assert i18n.text("grade_counts", "uk", **values) == uk
+    assert i18n.text("grade_counts", "en", **values).startswith(en + ",")
+    assert i18n.text("grade_need_days", "ru", floor=21, now=5) == "не менее 21 дня заказов (сейчас 5)"

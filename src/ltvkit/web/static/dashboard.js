@@ -14,8 +14,20 @@
   var charts = {};
 
   // a text of #labels with its {placeholders} filled in
+  // a word's form for a count, as i18n.plural_form: {days|день|дня|дней} (English {days|day|days})
+  function pluralForm(count, forms) {
+    var n = Number(String(count).replace(/[\s\u00a0\u202f]/g, "").replace(",", "."));
+    var rule = isNaN(n) ? "other" : new Intl.PluralRules(document.documentElement.lang).select(n);
+    var index = { one: 0, few: 1, many: 2, other: 1 }[rule];
+    return forms[Math.min(index === undefined ? 1 : index, forms.length - 1)];
+  }
+
   function fill(key, values) {
-    return (T[key] || key).replace(/\{(\w+)\}/g, function (all, name) { return values && name in values ? values[name] : all; });
+    return (T[key] || key)
+      .replace(/\{(\w+)\|([^{}]*)\}/g, function (all, name, forms) {
+        return values && name in values ? pluralForm(values[name], forms.split("|")) : all;
+      })
+      .replace(/\{(\w+)\}/g, function (all, name) { return values && name in values ? values[name] : all; });
   }
 
   function status(text, isError) {
