@@ -12,7 +12,7 @@
   var month = function (iso) { return data.months[iso] || iso; };
   var charts = {};
   var builders = {
-    retention: function (el) { return heatmap(el, data.heatmaps.retention, pct.format, 1, function (v) { return fmt.number(v * 100); }); },
+    retention: function (el) { return heatmap(el, data.heatmaps.retention, pct.format, 1, pct.format); },
     ltv: function (el) { return heatmap(el, data.heatmaps.ltv, fmtMoney, 0, function (v) { return fmt.number(v); }); },
     cohort_curves: function () {
       var c = data.cohort_curves;
@@ -67,11 +67,11 @@
       });
     });
     var wide = (el.clientWidth - 200) / Math.max(h.ages.length, 1) >= 34;
-    var label = { show: wide, fontSize: 9, formatter: function (p) { return cellText(p.value[2]); } };
+    var label = { show: wide, fontSize: h.ages.length <= 18 ? 11 : 9, formatter: function (p) { return cellText(p.value[2]); } };
     return {
       tooltip: { formatter: function (p) { return tip(month(h.cohorts[p.value[1]]) + " · " + h.ages[p.value[0]] + ": " + format(p.value[2])); } },
       grid: { left: 90, right: 110, top: 10, bottom: 50 },
-      xAxis: { type: "category", data: h.ages, name: L.age_months, nameLocation: "middle", nameGap: 28, splitArea: { show: true } },
+      xAxis: { type: "category", data: h.ages, name: L.age_months, nameLocation: "middle", nameGap: 28 },
       yAxis: { type: "category", data: h.cohorts.map(month), inverse: true },
       visualMap: { min: 0, max: max || 1, calculable: true, orient: "vertical", right: 0, top: "middle", formatter: format, seriesIndex: 0,
                    inRange: { color: ["#f0f4ff", "#8fb0ff", "#2f6fed", "#17357a"] } },

@@ -264,6 +264,10 @@
       });
     }
     function show(c) {
+      if ((c.split || "") !== els.by.value) {  // the default pair may be of a split (two channels): say so
+        els.by.value = c.split || "";
+        return choices(c.split).then(function () { show(c); });
+      }
       var cur = c.currency, money = function (v) { return v === null ? "—" : fmt.money(v, cur); };
       var share = function (v) { return v === null ? "—" : fmt.percent(v); };
       els.a.value = c.first; els.b.value = c.second;
@@ -433,7 +437,7 @@
           var scaleFrom = d.metric === "ltv" ? 0 : 1;
           var format = d.metric === "retention" ? function (v) { return fmt.percent(v, 0); } :
             d.metric === "ltv" || d.metric === "revenue" ? function (v) { return fmt.moneyShort(v, cur); } : function (v) { return fmt.number(v); };
-          var cellText = d.metric === "retention" ? function (v) { return fmt.number(v * 100); } :
+          var cellText = d.metric === "retention" ? function (v) { return fmt.percent(v, 0); } :
             d.metric === "ltv" || d.metric === "revenue" ? function (v) { return fmt.compact(v); } : format;
           var scaled = [], first = [], max = 0;
           d.values.forEach(function (row, i) {
@@ -448,11 +452,11 @@
           });
           var el = document.querySelector("[data-chart=cohorts]");
           el.style.height = Math.max(360, 26 * d.cohorts.length + 120) + "px";
-          var label = { show: d.ages.length <= 40, fontSize: 9, formatter: function (p) { return cellText(p.value[2]); } };
+          var label = { show: d.ages.length <= 40, fontSize: d.ages.length <= 18 ? 11 : 9, formatter: function (p) { return cellText(p.value[2]); } };
           chart("cohorts", {
             tooltip: { formatter: function (p) { return tip(names[p.value[1]] + ", " + T.age_months + " " + p.value[0] + ": " + format(p.value[2])); } },
             grid: { left: 130, right: 20, top: 10, bottom: 90 },
-            xAxis: { type: "category", data: d.ages, name: T.age_months, nameLocation: "middle", nameGap: 28, splitArea: { show: true } },
+            xAxis: { type: "category", data: d.ages, name: T.age_months, nameLocation: "middle", nameGap: 28 },
             yAxis: { type: "category", data: names, inverse: true, name: d.sizes ? T.cohort + " · " + T.cohort_size : T.cohort, nameLocation: "start" },
             visualMap: { min: 0, max: max || 1, calculable: true, orient: "horizontal", left: "center", bottom: 0, seriesIndex: 0,
               formatter: format, inRange: { color: ["#f0f4ff", "#8fb0ff", "#2f6fed", "#17357a"] } },
