@@ -1874,7 +1874,7 @@ TEXT: dict[str, dict[str, str]] = {
         "ru": "вернутся {returning}, это {money}",
         "uk": "повернуться {returning}, це {money}",
     },
-    "actions_not_now": {"en": "not now", "ru": "пока нет", "uk": "поки ні"},
+    "actions_not_now": {"en": "not now", "ru": "не сейчас", "uk": "не зараз"},
     "actions_command": {"en": "List: {command}", "ru": "Список: {command}", "uk": "Список: {command}"},
     "actions_lists": {
         "en": "Each segment's customer list: Download CSV on the dashboard's What to do first page, or the "
