@@ -593,15 +593,17 @@ TEXT: dict[str, dict[str, str]] = {
     "products_note": {
         "en": (
             "Is the tripwire bringing buyers of the core product? "
-            "LTV at 12 months by the product bought first."
+            "LTV at 12 months by the product bought first; — where no customer of the group is that old yet."
         ),
         "ru": (
             "Приводит ли трипваер покупателей основного продукта? "
-            "LTV за 12 месяцев по первому купленному продукту."
+            "LTV за 12 месяцев по первому купленному продукту; «—» — ни один клиент группы ещё не дожил до "
+            "этого месяца."
         ),
         "uk": (
             "Чи приводить трипваєр покупців основного продукту? "
-            "LTV за 12 місяців за першим купленим продуктом."
+            "LTV за 12 місяців за першим купленим продуктом; «—» — жоден клієнт групи ще не дожив до "
+            "цього місяця."
         ),
     },
     "age_months": {

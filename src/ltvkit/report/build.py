@@ -57,6 +57,7 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
 
     expected, grade = s["expected"], s["grade"]
     shown = money(expected["value"])
+    short_revenue = i18n.money_short(s["net_revenue"], cur, lang)  # the exact sum beneath when shortened
     tiles = [
         (
             t("expected_ltv"),
@@ -74,7 +75,11 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
             ),
         ),
         (t("customers"), i18n.number(s["customers"], lang), ""),
-        (t("net_revenue"), i18n.money_short(s["net_revenue"], cur, lang), money(s["net_revenue"])),
+        (
+            t("net_revenue"),
+            short_revenue,
+            "" if short_revenue == money(s["net_revenue"]) else money(s["net_revenue"]),
+        ),
         (t("aov"), money(s["aov"]), ""),
         (t("ltv"), money(s["ltv_mean"]), t("ltv_median", value=money(s["ltv_median"]))),
         (t("purchases_per_customer"), i18n.number(s["purchases_per_customer"], lang, digits=2), ""),
@@ -141,8 +146,8 @@ def render(data: dict[str, Any], lang: str = "en", *, today: dt.date | None = No
             row["first_product"],
             i18n.number(row["customers"], lang),
             i18n.percent(row["repeat_rate"], lang),
-            i18n.percent(row["retention_3"], lang) if row["retention_3"] is not None else "",
-            money(row["ltv_12"]) if row["ltv_12"] is not None else "",
+            i18n.percent(row["retention_3"], lang) if row["retention_3"] is not None else "—",
+            money(row["ltv_12"]) if row["ltv_12"] is not None else "—",
         ]
         for row in data["products"]
     ]
