@@ -211,12 +211,12 @@ def where_the_data_is(
     """Customer lifetime value analytics: import orders, then ask what customers are worth.
 
     With --source, every analysis runs in the engine that holds the orders and brings back small results."""
-    from ltvkit.service.tables import SourceOptions
+    options = None
+    if source:  # the engines load only for a source: a command on the workspace may not need them
+        from ltvkit.service.tables import SourceOptions
 
-    ctx.obj = Settings(
-        SourceOptions(source, table, mapping, spend_table, source_currency) if source else None,
-        _language(lang),
-    )
+        options = SourceOptions(source, table, mapping, spend_table, source_currency)
+    ctx.obj = Settings(options, _language(lang))
     _LANG.set(ctx.obj.lang)
 
 
