@@ -1058,7 +1058,7 @@ def workbook(
         path = write_workbook(
             ws, out_file, lang=_lang(ctx), currency=currency, margin=margin, target=target, horizon=horizon
         )
-    out.print(f"Workbook: [bold]{escape(str(path))}[/bold]")
+    out.print(_t("cli_written", _lang(ctx), path=f"[bold]{escape(str(path))}[/bold]"))
 
 
 @command()
@@ -1633,7 +1633,7 @@ def followup(
         if contacts is not None and out_file is not None:
             out_file.parent.mkdir(parents=True, exist_ok=True)
             out_file.write_bytes(follow_up_contacts(ws, found, contacts, lang=_lang(ctx)))
-            err.print(f"Written: {escape(str(out_file))}")
+            err.print(_t("cli_written", _lang(ctx), path=escape(str(out_file))))
             return
     frame = found.orders
 

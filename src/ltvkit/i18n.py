@@ -726,6 +726,7 @@ TEXT: dict[str, dict[str, str]] = {
         "ru": "{code} (валюта не указана)",
         "uk": "{code} (валюту не вказано)",
     },
+    "col_currency": {"en": "currency", "ru": "валюта", "uk": "валюта"},
     "cli_account_title": {
         "en": "{file} → {kind} (preset: {preset})",
         "ru": "{file} → {kind} (формат: {preset})",
