@@ -10,6 +10,7 @@ import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, get_args
 
 import pytest
 from rich.console import Console
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 
 from conftest import FIXTURES
 from ltvkit import cli, i18n, progress
+from ltvkit.choices import FORMATS, METRICS, MODELS, SCHEMES, SPLITS, TimeUnit
 from ltvkit.cli import app
 from ltvkit.data import demo
 from ltvkit.io.presets import PRESETS
@@ -223,3 +225,69 @@ def test_a_model_note_is_english_text_that_knows_its_translations() -> None:
     assert "около 900 единиц" in russian and "s = 50000" in russian
     assert i18n.localized(pickle.loads(pickle.dumps(note)), "uk") == i18n.localized(note, "uk")
     assert i18n.localized("a plain note", "uk") == "a plain note"  # text without a key stays as it is
+
+
+# what the help names as one types it besides the options' own: the values of options, the columns of the
+# retainers' files, usage metavars, products and formats
+HELP_VALUES = {
+    *FORMATS,
+    *METRICS,
+    *MODELS,
+    *SCHEMES,
+    *SPLITS,
+    *get_args(TimeUnit),
+    *"ltvkit ics en ru uk auto none map orders spend table cohort predicted getcourse unisender".split(),
+    *"client fee currency start end billing source date amount status".split(),
+    *"OPTIONS COMMAND ARGS DuckDB Excel Google Sheets GetCourse Unisender SendPulse Shopify".split(),
+    *"WooCommerce strftime".split(),
+}
+
+
+def _help_pages(command: Any, path: list[str]) -> Iterator[tuple[list[str], set[str]]]:
+    """Every command and group under ``command`` with the words one types there: its options' names,
+    defaults and environment variables, and the names of its subcommands."""
+    typed = set()
+    for p in command.params:
+        typed.update(str(v) for v in [*p.opts, *p.secondary_opts, p.envvar, p.default] if v)
+        typed.update(o.lstrip("-") for o in p.opts if o.startswith("--"))  # a flag's default: its name
+    subcommands = getattr(command, "commands", {})
+    yield path, typed | set(subcommands)
+    for name, sub in subcommands.items():
+        yield from _help_pages(sub, [*path, name])
+
+
+@pytest.mark.parametrize(("lang", "locale"), [("ru", "ru_RU.UTF-8"), ("uk", "uk_UA.UTF-8")])
+def test_the_help_of_every_command_is_in_the_language_of_lang(
+    lang: str, locale: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ltv --help`` and every command's ``--help`` follow LANG: descriptions, option help and Typer's own
+    words (panels, defaults, required); left in Latin letters: what one types (commands, options, their
+    values and types), product and format names, URLs and date formats."""
+    import typer
+
+    monkeypatch.setenv("LANG", locale)
+    monkeypatch.setenv("TERMINAL_WIDTH", "1000")  # Typer's own console: no name wrapped
+    monkeypatch.delenv("LTV_LANG", raising=False)
+    untranslated = {}
+    for path, typed in _help_pages(typer.main.get_command(app), []):
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, result.output
+        # URLs, date formats, types (<path>), choices ([day|week|month]), then commands and options
+        shown = re.sub(r"\S+://\S*|%\S+|<[^>]+>|\bno-[a-z-]+|(?<!\w)/[a-z]+|[\[\]{}()|]", " ", result.stdout)
+        shown = OPTION.sub(" ", COMMAND.sub(" ", shown))
+        found = english(shown, sorted([*typed, *HELP_VALUES, *PRESETS], key=len, reverse=True))
+        if found:
+            untranslated[" ".join(path)] = found
+    assert untranslated == {}
+    heading = i18n.text("clihelp_cmd_import", lang)
+    assert heading in " ".join(runner.invoke(app, ["import", "--help"], terminal_width=1000).stdout.split())
+
+
+def test_lang_before_help_chooses_the_help_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANG", "ru_RU.UTF-8")
+    result = runner.invoke(app, ["--lang", "uk", "--help"], terminal_width=1000)
+    assert i18n.text("clihelp_app", "uk") in " ".join(result.stdout.split())
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    result = runner.invoke(app, ["fit", "--help"], terminal_width=1000)
+    assert i18n.text("clihelp_cmd_fit", "en") in " ".join(result.stdout.split())
+    assert "Options" in result.stdout and "Usage:" in result.stdout
