@@ -24,7 +24,7 @@ from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import TyperException
 
 from ltvkit.choices import DEFAULT_WORKSPACE, FORMATS, METRICS, MODELS, SCHEMES, SPLITS, TimeUnit
-from ltvkit.errors import AllRowsRejectedError, LtvError, ParameterError, collect_notes
+from ltvkit.errors import LtvError, ParameterError, collect_notes
 from ltvkit.io.presets import PRESETS
 
 if TYPE_CHECKING:
@@ -203,9 +203,9 @@ def command(name: str | None = None, group: typer.Typer = app) -> Callable[[F], 
                 raise
             except ParameterError as exc:
                 flag = f" (--{exc.parameter.replace('_', '-')})" if exc.parameter else ""
-                _fail(f"{exc}{flag}")
-            except LtvError as exc:
-                _fail(str(exc))
+                _fail(f"{exc.localized(_current_lang())}{flag}")
+            except LtvError as exc:  # in the user's language when it knows its translations
+                _fail(exc.localized(_current_lang()))
             except OSError as exc:
                 where = f" ({exc.filename})" if exc.filename else ""
                 _fail(_t("cli_os_error", _current_lang(), reason=exc.strerror or exc, where=where))
@@ -565,10 +565,7 @@ def import_(
     accounts = []
     with Workspace.open(workspace) as ws:
         for path in files:
-            try:
-                account = _run_import(ws, path, options, quiet=as_json, lang=lang)
-            except AllRowsRejectedError as exc:  # an error with its own texts, in the user's language
-                _fail(exc.localized(lang))
+            account = _run_import(ws, path, options, quiet=as_json, lang=lang)
             accounts.append(account)
             if not as_json:
                 _show_account(account, lang)

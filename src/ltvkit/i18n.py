@@ -3103,6 +3103,167 @@ TEXT: dict[str, dict[str, str]] = {
         "ru": "Что-то пошло не так. Подробности (на английском): {detail}",
         "uk": "Щось пішло не так. Подробиці (англійською): {detail}",
     },
+    "error_where_row": {
+        "en": "row {row}",
+        "ru": "строка {row}",
+        "uk": "рядок {row}",
+    },
+    "error_where_column": {
+        "en": "column {column}",
+        "ru": "столбец {column}",
+        "uk": "стовпець {column}",
+    },
+    "error_file_not_found": {
+        "en": "file not found",
+        "ru": "файл не найден",
+        "uk": "файл не знайдено",
+    },
+    "error_hint_check_path": {
+        "en": "check the path",
+        "ru": "проверьте путь",
+        "uk": "перевірте шлях",
+    },
+    "error_file_empty": {
+        "en": "the file is empty",
+        "ru": "файл пустой",
+        "uk": "файл порожній",
+    },
+    "error_no_rows": {
+        "en": "the file has no rows",
+        "ru": "в файле нет строк",
+        "uk": "у файлі немає рядків",
+    },
+    "error_hint_export_again": {
+        "en": "export the data again",
+        "ru": "выгрузите данные заново",
+        "uk": "вивантажте дані знову",
+    },
+    "error_unreadable": {
+        "en": "cannot be read as a {kind} table ({detail})",
+        "ru": "не читается как таблица {kind} ({detail})",
+        "uk": "не читається як таблиця {kind} ({detail})",
+    },
+    "error_hint_export_csv": {
+        "en": "export it again as CSV (UTF-8) or XLSX",
+        "ru": "выгрузите его заново в CSV (UTF-8) или XLSX",
+        "uk": "вивантажте його знову в CSV (UTF-8) або XLSX",
+    },
+    "error_encoding": {
+        "en": "cannot tell the text encoding",
+        "ru": "не удалось определить кодировку текста",
+        "uk": "не вдалося визначити кодування тексту",
+    },
+    "error_hint_encoding": {
+        "en": "save the file as UTF-8 or pass --encoding",
+        "ru": "сохраните файл в UTF-8 или укажите --encoding",
+        "uk": "збережіть файл у UTF-8 або вкажіть --encoding",
+    },
+    "error_unknown_preset": {
+        "en": "unknown preset {name}",
+        "ru": "неизвестный формат выгрузки {name}",
+        "uk": "невідомий формат вивантаження {name}",
+    },
+    "error_hint_presets": {
+        "en": "presets are: {presets}",
+        "ru": "форматы: {presets}",
+        "uk": "формати: {presets}",
+    },
+    "error_no_workspace": {
+        "en": "no workspace at {path}; import a file first (ltv import FILE)",
+        "ru": "рабочей области {path} нет; сначала импортируйте файл (ltv import ФАЙЛ)",
+        "uk": "робочої області {path} немає; спершу імпортуйте файл (ltv import ФАЙЛ)",
+    },
+    "error_workspace_busy": {
+        "en": (
+            "the workspace {path} is busy: another ltvkit program (an import, or a dashboard answering a "
+            "request) is using it; try again in a moment"
+        ),
+        "ru": (
+            "рабочая область {path} занята: её использует другая программа ltvkit (импорт или панель, "
+            "отвечающая на запрос); попробуйте ещё раз через минуту"
+        ),
+        "uk": (
+            "робоча область {path} зайнята: її використовує інша програма ltvkit (імпорт або панель, що "
+            "відповідає на запит); спробуйте ще раз за хвилину"
+        ),
+    },
+    "error_cannot_open": {
+        "en": "cannot open workspace {path}: {detail}",
+        "ru": "не удалось открыть рабочую область {path}: {detail}",
+        "uk": "не вдалося відкрити робочу область {path}: {detail}",
+    },
+    "error_not_workspace": {
+        "en": "{path} is not an ltvkit workspace",
+        "ru": "{path} — не рабочая область ltvkit",
+        "uk": "{path} — не робоча область ltvkit",
+    },
+    "error_no_purchases": {
+        "en": "there are no purchases yet; import orders first",
+        "ru": "покупок пока нет; сначала импортируйте заказы",
+        "uk": "покупок поки немає; спершу імпортуйте замовлення",
+    },
+    "error_no_purchases_to_summarise": {
+        "en": "there are no purchases to summarise; import orders first",
+        "ru": "нет покупок для расчёта; сначала импортируйте заказы",
+        "uk": "немає покупок для розрахунку; спершу імпортуйте замовлення",
+    },
+    "error_no_purchases_in": {
+        "en": "no purchases in {chosen}; the data has {codes}",
+        "ru": "нет покупок в {chosen}; в данных есть {codes}",
+        "uk": "немає покупок у {chosen}; у даних є {codes}",
+    },
+    "error_several_currencies": {
+        "en": "the orders are in several currencies ({codes}); choose one",
+        "ru": "заказы в нескольких валютах ({codes}); выберите одну",
+        "uk": "замовлення в кількох валютах ({codes}); виберіть одну",
+    },
+    "error_no_repeat_purchase": {
+        "en": (
+            "no customer has paid for a repeat purchase yet, so spend per order cannot be modelled; the "
+            "expected LTV of the summary (average check × frequency × expected lifetime) needs no model"
+        ),
+        "ru": (
+            "ни один клиент ещё не оплатил повторную покупку, поэтому траты на заказ нельзя "
+            "смоделировать; ожидаемому LTV из сводки (средний чек × частота × ожидаемый срок жизни) "
+            "модель не нужна"
+        ),
+        "uk": (
+            "жоден клієнт ще не оплатив повторну покупку, тому витрати на замовлення не можна "
+            "змоделювати; очікуваному LTV зі зведення (середній чек × частота × очікуваний час життя) "
+            "модель не потрібна"
+        ),
+    },
+    "error_one_day_predict": {
+        "en": (
+            "every purchase falls on one day ({day}): nothing in the data shows whether or how often "
+            "customers come back, so no future value is predicted; predictions need purchases on at least"
+            " two different days, ideally months of them"
+        ),
+        "ru": (
+            "все покупки сделаны в один день ({day}): по данным не видно, возвращаются ли клиенты и как "
+            "часто, поэтому будущая ценность не прогнозируется; для прогноза нужны покупки хотя бы в два "
+            "разных дня, а лучше за несколько месяцев"
+        ),
+        "uk": (
+            "усі покупки зроблено в один день ({day}): з даних не видно, чи повертаються клієнти і як "
+            "часто, тому майбутня цінність не прогнозується; для прогнозу потрібні покупки щонайменше у "
+            "два різні дні, а краще за кілька місяців"
+        ),
+    },
+    "error_one_day_compare": {
+        "en": (
+            "every purchase falls on one day ({day}): no later period is left to check the models' "
+            "predictions against; comparing models needs purchases on at least two different days"
+        ),
+        "ru": (
+            "все покупки сделаны в один день ({day}): не остаётся более позднего периода, чтобы проверить"
+            " прогнозы моделей; для сравнения моделей нужны покупки хотя бы в два разных дня"
+        ),
+        "uk": (
+            "усі покупки зроблено в один день ({day}): не залишається пізнішого періоду, щоб перевірити "
+            "прогнози моделей; для порівняння моделей потрібні покупки щонайменше у два різні дні"
+        ),
+    },
     "reason_no_customer": {
         "en": "no customer id, email or phone",
         "ru": "нет ни id клиента, ни email, ни телефона",

@@ -291,3 +291,62 @@ def test_lang_before_help_chooses_the_help_language(monkeypatch: pytest.MonkeyPa
     result = runner.invoke(app, ["fit", "--help"], terminal_width=1000)
     assert i18n.text("clihelp_cmd_fit", "en") in " ".join(result.stdout.split())
     assert "Options" in result.stdout and "Usage:" in result.stdout
+
+
+@pytest.mark.parametrize("lang", ["ru", "uk"])
+def test_the_errors_a_new_user_meets_are_in_the_language(
+    lang: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No workspace yet, a wrong path, an empty file, an unknown preset, nothing imported, a currency the data
+    do not have, one day of purchases: each error names what and what to do in the reader's language."""
+    monkeypatch.setattr(cli.err, "width", 1000)
+    empty, ws, one_day = tmp_path / "empty.csv", tmp_path / "w.duckdb", tmp_path / "one.duckdb"
+    empty.write_text("", encoding="utf-8")
+    day = tmp_path / "day.csv"
+    day.write_text("order id,customer,date,amount,currency\n1,a,2026-01-05,10,RUB\n2,b,2026-01-05,20,RUB\n")
+    assert runner.invoke(app, ["import", str(day), "-w", str(one_day)]).exit_code == 0
+    orders = str(FIXTURES / "analytics_orders.csv")
+    names = [str(tmp_path / "none.duckdb"), str(tmp_path), "empty.csv", "gone.csv", "foo", *PRESETS]
+    names.sort(key=len, reverse=True)
+    cases = [
+        (
+            ["summary", "-w", str(tmp_path / "none.duckdb")],
+            "error_no_workspace",
+            {"path": tmp_path / "none.duckdb"},
+        ),
+        (["import", str(tmp_path / "gone.csv"), "-w", str(ws)], "error_hint_check_path", {}),
+        (["import", str(empty), "-w", str(ws)], "error_hint_export_again", {}),
+        (["import", orders, "--preset", "foo", "-w", str(ws)], "error_unknown_preset", {"name": "'foo'"}),
+        (["fit", "-w", str(ws)], "error_no_purchases", {}),
+        (
+            ["cohorts", "--currency", "USD", "-w", str(one_day)],
+            "error_no_purchases_in",
+            {"chosen": "USD", "codes": "RUB"},
+        ),
+        (["predict", "-w", str(one_day)], "error_one_day_predict", {"day": "2026-01-05"}),
+    ]
+    for args, key, values in cases:
+        result = runner.invoke(app, ["--lang", lang, *args])
+        shown = " ".join(result.stderr.split())
+        assert result.exit_code == 1 and i18n.Note(key, **values).text(lang) in shown, (args, shown)
+        assert english(shown, names) == [], (args, shown)
+
+
+def test_an_error_with_texts_stays_english_as_a_string_and_crosses_processes() -> None:
+    import pickle
+
+    from ltvkit.errors import FileFormatError, WorkspaceError
+
+    error = FileFormatError(
+        i18n.Note("error_file_empty"),
+        file="a.csv",
+        row=3,
+        column="date",
+        hint=i18n.Note("error_hint_export_again"),
+    )
+    assert str(error) == "a.csv, row 3, column 'date': the file is empty — export the data again"
+    assert error.localized("ru") == "a.csv, строка 3, столбец 'date': файл пустой — выгрузите данные заново"
+    copy = pickle.loads(pickle.dumps(error))
+    assert copy.localizable and copy.localized("uk") == error.localized("uk")
+    plain = WorkspaceError("something else")
+    assert not plain.localizable and plain.localized("uk") == "something else"

@@ -97,3 +97,16 @@ def test_a_bad_column_mapping_is_a_422_naming_it(client: TestClient, columns: st
     upload = {"file": ("o.csv", b"a,b\n1,2\n", "text/csv")}
     response = client.post("/api/imports?wait=true", files=upload, data={"columns": columns})
     assert response.status_code == 422 and response.json()["error"] == "MappingError"
+
+
+def test_a_core_error_with_texts_carries_its_message_in_every_language(client: TestClient) -> None:
+    response = client.post("/api/imports?wait=true", files={"file": ("orders.csv", b"\n\n", "text/csv")})
+    assert response.status_code == 422
+    problem = response.json()
+    assert (
+        problem["message"]
+        == problem["messages"]["en"]
+        == "orders.csv: the file is empty — export the data again"
+    )
+    assert problem["messages"]["ru"] == "orders.csv: файл пустой — выгрузите данные заново"
+    assert problem["messages"]["uk"] == "orders.csv: файл порожній — вивантажте дані знову"

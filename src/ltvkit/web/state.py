@@ -42,7 +42,7 @@ import pandas as pd
 
 from ltvkit.data.sources import Source
 from ltvkit.data.workspace import STAGES, ImportAccount, ProgressCallback, Workspace, prepare_import
-from ltvkit.errors import AllRowsRejectedError, LtvError, MappingError, WorkspaceError
+from ltvkit.errors import LtvError, MappingError, WorkspaceError
 from ltvkit.formatting import LOCALES
 from ltvkit.io.normalize import ImportOptions
 
@@ -63,7 +63,7 @@ def problem_of(exc: LtvError) -> dict[str, Any]:
     error has its own texts (``messages``), and, when columns could not be mapped, the file's ``columns``,
     the fields ``found`` and the fields ``missing`` (for the dashboard's column-mapping form)."""
     problem: dict[str, Any] = {"error": type(exc).__name__, "message": public_message(str(exc))}
-    if isinstance(exc, AllRowsRejectedError):
+    if exc.localizable:
         problem["messages"] = {lang: public_message(exc.localized(lang)) for lang in LOCALES}
     if isinstance(exc, MappingError) and exc.columns:
         problem.update(columns=exc.columns, found=exc.found, missing=exc.missing)
