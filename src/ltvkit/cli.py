@@ -1603,6 +1603,37 @@ def actions(
     target: TargetOpt = 3.0,
     margin: MarginOpt = None,
     currency: CurrencyOpt = None,
+    aov_change: Annotated[
+        float | None, typer.Option(help="Upsell: the average check grows by this share (default 0.1: +10%).")
+    ] = None,
+    frequency_change: Annotated[
+        float | None, typer.Option(help="Repeat purchases grow by this share (default 0.1: +10%).")
+    ] = None,
+    churn_cut: Annotated[
+        float | None,
+        typer.Option(help="Retention: this share fewer customers lost a month (default 0.1: a tenth fewer)."),
+    ] = None,
+    budget_share: Annotated[
+        float | None,
+        typer.Option(
+            help="Budget: the share of the spend on channels above their max CAC moved (default 0.2)."
+        ),
+    ] = None,
+    budget_growth: Annotated[
+        float | None,
+        typer.Option(
+            help="Budget: a receiving channel takes at most this share of its own spend more (default 0.5)."
+        ),
+    ] = None,
+    at_risk: Annotated[
+        float | None, typer.Option(help="Win-back: the share of the at-risk customers back (default 0.1).")
+    ] = None,
+    hibernating: Annotated[
+        float | None, typer.Option(help="Win-back: the share of the dormant customers back (default 0.05).")
+    ] = None,
+    lost: Annotated[
+        float | None, typer.Option(help="Win-back: the share of the lost customers back (default 0.02).")
+    ] = None,
     fmt: FormatOpt = "table",
     as_json: JsonOpt = False,
     out_file: OutOpt = None,
@@ -1612,10 +1643,24 @@ def actions(
     import pandas as pd
 
     from ltvkit import i18n
+    from ltvkit.service.actions import Assumptions
     from ltvkit.service.actions import actions as plan
 
+    given = {
+        "aov_change": aov_change,
+        "frequency_change": frequency_change,
+        "churn_cut": churn_cut,
+        "budget_share": budget_share,
+        "budget_growth": budget_growth,
+        "at_risk": at_risk,
+        "hibernating": hibernating,
+        "lost": lost,
+    }
+    assumptions = Assumptions(**{name: value for name, value in given.items() if value is not None})
     with _data(ctx, workspace) as ws:
-        found = plan(ws, horizon=horizon, margin=margin, target=target, currency=currency)
+        found = plan(
+            ws, horizon=horizon, margin=margin, target=target, currency=currency, assumptions=assumptions
+        )
     lang = _lang(ctx)
     view = found.to_dict(lang)
     if as_json and out_file is None:

@@ -1860,6 +1860,58 @@ TEXT: dict[str, dict[str, str]] = {
         "ru": "За сколько месяцев оцениваются рычаги.",
         "uk": "За скільки місяців оцінюються важелі.",
     },
+    "clihelp_actions_aov_change": {
+        "en": "Upsell: the average check grows by this share (default 0.1: +10%).",
+        "ru": "Допродажи: средний чек вырастает на эту долю (по умолчанию 0.1: +10%).",
+        "uk": "Допродажі: середній чек зростає на цю частку (за замовчуванням 0.1: +10%).",
+    },
+    "clihelp_actions_frequency_change": {
+        "en": "Repeat purchases grow by this share (default 0.1: +10%).",
+        "ru": "Повторных покупок становится больше на эту долю (по умолчанию 0.1: +10%).",
+        "uk": "Повторних покупок стає більше на цю частку (за замовчуванням 0.1: +10%).",
+    },
+    "clihelp_churn_cut": {
+        "en": "Retention: this share fewer customers lost a month (default 0.1: a tenth fewer).",
+        "ru": "Удержание: клиентов уходит в месяц меньше на эту долю (по умолчанию 0.1: на десятую часть).",
+        "uk": (
+            "Утримання: клієнтів іде щомісяця менше на цю частку (за замовчуванням 0.1: на десяту частину)."
+        ),
+    },
+    "clihelp_budget_share": {
+        "en": "Budget: the share of the spend on channels above their max CAC moved (default 0.2).",
+        "ru": (
+            "Бюджет: доля расходов на каналы с CAC выше максимального, которая переносится (по умолчанию "
+            "0.2)."
+        ),
+        "uk": (
+            "Бюджет: частка витрат на канали з CAC вищим за максимальний, що переноситься (за "
+            "замовчуванням 0.2)."
+        ),
+    },
+    "clihelp_budget_growth": {
+        "en": "Budget: a receiving channel takes at most this share of its own spend more (default 0.5).",
+        "ru": (
+            "Бюджет: канал-получатель увеличивает свои расходы не больше чем на эту долю (по умолчанию 0.5)."
+        ),
+        "uk": (
+            "Бюджет: канал-отримувач збільшує свої витрати не більше ніж на цю частку (за замовчуванням 0.5)."
+        ),
+    },
+    "clihelp_at_risk": {
+        "en": "Win-back: the share of the at-risk customers back (default 0.1).",
+        "ru": "Возврат: доля клиентов «под угрозой ухода», которые вернутся (по умолчанию 0.1).",
+        "uk": "Повернення: частка клієнтів «під загрозою відходу», які повернуться (за замовчуванням 0.1).",
+    },
+    "clihelp_hibernating": {
+        "en": "Win-back: the share of the dormant customers back (default 0.05).",
+        "ru": "Возврат: доля «спящих» клиентов, которые вернутся (по умолчанию 0.05).",
+        "uk": "Повернення: частка «сплячих» клієнтів, які повернуться (за замовчуванням 0.05).",
+    },
+    "clihelp_lost": {
+        "en": "Win-back: the share of the lost customers back (default 0.02).",
+        "ru": "Возврат: доля «ушедших» клиентов, которые вернутся (по умолчанию 0.02).",
+        "uk": "Повернення: частка «втрачених» клієнтів, які повернуться (за замовчуванням 0.02).",
+    },
     "clihelp_days": {
         "en": "Orders placed within this many days of the last day.",
         "ru": "Заказы, сделанные не раньше стольких дней до последнего дня.",
@@ -2685,6 +2737,46 @@ TEXT: dict[str, dict[str, str]] = {
         "нижчий, а з клієнтів «під загрозою відходу», «сплячих» і «втрачених» повертаються {at_risk}, "
         "{hibernating} і {lost} — по одній покупці. Спершу найбільше.",
     },
+    "actions_field_aov_change": {
+        "en": "Upsell: average check higher by, %",
+        "ru": "Допродажи: средний чек выше на, %",
+        "uk": "Допродажі: середній чек вищий на, %",
+    },
+    "actions_field_frequency_change": {
+        "en": "Repeat purchases: more by, %",
+        "ru": "Повторные покупки: больше на, %",
+        "uk": "Повторні покупки: більше на, %",
+    },
+    "actions_field_churn_cut": {
+        "en": "Retention: fewer customers lost a month, by %",
+        "ru": "Удержание: клиентов уходит в месяц меньше на, %",
+        "uk": "Утримання: клієнтів іде щомісяця менше на, %",
+    },
+    "actions_field_budget_share": {
+        "en": "Budget: moved from channels above their max CAC, %",
+        "ru": "Бюджет: переносится из каналов с CAC выше максимального, %",
+        "uk": "Бюджет: переноситься з каналів із CAC вищим за максимальний, %",
+    },
+    "actions_field_budget_growth": {
+        "en": "Budget: a receiving channel spends at most more by, %",
+        "ru": "Бюджет: канал-получатель тратит больше не более чем на, %",
+        "uk": "Бюджет: канал-отримувач витрачає більше не більше ніж на, %",
+    },
+    "actions_field_at_risk": {
+        "en": "Win-back: at-risk customers back, %",
+        "ru": "Возврат: вернутся из «под угрозой ухода», %",
+        "uk": "Повернення: повернуться з «під загрозою відходу», %",
+    },
+    "actions_field_hibernating": {
+        "en": "Win-back: dormant customers back, %",
+        "ru": "Возврат: вернутся из «спящих», %",
+        "uk": "Повернення: повернуться зі «сплячих», %",
+    },
+    "actions_field_lost": {
+        "en": "Win-back: lost customers back, %",
+        "ru": "Возврат: вернутся из «ушедших», %",
+        "uk": "Повернення: повернуться з «втрачених», %",
+    },
     "actions_money_revenue": {
         "en": "Extra revenue in {months} months",
         "ru": "Доп. выручка за {months} мес.",
@@ -3249,6 +3341,11 @@ TEXT: dict[str, dict[str, str]] = {
             "часто, тому майбутня цінність не прогнозується; для прогнозу потрібні покупки щонайменше у "
             "два різні дні, а краще за кілька місяців"
         ),
+    },
+    "error_share_range": {
+        "en": "{name} is a share in {range}, not {value}",
+        "ru": "{name} — доля в пределах {range}, а не {value}",
+        "uk": "{name} — частка в межах {range}, а не {value}",
     },
     "error_one_day_compare": {
         "en": (
