@@ -2119,6 +2119,13 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "progress_start": {"en": "working…", "ru": "считаю…", "uk": "рахую…"},
     "progress_read": {"en": "reading", "ru": "чтение", "uk": "читання"},
+    "progress_map": {"en": "matching columns", "ru": "сопоставление столбцов", "uk": "зіставлення стовпців"},
+    "progress_account": {"en": "counting rows", "ru": "учёт строк", "uk": "облік рядків"},
+    "progress_refresh": {
+        "en": "updating figures",
+        "ru": "обновление показателей",
+        "uk": "оновлення показників",
+    },
     "progress_parse": {"en": "checking rows", "ru": "проверка строк", "uk": "перевірка рядків"},
     "progress_write": {"en": "writing", "ru": "запись", "uk": "запис"},
     "progress_done": {"en": "done", "ru": "готово", "uk": "готово"},

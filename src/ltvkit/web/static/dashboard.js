@@ -696,6 +696,8 @@
       }
       function poll(job) {
         bar.value = job.done; bar.max = job.total || 3;
+        // the import's stage (data/workspace.STAGES: read, map, account, write; then the figures refreshed)
+        if (job.status === "running" && T["progress_" + job.stage]) { status(T["progress_" + job.stage] + "…"); }
         if (job.status === "done") {
           bar.hidden = true; status("");
           done(job.result);
