@@ -140,3 +140,27 @@ def test_the_command_line_ranks_and_points_at_the_lists(school: Path, tmp_path: 
     assert "b1@example.com" in out.read_text(encoding="utf-8-sig")
     missing = runner.invoke(cli_app, ["segments", "-w", str(school), "--segment", "champs"])
     assert missing.exit_code == 1 and "champions" in missing.output
+
+
+def test_the_page_form_changes_an_assumption(browser, school: Path) -> None:  # noqa: ANN001
+    """The form shows the default assumptions as percentages, with labels in the page's language; +20% to the
+    check doubles the upsell lever's money (595 → 1,190), and nothing on the page is left in English."""
+    from tests.web.conftest import LiveServer
+    from tests.web.test_browser import open_page, settle
+    from tests.web.visible_text import untranslated
+
+    with LiveServer(school) as server:
+        page, errors, outside = open_page(browser, server.url, "/actions?lang=uk")
+        settle(page)
+        upsell = "[data-lever=upsell]"
+        assert (
+            page.input_value("input[name=aov_change]") == "10" and page.input_value("input[name=lost]") == "2"
+        )
+        assert float(page.get_attribute(upsell, "data-money")) == pytest.approx(595)
+        assert untranslated(page) == []
+        page.fill("input[name=aov_change]", "20")
+        page.click("#actions-form button[type=submit]")
+        page.wait_for_function(f"() => document.querySelector('{upsell}').dataset.money === '1190'")
+        assert i18n.text("actions_field_aov_change", "uk") in page.inner_text("#actions-form")
+        assert errors == [] and outside == []
+        page.close()
