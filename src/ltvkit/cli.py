@@ -19,10 +19,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+from typer import _click as click
+from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import TyperException
 
 from ltvkit.choices import DEFAULT_WORKSPACE, FORMATS, METRICS, MODELS, SCHEMES, SPLITS, TimeUnit
-from ltvkit.errors import AllRowsRejectedError, LtvError, ParameterError, collect_notes
+from ltvkit.errors import LtvError, ParameterError, collect_notes
 from ltvkit.io.presets import PRESETS
 
 if TYPE_CHECKING:
@@ -33,7 +35,77 @@ if TYPE_CHECKING:
     from ltvkit.io.normalize import ImportOptions
     from ltvkit.service.tables import SourceOptions
 
+
+class _LocalizedHelp:
+    """``--help`` in the reader's language (``--lang`` before it, LTV_LANG or LANG): the descriptions and
+    option help this module writes in English are looked up in :func:`ltvkit.i18n.cli_help` as the help is
+    shown (the command objects are built anew for each run), and Typer's own words (panel titles, "default",
+    "required") are set for that one display."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from ltvkit import i18n
+
+        lang = _help_language(ctx)
+        command: click.Command = self  # type: ignore[assignment]
+        commands = getattr(command, "commands", {}).values()
+        for item in [command, *commands, *command.get_params(ctx)]:
+            if item.help:
+                item.help = i18n.cli_help(item.help, lang)
+        with _typer_words(lang):
+            super().format_help(ctx, formatter)  # type: ignore[misc]
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        pieces = self.collect_usage_pieces(ctx)  # type: ignore[attr-defined]
+        prefix = f"{_t('cli_help_usage', _help_language(ctx))}: "
+        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=prefix)
+
+
+class _Group(_LocalizedHelp, TyperGroup):
+    pass
+
+
+class _Command(_LocalizedHelp, TyperCommand):
+    pass
+
+
+def _help_language(ctx: click.Context) -> str:
+    """The language of a help display: the command's when the root's options were read, else ``--lang`` if
+    it came before ``--help`` (it is eager for that), LTV_LANG or LANG; English for a language not known."""
+    root = ctx.find_root()
+    if isinstance(root.obj, Settings):
+        return root.obj.lang
+    try:
+        return _language(root.params.get("lang") or os.environ.get("LTV_LANG"))
+    except LtvError:
+        return "en"
+
+
+@contextmanager
+def _typer_words(lang: str) -> Iterator[None]:
+    """Typer's own words of a help display (the panels' titles, "default", "environment variable",
+    "required") in ``lang`` while the block runs; they are module constants of ``typer.rich_utils``."""
+    from typer import rich_utils
+
+    words = {
+        "ARGUMENTS_PANEL_TITLE": _t("cli_help_arguments", lang),
+        "OPTIONS_PANEL_TITLE": _t("cli_help_options", lang),
+        "COMMANDS_PANEL_TITLE": _t("cli_help_commands", lang),
+        "DEFAULT_STRING": f"[{_t('cli_help_default', lang)}: {{}}]",
+        "ENVVAR_STRING": f"[{_t('cli_help_env_var', lang)}: {{}}]",
+        "REQUIRED_LONG_STRING": f"[{_t('cli_help_required', lang)}]",
+    }
+    saved = {name: getattr(rich_utils, name) for name in words}
+    for name, value in words.items():
+        setattr(rich_utils, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(rich_utils, name, value)
+
+
 app = typer.Typer(
+    cls=_Group,
     name="ltv",
     help="Customer lifetime value analytics: import orders, then ask what customers are worth.",
     no_args_is_help=True,
@@ -86,10 +158,12 @@ _LANG: ContextVar[str] = ContextVar("ltv_lang", default="en")  # the command's l
 
 
 retainer_app = typer.Typer(
-    help="Retainers: prorated invoices by working days, KPI fees, client LTV.", no_args_is_help=True
+    cls=_Group,
+    help="Retainers: prorated invoices by working days, KPI fees, client LTV.",
+    no_args_is_help=True,
 )
 app.add_typer(retainer_app, name="retainer")
-book_app = typer.Typer(help="The client book: invoices and payments.", no_args_is_help=True)
+book_app = typer.Typer(cls=_Group, help="The client book: invoices and payments.", no_args_is_help=True)
 retainer_app.add_typer(book_app, name="book")
 
 
@@ -132,9 +206,9 @@ def command(name: str | None = None, group: typer.Typer = app, *, notes: bool = 
                 raise
             except ParameterError as exc:
                 flag = f" (--{exc.parameter.replace('_', '-')})" if exc.parameter else ""
-                _fail(f"{exc}{flag}")
-            except LtvError as exc:
-                _fail(str(exc))
+                _fail(f"{exc.localized(_current_lang())}{flag}")
+            except LtvError as exc:  # in the user's language when it knows its translations
+                _fail(exc.localized(_current_lang()))
             except OSError as exc:
                 where = f" ({exc.filename})" if exc.filename else ""
                 _fail(_t("cli_os_error", _current_lang(), reason=exc.strerror or exc, where=where))
@@ -145,7 +219,7 @@ def command(name: str | None = None, group: typer.Typer = app, *, notes: bool = 
             finally:
                 _notes(collected)
 
-        group.command(name)(wrapper)
+        group.command(name, cls=_Command)(wrapper)
         return fn
 
     return register
@@ -200,6 +274,7 @@ def where_the_data_is(
         typer.Option(
             "--lang",
             envvar="LTV_LANG",
+            is_eager=True,  # read before --help, which shows the help in it
             help="Language of tables and notes: en, ru or uk (default: from LANG, else en).",
         ),
     ] = None,
@@ -493,10 +568,7 @@ def import_(
     accounts = []
     with Workspace.open(workspace) as ws:
         for path in files:
-            try:
-                account = _run_import(ws, path, options, quiet=as_json, lang=lang)
-            except AllRowsRejectedError as exc:  # an error with its own texts, in the user's language
-                _fail(exc.localized(lang))
+            account = _run_import(ws, path, options, quiet=as_json, lang=lang)
             accounts.append(account)
             if not as_json:
                 _show_account(account, lang)
@@ -1534,6 +1606,37 @@ def actions(
     target: TargetOpt = 3.0,
     margin: MarginOpt = None,
     currency: CurrencyOpt = None,
+    aov_change: Annotated[
+        float | None, typer.Option(help="Upsell: the average check grows by this share (default 0.1: +10%).")
+    ] = None,
+    frequency_change: Annotated[
+        float | None, typer.Option(help="Repeat purchases grow by this share (default 0.1: +10%).")
+    ] = None,
+    churn_cut: Annotated[
+        float | None,
+        typer.Option(help="Retention: this share fewer customers lost a month (default 0.1: a tenth fewer)."),
+    ] = None,
+    budget_share: Annotated[
+        float | None,
+        typer.Option(
+            help="Budget: the share of the spend on channels above their max CAC moved (default 0.2)."
+        ),
+    ] = None,
+    budget_growth: Annotated[
+        float | None,
+        typer.Option(
+            help="Budget: a receiving channel takes at most this share of its own spend more (default 0.5)."
+        ),
+    ] = None,
+    at_risk: Annotated[
+        float | None, typer.Option(help="Win-back: the share of the at-risk customers back (default 0.1).")
+    ] = None,
+    hibernating: Annotated[
+        float | None, typer.Option(help="Win-back: the share of the dormant customers back (default 0.05).")
+    ] = None,
+    lost: Annotated[
+        float | None, typer.Option(help="Win-back: the share of the lost customers back (default 0.02).")
+    ] = None,
     fmt: FormatOpt = "table",
     as_json: JsonOpt = False,
     out_file: OutOpt = None,
@@ -1543,10 +1646,24 @@ def actions(
     import pandas as pd
 
     from ltvkit import i18n
+    from ltvkit.service.actions import Assumptions
     from ltvkit.service.actions import actions as plan
 
+    given = {
+        "aov_change": aov_change,
+        "frequency_change": frequency_change,
+        "churn_cut": churn_cut,
+        "budget_share": budget_share,
+        "budget_growth": budget_growth,
+        "at_risk": at_risk,
+        "hibernating": hibernating,
+        "lost": lost,
+    }
+    assumptions = Assumptions(**{name: value for name, value in given.items() if value is not None})
     with _data(ctx, workspace) as ws:
-        found = plan(ws, horizon=horizon, margin=margin, target=target, currency=currency)
+        found = plan(
+            ws, horizon=horizon, margin=margin, target=target, currency=currency, assumptions=assumptions
+        )
     lang = _lang(ctx)
     view = found.to_dict(lang)
     if as_json and out_file is None:

@@ -1,7 +1,9 @@
 """The errors and warnings ltvkit raises.
 
 Every error a user can cause derives from :class:`LtvError`, so callers (the CLI, the web app) catch one
-class. The tree::
+class. An error whose message (and hint) is given as an :class:`ltvkit.i18n.Note` is its English text, as
+``str(error)`` shows it, and knows its translations: :meth:`LtvError.localized` writes it in the reader's
+language (``raise WorkspaceError(Note("error_no_workspace", path=path))``). The tree::
 
     LtvError
     ├── InputError (ValueError)            bad input: names the file, row and column, and says what to do
@@ -37,6 +39,20 @@ from pathlib import Path
 
 class LtvError(Exception):
     """Base class of every ltvkit error."""
+
+    @property
+    def localizable(self) -> bool:
+        """Whether the message knows its translations (it was given as an :class:`ltvkit.i18n.Note`)."""
+        from ltvkit.i18n import Note
+
+        return bool(self.args) and isinstance(self.args[0], Note)
+
+    def localized(self, lang: str) -> str:
+        """The message in ``lang`` (en, ru, uk) when it knows its translations, else as it is (English)."""
+        from ltvkit.i18n import localized
+
+        first = self.args[0] if self.args else None
+        return localized(first, lang) if isinstance(first, str) else str(self)
 
     def __reduce__(self) -> tuple[object, ...]:
         """Pickled with its attributes, so that it crosses a process boundary whole (the dashboard reads
@@ -80,17 +96,37 @@ class InputError(LtvError, ValueError):
         self.hint = hint
         super().__init__(self._compose())
 
-    def _compose(self) -> str:
+    @property
+    def localizable(self) -> bool:
+        from ltvkit.i18n import Note
+
+        return isinstance(self.reason, Note)
+
+    def localized(self, lang: str) -> str:
+        return self._compose(lang)
+
+    def _compose(self, lang: str = "en") -> str:
+        """The message: where (file, row, column), what, and the hint, in ``lang`` (the reason and the hint
+        in it when they are :class:`ltvkit.i18n.Note`); English without loading the texts (an import may
+        reject many rows)."""
+        reason, hint = self.reason, self.hint
+        row, column = f"row {self.row}", f"column {self.column!r}"
+        if lang != "en":
+            from ltvkit import i18n
+
+            reason, hint = i18n.localized(reason, lang), hint and i18n.localized(hint, lang)
+            row = i18n.text("error_where_row", lang, row=self.row)
+            column = i18n.text("error_where_column", lang, column=repr(self.column))
         where = []
         if self.file:
             where.append(self.file)
         if self.row is not None:
-            where.append(f"row {self.row}")
+            where.append(row)
         if self.column is not None:
-            where.append(f"column {self.column!r}")
-        text = f"{', '.join(where)}: {self.reason}" if where else self.reason
-        if self.hint:
-            text += f" — {self.hint}"
+            where.append(column)
+        text = f"{', '.join(where)}: {reason}" if where else reason
+        if hint:
+            text += f" — {hint}"
         return text
 
 
@@ -158,6 +194,10 @@ class AllRowsRejectedError(InputError):
 
         self.key, self.values = key, values
         super().__init__(i18n.text(key, "en", **values), file=file, hint=hint)
+
+    @property
+    def localizable(self) -> bool:
+        return True
 
     def localized(self, lang: str) -> str:
         from ltvkit import i18n

@@ -1093,8 +1093,1053 @@ TEXT: dict[str, dict[str, str]] = {
         "uk": "робоча область {path}",
     },
     "cli_fees_title": {"en": "Fees by {terms}", "ru": "Оплата: {terms}", "uk": "Оплата: {terms}"},
+    "cli_help_usage": {"en": "Usage", "ru": "Использование", "uk": "Використання"},
+    "cli_help_options": {"en": "Options", "ru": "Параметры", "uk": "Параметри"},
+    "cli_help_arguments": {"en": "Arguments", "ru": "Аргументы", "uk": "Аргументи"},
+    "cli_help_commands": {"en": "Commands", "ru": "Команды", "uk": "Команди"},
+    "cli_help_default": {"en": "default", "ru": "по умолчанию", "uk": "за замовчуванням"},
+    "cli_help_env_var": {
+        "en": "environment variable",
+        "ru": "переменная окружения",
+        "uk": "змінна середовища",
+    },
+    "cli_help_required": {"en": "required", "ru": "обязательно", "uk": "обов'язково"},
+    "clihelp_app": {
+        "en": "Customer lifetime value analytics: import orders, then ask what customers are worth.",
+        "ru": (
+            "Аналитика пожизненной ценности клиентов (LTV): импортируйте заказы и узнайте, сколько стоят "
+            "клиенты."
+        ),
+        "uk": (
+            "Аналітика довічної цінності клієнтів (LTV): імпортуйте замовлення й дізнайтеся, скільки "
+            "варті клієнти."
+        ),
+    },
+    "clihelp_cmd_import": {
+        "en": "Import order or spend files into the workspace and account for every row.",
+        "ru": "Импортировать файлы заказов или расходов в рабочую область с отчётом о каждой строке.",
+        "uk": "Імпортувати файли замовлень або витрат у робочу область зі звітом про кожен рядок.",
+    },
+    "clihelp_cmd_rejected": {
+        "en": "List rejected rows with the reason each was rejected.",
+        "ru": "Отклонённые строки и причина отклонения каждой.",
+        "uk": "Відхилені рядки та причина відхилення кожного.",
+    },
+    "clihelp_cmd_imports": {
+        "en": "The imports ledger: every file imported, with its row counts.",
+        "ru": "Журнал импорта: каждый импортированный файл и число его строк.",
+        "uk": "Журнал імпорту: кожен імпортований файл і кількість його рядків.",
+    },
+    "clihelp_cmd_summary": {
+        "en": (
+            "What is my LTV? The LTV to use for CAC (the models' 12-month LTV when the data support them,"
+            " else the formula's), customers, orders, revenue, expected LTV (AOV × frequency × expected "
+            "lifetime) with its interval and the data's grade, and revenue per customer so far, per "
+            "currency."
+        ),
+        "ru": (
+            "Каков мой LTV? LTV для расчёта CAC (12-месячный LTV моделей, если данных достаточно, иначе "
+            "по формуле), клиенты, заказы, выручка, ожидаемый LTV (средний чек × частота × ожидаемый срок"
+            " жизни) с интервалом и оценкой данных, а также выручка на клиента на сегодня, по каждой "
+            "валюте."
+        ),
+        "uk": (
+            "Який мій LTV? LTV для розрахунку CAC (12-місячний LTV моделей, якщо даних достатньо, інакше "
+            "за формулою), клієнти, замовлення, виручка, очікуваний LTV (середній чек × частота × "
+            "очікуваний час життя) з інтервалом і оцінкою даних, а також виручка на клієнта на сьогодні, "
+            "для кожної валюти."
+        ),
+    },
+    "clihelp_cmd_cohorts": {
+        "en": (
+            "How do my cohorts behave? Cohort × age matrix; empty cells are ages a cohort has not reached"
+            " yet."
+        ),
+        "ru": (
+            "Как ведут себя когорты? Матрица когорта × возраст; пустые клетки — возраст, которого когорта"
+            " ещё не достигла."
+        ),
+        "uk": (
+            "Як поводяться когорти? Матриця когорта × вік; порожні клітинки — вік, якого когорта ще не "
+            "досягла."
+        ),
+    },
+    "clihelp_cmd_channels": {
+        "en": (
+            "Where do my best customers come from? LTV, retention, repeat rate and AOV by channel or "
+            "first product; with --predicted, what a customer of each group is worth and the CAC it can "
+            "bear."
+        ),
+        "ru": (
+            "Откуда приходят лучшие клиенты? LTV, удержание, доля повторных покупок и средний чек по "
+            "каналам или первому продукту; с --predicted — сколько стоит клиент каждой группы и какой CAC"
+            " она выдержит."
+        ),
+        "uk": (
+            "Звідки приходять найкращі клієнти? LTV, утримання, частка повторних покупок і середній чек "
+            "за каналами або першим продуктом; з --predicted — скільки вартий клієнт кожної групи і який "
+            "CAC вона витримає."
+        ),
+    },
+    "clihelp_cmd_cac": {
+        "en": "Does my advertising pay off? CAC, LTV:CAC, payback and the maximum CAC each channel can bear.",
+        "ru": (
+            "Окупается ли реклама? CAC, LTV:CAC, окупаемость и максимальный CAC, который выдержит каждый "
+            "канал."
+        ),
+        "uk": (
+            "Чи окуповується реклама? CAC, LTV:CAC, окупність і максимальний CAC, який витримає кожен канал."
+        ),
+    },
+    "clihelp_cmd_pareto": {
+        "en": "Do 20% of customers bring 80% of revenue? Revenue share of the top customers, and the Gini.",
+        "ru": "Приносят ли 20% клиентов 80% выручки? Доля выручки лучших клиентов и коэффициент Джини.",
+        "uk": "Чи приносять 20% клієнтів 80% виручки? Частка виручки найкращих клієнтів і коефіцієнт Джині.",
+    },
+    "clihelp_cmd_report": {
+        "en": "Write a self-contained HTML report (opens offline) with interactive charts and notes.",
+        "ru": (
+            "Записать самодостаточный отчёт HTML (открывается без интернета) с интерактивными графиками и"
+            " пояснениями."
+        ),
+        "uk": (
+            "Записати самодостатній звіт HTML (відкривається без інтернету) з інтерактивними графіками й "
+            "поясненнями."
+        ),
+    },
+    "clihelp_cmd_workbook": {
+        "en": (
+            "Write a workbook for Excel and Google Sheets: an LTV calculator with live formulas (average "
+            "check × purchases a year × lifetime, × margin, max CAC), the cohort triangle and the channel"
+            " table."
+        ),
+        "ru": (
+            "Записать книгу для Excel и Google Sheets: калькулятор LTV с живыми формулами (средний чек × "
+            "покупок в год × срок жизни, × маржа, максимальный CAC), треугольник когорт и таблица "
+            "каналов."
+        ),
+        "uk": (
+            "Записати книгу для Excel і Google Sheets: калькулятор LTV з живими формулами (середній чек ×"
+            " покупок на рік × час життя, × маржа, максимальний CAC), трикутник когорт і таблиця каналів."
+        ),
+    },
+    "clihelp_cmd_check": {
+        "en": (
+            "Check a --source table: which columns are read as which fields, and every row left out, by "
+            "reason."
+        ),
+        "ru": (
+            "Проверить таблицу --source: какие столбцы читаются как какие поля и каждая пропущенная "
+            "строка с причиной."
+        ),
+        "uk": (
+            "Перевірити таблицю --source: які стовпці читаються як які поля та кожен пропущений рядок із "
+            "причиною."
+        ),
+    },
+    "clihelp_cmd_presets": {
+        "en": "List the import presets.",
+        "ru": "Форматы выгрузок для импорта.",
+        "uk": "Формати вивантажень для імпорту.",
+    },
+    "clihelp_cmd_demo": {
+        "en": (
+            "Create a synthetic online school's exports, import them into a fresh workspace and write the"
+            " report in English, Russian and Ukrainian."
+        ),
+        "ru": (
+            "Создать выгрузки вымышленной онлайн-школы, импортировать их в новую рабочую область и "
+            "записать отчёт на английском, русском и украинском."
+        ),
+        "uk": (
+            "Створити вивантаження вигаданої онлайн-школи, імпортувати їх у нову робочу область й "
+            "записати звіт англійською, російською та українською."
+        ),
+    },
+    "clihelp_cmd_fit": {
+        "en": "Fit a model and print its parameters with standard errors and the log-likelihood.",
+        "ru": "Подогнать модель и показать её параметры со стандартными ошибками и логарифм правдоподобия.",
+        "uk": (
+            "Підігнати модель і показати її параметри зі стандартними похибками та логарифм правдоподібності."
+        ),
+    },
+    "clihelp_cmd_predict": {
+        "en": (
+            "Predict each customer's purchases, P(alive) and CLV over a horizon, with an interval.\n\nWith "
+            "--source the predictions are computed and written in the source's engine (no intervals): "
+            "--out-table NAME writes a table there, an --out ending in .parquet is written by the engine,"
+            " other files are fetched."
+        ),
+        "ru": (
+            "Прогноз покупок, вероятности активности и ценности (CLV) каждого клиента на горизонте, с "
+            "интервалом.\n\nС --source прогноз считается и записывается в движке источника (без "
+            "интервалов): --out-table ИМЯ записывает таблицу там, файл --out с окончанием .parquet пишет "
+            "движок, остальные файлы скачиваются."
+        ),
+        "uk": (
+            "Прогноз покупок, імовірності активності та цінності (CLV) кожного клієнта на горизонті, з "
+            "інтервалом.\n\nЗ --source прогноз рахується й записується в рушії джерела (без інтервалів): "
+            "--out-table НАЗВА записує таблицю там, файл --out із закінченням .parquet пише рушій, інші "
+            "файли завантажуються."
+        ),
+    },
+    "clihelp_cmd_compare": {
+        "en": "Rank the purchase models by how well they predict a holdout period.",
+        "ru": "Сравнить модели покупок по точности прогноза на отложенном периоде.",
+        "uk": "Порівняти моделі покупок за точністю прогнозу на відкладеному періоді.",
+    },
+    "clihelp_cmd_segments": {
+        "en": (
+            "Whom to act on? Segment sizes, revenue, average LTV and the suggested action; lists to "
+            "export (with --contacts, as contact files for GetCourse's user import or Unisender: email, "
+            "phone, name, tag)."
+        ),
+        "ru": (
+            "С кем работать? Размеры сегментов, выручка, средний LTV и рекомендуемое действие; списки для"
+            " выгрузки (с --contacts — файлы контактов для импорта пользователей GetCourse или Unisender:"
+            " email, телефон, имя, тег)."
+        ),
+        "uk": (
+            "З ким працювати? Розміри сегментів, виручка, середній LTV і рекомендована дія; списки для "
+            "вивантаження (з --contacts — файли контактів для імпорту користувачів GetCourse або "
+            "Unisender: email, телефон, ім'я, тег)."
+        ),
+    },
+    "clihelp_cmd_actions": {
+        "en": (
+            "What to do first? Upsell, repeat purchases, retention, the channel budget and win-back, "
+            "ranked by what each is worth over the horizon, with how sure it is and the customer list it "
+            "acts on."
+        ),
+        "ru": (
+            "Что делать в первую очередь? Допродажи, повторные покупки, удержание, бюджет каналов и "
+            "возврат клиентов — по убыванию того, сколько каждое принесёт за горизонт, с надёжностью "
+            "оценки и списком клиентов, на которых оно направлено."
+        ),
+        "uk": (
+            "Що робити насамперед? Допродажі, повторні покупки, утримання, бюджет каналів і повернення "
+            "клієнтів — за спаданням того, скільки кожне принесе за горизонт, з надійністю оцінки та "
+            "списком клієнтів, на яких воно спрямоване."
+        ),
+    },
+    "clihelp_cmd_followup": {
+        "en": (
+            "Whom to follow up? Orders awaiting payment that no later purchase of the same product "
+            "settled, with each customer's email and phone (the list to call or write to first); with "
+            "--contacts, the customers as a contact file for GetCourse's user import or Unisender written"
+            " to --out."
+        ),
+        "ru": (
+            "Кого дожать? Заказы, ожидающие оплаты, которые не закрыла более поздняя покупка того же "
+            "продукта, с email и телефоном каждого клиента (кому позвонить или написать первым); с "
+            "--contacts — клиенты в файле контактов для импорта пользователей GetCourse или Unisender, "
+            "записанном в --out."
+        ),
+        "uk": (
+            "Кого дотиснути? Замовлення, що чекають на оплату, яких не закрила пізніша покупка того "
+            "самого продукту, з email і телефоном кожного клієнта (кому зателефонувати чи написати "
+            "першим); з --contacts — клієнти у файлі контактів для імпорту користувачів GetCourse або "
+            "Unisender, записаному в --out."
+        ),
+    },
+    "clihelp_cmd_scenario": {
+        "en": (
+            "What happens to LTV and the CAC I can afford if the check, frequency, retention or margin "
+            "change?"
+        ),
+        "ru": "Что будет с LTV и допустимым CAC, если изменятся чек, частота, удержание или маржа?",
+        "uk": "Що буде з LTV і допустимим CAC, якщо зміняться чек, частота, утримання або маржа?",
+    },
+    "clihelp_cmd_tripwire": {
+        "en": (
+            "What if the tripwire's price changes? LTV and profit of a tripwire buyer, and the CAC one "
+            "can afford."
+        ),
+        "ru": "Что, если изменить цену трипваера? LTV и прибыль покупателя трипваера и допустимый CAC.",
+        "uk": "Що, як змінити ціну трипваєра? LTV і прибуток покупця трипваєра та допустимий CAC.",
+    },
+    "clihelp_cmd_serve": {
+        "en": (
+            "The local web dashboard and JSON API on the workspace (docs at /docs); with --source, read-"
+            "only on the source's table."
+        ),
+        "ru": (
+            "Локальная веб-панель и JSON API рабочей области (документация на /docs); с --source — только"
+            " чтение таблицы источника."
+        ),
+        "uk": (
+            "Локальна вебпанель і JSON API робочої області (документація на /docs); з --source — лише "
+            "читання таблиці джерела."
+        ),
+    },
+    "clihelp_cmd_retainer": {
+        "en": "Retainers: prorated invoices by working days, KPI fees, client LTV.",
+        "ru": "Абонентское обслуживание: счета пропорционально рабочим дням, оплата по KPI, LTV клиентов.",
+        "uk": "Абонентське обслуговування: рахунки пропорційно робочим дням, оплата за KPI, LTV клієнтів.",
+    },
+    "clihelp_cmd_retainer_invoice": {
+        "en": "The first invoice prorated by the working days left in the month, then the monthly schedule.",
+        "ru": "Первый счёт пропорционально оставшимся рабочим дням месяца, затем помесячный график.",
+        "uk": "Перший рахунок пропорційно решті робочих днів місяця, потім помісячний графік.",
+    },
+    "clihelp_cmd_retainer_kpi": {
+        "en": "Monthly fee = base fee + bonuses by KPI attainment and funnel stages reached.",
+        "ru": "Ежемесячная оплата = базовая ставка + бонусы за выполнение KPI и достигнутые этапы воронки.",
+        "uk": "Щомісячна оплата = базова ставка + бонуси за виконання KPI та досягнуті етапи воронки.",
+    },
+    "clihelp_cmd_retainer_import": {
+        "en": "Import the client ledger (the contracts), accounting for every row.",
+        "ru": "Импортировать реестр клиентов (договоры) с отчётом о каждой строке.",
+        "uk": "Імпортувати реєстр клієнтів (договори) зі звітом про кожен рядок.",
+    },
+    "clihelp_cmd_retainer_ltv": {
+        "en": (
+            "Client LTV: months retained, what each client paid, expected value (sBG), what a client may "
+            "cost."
+        ),
+        "ru": (
+            "LTV клиентов: месяцы сотрудничества, сколько заплатил каждый клиент, ожидаемая ценность "
+            "(sBG), сколько может стоить привлечение клиента."
+        ),
+        "uk": (
+            "LTV клієнтів: місяці співпраці, скільки заплатив кожен клієнт, очікувана цінність (sBG), "
+            "скільки може коштувати залучення клієнта."
+        ),
+    },
+    "clihelp_cmd_retainer_metrics": {
+        "en": (
+            "The agency by month: MRR and its movements, client churn, net revenue retention, client "
+            "survival."
+        ),
+        "ru": (
+            "Агентство по месяцам: MRR и его изменения, отток клиентов, удержание выручки (NRR), "
+            "доживаемость клиентов."
+        ),
+        "uk": (
+            "Агенція за місяцями: MRR і його зміни, відтік клієнтів, утримання виручки (NRR), виживаність"
+            " клієнтів."
+        ),
+    },
+    "clihelp_cmd_retainer_book": {
+        "en": "The client book: invoices and payments.",
+        "ru": "Книга клиентов: счета и оплаты.",
+        "uk": "Книга клієнтів: рахунки й оплати.",
+    },
+    "clihelp_cmd_retainer_book_import": {
+        "en": "Import the client book (invoices and payments), accounting for every row.",
+        "ru": "Импортировать книгу клиентов (счета и оплаты) с отчётом о каждой строке.",
+        "uk": "Імпортувати книгу клієнтів (рахунки й оплати) зі звітом про кожен рядок.",
+    },
+    "clihelp_source": {
+        "en": (
+            "Analyse a table where it lives instead of a workspace: spark://local[2], "
+            "duckdb:///file.duckdb, postgres://user@host/db, bigquery://project/dataset, … or a "
+            "Parquet/CSV path."
+        ),
+        "ru": (
+            "Анализировать таблицу там, где она хранится, вместо рабочей области: spark://local[2], "
+            "duckdb:///file.duckdb, postgres://user@host/db, bigquery://project/dataset, … или путь к "
+            "Parquet/CSV."
+        ),
+        "uk": (
+            "Аналізувати таблицю там, де вона зберігається, замість робочої області: spark://local[2], "
+            "duckdb:///file.duckdb, postgres://user@host/db, bigquery://project/dataset, … або шлях до "
+            "Parquet/CSV."
+        ),
+    },
+    "clihelp_table": {
+        "en": "The orders table in --source (name, schema.name or a file path).",
+        "ru": "Таблица заказов в --source (имя, схема.имя или путь к файлу).",
+        "uk": "Таблиця замовлень у --source (назва, схема.назва або шлях до файлу).",
+    },
+    "clihelp_mapping": {
+        "en": "Column mapping of the table (TOML/YAML, as for imports).",
+        "ru": "Сопоставление столбцов таблицы (TOML/YAML, как при импорте).",
+        "uk": "Зіставлення стовпців таблиці (TOML/YAML, як під час імпорту).",
+    },
+    "clihelp_spend_table": {
+        "en": "Marketing spend table in --source.",
+        "ru": "Таблица расходов на маркетинг в --source.",
+        "uk": "Таблиця витрат на маркетинг у --source.",
+    },
+    "clihelp_source_currency": {
+        "en": "Currency of the table's amounts when it has no currency column.",
+        "ru": "Валюта сумм таблицы, если в ней нет столбца валюты.",
+        "uk": "Валюта сум таблиці, якщо в ній немає стовпця валюти.",
+    },
+    "clihelp_lang": {
+        "en": "Language of tables and notes: en, ru or uk (default: from LANG, else en).",
+        "ru": "Язык таблиц и примечаний: en, ru или uk (по умолчанию — из LANG, иначе en).",
+        "uk": "Мова таблиць і приміток: en, ru або uk (за замовчуванням — з LANG, інакше en).",
+    },
+    "clihelp_version": {
+        "en": "Print ltvkit's version and exit.",
+        "ru": "Показать версию ltvkit и выйти.",
+        "uk": "Показати версію ltvkit і вийти.",
+    },
+    "clihelp_help": {
+        "en": "Show this message and exit.",
+        "ru": "Показать эту справку и выйти.",
+        "uk": "Показати цю довідку й вийти.",
+    },
+    "clihelp_files": {
+        "en": "Order or spend exports: CSV/TSV, XLSX, Parquet, JSON lines.",
+        "ru": "Выгрузки заказов или расходов: CSV/TSV, XLSX, Parquet, JSON lines.",
+        "uk": "Вивантаження замовлень або витрат: CSV/TSV, XLSX, Parquet, JSON lines.",
+    },
+    "clihelp_workspace": {
+        "en": "Workspace file (DuckDB).",
+        "ru": "Файл рабочей области (DuckDB).",
+        "uk": "Файл робочої області (DuckDB).",
+    },
+    "clihelp_kind": {
+        "en": "orders or spend (detected from the columns if not given).",
+        "ru": "orders (заказы) или spend (расходы); если не указано — по столбцам.",
+        "uk": "orders (замовлення) або spend (витрати); якщо не вказано — за стовпцями.",
+    },
+    "clihelp_preset": {
+        "en": (
+            "Force a preset: getcourse, stripe, stripe_balance, shopify, woocommerce, cdnow, generic, spend."
+        ),
+        "ru": (
+            "Задать формат выгрузки: getcourse, stripe, stripe_balance, shopify, woocommerce, cdnow, "
+            "generic, spend."
+        ),
+        "uk": (
+            "Задати формат вивантаження: getcourse, stripe, stripe_balance, shopify, woocommerce, cdnow, "
+            "generic, spend."
+        ),
+    },
+    "clihelp_mapping_import": {
+        "en": "A TOML/YAML mapping file for any other export.",
+        "ru": "Файл сопоставления TOML/YAML для любой другой выгрузки.",
+        "uk": "Файл зіставлення TOML/YAML для будь-якого іншого вивантаження.",
+    },
+    "clihelp_date_format": {
+        "en": "strftime format of the dates, e.g. %d/%m/%Y.",
+        "ru": "Формат дат (как в strftime), например %d/%m/%Y.",
+        "uk": "Формат дат (як у strftime), наприклад %d/%m/%Y.",
+    },
+    "clihelp_decimal": {
+        "en": "Decimal mark of amounts: '.' or ','.",
+        "ru": "Десятичный разделитель сумм: '.' или ','.",
+        "uk": "Десятковий роздільник сум: '.' або ','.",
+    },
+    "clihelp_currency": {
+        "en": "Currency of amounts that name none (ISO code).",
+        "ru": "Валюта сумм без указанной валюты (код ISO).",
+        "uk": "Валюта сум без зазначеної валюти (код ISO).",
+    },
+    "clihelp_timezone": {
+        "en": "Convert times with an offset to this zone (IANA name).",
+        "ru": "Перевести время со смещением в этот часовой пояс (имя IANA).",
+        "uk": "Перевести час зі зміщенням у цей часовий пояс (назва IANA).",
+    },
+    "clihelp_source_import": {
+        "en": "Name of the data source (keys orders; default: preset).",
+        "ru": "Имя источника данных (входит в ключ заказов; по умолчанию — формат выгрузки).",
+        "uk": "Назва джерела даних (входить у ключ замовлень; за замовчуванням — формат вивантаження).",
+    },
+    "clihelp_encoding": {
+        "en": "Text encoding (detected if not given).",
+        "ru": "Кодировка текста (определяется, если не указана).",
+        "uk": "Кодування тексту (визначається, якщо не вказано).",
+    },
+    "clihelp_delimiter": {
+        "en": "Field delimiter (detected if not given).",
+        "ru": "Разделитель полей (определяется, если не указан).",
+        "uk": "Роздільник полів (визначається, якщо не вказано).",
+    },
+    "clihelp_sheet": {
+        "en": "Worksheet of a workbook, by name or number (else the one with orders).",
+        "ru": "Лист книги, по имени или номеру (иначе лист с заказами).",
+        "uk": "Аркуш книги, за назвою або номером (інакше аркуш із замовленнями).",
+    },
+    "clihelp_exclude_tax_shipping": {
+        "en": "Take tax and shipping (Shopify, WooCommerce) out of revenue.",
+        "ru": "Исключить налоги и доставку (Shopify, WooCommerce) из выручки.",
+        "uk": "Вилучити податки й доставку (Shopify, WooCommerce) з виручки.",
+    },
+    "clihelp_as_json": {
+        "en": "Print machine-readable JSON.",
+        "ru": "Вывести JSON для программ.",
+        "uk": "Вивести JSON для програм.",
+    },
+    "clihelp_import_id": {
+        "en": "Only this import's rows.",
+        "ru": "Только строки этого импорта.",
+        "uk": "Лише рядки цього імпорту.",
+    },
+    "clihelp_limit": {
+        "en": "Show at most this many rows (0: all).",
+        "ru": "Показать не больше стольких строк (0 — все).",
+        "uk": "Показати не більше стількох рядків (0 — усі).",
+    },
+    "clihelp_margin": {
+        "en": "Margin rate for profit figures when orders have no costs.",
+        "ru": "Доля маржи для расчёта прибыли, если в заказах нет себестоимости.",
+        "uk": "Частка маржі для розрахунку прибутку, якщо в замовленнях немає собівартості.",
+    },
+    "clihelp_inactive_days": {
+        "en": "Days without a purchase after which a customer counts as inactive.",
+        "ru": "Дней без покупки, после которых клиент считается неактивным.",
+        "uk": "Днів без покупки, після яких клієнт вважається неактивним.",
+    },
+    "clihelp_by": {
+        "en": "Cohort period: month or week.",
+        "ru": "Период когорты: month (месяц) или week (неделя).",
+        "uk": "Період когорти: month (місяць) або week (тиждень).",
+    },
+    "clihelp_metric": {
+        "en": "One of: customers, retention, revenue, ltv, orders.",
+        "ru": "Показатель: customers, retention, revenue, ltv, orders.",
+        "uk": "Показник: customers, retention, revenue, ltv, orders.",
+    },
+    "clihelp_split": {
+        "en": "Split by: channel, first_product, utm_source, utm_medium, utm_campaign.",
+        "ru": "Разбить по: channel, first_product, utm_source, utm_medium, utm_campaign.",
+        "uk": "Розбити за: channel, first_product, utm_source, utm_medium, utm_campaign.",
+    },
+    "clihelp_currency_analysed": {
+        "en": "Currency to analyse when the orders have several.",
+        "ru": "Валюта для анализа, если в заказах их несколько.",
+        "uk": "Валюта для аналізу, якщо в замовленнях їх кілька.",
+    },
+    "clihelp_max_age": {
+        "en": "Ages shown in the terminal (files get all).",
+        "ru": "Сколько возрастов показать в терминале (в файлы попадают все).",
+        "uk": "Скільки віків показати в терміналі (у файли потрапляють усі).",
+    },
+    "clihelp_compare": {
+        "en": (
+            "Compare two cohorts (2025-03 2025-06) or, with --split, two groups at equal ages: retention "
+            "and LTV, and whether the difference is beyond chance."
+        ),
+        "ru": (
+            "Сравнить две когорты (2025-03 2025-06) или, с --split, две группы в равном возрасте: "
+            "удержание и LTV и не случайна ли разница."
+        ),
+        "uk": (
+            "Порівняти дві когорти (2025-03 2025-06) або, з --split, дві групи в однаковому віці: "
+            "утримання та LTV і чи не випадкова різниця."
+        ),
+    },
+    "clihelp_fmt": {
+        "en": "table (terminal), or write csv, xlsx, parquet, json to --out.",
+        "ru": "table (терминал) или записать csv, xlsx, parquet, json в --out.",
+        "uk": "table (термінал) або записати csv, xlsx, parquet, json у --out.",
+    },
+    "clihelp_out_file": {
+        "en": "File to write (with --format, or by extension).",
+        "ru": "Файл для записи (формат — из --format или по расширению).",
+        "uk": "Файл для запису (формат — з --format або за розширенням).",
+    },
+    "clihelp_by_channels": {
+        "en": (
+            "Group by: channel, first_product, utm_source, utm_medium, utm_campaign (or cohort, predicted)."
+        ),
+        "ru": (
+            "Группировать по: channel, first_product, utm_source, utm_medium, utm_campaign (или cohort, "
+            "predicted)."
+        ),
+        "uk": (
+            "Групувати за: channel, first_product, utm_source, utm_medium, utm_campaign (або cohort, "
+            "predicted)."
+        ),
+    },
+    "clihelp_paths": {
+        "en": "Show product paths (first product → next product) instead.",
+        "ru": "Показать вместо этого пути по продуктам (первый продукт → следующий).",
+        "uk": "Показати натомість шляхи продуктами (перший продукт → наступний).",
+    },
+    "clihelp_predicted": {
+        "en": (
+            "Predicted LTV per group (young groups extrapolated by the models) with its 90% interval, and"
+            " the CAC each can bear."
+        ),
+        "ru": (
+            "Прогнозный LTV по группам (молодые группы продолжены моделями) с 90% интервалом и допустимый"
+            " CAC каждой."
+        ),
+        "uk": (
+            "Прогнозний LTV за групами (молоді групи продовжено моделями) з 90% інтервалом і допустимий "
+            "CAC кожної."
+        ),
+    },
+    "clihelp_horizon": {
+        "en": "With --predicted: months from the first purchase.",
+        "ru": "С --predicted: месяцев от первой покупки.",
+        "uk": "З --predicted: місяців від першої покупки.",
+    },
+    "clihelp_regularization": {
+        "en": "With --predicted: auto, none (maximum likelihood) or map (with priors).",
+        "ru": (
+            "С --predicted: auto, none (максимальное правдоподобие) или map (с априорными распределениями)."
+        ),
+        "uk": "З --predicted: auto, none (максимальна правдоподібність) або map (з апріорними розподілами).",
+    },
+    "clihelp_target": {
+        "en": "Target LTV:CAC for the affordable CAC.",
+        "ru": "Целевое LTV:CAC для допустимого CAC.",
+        "uk": "Цільове LTV:CAC для допустимого CAC.",
+    },
+    "clihelp_horizon_cac": {
+        "en": "LTV horizon in months.",
+        "ru": "Горизонт LTV в месяцах.",
+        "uk": "Горизонт LTV у місяцях.",
+    },
+    "clihelp_target_cac": {
+        "en": "Target LTV:CAC for the maximum CAC.",
+        "ru": "Целевое LTV:CAC для максимального CAC.",
+        "uk": "Цільове LTV:CAC для максимального CAC.",
+    },
+    "clihelp_monthly": {
+        "en": "CAC and payback per channel and month.",
+        "ru": "CAC и окупаемость по каналам и месяцам.",
+        "uk": "CAC і окупність за каналами та місяцями.",
+    },
+    "clihelp_out_file_report": {
+        "en": "The HTML file to write.",
+        "ru": "Файл HTML для записи.",
+        "uk": "Файл HTML для запису.",
+    },
+    "clihelp_lang_report": {
+        "en": "Language: en, ru or uk (default: ltv --lang).",
+        "ru": "Язык: en, ru или uk (по умолчанию — ltv --lang).",
+        "uk": "Мова: en, ru або uk (за замовчуванням — ltv --lang).",
+    },
+    "clihelp_scenarios_file": {
+        "en": "What-if scenarios to include (TOML).",
+        "ru": "Сценарии «что если» для отчёта (TOML).",
+        "uk": "Сценарії «що як» для звіту (TOML).",
+    },
+    "clihelp_out_file_workbook": {
+        "en": "The XLSX file to write.",
+        "ru": "Файл XLSX для записи.",
+        "uk": "Файл XLSX для запису.",
+    },
+    "clihelp_horizon_workbook": {
+        "en": "Months at which the channel table reads LTV.",
+        "ru": "На каком месяце таблица каналов берёт LTV.",
+        "uk": "На якому місяці таблиця каналів бере LTV.",
+    },
+    "clihelp_limit_check": {
+        "en": "How many left-out rows to show.",
+        "ru": "Сколько пропущенных строк показать.",
+        "uk": "Скільки пропущених рядків показати.",
+    },
+    "clihelp_directory": {
+        "en": "Where to write the demo exports.",
+        "ru": "Куда записать демонстрационные выгрузки.",
+        "uk": "Куди записати демонстраційні вивантаження.",
+    },
+    "clihelp_seed": {
+        "en": "Random seed.",
+        "ru": "Начальное значение генератора случайных чисел.",
+        "uk": "Початкове значення генератора випадкових чисел.",
+    },
+    "clihelp_customers": {
+        "en": "About how many customers.",
+        "ru": "Примерное число клиентов.",
+        "uk": "Приблизна кількість клієнтів.",
+    },
+    "clihelp_model": {
+        "en": "One of: bgnbd, mbgnbd, paretonbd, bgbb, gammagamma, sbg.",
+        "ru": "Модель: bgnbd, mbgnbd, paretonbd, bgbb, gammagamma, sbg.",
+        "uk": "Модель: bgnbd, mbgnbd, paretonbd, bgbb, gammagamma, sbg.",
+    },
+    "clihelp_unit": {
+        "en": "Time unit: day, week or month.",
+        "ru": "Единица времени: day (день), week (неделя) или month (месяц).",
+        "uk": "Одиниця часу: day (день), week (тиждень) або month (місяць).",
+    },
+    "clihelp_calibration_end": {
+        "en": "Fit on the orders up to this date (YYYY-MM-DD).",
+        "ru": "Подгонять по заказам до этой даты (ГГГГ-ММ-ДД).",
+        "uk": "Підганяти за замовленнями до цієї дати (РРРР-ММ-ДД).",
+    },
+    "clihelp_product": {
+        "en": "Subscription product (for --model sbg).",
+        "ru": "Продукт-подписка (для --model sbg).",
+        "uk": "Продукт-підписка (для --model sbg).",
+    },
+    "clihelp_regularization_fit": {
+        "en": (
+            "How the models are fitted: auto (weakly informative priors when the data are thin), none "
+            "(the data alone, maximum likelihood) or map (always with the priors)."
+        ),
+        "ru": (
+            "Как подгоняются модели: auto (слабоинформативные априорные распределения, когда данных "
+            "мало), none (только данные, максимальное правдоподобие) или map (всегда с априорными "
+            "распределениями)."
+        ),
+        "uk": (
+            "Як підганяються моделі: auto (слабкоінформативні апріорні розподіли, коли даних мало), none "
+            "(лише дані, максимальна правдоподібність) або map (завжди з апріорними розподілами)."
+        ),
+    },
+    "clihelp_out_file_predict": {
+        "en": "Where to write one row per customer (.csv, .xlsx, .parquet, .json).",
+        "ru": "Куда записать по строке на клиента (.csv, .xlsx, .parquet, .json).",
+        "uk": "Куди записати по рядку на клієнта (.csv, .xlsx, .parquet, .json).",
+    },
+    "clihelp_model_predict": {
+        "en": "Purchase model: bgnbd, mbgnbd or paretonbd.",
+        "ru": "Модель покупок: bgnbd, mbgnbd или paretonbd.",
+        "uk": "Модель покупок: bgnbd, mbgnbd або paretonbd.",
+    },
+    "clihelp_horizon_predict": {
+        "en": "How far ahead, in --unit.",
+        "ru": "На сколько вперёд, в единицах --unit.",
+        "uk": "На скільки вперед, в одиницях --unit.",
+    },
+    "clihelp_discount_rate": {
+        "en": "Annual discount rate, e.g. 0.1.",
+        "ru": "Годовая ставка дисконтирования, например 0.1.",
+        "uk": "Річна ставка дисконтування, наприклад 0.1.",
+    },
+    "clihelp_margin_predict": {
+        "en": "Share of revenue kept, e.g. 0.3 (1 = revenue).",
+        "ru": "Доля выручки, которая остаётся, например 0.3 (1 — вся выручка).",
+        "uk": "Частка виручки, що залишається, наприклад 0.3 (1 — уся виручка).",
+    },
+    "clihelp_observation_end": {
+        "en": "Last day observed (default: the last purchase).",
+        "ru": "Последний день наблюдения (по умолчанию — последняя покупка).",
+        "uk": "Останній день спостереження (за замовчуванням — остання покупка).",
+    },
+    "clihelp_intervals": {
+        "en": "Compute 90% intervals of CLV (parameter uncertainty).",
+        "ru": "Рассчитать 90% интервалы CLV (неопределённость параметров).",
+        "uk": "Розрахувати 90% інтервали CLV (невизначеність параметрів).",
+    },
+    "clihelp_out_table": {
+        "en": "With --source: write the predictions to this table there.",
+        "ru": "С --source: записать прогноз в эту таблицу источника.",
+        "uk": "З --source: записати прогноз у цю таблицю джерела.",
+    },
+    "clihelp_calibration_end_compare": {
+        "en": "End of the calibration period (default: two thirds of the span).",
+        "ru": "Конец периода калибровки (по умолчанию — две трети периода).",
+        "uk": "Кінець періоду калібрування (за замовчуванням — дві третини періоду).",
+    },
+    "clihelp_scheme": {
+        "en": "One of: rfm, lifecycle, value.",
+        "ru": "Схема: rfm, lifecycle, value.",
+        "uk": "Схема: rfm, lifecycle, value.",
+    },
+    "clihelp_export": {
+        "en": "Write one CSV per segment into this folder.",
+        "ru": "Записать по CSV на сегмент в эту папку.",
+        "uk": "Записати по CSV на сегмент у цю теку.",
+    },
+    "clihelp_exclude_file": {
+        "en": "Emails or customer ids never to export (unsubscribed).",
+        "ru": "Email или id клиентов, которых никогда не выгружать (отписавшиеся).",
+        "uk": "Email або id клієнтів, яких ніколи не вивантажувати (ті, що відписалися).",
+    },
+    "clihelp_model_segments": {
+        "en": "Use BG/NBD P(alive) (lifecycle) or predicted CLV (value).",
+        "ru": "Использовать вероятность активности BG/NBD (lifecycle) или прогнозный CLV (value).",
+        "uk": "Використати ймовірність активності BG/NBD (lifecycle) або прогнозний CLV (value).",
+    },
+    "clihelp_core_product": {
+        "en": "The core product for cross-sell (default: top revenue).",
+        "ru": "Основной продукт для кросс-продаж (по умолчанию — с наибольшей выручкой).",
+        "uk": "Основний продукт для крос-продажів (за замовчуванням — з найбільшою виручкою).",
+    },
+    "clihelp_segment": {
+        "en": "One segment's customer list instead of the summary, e.g. 'at risk' (with --out).",
+        "ru": "Список клиентов одного сегмента вместо сводки, например «под угрозой» (с --out).",
+        "uk": "Список клієнтів одного сегмента замість зведення, наприклад «під загрозою» (з --out).",
+    },
+    "clihelp_contacts": {
+        "en": "Contact files for an import: getcourse (user import) or unisender (also SendPulse).",
+        "ru": (
+            "Файлы контактов для импорта: getcourse (импорт пользователей) или unisender (подходит и для "
+            "SendPulse)."
+        ),
+        "uk": (
+            "Файли контактів для імпорту: getcourse (імпорт користувачів) або unisender (підходить і для "
+            "SendPulse)."
+        ),
+    },
+    "clihelp_regularization_segments": {
+        "en": "With --model: auto, none (maximum likelihood) or map (with priors).",
+        "ru": "С --model: auto, none (максимальное правдоподобие) или map (с априорными распределениями).",
+        "uk": "З --model: auto, none (максимальна правдоподібність) або map (з апріорними розподілами).",
+    },
+    "clihelp_horizon_actions": {
+        "en": "Months the levers are valued over.",
+        "ru": "За сколько месяцев оцениваются рычаги.",
+        "uk": "За скільки місяців оцінюються важелі.",
+    },
+    "clihelp_actions_aov_change": {
+        "en": "Upsell: the average check grows by this share (default 0.1: +10%).",
+        "ru": "Допродажи: средний чек вырастает на эту долю (по умолчанию 0.1: +10%).",
+        "uk": "Допродажі: середній чек зростає на цю частку (за замовчуванням 0.1: +10%).",
+    },
+    "clihelp_actions_frequency_change": {
+        "en": "Repeat purchases grow by this share (default 0.1: +10%).",
+        "ru": "Повторных покупок становится больше на эту долю (по умолчанию 0.1: +10%).",
+        "uk": "Повторних покупок стає більше на цю частку (за замовчуванням 0.1: +10%).",
+    },
+    "clihelp_churn_cut": {
+        "en": "Retention: this share fewer customers lost a month (default 0.1: a tenth fewer).",
+        "ru": "Удержание: клиентов уходит в месяц меньше на эту долю (по умолчанию 0.1: на десятую часть).",
+        "uk": (
+            "Утримання: клієнтів іде щомісяця менше на цю частку (за замовчуванням 0.1: на десяту частину)."
+        ),
+    },
+    "clihelp_budget_share": {
+        "en": "Budget: the share of the spend on channels above their max CAC moved (default 0.2).",
+        "ru": (
+            "Бюджет: доля расходов на каналы с CAC выше максимального, которая переносится (по умолчанию "
+            "0.2)."
+        ),
+        "uk": (
+            "Бюджет: частка витрат на канали з CAC вищим за максимальний, що переноситься (за "
+            "замовчуванням 0.2)."
+        ),
+    },
+    "clihelp_budget_growth": {
+        "en": "Budget: a receiving channel takes at most this share of its own spend more (default 0.5).",
+        "ru": (
+            "Бюджет: канал-получатель увеличивает свои расходы не больше чем на эту долю (по умолчанию 0.5)."
+        ),
+        "uk": (
+            "Бюджет: канал-отримувач збільшує свої витрати не більше ніж на цю частку (за замовчуванням 0.5)."
+        ),
+    },
+    "clihelp_at_risk": {
+        "en": "Win-back: the share of the at-risk customers back (default 0.1).",
+        "ru": "Возврат: доля клиентов «под угрозой ухода», которые вернутся (по умолчанию 0.1).",
+        "uk": "Повернення: частка клієнтів «під загрозою відходу», які повернуться (за замовчуванням 0.1).",
+    },
+    "clihelp_hibernating": {
+        "en": "Win-back: the share of the dormant customers back (default 0.05).",
+        "ru": "Возврат: доля «спящих» клиентов, которые вернутся (по умолчанию 0.05).",
+        "uk": "Повернення: частка «сплячих» клієнтів, які повернуться (за замовчуванням 0.05).",
+    },
+    "clihelp_lost": {
+        "en": "Win-back: the share of the lost customers back (default 0.02).",
+        "ru": "Возврат: доля «ушедших» клиентов, которые вернутся (по умолчанию 0.02).",
+        "uk": "Повернення: частка «втрачених» клієнтів, які повернуться (за замовчуванням 0.02).",
+    },
+    "clihelp_days": {
+        "en": "Orders placed within this many days of the last day.",
+        "ru": "Заказы, сделанные не раньше стольких дней до последнего дня.",
+        "uk": "Замовлення, зроблені не раніше стількох днів до останнього дня.",
+    },
+    "clihelp_aov_change": {
+        "en": "Relative change of the average check, e.g. 0.4 for +40%.",
+        "ru": "Относительное изменение среднего чека, например 0.4 для +40%.",
+        "uk": "Відносна зміна середнього чека, наприклад 0.4 для +40%.",
+    },
+    "clihelp_upsell_rate": {
+        "en": "Share of purchases that add an upsell.",
+        "ru": "Доля покупок с допродажей.",
+        "uk": "Частка покупок із допродажем.",
+    },
+    "clihelp_upsell_price": {
+        "en": "Price of that upsell.",
+        "ru": "Цена этой допродажи.",
+        "uk": "Ціна цього допродажу.",
+    },
+    "clihelp_frequency_change": {
+        "en": "Relative change of repeat purchases, e.g. 0.1.",
+        "ru": "Относительное изменение числа повторных покупок, например 0.1.",
+        "uk": "Відносна зміна кількості повторних покупок, наприклад 0.1.",
+    },
+    "clihelp_churn_change": {
+        "en": "Change of monthly churn in points, e.g. -0.02.",
+        "ru": "Изменение ежемесячного оттока в пунктах, например -0.02.",
+        "uk": "Зміна щомісячного відтоку в пунктах, наприклад -0.02.",
+    },
+    "clihelp_new_margin": {
+        "en": "The scenario's margin rate.",
+        "ru": "Доля маржи в сценарии.",
+        "uk": "Частка маржі у сценарії.",
+    },
+    "clihelp_margin_scenario": {
+        "en": "Today's margin rate (share of revenue kept).",
+        "ru": "Сегодняшняя доля маржи (какая доля выручки остаётся).",
+        "uk": "Теперішня частка маржі (яка частка виручки залишається).",
+    },
+    "clihelp_scenarios_file_scenario": {
+        "en": "Several scenarios (TOML: [name] fields).",
+        "ru": "Несколько сценариев (TOML: [имя] и поля).",
+        "uk": "Кілька сценаріїв (TOML: [назва] і поля).",
+    },
+    "clihelp_horizon_scenario": {
+        "en": "Model horizon in months.",
+        "ru": "Горизонт модели в месяцах.",
+        "uk": "Горизонт моделі в місяцях.",
+    },
+    "clihelp_product_tripwire": {
+        "en": "The tripwire product, as in the orders.",
+        "ru": "Продукт-трипваер, как в заказах.",
+        "uk": "Продукт-трипваєр, як у замовленнях.",
+    },
+    "clihelp_core": {
+        "en": "The core product buyers should go on to.",
+        "ru": "Основной продукт, к которому должны перейти покупатели.",
+        "uk": "Основний продукт, до якого мають перейти покупці.",
+    },
+    "clihelp_price": {
+        "en": "The new list price.",
+        "ru": "Новая цена.",
+        "uk": "Нова ціна.",
+    },
+    "clihelp_conversion": {
+        "en": "Expected conversion to the core product at that price.",
+        "ru": "Ожидаемая конверсия в основной продукт при этой цене.",
+        "uk": "Очікувана конверсія в основний продукт за цієї ціни.",
+    },
+    "clihelp_unit_cost": {
+        "en": "The tripwire's cost per buyer.",
+        "ru": "Себестоимость трипваера на покупателя.",
+        "uk": "Собівартість трипваєра на покупця.",
+    },
+    "clihelp_buyers_change": {
+        "en": "Change of buyers from the same ad spend, e.g. 0.3.",
+        "ru": "Изменение числа покупателей при тех же расходах на рекламу, например 0.3.",
+        "uk": "Зміна кількості покупців за тих самих витрат на рекламу, наприклад 0.3.",
+    },
+    "clihelp_host": {
+        "en": "Address to bind; anything but loopback needs a token.",
+        "ru": "Адрес для прослушивания; для любого, кроме локального, нужен токен.",
+        "uk": "Адреса для прослуховування; для будь-якої, крім локальної, потрібен токен.",
+    },
+    "clihelp_port": {
+        "en": "Port to listen on.",
+        "ru": "Порт.",
+        "uk": "Порт.",
+    },
+    "clihelp_token": {
+        "en": "Access token (generated when binding beyond loopback).",
+        "ru": "Токен доступа (создаётся, если адрес не локальный).",
+        "uk": "Токен доступу (створюється, якщо адреса не локальна).",
+    },
+    "clihelp_max_upload_mb": {
+        "en": "Largest upload accepted, in MB.",
+        "ru": "Наибольший размер загружаемого файла, МБ.",
+        "uk": "Найбільший розмір завантажуваного файлу, МБ.",
+    },
+    "clihelp_fee": {
+        "en": "Monthly fee.",
+        "ru": "Ежемесячная оплата.",
+        "uk": "Щомісячна оплата.",
+    },
+    "clihelp_currency_retainer_invoice": {
+        "en": "ISO currency code, e.g. USD, UAH.",
+        "ru": "Код валюты ISO, например USD, UAH.",
+        "uk": "Код валюти ISO, наприклад USD, UAH.",
+    },
+    "clihelp_start": {
+        "en": "First day of the work (YYYY-MM-DD).",
+        "ru": "Первый день работы (ГГГГ-ММ-ДД).",
+        "uk": "Перший день роботи (РРРР-ММ-ДД).",
+    },
+    "clihelp_country": {
+        "en": "Holiday calendar: UA, RU, PL, KZ, DE, GB, US, …",
+        "ru": "Календарь праздников: UA, RU, PL, KZ, DE, GB, US, …",
+        "uk": "Календар свят: UA, RU, PL, KZ, DE, GB, US, …",
+    },
+    "clihelp_installments": {
+        "en": "Payments a month: 1 or 2 (50/50).",
+        "ru": "Платежей в месяц: 1 или 2 (50/50).",
+        "uk": "Платежів на місяць: 1 або 2 (50/50).",
+    },
+    "clihelp_due_days": {
+        "en": "Due windows, e.g. 1-5 or 1-5,15-20.",
+        "ru": "Окна оплаты, например 1-5 или 1-5,15-20.",
+        "uk": "Вікна оплати, наприклад 1-5 або 1-5,15-20.",
+    },
+    "clihelp_months": {
+        "en": "Following months to schedule.",
+        "ru": "Сколько следующих месяцев запланировать.",
+        "uk": "Скільки наступних місяців запланувати.",
+    },
+    "clihelp_overrides": {
+        "en": "Extra days off / working days (CSV or TOML).",
+        "ru": "Дополнительные выходные / рабочие дни (CSV или TOML).",
+        "uk": "Додаткові вихідні / робочі дні (CSV або TOML).",
+    },
+    "clihelp_ics": {
+        "en": "Also write the due dates as an .ics calendar.",
+        "ru": "Также записать сроки оплаты в календарь .ics.",
+        "uk": "Також записати терміни оплати в календар .ics.",
+    },
+    "clihelp_client": {
+        "en": "Client name for the calendar entries.",
+        "ru": "Имя клиента для записей календаря.",
+        "uk": "Ім'я клієнта для записів календаря.",
+    },
+    "clihelp_lang_output": {
+        "en": "Language of the output: en, ru or uk (default: ltv --lang).",
+        "ru": "Язык вывода: en, ru или uk (по умолчанию — ltv --lang).",
+        "uk": "Мова виводу: en, ru або uk (за замовчуванням — ltv --lang).",
+    },
+    "clihelp_terms": {
+        "en": "KPI terms (TOML): base fee, currency, KPIs, stages, cap.",
+        "ru": "Условия KPI (TOML): базовая ставка, валюта, KPI, этапы, потолок.",
+        "uk": "Умови KPI (TOML): базова ставка, валюта, KPI, етапи, стеля.",
+    },
+    "clihelp_figures": {
+        "en": "Monthly figures: a month column and one per KPI and stage.",
+        "ru": "Помесячные показатели: столбец месяца и по столбцу на каждый KPI и этап.",
+        "uk": "Помісячні показники: стовпець місяця й по стовпцю на кожен KPI та етап.",
+    },
+    "clihelp_ledger": {
+        "en": "Client ledger: client, fee, currency, start, end, billing, source.",
+        "ru": "Реестр клиентов: client, fee, currency, start, end, billing, source.",
+        "uk": "Реєстр клієнтів: client, fee, currency, start, end, billing, source.",
+    },
+    "clihelp_currency_fees": {
+        "en": "Currency of fees that name none.",
+        "ru": "Валюта ставок без указанной валюты.",
+        "uk": "Валюта ставок без зазначеної валюти.",
+    },
+    "clihelp_as_of": {
+        "en": "Count active clients up to this day (default: today).",
+        "ru": "Считать активных клиентов по этот день (по умолчанию — сегодня).",
+        "uk": "Рахувати активних клієнтів по цей день (за замовчуванням — сьогодні).",
+    },
+    "clihelp_country_retainer": {
+        "en": "Working days of this country for partial months (default: Mon–Fri).",
+        "ru": "Рабочие дни этой страны для неполных месяцев (по умолчанию — пн–пт).",
+        "uk": "Робочі дні цієї країни для неповних місяців (за замовчуванням — пн–пт).",
+    },
+    "clihelp_discount_rate_retainer": {
+        "en": "Annual discount rate.",
+        "ru": "Годовая ставка дисконтирования.",
+        "uk": "Річна ставка дисконтування.",
+    },
+    "clihelp_margin_retainer": {
+        "en": "Share of the fee left after the cost of the work.",
+        "ru": "Доля оплаты, остающаяся после затрат на работу.",
+        "uk": "Частка оплати, що залишається після витрат на роботу.",
+    },
+    "clihelp_book": {
+        "en": "Invoices and payments: client, date, amount, currency, status.",
+        "ru": "Счета и оплаты: client, date, amount, currency, status.",
+        "uk": "Рахунки й оплати: client, date, amount, currency, status.",
+    },
+    "clihelp_currency_amounts": {
+        "en": "Currency of amounts that name none.",
+        "ru": "Валюта сумм без указанной валюты.",
+        "uk": "Валюта сум без зазначеної валюти.",
+    },
     "progress_start": {"en": "working…", "ru": "считаю…", "uk": "рахую…"},
     "progress_read": {"en": "reading", "ru": "чтение", "uk": "читання"},
+    "progress_map": {"en": "matching columns", "ru": "сопоставление столбцов", "uk": "зіставлення стовпців"},
+    "progress_account": {"en": "counting rows", "ru": "учёт строк", "uk": "облік рядків"},
+    "progress_refresh": {
+        "en": "updating figures",
+        "ru": "обновление показателей",
+        "uk": "оновлення показників",
+    },
     "progress_parse": {"en": "checking rows", "ru": "проверка строк", "uk": "перевірка рядків"},
     "progress_write": {"en": "writing", "ru": "запись", "uk": "запис"},
     "progress_done": {"en": "done", "ru": "готово", "uk": "готово"},
@@ -1713,6 +2758,46 @@ TEXT: dict[str, dict[str, str]] = {
         "нижчий, а з клієнтів «під загрозою відходу», «сплячих» і «втрачених» повертаються {at_risk}, "
         "{hibernating} і {lost} — по одній покупці. Спершу найбільше.",
     },
+    "actions_field_aov_change": {
+        "en": "Upsell: average check higher by, %",
+        "ru": "Допродажи: средний чек выше на, %",
+        "uk": "Допродажі: середній чек вищий на, %",
+    },
+    "actions_field_frequency_change": {
+        "en": "Repeat purchases: more by, %",
+        "ru": "Повторные покупки: больше на, %",
+        "uk": "Повторні покупки: більше на, %",
+    },
+    "actions_field_churn_cut": {
+        "en": "Retention: fewer customers lost a month, by %",
+        "ru": "Удержание: клиентов уходит в месяц меньше на, %",
+        "uk": "Утримання: клієнтів іде щомісяця менше на, %",
+    },
+    "actions_field_budget_share": {
+        "en": "Budget: moved from channels above their max CAC, %",
+        "ru": "Бюджет: переносится из каналов с CAC выше максимального, %",
+        "uk": "Бюджет: переноситься з каналів із CAC вищим за максимальний, %",
+    },
+    "actions_field_budget_growth": {
+        "en": "Budget: a receiving channel spends at most more by, %",
+        "ru": "Бюджет: канал-получатель тратит больше не более чем на, %",
+        "uk": "Бюджет: канал-отримувач витрачає більше не більше ніж на, %",
+    },
+    "actions_field_at_risk": {
+        "en": "Win-back: at-risk customers back, %",
+        "ru": "Возврат: вернутся из «под угрозой ухода», %",
+        "uk": "Повернення: повернуться з «під загрозою відходу», %",
+    },
+    "actions_field_hibernating": {
+        "en": "Win-back: dormant customers back, %",
+        "ru": "Возврат: вернутся из «спящих», %",
+        "uk": "Повернення: повернуться зі «сплячих», %",
+    },
+    "actions_field_lost": {
+        "en": "Win-back: lost customers back, %",
+        "ru": "Возврат: вернутся из «ушедших», %",
+        "uk": "Повернення: повернуться з «втрачених», %",
+    },
     "actions_money_revenue": {
         "en": "Extra revenue in {months} months",
         "ru": "Доп. выручка за {months} мес.",
@@ -2130,6 +3215,172 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Something went wrong. Details (in English): {detail}",
         "ru": "Что-то пошло не так. Подробности (на английском): {detail}",
         "uk": "Щось пішло не так. Подробиці (англійською): {detail}",
+    },
+    "error_where_row": {
+        "en": "row {row}",
+        "ru": "строка {row}",
+        "uk": "рядок {row}",
+    },
+    "error_where_column": {
+        "en": "column {column}",
+        "ru": "столбец {column}",
+        "uk": "стовпець {column}",
+    },
+    "error_file_not_found": {
+        "en": "file not found",
+        "ru": "файл не найден",
+        "uk": "файл не знайдено",
+    },
+    "error_hint_check_path": {
+        "en": "check the path",
+        "ru": "проверьте путь",
+        "uk": "перевірте шлях",
+    },
+    "error_file_empty": {
+        "en": "the file is empty",
+        "ru": "файл пустой",
+        "uk": "файл порожній",
+    },
+    "error_no_rows": {
+        "en": "the file has no rows",
+        "ru": "в файле нет строк",
+        "uk": "у файлі немає рядків",
+    },
+    "error_hint_export_again": {
+        "en": "export the data again",
+        "ru": "выгрузите данные заново",
+        "uk": "вивантажте дані знову",
+    },
+    "error_unreadable": {
+        "en": "cannot be read as a {kind} table ({detail})",
+        "ru": "не читается как таблица {kind} ({detail})",
+        "uk": "не читається як таблиця {kind} ({detail})",
+    },
+    "error_hint_export_csv": {
+        "en": "export it again as CSV (UTF-8) or XLSX",
+        "ru": "выгрузите его заново в CSV (UTF-8) или XLSX",
+        "uk": "вивантажте його знову в CSV (UTF-8) або XLSX",
+    },
+    "error_encoding": {
+        "en": "cannot tell the text encoding",
+        "ru": "не удалось определить кодировку текста",
+        "uk": "не вдалося визначити кодування тексту",
+    },
+    "error_hint_encoding": {
+        "en": "save the file as UTF-8 or pass --encoding",
+        "ru": "сохраните файл в UTF-8 или укажите --encoding",
+        "uk": "збережіть файл у UTF-8 або вкажіть --encoding",
+    },
+    "error_unknown_preset": {
+        "en": "unknown preset {name}",
+        "ru": "неизвестный формат выгрузки {name}",
+        "uk": "невідомий формат вивантаження {name}",
+    },
+    "error_hint_presets": {
+        "en": "presets are: {presets}",
+        "ru": "форматы: {presets}",
+        "uk": "формати: {presets}",
+    },
+    "error_no_workspace": {
+        "en": "no workspace at {path}; import a file first (ltv import FILE)",
+        "ru": "рабочей области {path} нет; сначала импортируйте файл (ltv import ФАЙЛ)",
+        "uk": "робочої області {path} немає; спершу імпортуйте файл (ltv import ФАЙЛ)",
+    },
+    "error_workspace_busy": {
+        "en": (
+            "the workspace {path} is busy: another ltvkit program (an import, or a dashboard answering a "
+            "request) is using it; try again in a moment"
+        ),
+        "ru": (
+            "рабочая область {path} занята: её использует другая программа ltvkit (импорт или панель, "
+            "отвечающая на запрос); попробуйте ещё раз через минуту"
+        ),
+        "uk": (
+            "робоча область {path} зайнята: її використовує інша програма ltvkit (імпорт або панель, що "
+            "відповідає на запит); спробуйте ще раз за хвилину"
+        ),
+    },
+    "error_cannot_open": {
+        "en": "cannot open workspace {path}: {detail}",
+        "ru": "не удалось открыть рабочую область {path}: {detail}",
+        "uk": "не вдалося відкрити робочу область {path}: {detail}",
+    },
+    "error_not_workspace": {
+        "en": "{path} is not an ltvkit workspace",
+        "ru": "{path} — не рабочая область ltvkit",
+        "uk": "{path} — не робоча область ltvkit",
+    },
+    "error_no_purchases": {
+        "en": "there are no purchases yet; import orders first",
+        "ru": "покупок пока нет; сначала импортируйте заказы",
+        "uk": "покупок поки немає; спершу імпортуйте замовлення",
+    },
+    "error_no_purchases_to_summarise": {
+        "en": "there are no purchases to summarise; import orders first",
+        "ru": "нет покупок для расчёта; сначала импортируйте заказы",
+        "uk": "немає покупок для розрахунку; спершу імпортуйте замовлення",
+    },
+    "error_no_purchases_in": {
+        "en": "no purchases in {chosen}; the data has {codes}",
+        "ru": "нет покупок в {chosen}; в данных есть {codes}",
+        "uk": "немає покупок у {chosen}; у даних є {codes}",
+    },
+    "error_several_currencies": {
+        "en": "the orders are in several currencies ({codes}); choose one",
+        "ru": "заказы в нескольких валютах ({codes}); выберите одну",
+        "uk": "замовлення в кількох валютах ({codes}); виберіть одну",
+    },
+    "error_no_repeat_purchase": {
+        "en": (
+            "no customer has paid for a repeat purchase yet, so spend per order cannot be modelled; the "
+            "expected LTV of the summary (average check × frequency × expected lifetime) needs no model"
+        ),
+        "ru": (
+            "ни один клиент ещё не оплатил повторную покупку, поэтому траты на заказ нельзя "
+            "смоделировать; ожидаемому LTV из сводки (средний чек × частота × ожидаемый срок жизни) "
+            "модель не нужна"
+        ),
+        "uk": (
+            "жоден клієнт ще не оплатив повторну покупку, тому витрати на замовлення не можна "
+            "змоделювати; очікуваному LTV зі зведення (середній чек × частота × очікуваний час життя) "
+            "модель не потрібна"
+        ),
+    },
+    "error_one_day_predict": {
+        "en": (
+            "every purchase falls on one day ({day}): nothing in the data shows whether or how often "
+            "customers come back, so no future value is predicted; predictions need purchases on at least"
+            " two different days, ideally months of them"
+        ),
+        "ru": (
+            "все покупки сделаны в один день ({day}): по данным не видно, возвращаются ли клиенты и как "
+            "часто, поэтому будущая ценность не прогнозируется; для прогноза нужны покупки хотя бы в два "
+            "разных дня, а лучше за несколько месяцев"
+        ),
+        "uk": (
+            "усі покупки зроблено в один день ({day}): з даних не видно, чи повертаються клієнти і як "
+            "часто, тому майбутня цінність не прогнозується; для прогнозу потрібні покупки щонайменше у "
+            "два різні дні, а краще за кілька місяців"
+        ),
+    },
+    "error_share_range": {
+        "en": "{name} is a share in {range}, not {value}",
+        "ru": "{name} — доля в пределах {range}, а не {value}",
+        "uk": "{name} — частка в межах {range}, а не {value}",
+    },
+    "error_one_day_compare": {
+        "en": (
+            "every purchase falls on one day ({day}): no later period is left to check the models' "
+            "predictions against; comparing models needs purchases on at least two different days"
+        ),
+        "ru": (
+            "все покупки сделаны в один день ({day}): не остаётся более позднего периода, чтобы проверить"
+            " прогнозы моделей; для сравнения моделей нужны покупки хотя бы в два разных дня"
+        ),
+        "uk": (
+            "усі покупки зроблено в один день ({day}): не залишається пізнішого періоду, щоб перевірити "
+            "прогнози моделей; для порівняння моделей потрібні покупки щонайменше у два різні дні"
+        ),
     },
     "reason_no_customer": {
         "en": "no customer id, email or phone",
@@ -2606,3 +3857,21 @@ def _filled(key: str, lang: str, values: dict[str, Any]) -> str:
 def localized(note: str, lang: str) -> str:
     """``note`` in ``lang`` when it is a :class:`Note`; any other text as it is."""
     return note.text(lang) if isinstance(note, Note) else note
+
+
+_CLI_HELP: dict[str, str] = {}  # the command line's help texts: English, whitespace aside → key
+
+
+def _paragraphs(english: str) -> str:
+    """``english`` with each paragraph on one line (docstrings wrap and indent theirs), up to a form feed."""
+    kept = english.partition("\f")[0].strip()
+    return "\n\n".join(" ".join(p.split()) for p in re.split(r"\n\s*\n", kept))
+
+
+def cli_help(english: str, lang: str) -> str:
+    """A help text of the command line (a command's description or an option's help, as ``cli.py`` writes it
+    in English) in ``lang``; a text without a ``clihelp_`` entry stays as it is."""
+    if not _CLI_HELP:
+        _CLI_HELP.update({_paragraphs(v["en"]): k for k, v in TEXT.items() if k.startswith("clihelp_")})
+    key = _CLI_HELP.get(_paragraphs(english))
+    return text(key, lang) if key else english

@@ -10,6 +10,7 @@ import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, get_args
 
 import pytest
 from rich.console import Console
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 
 from conftest import FIXTURES
 from ltvkit import cli, i18n, progress
+from ltvkit.choices import FORMATS, METRICS, MODELS, SCHEMES, SPLITS, TimeUnit
 from ltvkit.cli import app
 from ltvkit.data import demo
 from ltvkit.io.presets import PRESETS
@@ -223,3 +225,128 @@ def test_a_model_note_is_english_text_that_knows_its_translations() -> None:
     assert "около 900 единиц" in russian and "s = 50000" in russian
     assert i18n.localized(pickle.loads(pickle.dumps(note)), "uk") == i18n.localized(note, "uk")
     assert i18n.localized("a plain note", "uk") == "a plain note"  # text without a key stays as it is
+
+
+# what the help names as one types it besides the options' own: the values of options, the columns of the
+# retainers' files, usage metavars, products and formats
+HELP_VALUES = {
+    *FORMATS,
+    *METRICS,
+    *MODELS,
+    *SCHEMES,
+    *SPLITS,
+    *get_args(TimeUnit),
+    *"ltvkit ics en ru uk auto none map orders spend table cohort predicted getcourse unisender".split(),
+    *"client fee currency start end billing source date amount status".split(),
+    *"OPTIONS COMMAND ARGS DuckDB Excel Google Sheets GetCourse Unisender SendPulse Shopify".split(),
+    *"WooCommerce strftime".split(),
+}
+
+
+def _help_pages(command: Any, path: list[str]) -> Iterator[tuple[list[str], set[str]]]:
+    """Every command and group under ``command`` with the words one types there: its options' names,
+    defaults and environment variables, and the names of its subcommands."""
+    typed = set()
+    for p in command.params:
+        typed.update(str(v) for v in [*p.opts, *p.secondary_opts, p.envvar, p.default] if v)
+        typed.update(o.lstrip("-") for o in p.opts if o.startswith("--"))  # a flag's default: its name
+    subcommands = getattr(command, "commands", {})
+    yield path, typed | set(subcommands)
+    for name, sub in subcommands.items():
+        yield from _help_pages(sub, [*path, name])
+
+
+@pytest.mark.parametrize(("lang", "locale"), [("ru", "ru_RU.UTF-8"), ("uk", "uk_UA.UTF-8")])
+def test_the_help_of_every_command_is_in_the_language_of_lang(
+    lang: str, locale: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ltv --help`` and every command's ``--help`` follow LANG: descriptions, option help and Typer's own
+    words (panels, defaults, required); left in Latin letters: what one types (commands, options, their
+    values and types), product and format names, URLs and date formats."""
+    import typer
+
+    monkeypatch.setenv("LANG", locale)
+    monkeypatch.setenv("TERMINAL_WIDTH", "1000")  # Typer's own console: no name wrapped
+    monkeypatch.delenv("LTV_LANG", raising=False)
+    untranslated = {}
+    for path, typed in _help_pages(typer.main.get_command(app), []):
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, result.output
+        # URLs, date formats, types (<path>), choices ([day|week|month]), then commands and options
+        shown = re.sub(r"\S+://\S*|%\S+|<[^>]+>|\bno-[a-z-]+|(?<!\w)/[a-z]+|[\[\]{}()|]", " ", result.stdout)
+        shown = OPTION.sub(" ", COMMAND.sub(" ", shown))
+        found = english(shown, sorted([*typed, *HELP_VALUES, *PRESETS], key=len, reverse=True))
+        if found:
+            untranslated[" ".join(path)] = found
+    assert untranslated == {}
+    heading = i18n.text("clihelp_cmd_import", lang)
+    assert heading in " ".join(runner.invoke(app, ["import", "--help"], terminal_width=1000).stdout.split())
+
+
+def test_lang_before_help_chooses_the_help_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANG", "ru_RU.UTF-8")
+    result = runner.invoke(app, ["--lang", "uk", "--help"], terminal_width=1000)
+    assert i18n.text("clihelp_app", "uk") in " ".join(result.stdout.split())
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    result = runner.invoke(app, ["fit", "--help"], terminal_width=1000)
+    assert i18n.text("clihelp_cmd_fit", "en") in " ".join(result.stdout.split())
+    assert "Options" in result.stdout and "Usage:" in result.stdout
+
+
+@pytest.mark.parametrize("lang", ["ru", "uk"])
+def test_the_errors_a_new_user_meets_are_in_the_language(
+    lang: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No workspace yet, a wrong path, an empty file, an unknown preset, nothing imported, a currency the data
+    do not have, one day of purchases: each error names what and what to do in the reader's language."""
+    monkeypatch.setattr(cli.err, "width", 1000)
+    empty, ws, one_day = tmp_path / "empty.csv", tmp_path / "w.duckdb", tmp_path / "one.duckdb"
+    empty.write_text("", encoding="utf-8")
+    day = tmp_path / "day.csv"
+    day.write_text("order id,customer,date,amount,currency\n1,a,2026-01-05,10,RUB\n2,b,2026-01-05,20,RUB\n")
+    assert runner.invoke(app, ["import", str(day), "-w", str(one_day)]).exit_code == 0
+    orders = str(FIXTURES / "analytics_orders.csv")
+    names = [str(tmp_path / "none.duckdb"), str(tmp_path), "empty.csv", "gone.csv", "foo", *PRESETS]
+    names.sort(key=len, reverse=True)
+    cases = [
+        (
+            ["summary", "-w", str(tmp_path / "none.duckdb")],
+            "error_no_workspace",
+            {"path": tmp_path / "none.duckdb"},
+        ),
+        (["import", str(tmp_path / "gone.csv"), "-w", str(ws)], "error_hint_check_path", {}),
+        (["import", str(empty), "-w", str(ws)], "error_hint_export_again", {}),
+        (["import", orders, "--preset", "foo", "-w", str(ws)], "error_unknown_preset", {"name": "'foo'"}),
+        (["fit", "-w", str(ws)], "error_no_purchases", {}),
+        (
+            ["cohorts", "--currency", "USD", "-w", str(one_day)],
+            "error_no_purchases_in",
+            {"chosen": "USD", "codes": "RUB"},
+        ),
+        (["predict", "-w", str(one_day)], "error_one_day_predict", {"day": "2026-01-05"}),
+    ]
+    for args, key, values in cases:
+        result = runner.invoke(app, ["--lang", lang, *args])
+        shown = " ".join(result.stderr.split())
+        assert result.exit_code == 1 and i18n.Note(key, **values).text(lang) in shown, (args, shown)
+        assert english(shown, names) == [], (args, shown)
+
+
+def test_an_error_with_texts_stays_english_as_a_string_and_crosses_processes() -> None:
+    import pickle
+
+    from ltvkit.errors import FileFormatError, WorkspaceError
+
+    error = FileFormatError(
+        i18n.Note("error_file_empty"),
+        file="a.csv",
+        row=3,
+        column="date",
+        hint=i18n.Note("error_hint_export_again"),
+    )
+    assert str(error) == "a.csv, row 3, column 'date': the file is empty — export the data again"
+    assert error.localized("ru") == "a.csv, строка 3, столбец 'date': файл пустой — выгрузите данные заново"
+    copy = pickle.loads(pickle.dumps(error))
+    assert copy.localizable and copy.localized("uk") == error.localized("uk")
+    plain = WorkspaceError("something else")
+    assert not plain.localizable and plain.localized("uk") == "something else"

@@ -274,8 +274,11 @@ def test_holiday_names_and_amounts_in_the_language_asked() -> None:
     transfer = D(2025, 11, 3)  # the 1 November Saturday transferred to Monday 3 November
     assert WorkCalendar("RU", lang="ru").holiday_name(transfer) == "Выходной (перенесено с 01.11.2025)"
     assert WorkCalendar("RU").holiday_name(transfer) == "Day off (substituted from 11/01/2025)"
-    # no Ukrainian translation in the Russian calendar data: English, never the raw default
-    assert WorkCalendar("RU", lang="uk").holiday_name(D(2025, 11, 4)) == "Unity Day"
+    # no Ukrainian names in the Russian calendar data, no Russian ones in the Ukrainian: ltvkit's own table
+    assert WorkCalendar("RU", lang="uk").holiday_name(D(2025, 11, 4)) == "День народної єдності"
+    assert WorkCalendar("RU", lang="uk").holiday_name(transfer) == "Вихідний день (перенесено з 01.11.2025)"
+    assert WorkCalendar("UA", lang="ru").holiday_name(D(2021, 8, 24)) == "День независимости Украины"
+    assert WorkCalendar("UA", lang="ru").holiday_name(D(2021, 8, 23)) == "Выходной (перенесено с 28.08.2021)"
     result = CliRunner().invoke(
         app,
         [
@@ -295,3 +298,21 @@ def test_holiday_names_and_amounts_in_the_language_asked() -> None:
     assert result.exit_code == 0, result.output
     text = " ".join(result.stdout.split())
     assert "41 052,63 ₽" in text and "60 000,00 ₽" in text and "День народного единства" in text
+
+
+@pytest.mark.parametrize(
+    ("country", "lang", "day", "name"),
+    [("RU", "uk", D(2025, 5, 9), "День Перемоги"), ("UA", "ru", D(2021, 1, 1), "Новый год")],
+)
+def test_every_holiday_of_a_calendar_without_the_language_is_translated(
+    country: str, lang: str, day: dt.date, name: str
+) -> None:
+    """Every name the Russian calendar gives in Ukrainian and the Ukrainian one in Russian over eight years
+    (holidays, observed days, days off moved by decree) is in that language: no Latin letter left."""
+    import re
+
+    shown = WorkCalendar(country, lang=lang)
+    days = [D(2019, 1, 1) + dt.timedelta(days=n) for n in range(8 * 366)]
+    names = {d: shown.holiday_name(d) for d in days if shown.holiday_name(d)}
+    assert len(names) > 50 and [n for n in names.values() if re.search("[A-Za-z]", str(n))] == []
+    assert shown.holiday_name(day) == name

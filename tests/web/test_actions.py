@@ -89,6 +89,35 @@ def test_the_report_has_the_section_with_the_levers_in_order(school: Path) -> No
         assert '<span class="target" data-user>ads</span>' in section  # a channel name, marked as data
 
 
+def test_the_assumptions_are_parameters_of_the_api_and_the_command_line(
+    client: TestClient, school: Path
+) -> None:
+    """+20% to the check doubles the upsell of tests/whatif/test_actions.py (5 × 1,190 × 10% = 595); half the
+    at-risk back adds 40% × 600 = 240 to the win-back (123 by default); the page has the form."""
+    default = {v["lever"]: v["money"] for v in client.get("/api/actions").json()["levers"]}
+    asked = client.get("/api/actions", params={"aov_change": 0.2, "at_risk": 0.5}).json()
+    money = {v["lever"]: v["money"] for v in asked["levers"]}
+    assert money["upsell"] == pytest.approx(2 * default["upsell"]) == pytest.approx(1190)
+    assert money["win_back"] - default["win_back"] == pytest.approx(240)
+    assert asked["assumptions"]["aov_change"] == 0.2 and asked["assumptions"]["hibernating"] == 0.05
+    for bad in ({"aov_change": 0}, {"churn_cut": 1}, {"lost": 1.5}):
+        assert client.get("/api/actions", params=bad).status_code == 422
+    result = CliRunner().invoke(
+        cli_app, ["actions", "-w", str(school), "--aov-change", "0.2", "--at-risk", "0.5", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert {v["lever"]: v["money"] for v in json.loads(result.stdout)["levers"]} == pytest.approx(money)
+    bad = CliRunner().invoke(cli_app, ["--lang", "ru", "actions", "-w", str(school), "--churn-cut", "1"])
+    assert (
+        bad.exit_code == 1
+        and "churn_cut — доля в пределах (0, 1)" in bad.stderr
+        and "--churn-cut" in bad.stderr
+    )
+    for lang in ("en", "ru", "uk"):
+        html = client.get(f"/actions?lang={lang}").text
+        assert 'id="actions-form"' in html and i18n.text("actions_field_aov_change", lang) in html
+
+
 def test_the_command_line_ranks_and_points_at_the_lists(school: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(cli_app, ["--lang", "uk", "actions", "-w", str(school), "--json"])
@@ -111,3 +140,27 @@ def test_the_command_line_ranks_and_points_at_the_lists(school: Path, tmp_path: 
     assert "b1@example.com" in out.read_text(encoding="utf-8-sig")
     missing = runner.invoke(cli_app, ["segments", "-w", str(school), "--segment", "champs"])
     assert missing.exit_code == 1 and "champions" in missing.output
+
+
+def test_the_page_form_changes_an_assumption(browser, school: Path) -> None:  # noqa: ANN001
+    """The form shows the default assumptions as percentages, with labels in the page's language; +20% to the
+    check doubles the upsell lever's money (595 → 1,190), and nothing on the page is left in English."""
+    from tests.web.conftest import LiveServer
+    from tests.web.test_browser import open_page, settle
+    from tests.web.visible_text import untranslated
+
+    with LiveServer(school) as server:
+        page, errors, outside = open_page(browser, server.url, "/actions?lang=uk")
+        settle(page)
+        upsell = "[data-lever=upsell]"
+        assert (
+            page.input_value("input[name=aov_change]") == "10" and page.input_value("input[name=lost]") == "2"
+        )
+        assert float(page.get_attribute(upsell, "data-money")) == pytest.approx(595)
+        assert untranslated(page) == []
+        page.fill("input[name=aov_change]", "20")
+        page.click("#actions-form button[type=submit]")
+        page.wait_for_function(f"() => document.querySelector('{upsell}').dataset.money === '1190'")
+        assert i18n.text("actions_field_aov_change", "uk") in page.inner_text("#actions-form")
+        assert errors == [] and outside == []
+        page.close()

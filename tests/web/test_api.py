@@ -265,3 +265,25 @@ def test_the_command_line_works_beside_an_idle_dashboard(school: Path) -> None:
         imported = ltv("import", str(FIXTURES / "generic_en.tsv"), "--json")
         assert imported.returncode == 0, imported.stderr
         assert http.get("/api/summary").json()["customers"] > before
+
+
+def test_an_upload_job_tells_every_stage_of_the_import(tmp_path: Path) -> None:
+    """The stages read in the worker process (read, map, account) reach the job as the import's own
+    (:data:`ltvkit.data.workspace.STAGES`), in order, then the write and the end; each has a label."""
+    from ltvkit import i18n
+    from ltvkit.data.workspace import STAGES
+    from ltvkit.io.normalize import ImportOptions
+    from ltvkit.web.state import Hub
+
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order id,customer,date,amount,currency\n1,a,2026-01-05,10,USD\n", encoding="utf-8")
+    hub = Hub(tmp_path / "ltv.duckdb")
+    seen: list[tuple[str, int, int]] = []
+    try:
+        hub.import_file(orders, ImportOptions(), progress=lambda *stage: seen.append(stage))
+    finally:
+        hub.close()
+    stages = [stage for stage, _, _ in seen if stage != "refresh"]
+    assert list(dict.fromkeys(stages)) == list(STAGES)
+    assert [(done, total) for stage, done, total in seen if stage == "account"] == [(2, 4)]
+    assert all(i18n.text(f"progress_{stage}", "uk") for stage in STAGES)  # the dashboard's labels

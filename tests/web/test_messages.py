@@ -160,3 +160,16 @@ def test_counts_take_the_word_form_of_their_number(count: object, ru: str, uk: s
     assert i18n.text("grade_counts", "uk", **values) == uk
     assert i18n.text("grade_counts", "en", **values).startswith(en + ",")
     assert i18n.text("grade_need_days", "ru", floor=21, now=5) == "не менее 21 дня заказов (сейчас 5)"
+
+
+def test_a_core_error_with_texts_carries_its_message_in_every_language(client: TestClient) -> None:
+    response = client.post("/api/imports?wait=true", files={"file": ("orders.csv", b"\n\n", "text/csv")})
+    assert response.status_code == 422
+    problem = response.json()
+    assert (
+        problem["message"]
+        == problem["messages"]["en"]
+        == "orders.csv: the file is empty — export the data again"
+    )
+    assert problem["messages"]["ru"] == "orders.csv: файл пустой — выгрузите данные заново"
+    assert problem["messages"]["uk"] == "orders.csv: файл порожній — вивантажте дані знову"

@@ -101,6 +101,38 @@ def test_the_budget_moves_from_the_channels_above_their_max_cac(school: Workspac
     assert next(v.money for v in loose.levers if v.lever == "budget") == pytest.approx(400 * 2.8)
 
 
+def test_changed_assumptions_change_the_money_by_hand(school: Workspace) -> None:
+    """Each assumption moves its lever by the hand-computed amount, and the note states the assumptions
+    used: +20% to the check doubles the upsell (5 × 1,190 × 20%); +30% repeat purchases is 5 × 700 × 0.7 ×
+    30%; a fifth fewer lost a month 5 × 700 × 0.7 × (1/0.8 − 1); 10% of the ads' 2,000 moved (200, under the
+    blog's cap of 300) × 2.80; 30% of the at-risk b1 back for 600, 10% of o3 for 300, 5% of a1, a2 for
+    1,200."""
+    changed = Assumptions(
+        aov_change=0.2,
+        frequency_change=0.3,
+        churn_cut=0.2,
+        budget_share=0.1,
+        at_risk=0.3,
+        hibernating=0.1,
+        lost=0.05,
+    )
+    found = actions(school, assumptions=changed)
+    money = {lever.lever: lever.money for lever in found.levers}
+    assert money == pytest.approx(
+        {
+            "upsell": 5 * 1190 * 0.2,
+            "frequency": 5 * 700 * 0.7 * 0.3,
+            "retention": 5 * 700 * 0.7 * (1 / 0.8 - 1),
+            "budget": 200 * (4.0 - 1.2),
+            "win_back": 0.3 * 600 + 0.1 * 300 + 2 * 0.05 * 1200,
+        }
+    )
+    assert money["upsell"] - UPSELL == pytest.approx(5 * 1190 * 0.1)  # +10 points of check: 595 more
+    note = found.to_dict("en")["note"]
+    assert "the average check 20% higher" in note and "30% more repeat purchases" in note
+    assert found.to_dict("en")["assumptions"] == {**Assumptions().__dict__, **changed.__dict__}
+
+
 def test_each_lever_acts_on_its_segments_the_ones_ltv_segments_exports(
     school: Workspace, found: Actions
 ) -> None:

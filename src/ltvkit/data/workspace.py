@@ -22,6 +22,7 @@ import pandas as pd
 
 from ltvkit.choices import DEFAULT_WORKSPACE
 from ltvkit.errors import FileFormatError, LtvError, ParameterError, WorkspaceError
+from ltvkit.i18n import Note
 from ltvkit.io.normalize import ImportOptions, Normalized, normalize
 from ltvkit.io.orders import table_ddl
 from ltvkit.io.presets import PRESETS, detect_preset, load_mapping
@@ -133,7 +134,8 @@ def prepare_import(
     elif options.preset is not None:
         if options.preset not in PRESETS:
             raise FileFormatError(
-                f"unknown preset {options.preset!r}", hint=f"presets are: {', '.join(PRESETS)}"
+                Note("error_unknown_preset", name=repr(options.preset)),
+                hint=Note("error_hint_presets", presets=", ".join(PRESETS)),
             )
         preset = PRESETS[options.preset]
     else:
@@ -157,20 +159,17 @@ class Workspace:
         """Open (creating if needed) the workspace at ``path``."""
         path = Path(path)
         if read_only and not path.exists():
-            raise WorkspaceError(f"no workspace at {path}; import a file first (ltv import FILE)")
+            raise WorkspaceError(Note("error_no_workspace", path=str(path)))
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
             con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
-                raise WorkspaceError(f"cannot open workspace {path}: {exc}") from exc
-            raise WorkspaceError(
-                f"the workspace {path} is busy: another ltvkit program (an import, or a dashboard "
-                "answering a request) is using it; try again in a moment"
-            ) from exc
+                raise WorkspaceError(Note("error_cannot_open", path=str(path), detail=str(exc))) from exc
+            raise WorkspaceError(Note("error_workspace_busy", path=str(path))) from exc
         except duckdb.Error as exc:
-            raise WorkspaceError(f"cannot open workspace {path}: {exc}") from exc
+            raise WorkspaceError(Note("error_cannot_open", path=str(path), detail=str(exc))) from exc
         ws = cls(path, con)
         if not read_only:
             ws._migrate()
@@ -187,7 +186,7 @@ class Workspace:
         try:
             rows = self._con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
         except duckdb.Error as exc:
-            raise WorkspaceError(f"{self.path} is not an ltvkit workspace") from exc
+            raise WorkspaceError(Note("error_not_workspace", path=str(self.path))) from exc
         version = rows[0][0] if rows else None
         if version is None or int(version) != SCHEMA_VERSION:
             raise WorkspaceError(

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ltvkit.errors import FileFormatError, LimitExceededError
+from ltvkit.i18n import Note
 from ltvkit.io.limits import (
     MAX_CELLS,
     MAX_COLUMNS,
@@ -86,7 +87,7 @@ def read_table(
     :func:`_read_xlsx`)."""
     path = Path(path)
     if not path.is_file():
-        raise FileFormatError("file not found", file=path, hint="check the path")
+        raise FileFormatError(Note("error_file_not_found"), file=path, hint=Note("error_hint_check_path"))
     size = path.stat().st_size
     if size > MAX_INPUT_BYTES:
         raise exceeded("MAX_INPUT_BYTES", f"the file has {size:,} bytes", file=path)
@@ -138,9 +139,9 @@ def _read_content(
         raise
     except (OSError, ValueError, KeyError, RecursionError) as exc:
         raise FileFormatError(
-            f"cannot be read as a {suffix.lstrip('.') or 'text'} table ({exc})",
+            Note("error_unreadable", kind=suffix.lstrip(".") or "text", detail=str(exc)),
             file=path,
-            hint="export it again as CSV (UTF-8) or XLSX",
+            hint=Note("error_hint_export_csv"),
         ) from exc
 
 
@@ -198,9 +199,7 @@ def _decode(data: bytes, encoding: str, path: Path) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise FileFormatError(
-            "cannot tell the text encoding", file=path, hint="save the file as UTF-8 or pass --encoding"
-        ) from exc
+        raise FileFormatError(Note("error_encoding"), file=path, hint=Note("error_hint_encoding")) from exc
 
 
 def _decode_lines(data: bytes, path: Path) -> Decoded:
@@ -326,7 +325,7 @@ def _read_text(path: Path, data: bytes, encoding: str | None, delimiter: str | N
         delimiter = delimiter or hint_line[4:].strip()[:1]
         first_line = 2
     if not text or text.isspace():
-        raise FileFormatError("the file is empty", file=path, hint="export the data again")
+        raise FileFormatError(Note("error_file_empty"), file=path, hint=Note("error_hint_export_again"))
     delim = _delimiter(delimiter, path) if delimiter else sniff_delimiter(_sample_lines(text))
     table = None
     if delim != WHITESPACE and len(text) >= DUCKDB_MIN_CHARS:
@@ -471,7 +470,7 @@ def _table_from_records(
     iterator = iter(records)
     first = next(iterator, None)
     if first is None:
-        raise FileFormatError("the file has no rows", file=path, hint="export the data again")
+        raise FileFormatError(Note("error_no_rows"), file=path, hint=Note("error_hint_export_again"))
     if len(first[1]) > MAX_COLUMNS:
         raise exceeded("MAX_COLUMNS", f"the first row has {len(first[1]):,} columns", file=path, row=first[0])
     header, has_header = _column_names(first[1])
@@ -776,7 +775,7 @@ def _read_json_lines(path: Path, data: bytes, encoding: str | None) -> RawTable:
         records.append(record)
         numbers.append(n)
     if not records and not malformed:
-        raise FileFormatError("the file has no rows", file=path)
+        raise FileFormatError(Note("error_no_rows"), file=path)
     if len(records) * len(keys) > MAX_CELLS:
         raise exceeded("MAX_CELLS", f"{len(records):,} objects with {len(keys):,} keys in all", file=path)
     table = _frame_as_text(path, pd.DataFrame.from_records(records), "jsonl", numbers)

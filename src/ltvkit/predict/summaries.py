@@ -22,6 +22,7 @@ import pandas as pd
 from ltvkit.analytics.definitions import is_purchase
 from ltvkit.choices import TimeUnit
 from ltvkit.errors import ParameterError
+from ltvkit.i18n import Note
 from ltvkit.models.base import UNIT_DAYS
 
 
@@ -63,12 +64,12 @@ def _purchases(
     if currency is None and row["low"] != row["high"]:
         currencies = sorted(purchases.select("currency").distinct().execute()["currency"].dropna())
         raise ParameterError(
-            f"the orders are in several currencies ({', '.join(currencies)}); choose one",
+            Note("error_several_currencies", codes=", ".join(currencies)),
             parameter="currency",
         )
     if "last" in probes:
         if pd.isna(row["last"]):
-            raise ParameterError("there are no purchases to summarise; import orders first")
+            raise ParameterError(Note("error_no_purchases_to_summarise"))
         end = pd.Timestamp(row["last"]).date()
     return purchases, end
 
@@ -105,7 +106,7 @@ def observation_end_of(days: ir.Table, observation_end: str | dt.date | None) ->
     if end is None:
         last = days.day.max().execute()
         if last is None or pd.isna(last):
-            raise ParameterError("there are no purchases to summarise; import orders first")
+            raise ParameterError(Note("error_no_purchases_to_summarise"))
         end = pd.Timestamp(last).date()
     return end
 

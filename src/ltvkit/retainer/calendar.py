@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -65,6 +66,60 @@ def _date(value: object, path: Path, row: int | None = None) -> dt.date:
 
 HOLIDAY_LANGUAGES = {"en": "en_US", "ru": "ru", "uk": "uk"}  # ltvkit's languages in the holidays package
 
+# The holiday names of the calendars whose data lack one of ltvkit's languages (the Russian calendar has no
+# Ukrainian names, the Ukrainian no Russian ones): the package's English name → (Russian, Ukrainian), as the
+# package writes them in the calendar's own language.
+HOLIDAY_NAMES: dict[str, dict[str, tuple[str, str]]] = {
+    "RU": {
+        "Christmas Day": ("Рождество Христово", "Різдво Христове"),
+        "Defender of the Fatherland Day": ("День защитника Отечества", "День захисника Вітчизни"),
+        "Holiday of Spring and Labor": ("Праздник Весны и Труда", "Свято Весни і Праці"),
+        "International Women's Day": ("Международный женский день", "Міжнародний жіночий день"),
+        "New Year Holidays": ("Новогодние каникулы", "Новорічні канікули"),
+        "Russia Day": ("День России", "День Росії"),
+        "Unity Day": ("День народного единства", "День народної єдності"),
+        "Victory Day": ("День Победы", "День Перемоги"),
+    },
+    "UA": {
+        "Christmas Day": ("Рождество Христово", "Різдво Христове"),
+        "Day of Victory over Nazism in World War II (Victory Day)": (
+            "День победы над нацизмом во Второй мировой войне (День победы)",
+            "День перемоги над нацизмом у Другій світовій війні (День перемоги)",
+        ),
+        "Day of defenders of Ukraine": (
+            "День защитников и защитниц Украины",
+            "День захисників і захисниць України",
+        ),
+        "Day of the Constitution of Ukraine": ("День Конституции Украины", "День Конституції України"),
+        "Defender of Ukraine Day": ("День защитника Украины", "День захисника України"),
+        "Easter Sunday (Pascha)": ("Пасха", "Великдень (Пасха)"),
+        "Independence Day": ("День независимости Украины", "День незалежності України"),
+        "International Women's Day": ("Международный женский день", "Міжнародний жіночий день"),
+        "Labor Day": ("День труда", "День праці"),
+        "New Year's Day": ("Новый год", "Новий рік"),
+        "Pentecost": ("Троица", "Трійця"),
+    },
+}
+_OBSERVED = {"ru": "выходной", "uk": "вихідний"}  # a holiday moved off a weekend: "… (observed)"
+_DAY_OFF = {"ru": "Выходной (перенесено с {day})", "uk": "Вихідний день (перенесено з {day})"}
+_SUBSTITUTED = re.compile(r"^Day off \(substituted from (\d\d)/(\d\d)/(\d{4})\)$")
+
+
+def _translated(country: str, name: str, lang: str) -> str:
+    """One English holiday name of ``country`` in ``lang`` (ru, uk): a name of :data:`HOLIDAY_NAMES`, a day
+    off moved by decree with its date as the package writes it there (``01.11.2025``), ``(observed)``; a name
+    not in the table stays English."""
+    names = HOLIDAY_NAMES[country]
+    index = ("ru", "uk").index(lang)
+    moved = _SUBSTITUTED.match(name)
+    if moved:
+        month, day, year = moved.groups()
+        return _DAY_OFF[lang].format(day=f"{day}.{month}.{year}")
+    base, observed = name.removesuffix(" (observed)"), name.endswith(" (observed)")
+    if base not in names:
+        return name
+    return names[base][index] + (f" ({_OBSERVED[lang]})" if observed else "")
+
 
 class Weekdays:
     """Monday to Friday are working days: the calendar when no country is given."""
@@ -101,7 +156,8 @@ class Weekdays:
 
 class WorkCalendar(Weekdays):
     """Working days of ``country`` (ISO 3166 code), with ``overrides``; holiday names in ``lang`` (en, ru,
-    uk) where the calendar data has that translation, else in English."""
+    uk) where the calendar data has that translation or :data:`HOLIDAY_NAMES` has the country, else in
+    English."""
 
     country: str
 
@@ -120,6 +176,7 @@ class WorkCalendar(Weekdays):
         wanted = HOLIDAY_LANGUAGES.get(lang, "en_US")
         language = wanted if wanted in supported_languages else "en_US"
         self._holidays = holidays.country_holidays(code, language=language)
+        self._translate = lang if language != wanted and code in HOLIDAY_NAMES else None
 
     def is_working_day(self, day: dt.date) -> bool:
         if day in self.overrides.work:
@@ -129,7 +186,10 @@ class WorkCalendar(Weekdays):
         return bool(self._holidays.is_working_day(day))
 
     def holiday_name(self, day: dt.date) -> str | None:
-        return self._holidays.get(day)
+        name: str | None = self._holidays.get(day)
+        if name is None or self._translate is None:
+            return name
+        return "; ".join(_translated(self.country, one, self._translate) for one in name.split("; "))
 
 
 def days_between(start: dt.date, end: dt.date) -> Iterable[dt.date]:

@@ -79,7 +79,10 @@ class Assumptions:
         for name, value in asdict(self).items():
             most = 10.0 if name in ("aov_change", "frequency_change") else 1.0
             if not 0 < value <= most or (name == "churn_cut" and value >= 1):
-                raise ParameterError(f"{name} is a share in (0, {most:g}], not {value}", parameter=name)
+                shown = f"(0, {most:g})" if name == "churn_cut" else f"(0, {most:g}]"
+                raise ParameterError(
+                    i18n.Note("error_share_range", name=name, range=shown, value=repr(value)), parameter=name
+                )
 
     def returning(self, segment: str) -> float:
         return {"at risk": self.at_risk, "hibernating": self.hibernating, "lost": self.lost}[segment]

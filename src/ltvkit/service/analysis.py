@@ -32,6 +32,7 @@ from ltvkit.analytics.historical import (
 from ltvkit.analytics.overview import revenue_by_currency
 from ltvkit.data.sources import Source, Tables
 from ltvkit.errors import MissingDataError, ParameterError
+from ltvkit.i18n import Note
 
 
 def currencies_by_revenue(orders: ir.Table) -> list[str]:
@@ -46,11 +47,11 @@ def choose_currency(orders: ir.Table, currency: str | None) -> tuple[str, list[s
     money is never summed across currencies."""
     codes = currencies_by_revenue(orders)
     if not codes:
-        raise ParameterError("there are no purchases yet; import orders first")
+        raise ParameterError(Note("error_no_purchases"))
     chosen = currency.upper() if currency else codes[0]
     if chosen not in codes:
         raise MissingDataError(
-            f"no purchases in {chosen}; the data has {', '.join(codes)}", parameter="currency"
+            Note("error_no_purchases_in", chosen=chosen, codes=", ".join(codes)), parameter="currency"
         )
     return chosen, [c for c in codes if c != chosen]
 

@@ -209,10 +209,7 @@ def _fit_spend(
         first.mutate(frequency=ibis.literal(1.0), monetary_value=first.revenue), SPEND
     ).execute()
     if not for_value or firsts.empty:
-        raise MissingDataError(
-            "no customer has paid for a repeat purchase yet, so spend per order cannot be modelled; the "
-            "expected LTV of the summary (average check × frequency × expected lifetime) needs no model"
-        )
+        raise MissingDataError(Note("error_no_repeat_purchase"))
     warnings.warn(
         "no customer has paid for a repeat purchase yet, so the data say nothing about what repeat orders "
         "cost: spend per future order is modelled on the first purchases (every customer is expected to "
@@ -246,11 +243,7 @@ def _fitted(
     summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
     counts = compressed(summary).execute()
     if not (counts["T"] > 0).any():
-        raise MissingDataError(
-            f"every purchase falls on one day ({end.isoformat()}): nothing in the data shows whether or how "
-            "often customers come back, so no future value is predicted; predictions need purchases on at "
-            "least two different days, ideally months of them"
-        )
+        raise MissingDataError(Note("error_one_day_predict", day=end.isoformat()))
     setting = regularization_setting(regularization)
     with collect_notes() as notes:
         step(f"fit:{model}", 0, 2)
@@ -426,10 +419,7 @@ def compare_on_holdout(
         first = purchase_days(orders, currency=currency).day.min().execute()
         start = pd.Timestamp(first).date()
         if start >= end:
-            raise MissingDataError(
-                f"every purchase falls on one day ({end.isoformat()}): no later period is left to check the "
-                "models' predictions against; comparing models needs purchases on at least two different days"
-            )
+            raise MissingDataError(Note("error_one_day_compare", day=end.isoformat()))
         calibration_end = start + (end - start) * 2 / 3
     step("summaries")
     split = calibration_holdout_summary(

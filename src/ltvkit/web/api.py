@@ -26,6 +26,7 @@ from ltvkit.io.writers import csv_bytes
 from ltvkit.serialize import jsonable, records
 from ltvkit.service import descriptive
 from ltvkit.service import whatif as what_if
+from ltvkit.service.actions import Assumptions
 from ltvkit.service.actions import actions as plan_actions
 from ltvkit.service.comparison import compare
 from ltvkit.service.contacts import segment_contacts_bytes
@@ -503,6 +504,9 @@ def pareto(request: Request, currency: Currency = None) -> dict[str, Any]:
     return _read(request, ("pareto", currency), compute)
 
 
+_ASSUMED = Assumptions()  # the assumptions the levers are valued at unless a request changes them
+
+
 @router.get(
     "/actions",
     summary="What to do first: upsell, repeat purchases, retention, channel budget, win-back by money",
@@ -513,12 +517,55 @@ def actions(
     target: Annotated[float, Query(ge=0.5, le=100, description="Target LTV:CAC for the max CAC.")] = 3.0,
     margin: Margin = None,
     currency: Currency = None,
+    aov_change: Annotated[
+        float, Query(gt=0, le=10, description="Upsell: the average check grows by this share (0.1: +10%).")
+    ] = _ASSUMED.aov_change,
+    frequency_change: Annotated[
+        float, Query(gt=0, le=10, description="Repeat purchases grow by this share (0.1: +10%).")
+    ] = _ASSUMED.frequency_change,
+    churn_cut: Annotated[
+        float, Query(gt=0, lt=1, description="Retention: this share fewer customers lost a month.")
+    ] = _ASSUMED.churn_cut,
+    budget_share: Annotated[
+        float,
+        Query(
+            gt=0, le=1, description="Budget: the share of the spend on channels above their max CAC moved."
+        ),
+    ] = _ASSUMED.budget_share,
+    budget_growth: Annotated[
+        float,
+        Query(
+            gt=0, le=1, description="Budget: a receiving channel takes at most this share of its spend more."
+        ),
+    ] = _ASSUMED.budget_growth,
+    at_risk: Annotated[
+        float, Query(gt=0, le=1, description="Win-back: the share of the at-risk customers back.")
+    ] = _ASSUMED.at_risk,
+    hibernating: Annotated[
+        float, Query(gt=0, le=1, description="Win-back: the share of the dormant customers back.")
+    ] = _ASSUMED.hibernating,
+    lost: Annotated[
+        float, Query(gt=0, le=1, description="Win-back: the share of the lost customers back.")
+    ] = _ASSUMED.lost,
     lang: Literal["en", "ru", "uk"] = "en",
 ) -> dict[str, Any]:
+    """The levers ranked by money; the assumptions each is valued at can be changed (shares, 0.1 = 10%)."""
+    given = Assumptions(
+        aov_change=aov_change,
+        frequency_change=frequency_change,
+        churn_cut=churn_cut,
+        budget_share=budget_share,
+        budget_growth=budget_growth,
+        at_risk=at_risk,
+        hibernating=hibernating,
+        lost=lost,
+    )
     found = _read(
         request,
-        ("actions", horizon, target, margin, currency),
-        lambda ws: plan_actions(ws, horizon=horizon, margin=margin, target=target, currency=currency),
+        ("actions", horizon, target, margin, currency, given),
+        lambda ws: plan_actions(
+            ws, horizon=horizon, margin=margin, target=target, currency=currency, assumptions=given
+        ),
     )
     return jsonable(found.to_dict(lang))
 

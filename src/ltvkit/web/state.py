@@ -34,6 +34,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
@@ -41,8 +42,15 @@ from typing import Any
 import pandas as pd
 
 from ltvkit.data.sources import Source
-from ltvkit.data.workspace import STAGES, ImportAccount, ProgressCallback, Workspace, prepare_import
-from ltvkit.errors import AllRowsRejectedError, LtvError, MappingError, WorkspaceError
+from ltvkit.data.workspace import (
+    STAGES,
+    ImportAccount,
+    PreparedImport,
+    ProgressCallback,
+    Workspace,
+    prepare_import,
+)
+from ltvkit.errors import LtvError, MappingError, WorkspaceError
 from ltvkit.formatting import LOCALES
 from ltvkit.io.normalize import ImportOptions
 
@@ -63,11 +71,29 @@ def problem_of(exc: LtvError) -> dict[str, Any]:
     error has its own texts (``messages``), and, when columns could not be mapped, the file's ``columns``,
     the fields ``found`` and the fields ``missing`` (for the dashboard's column-mapping form)."""
     problem: dict[str, Any] = {"error": type(exc).__name__, "message": public_message(str(exc))}
-    if isinstance(exc, AllRowsRejectedError):
+    if exc.localizable:
         problem["messages"] = {lang: public_message(exc.localized(lang)) for lang in LOCALES}
     if isinstance(exc, MappingError) and exc.columns:
         problem.update(columns=exc.columns, found=exc.found, missing=exc.missing)
     return problem
+
+
+def _prepare_telling(path: Path, options: ImportOptions, tell: Connection) -> PreparedImport:
+    """:func:`prepare_import` in the worker process, each of its stages (read, map, account) sent back."""
+    return prepare_import(path, options, progress=lambda *stage: tell.send(stage))
+
+
+def _prepared_telling(
+    worker: ProcessPoolExecutor, path: Path, options: ImportOptions, report: ProgressCallback
+) -> PreparedImport:
+    """The upload prepared by ``worker``, the stages it reaches told to ``report`` as they come."""
+    receiver, sender = multiprocessing.Pipe(duplex=False)
+    with receiver, sender:  # the sender stays open here until the worker is done with its copy
+        prepared = worker.submit(_prepare_telling, path, options, sender)
+        while not prepared.done() or receiver.poll():
+            if receiver.poll(0.05):
+                report(*receiver.recv())
+        return prepared.result()
 
 
 def _worker_context() -> BaseContext:
@@ -311,7 +337,7 @@ class Hub:
         report("read", 0, len(STAGES) - 1)
         parser = self._worker()
         try:
-            prepared = parser.submit(prepare_import, path, options).result()
+            prepared = _prepared_telling(parser, path, options, report)
         except BrokenProcessPool:  # the worker died (killed, out of memory): the next import starts another
             with self._open_lock:
                 if self._parser is parser:

@@ -370,51 +370,68 @@
     actions: function () {
       // the levers ranked by money (service.actions): every sentence comes from the API in the page's
       // language; names from the data (channels) only as text in [data-user]
-      status(T.working);
-      api("/api/actions?" + new URLSearchParams({ lang: document.documentElement.lang })).then(function (d) {
-        status("");
-        document.getElementById("actions-note").textContent = d.note;
-        document.getElementById("actions-head").textContent = d.money_head;
-        var shown = d.levers.filter(function (l) { return l.applies; });
-        var el = document.querySelector("[data-chart=actions]");
-        el.style.height = Math.max(160, 56 * shown.length + 50) + "px";
-        var money = function (v) { return fmt.moneyShort(v, d.currency); };
-        // each bar with its money and lever written above it (the money first: a phone cuts the title, not the
-        // figure), so long titles need no axis room
-        chart("actions", {
-          tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: function (v) { return fmt.money(v, d.currency); } },
-          grid: { left: 8, right: 16, top: 24, bottom: 8, containLabel: true },
-          xAxis: { type: "value", splitNumber: el.clientWidth < 600 ? 2 : 5, axisLabel: { formatter: money, hideOverlap: true } },
-          yAxis: { type: "category", inverse: true, data: shown.map(function (l) { return l.title; }), axisLabel: { show: false }, axisTick: { show: false } },
-          series: [{ type: "bar", barWidth: 18, data: shown.map(function (l) { return l.money; }), itemStyle: { color: "#2f6fed" },
-            label: { show: true, position: [0, -18], align: "left", color: "#1f2933", fontSize: 13, width: el.clientWidth - 40, overflow: "truncate",
-              formatter: function (p) { return money(p.value) + " — " + p.name; } } }]
-        });
-        charts.actions.resize();
-        var list = document.getElementById("levers");
-        list.replaceChildren.apply(list, d.levers.map(function (l) {
-          var children = [node("div", { "class": "lever-head" }, [
-            node("span", { "class": "rank" }, [l.applies ? l.rank + "." : "–"]), node("h2", {}, [l.title]),
-            node("span", { "class": "money", "data-money": l.money }, [l.applies ? l.money_text : T.actions_not_now])]),
-            node("p", { "class": "do" }, [l.action])];
-          if (l.basis) { children.push(node("p", { "class": "muted" }, [l.basis])); }
-          if (l.applies) { children.push(node("p", { "class": "sure " + l.confidence, "data-confidence": l.confidence }, [l.sure])); }
-          if (l.targets.length) {
-            children.push(node("div", { "class": "targets" }, [node("span", { "class": "muted" }, [T.col_export + ":"])].concat(
-              l.targets.map(function (t) {
-                var href = "/api/segments/export?" + new URLSearchParams({ scheme: d.scheme, segment: t.segment, currency: d.currency });
-                return node("span", { "class": "target", "data-segment": t.segment }, [t.label + " · " + fmt.number(t.customers) + (t.back ? " · " + t.back : "") + " · ",
-                  node("a", { "class": "download", href: href }, [T.download])]);
-              }))));
+      // the assumptions as percentages: filled from the API's (its defaults) until the reader changes them
+      var form = document.getElementById("actions-form"), filled = false;
+      function load() {
+        var params = new URLSearchParams({ lang: document.documentElement.lang });
+        if (filled) {
+          var q = formData(form);
+          Object.keys(q).forEach(function (k) { params.set(k, String(Number(q[k]) / 100)); });
+        }
+        status(T.working);
+        api("/api/actions?" + params).then(function (d) {
+          status("");
+          if (!filled) {
+            Object.keys(d.assumptions).forEach(function (k) {
+              if (form.elements[k]) { form.elements[k].value = String(Math.round(d.assumptions[k] * 1000) / 10); }
+            });
+            filled = true;
           }
-          [["actions_from", l.channels_from], ["actions_to", l.channels_to]].forEach(function (pair) {
-            if (!pair[1].length) { return; }
-            children.push(node("div", { "class": "targets" }, [node("span", { "class": "muted" }, [T[pair[0]] + ":"])].concat(
-              pair[1].map(function (name) { return node("span", { "class": "target", "data-user": "" }, [name]); }))));
+          document.getElementById("actions-note").textContent = d.note;
+          document.getElementById("actions-head").textContent = d.money_head;
+          var shown = d.levers.filter(function (l) { return l.applies; });
+          var el = document.querySelector("[data-chart=actions]");
+          el.style.height = Math.max(160, 56 * shown.length + 50) + "px";
+          var money = function (v) { return fmt.moneyShort(v, d.currency); };
+          // each bar with its money and lever written above it (the money first: a phone cuts the title, not the
+          // figure), so long titles need no axis room
+          chart("actions", {
+            tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: function (v) { return fmt.money(v, d.currency); } },
+            grid: { left: 8, right: 16, top: 24, bottom: 8, containLabel: true },
+            xAxis: { type: "value", splitNumber: el.clientWidth < 600 ? 2 : 5, axisLabel: { formatter: money, hideOverlap: true } },
+            yAxis: { type: "category", inverse: true, data: shown.map(function (l) { return l.title; }), axisLabel: { show: false }, axisTick: { show: false } },
+            series: [{ type: "bar", barWidth: 18, data: shown.map(function (l) { return l.money; }), itemStyle: { color: "#2f6fed" },
+              label: { show: true, position: [0, -18], align: "left", color: "#1f2933", fontSize: 13, width: el.clientWidth - 40, overflow: "truncate",
+                formatter: function (p) { return money(p.value) + " — " + p.name; } } }]
           });
-          return node("li", { "class": "lever" + (l.applies ? "" : " idle"), "data-lever": l.lever, "data-money": l.money }, children);
-        }));
-      }).catch(fail);
+          charts.actions.resize();
+          var list = document.getElementById("levers");
+          list.replaceChildren.apply(list, d.levers.map(function (l) {
+            var children = [node("div", { "class": "lever-head" }, [
+              node("span", { "class": "rank" }, [l.applies ? l.rank + "." : "–"]), node("h2", {}, [l.title]),
+              node("span", { "class": "money", "data-money": l.money }, [l.applies ? l.money_text : T.actions_not_now])]),
+              node("p", { "class": "do" }, [l.action])];
+            if (l.basis) { children.push(node("p", { "class": "muted" }, [l.basis])); }
+            if (l.applies) { children.push(node("p", { "class": "sure " + l.confidence, "data-confidence": l.confidence }, [l.sure])); }
+            if (l.targets.length) {
+              children.push(node("div", { "class": "targets" }, [node("span", { "class": "muted" }, [T.col_export + ":"])].concat(
+                l.targets.map(function (t) {
+                  var href = "/api/segments/export?" + new URLSearchParams({ scheme: d.scheme, segment: t.segment, currency: d.currency });
+                  return node("span", { "class": "target", "data-segment": t.segment }, [t.label + " · " + fmt.number(t.customers) + (t.back ? " · " + t.back : "") + " · ",
+                    node("a", { "class": "download", href: href }, [T.download])]);
+                }))));
+            }
+            [["actions_from", l.channels_from], ["actions_to", l.channels_to]].forEach(function (pair) {
+              if (!pair[1].length) { return; }
+              children.push(node("div", { "class": "targets" }, [node("span", { "class": "muted" }, [T[pair[0]] + ":"])].concat(
+                pair[1].map(function (name) { return node("span", { "class": "target", "data-user": "" }, [name]); }))));
+            });
+            return node("li", { "class": "lever" + (l.applies ? "" : " idle"), "data-lever": l.lever, "data-money": l.money }, children);
+          }));
+        }).catch(fail);
+      }
+      form.addEventListener("submit", function (e) { e.preventDefault(); load(); });
+      load();
     },
 
     cohorts: function () {
@@ -695,6 +712,8 @@
       }
       function poll(job) {
         bar.value = job.done; bar.max = job.total || 3;
+        // the import's stage (data/workspace.STAGES: read, map, account, write; then the figures refreshed)
+        if (job.status === "running" && T["progress_" + job.stage]) { status(T["progress_" + job.stage] + "…"); }
         if (job.status === "done") {
           bar.hidden = true; status("");
           done(job.result);
