@@ -4,12 +4,14 @@
     python benchmarks/table.py --customers 1e5 --repeat 5
     python benchmarks/table.py --with-1e7                       # and 10^7 customers (10^8 orders)
     python benchmarks/table.py --lifetimes /tmp/venv/bin/python # lifetimes beside, from its own venv
+    python benchmarks/table.py --steps summary,scoring          # only these groups of rows
 
 Rows, for each size (about ten orders per customer, Parquet read where it is, no import):
 
 - summary from the file (to ``--mapping-max`` customers): ``customer_summary`` on the source, so the
   source's mapping (column parsing, row checks, repeated orders) runs inside it, beside one hand-made DuckDB
-  query on the raw file that computes the same per-customer numbers without any of that;
+  query on the raw file that computes the same per-customer numbers without any of that; called bare (a
+  first query reads the currencies and the last day) and with the end and currency given (one query);
 - mapping once (kept): the mapped orders written once to a temporary table, as the report does;
 - summary (as called bare, and with the end and currency given): ``customer_summary`` on those kept orders
   to Arrow, beside the same numbers written by hand as one SQL query on the same table;
@@ -24,6 +26,8 @@ Rows, for each size (about ten orders per customer, Parquet read where it is, no
   (``intervals.py``).
 - report (to ``--mapping-max`` customers): the HTML report from the source, with the predicted value by
   channel and without, beside the summary from the file.
+- with ``--steps``, only some groups of rows (``summary``, ``fit``, ``scoring``, ``intervals``, ``report``);
+  without ``summary`` the other rows run on the plain query's summary (no mapping pass).
 - with ``--import-rows 1e5,1e6``: the import of an order CSV of that many rows beside DuckDB's ``read_csv``
   of the same file (``import_speed.py``, each run in a fresh process).
 
@@ -177,41 +181,46 @@ def run_size(customers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
         )
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
 
+    steps = set(args.steps.split(","))
+    given = {"observation_end": END.date(), "currency": "USD"}
+    if "summary" not in steps:  # the other rows on the plain query's summary, without the mapping
+        summary = source.backend.create_table(
+            "summary", source.backend.con.sql(floor_sql).to_arrow_table(), overwrite=True
+        )
     mapped = args.mapping_max >= customers
-    if mapped:  # the source's mapping (column parsing, checks, repeated orders) runs in every query on it
-        row(
-            "summary from the file",
-            "DuckDB query",
-            paired(
-                lambda: customer_summary(orders, unit="week").to_pyarrow(),
-                lambda: floor.sql(floor_sql).to_arrow_table(),
-                args.repeat,
-            ),
+    if mapped and "summary" in steps:  # the source's mapping runs inside every query on it
+        for stage, options in (("summary from the file", {}), ("summary from the file, given", given)):
+            row(
+                stage,
+                "DuckDB query",
+                paired(
+                    lambda options=options: customer_summary(orders, unit="week", **options).to_pyarrow(),
+                    lambda: floor.sql(floor_sql).to_arrow_table(),
+                    args.repeat,
+                ),
+            )
+    if "summary" in steps:
+        load = os.getloadavg()[0]
+        start = time.perf_counter()
+        kept = source.backend.create_table("kept_orders", orders, temp=True)
+        seconds = time.perf_counter() - start
+        row("mapping once (kept)", "", (seconds, None, None, (load + os.getloadavg()[0]) / 2))
+        kept_sql = FLOOR_SQL.replace("read_parquet('{path}')", "kept_orders").replace("paid_at", "ordered_at")
+        kept_sql = kept_sql.replace("sum(total)", "sum(amount - refunded)").format(end=END.date().isoformat())
+        kept_sql = kept_sql.replace(
+            "status = 'paid'", "status IN ('paid', 'partially_refunded') AND currency = 'USD'"
         )
-    load = os.getloadavg()[0]
-    start = time.perf_counter()
-    kept = source.backend.create_table("kept_orders", orders, temp=True)
-    row("mapping once (kept)", "", (time.perf_counter() - start, None, None, (load + os.getloadavg()[0]) / 2))
-    kept_sql = FLOOR_SQL.replace("read_parquet('{path}')", "kept_orders").replace("paid_at", "ordered_at")
-    kept_sql = kept_sql.replace("sum(total)", "sum(amount - refunded)").format(end=END.date().isoformat())
-    kept_sql = kept_sql.replace(
-        "status = 'paid'", "status IN ('paid', 'partially_refunded') AND currency = 'USD'"
-    )
-    for stage, summarise in (
-        ("summary", lambda: customer_summary(kept, unit="week").to_pyarrow()),
-        (
-            "summary, end+currency given",
-            lambda: customer_summary(
-                kept, unit="week", observation_end=END.date(), currency="USD"
-            ).to_pyarrow(),
-        ),
-    ):
-        row(
-            stage,
-            "same in SQL",
-            paired(summarise, lambda: source.backend.con.sql(kept_sql).to_arrow_table(), args.repeat),
-        )
-    summary = source.backend.create_table("summary", customer_summary(kept, unit="week"), overwrite=True)
+        for stage, options in (("summary", {}), ("summary, end+currency given", given)):
+            row(
+                stage,
+                "same in SQL",
+                paired(
+                    lambda options=options: customer_summary(kept, unit="week", **options).to_pyarrow(),
+                    lambda: source.backend.con.sql(kept_sql).to_arrow_table(),
+                    args.repeat,
+                ),
+            )
+        summary = source.backend.create_table("summary", customer_summary(kept, unit="week"), overwrite=True)
     frame = summary.to_pandas()
     stats = compressed(summary).execute()
     repeat = summary.filter((summary.frequency > 0) & (summary.monetary_value > 0))
@@ -233,9 +242,12 @@ def run_size(customers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
         start = time.perf_counter()
         fitted[stage] = model(**({} if model is GammaGammaModel else {"unit": "week"})).fit(data)
         seconds = time.perf_counter() - start
-        row(stage, "lifetimes", (seconds, side.get(stage), None, (load + os.getloadavg()[0]) / 2))
+        if "fit" in steps:
+            row(stage, "lifetimes", (seconds, side.get(stage), None, (load + os.getloadavg()[0]) / 2))
     grained = fitted["fit BG/NBD"]
-    if grained.grain_days_ is not None:  # the same fit on every distinct history at day resolution
+    if (
+        grained.grain_days_ is not None and "fit" in steps
+    ):  # the same fit on every distinct history at day resolution
         load = os.getloadavg()[0]
         start = time.perf_counter()
         exact = BetaGeoModel().fit(stats)
@@ -243,32 +255,36 @@ def run_size(customers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
         row("fit BG/NBD, days (no grain)", "", (seconds, None, None, (load + os.getloadavg()[0]) / 2))
         rows.append({"size": customers, "stage": grain_effect(exact, grained, frame)})
     purchase_fit = BetaGeoModel(unit="week")
-    row(
-        "fit BG/NBD, BLAS 1 thread",
-        "BLAS default",
-        paired(
-            lambda: purchase_fit.fit(stats),
-            lambda: purchase_fit._fit(stats, None),  # fit() without its threadpool_limits
-            args.repeat,
-        ),
-    )
+    if "fit" in steps:
+        row(
+            "fit BG/NBD, BLAS 1 thread",
+            "BLAS default",
+            paired(
+                lambda: purchase_fit.fit(stats),
+                lambda: purchase_fit._fit(stats, None),  # fit() without its threadpool_limits
+                args.repeat,
+            ),
+        )
     bg, gg = fitted["fit BG/NBD"], fitted["fit Gamma-Gamma"]
     settings = {"horizon": HORIZON_WEEKS, "unit": "week", "discount_rate": 0.1}
-    row(
-        "scoring in memory",
-        "engine path",
-        paired(
-            lambda: customer_value(bg, gg, frame, interval=None, **settings),
-            lambda: customer_value_table(bg, gg, summary, **settings).to_pyarrow(),
-            args.repeat,
-        ),
-    )
-    if "scoring" in side:
-        row("scoring (lifetimes)", "lifetimes", (rows[-1]["ltvkit"], side["scoring"], None, rows[-1]["load"]))
+    if "scoring" in steps:
+        row(
+            "scoring in memory",
+            "engine path",
+            paired(
+                lambda: customer_value(bg, gg, frame, interval=None, **settings),
+                lambda: customer_value_table(bg, gg, summary, **settings).to_pyarrow(),
+                args.repeat,
+            ),
+        )
+        if "scoring" in side:
+            scored = rows[-1]
+            row("scoring (lifetimes)", "lifetimes", (scored["ltvkit"], side["scoring"], None, scored["load"]))
     purchase_models = {"BG/NBD": bg} | ({} if args.no_pareto else {"Pareto/NBD": fitted["fit Pareto/NBD"]})
-    for stage, ours, theirs, ratio, load in intervals.rows(purchase_models, gg, frame, args.repeat):
-        row(stage, "without", (ours, theirs, ratio, load))
-    if mapped:
+    if "intervals" in steps:
+        for stage, ours, theirs, ratio, load in intervals.rows(purchase_models, gg, frame, args.repeat):
+            row(stage, "without", (ours, theirs, ratio, load))
+    if mapped and {"summary", "report"} <= steps:
         summary_seconds = rows[0]["ltvkit"]
         for stage, predictions in (("report", True), ("report, no predictions", False)):
             load = os.getloadavg()[0]
@@ -320,6 +336,11 @@ def main() -> None:
     parser.add_argument("--no-pareto", action="store_true", help="skip the Pareto/NBD fits")
     parser.add_argument(
         "--mapping-max", type=float, default=1e5, help="largest size read through the mapping every time"
+    )
+    parser.add_argument(
+        "--steps",
+        default="summary,fit,scoring,intervals,report",
+        help="groups of rows to run, comma-separated (the report needs the summary's)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--import-rows", default="", help="also the file import at these sizes (orders)")

@@ -237,6 +237,7 @@ class Source:
             options=options,
             has_header=has_header,
             cache=cache,
+            probe_ids=True,  # one scan now, and without repeated order ids no window in every query
         )
         self._spend: Mapped | None = (
             map_spend(spend, _preset(spend_mapping), currency=currency, name="spend", options=options)

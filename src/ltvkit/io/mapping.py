@@ -196,8 +196,17 @@ def currency_codes(text: pd.Series) -> pd.Series:
 
 
 def _text(value: ir.Value) -> ir.StringValue:
-    """Text trimmed of whitespace, an empty text as null."""
-    return value.cast("string").re_replace(f"^{_WHITESPACE}|{_WHITESPACE}$", "").nullif("")
+    """Text trimmed of whitespace, an empty text as null.
+
+    In DuckDB the regular expression runs only on texts whose first or last character is outside
+    ``!``…U+0084 (``ascii`` is the first character's code point), where every character of
+    ``_WHITESPACE`` is: ids and codes in Latin letters and digits skip it, and the result is the same."""
+    text = value.cast("string")
+    trimmed = text.re_replace(f"^{_WHITESPACE}|{_WHITESPACE}$", "")
+    if ibis.get_backend(value).name == "duckdb":
+        inner = [t.ascii_str().between(0x21, 0x84) for t in (text, text.right(1))]
+        trimmed = ibis.ifelse(inner[0] & inner[1], text, trimmed)
+    return trimmed.nullif("")
 
 
 def is_hidden(column: str) -> bool:
@@ -518,12 +527,15 @@ def map_orders(
     options: MapOptions | None = None,
     has_header: bool = True,
     cache: bool = False,
+    probe_ids: bool = False,
 ) -> Mapped:
     """``table``'s rows as orders (:data:`~ltvkit.io.orders.ORDER_SCHEMA`), each usable, merged or left out
     with its reason. ``mapping`` is a preset or a mapping file's (:func:`ltvkit.io.presets.load_mapping`);
     without one the usual English, Russian and Ukrainian column names are recognised. ``currency`` is the
     amounts' currency when the table names none. With ``cache`` the text and parsed values are kept in
-    temporary tables of the engine (an in-memory DuckDB: small SQL, each step run once)."""
+    temporary tables of the engine (an in-memory DuckDB: small SQL, each step run once). With ``probe_ids``
+    one aggregation reads whether any order id appears twice; when none does, the rows carry no window over
+    the order ids (line items and repeats; the same rows, cheaper in every query on them)."""
     preset = mapping or GENERIC
     options = options or MapOptions()
     headers = [c for c in table.columns if not is_hidden(c)]
@@ -542,9 +554,10 @@ def map_orders(
     staged = None
     if cache:
         t = staged = _kept(t)
+    repeats = "order_id" in resolved and not (probe_ids and _distinct_ids(t))
 
     # Line items: later rows of an order fold into its first.
-    if preset.group_lines and "order_id" in resolved:
+    if preset.group_lines and repeats:
         order = ibis.window(group_by=t.order_id, order_by=t[ROW])
         t = t.mutate(
             __line=ibis.ifelse(t.order_id.notnull(), ibis.row_number().over(order), 0),
@@ -644,7 +657,8 @@ def map_orders(
     rows = first_failure(t, checks).rename(__failed="failed")
     if cache:
         rows = _kept(rows, parsed)
-    rows = _merge_repeats(rows, [c for c in (*ORDER_SCHEMA.names, *ORDER_INPUT_FIELDS) if c != "order_key"])
+    fields = [c for c in (*ORDER_SCHEMA.names, *ORDER_INPUT_FIELDS) if c != "order_key"]
+    rows = _merge_repeats(rows, fields) if repeats else rows.mutate(merged=False, usable=~rows["__failed"])
     names = (*ORDER_SCHEMA.names, "quantity_text", "currency_named")
     rows = rows.select(
         *names,
@@ -683,6 +697,13 @@ def _status_lookup(t: ir.Table, distinct: pd.Series, preset: Preset, present: bo
     t = t.rename(status_text="status")
     t = _joined(t, "status_text", lookup, {"k": "string", "why": "string", "x": "string", "part": "boolean"})
     return t.rename(status="k", status_reason="why", status_excluded="x", status_partial="part")
+
+
+def _distinct_ids(t: ir.Table) -> bool:
+    """Whether no order id of ``t`` appears twice (one aggregation)."""
+    ids = t.order_id
+    counts = t.aggregate(n=ids.count(), distinct=ids.nunique()).execute()
+    return bool(counts["n"].iloc[0] == counts["distinct"].iloc[0])
 
 
 def _merge_repeats(rows: ir.Table, fields: list[str]) -> ir.Table:

@@ -172,10 +172,13 @@ def _customer_value(
     margin: float,
     interval: float | None,
 ) -> pd.DataFrame:
-    history = summary[HISTORY].astype(float)
-    per_history = history.groupby(HISTORY, sort=False).ngroup().to_numpy()
-    histories = history.drop_duplicates().reset_index(drop=True)  # in order of first appearance, as ngroup
-    x = history["frequency"].to_numpy()
+    # The distinct histories in the order of compressed() on the engine path, so both paths score the same
+    # chunks (sorted, a chunk's histories share their (x, T) pairs: 3.9·10^4 pairs in all for 7.9·10^5
+    # histories of 10^6 customers, against 1.6·10^5 in order of appearance) and give the same numbers.
+    grouped = summary[HISTORY].astype(float).groupby(HISTORY, sort=True)
+    per_history = grouped.ngroup().to_numpy()
+    histories = grouped.size().index.to_frame(index=False)
+    x = summary["frequency"].to_numpy(dtype=float)
     levels, per_x = np.unique(x, return_inverse=True)
     mean_spend = np.where(x > 0, summary["monetary_value"].to_numpy(dtype=float), 0.0)
 
