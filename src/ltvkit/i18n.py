@@ -2851,12 +2851,12 @@ TEXT: dict[str, dict[str, str]] = {
         "покупки — ланцюжок листів із наступним продуктом.",
     },
     "actions_do_retention": {
-        "en": "Lose {change} fewer customers a month (monthly churn {churn} → {new}): keep buyers engaged "
-        "between purchases with a community, content and reminders.",
-        "ru": "Теряйте на {change} меньше клиентов в месяц (отток за месяц {churn} → {new}): вовлекайте "
-        "покупателей между покупками — сообщество, контент, напоминания.",
-        "uk": "Втрачайте на {change} менше клієнтів на місяць (відтік за місяць {churn} → {new}): залучайте "
-        "покупців між покупками — спільнота, контент, нагадування.",
+        "en": "Lose {change} fewer customers a month (a customer's lifetime so far, {months} → {new} "
+        "months): keep buyers engaged between purchases with a community, content and reminders.",
+        "ru": "Теряйте на {change} меньше клиентов в месяц (срок жизни клиента до сих пор {months} → {new} "
+        "мес.): вовлекайте покупателей между покупками — сообщество, контент, напоминания.",
+        "uk": "Втрачайте на {change} менше клієнтів на місяць (тривалість життя клієнта досі {months} → "
+        "{new} міс.): залучайте покупців між покупками — спільнота, контент, нагадування.",
     },
     "actions_do_budget": {
         "en": "Move {moved} of the {spend} that the channels above their max CAC get in {months} months to "

@@ -488,8 +488,10 @@ def _lever_texts(found: Actions, lever: Lever, lang: str) -> dict[str, str]:
                 "actions_do_retention",
                 lang,
                 change=change,
-                churn=formatting.percent(f["churn"], lang),
-                new=formatting.percent(f["new_churn"], lang),
+                months=formatting.number(
+                    1 / f["churn"], lang, digits=1
+                ),  # the formula's churn is 1 / lifetime
+                new=formatting.number(1 / f["new_churn"], lang, digits=1),
             )
         basis = i18n.text(
             "actions_basis_what_if",
