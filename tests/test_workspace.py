@@ -199,3 +199,30 @@ def test_every_row_rejected_for_one_reason_is_an_error_naming_it(
         workspace.import_file(path)
     assert "(строка 2: 'x' — не сумма)" in caught.value.localized("ru")
     assert "(рядок 2: 'x' — не сума)" in caught.value.localized("uk")
+
+
+def _month_channel_amount(path: Path) -> Path:
+    """A school's own spend sheet: month, channel, amount, no currency anywhere (cp1251, ';')."""
+    path.write_bytes("Месяц;Канал;Расход\n01.2026;vk;60 000\n02.2026;vk;55 000\n".encode("cp1251"))
+    return path
+
+
+def test_spend_without_a_currency_is_in_the_currency_of_the_orders(tmp_path: Path) -> None:
+    spend = _month_channel_amount(tmp_path / "spend.csv")
+    with Workspace.open(tmp_path / "ltv.duckdb") as ws:
+        ws.import_file(FIXTURES / "getcourse_orders.csv")
+        account = ws.import_file(spend)
+        assert account.loaded == 2
+        assert sorted(ws.spend()["currency"]) == ["RUB", "RUB"]
+        assert any("taken as RUB, the currency of the orders" in note for note in account.notes)
+        again = ws.import_file(spend, currency="RUB")  # the same rows as given explicitly: duplicates
+        assert (again.loaded, again.duplicates) == (0, 2)
+
+
+def test_spend_without_a_currency_and_no_orders_is_kept_apart_with_a_note(tmp_path: Path) -> None:
+    with Workspace.open(tmp_path / "ltv.duckdb") as ws:
+        account = ws.import_file(_month_channel_amount(tmp_path / "spend.csv"))
+        assert sorted(ws.spend()["currency"]) == ["XXX", "XXX"]
+        assert any("kept apart as XXX" in note for note in account.notes)
+        given = ws.import_file(_month_channel_amount(tmp_path / "usd.csv"), currency="USD")
+        assert given.notes == [] and sorted(ws.spend()["currency"]) == ["USD", "USD", "XXX", "XXX"]

@@ -727,6 +727,22 @@ TEXT: dict[str, dict[str, str]] = {
         "uk": "{code} (валюту не вказано)",
     },
     "col_currency": {"en": "currency", "ru": "валюта", "uk": "валюта"},
+    "import_spend_in_orders_currency": {
+        "en": "the file names no currency: its spend is taken as {currency}, the currency of the orders "
+        "(import it with --currency to choose another)",
+        "ru": "в файле не указана валюта: расходы считаются в {currency}, валюте заказов (чтобы выбрать "
+        "другую, загрузите его с --currency)",
+        "uk": "у файлі не вказано валюту: витрати вважаються в {currency}, валюті замовлень (щоб вибрати "
+        "іншу, завантажте його з --currency)",
+    },
+    "import_spend_no_currency": {
+        "en": "the file names no currency and the workspace has no orders in one currency: its spend is kept "
+        "apart as {code}, which no figure uses; import it again with --currency",
+        "ru": "в файле не указана валюта, а у заказов нет одной валюты: расходы отложены как {code} и ни в "
+        "одной цифре не участвуют; загрузите файл снова с --currency",
+        "uk": "у файлі не вказано валюту, а замовлення не мають однієї валюти: витрати відкладено як {code} "
+        "і в жодній цифрі вони не беруть участі; завантажте файл знову з --currency",
+    },
     "cli_account_title": {
         "en": "{file} → {kind} (preset: {preset})",
         "ru": "{file} → {kind} (формат: {preset})",

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
@@ -23,8 +23,9 @@ import pandas as pd
 from ltvkit.choices import DEFAULT_WORKSPACE
 from ltvkit.errors import FileFormatError, LtvError, ParameterError, WorkspaceError
 from ltvkit.i18n import Note
+from ltvkit.io.mapping import fallback_currency, resolve_columns
 from ltvkit.io.normalize import ImportOptions, Normalized, normalize
-from ltvkit.io.orders import table_ddl
+from ltvkit.io.orders import NO_CURRENCY, table_ddl
 from ltvkit.io.presets import PRESETS, detect_preset, load_mapping
 from ltvkit.io.readers import read_table
 
@@ -141,7 +142,17 @@ def prepare_import(
     else:
         preset = detect_preset(list(table.frame.columns), table.has_header, options.kind)
     report("map")
+    notes = []
+    if preset.kind == "spend" and options.currency is None:
+        resolved, named = resolve_columns(list(table.frame.columns), preset, path.name)
+        if "currency" not in resolved and fallback_currency(None, named, preset) is None:
+            if options.workspace_currency:  # a sheet of date, channel, amount beside orders in one currency
+                options = replace(options, currency=options.workspace_currency)
+                notes.append(Note("import_spend_in_orders_currency", currency=options.currency))
+            else:
+                notes.append(Note("import_spend_no_currency", code=NO_CURRENCY))
     normalized = normalize(table, preset, options, step=report)
+    normalized.notes.extend(notes)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return PreparedImport(path, digest, table.format, table.encoding, table.delimiter, normalized, options)
 
@@ -239,10 +250,17 @@ class Workspace:
         file into text), ``map`` (columns to fields, text parsed, the order rules, in DuckDB), ``account``
         (order keys, hashes, left-out rows), ``write`` (one transaction into the workspace), ``done``.
         """
-        options = options or ImportOptions(**option_values)
+        options = self.with_orders_currency(options or ImportOptions(**option_values))
         account = self.write_import(prepare_import(path, options, progress=progress), progress=progress)
         _reporter(progress)("done")
         return account
+
+    def with_orders_currency(self, options: ImportOptions) -> ImportOptions:
+        """``options`` knowing the workspace's currency: the one currency of its orders, if they have one."""
+        found = self._con.execute(
+            "SELECT DISTINCT currency FROM orders WHERE currency <> ? LIMIT 2", [NO_CURRENCY]
+        ).fetchall()
+        return replace(options, workspace_currency=found[0][0] if len(found) == 1 else None)
 
     def write_import(
         self, prepared: PreparedImport, *, progress: ProgressCallback | None = None

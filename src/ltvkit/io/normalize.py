@@ -48,7 +48,9 @@ class ImportOptions:
     :data:`~ltvkit.io.limits.FUTURE_DAYS` (365) days after today. ``sheet`` names the worksheet of a
     workbook to read (else the one holding orders). ``exclude_tax_shipping`` takes an order's tax and shipping
     (Shopify's ``Taxes`` and ``Shipping``) out of its revenue. ``mapping`` is a mapping file or its content as
-    a dict (:func:`ltvkit.io.presets.load_mapping`).
+    a dict (:func:`ltvkit.io.presets.load_mapping`). ``workspace_currency`` is the currency of the orders
+    already imported (set by the workspace): a spend file without a currency column, imported without
+    ``currency``, is in it, with a note.
     """
 
     kind: Kind | None = None
@@ -65,6 +67,7 @@ class ImportOptions:
     max_date: dt.date | None = None
     sheet: str | None = None
     exclude_tax_shipping: bool = False
+    workspace_currency: str | None = None
 
     def date_range(self) -> tuple[dt.date, dt.date]:
         """The earliest and the latest plausible date (both included)."""

@@ -335,6 +335,8 @@ class Hub:
             )
         report = progress or (lambda stage, done, total: None)
         report("read", 0, len(STAGES) - 1)
+        with self.reader() as ws:
+            options = ws.with_orders_currency(options)
         parser = self._worker()
         try:
             prepared = _prepared_telling(parser, path, options, report)
