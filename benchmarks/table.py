@@ -5,6 +5,8 @@
     python benchmarks/table.py --with-1e7                       # and 10^7 customers (10^8 orders)
     python benchmarks/table.py --lifetimes /tmp/venv/bin/python # lifetimes beside, from its own venv
     python benchmarks/table.py --steps summary,scoring          # only these groups of rows
+    python benchmarks/table.py --customers 1e7 --e2e-only --lifetimes /tmp/venv/bin/python
+    python benchmarks/table.py --customers 1e6 --report-only --repeat 2
 
 Rows, for each size (about ten orders per customer, Parquet read where it is, no import):
 
@@ -25,7 +27,10 @@ Rows, for each size (about ten orders per customer, Parquet read where it is, no
 - intervals: ``customer_value`` with 90% intervals beside the same without, for BG/NBD and Pareto/NBD
   (``intervals.py``).
 - report (to ``--mapping-max`` customers): the HTML report from the source, with the predicted value by
-  channel and without, beside the summary from the file.
+  channel and without, beside the summary from the file (``--report-only``: these rows alone, paired).
+- end to end: from the orders to every customer's CLV (summary, compressed statistics, both fits, scoring)
+  beside lifetimes given the same summary by the plain DuckDB query (its time counted) and fitting and
+  scoring the per-customer columns; with ``--e2e-only`` this row alone, on the orders as imported.
 - with ``--steps``, only some groups of rows (``summary``, ``fit``, ``scoring``, ``intervals``, ``report``);
   without ``summary`` the other rows run on the plain query's summary (no mapping pass).
 - with ``--import-rows 1e5,1e6``: the import of an order CSV of that many rows beside DuckDB's ``read_csv``
@@ -55,7 +60,7 @@ from typing import Any
 import import_speed
 import numpy as np
 import pandas as pd
-from scale import DATA, DAYS, generate
+from scale import DATA, DAYS, AsImported, generate
 
 HORIZON_WEEKS = 52
 END = pd.Timestamp("2022-01-01") + pd.Timedelta(days=DAYS - 1)
@@ -83,13 +88,20 @@ f, r, T, m = (pd.Series(d[c]) for c in ("frequency", "recency", "T", "monetary_v
 rep = (f > 0) & (m > 0)
 out = {}
 def timed(name, fn):
-    start = time.perf_counter(); value = fn(); out[name] = time.perf_counter() - start; return value
-bg = timed("fit BG/NBD", lambda: BetaGeoFitter().fit(f, r, T))
-if len(f) <= float(sys.argv[2]) and sys.argv[3] == "pareto":
-    timed("fit Pareto/NBD", lambda: ParetoNBDFitter().fit(f, r, T))
-gg = timed("fit Gamma-Gamma", lambda: GammaGammaFitter().fit(f[rep], m[rep]))
-timed("scoring", lambda: (bg.conditional_probability_alive(f, r, T), gg.customer_lifetime_value(
-    bg, f, r, T, m.where(rep, 0.0), time=12, discount_rate=0.1 / 12, freq="W")))
+    start = time.perf_counter()
+    try:
+        return fn()
+    finally:  # a fit that stops without converging is timed too (how long it took to fail)
+        out[name] = time.perf_counter() - start
+try:
+    bg = timed("fit BG/NBD", lambda: BetaGeoFitter().fit(f, r, T))
+    if len(f) <= float(sys.argv[2]) and sys.argv[3] == "pareto":
+        timed("fit Pareto/NBD", lambda: ParetoNBDFitter().fit(f, r, T))
+    gg = timed("fit Gamma-Gamma", lambda: GammaGammaFitter().fit(f[rep], m[rep]))
+    timed("scoring", lambda: (bg.conditional_probability_alive(f, r, T), gg.customer_lifetime_value(
+        bg, f, r, T, m.where(rep, 0.0), time=12, discount_rate=0.1 / 12, freq="W")))
+except Exception as exc:
+    out["error"] = next((t.strip() for t in str(exc).splitlines() if t.strip()), type(exc).__name__)[:60]
 print(json.dumps(out))
 """
 
@@ -150,7 +162,36 @@ def lifetimes_times(
             return {"error": f"over {timeout:.0f} s"}
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1][:60]}
-    return dict(json.loads(done.stdout))
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def end_to_end(
+    orders: Any, floor_summary: Callable[[], Any], side: dict[str, Any]
+) -> tuple[float, float | None]:
+    """Seconds from the orders to every customer's CLV over 52 weeks: ltvkit (summary kept in the engine,
+    compressed statistics, BG/NBD in weeks and Gamma-Gamma, scoring joined in the engine, out as Arrow)
+    beside lifetimes (the same summary by the plain DuckDB query, then its fits and scoring on the
+    per-customer columns, as it is used; None without lifetimes' times; when lifetimes stopped on an
+    error, such as a fit that does not converge, the steps it took until then: a lower bound)."""
+    from ltvkit.models import BetaGeoModel
+    from ltvkit.predict.clv import customer_value_table
+    from ltvkit.predict.summaries import compressed, customer_summary
+    from ltvkit.service.valuation import _fit_spend
+
+    start = time.perf_counter()
+    backend = orders._find_backend()
+    summary = backend.create_table("e2e_summary", customer_summary(orders, unit="week"), overwrite=True)
+    purchase = BetaGeoModel(unit="week").fit(compressed(summary).execute())
+    spend, _ = _fit_spend(summary, for_value=True)
+    settings = {"horizon": HORIZON_WEEKS, "unit": "week", "discount_rate": 0.1}
+    customer_value_table(purchase, spend, summary, **settings).to_pyarrow()
+    ours = time.perf_counter() - start
+    steps = [step for step in ("fit BG/NBD", "fit Gamma-Gamma", "scoring") if step in side]
+    if not steps:
+        return ours, None
+    start = time.perf_counter()
+    floor_summary()
+    return ours, time.perf_counter() - start + sum(side[step] for step in steps)
 
 
 def run_size(customers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -294,11 +335,80 @@ def run_size(customers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
                 seconds = time.perf_counter() - start
             ratio = seconds / summary_seconds
             row(stage, "summary", (seconds, summary_seconds, ratio, (load + os.getloadavg()[0]) / 2))
+    load = os.getloadavg()[0]
+    ours, theirs = end_to_end(kept, lambda: source.backend.con.sql(kept_sql).to_arrow_table(), side)
+    row("end to end", "lifetimes", (ours, theirs, None, (load + os.getloadavg()[0]) / 2))
     if "error" in side:
         rows.append({"size": customers, "stage": f"lifetimes: {side['error']}"})
     rows.append(
         {"size": customers, "stage": f"({len(frame):,} customers, {len(stats):,} distinct histories)"}
     )
+    source.close()
+    return rows
+
+
+def end_to_end_only(customers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The end-to-end row alone (``--e2e-only``, for 10^7 customers): ltvkit on the orders as imported
+    (``scale.AsImported``: no mapping pass), lifetimes on the plain query's summary of the raw file."""
+    import duckdb
+
+    from ltvkit.data.sources import Source
+
+    path = DATA / f"orders-{customers * 10:.0e}.parquet"
+    if not path.exists():
+        DATA.mkdir(exist_ok=True)
+        generate(customers * 10, path)
+    source = Source.open("duckdb://?memory_limit=4GB", str(path), currency="USD")
+    floor_sql = FLOOR_SQL.format(path=path, end=END.date().isoformat())
+    floor = duckdb.connect()
+    floor.execute("SET memory_limit = '3GB'")
+    frame = floor.sql(floor_sql).df()
+    side = lifetimes_times(args.lifetimes, frame, 0, True, 3600) if args.lifetimes else {}
+    del frame
+    load = os.getloadavg()[0]
+    ours, theirs = end_to_end(
+        AsImported(source, path).orders, lambda: floor.sql(floor_sql).to_arrow_table(), side
+    )
+    rows: list[dict[str, Any]] = [
+        {"size": customers, "stage": "end to end", "ltvkit": ours, "reference": "lifetimes", "theirs": theirs}
+        | {"ratio": None, "load": (load + os.getloadavg()[0]) / 2}
+    ]
+    rows += [
+        {"size": customers, "stage": f"lifetimes {k}: {v:.1f} s" if k != "error" else f"lifetimes: {v}"}
+        for k, v in side.items()
+    ]
+    source.close()
+    return rows
+
+
+def report_only(customers: int, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The report rows alone (``--report-only``): the report from the source, with the predicted value by
+    channel and without, each paired with the summary from the file (the mapping inside both)."""
+    from ltvkit.data.sources import Source
+    from ltvkit.predict.summaries import customer_summary
+    from ltvkit.service.report import build_reports
+
+    path = DATA / f"orders-{customers * 10:.0e}.parquet"
+    if not path.exists():
+        DATA.mkdir(exist_ok=True)
+        generate(customers * 10, path)
+    source = Source.open("duckdb://", str(path), currency="USD")
+    orders = source.table("orders")
+    rows: list[dict[str, Any]] = []
+    for stage, predictions in (("report", True), ("report, no predictions", False)):
+
+        def report(predictions: bool = predictions) -> None:
+            with tempfile.TemporaryDirectory() as tmp:
+                build_reports(source, {"en": Path(tmp) / "r.html"}, predictions=predictions)
+
+        ours, theirs, ratio, load = paired(
+            report, lambda: customer_summary(orders, unit="week").to_pyarrow(), args.repeat
+        )
+        rows.append(
+            {"size": customers, "stage": stage, "ltvkit": ours, "reference": "summary", "theirs": theirs}
+            | {"ratio": ratio, "load": load}
+        )
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     source.close()
     return rows
 
@@ -343,10 +453,15 @@ def main() -> None:
         help="groups of rows to run, comma-separated (the report needs the summary's)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument(
+        "--e2e-only", action="store_true", help="only the end-to-end row (orders as imported)"
+    )
+    parser.add_argument("--report-only", action="store_true", help="only the report rows, paired")
     parser.add_argument("--import-rows", default="", help="also the file import at these sizes (orders)")
     args = parser.parse_args()
     sizes = [int(float(s)) for s in args.customers.split(",") if s] + ([10**7] if args.with_1e7 else [])
-    rows = [r for size in sizes for r in run_size(size, args)]
+    only = end_to_end_only if args.e2e_only else report_only if args.report_only else run_size
+    rows = [r for size in sizes for r in only(size, args)]
     rows += [import_speed.run_size(int(float(s)), args.repeat) for s in args.import_rows.split(",") if s]
     print_table(rows)
     if args.json:

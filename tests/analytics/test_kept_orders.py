@@ -1,4 +1,5 @@
-"""A run of many figures on a source keeps its mapped orders once (``Analysis(keep=True)``)."""
+"""A run of many figures on a source keeps its mapped orders and its per-customer table once
+(``Analysis(keep=True)``)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def test_kept_orders_give_the_same_figures_and_are_dropped_on_close(tmp_path: Pa
         plain = Analysis(source)
         before = _tables(source)
         with Analysis(source, keep=True) as kept:
-            assert len(_tables(source) - before) == 1  # the kept orders
+            assert len(_tables(source) - before) == 2  # the kept orders and the per-customer table
             assert kept.currency == plain.currency
             assert kept.ltv().to_dict() == plain.ltv().to_dict()
             assert kept.cohort_table().equals(plain.cohort_table())

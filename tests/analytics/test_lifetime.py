@@ -117,3 +117,34 @@ def test_data_grade_thresholds(counts: tuple[int, int, int], grade: str, short: 
     assert found.grade == grade and found.short_of == short
     assert found.models_usable == (grade != "thin")
     assert ("Too little data" in found.sentence()) == (grade == "thin")
+
+
+def test_the_interval_drawn_per_distinct_lifetime_matches_a_bootstrap_over_customers() -> None:
+    """The bootstrap drawn per distinct lifetime (Poisson counts, the revenue sum by its group's moments)
+    gives the interval of the plain one that draws every customer's Poisson weight."""
+    rng = np.random.default_rng(7)
+    n = 4000
+    first = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 700, n), unit="D")
+    last = first + pd.to_timedelta((rng.exponential(120, n) * (rng.random(n) < 0.6)).astype(int), unit="D")
+    last = last.where(last <= END, END)
+    per = pd.DataFrame(
+        {
+            "first_purchase": first,
+            "last_purchase": last,
+            "purchases": rng.integers(1, 6, n),
+            "net_revenue": rng.gamma(2.0, 50.0, n),
+        }
+    )
+    found = expected_ltv(per, END, draws=400)
+    spans, ended = lifetime_spans(per["first_purchase"], per["last_purchase"], END, 180)
+    revenue, exposure = per["net_revenue"].to_numpy(), spans + 1 / 12
+    plain = []
+    draws = np.random.default_rng(1)
+    for _ in range(400):
+        w = draws.poisson(1.0, n).astype(float)
+        life = restricted_mean(kaplan_meier(spans, ended, weights=w)) + 1 / 12
+        plain.append(w @ revenue / (w @ exposure) * life)
+    low, high = np.percentile(plain, [5, 95])
+    width = high - low
+    assert abs(found.low - low) < 0.15 * width and abs(found.high - high) < 0.15 * width
+    assert found.low < found.value < found.high

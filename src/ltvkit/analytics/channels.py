@@ -20,7 +20,14 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ltvkit.analytics.cohorts import SPLITS, cohort_table, customers, first_order_first, money_orders
+from ltvkit.analytics.cohorts import (
+    SPLITS,
+    cohort_table,
+    customer_values,
+    customers,
+    first_order_first,
+    money_orders,
+)
 from ltvkit.analytics.definitions import is_purchase
 from ltvkit.errors import MissingDataError, ParameterError
 
@@ -83,31 +90,28 @@ def quality_by(
     currency: str | None = None,
     margin: float | None = None,
     table: pd.DataFrame | None = None,
+    values: ir.Table | None = None,
 ) -> pd.DataFrame:
     """Per value of ``by`` (a :data:`~ltvkit.analytics.cohorts.SPLITS` field of the first purchase):
     ``customers``, ``repeat_rate``, ``aov``, ``retention_1``/``retention_3`` (share active at month 1 and
     3), ``ltv_3``, ``ltv_6``, ``ltv_12`` (net revenue per customer by that age, chained over matched cohorts:
     :func:`chained_curves`), ``customers_observed_12`` (how many customers' cohorts reach 12 months: the
     12-month value rests on them alone) and ``ltv_to_date``, sorted by customers. ``table`` is the monthly
-    :func:`~ltvkit.analytics.cohorts.cohort_table` split by ``by`` when the caller has it already."""
+    :func:`~ltvkit.analytics.cohorts.cohort_table` split by ``by`` and the
+    :func:`~ltvkit.analytics.cohorts.customer_values` (``values``, a table) when the caller has them
+    already."""
     if by not in SPLITS:
         raise ParameterError(f"cannot group by {by!r}; use one of {', '.join(SPLITS)}")
     if table is None:
         table = cohort_table(orders, period="month", split=by, currency=currency)
-    money = money_orders(orders, currency)
-    people = customers(orders, currency=currency)
-    rows = money.inner_join(people.select("customer_id", by), "customer_id")
-    purchase = is_purchase(rows)
-    per_customer = rows.group_by([by, "customer_id"]).aggregate(
-        purchases=purchase.sum(), net=(rows.amount - rows.refunded).sum()
-    )
+    per_customer = customer_values(orders, currency=currency) if values is None else values
     stats = (
         per_customer.group_by(by)
         .aggregate(
             customers=per_customer.count(),
             repeat_rate=(per_customer.purchases > 1).cast("float64").mean(),
             purchases=per_customer.purchases.sum(),
-            net=per_customer.net.sum(),
+            net=per_customer.net_revenue.sum(),
         )
         .execute()
         .set_index(by)

@@ -32,6 +32,14 @@ from ltvkit.errors import MissingDataError, ParameterError
 
 Period = Literal["month", "week"]
 Metric = Literal["customers", "retention", "revenue", "ltv", "orders"]
+NO_VALUE = "(none)"  # a first-purchase field the order does not have
+FIRST_FIELDS = {  # the first purchase's fields a customer is grouped by: name → order column
+    "channel": "channel",
+    "utm_source": "utm_source",
+    "utm_medium": "utm_medium",
+    "utm_campaign": "utm_campaign",
+    "first_product": "product",
+}
 
 
 def _check(period: str, split: str | None = None) -> None:
@@ -69,41 +77,76 @@ def money_orders(orders: ir.Table, currency: str | None = None) -> ir.Table:
 
 def first_order_first(orders: ir.Table) -> list[ir.Value]:
     """The order of a customer's orders: by time, then by order key, product and amount, so that orders at the
-    same moment rank the same on every engine (a table without order ids has no key)."""
-    return [orders.ordered_at, orders.order_key, orders.product, orders.amount]
+    same moment rank the same on every engine (a table without order ids has no key; a bare table of orders,
+    a test's, may have no product either)."""
+    return [orders[c] for c in ("ordered_at", "order_key", "product", "amount") if c in orders]
+
+
+def customer_values(orders: ir.Table, *, currency: str | None = None) -> ir.Table:
+    """Per customer (one aggregation, no window): ``purchases``, ``net_revenue``, ``gross_profit``
+    (net − cost − fee), ``has_costs``, ``first_purchase``, ``last_purchase``, and the ``channel``,
+    ``utm_*``, ``first_product`` and ``first_order_revenue`` (net) of the first purchase (the first in
+    :func:`~ltvkit.analytics.cohorts.first_order_first`, missing fields as ``(none)``)."""
+    money = money_orders(orders, currency)
+    rows = money.mutate(net=net_revenue(money), purchase=is_purchase(money))
+    rows = rows.mutate(
+        gross=rows.net - rows.cost.fill_null(0.0) - rows.fee.fill_null(0.0),
+        costed=rows.cost.notnull() | rows.fee.notnull(),
+    )
+    fields = {  # a bare table of orders (a test's) may have none of them
+        name: rows[column].fill_null(NO_VALUE) for name, column in FIRST_FIELDS.items() if column in rows
+    }
+    first = ibis.struct(fields | {"first_order_revenue": rows.amount - rows.refunded})
+    key = ibis.struct({f"k{i}": value for i, value in enumerate(first_order_first(rows))})
+    per = rows.group_by("customer_id").aggregate(
+        purchases=rows.purchase.sum(),
+        net_revenue=rows.net.sum(),
+        gross_profit=rows.gross.sum(),
+        has_costs=rows.costed.any(),
+        first_purchase=rows.ordered_at.min(where=rows.purchase),
+        last_purchase=rows.ordered_at.max(where=rows.purchase),
+        first=first.argmin(key, where=rows.purchase),
+    )
+    per = per.filter(per.purchases > 0)
+    return per.select(
+        *(c for c in per.columns if c != "first"), **{name: per.first[name] for name in first.names}
+    )
 
 
 def customers(orders: ir.Table, *, currency: str | None = None, period: Period = "month") -> ir.Table:
     """One row per customer (a customer id with a purchase): ``first_purchase`` (timestamp), ``cohort``
     (period start), ``cohort_index``, and the ``channel``, ``utm_*``, ``first_product`` and
     ``first_order_revenue`` (net) of the first purchase."""
+    return customers_of(customer_values(orders, currency=currency), period)
+
+
+def customers_of(values: ir.Table, period: Period = "month") -> ir.Table:
+    """:func:`customers` from the per-customer table of :func:`customer_values` (a projection, no scan of
+    the orders)."""
     _check(period)
-    money = money_orders(orders, currency)
-    purchases = money.filter(is_purchase(money))
-    ranked = purchases.mutate(
-        seq=ibis.row_number().over(group_by="customer_id", order_by=first_order_first(purchases))
-    )
-    first = ranked.filter(ranked.seq == 0)
-    return first.select(
+    return values.select(
         "customer_id",
-        first_purchase=first.ordered_at,
-        cohort=_period_start(first.ordered_at, period),
-        cohort_index=_period_index(first.ordered_at.date(), period),
-        channel=first.channel.fill_null("(none)"),
-        utm_source=first.utm_source.fill_null("(none)"),
-        utm_medium=first.utm_medium.fill_null("(none)"),
-        utm_campaign=first.utm_campaign.fill_null("(none)"),
-        first_product=first.product.fill_null("(none)"),
-        first_order_revenue=first.amount - first.refunded,
+        "first_purchase",
+        *FIRST_FIELDS,
+        "first_order_revenue",
+        cohort=_period_start(values.first_purchase, period),
+        cohort_index=_period_index(values.first_purchase.date(), period),
     )
 
 
-def cohort_activity(orders: ir.Table, *, currency: str | None = None, period: Period = "month") -> ir.Table:
+def cohort_activity(
+    orders: ir.Table,
+    *,
+    currency: str | None = None,
+    period: Period = "month",
+    values: ir.Table | None = None,
+) -> ir.Table:
     """Each customer's revenue orders with ``age`` (periods since the cohort), ``net`` revenue,
     ``gross_profit`` (net − cost − fee, where known) and ``purchase`` (a purchase, not a refund), joined to
-    :func:`customers`."""
+    :func:`customers` (from ``values``, the :func:`customer_values` of these orders, when the caller has
+    them as a table)."""
     money = money_orders(orders, currency)
-    people = customers(orders, currency=currency, period=period)
+    people = customers_of(customer_values(orders, currency=currency) if values is None else values, period)
     joined = money.inner_join(people, "customer_id")
     age = _period_index(joined.ordered_at.date(), period) - joined.cohort_index
     net = net_revenue(joined)
@@ -134,15 +177,21 @@ def _observed_ages(cohort: pd.Series, period: Period, end: dt.date) -> pd.Series
 
 
 def cohort_cells(
-    orders: ir.Table, *, period: Period = "month", currency: str | None = None, end: dt.date
+    orders: ir.Table,
+    *,
+    period: Period = "month",
+    currency: str | None = None,
+    end: dt.date,
+    values: ir.Table | None = None,
 ) -> pd.DataFrame:
     """One engine query for every cohort table: active ``customers``, ``orders``, net ``revenue`` and
     ``gross_profit`` of the orders up to ``end`` by ``cohort``, every first-purchase field of
     :data:`~ltvkit.choices.SPLITS` and ``age``. A customer's first-purchase fields never change, so each
     customer is in exactly one group and the distinct customers of any coarser grouping are sums of these
-    cells (:func:`cohort_table_from_cells`)."""
+    cells (:func:`cohort_table_from_cells`). ``values``: the :func:`customer_values` of these orders, when
+    the caller has them as a table."""
     _check(period)
-    activity = cohort_activity(orders, currency=currency, period=period)
+    activity = cohort_activity(orders, currency=currency, period=period, values=values)
     activity = activity.filter(activity.ordered_at.date() <= end)
     return (
         activity.group_by(["cohort", *SPLITS, "age"])
@@ -247,6 +296,7 @@ def compare_cohorts(
     interval: float = 0.9,
     draws: int = 1000,
     random_state: int = 0,
+    values: ir.Table | None = None,
 ) -> pd.DataFrame:
     """Two cohorts (``first``, ``second`` as ``YYYY-MM``), or two groups of a ``split`` (two channels, two
     first products; every cohort of each), at equal ages: per age k up to the last both have reached,
@@ -254,12 +304,14 @@ def compare_cohorts(
     ``ltv_a``/``_b`` (net revenue per customer up to k), and for each the difference second − first
     (``retention_diff``, ``ltv_diff``) with its ``interval`` (``*_low``, ``*_high``): a bootstrap over
     customers, each group resampled on its own (Poisson weights, ``draws`` times). A customer counts at age k
-    only when their cohort is fully observed to k, as in :func:`cohort_table`."""
+    only when their cohort is fully observed to k, as in :func:`cohort_table`. ``values``: the
+    :func:`customer_values` of these orders, when the caller has them as a table."""
     _check(period, split)
     if not 0 < interval < 1:
         raise ParameterError(f"the interval is a probability in (0, 1), not {interval}")
     end = pd.Timestamp(observation_end).date() if observation_end is not None else last_observed_day(orders)
-    people = customers(orders, currency=currency, period=period)
+    values = customer_values(orders, currency=currency) if values is None else values
+    people = customers_of(values, period)
     people = people.filter(people.first_purchase.date() <= end)
     if split is None:
         labels = [_group_start(first, period).date(), _group_start(second, period).date()]
@@ -267,7 +319,7 @@ def compare_cohorts(
     else:
         labels, key = [first, second], people[split]
     chosen = people.filter(key.isin(labels)).mutate(group=key)
-    activity = cohort_activity(orders, currency=currency, period=period)
+    activity = cohort_activity(orders, currency=currency, period=period, values=values)
     activity = activity.filter(activity.ordered_at.date() <= end)
     mine = activity.inner_join(chosen.select("customer_id", "group"), "customer_id")
     # one query: every chosen customer has a row (the first purchase, at age 0), so the members are in it

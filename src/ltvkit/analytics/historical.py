@@ -26,33 +26,14 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ltvkit.analytics.cohorts import customers, last_observed_day, money_orders
-from ltvkit.analytics.definitions import is_purchase, net_revenue
+from ltvkit.analytics.cohorts import customer_values, last_observed_day, money_orders
+
+__all__ = ["customer_values"]  # where it was defined first: imported from here too
 from ltvkit.analytics.grade import DataGrade, data_grade
 from ltvkit.analytics.lifetime import ExpectedLtv, expected_ltv
 from ltvkit.errors import ParameterError
 
 ONE_MONTH_YEARS = 1 / 12
-
-
-def customer_values(orders: ir.Table, *, currency: str | None = None) -> ir.Table:
-    """Per customer: ``purchases``, ``net_revenue``, ``gross_profit`` (net − cost − fee), ``has_costs``,
-    ``first_purchase``, ``last_purchase``, ``first_order_revenue``."""
-    money = money_orders(orders, currency)
-    rows = money.mutate(net=net_revenue(money), purchase=is_purchase(money))
-    rows = rows.mutate(
-        gross=rows.net - rows.cost.fill_null(0.0) - rows.fee.fill_null(0.0),
-        costed=rows.cost.notnull() | rows.fee.notnull(),
-    )
-    per = rows.group_by("customer_id").aggregate(
-        purchases=rows.purchase.sum(),
-        net_revenue=rows.net.sum(),
-        gross_profit=rows.gross.sum(),
-        has_costs=rows.costed.any(),
-        first_purchase=rows.ordered_at.min(where=rows.purchase),
-        last_purchase=rows.ordered_at.max(where=rows.purchase),
-    )
-    return per.filter(per.purchases > 0)
 
 
 def customer_values_frame(orders: ir.Table, *, currency: str | None = None) -> pd.DataFrame:
@@ -111,7 +92,7 @@ def ltv_summary(
     end = last_observed_day(orders) if end is None else end
     money = money_orders(orders, currency)
     code = currency.upper() if currency else str(money.currency.max().execute())
-    first_orders = float(customers(orders, currency=currency).first_order_revenue.sum().execute() or 0.0)
+    first_orders = float(per["first_order_revenue"].sum())
     span_years = (
         pd.to_datetime(per["last_purchase"]) - pd.to_datetime(per["first_purchase"])
     ).dt.days / 365.25

@@ -148,7 +148,7 @@ class ExpectedLtv:
 
     with an active customer-year counted from each first purchase to the last purchase (ended lifetimes) or
     to the end of the data (censored), plus a month; ``low``/``high`` are a bootstrap interval over
-    customers (Poisson weights)."""
+    customers (see :func:`expected_ltv`)."""
 
     value: float
     low: float
@@ -172,39 +172,49 @@ def expected_ltv(
     random_state: int = 0,
 ) -> ExpectedLtv:
     """:class:`ExpectedLtv` of customers given per customer as ``first_purchase``, ``last_purchase``,
-    ``purchases`` and ``net_revenue``, observed until ``end``."""
+    ``purchases`` and ``net_revenue``, observed until ``end``.
+
+    The interval is a bootstrap over customers that follows distinct lifetimes, not customers: the
+    customers sharing a lifetime (the same span, ended or not) have the same exposure and the same place in
+    the Kaplan–Meier table, so a resample (Poisson weights, each customer drawn Poisson(1) times) draws
+    W ~ Poisson(n) customers of a group of n, and their revenue is a sum of W draws from the group's
+    revenues: drawn as normal with mean W·μ and variance W·σ² (the group's mean and variance: exact in both
+    moments given W; the ratio's percentiles rest on many groups)."""
     if not 0 < interval < 1:
         raise ParameterError(f"the interval is a probability in (0, 1), not {interval}")
     first, last = per["first_purchase"], per["last_purchase"]
     spans, ended = _checked_spans(first, last, end, inactive_after_days)
-    exposure = spans + ONE_MONTH_YEARS
     revenue = per["net_revenue"].to_numpy(dtype=float)
     purchases = per["purchases"].to_numpy(dtype=float)
-    times, index = np.unique(spans, return_inverse=True)
+    times, at_time = np.unique(spans, return_inverse=True)
+    codes, group = np.unique(2 * at_time + ended, return_inverse=True)
+    size = np.bincount(group).astype(float)
+    mean = np.bincount(group, weights=revenue) / size
+    spread = np.sqrt(np.bincount(group, weights=(revenue - mean[group]) ** 2) / size)
+    index, group_ended = codes // 2, (codes % 2).astype(bool)
+    exposure = times[index] + ONE_MONTH_YEARS
 
-    def value_of(table: pd.DataFrame, weights: np.ndarray) -> float:
-        life = restricted_mean(table) + ONE_MONTH_YEARS
-        return float(weights @ revenue / (weights @ exposure) * life)
-
-    def estimate(weights: np.ndarray) -> float:
-        if not weights.any():  # a resample without a customer (only with a handful of customers)
-            return float("nan")
-        return value_of(_km_table(times, index, ended, weights), weights)
-
-    everyone = np.ones(len(per))
-    table = _km_table(times, index, ended, everyone)
+    def value_of(weights: np.ndarray, total_revenue: float) -> float:
+        life = restricted_mean(_km_table(times, index, group_ended, weights)) + ONE_MONTH_YEARS
+        return float(total_revenue / (weights @ exposure) * life)
 
     rng = np.random.default_rng(random_state)
+    drawn = rng.poisson(size, (draws, len(size))).astype(float)
+    revenues = drawn @ mean + (np.sqrt(drawn) * rng.standard_normal(drawn.shape)) @ spread
     with threadpool_limits(limits=1, user_api="blas"):  # two dot products a draw: a thread pool only waits
-        values = [estimate(rng.poisson(1.0, len(per)).astype(float)) for _ in range(draws)]
+        values = [
+            value_of(weights, total) if weights.any() else float("nan")  # no customer (a handful only)
+            for weights, total in zip(drawn, revenues, strict=True)
+        ]
     tail = (1 - interval) / 2 * 100
     low, high = np.nanpercentile(values, [tail, 100 - tail])
+    table = _km_table(times, index, group_ended, size)
     return ExpectedLtv(
-        value=value_of(table, everyone),
+        value=value_of(size, float(revenue.sum())),
         low=float(low),
         high=float(high),
         interval=interval,
         aov=float(revenue.sum() / purchases.sum()),
-        purchases_per_year=float(purchases.sum() / exposure.sum()),
+        purchases_per_year=float(purchases.sum() / (size @ exposure)),
         lifetime=_lifetime_of(table, first, last, inactive_after_days),
     )

@@ -51,6 +51,32 @@ def predicted_group_ltv(
     ``customers`` has one row per customer: ``frequency``, ``recency``, ``T`` and ``monetary_value`` in the
     purchase model's time unit, ``revenue_in_horizon`` (net revenue paid within ``horizon`` of the first
     purchase) and the ``by`` column; ``horizon`` is in the purchase model's unit."""
+    return grouped_ltv(
+        purchase,
+        spend,
+        customers,
+        [by],
+        horizon=horizon,
+        interval=interval,
+        draws=draws,
+        random_state=random_state,
+    )[0]
+
+
+def grouped_ltv(
+    purchase: PurchaseModel,
+    spend: GammaGammaModel,
+    customers: pd.DataFrame,
+    keys: list[str],
+    *,
+    horizon: float,
+    interval: float = 0.9,
+    draws: int = 200,
+    random_state: int = 0,
+) -> list[pd.DataFrame]:
+    """:func:`predicted_group_ltv` by each of ``keys`` (columns of ``customers``), from the same draws: the
+    models are evaluated once a draw for every grouping (each table is the one a call by its key alone
+    gives)."""
     if not horizon > 0:
         raise ParameterError(f"the horizon must be positive, not {horizon}")
     if not 0 < interval < 1:
@@ -70,8 +96,7 @@ def predicted_group_ltv(
     levels, per_x = np.unique(x, return_inverse=True)
     mean_spend = np.where(x > 0, customers["monetary_value"].to_numpy(dtype=float), 0.0)
     observed = customers["revenue_in_horizon"].to_numpy(dtype=float)
-    groups, member = np.unique(customers[by].astype(str).to_numpy(), return_inverse=True)
-    counts = np.bincount(member, minlength=len(groups)).astype(float)
+    grouping = [np.unique(customers[by].astype(str).to_numpy(), return_inverse=True) for by in keys]
 
     def future_value(p_model: PurchaseModel, s_model: GammaGammaModel) -> np.ndarray:
         """E[spend_i] · E[Y_i(H − T_i) | x_i, t_x,i, T_i] per customer: P(alive) per distinct history still
@@ -88,9 +113,9 @@ def predicted_group_ltv(
         intercept, slope = s_model.spend_weights(levels)
         return purchases * (intercept[per_x] + slope[per_x] * mean_spend)
 
-    def group_means(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        totals = np.bincount(member, weights=values * weights, minlength=len(groups))
-        sizes = np.bincount(member, weights=weights, minlength=len(groups))
+    def group_means(member: np.ndarray, size: int, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        totals = np.bincount(member, weights=values * weights, minlength=size)
+        sizes = np.bincount(member, weights=weights, minlength=size)
         with np.errstate(invalid="ignore", divide="ignore"):
             return totals / sizes
 
@@ -102,29 +127,35 @@ def predicted_group_ltv(
     if getattr(spend, "q_constraint", False):  # fitted with q > 1: draw from that region only
         finite = spend_draws[:, spend._param_names.index("q")] > 1
         purchase_draws, spend_draws = purchase_draws[finite], spend_draws[finite]
-    sampled = np.empty((len(spend_draws), len(groups)))
+    sampled = [np.empty((len(spend_draws), len(groups))) for groups, _ in grouping]
     for k in range(len(spend_draws)):
         p_k = type(purchase).from_params(**dict(zip(purchase._param_names, purchase_draws[k], strict=True)))
         s_k = GammaGammaModel.from_params(**dict(zip(spend._param_names, spend_draws[k], strict=True)))
         weights = rng.poisson(1.0, len(customers)).astype(float)
-        sampled[k] = group_means(observed + future_value(p_k, s_k), weights)
+        values = observed + future_value(p_k, s_k)
+        for (groups, member), drawn in zip(grouping, sampled, strict=True):
+            drawn[k] = group_means(member, len(groups), values, weights)
     tail = (1 - interval) / 2 * 100
-    low, high = np.nanpercentile(sampled, [tail, 100 - tail], axis=0)
-    share = np.bincount(member, weights=remaining, minlength=len(groups)) / (counts * horizon)
-    out = pd.DataFrame(
-        {
-            by: groups,
-            "customers": counts.astype(int),
-            "observed": group_means(observed, everyone),
-            "predicted": group_means(predicted, everyone),
-        }
-    )
-    out["ltv"] = out["observed"] + out["predicted"]
-    out["ltv_low"], out["ltv_high"] = np.minimum(low, out["ltv"]), np.maximum(high, out["ltv"])
-    out["share_predicted"] = share
-    out["small_group"] = out["customers"] < SMALL_GROUP
-    out["mostly_predicted"] = out["share_predicted"] > MOSTLY_PREDICTED
-    return out.sort_values(["customers", by], ascending=[False, True]).reset_index(drop=True)
+    tables = []
+    for by, (groups, member), drawn in zip(keys, grouping, sampled, strict=True):
+        low, high = np.nanpercentile(drawn, [tail, 100 - tail], axis=0)
+        counts = np.bincount(member, minlength=len(groups)).astype(float)
+        share = np.bincount(member, weights=remaining, minlength=len(groups)) / (counts * horizon)
+        out = pd.DataFrame(
+            {
+                by: groups,
+                "customers": counts.astype(int),
+                "observed": group_means(member, len(groups), observed, everyone),
+                "predicted": group_means(member, len(groups), predicted, everyone),
+            }
+        )
+        out["ltv"] = out["observed"] + out["predicted"]
+        out["ltv_low"], out["ltv_high"] = np.minimum(low, out["ltv"]), np.maximum(high, out["ltv"])
+        out["share_predicted"] = share
+        out["small_group"] = out["customers"] < SMALL_GROUP
+        out["mostly_predicted"] = out["share_predicted"] > MOSTLY_PREDICTED
+        tables.append(out.sort_values(["customers", by], ascending=[False, True]).reset_index(drop=True))
+    return tables
 
 
 def max_cac(table: pd.DataFrame, *, margin: float = 1.0, target_ratio: float = 3.0) -> pd.DataFrame:

@@ -21,24 +21,36 @@ import numpy as np
 import pandas as pd
 
 from ltvkit.analytics.channels import cac_table, monthly_spend, quality_by
-from ltvkit.analytics.cohorts import Period, cohort_cells, cohort_table_from_cells, last_observed_day
+from ltvkit.analytics.cohorts import (
+    Period,
+    cohort_cells,
+    cohort_table_from_cells,
+    customer_values,
+    last_observed_day,
+)
+from ltvkit.analytics.definitions import is_purchase, net_revenue
 from ltvkit.analytics.historical import (
     LtvSummary,
-    customer_values_frame,
     lorenz_points,
     ltv_summary,
     pareto_shares,
 )
-from ltvkit.analytics.overview import revenue_by_currency
 from ltvkit.data.sources import Source, Tables
 from ltvkit.errors import MissingDataError, ParameterError
 from ltvkit.i18n import Note
 
 
 def currencies_by_revenue(orders: ir.Table) -> list[str]:
-    """The currencies with purchases, the largest net revenue first (one query)."""
-    by_currency = revenue_by_currency(orders)
-    by_currency = by_currency[by_currency["customers"] > 0]
+    """The currencies with purchases, the largest net revenue first (one query, with no count of distinct
+    customers: a purchase is a customer's)."""
+    rows = orders.mutate(net=net_revenue(orders), purchase=is_purchase(orders))
+    by_currency = (
+        rows.group_by("currency")
+        .aggregate(purchases=rows.purchase.sum(), net_revenue=rows.net.sum())
+        .order_by("currency")
+        .execute()
+    )
+    by_currency = by_currency[by_currency["purchases"] > 0]
     return list(by_currency.sort_values("net_revenue", ascending=False, kind="stable")["currency"])
 
 
@@ -74,37 +86,50 @@ def _kept(tables: Tables) -> tuple[Tables, str | None]:
     if not isinstance(tables, Source):
         return tables, None
     orders = tables.table("orders")
-    name = f"ltvkit_kept_{uuid.uuid4().hex[:12]}"
+    kept, name = _temporary(orders, "orders")
+    return (tables, None) if kept is None else (_KeptOrders(tables, kept), name)
+
+
+def _temporary(table: ir.Table, what: str) -> tuple[ir.Table | None, str | None]:
+    """``table`` computed into a temporary table of its engine, and its name; (None, None) on an engine
+    that keeps no temporary tables for this user."""
+    name = f"ltvkit_{what}_{uuid.uuid4().hex[:12]}"
     try:
-        kept = ibis.get_backend(orders).create_table(name, orders, temp=True)
+        return ibis.get_backend(table).create_table(name, table, temp=True), name
     except Exception:  # a warehouse that allows no temporary tables to this user
-        return tables, None
-    return _KeptOrders(tables, kept), name
+        return None, None
 
 
 class Analysis:
     """The orders and spend of ``tables`` in one currency (the largest by revenue unless ``currency`` is
     given), with the shared tables computed once.
 
-    With ``keep`` (for a run of many figures, like the report), a source's mapped orders are computed once
-    into a temporary table of its engine, which closing the analysis (or leaving its ``with`` block)
-    drops."""
+    With ``keep`` (for a run of many figures, like the report), a source's mapped orders, and the
+    per-customer table every figure reads (:func:`~ltvkit.analytics.cohorts.customer_values`: the first
+    purchase with its fields, purchases, revenue, the last purchase), are computed once into temporary
+    tables of its engine, which closing the analysis (or leaving its ``with`` block) drops."""
 
     def __init__(self, tables: Tables, *, currency: str | None = None, keep: bool = False) -> None:
-        self.tables, self._kept = _kept(tables) if keep else (tables, None)
+        self.tables, kept = _kept(tables) if keep else (tables, None)
+        self._temporary = [kept] if kept else []
         self.orders = self.tables.table("orders")
         try:
             self.currency, self.other_currencies = choose_currency(self.orders, currency)
+            self.values = customer_values(self.orders, currency=self.currency)
+            if keep:
+                values, name = _temporary(self.values, "customers")
+                if values is not None and name is not None:
+                    self.values, self._temporary = values, [*self._temporary, name]
         except BaseException:
             self.close()
             raise
         self._cells: dict[Period, pd.DataFrame] = {}
 
     def close(self) -> None:
-        """Drop the kept orders, if any."""
-        if self._kept is not None:
-            ibis.get_backend(self.orders).drop_table(self._kept, force=True)
-            self._kept = None
+        """Drop the temporary tables, if any."""
+        backend = ibis.get_backend(self.orders)
+        while self._temporary:
+            backend.drop_table(self._temporary.pop(), force=True)
 
     def __enter__(self) -> Self:
         return self
@@ -121,8 +146,9 @@ class Analysis:
 
     @cached_property
     def customer_values(self) -> pd.DataFrame:
-        """Per customer: purchases, net revenue, gross profit, first and last purchase."""
-        return customer_values_frame(self.orders, currency=self.currency)
+        """:attr:`values` fetched, ordered by customer id (:func:`~ltvkit.analytics.historical.ltv_summary`
+        and the actions read it)."""
+        return self.values.order_by("customer_id").execute()
 
     def ltv(self, *, margin: float | None = None, inactive_after_days: int = 180) -> LtvSummary:
         """Historical and expected LTV (:func:`~ltvkit.analytics.historical.ltv_summary`)."""
@@ -144,14 +170,19 @@ class Analysis:
         """:func:`~ltvkit.analytics.cohorts.cohort_table`, summed from cohort cells read once per period."""
         if period not in self._cells:
             self._cells[period] = cohort_cells(
-                self.orders, period=period, currency=self.currency, end=self.end
+                self.orders, period=period, currency=self.currency, end=self.end, values=self.values
             )
         return cohort_table_from_cells(self._cells[period], period=period, split=split, end=self.end)
 
     def quality_by(self, by: str = "channel", *, margin: float | None = None) -> pd.DataFrame:
         """:func:`~ltvkit.analytics.channels.quality_by` on the shared cohort cells."""
         return quality_by(
-            self.orders, by, currency=self.currency, margin=margin, table=self.cohort_table(split=by)
+            self.orders,
+            by,
+            currency=self.currency,
+            margin=margin,
+            table=self.cohort_table(split=by),
+            values=self.values,
         )
 
     @cached_property

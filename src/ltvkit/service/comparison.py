@@ -39,6 +39,7 @@ def compare_groups(
     period: Period = "month",
     currency: str | None = None,
     observation_end: str | dt.date | None = None,
+    values: ir.Table | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """:func:`~ltvkit.analytics.cohorts.compare_cohorts` by age, and the comparison at the verdict age:
     the differences (second − first) in retention and LTV with their 90% intervals, and whether each
@@ -46,7 +47,14 @@ def compare_groups(
     group still has at least half its customers observed: for two cohorts, the oldest age both have reached;
     for two channels (customers of many cohorts), not an age only their oldest few have lived to."""
     table = compare_cohorts(
-        orders, first, second, split=split, period=period, currency=currency, observation_end=observation_end
+        orders,
+        first,
+        second,
+        split=split,
+        period=period,
+        currency=currency,
+        observation_end=observation_end,
+        values=values,
     )
     watched = (table["customers_a"] * 2 >= table["customers_a"].iloc[0]) & (
         table["customers_b"] * 2 >= table["customers_b"].iloc[0]
@@ -222,7 +230,13 @@ def compare(
         if chosen == "largest_groups" and split is None:
             split = "channel"
     table, info = compare_groups(
-        data.orders, first, second, split=split, currency=data.currency, observation_end=data.end
+        data.orders,
+        first,
+        second,
+        split=split,
+        currency=data.currency,
+        observation_end=data.end,
+        values=data.values,
     )
     sizes = (int(table["customers_a"].iloc[0]), int(table["customers_b"].iloc[0]))
     return Comparison(data.currency, first, second, split, chosen, sizes, table, info | {"min_age": min_age})

@@ -183,6 +183,7 @@ def predicted_ltv(
             currency=data.currency,
             regularization=regularization,
             overall=overall,
+            values=data.values,
         )
     notes += info.get("notes", [])
     if by == "channel" and not data.spend_by_month.empty:

@@ -14,7 +14,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from ltvkit.analytics.cohorts import customers
+from ltvkit.analytics.cohorts import customer_values, customers_of
 from ltvkit.choices import MODELS, SPLITS
 from ltvkit.data.sources import Source, write_result
 from ltvkit.errors import MissingDataError, ParameterError, StatisticalWarning, collect_notes
@@ -24,8 +24,8 @@ from ltvkit.models import BetaGeoBetaBinomModel, GammaGammaModel, ShiftedBetaGeo
 from ltvkit.models.base import BaseModel, PurchaseModel
 from ltvkit.models.priors import Regularization as Applied
 from ltvkit.models.priors import RegularizationSetting
-from ltvkit.predict.clv import PURCHASE_MODELS, customer_value, customer_value_table
-from ltvkit.predict.groups import max_cac, predicted_group_ltv
+from ltvkit.predict.clv import HISTORY, PURCHASE_MODELS, customer_value, customer_value_table
+from ltvkit.predict.groups import grouped_ltv, max_cac
 from ltvkit.predict.holdout import compare_models, tracking
 from ltvkit.predict.summaries import (
     UNIT_DAYS,
@@ -489,12 +489,15 @@ def group_ltv(
     currency: str | None = None,
     regularization: Regularization = "auto",
     overall: bool = False,
+    values: ir.Table | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Predicted LTV over ``horizon_months`` from the first purchase per cohort (``by="cohort"``), channel,
     first product or UTM field, young groups extrapolated by the fitted models, with 90% intervals and the
     maximum CAC each bears at ``target_ratio`` (:mod:`ltvkit.predict.groups`); and what the models were.
     ``by=None`` values every customer as one group (``all``); with ``overall``, the row of every customer
-    as one group is ``info["overall"]`` too (from the same fit)."""
+    as one group is ``info["overall"]`` too (from the same fit and draws). ``values``: the
+    :func:`~ltvkit.analytics.cohorts.customer_values` of these orders, when the caller has them as a
+    table."""
     if by is not None and by != "cohort" and by not in SPLITS:
         raise ParameterError(f"cannot group by {by!r}; use cohort or one of {', '.join(SPLITS)}")
     summary, purchase, spend, info = _fitted(
@@ -516,25 +519,31 @@ def group_ltv(
     firsts = days.group_by("customer_id").aggregate(first_day=days.day.min())
     joined = days.inner_join(firsts, "customer_id")
     within = joined.filter(joined.day.delta(joined.first_day, unit="day") < horizon_days)
-    paid = within.group_by("customer_id").aggregate(revenue_in_horizon=within.value.sum()).execute()
-    people = customers(orders, currency=currency).execute().assign(all="all")
-    if by == "cohort":
-        people["cohort"] = pd.to_datetime(people["cohort"]).dt.strftime("%Y-%m")
+    paid = within.group_by("customer_id").aggregate(revenue_in_horizon=within.value.sum())
+    people = customers_of(customer_values(orders, currency=currency) if values is None else values)
     key = by or "all"
+    group = people.cohort.strftime("%Y-%m") if by == "cohort" else people[by] if by else ibis.literal("all")
+    people = people.select("customer_id", **{key: group})
+    # one query, one row a customer without its id: the history, the spend, what was paid, the group
+    joined_up = summary.left_join(paid, "customer_id").inner_join(people, "customer_id")
     table = (
-        summary.execute()
-        .merge(paid, on="customer_id", how="left")
-        .merge(people[["customer_id", *dict.fromkeys([key, "all"])]], on="customer_id", how="inner")
-        .fillna({"revenue_in_horizon": 0.0})
+        joined_up.order_by("customer_id")
+        .select(  # the same weight to each customer on any engine
+            *HISTORY,
+            "monetary_value",
+            key,
+            revenue_in_horizon=joined_up.revenue_in_horizon.fill_null(0.0),
+        )
+        .execute()
     )
     horizon = horizon_days / UNIT_DAYS[unit]
-    values = predicted_group_ltv(purchase, spend, table, key, horizon=horizon)
+    keys = list(dict.fromkeys([key, "all"] if overall else [key]))
+    if "all" not in table:
+        table["all"] = "all"
+    tables = grouped_ltv(purchase, spend, table, keys, horizon=horizon)
     if overall:
-        everyone = (
-            values if key == "all" else predicted_group_ltv(purchase, spend, table, "all", horizon=horizon)
-        )
-        info["overall"] = max_cac(everyone, margin=margin, target_ratio=target_ratio).iloc[0].to_dict()
-    return max_cac(values, margin=margin, target_ratio=target_ratio), info
+        info["overall"] = max_cac(tables[-1], margin=margin, target_ratio=target_ratio).iloc[0].to_dict()
+    return max_cac(tables[0], margin=margin, target_ratio=target_ratio), info
 
 
 def follow_up(
