@@ -292,8 +292,10 @@ def job_status(request: Request, job_id: str) -> dict[str, Any]:
 
 @router.get("/imports", summary="The ledger of every import")
 def imports(request: Request) -> list[dict[str, Any]]:
-    with hub_of(request).reader() as ws:
+    def compute(ws: Workspace) -> list[dict[str, Any]]:
         return records(ws.imports().drop(columns=["file_path"]))  # where the server keeps files is not shown
+
+    return hub_of(request).cached(("imports",), compute)  # type: ignore[no-any-return]
 
 
 @router.get("/rejected", summary="Rejected rows with file, row, column and reason")
