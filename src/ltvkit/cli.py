@@ -113,6 +113,13 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+def _said(error: LtvError) -> str:
+    """An error's message in the command's language when it was raised with an i18n note."""
+    from ltvkit import i18n
+
+    return i18n.localized(i18n.message_of(error), _current_lang())
+
+
 def command(name: str | None = None, group: typer.Typer = app) -> Callable[[F], F]:
     """Register a command that reports errors as one line and exit code 1, never a traceback (ltvkit's own
     errors as they are, an operating-system error such as a full disk as one sentence, anything else as an
@@ -129,9 +136,9 @@ def command(name: str | None = None, group: typer.Typer = app) -> Callable[[F], 
                 raise
             except ParameterError as exc:
                 flag = f" (--{exc.parameter.replace('_', '-')})" if exc.parameter else ""
-                _fail(f"{exc}{flag}")
+                _fail(f"{_said(exc)}{flag}")
             except LtvError as exc:
-                _fail(str(exc))
+                _fail(_said(exc))
             except OSError as exc:
                 where = f" ({exc.filename})" if exc.filename else ""
                 _fail(_t("cli_os_error", _current_lang(), reason=exc.strerror or exc, where=where))

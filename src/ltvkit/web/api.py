@@ -76,11 +76,12 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         415: "A file type that is not read",
         422: "The request or the uploaded file is not valid",
         500: "An unexpected error (the server log has the details)",
+        507: "No space left on the server's disk; nothing was written",
     }
     return {code: {"model": ApiError, "description": meaning[code]} for code in codes}
 
 
-router = APIRouter(prefix="/api", responses=_errors(400, 401, 403, 404, 405, 409, 413, 415, 422, 500))
+router = APIRouter(prefix="/api", responses=_errors(400, 401, 403, 404, 405, 409, 413, 415, 422, 500, 507))
 
 Currency = Annotated[
     str | None,

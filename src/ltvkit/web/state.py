@@ -45,6 +45,7 @@ from ltvkit.data.sources import Source
 from ltvkit.data.workspace import STAGES, ImportAccount, ProgressCallback, Workspace, prepare_import
 from ltvkit.errors import AllRowsRejectedError, LtvError, MappingError, WorkspaceError
 from ltvkit.formatting import LOCALES
+from ltvkit.i18n import Note, message_of, text
 from ltvkit.io.normalize import ImportOptions
 
 CACHE_SIZE = 64
@@ -65,11 +66,22 @@ def problem_of(exc: LtvError) -> dict[str, Any]:
     error has its own texts (``messages``), and, when columns could not be mapped, the file's ``columns``,
     the fields ``found`` and the fields ``missing`` (for the dashboard's column-mapping form)."""
     problem: dict[str, Any] = {"error": type(exc).__name__, "message": public_message(str(exc))}
+    said = message_of(exc)
     if isinstance(exc, AllRowsRejectedError):
         problem["messages"] = {lang: public_message(exc.localized(lang)) for lang in LOCALES}
+    elif isinstance(said, Note):
+        problem["messages"] = {lang: public_message(said.text(lang)) for lang in LOCALES}
     if isinstance(exc, MappingError) and exc.columns:
         problem.update(columns=exc.columns, found=exc.found, missing=exc.missing)
     return problem
+
+
+def os_problem(exc: OSError) -> dict[str, Any]:
+    """An operating-system error (a full disk, a file that cannot be written) as the API answers it: the
+    system's reason in one sentence, in every language, without the server's paths."""
+    reason = exc.strerror or type(exc).__name__
+    messages = {lang: text("cli_os_error", lang, reason=reason, where="") for lang in LOCALES}
+    return {"error": "OSError", "message": messages["en"], "messages": messages}
 
 
 def _stamp(path: Path) -> tuple[int, ...]:
@@ -424,6 +436,9 @@ class Hub:
                 job.status = "done"
             except LtvError as exc:
                 job.problem = problem_of(exc)
+                job.error, job.status = job.problem["message"], "failed"
+            except OSError as exc:
+                job.problem = os_problem(exc)
                 job.error, job.status = job.problem["message"], "failed"
             except Exception:  # noqa: BLE001 - reported on the job, logged by the server
                 logging.getLogger("ltvkit.web").exception("job %s failed", job.id)
