@@ -8,8 +8,10 @@ Reads run concurrently, each request on its own DuckDB connection (:meth:`Worksp
 last committed data; imports take one lock, so they run one at a time, each in its own transaction, and a
 reader never sees half of one.
 
-Figures are cached per data version and computed once however many requests ask (single flight). An upload
-is read and normalised in a worker process (:func:`prepare_import`: pure Python and pandas work that would
+Figures are cached per data version and computed once however many requests ask (single flight); a cached
+figure is answered without opening the file or asking DuckDB, the data version being known while the file
+is open here or unchanged since it was closed (:meth:`Hub._known_version`). An upload is read and normalised
+in a worker process at a lower CPU priority (:func:`prepare_import`: pure Python and pandas work that would
 otherwise hold the server's interpreter lock and stall every reader), then written here in one transaction.
 Until the figures that pages had asked for are computed again on the new data (:data:`REFRESHED` of them,
 the most recently used first, by the import's job), readers are answered from the figures of before the
