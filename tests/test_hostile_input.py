@@ -752,6 +752,10 @@ def strict_json(text: str) -> Any:
 
 
 ONE_DAY = "every purchase falls on one day (2026-03-05)"
+ONE_DAY_IN = {
+    "ru": "все покупки приходятся на один день (2026-03-05)",
+    "uk": "усі покупки припадають на один день (2026-03-05)",
+}
 
 
 def test_degenerate_data_give_a_report_fits_and_predictions_with_notes_through_the_cli(
@@ -776,15 +780,19 @@ def test_degenerate_data_give_a_report_fits_and_predictions_with_notes_through_t
     if kind in ("one_day", "one_order"):
         assert ONE_DAY in page  # the predicted section says why it is empty
     fit = ltv("fit", "--model", "paretonbd", "--json")
-    assert fit.exit_code == 0, fit.output
-    assert strict_json(fit.stdout)["model"] == "paretonbd"
     predicted = ltv("predict", "--model", "paretonbd", "--json", "--out", str(tmp_path / "p.csv"))
     compared = ltv("compare", "--json")
-    if kind in ("one_day", "one_order"):
-        for refused in (predicted, compared):
+    if kind in ("one_day", "one_order"):  # nothing to fit, predict or compare on: one sentence each
+        for refused in (fit, predicted, compared):
             assert refused.exit_code == 1 and ONE_DAY in " ".join(refused.output.split())
             assert "Traceback" not in refused.output
+        for lang, sentence in ONE_DAY_IN.items():
+            for command in (["fit", "--model", "bgbb"], ["predict"], ["compare"]):
+                said = ltv("--lang", lang, *command)
+                assert said.exit_code == 1 and sentence in " ".join(said.output.split()), said.output
         return
+    assert fit.exit_code == 0, fit.output
+    assert strict_json(fit.stdout)["model"] == "paretonbd"
     assert predicted.exit_code == 0 and compared.exit_code == 0, predicted.output + compared.output
     totals = strict_json(predicted.stdout)
     assert totals["customers"] == {"one_each": 200, "huge": 50, "plain": 200}[kind]
@@ -835,3 +843,42 @@ def test_when_every_purchase_is_on_one_day_model_segments_fall_back_with_the_rea
                 call(ws.table("orders"))
         value = segments(ws, scheme="value", use_model=True)
         assert len(value.customers) == 200 and any(ONE_DAY in n for n in value.notes)
+
+
+@pytest.mark.parametrize("lang", ["ru", "uk"])
+def test_degenerate_data_speak_the_readers_language(lang: str, tmp_path: Path) -> None:
+    """The notes and sentences of degenerate data in Russian and Ukrainian: one purchase each (predict's
+    note that spend per order rests on the first purchases), one day (the report's predicted section,
+    fit's refusal) and a fit whose standard errors the data cannot give (null in JSON, with the note)."""
+    from typer.testing import CliRunner
+
+    from ltvkit import i18n
+    from ltvkit.cli import app
+    from ltvkit.service.valuation import fit_model
+
+    runner = CliRunner()
+    workspaces = {}
+    for kind in ("one_each", "one_day"):
+        path = tmp_path / f"{kind}.csv"
+        path.write_text(degenerate_orders(kind), encoding="utf-8")
+        workspaces[kind] = tmp_path / f"{kind}.duckdb"
+        with Workspace.open(workspaces[kind]) as ws:
+            ws.import_file(path)
+
+    def ltv(kind: str, *args: str) -> Any:
+        return runner.invoke(app, ["--lang", lang, *args, "-w", str(workspaces[kind])])
+
+    predicted = ltv("one_each", "predict", "--model", "bgnbd", "--out", str(tmp_path / "p.csv"))
+    said = " ".join(predicted.output.split())
+    first_purchases = " ".join(i18n.text("note_spend_first_purchases", lang).split())
+    assert predicted.exit_code == 0 and first_purchases in said, said
+    assert "no customer has paid" not in said
+    report = ltv("one_day", "report", "--lang", lang, "--out", str(tmp_path / "report.html"))
+    assert report.exit_code == 0, report.output
+    assert ONE_DAY_IN[lang] in (tmp_path / "report.html").read_text(encoding="utf-8")
+    with Workspace.open(workspaces["one_each"]) as ws:  # plain maximum likelihood: a flat likelihood
+        fitted = fit_model(ws.table("orders"), "paretonbd", regularization="none").to_dict()
+    assert fitted["standard_errors"] == dict.fromkeys(["r", "alpha", "s", "beta"])  # null in JSON
+    (noted,) = [n for n in fitted["notes"] if isinstance(n, i18n.Note) and n.key == "note_not_finite"]
+    assert noted.values["names"] == ["r", "alpha", "s", "beta"]
+    assert i18n.localized(noted, lang).endswith("(null в JSON)" if lang == "ru" else "(null у JSON)")

@@ -1382,6 +1382,7 @@ def predict(
     out.print(_t("cli_predict_totals", lang, purchases=purchases, clv=money(info["total_clv"])))
     for fitted in ("purchase", "spend"):
         out.print(escape(regularization_sentence(info[f"{fitted}_regularization"], lang)))
+    _notes(info["notes"], lang)  # what the data could not tell the models (degenerate data)
     table = Table(title=_t("cli_most_valuable", lang))
     shown = ("customer_id", "probability_alive", "expected_purchases", "expected_spend", "clv")
     for col in shown:

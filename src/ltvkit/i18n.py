@@ -397,6 +397,67 @@ TEXT: dict[str, dict[str, str]] = {
         "ru": "не учтены {count} повторных клиентов, чьи повторные покупки в сумме не больше нуля",
         "uk": "не враховано {count} повторних клієнтів, чиї повторні покупки в сумі не більші за нуль",
     },
+    "note_spend_first_purchases": {
+        "en": "no customer has paid for a repeat purchase yet, so the data say nothing about what repeat "
+        "orders cost: spend per future order is modelled on the first purchases (every customer is expected "
+        "to spend what an average first order did), and how often customers come back rests on the purchase "
+        "model's priors — treat these values as a rough outlook, not a measurement",
+        "ru": "ни один клиент ещё не оплатил повторную покупку, поэтому данные ничего не говорят о стоимости "
+        "повторных заказов: сумма будущего заказа смоделирована по первым покупкам (от каждого клиента "
+        "ожидается сумма среднего первого заказа), а то, как часто клиенты возвращаются, опирается на "
+        "априорные распределения модели покупок — считайте эти значения грубым ориентиром, а не измерением",
+        "uk": "жоден клієнт ще не оплатив повторну покупку, тому дані нічого не кажуть про вартість "
+        "повторних замовлень: суму майбутнього замовлення змодельовано за першими покупками (від кожного "
+        "клієнта очікується сума середнього першого замовлення), а те, як часто клієнти повертаються, "
+        "спирається на апріорні розподіли моделі покупок — вважайте ці значення грубим орієнтиром, а не "
+        "вимірюванням",
+    },
+    "error_no_repeat_spend": {
+        "en": "no customer has paid for a repeat purchase yet, so spend per order cannot be modelled; the "
+        "expected LTV of the summary (average check × frequency × expected lifetime) needs no model",
+        "ru": "ни один клиент ещё не оплатил повторную покупку, поэтому сумму заказа смоделировать нельзя; "
+        "ожидаемому LTV из сводки (средний чек × частота × ожидаемое время жизни) модель не нужна",
+        "uk": "жоден клієнт ще не оплатив повторну покупку, тому суму замовлення змоделювати не можна; "
+        "очікуваному LTV зі зведення (середній чек × частота × очікуваний час життя) модель не потрібна",
+    },
+    "error_one_day_predict": {
+        "en": "every purchase falls on one day ({day}): nothing in the data shows whether or how often "
+        "customers come back, so no future value is predicted; predictions need purchases on at least two "
+        "different days, ideally months of them",
+        "ru": "все покупки приходятся на один день ({day}): по данным не видно, возвращаются ли клиенты и "
+        "как часто, поэтому будущая ценность не прогнозируется; для прогноза нужны покупки хотя бы в два "
+        "разных дня, а лучше за несколько месяцев",
+        "uk": "усі покупки припадають на один день ({day}): з даних не видно, чи повертаються клієнти і як "
+        "часто, тому майбутня цінність не прогнозується; для прогнозу потрібні покупки щонайменше у два "
+        "різні дні, а краще за кілька місяців",
+    },
+    "error_one_day_fit": {
+        "en": "every purchase falls on one day ({day}): nothing in the data shows whether or how often "
+        "customers come back, so the model's parameters cannot be estimated (they would be its priors, not "
+        "your data); fitting needs purchases on at least two different days, ideally months of them",
+        "ru": "все покупки приходятся на один день ({day}): по данным не видно, возвращаются ли клиенты и "
+        "как часто, поэтому параметры модели оценить нельзя (это были бы её априорные значения, а не ваши "
+        "данные); для подбора модели нужны покупки хотя бы в два разных дня, а лучше за несколько месяцев",
+        "uk": "усі покупки припадають на один день ({day}): з даних не видно, чи повертаються клієнти і як "
+        "часто, тому параметри моделі оцінити неможливо (це були б її апріорні значення, а не ваші дані); "
+        "для підбору моделі потрібні покупки щонайменше у два різні дні, а краще за кілька місяців",
+    },
+    "error_one_day_compare": {
+        "en": "every purchase falls on one day ({day}): no later period is left to check the models' "
+        "predictions against; comparing models needs purchases on at least two different days",
+        "ru": "все покупки приходятся на один день ({day}): не остаётся более позднего периода, на котором "
+        "можно проверить прогнозы моделей; для сравнения моделей нужны покупки хотя бы в два разных дня",
+        "uk": "усі покупки припадають на один день ({day}): не залишається пізнішого періоду, на якому можна "
+        "перевірити прогнози моделей; для порівняння моделей потрібні покупки щонайменше у два різні дні",
+    },
+    "note_not_finite": {
+        "en": "the data do not give a finite standard error or interval for {names}: they are left empty "
+        "(null in JSON)",
+        "ru": "по данным нельзя получить конечную стандартную ошибку или интервал для {names}: они оставлены "
+        "пустыми (null в JSON)",
+        "uk": "з даних не можна отримати скінченну стандартну похибку чи інтервал для {names}: їх залишено "
+        "порожніми (null у JSON)",
+    },
     "holdout_best": {
         "en": "{best} predicts the holdout best, and the difference is larger than chance",
         "ru": "{best} лучше всех предсказывает проверочный период, и разница больше случайной",
@@ -698,6 +759,14 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "{reason}{where}; the workspace is unchanged by the failed step",
         "ru": "{reason}{where}; рабочая область не изменилась",
         "uk": "{reason}{where}; робоча область не змінилася",
+    },
+    "error_disk_full": {
+        "en": "there is no space left on the disk that holds {path}, so nothing was written: the workspace "
+        "holds what it held before; free some space and try again",
+        "ru": "на диске, где лежит {path}, не осталось места, поэтому ничего не записано: в рабочей области "
+        "всё как было; освободите место и повторите",
+        "uk": "на диску, де лежить {path}, не залишилося місця, тому нічого не записано: у робочій області "
+        "все як було; звільніть місце й повторіть",
     },
     "cli_unexpected": {
         "en": "unexpected {kind}: {error} — a bug in ltvkit; LTV_DEBUG=1 shows where",
@@ -3346,57 +3415,10 @@ TEXT: dict[str, dict[str, str]] = {
         "ru": "заказы в нескольких валютах ({codes}); выберите одну",
         "uk": "замовлення в кількох валютах ({codes}); виберіть одну",
     },
-    "error_no_repeat_purchase": {
-        "en": (
-            "no customer has paid for a repeat purchase yet, so spend per order cannot be modelled; the "
-            "expected LTV of the summary (average check × frequency × expected lifetime) needs no model"
-        ),
-        "ru": (
-            "ни один клиент ещё не оплатил повторную покупку, поэтому траты на заказ нельзя "
-            "смоделировать; ожидаемому LTV из сводки (средний чек × частота × ожидаемый срок жизни) "
-            "модель не нужна"
-        ),
-        "uk": (
-            "жоден клієнт ще не оплатив повторну покупку, тому витрати на замовлення не можна "
-            "змоделювати; очікуваному LTV зі зведення (середній чек × частота × очікуваний час життя) "
-            "модель не потрібна"
-        ),
-    },
-    "error_one_day_predict": {
-        "en": (
-            "every purchase falls on one day ({day}): nothing in the data shows whether or how often "
-            "customers come back, so no future value is predicted; predictions need purchases on at least"
-            " two different days, ideally months of them"
-        ),
-        "ru": (
-            "все покупки сделаны в один день ({day}): по данным не видно, возвращаются ли клиенты и как "
-            "часто, поэтому будущая ценность не прогнозируется; для прогноза нужны покупки хотя бы в два "
-            "разных дня, а лучше за несколько месяцев"
-        ),
-        "uk": (
-            "усі покупки зроблено в один день ({day}): з даних не видно, чи повертаються клієнти і як "
-            "часто, тому майбутня цінність не прогнозується; для прогнозу потрібні покупки щонайменше у "
-            "два різні дні, а краще за кілька місяців"
-        ),
-    },
     "error_share_range": {
         "en": "{name} is a share in {range}, not {value}",
         "ru": "{name} — доля в пределах {range}, а не {value}",
         "uk": "{name} — частка в межах {range}, а не {value}",
-    },
-    "error_one_day_compare": {
-        "en": (
-            "every purchase falls on one day ({day}): no later period is left to check the models' "
-            "predictions against; comparing models needs purchases on at least two different days"
-        ),
-        "ru": (
-            "все покупки сделаны в один день ({day}): не остаётся более позднего периода, чтобы проверить"
-            " прогнозы моделей; для сравнения моделей нужны покупки хотя бы в два разных дня"
-        ),
-        "uk": (
-            "усі покупки зроблено в один день ({day}): не залишається пізнішого періоду, щоб перевірити "
-            "прогнози моделей; для порівняння моделей потрібні покупки щонайменше у два різні дні"
-        ),
     },
     "reason_no_customer": {
         "en": "no customer id, email or phone",
@@ -3891,3 +3913,10 @@ def cli_help(english: str, lang: str) -> str:
         _CLI_HELP.update({_paragraphs(v["en"]): k for k, v in TEXT.items() if k.startswith("clihelp_")})
     key = _CLI_HELP.get(_paragraphs(english))
     return text(key, lang) if key else english
+
+
+def message_of(error: BaseException) -> str:
+    """An error's message: the :class:`Note` it was raised with when that is its whole message (so that an
+    edge writes it in its reader's language with :func:`localized`), else its text."""
+    said = error.args[0] if len(error.args) == 1 else None
+    return said if isinstance(said, Note) and str(error) == said else str(error)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.test_hostile_input import ONE_DAY, degenerate_orders
+from tests.test_hostile_input import ONE_DAY, ONE_DAY_IN, degenerate_orders
 from tests.web.conftest import TEST_HOSTS
 
 from ltvkit.data.workspace import Workspace
@@ -30,11 +30,15 @@ def test_predictions_and_fits_on_degenerate_data(kind: str, tmp_path: Path) -> N
         ws.import_file(path)
     with TestClient(create_app(tmp_path / "ltv.duckdb", allowed_hosts=TEST_HOSTS)) as client:
         fit = client.post("/api/fit?wait=true", json={"model": "paretonbd", "unit": "week"})
-        assert fit.status_code == 200 and strict(fit.text)["model"] == "paretonbd"
         predicted = client.get("/api/predictions", params={"model": "paretonbd"})
-        if kind == "one_day":
-            assert predicted.status_code == 404 and ONE_DAY in predicted.json()["message"]
+        if kind == "one_day":  # nothing to fit or predict on: one sentence, in every language
+            for refused in (fit, predicted):
+                assert refused.status_code == 404 and ONE_DAY in refused.json()["message"]
+                said = refused.json()["messages"]
+                assert ONE_DAY_IN["ru"] in said["ru"] and ONE_DAY_IN["uk"] in said["uk"]
+            assert "parameters cannot be estimated" in fit.json()["message"]
             return
+        assert fit.status_code == 200 and strict(fit.text)["model"] == "paretonbd"
         assert predicted.status_code == 200, predicted.text
         found = strict(predicted.text)
         assert found["customers"] == 200 and 0 < found["total_clv"]

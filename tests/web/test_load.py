@@ -102,3 +102,42 @@ def test_during_an_import_readers_get_the_figures_of_before_it_until_they_are_re
         assert refused.value.limit == "MAX_FIELD_CHARS" and refused.value.row == 2  # crossed whole
     finally:
         hub.close()
+
+
+def test_a_remembered_figure_is_answered_without_opening_the_file_until_another_program_changes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between requests the server holds the file closed; a figure it remembers is answered without opening
+    it (readers do not queue behind DuckDB), while an import by another program (the CLI) changes the file,
+    so the next read opens it and computes the figure on the new data."""
+    from ltvkit.data.workspace import Workspace
+    from ltvkit.web.state import Hub
+
+    header = "order id,customer,date,amount,currency\n"
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text(header + "1,a,2026-01-05,10,USD\n2,b,2026-01-06,20,USD\n", encoding="utf-8")
+    second.write_text(header + "3,c,2026-01-07,30,USD\n", encoding="utf-8")
+    path = tmp_path / "ltv.duckdb"
+    with Workspace.open(path) as ws:
+        ws.import_file(first)
+    hub = Hub(path)
+    opened: list[Path] = []
+    really_open = Workspace.open.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[Workspace], where: Path, **options: bool) -> Workspace:
+        opened.append(where)
+        return really_open(cls, where, **options)  # type: ignore[no-any-return]
+
+    def orders(ws: Workspace) -> int:
+        return ws.count("orders")
+
+    try:
+        monkeypatch.setattr(Workspace, "open", classmethod(counted))
+        assert hub.cached(("orders",), orders) == 2 and len(opened) == 1
+        assert [hub.cached(("orders",), orders) for _ in range(5)] == [2] * 5
+        assert len(opened) == 1  # remembered: the file stayed closed
+        with Workspace.open(path) as ws:  # another program's import (the file is closed here)
+            ws.import_file(second)
+        assert hub.cached(("orders",), orders) == 3 and len(opened) == 3  # the import's open, then ours
+    finally:
+        hub.close()

@@ -7,6 +7,7 @@ with different content an update (a newer export of the same order, e.g. paid â†
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ from ltvkit.io.presets import PRESETS, detect_preset, load_mapping
 from ltvkit.io.readers import read_table
 
 SCHEMA_VERSION = 1
+NO_SPACE = ("No space left on device", "not enough space on the disk")  # the OS's words, Linux/macOS, Windows
 _TABLES = {
     "orders": ("orders", "order_key"),
     "spend": ("spend", "spend_key"),
@@ -155,6 +157,13 @@ def prepare_import(
     normalized.notes.extend(notes)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return PreparedImport(path, digest, table.format, table.encoding, table.delimiter, normalized, options)
+
+
+def _no_space(error: BaseException) -> bool:
+    """Whether ``error`` says the disk is full (an OS error, or a DuckDB error in the OS's words)."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return True
+    return any(words in str(error) for words in NO_SPACE)
 
 
 class Workspace:
@@ -315,13 +324,20 @@ class Workspace:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        self._con.execute("BEGIN TRANSACTION")
+        """One transaction: all of the block's writes or none. A full disk, at whichever step DuckDB meets it,
+        is one sentence (a :class:`WorkspaceError`); the file then holds what it held before."""
         try:
-            yield
-        except BaseException:
-            self._con.execute("ROLLBACK")
-            raise
-        self._con.execute("COMMIT")
+            self._con.execute("BEGIN TRANSACTION")
+            try:
+                yield
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+            self._con.execute("COMMIT")
+        except (duckdb.Error, OSError) as exc:
+            if not _no_space(exc):
+                raise
+            raise WorkspaceError(Note("error_disk_full", path=str(self.path))) from exc
 
     def _write(
         self,

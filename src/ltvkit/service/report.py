@@ -183,7 +183,7 @@ def _predicted_by_channel(
             overall=True,
         )
     except ParameterError as exc:
-        return None, [str(exc)], None
+        return None, [i18n.message_of(exc)], None
     return found.table.to_dict(orient="records"), found.notes, found.overall
 
 

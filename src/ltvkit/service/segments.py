@@ -21,6 +21,7 @@ from ltvkit.analytics.segments import (
 )
 from ltvkit.data.sources import Tables
 from ltvkit.errors import MissingDataError, collect_notes
+from ltvkit.i18n import message_of
 from ltvkit.service.analysis import choose_currency
 from ltvkit.service.valuation import predict_customers
 
@@ -77,7 +78,7 @@ def segments(
                     regularization=regularization,
                 )
         except MissingDataError as exc:  # no model on these data (docs/models.md): segments without one
-            notes.append(str(exc))
+            notes.append(message_of(exc))
         else:
             alive = scored.set_index("customer_id")["probability_alive"]
             clv = scored.set_index("customer_id")["clv"]

@@ -103,8 +103,15 @@ class FitResult:
             },
             "weakly_identified": list(self.model.identification_.weak),
             "regularization": self.model.regularization_.to_dict(),
-            "notes": self.notes,
+            "notes": [*self.notes, *_unbounded(summary)],
         }
+
+
+def _unbounded(summary: pd.DataFrame) -> list[str]:
+    """The note on the parameters whose standard error or interval is not finite (null in JSON), if any."""
+    spread = summary[["standard_error", "lower_95", "upper_95"]].to_numpy(float)
+    names = [str(name) for name, row in zip(summary.index, spread, strict=True) if not np.isfinite(row).all()]
+    return [Note("note_not_finite", names=names)] if names else []
 
 
 def _finite(value: float) -> float | None:
@@ -164,8 +171,9 @@ def _fit(
     step(f"fit:{name}")
     if name in PURCHASE_MODELS:
         summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
-        model = PURCHASE_MODELS[name](unit=unit, regularization=regularization)
-        model.fit(compressed(summary).execute())
+        counts = compressed(summary).execute()
+        _refuse_one_day(counts["T"], end, "error_one_day_fit")
+        model = PURCHASE_MODELS[name](unit=unit, regularization=regularization).fit(counts)
     elif name == "gammagamma":
         summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
         model, left_out = _fit_spend(summary, regularization=regularization)
@@ -173,8 +181,9 @@ def _fit(
             notes.append(Note("note_spend_left_out", count=left_out))
     elif name == "bgbb":
         data = discrete_summary(orders, unit=unit, observation_end=end, currency=currency)
-        model = BetaGeoBetaBinomModel(regularization=regularization)
-        model.fit(compressed(data, ("frequency", "recency", "n_periods")).execute())
+        counts = compressed(data, ("frequency", "recency", "n_periods")).execute()
+        _refuse_one_day(counts["n_periods"], end, "error_one_day_fit")
+        model = BetaGeoBetaBinomModel(regularization=regularization).fit(counts)
     else:
         if not product:
             raise ParameterError("the sbg model needs the subscription product", parameter="product")
@@ -184,6 +193,14 @@ def _fit(
             raise ParameterError(f"no purchases of the product {product!r}")
         model = ShiftedBetaGeometricModel(regularization=regularization).fit(counts)
     return FitResult(name, model, unit, end.isoformat(), currency, notes)
+
+
+def _refuse_one_day(watched: pd.Series, end: dt.date, key: str) -> None:
+    """Refuse in one sentence (``key``, docs/models.md "Degenerate data") when no customer was watched for
+    any time after their first purchase (``watched``: each row's T or opportunities): every purchase falls
+    on one day, so the likelihood is flat and a model's parameters or forecasts would be its priors'."""
+    if not (watched > 0).any():
+        raise MissingDataError(Note(key, day=end.isoformat()))
 
 
 def _fit_spend(
@@ -209,15 +226,8 @@ def _fit_spend(
         first.mutate(frequency=ibis.literal(1.0), monetary_value=first.revenue), SPEND
     ).execute()
     if not for_value or firsts.empty:
-        raise MissingDataError(Note("error_no_repeat_purchase"))
-    warnings.warn(
-        "no customer has paid for a repeat purchase yet, so the data say nothing about what repeat orders "
-        "cost: spend per future order is modelled on the first purchases (every customer is expected to "
-        "spend what an average first order did), and how often customers come back rests on the purchase "
-        "model's priors — treat these values as a rough outlook, not a measurement",
-        StatisticalWarning,
-        stacklevel=2,
-    )
+        raise MissingDataError(Note("error_no_repeat_spend"))
+    warnings.warn(Note("note_spend_first_purchases"), StatisticalWarning, stacklevel=2)
     model = GammaGammaModel(q_constraint=True, regularization=regularization).fit(firsts)
     model.regularization_ = replace(model.regularization_, informative=0.0)  # nobody bought again
     return model, left_out
@@ -242,8 +252,7 @@ def _fitted(
     end = _end(orders, observation_end, currency)
     summary = customer_summary(orders, unit=unit, observation_end=end, currency=currency)
     counts = compressed(summary).execute()
-    if not (counts["T"] > 0).any():
-        raise MissingDataError(Note("error_one_day_predict", day=end.isoformat()))
+    _refuse_one_day(counts["T"], end, "error_one_day_predict")
     setting = regularization_setting(regularization)
     with collect_notes() as notes:
         step(f"fit:{model}", 0, 2)

@@ -77,11 +77,12 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         415: "A file type that is not read",
         422: "The request or the uploaded file is not valid",
         500: "An unexpected error (the server log has the details)",
+        507: "No space left on the server's disk; nothing was written",
     }
     return {code: {"model": ApiError, "description": meaning[code]} for code in codes}
 
 
-router = APIRouter(prefix="/api", responses=_errors(400, 401, 403, 404, 405, 409, 413, 415, 422, 500))
+router = APIRouter(prefix="/api", responses=_errors(400, 401, 403, 404, 405, 409, 413, 415, 422, 500, 507))
 
 Currency = Annotated[
     str | None,
@@ -293,8 +294,10 @@ def job_status(request: Request, job_id: str) -> dict[str, Any]:
 
 @router.get("/imports", summary="The ledger of every import")
 def imports(request: Request) -> list[dict[str, Any]]:
-    with hub_of(request).reader() as ws:
+    def compute(ws: Workspace) -> list[dict[str, Any]]:
         return records(ws.imports().drop(columns=["file_path"]))  # where the server keeps files is not shown
+
+    return hub_of(request).cached(("imports",), compute)  # type: ignore[no-any-return]
 
 
 @router.get("/rejected", summary="Rejected rows with file, row, column and reason")

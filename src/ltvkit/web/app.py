@@ -14,6 +14,7 @@ with a stack trace.
 
 from __future__ import annotations
 
+import errno
 import hmac
 import ipaddress
 import logging
@@ -38,7 +39,7 @@ from ltvkit.data.sources import Source
 from ltvkit.errors import InputError, LtvError, MissingDataError, NotFittedError, WorkspaceError
 from ltvkit.io.presets import PRESETS
 from ltvkit.web.api import router
-from ltvkit.web.state import Hub, problem_of, public_message
+from ltvkit.web.state import Hub, os_problem, problem_of, public_message
 
 PAGES = ("overview", "actions", "cohorts", "channels", "value", "segments", "scenarios", "retainers", "data")
 DEFAULT_MAX_UPLOAD_MB = 50
@@ -297,6 +298,11 @@ def create_app(
     @app.exception_handler(LtvError)
     async def ltv_error(request: Request, exc: LtvError) -> JSONResponse:
         return JSONResponse(problem_of(exc), status_code=_status_of(exc))
+
+    @app.exception_handler(OSError)
+    async def os_error(request: Request, exc: OSError) -> JSONResponse:
+        log.warning("%s on %s", exc, request.url.path)
+        return JSONResponse(os_problem(exc), status_code=507 if exc.errno == errno.ENOSPC else 500)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:

@@ -8,8 +8,10 @@ Reads run concurrently, each request on its own DuckDB connection (:meth:`Worksp
 last committed data; imports take one lock, so they run one at a time, each in its own transaction, and a
 reader never sees half of one.
 
-Figures are cached per data version and computed once however many requests ask (single flight). An upload
-is read and normalised in a worker process (:func:`prepare_import`: pure Python and pandas work that would
+Figures are cached per data version and computed once however many requests ask (single flight); a cached
+figure is answered without opening the file or asking DuckDB, the data version being known while the file
+is open here or unchanged since it was closed (:meth:`Hub._known_version`). An upload is read and normalised
+in a worker process at a lower CPU priority (:func:`prepare_import`: pure Python and pandas work that would
 otherwise hold the server's interpreter lock and stall every reader), then written here in one transaction.
 Until the figures that pages had asked for are computed again on the new data (:data:`REFRESHED` of them,
 the most recently used first, by the import's job), readers are answered from the figures of before the
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import re
 import threading
 import time
@@ -52,11 +55,13 @@ from ltvkit.data.workspace import (
 )
 from ltvkit.errors import LtvError, MappingError, WorkspaceError
 from ltvkit.formatting import LOCALES
+from ltvkit.i18n import text
 from ltvkit.io.normalize import ImportOptions
 
 CACHE_SIZE = 64
 REFRESHED = 16  # figures an import's job computes again before pages see the new data
 JOBS_KEPT = 200
+WORKER_NICENESS = 10  # the upload worker yields the processor to the server's readers
 SOURCE_TTL = 600
 _UPLOAD_FOLDER = re.compile(r"\S*ltv-upload-[\w-]+[\\/]")
 
@@ -96,13 +101,50 @@ def _prepared_telling(
         return prepared.result()
 
 
+def os_problem(exc: OSError) -> dict[str, Any]:
+    """An operating-system error (a full disk, a file that cannot be written) as the API answers it: the
+    system's reason in one sentence, in every language, without the server's paths."""
+    reason = exc.strerror or type(exc).__name__
+    messages = {lang: text("cli_os_error", lang, reason=reason, where="") for lang in LOCALES}
+    return {"error": "OSError", "message": messages["en"], "messages": messages}
+
+
+def _stamp(path: Path) -> tuple[int, ...]:
+    """The workspace file and its write-ahead log as the file system sees them (inode, size, modification
+    time): any write by another process changes it."""
+    stamp: list[int] = []
+    for file in (path, path.with_name(f"{path.name}.wal")):
+        try:
+            status = file.stat()
+        except FileNotFoundError:
+            stamp += [0, 0, 0]
+        else:
+            stamp += [status.st_ino, status.st_size, status.st_mtime_ns]
+    return tuple(stamp)
+
+
+def _version_of(ws: Workspace) -> int | None:
+    """The data version of ``ws``, or None when it cannot be read (the file failed under an import)."""
+    try:
+        return ws.data_version()
+    except Exception:  # noqa: BLE001 - unknown: the next reader asks the file again, and meets the error
+        logging.getLogger("ltvkit.web").debug("the data version could not be read", exc_info=True)
+        return None
+
+
+def _lower_priority() -> None:
+    """Run in the upload worker as it starts: it yields the processor to the server's readers."""
+    if hasattr(os, "nice"):  # not on Windows
+        os.nice(WORKER_NICENESS)
+
+
 def _worker_context() -> BaseContext:
     """How the upload worker starts: forked from a server process that has the importer loaded where the
     system can (in milliseconds, with none of the web server's threads), else as a new interpreter."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["ltvkit.data.workspace"])
+    context.set_forkserver_preload(["ltvkit.web.state"])
     return context
 
 
@@ -221,6 +263,8 @@ class Hub:
         self._running: dict[tuple, threading.Event] = {}  # figures being computed, by key
         self._recipes: OrderedDict[tuple, Callable[[Workspace], Any]] = OrderedDict()  # how, by figure
         self._serving: int | None = None  # during an import, the data version pages are answered from
+        self._version: int | None = None  # the data version while the file is open or unchanged since
+        self._stamp: tuple[int, ...] | None = None  # the file as this process closed it (:func:`_stamp`)
         self._parser: ProcessPoolExecutor | None = None
         self._starting: threading.Thread | None = None
         if source is None:  # the worker that reads uploads starts now, so that the first upload need not wait
@@ -255,6 +299,7 @@ class Hub:
         with self._open_lock:
             if self._root is None:
                 self._root = Workspace.open(self.path)
+                self._version = self._root.data_version()
             self._users += 1
             return self._root.cursor()
 
@@ -267,6 +312,16 @@ class Hub:
             if self._users == 0 and self._root is not None:
                 self._root.close()
                 self._root = None
+                self._stamp = _stamp(self.path)
+
+    def _known_version(self) -> int | None:
+        """The data version without opening the file or asking DuckDB: the one read when this process
+        opened the file, kept up to date by its own imports, while the file is open here (then no other
+        process can write it) or unchanged since it was closed here (``ltv import`` changes it); else None."""
+        with self._open_lock:
+            if self._root is not None or (self._stamp is not None and self._stamp == _stamp(self.path)):
+                return self._version
+        return None
 
     @contextmanager
     def reader(self) -> Iterator[Workspace]:
@@ -286,16 +341,20 @@ class Hub:
     def cached(self, key: tuple, compute: Callable[[Workspace], Any]) -> Any:
         """``compute(ws)``, remembered until the next import changes the data. Requests that ask for the same
         figure while it is being computed wait for that one computation instead of each running their own.
-        While an import is written and its figures refreshed, the figure of before it is the answer."""
+        While an import is written and its figures refreshed, the figure of before it is the answer. A
+        remembered figure is answered without touching the file (see :meth:`_known_version`)."""
         with self._cache_lock:
             self._recipes[key] = compute
             self._recipes.move_to_end(key)
             while len(self._recipes) > CACHE_SIZE:
                 self._recipes.popitem(last=False)
-            before = (self._serving, *key)
-            if self._serving is not None and before in self._cache:
-                self._cache.move_to_end(before)
-                return self._cache[before]
+            serving = self._serving
+        version = serving if serving is not None else self._known_version()
+        with self._cache_lock:
+            known = (version, *key)
+            if version is not None and known in self._cache:
+                self._cache.move_to_end(known)
+                return self._cache[known]
         return self._computed(key, compute)
 
     def _computed(self, key: tuple, compute: Callable[[Workspace], Any]) -> Any:
@@ -353,8 +412,9 @@ class Hub:
                 account = ws.write_import(prepared, progress=progress)
                 self._refresh(before, report)
             finally:
-                with self._cache_lock:
-                    self._serving = None
+                version = _version_of(ws)
+                with self._open_lock, self._cache_lock:
+                    self._version, self._serving = version, None
         report("done", len(STAGES) - 1, len(STAGES) - 1)
         return account
 
@@ -362,7 +422,9 @@ class Hub:
         """The process that reads uploads, started if needed."""
         with self._open_lock:
             if self._parser is None:
-                self._parser = ProcessPoolExecutor(1, mp_context=_worker_context())
+                self._parser = ProcessPoolExecutor(
+                    1, mp_context=_worker_context(), initializer=_lower_priority
+                )
             return self._parser
 
     def _start_worker(self) -> None:
@@ -401,6 +463,9 @@ class Hub:
                 job.status = "done"
             except LtvError as exc:
                 job.problem = problem_of(exc)
+                job.error, job.status = job.problem["message"], "failed"
+            except OSError as exc:
+                job.problem = os_problem(exc)
                 job.error, job.status = job.problem["message"], "failed"
             except Exception:  # noqa: BLE001 - reported on the job, logged by the server
                 logging.getLogger("ltvkit.web").exception("job %s failed", job.id)
