@@ -59,8 +59,8 @@ TEXT: dict[str, dict[str, str]] = {
     "at_least": {"en": "at least {value}", "ru": "не менее {value}", "uk": "не менше {value}"},
     "interval_90": {
         "en": "90% interval {low} – {high}",
-        "ru": "90% интервал {low} – {high}",
-        "uk": "90% інтервал {low} – {high}",
+        "ru": "90 % интервал {low} – {high}",
+        "uk": "90 % інтервал {low} – {high}",
     },
     "data_grade": {"en": "Data for the models", "ru": "Данных для моделей", "uk": "Даних для моделей"},
     "grade_good": {"en": "enough", "ru": "достаточно", "uk": "достатньо"},
@@ -467,10 +467,10 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "{best} and {tied} predict the holdout equally well within chance (the 95% interval of the "
         "difference in RMSE includes zero): choose by the by-frequency table or by simplicity, not by rank",
         "ru": "{best} и {tied} предсказывают проверочный период одинаково хорошо с точностью до случайности "
-        "(95% интервал разницы RMSE включает ноль): выбирайте по таблице по частоте или по простоте, а не "
+        "(95 % интервал разницы RMSE включает ноль): выбирайте по таблице по частоте или по простоте, а не "
         "по месту",
         "uk": "{best} і {tied} передбачають перевірковий період однаково добре з точністю до випадковості "
-        "(95% інтервал різниці RMSE містить нуль): обирайте за таблицею за частотою або за простотою, а не "
+        "(95 % інтервал різниці RMSE містить нуль): обирайте за таблицею за частотою або за простотою, а не "
         "за місцем",
     },
     "expected_breakdown": {
@@ -1051,8 +1051,8 @@ TEXT: dict[str, dict[str, str]] = {
     "cli_parameter": {"en": "Parameter", "ru": "Параметр", "uk": "Параметр"},
     "cli_estimate": {"en": "Estimate", "ru": "Оценка", "uk": "Оцінка"},
     "cli_std_error": {"en": "Std. error", "ru": "Станд. ошибка", "uk": "Станд. похибка"},
-    "cli_interval_95": {"en": "95% interval", "ru": "95% интервал", "uk": "95% інтервал"},
-    "cli_interval_90": {"en": "90% interval", "ru": "90% интервал", "uk": "90% інтервал"},
+    "cli_interval_95": {"en": "95% interval", "ru": "95 % интервал", "uk": "95 % інтервал"},
+    "cli_interval_90": {"en": "90% interval", "ru": "90 % интервал", "uk": "90 % інтервал"},
     "cli_not_pinned": {"en": "not pinned down", "ru": "не определён", "uk": "не визначено"},
     "cli_fit_footer": {
         "en": "log-likelihood: {ll}   distinct rows fitted: {rows}",
@@ -1089,7 +1089,11 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "cli_rank": {"en": "Rank", "ru": "Место", "uk": "Місце"},
     "cli_model": {"en": "Model", "ru": "Модель", "uk": "Модель"},
-    "cli_rmse_best": {"en": "RMSE − best (95%)", "ru": "RMSE − лучшая (95%)", "uk": "RMSE − найкраща (95%)"},
+    "cli_rmse_best": {
+        "en": "RMSE − best (95%)",
+        "ru": "RMSE − лучшая (95 %)",
+        "uk": "RMSE − найкраща (95 %)",
+    },
     "cli_predicted_total": {"en": "Predicted total", "ru": "Прогноз, всего", "uk": "Прогноз, усього"},
     "cli_actual_total": {"en": "Actual total", "ru": "Факт, всего", "uk": "Факт, усього"},
     "cli_total_error": {"en": "Error of total", "ru": "Ошибка итога", "uk": "Похибка підсумку"},
@@ -1278,8 +1282,9 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "clihelp_cmd_pareto": {
         "en": "Do 20% of customers bring 80% of revenue? Revenue share of the top customers, and the Gini.",
-        "ru": "Приносят ли 20% клиентов 80% выручки? Доля выручки лучших клиентов и коэффициент Джини.",
-        "uk": "Чи приносять 20% клієнтів 80% виручки? Частка виручки найкращих клієнтів і коефіцієнт Джині.",
+        "ru": "Приносят ли 20 % клиентов 80 % выручки? Доля выручки лучших клиентов и коэффициент Джини.",
+        "uk": "Чи приносять 20 % клієнтів 80 % виручки? Частка виручки найкращих клієнтів і "
+        "коефіцієнт Джині.",
     },
     "clihelp_cmd_report": {
         "en": "Write a self-contained HTML report (opens offline) with interactive charts and notes.",
@@ -1743,11 +1748,11 @@ TEXT: dict[str, dict[str, str]] = {
             " the CAC each can bear."
         ),
         "ru": (
-            "Прогнозный LTV по группам (молодые группы продолжены моделями) с 90% интервалом и допустимый"
+            "Прогнозный LTV по группам (молодые группы продолжены моделями) с 90 % интервалом и допустимый"
             " CAC каждой."
         ),
         "uk": (
-            "Прогнозний LTV за групами (молоді групи продовжено моделями) з 90% інтервалом і допустимий "
+            "Прогнозний LTV за групами (молоді групи продовжено моделями) з 90 % інтервалом і допустимий "
             "CAC кожної."
         ),
     },
@@ -1895,8 +1900,8 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "clihelp_intervals": {
         "en": "Compute 90% intervals of CLV (parameter uncertainty).",
-        "ru": "Рассчитать 90% интервалы CLV (неопределённость параметров).",
-        "uk": "Розрахувати 90% інтервали CLV (невизначеність параметрів).",
+        "ru": "Рассчитать 90 % интервалы CLV (неопределённость параметров).",
+        "uk": "Розрахувати 90 % інтервали CLV (невизначеність параметрів).",
     },
     "clihelp_out_table": {
         "en": "With --source: write the predictions to this table there.",
@@ -1961,13 +1966,13 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "clihelp_actions_aov_change": {
         "en": "Upsell: the average check grows by this share (default 0.1: +10%).",
-        "ru": "Допродажи: средний чек вырастает на эту долю (по умолчанию 0.1: +10%).",
-        "uk": "Допродажі: середній чек зростає на цю частку (за замовчуванням 0.1: +10%).",
+        "ru": "Допродажи: средний чек вырастает на эту долю (по умолчанию 0.1: +10 %).",
+        "uk": "Допродажі: середній чек зростає на цю частку (за замовчуванням 0.1: +10 %).",
     },
     "clihelp_actions_frequency_change": {
         "en": "Repeat purchases grow by this share (default 0.1: +10%).",
-        "ru": "Повторных покупок становится больше на эту долю (по умолчанию 0.1: +10%).",
-        "uk": "Повторних покупок стає більше на цю частку (за замовчуванням 0.1: +10%).",
+        "ru": "Повторных покупок становится больше на эту долю (по умолчанию 0.1: +10 %).",
+        "uk": "Повторних покупок стає більше на цю частку (за замовчуванням 0.1: +10 %).",
     },
     "clihelp_churn_cut": {
         "en": "Retention: this share fewer customers lost a month (default 0.1: a tenth fewer).",
@@ -2018,8 +2023,8 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "clihelp_aov_change": {
         "en": "Relative change of the average check, e.g. 0.4 for +40%.",
-        "ru": "Относительное изменение среднего чека, например 0.4 для +40%.",
-        "uk": "Відносна зміна середнього чека, наприклад 0.4 для +40%.",
+        "ru": "Относительное изменение среднего чека, например 0.4 для +40 %.",
+        "uk": "Відносна зміна середнього чека, наприклад 0.4 для +40 %.",
     },
     "clihelp_upsell_rate": {
         "en": "Share of purchases that add an upsell.",
@@ -2484,8 +2489,8 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "col_expected_spend": {"en": "Expected check", "ru": "Ожидаемый чек", "uk": "Очікуваний чек"},
     "col_clv": {"en": "Predicted value", "ru": "Прогноз ценности", "uk": "Прогноз цінності"},
-    "col_clv_low": {"en": "at least (90%)", "ru": "не менее (90%)", "uk": "не менше (90%)"},
-    "col_clv_high": {"en": "at most (90%)", "ru": "не более (90%)", "uk": "не більше (90%)"},
+    "col_clv_low": {"en": "at least (90%)", "ru": "не менее (90 %)", "uk": "не менше (90 %)"},
+    "col_clv_high": {"en": "at most (90%)", "ru": "не более (90 %)", "uk": "не більше (90 %)"},
     "col_segment": {"en": "Segment", "ru": "Сегмент", "uk": "Сегмент"},
     "col_customer_share": {"en": "Share of customers", "ru": "Доля клиентов", "uk": "Частка клієнтів"},
     "col_revenue": {"en": "Revenue", "ru": "Выручка", "uk": "Виручка"},
@@ -2544,7 +2549,7 @@ TEXT: dict[str, dict[str, str]] = {
         ),
         "uk": (
             "Кожен рядок — когорта: місяць і кількість клієнтів у ній. "
-            "Місяць 0 (перша покупка: утримання завжди 100%) сірий і не входить до кольорової шкали."
+            "Місяць 0 (перша покупка: утримання завжди 100 %) сірий і не входить до кольорової шкали."
         ),
     },
     # the spreadsheet workbook (ltv workbook, GET /api/workbook) and the contact lists (block: workbook)
@@ -2627,7 +2632,7 @@ TEXT: dict[str, dict[str, str]] = {
     "wb_margin_note_none": {
         "en": "100% (revenue): your orders have no costs; enter your margin",
         "ru": "100 % (выручка): в заказах нет себестоимости; введите свою маржу",
-        "uk": "100% (виручка): у замовленнях немає собівартості; введіть свою маржу",
+        "uk": "100 % (виручка): у замовленнях немає собівартості; введіть свою маржу",
     },
     "wb_target": {"en": "Target LTV:CAC", "ru": "Целевое LTV:CAC", "uk": "Цільове LTV:CAC"},
     "wb_target_note": {
@@ -3615,11 +3620,11 @@ TEXT: dict[str, dict[str, str]] = {
         "uk": "Зміна LTV (модель)",
     },
     "col_ltv": {"en": "LTV (revenue)", "ru": "LTV (выручка)", "uk": "LTV (виручка)"},
-    "col_ltv_interval": {"en": "LTV, 90% interval", "ru": "LTV, 90% интервал", "uk": "LTV, 90% інтервал"},
+    "col_ltv_interval": {"en": "LTV, 90% interval", "ru": "LTV, 90 % интервал", "uk": "LTV, 90 % інтервал"},
     "col_max_cac_interval": {
         "en": "Max CAC, 90% interval",
-        "ru": "Макс. CAC, 90% интервал",
-        "uk": "Макс. CAC, 90% інтервал",
+        "ru": "Макс. CAC, 90 % интервал",
+        "uk": "Макс. CAC, 90 % інтервал",
     },
     "col_share_predicted": {"en": "Share predicted", "ru": "Доля прогноза", "uk": "Частка прогнозу"},
     "col_caveat": {"en": "Caveat", "ru": "Оговорка", "uk": "Застереження"},
@@ -3656,17 +3661,17 @@ TEXT: dict[str, dict[str, str]] = {
     "compare_beyond_chance": {
         "en": "{what} at month {age}: the second group less the first is {diff} (90% interval {low} … "
         "{high}), beyond chance.",
-        "ru": "{what} на {age}-м месяце: вторая группа минус первая — {diff} (90% интервал {low} … {high}), "
+        "ru": "{what} на {age}-м месяце: вторая группа минус первая — {diff} (90 % интервал {low} … {high}), "
         "это не случайность.",
-        "uk": "{what} на {age}-му місяці: друга група мінус перша — {diff} (90% інтервал {low} … {high}), "
+        "uk": "{what} на {age}-му місяці: друга група мінус перша — {diff} (90 % інтервал {low} … {high}), "
         "це не випадковість.",
     },
     "compare_within_chance": {
         "en": "{what} at month {age}: the second group less the first is {diff} (90% interval {low} … "
         "{high}), within chance: no difference can be claimed yet.",
-        "ru": "{what} на {age}-м месяце: вторая группа минус первая — {diff} (90% интервал {low} … {high}), "
+        "ru": "{what} на {age}-м месяце: вторая группа минус первая — {diff} (90 % интервал {low} … {high}), "
         "в пределах случайности: разницу пока утверждать нельзя.",
-        "uk": "{what} на {age}-му місяці: друга група мінус перша — {diff} (90% інтервал {low} … {high}), "
+        "uk": "{what} на {age}-му місяці: друга група мінус перша — {diff} (90 % інтервал {low} … {high}), "
         "у межах випадковості: різницю поки стверджувати не можна.",
     },
     "percentage_points": {"en": "{value} pp", "ru": "{value} п. п.", "uk": "{value} в. п."},
@@ -3682,11 +3687,11 @@ TEXT: dict[str, dict[str, str]] = {
         "first's; its 90% interval comes from resampling the customers, so a difference whose interval "
         "holds zero may be chance.",
         "ru": "Две группы клиентов рядом, в одном и том же возрасте: удержание (доля купивших в этом месяце) "
-        "и LTV (выручка на клиента к этому месяцу). Разница — показатель второй группы минус первой; её 90% "
+        "и LTV (выручка на клиента к этому месяцу). Разница — показатель второй группы минус первой; её 90 % "
         "интервал получен перевыборкой клиентов, и если он включает ноль, разница может быть случайной.",
         "uk": "Дві групи клієнтів поруч, в одному й тому самому віці: утримання (частка тих, хто купив цього "
         "місяця) і LTV (виручка на клієнта до цього місяця). Різниця — показник другої групи мінус першої; "
-        "її 90% інтервал отримано перевибіркою клієнтів, і якщо він містить нуль, різниця може бути "
+        "її 90 % інтервал отримано перевибіркою клієнтів, і якщо він містить нуль, різниця може бути "
         "випадковою.",
     },
     "compare_chosen_cohorts": {
@@ -3716,7 +3721,7 @@ TEXT: dict[str, dict[str, str]] = {
         "ru": "Пока нечего сравнивать: нужны две группы клиентов, за которыми наблюдали хотя бы месяц.",
         "uk": "Поки нічого порівнювати: потрібні дві групи клієнтів, за якими спостерігали хоча б місяць.",
     },
-    "compare_interval": {"en": "90% interval", "ru": "90% интервал", "uk": "90% інтервал"},
+    "compare_interval": {"en": "90% interval", "ru": "90 % интервал", "uk": "90 % інтервал"},
     "compare_difference": {"en": "Difference", "ru": "Разница", "uk": "Різниця"},
     "caveat_mostly_predicted": {
         "en": "mostly predicted: the group is young",
