@@ -1081,6 +1081,8 @@ TEXT: dict[str, dict[str, str]] = {
     "cli_fees_title": {"en": "Fees by {terms}", "ru": "Оплата: {terms}", "uk": "Оплата: {terms}"},
     "progress_start": {"en": "working…", "ru": "считаю…", "uk": "рахую…"},
     "progress_read": {"en": "reading", "ru": "чтение", "uk": "читання"},
+    "progress_map": {"en": "reading the values", "ru": "разбор значений", "uk": "розбір значень"},
+    "progress_account": {"en": "accounting for the rows", "ru": "учёт строк", "uk": "облік рядків"},
     "progress_parse": {"en": "checking rows", "ru": "проверка строк", "uk": "перевірка рядків"},
     "progress_write": {"en": "writing", "ru": "запись", "uk": "запис"},
     "progress_done": {"en": "done", "ru": "готово", "uk": "готово"},

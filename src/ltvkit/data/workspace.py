@@ -19,6 +19,7 @@ from typing import Any, Self
 import duckdb
 import ibis
 import pandas as pd
+import pyarrow as pa
 
 from ltvkit.choices import DEFAULT_WORKSPACE
 from ltvkit.errors import FileFormatError, LtvError, ParameterError, WorkspaceError
@@ -318,7 +319,8 @@ class Workspace:
     ) -> ImportAccount:
         ((import_id,),) = self._con.execute("SELECT nextval('import_ids')").fetchall()
         table, key = _TABLES[data.kind]
-        incoming = data.rows.assign(import_id=import_id)
+        # as Arrow: DuckDB scans it in place (a frame of Arrow strings would be converted value by value)
+        incoming = pa.Table.from_pandas(data.rows.assign(import_id=import_id), preserve_index=False)
         self._con.register("incoming", incoming)
         try:
             ((same, changed),) = self._con.execute(
@@ -331,7 +333,7 @@ class Workspace:
                         SELECT i.{key} FROM incoming i JOIN {table} t USING ({key}) """
                 "WHERE t.row_hash <> i.row_hash)"
             )
-            columns = ", ".join(f'"{c}"' for c in incoming.columns)
+            columns = ", ".join(f'"{c}"' for c in incoming.column_names)
             self._con.execute(
                 f"""INSERT INTO {table} ({columns})
                     SELECT {columns} FROM incoming i WHERE NOT EXISTS (

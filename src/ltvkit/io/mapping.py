@@ -268,20 +268,18 @@ class _Fields:
 
 
 def _distinct(table: ir.Table, groups: dict[str, list[str]]) -> dict[str, pd.Series]:
-    """The distinct non-null values of each group of text columns of ``table``, in one query."""
-    parts = [
-        table.select(g=ibis.literal(key), v=table[c].cast("string"))
-        for key, columns in groups.items()
-        for c in columns
-    ]
-    if not parts:
-        return {key: pd.Series([], dtype=object) for key in groups}
-    union = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=True)
-    found = union.filter(union.v.notnull()).distinct().execute()
-    return {
-        key: found.loc[found["g"] == key, "v"].drop_duplicates().astype(object).reset_index(drop=True)
-        for key in groups
-    }
+    """The distinct non-null values of each group of text columns of ``table``, one query a group (the
+    engine reads only the group's columns)."""
+    out: dict[str, pd.Series] = {}
+    for key, columns in groups.items():
+        parts = [table.select(v=table[c].cast("string")) for c in columns]
+        if not parts:
+            out[key] = pd.Series([], dtype=object)
+            continue
+        union = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=True)
+        found = union.filter(union.v.notnull()).distinct().to_pyarrow()["v"].to_pylist()
+        out[key] = pd.Series(found, dtype=object)
+    return out
 
 
 def _joined(table: ir.Table, key: str, lookup: pd.DataFrame, dtypes: dict[str, str]) -> ir.Table:
@@ -497,11 +495,14 @@ def _stage(table: ir.Table, resolved: dict[str, list[str]], name: str, wanted: S
     return table.select(**{ROW: row}, **prior, **values)
 
 
-def _kept(t: ir.Table, before: ir.Table | None = None) -> ir.Table:
+def _kept(t: ir.Table, before: ir.Table | None = None, *, view: bool = False) -> ir.Table:
     """``t`` computed once into a temporary table of its engine (later steps compile to small SQL); the
     table kept ``before`` it, which nothing reads any more, is dropped (a million rows of a hundred columns
-    are gigabytes)."""
+    are gigabytes). With ``view``, ``t`` becomes a view instead: nothing is computed or kept, and the
+    engine runs every step in the one query that reads the last (an import reads its rows once)."""
     backend = ibis.get_backend(t)
+    if view:
+        return backend.create_view(f"ltvkit_{uuid.uuid4().hex}", t)
     kept = backend.create_table(f"ltvkit_{uuid.uuid4().hex}", t, temp=True)
     if before is not None:
         op = before.op()  # a temporary table, in its catalog and schema (DuckDB: temp.main)
@@ -518,12 +519,15 @@ def map_orders(
     options: MapOptions | None = None,
     has_header: bool = True,
     cache: bool = False,
+    views: bool = False,
 ) -> Mapped:
     """``table``'s rows as orders (:data:`~ltvkit.io.orders.ORDER_SCHEMA`), each usable, merged or left out
     with its reason. ``mapping`` is a preset or a mapping file's (:func:`ltvkit.io.presets.load_mapping`);
     without one the usual English, Russian and Ukrainian column names are recognised. ``currency`` is the
     amounts' currency when the table names none. With ``cache`` the text and parsed values are kept in
-    temporary tables of the engine (an in-memory DuckDB: small SQL, each step run once)."""
+    temporary tables of the engine (an in-memory DuckDB: small SQL, each step run once); with ``views``
+    each step is a view instead, compiled on its own (small SQL) and run in the one query that reads the
+    rows (an import, which reads them once)."""
     preset = mapping or GENERIC
     options = options or MapOptions()
     headers = [c for c in table.columns if not is_hidden(c)]
@@ -540,11 +544,12 @@ def map_orders(
     wanted = [f for f in (*ORDER_SCHEMA.names, *ORDER_INPUT_FIELDS) if f != "order_key"]
     t = _stage(table, resolved, name, wanted)
     staged = None
-    if cache:
-        t = staged = _kept(t)
+    if cache or views:
+        t = staged = _kept(t, view=views)
 
     # Line items: later rows of an order fold into its first.
-    if preset.group_lines and "order_id" in resolved:
+    grouped = preset.group_lines and "order_id" in resolved
+    if grouped:
         order = ibis.window(group_by=t.order_id, order_by=t[ROW])
         t = t.mutate(
             __line=ibis.ifelse(t.order_id.notnull(), ibis.row_number().over(order), 0),
@@ -570,16 +575,22 @@ def map_orders(
             "status": ["status"] if "status" in resolved else [],
         },
     )
-    t = _parse_dates(t, "ordered_at", distinct["ordered_at"], how, name, resolved["ordered_at"][0])
-    t = _parse_money(
-        t, money_fields, distinct["money"], options.decimal or preset.options.get("decimal"), name
+
+    def step(t: ir.Table) -> ir.Table:  # a view between steps: each compiles to small SQL
+        return _kept(t, view=True) if views else t
+
+    t = step(_parse_dates(t, "ordered_at", distinct["ordered_at"], how, name, resolved["ordered_at"][0]))
+    t = step(
+        _parse_money(
+            t, money_fields, distinct["money"], options.decimal or preset.options.get("decimal"), name
+        )
     )
-    t = _parse_money(t, ("quantity",), distinct["quantity"], ".", name, required=False)
-    t = _currency_lookup(t, distinct["currency"], "currency" in resolved)
+    t = step(_parse_money(t, ("quantity",), distinct["quantity"], ".", name, required=False))
+    t = step(_currency_lookup(t, distinct["currency"], "currency" in resolved))
     t = _status_lookup(t, distinct["status"], preset, "status" in resolved)
     parsed = None
-    if cache:
-        t = parsed = _kept(t, staged)
+    if cache or views:
+        t = parsed = _kept(t, None if views else staged, view=views)
     t = t.mutate(
         **customer_key(t.customer_id, t.email, t.phone, preset.guest_ids),
         ordered_at=t["ordered_at__ts"].cast("timestamp"),
@@ -634,16 +645,19 @@ def map_orders(
         )
     )
     checks += currency_checks + rule_checks
-    line_quantity = t["quantity__v"].sum().over(ibis.window(group_by=t.order_id))
+    quantity = t["quantity__v"]
+    if grouped:  # a window over every row: only where line items are summed
+        line_quantity = quantity.sum().over(ibis.window(group_by=t.order_id))
+        quantity = ibis.ifelse(t["__lines"] > 1, line_quantity.fill_null(0.0), quantity)
     t = t.mutate(
         order_key=t.order_id,
         currency=row_currency,
-        quantity=ibis.ifelse(t["__lines"] > 1, line_quantity.fill_null(0.0), t["quantity__v"]),
+        quantity=quantity,
         currency_named=t.currency_code.notnull() | t.written.notnull(),
     )
     rows = first_failure(t, checks).rename(__failed="failed")
-    if cache:
-        rows = _kept(rows, parsed)
+    if cache or views:
+        rows = _kept(rows, None if views else parsed, view=views)
     rows = _merge_repeats(rows, [c for c in (*ORDER_SCHEMA.names, *ORDER_INPUT_FIELDS) if c != "order_key"])
     names = (*ORDER_SCHEMA.names, "quantity_text", "currency_named")
     rows = rows.select(

@@ -340,9 +340,10 @@ def _read_text(path: Path, data: bytes, encoding: str | None, delimiter: str | N
 
 #: Text of this many characters or more is split by DuckDB's CSV reader (:func:`_read_text_in_duckdb`).
 DUCKDB_MIN_CHARS = 1 << 20
-# Whitespace as str.isspace() knows it, in DuckDB's regular expressions: a record of nothing else is no row.
+# Whitespace as str.isspace() knows it, in DuckDB's regular expressions: a record (or a value) of nothing
+# else is blank.
 _SPACE = r"\s\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
-_BLANK = rf"^[{_SPACE}]*$"
+BLANK_SQL = rf"^[{_SPACE}]*$"
 
 
 def _read_text_in_duckdb(
@@ -366,7 +367,7 @@ def _read_text_in_duckdb(
     filled = [f"coalesce({n}, '')" for n in names]
     chars = " + ".join(f"length({f})" for f in filled)
     checks = f"""SELECT count(*), max(greatest({", ".join(f"length({f})" for f in filled)})), sum({chars}),
-        bool_or(regexp_matches(concat({", ".join(filled)}), '{_BLANK}')),
+        bool_or(regexp_matches(concat({", ".join(filled)}), '{BLANK_SQL}')),
         bool_or({" OR ".join(f"regexp_matches({n}, '{_TOTAL}', 'i')" for n in names)})
         FROM text"""
     with tempfile.TemporaryDirectory() as tmp, duckdb.connect() as con:
