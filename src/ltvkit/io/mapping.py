@@ -403,11 +403,40 @@ def _parse_dates(
     types = {f"{fld}__ts": "timestamp", f"{fld}__e": "string", f"{fld}__p": "string"}
     t = _joined(t, f"{fld}__text", lookup.add_prefix(f"{fld}__"), types)
     text = t[f"{fld}__text"]
+    if f"{fld}__iso" in t.columns:  # read in the engine (:func:`_iso_in_engine`), not looked up
+        t = t.mutate(**{f"{fld}__ts": ibis.coalesce(t[f"{fld}__iso"], t[f"{fld}__ts"])})
     return t.mutate(
         **{
             f"{fld}__e": ibis.ifelse(text.isnull(), ibis.literal("empty date"), t[f"{fld}__e"]),
             f"{fld}__p": t[f"{fld}__p"].fill_null("day"),
             f"{fld}__shown": text,
+        }
+    )
+
+
+@ibis.udf.scalar.builtin(name="try_strptime")
+def _try_strptime(text: str, format: str) -> dt.datetime:  # type: ignore[empty-body]
+    """DuckDB's ``try_strptime``: the timestamp ``text`` shows in ``format``, null where it shows none."""
+
+
+def _iso_in_engine(t: ir.Table, fld: str) -> ir.Table:
+    """``t`` with ``<f>__iso``, the timestamp of each text of ``fld`` that is an ISO date (``2026-11-23``) or
+    date and time (``2026-11-23 14:05:00``) of 1900-2099, read by DuckDB (null for any other text), and
+    ``<f>__other``, the texts left to :func:`~ltvkit.io.parsing.parse_timestamp_column` (once per distinct
+    value). For such a text both give the same moment: the engine's reading is kept only where it writes
+    back the very text, and the locale rules read these shapes the same whatever else the column holds (the
+    commonest shapes of a large export, a distinct text per row)."""
+    text = t[f"{fld}__text"]
+    stamp = ibis.null("timestamp")
+    for shape, length in (("%Y-%m-%d %H:%M:%S", 19), ("%Y-%m-%d", 10)):
+        read = _try_strptime(text, shape)
+        exact = (text.length() == length) & (read.strftime(shape) == text)
+        stamp = ibis.ifelse(exact & read.year().between(1900, 2099), read, stamp)
+    return t.mutate(**{f"{fld}__iso": stamp}).mutate(
+        **{
+            f"{fld}__other": ibis.ifelse(
+                t[f"{fld}__text"].notnull() & stamp.isnull(), text, ibis.null("string")
+            )
         }
     )
 
@@ -565,10 +594,14 @@ def map_orders(
         "timezone": options.timezone or preset.options.get("timezone"),
         "source_timezone": options.source_timezone or preset.options.get("source_timezone"),
     }
+    dates = [c for c in ("ordered_at__text",) if c in t.columns]
+    if views and dates and how["date_format"] is None and not (how["timezone"] and how["source_timezone"]):
+        t = _iso_in_engine(t, "ordered_at")
+        dates = ["ordered_at__other"]
     distinct = _distinct(
         t,
         {
-            "ordered_at": [c for c in ("ordered_at__text",) if c in t.columns],
+            "ordered_at": dates,
             "money": [f"{f}__text" for f in ORDER_MONEY if f"{f}__text" in t.columns],
             "quantity": [c for c in ("quantity__text",) if c in t.columns],
             "currency": ["currency"] if "currency" in resolved else [],
