@@ -414,31 +414,21 @@ def _parse_dates(
     )
 
 
-@ibis.udf.scalar.builtin(name="try_strptime")
-def _try_strptime(text: str, format: str) -> dt.datetime:  # type: ignore[empty-body]
-    """DuckDB's ``try_strptime``: the timestamp ``text`` shows in ``format``, null where it shows none."""
+#: An ISO date, or date and time to the second, of 1900-2099 (:func:`_iso_in_engine`).
+_ISO = r"^(19|20)\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])( ([01]\d|2[0-3]):[0-5]\d:[0-5]\d)?$"
 
 
 def _iso_in_engine(t: ir.Table, fld: str) -> ir.Table:
     """``t`` with ``<f>__iso``, the timestamp of each text of ``fld`` that is an ISO date (``2026-11-23``) or
-    date and time (``2026-11-23 14:05:00``) of 1900-2099, read by DuckDB (null for any other text), and
-    ``<f>__other``, the texts left to :func:`~ltvkit.io.parsing.parse_timestamp_column` (once per distinct
-    value). For such a text both give the same moment: the engine's reading is kept only where it writes
-    back the very text, and the locale rules read these shapes the same whatever else the column holds (the
-    commonest shapes of a large export, a distinct text per row)."""
+    date and time (``2026-11-23 14:05:00``) of 1900-2099 (:data:`_ISO`), read by the engine (null for any
+    other text, and for a day the month does not have), and ``<f>__other``, the texts left to
+    :func:`~ltvkit.io.parsing.parse_timestamp_column` (once per distinct value). The locale rules read these
+    shapes the same, whatever else the column holds; they are the commonest shapes of a large export, with
+    a distinct text per row."""
     text = t[f"{fld}__text"]
-    stamp = ibis.null("timestamp")
-    for shape, length in (("%Y-%m-%d %H:%M:%S", 19), ("%Y-%m-%d", 10)):
-        read = _try_strptime(text, shape)
-        exact = (text.length() == length) & (read.strftime(shape) == text)
-        stamp = ibis.ifelse(exact & read.year().between(1900, 2099), read, stamp)
-    return t.mutate(**{f"{fld}__iso": stamp}).mutate(
-        **{
-            f"{fld}__other": ibis.ifelse(
-                t[f"{fld}__text"].notnull() & stamp.isnull(), text, ibis.null("string")
-            )
-        }
-    )
+    stamp = ibis.ifelse(text.re_search(_ISO), text.try_cast("timestamp"), ibis.null("timestamp"))
+    other = ibis.ifelse(text.notnull() & stamp.isnull(), text, ibis.null("string"))
+    return t.mutate(**{f"{fld}__iso": stamp, f"{fld}__other": other})
 
 
 _MONTH_SHAPES = (
@@ -624,6 +614,8 @@ def map_orders(
     parsed = None
     if cache or views:
         t = parsed = _kept(t, None if views else staged, view=views)
+        if views:
+            parsed = None  # a view: nothing to drop
     t = t.mutate(
         **customer_key(t.customer_id, t.email, t.phone, preset.guest_ids),
         ordered_at=t["ordered_at__ts"].cast("timestamp"),
@@ -689,10 +681,12 @@ def map_orders(
         currency_named=t.currency_code.notnull() | t.written.notnull(),
     )
     rows = first_failure(t, checks).rename(__failed="failed")
-    if cache or views:
-        rows = _kept(rows, None if views else parsed, view=views)
-    rows = _merge_repeats(rows, [c for c in (*ORDER_SCHEMA.names, *ORDER_INPUT_FIELDS) if c != "order_key"])
+    fields = [c for c in (*ORDER_SCHEMA.names, *ORDER_INPUT_FIELDS) if c != "order_key"]
     names = (*ORDER_SCHEMA.names, "quantity_text", "currency_named")
+    if cache or views:  # kept as a table, of the columns still read (the merge reads it three times)
+        reasons = ("reason", "reason_column", "reason_value", "__failed", "__line", "__rest")
+        rows = _kept(rows.select(*dict.fromkeys((ROW, *fields, *names, *reasons))), parsed)
+    rows = _merge_repeats(rows, fields)
     rows = rows.select(
         *names,
         source_row=rows[ROW],
@@ -739,11 +733,15 @@ def _merge_repeats(rows: ir.Table, fields: list[str]) -> ir.Table:
     content = sep.join([rows[f].cast("string").fill_null("\x00") for f in [*fields, "__rest"]])
     line = rows["__line"] > 0
     rows = rows.mutate(__content=content, __valid=~rows["__failed"] & ~line & rows.order_id.notnull())
-    w = ibis.window(group_by=[rows.order_id, rows["__valid"]], order_by=rows[ROW])
-    rows = rows.mutate(
-        __first_row=rows[ROW].first().over(w),
-        __first_content=rows["__content"].first().over(w),
+    # The first row of each order and its content, by an aggregate and joins (a window over a partition
+    # per order is slow in DuckDB: it materialises every column of every row by partition).
+    valid = rows.filter(rows["__valid"])
+    v = valid.select(__order=valid.order_id, __row=valid[ROW], __first_content=valid["__content"])
+    firsts = v.group_by("__order").aggregate(__first_row=v["__row"].min())
+    first = firsts.join(v, [firsts["__order"] == v["__order"], firsts["__first_row"] == v["__row"]]).select(
+        "__order", "__first_row", "__first_content"
     )
+    rows = rows.left_join(first, [rows["__valid"], rows.order_id == first["__order"]]).drop("__order")
     repeat = rows["__valid"] & (rows[ROW] != rows["__first_row"])
     same = repeat & (rows["__content"] == rows["__first_content"])
     conflict = repeat & ~same

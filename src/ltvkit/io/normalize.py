@@ -329,6 +329,7 @@ def _map(con: Any, table: RawTable, preset: Preset, options: ImportOptions) -> m
     """Every row of ``table`` through :func:`ltvkit.io.mapping.map_orders` (or ``map_spend``) in the
     in-memory DuckDB ``con`` (an Ibis backend; the file's text is its table ``raw``), a row with an odd
     character left out first."""
+    con.con.execute("SET arrow_large_buffer_size = true")  # pandas' Arrow strings: no copy to convert
     data = raw_frame(table, preset)
     earliest, latest = options.date_range()
     how = mapping.MapOptions(

@@ -387,6 +387,7 @@ def _read_text_in_duckdb(
             return None
         if (total or 0) > MAX_TABLE_CHARS:
             return None
+        con.execute("SET arrow_large_buffer_size = true")  # pandas' Arrow strings: no copy to convert
         arrow = con.sql(
             f"SELECT {', '.join(f'{f} AS {n}' for f, n in zip(filled, names, strict=True))} FROM text"
         ).to_arrow_table()
