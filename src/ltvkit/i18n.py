@@ -1081,7 +1081,17 @@ TEXT: dict[str, dict[str, str]] = {
     "cli_fees_title": {"en": "Fees by {terms}", "ru": "Оплата: {terms}", "uk": "Оплата: {terms}"},
     "progress_start": {"en": "working…", "ru": "считаю…", "uk": "рахую…"},
     "progress_read": {"en": "reading", "ru": "чтение", "uk": "читання"},
-    "progress_map": {"en": "reading the values", "ru": "разбор значений", "uk": "розбір значень"},
+    "progress_map": {
+        "en": "matching the columns",
+        "ru": "сопоставление столбцов",
+        "uk": "зіставлення стовпців",
+    },
+    "progress_values": {
+        "en": "reading dates and amounts",
+        "ru": "чтение дат и сумм",
+        "uk": "читання дат і сум",
+    },
+    "progress_rules": {"en": "applying the order rules", "ru": "правила заказов", "uk": "правила замовлень"},
     "progress_account": {"en": "accounting for the rows", "ru": "учёт строк", "uk": "облік рядків"},
     "progress_parse": {"en": "checking rows", "ru": "проверка строк", "uk": "перевірка рядків"},
     "progress_write": {"en": "writing", "ru": "запись", "uk": "запис"},

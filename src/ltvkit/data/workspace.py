@@ -93,7 +93,7 @@ ProgressCallback = Callable[[str, int, int], None]
 
 
 #: The import's stages, in the order ``progress(stage, done, total)`` reports them.
-STAGES = ("read", "map", "account", "write", "done")
+STAGES = ("read", "map", "values", "rules", "account", "write", "done")
 
 
 def _reporter(progress: ProgressCallback | None) -> Callable[[str], None]:
@@ -238,8 +238,9 @@ class Workspace:
 
         Options are an :class:`ImportOptions` or its fields as keywords (``preset="getcourse"``,
         ``decimal=","``, ...). ``progress(stage, done, total)`` is called as the stages advance: ``read`` (the
-        file into text), ``map`` (columns to fields, text parsed, the order rules, in DuckDB), ``account``
-        (order keys, hashes, left-out rows), ``write`` (one transaction into the workspace), ``done``.
+        file into text), ``map`` (columns to fields), ``values`` (the texts of dates, amounts, currencies and
+        statuses read), ``rules`` (the order rules, in DuckDB; orders only), ``account`` (order keys, hashes,
+        left-out rows), ``write`` (one transaction into the workspace), ``done``.
         """
         options = options or ImportOptions(**option_values)
         account = self.write_import(prepare_import(path, options, progress=progress), progress=progress)

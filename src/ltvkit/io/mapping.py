@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -539,6 +539,7 @@ def map_orders(
     has_header: bool = True,
     cache: bool = False,
     views: bool = False,
+    report: Callable[[str], None] | None = None,
 ) -> Mapped:
     """``table``'s rows as orders (:data:`~ltvkit.io.orders.ORDER_SCHEMA`), each usable, merged or left out
     with its reason. ``mapping`` is a preset or a mapping file's (:func:`ltvkit.io.presets.load_mapping`);
@@ -546,7 +547,10 @@ def map_orders(
     amounts' currency when the table names none. With ``cache`` the text and parsed values are kept in
     temporary tables of the engine (an in-memory DuckDB: small SQL, each step run once); with ``views``
     each step is a view instead, compiled on its own (small SQL) and run in the one query that reads the
-    rows (an import, which reads them once)."""
+    rows (an import, which reads them once). ``report("values")`` is called as the texts of dates, amounts,
+    currencies and statuses are read, ``report("rules")`` as the rules run (with ``cache`` or ``views``,
+    where they are computed then)."""
+    report = report or (lambda stage: None)
     preset = mapping or GENERIC
     options = options or MapOptions()
     headers = [c for c in table.columns if not is_hidden(c)]
@@ -588,6 +592,7 @@ def map_orders(
     if views and dates and how["date_format"] is None and not (how["timezone"] and how["source_timezone"]):
         t = _iso_in_engine(t, "ordered_at")
         dates = ["ordered_at__other"]
+    report("values")
     distinct = _distinct(
         t,
         {
@@ -599,17 +604,17 @@ def map_orders(
         },
     )
 
-    def step(t: ir.Table) -> ir.Table:  # a view between steps: each compiles to small SQL
+    def boundary(t: ir.Table) -> ir.Table:  # a view between steps: each compiles to small SQL
         return _kept(t, view=True) if views else t
 
-    t = step(_parse_dates(t, "ordered_at", distinct["ordered_at"], how, name, resolved["ordered_at"][0]))
-    t = step(
+    t = boundary(_parse_dates(t, "ordered_at", distinct["ordered_at"], how, name, resolved["ordered_at"][0]))
+    t = boundary(
         _parse_money(
             t, money_fields, distinct["money"], options.decimal or preset.options.get("decimal"), name
         )
     )
-    t = step(_parse_money(t, ("quantity",), distinct["quantity"], ".", name, required=False))
-    t = step(_currency_lookup(t, distinct["currency"], "currency" in resolved))
+    t = boundary(_parse_money(t, ("quantity",), distinct["quantity"], ".", name, required=False))
+    t = boundary(_currency_lookup(t, distinct["currency"], "currency" in resolved))
     t = _status_lookup(t, distinct["status"], preset, "status" in resolved)
     parsed = None
     if cache or views:
@@ -683,6 +688,7 @@ def map_orders(
     rows = first_failure(t, checks).rename(__failed="failed")
     fields = [c for c in (*ORDER_SCHEMA.names, *ORDER_INPUT_FIELDS) if c != "order_key"]
     names = (*ORDER_SCHEMA.names, "quantity_text", "currency_named")
+    report("rules")
     if cache or views:  # kept as a table, of the columns still read (the merge reads it three times)
         reasons = ("reason", "reason_column", "reason_value", "__failed", "__line", "__rest")
         rows = _kept(rows.select(*dict.fromkeys((ROW, *fields, *names, *reasons))), parsed)

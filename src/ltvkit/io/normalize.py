@@ -257,8 +257,10 @@ def _with_malformed(table: RawTable, out: pd.DataFrame) -> pd.DataFrame:
 def normalize(
     table: RawTable, preset: Preset, options: ImportOptions, *, step: Callable[[str], None] | None = None
 ) -> Normalized:
-    """Canonical rows of ``table`` under ``preset``; see :class:`Normalized`. ``step("account")`` is called
-    when the rows are mapped and what remains is to account for them (keys, hashes, left-out rows)."""
+    """Canonical rows of ``table`` under ``preset``; see :class:`Normalized`. ``step(stage)`` is called as
+    the mapping of orders reads the texts of values (``values``) and runs the order rules (``rules``), and
+    when the rows are mapped and what remains is to account for them (``account``: keys, hashes, left-out
+    rows)."""
     if options.timezone is not None:
         try:
             pd.Timestamp("2000-01-01").tz_localize(options.timezone)
@@ -325,7 +327,9 @@ def raw_memtable(data: pd.DataFrame) -> ir.Table:
     return ibis.memtable(data, schema=schema)
 
 
-def _map(con: Any, table: RawTable, preset: Preset, options: ImportOptions) -> mapping.Mapped:
+def _map(
+    con: Any, table: RawTable, preset: Preset, options: ImportOptions, step: Callable[[str], None] = _no_step
+) -> mapping.Mapped:
     """Every row of ``table`` through :func:`ltvkit.io.mapping.map_orders` (or ``map_spend``) in the
     in-memory DuckDB ``con`` (an Ibis backend; the file's text is its table ``raw``), a row with an odd
     character left out first."""
@@ -345,7 +349,7 @@ def _map(con: Any, table: RawTable, preset: Preset, options: ImportOptions) -> m
     if preset.kind == "spend":
         return mapping.map_spend(raw, preset, name=str(table.path), options=how)
     return mapping.map_orders(
-        raw, preset, name=str(table.path), options=how, has_header=table.has_header, views=True
+        raw, preset, name=str(table.path), options=how, has_header=table.has_header, views=True, report=step
     )
 
 
@@ -428,7 +432,7 @@ def _normalize_orders(
     frame = table.frame.set_axis([str(h) for h in table.frame.columns], axis=1)
     con = ibis.duckdb.connect()
     try:
-        mapped = _map(con, table, preset, options)
+        mapped = _map(con, table, preset, options, step)
         resolved = mapped.columns
         names = [*ORDER_FIELDS, "quantity_text", "currency_named", "source_row", "merged", "usable"]
         con.create_table(
