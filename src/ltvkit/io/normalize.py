@@ -442,6 +442,7 @@ def _normalize_orders(
         )
         step("account")
         sql = con.con
+        _drop(sql, "ltvkit_%")  # the mapping's own tables: everything is in ``result``
         lines_merged = preset.group_lines and "order_id" in resolved
         ((merged, no_currency),) = sql.execute(
             """SELECT count(*) FILTER (WHERE merged),
@@ -465,6 +466,11 @@ def _normalize_orders(
         )
         if lines_merged and merged:
             _line_items(sql)
+        rejected = sql.execute(
+            """SELECT source_row, reason_column, reason_value, reason FROM result
+               WHERE reason IS NOT NULL ORDER BY source_row"""
+        ).df()
+        sql.execute("DROP TABLE raw; DROP TABLE result")  # what is left is in ``loaded``
         _synthetic_ids(sql)
         source = options.source or preset.name
         content = [c for c in ORDER_COLUMNS if c not in ("source_row", "row_hash", "order_key")]
@@ -479,10 +485,6 @@ def _normalize_orders(
             .to_arrow_table()
             .to_pandas()
         )
-        rejected = sql.execute(
-            """SELECT source_row, reason_column, reason_value, reason FROM result
-               WHERE reason IS NOT NULL ORDER BY source_row"""
-        ).df()
     finally:
         con.disconnect()
     rows["ordered_at"] = rows["ordered_at"].astype("datetime64[us]")
@@ -501,6 +503,18 @@ def _normalize_orders(
         int(merged) if lines_merged else 0,
         notes,
     )
+
+
+def _drop(sql: duckdb.DuckDBPyConnection, like: str) -> None:
+    """Drop the temporary views and tables whose names are ``like`` a pattern: a million rows held twice
+    are hundreds of megabytes."""
+    for kind, catalog, column in (
+        ("VIEW", "duckdb_views()", "view_name"),
+        ("TABLE", "duckdb_tables()", "table_name"),
+    ):
+        query = f"SELECT {column} FROM {catalog} WHERE temporary AND {column} LIKE ?"
+        for (name,) in sql.execute(query, [like]).fetchall():
+            sql.execute(f'DROP {kind} IF EXISTS temp.main."{name}"')
 
 
 def _extra_sql(columns: list[str]) -> str:
