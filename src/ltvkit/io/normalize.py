@@ -333,7 +333,8 @@ def _map(
     """Every row of ``table`` through :func:`ltvkit.io.mapping.map_orders` (or ``map_spend``) in the
     in-memory DuckDB ``con`` (an Ibis backend; the file's text is its table ``raw``), a row with an odd
     character left out first."""
-    con.con.execute("SET arrow_large_buffer_size = true")  # pandas' Arrow strings: no copy to convert
+    # pandas' Arrow strings (no copy to convert); no progress bar of DuckDB's own in the output
+    con.con.execute("SET arrow_large_buffer_size = true; SET enable_progress_bar = false")
     data = raw_frame(table, preset)
     earliest, latest = options.date_range()
     how = mapping.MapOptions(

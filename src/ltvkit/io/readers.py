@@ -371,6 +371,7 @@ def _read_text_in_duckdb(
         bool_or({" OR ".join(f"regexp_matches({n}, '{_TOTAL}', 'i')" for n in names)})
         FROM text"""
     with tempfile.TemporaryDirectory() as tmp, duckdb.connect() as con:
+        con.execute("SET enable_progress_bar = false")  # nothing of DuckDB's own in the output
         file = Path(tmp) / "text.csv"
         file.write_text(text, encoding="utf-8", newline="")
         try:
