@@ -318,6 +318,7 @@ class Workspace:
         data: Normalized,
         options: ImportOptions,
     ) -> ImportAccount:
+        self._con.execute("SET enable_progress_bar = false")  # the import shows its own stages
         ((import_id,),) = self._con.execute("SELECT nextval('import_ids')").fetchall()
         table, key = _TABLES[data.kind]
         # as Arrow: DuckDB scans it in place (a frame of Arrow strings would be converted value by value)
