@@ -2223,8 +2223,18 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "progress_start": {"en": "working…", "ru": "считаю…", "uk": "рахую…"},
     "progress_read": {"en": "reading", "ru": "чтение", "uk": "читання"},
-    "progress_map": {"en": "matching columns", "ru": "сопоставление столбцов", "uk": "зіставлення стовпців"},
-    "progress_account": {"en": "counting rows", "ru": "учёт строк", "uk": "облік рядків"},
+    "progress_map": {
+        "en": "matching the columns",
+        "ru": "сопоставление столбцов",
+        "uk": "зіставлення стовпців",
+    },
+    "progress_values": {
+        "en": "reading dates and amounts",
+        "ru": "чтение дат и сумм",
+        "uk": "читання дат і сум",
+    },
+    "progress_rules": {"en": "applying the order rules", "ru": "правила заказов", "uk": "правила замовлень"},
+    "progress_account": {"en": "accounting for the rows", "ru": "учёт строк", "uk": "облік рядків"},
     "progress_refresh": {
         "en": "updating figures",
         "ru": "обновление показателей",

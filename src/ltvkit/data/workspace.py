@@ -20,6 +20,7 @@ from typing import Any, Self
 import duckdb
 import ibis
 import pandas as pd
+import pyarrow as pa
 
 from ltvkit.choices import DEFAULT_WORKSPACE
 from ltvkit.errors import FileFormatError, LtvError, ParameterError, WorkspaceError
@@ -96,7 +97,7 @@ ProgressCallback = Callable[[str, int, int], None]
 
 
 #: The import's stages, in the order ``progress(stage, done, total)`` reports them.
-STAGES = ("read", "map", "account", "write", "done")
+STAGES = ("read", "map", "values", "rules", "account", "write", "done")
 
 
 def _reporter(progress: ProgressCallback | None) -> Callable[[str], None]:
@@ -256,8 +257,9 @@ class Workspace:
 
         Options are an :class:`ImportOptions` or its fields as keywords (``preset="getcourse"``,
         ``decimal=","``, ...). ``progress(stage, done, total)`` is called as the stages advance: ``read`` (the
-        file into text), ``map`` (columns to fields, text parsed, the order rules, in DuckDB), ``account``
-        (order keys, hashes, left-out rows), ``write`` (one transaction into the workspace), ``done``.
+        file into text), ``map`` (columns to fields), ``values`` (the texts of dates, amounts, currencies and
+        statuses read), ``rules`` (the order rules, in DuckDB; orders only), ``account`` (order keys, hashes,
+        left-out rows), ``write`` (one transaction into the workspace), ``done``.
         """
         options = self.with_orders_currency(options or ImportOptions(**option_values))
         account = self.write_import(prepare_import(path, options, progress=progress), progress=progress)
@@ -349,9 +351,11 @@ class Workspace:
         data: Normalized,
         options: ImportOptions,
     ) -> ImportAccount:
+        self._con.execute("SET enable_progress_bar = false")  # the import shows its own stages
         ((import_id,),) = self._con.execute("SELECT nextval('import_ids')").fetchall()
         table, key = _TABLES[data.kind]
-        incoming = data.rows.assign(import_id=import_id)
+        # as Arrow: DuckDB scans it in place (a frame of Arrow strings would be converted value by value)
+        incoming = pa.Table.from_pandas(data.rows.assign(import_id=import_id), preserve_index=False)
         self._con.register("incoming", incoming)
         try:
             ((same, changed),) = self._con.execute(
@@ -364,7 +368,7 @@ class Workspace:
                         SELECT i.{key} FROM incoming i JOIN {table} t USING ({key}) """
                 "WHERE t.row_hash <> i.row_hash)"
             )
-            columns = ", ".join(f'"{c}"' for c in incoming.columns)
+            columns = ", ".join(f'"{c}"' for c in incoming.column_names)
             self._con.execute(
                 f"""INSERT INTO {table} ({columns})
                     SELECT {columns} FROM incoming i WHERE NOT EXISTS (

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -277,20 +277,18 @@ class _Fields:
 
 
 def _distinct(table: ir.Table, groups: dict[str, list[str]]) -> dict[str, pd.Series]:
-    """The distinct non-null values of each group of text columns of ``table``, in one query."""
-    parts = [
-        table.select(g=ibis.literal(key), v=table[c].cast("string"))
-        for key, columns in groups.items()
-        for c in columns
-    ]
-    if not parts:
-        return {key: pd.Series([], dtype=object) for key in groups}
-    union = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=True)
-    found = union.filter(union.v.notnull()).distinct().execute()
-    return {
-        key: found.loc[found["g"] == key, "v"].drop_duplicates().astype(object).reset_index(drop=True)
-        for key in groups
-    }
+    """The distinct non-null values of each group of text columns of ``table``, one query a group (the
+    engine reads only the group's columns)."""
+    out: dict[str, pd.Series] = {}
+    for key, columns in groups.items():
+        parts = [table.select(v=table[c].cast("string")) for c in columns]
+        if not parts:
+            out[key] = pd.Series([], dtype=object)
+            continue
+        union = parts[0] if len(parts) == 1 else ibis.union(*parts, distinct=True)
+        found = union.filter(union.v.notnull()).distinct().to_pyarrow()["v"].to_pylist()
+        out[key] = pd.Series(found, dtype=object)
+    return out
 
 
 def _joined(table: ir.Table, key: str, lookup: pd.DataFrame, dtypes: dict[str, str]) -> ir.Table:
@@ -414,6 +412,8 @@ def _parse_dates(
     types = {f"{fld}__ts": "timestamp", f"{fld}__e": "string", f"{fld}__p": "string"}
     t = _joined(t, f"{fld}__text", lookup.add_prefix(f"{fld}__"), types)
     text = t[f"{fld}__text"]
+    if f"{fld}__iso" in t.columns:  # read in the engine (:func:`_iso_in_engine`), not looked up
+        t = t.mutate(**{f"{fld}__ts": ibis.coalesce(t[f"{fld}__iso"], t[f"{fld}__ts"])})
     return t.mutate(
         **{
             f"{fld}__e": ibis.ifelse(text.isnull(), ibis.literal("empty date"), t[f"{fld}__e"]),
@@ -421,6 +421,23 @@ def _parse_dates(
             f"{fld}__shown": text,
         }
     )
+
+
+#: An ISO date, or date and time to the second, of 1900-2099 (:func:`_iso_in_engine`).
+_ISO = r"^(19|20)\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])( ([01]\d|2[0-3]):[0-5]\d:[0-5]\d)?$"
+
+
+def _iso_in_engine(t: ir.Table, fld: str) -> ir.Table:
+    """``t`` with ``<f>__iso``, the timestamp of each text of ``fld`` that is an ISO date (``2026-11-23``) or
+    date and time (``2026-11-23 14:05:00``) of 1900-2099 (:data:`_ISO`), read by the engine (null for any
+    other text, and for a day the month does not have), and ``<f>__other``, the texts left to
+    :func:`~ltvkit.io.parsing.parse_timestamp_column` (once per distinct value). The locale rules read these
+    shapes the same, whatever else the column holds; they are the commonest shapes of a large export, with
+    a distinct text per row."""
+    text = t[f"{fld}__text"]
+    stamp = ibis.ifelse(text.re_search(_ISO), text.try_cast("timestamp"), ibis.null("timestamp"))
+    other = ibis.ifelse(text.notnull() & stamp.isnull(), text, ibis.null("string"))
+    return t.mutate(**{f"{fld}__iso": stamp, f"{fld}__other": other})
 
 
 _MONTH_SHAPES = (
@@ -506,11 +523,14 @@ def _stage(table: ir.Table, resolved: dict[str, list[str]], name: str, wanted: S
     return table.select(**{ROW: row}, **prior, **values)
 
 
-def _kept(t: ir.Table, before: ir.Table | None = None) -> ir.Table:
+def _kept(t: ir.Table, before: ir.Table | None = None, *, view: bool = False) -> ir.Table:
     """``t`` computed once into a temporary table of its engine (later steps compile to small SQL); the
     table kept ``before`` it, which nothing reads any more, is dropped (a million rows of a hundred columns
-    are gigabytes)."""
+    are gigabytes). With ``view``, ``t`` becomes a view instead: nothing is computed or kept, and the
+    engine runs every step in the one query that reads the last (an import reads its rows once)."""
     backend = ibis.get_backend(t)
+    if view:
+        return backend.create_view(f"ltvkit_{uuid.uuid4().hex}", t)
     kept = backend.create_table(f"ltvkit_{uuid.uuid4().hex}", t, temp=True)
     if before is not None:
         op = before.op()  # a temporary table, in its catalog and schema (DuckDB: temp.main)
@@ -528,14 +548,21 @@ def map_orders(
     has_header: bool = True,
     cache: bool = False,
     probe_ids: bool = False,
+    views: bool = False,
+    report: Callable[[str], None] | None = None,
 ) -> Mapped:
     """``table``'s rows as orders (:data:`~ltvkit.io.orders.ORDER_SCHEMA`), each usable, merged or left out
     with its reason. ``mapping`` is a preset or a mapping file's (:func:`ltvkit.io.presets.load_mapping`);
     without one the usual English, Russian and Ukrainian column names are recognised. ``currency`` is the
     amounts' currency when the table names none. With ``cache`` the text and parsed values are kept in
-    temporary tables of the engine (an in-memory DuckDB: small SQL, each step run once). With ``probe_ids``
-    one aggregation reads whether any order id appears twice; when none does, the rows carry no window over
-    the order ids (line items and repeats; the same rows, cheaper in every query on them)."""
+    temporary tables of the engine (an in-memory DuckDB: small SQL, each step run once); with ``views``
+    each step is a view instead, compiled on its own (small SQL) and run in the one query that reads the
+    rows (an import, which reads them once). ``report("values")`` is called as the texts of dates, amounts,
+    currencies and statuses are read, ``report("rules")`` as the rules run (with ``cache`` or ``views``,
+    where they are computed then). With ``probe_ids`` one aggregation reads whether any order id appears
+    twice; when none does, the rows carry no window or merge over the order ids (line items and repeats: the
+    same rows, cheaper in every query on them)."""
+    report = report or (lambda stage: None)
     preset = mapping or GENERIC
     options = options or MapOptions()
     headers = [c for c in table.columns if not is_hidden(c)]
@@ -552,12 +579,13 @@ def map_orders(
     wanted = [f for f in (*ORDER_SCHEMA.names, *ORDER_INPUT_FIELDS) if f != "order_key"]
     t = _stage(table, resolved, name, wanted)
     staged = None
-    if cache:
-        t = staged = _kept(t)
+    if cache or views:
+        t = staged = _kept(t, view=views)
     repeats = "order_id" in resolved and not (probe_ids and _distinct_ids(t))
 
     # Line items: later rows of an order fold into its first.
-    if preset.group_lines and repeats:
+    grouped = preset.group_lines and repeats
+    if grouped:
         order = ibis.window(group_by=t.order_id, order_by=t[ROW])
         t = t.mutate(
             __line=ibis.ifelse(t.order_id.notnull(), ibis.row_number().over(order), 0),
@@ -573,26 +601,39 @@ def map_orders(
         "timezone": options.timezone or preset.options.get("timezone"),
         "source_timezone": options.source_timezone or preset.options.get("source_timezone"),
     }
+    dates = [c for c in ("ordered_at__text",) if c in t.columns]
+    if views and dates and how["date_format"] is None and not (how["timezone"] and how["source_timezone"]):
+        t = _iso_in_engine(t, "ordered_at")
+        dates = ["ordered_at__other"]
+    report("values")
     distinct = _distinct(
         t,
         {
-            "ordered_at": [c for c in ("ordered_at__text",) if c in t.columns],
+            "ordered_at": dates,
             "money": [f"{f}__text" for f in ORDER_MONEY if f"{f}__text" in t.columns],
             "quantity": [c for c in ("quantity__text",) if c in t.columns],
             "currency": ["currency"] if "currency" in resolved else [],
             "status": ["status"] if "status" in resolved else [],
         },
     )
-    t = _parse_dates(t, "ordered_at", distinct["ordered_at"], how, name, resolved["ordered_at"][0])
-    t = _parse_money(
-        t, money_fields, distinct["money"], options.decimal or preset.options.get("decimal"), name
+
+    def boundary(t: ir.Table) -> ir.Table:  # a view between steps: each compiles to small SQL
+        return _kept(t, view=True) if views else t
+
+    t = boundary(_parse_dates(t, "ordered_at", distinct["ordered_at"], how, name, resolved["ordered_at"][0]))
+    t = boundary(
+        _parse_money(
+            t, money_fields, distinct["money"], options.decimal or preset.options.get("decimal"), name
+        )
     )
-    t = _parse_money(t, ("quantity",), distinct["quantity"], ".", name, required=False)
-    t = _currency_lookup(t, distinct["currency"], "currency" in resolved)
+    t = boundary(_parse_money(t, ("quantity",), distinct["quantity"], ".", name, required=False))
+    t = boundary(_currency_lookup(t, distinct["currency"], "currency" in resolved))
     t = _status_lookup(t, distinct["status"], preset, "status" in resolved)
     parsed = None
-    if cache:
-        t = parsed = _kept(t, staged)
+    if cache or views:
+        t = parsed = _kept(t, None if views else staged, view=views)
+        if views:
+            parsed = None  # a view: nothing to drop
     t = t.mutate(
         **customer_key(t.customer_id, t.email, t.phone, preset.guest_ids),
         ordered_at=t["ordered_at__ts"].cast("timestamp"),
@@ -647,19 +688,24 @@ def map_orders(
         )
     )
     checks += currency_checks + rule_checks
-    line_quantity = t["quantity__v"].sum().over(ibis.window(group_by=t.order_id))
+    quantity = t["quantity__v"]
+    if grouped:  # a window over every row: only where line items are summed
+        line_quantity = quantity.sum().over(ibis.window(group_by=t.order_id))
+        quantity = ibis.ifelse(t["__lines"] > 1, line_quantity.fill_null(0.0), quantity)
     t = t.mutate(
         order_key=t.order_id,
         currency=row_currency,
-        quantity=ibis.ifelse(t["__lines"] > 1, line_quantity.fill_null(0.0), t["quantity__v"]),
+        quantity=quantity,
         currency_named=t.currency_code.notnull() | t.written.notnull(),
     )
     rows = first_failure(t, checks).rename(__failed="failed")
-    if cache:
-        rows = _kept(rows, parsed)
     fields = [c for c in (*ORDER_SCHEMA.names, *ORDER_INPUT_FIELDS) if c != "order_key"]
-    rows = _merge_repeats(rows, fields) if repeats else rows.mutate(merged=False, usable=~rows["__failed"])
     names = (*ORDER_SCHEMA.names, "quantity_text", "currency_named")
+    report("rules")
+    if cache or views:  # kept as a table, of the columns still read (the merge reads it three times)
+        reasons = ("reason", "reason_column", "reason_value", "__failed", "__line", "__rest")
+        rows = _kept(rows.select(*dict.fromkeys((ROW, *fields, *names, *reasons))), parsed)
+    rows = _merge_repeats(rows, fields) if repeats else rows.mutate(merged=False, usable=~rows["__failed"])
     rows = rows.select(
         *names,
         source_row=rows[ROW],
@@ -713,11 +759,15 @@ def _merge_repeats(rows: ir.Table, fields: list[str]) -> ir.Table:
     content = sep.join([rows[f].cast("string").fill_null("\x00") for f in [*fields, "__rest"]])
     line = rows["__line"] > 0
     rows = rows.mutate(__content=content, __valid=~rows["__failed"] & ~line & rows.order_id.notnull())
-    w = ibis.window(group_by=[rows.order_id, rows["__valid"]], order_by=rows[ROW])
-    rows = rows.mutate(
-        __first_row=rows[ROW].first().over(w),
-        __first_content=rows["__content"].first().over(w),
+    # The first row of each order and its content, by an aggregate and joins (a window over a partition
+    # per order is slow in DuckDB: it materialises every column of every row by partition).
+    valid = rows.filter(rows["__valid"])
+    v = valid.select(__order=valid.order_id, __row=valid[ROW], __first_content=valid["__content"])
+    firsts = v.group_by("__order").aggregate(__first_row=v["__row"].min())
+    first = firsts.join(v, [firsts["__order"] == v["__order"], firsts["__first_row"] == v["__row"]]).select(
+        "__order", "__first_row", "__first_content"
     )
+    rows = rows.left_join(first, [rows["__valid"], rows.order_id == first["__order"]]).drop("__order")
     repeat = rows["__valid"] & (rows[ROW] != rows["__first_row"])
     same = repeat & (rows["__content"] == rows["__first_content"])
     conflict = repeat & ~same

@@ -26,10 +26,10 @@ import pandas as pd
 from ltvkit.errors import AllRowsRejectedError, AmbiguousFormatError, ParameterError
 from ltvkit.io import mapping
 from ltvkit.io.limits import EARLIEST_DATE, FUTURE_DAYS
-from ltvkit.io.orders import FREE_TEXT_FIELDS, NO_CURRENCY, ORDER_COLUMNS, SPEND_COLUMNS
+from ltvkit.io.orders import FREE_TEXT_FIELDS, NO_CURRENCY, ORDER_COLUMNS, ORDER_FIELDS, SPEND_COLUMNS
 from ltvkit.io.parsing import DecimalMark, infer_decimal
 from ltvkit.io.presets import Kind, Preset
-from ltvkit.io.readers import RawTable
+from ltvkit.io.readers import BLANK_SQL, RawTable
 
 REJECTED_COLUMNS = ["row_number", "column", "value", "reason", "raw"]
 # Never in a value: C0 controls but tab and line ends, DEL, C1 controls, bidirectional embeddings/overrides.
@@ -199,20 +199,6 @@ def content_hash(frame: pd.DataFrame) -> pd.Series:
     return hashed.map(lambda h: f"{h:016x}")
 
 
-def row_hashes(frame: pd.DataFrame) -> pd.Series:
-    """A 64-bit hash of each row's values as a hex string, computed in DuckDB (MD5 of the values' text,
-    joined by a unit separator, a null as NUL): what tells a re-imported order that changed from one that
-    did not. Unlike :func:`content_hash`, which names orders without an id and must stay as it is, it is
-    only ever compared with itself."""
-    values = ", ".join(f'coalesce(CAST("{c}" AS VARCHAR), chr(0))' for c in frame.columns)
-    with duckdb.connect() as con:
-        con.register("frame", frame)
-        hashes = con.execute(
-            f"SELECT substr(md5(concat_ws(chr(31), {values})), 1, 16) FROM frame"
-        ).fetchnumpy()
-    return pd.Series(next(iter(hashes.values())), index=frame.index, dtype=object)
-
-
 def _extra_json(frame: pd.DataFrame, used: set[str]) -> pd.Series:
     """Unmapped columns of each row as JSON (blank values left out), so nothing the user had is lost: the
     text ``json.dumps`` writes for the row's dict, built a column at a time (each distinct value quoted
@@ -274,8 +260,10 @@ def _with_malformed(table: RawTable, out: pd.DataFrame) -> pd.DataFrame:
 def normalize(
     table: RawTable, preset: Preset, options: ImportOptions, *, step: Callable[[str], None] | None = None
 ) -> Normalized:
-    """Canonical rows of ``table`` under ``preset``; see :class:`Normalized`. ``step("account")`` is called
-    when the rows are mapped and what remains is to account for them (keys, hashes, left-out rows)."""
+    """Canonical rows of ``table`` under ``preset``; see :class:`Normalized`. ``step(stage)`` is called as
+    the mapping of orders reads the texts of values (``values``) and runs the order rules (``rules``), and
+    when the rows are mapped and what remains is to account for them (``account``: keys, hashes, left-out
+    rows)."""
     if options.timezone is not None:
         try:
             pd.Timestamp("2000-01-01").tz_localize(options.timezone)
@@ -342,14 +330,14 @@ def raw_memtable(data: pd.DataFrame) -> ir.Table:
     return ibis.memtable(data, schema=schema)
 
 
-def _mapped(
-    table: RawTable, preset: Preset, options: ImportOptions
-) -> tuple[pd.DataFrame, pd.DataFrame, mapping.Mapped]:
-    """Every row of ``table`` through :func:`ltvkit.io.mapping.map_orders` (or ``map_spend``) in an
-    in-memory DuckDB, a row with an odd character left out first; returns the mapped rows (in the file's
-    order, indexed like ``table.frame``), the file's text with string headers, and the mapping (its columns
-    and notes)."""
-    frame = table.frame.set_axis([str(h) for h in table.frame.columns], axis=1)
+def _map(
+    con: Any, table: RawTable, preset: Preset, options: ImportOptions, step: Callable[[str], None] = _no_step
+) -> mapping.Mapped:
+    """Every row of ``table`` through :func:`ltvkit.io.mapping.map_orders` (or ``map_spend``) in the
+    in-memory DuckDB ``con`` (an Ibis backend; the file's text is its table ``raw``), a row with an odd
+    character left out first."""
+    # pandas' Arrow strings (no copy to convert); no progress bar of DuckDB's own in the output
+    con.con.execute("SET arrow_large_buffer_size = true; SET enable_progress_bar = false")
     data = raw_frame(table, preset)
     earliest, latest = options.date_range()
     how = mapping.MapOptions(
@@ -361,15 +349,23 @@ def _mapped(
         latest=latest,
         exclude_tax_shipping=options.exclude_tax_shipping,
     )
+    raw = con.create_table("raw", raw_memtable(data), temp=True)
+    if preset.kind == "spend":
+        return mapping.map_spend(raw, preset, name=str(table.path), options=how)
+    return mapping.map_orders(
+        raw, preset, name=str(table.path), options=how, has_header=table.has_header, views=True, report=step
+    )
+
+
+def _mapped(
+    table: RawTable, preset: Preset, options: ImportOptions
+) -> tuple[pd.DataFrame, pd.DataFrame, mapping.Mapped]:
+    """:func:`_map`'s rows in the file's order, indexed like ``table.frame``; the file's text with string
+    headers; and the mapping (its columns and notes)."""
+    frame = table.frame.set_axis([str(h) for h in table.frame.columns], axis=1)
     con = ibis.duckdb.connect()
     try:
-        raw = con.create_table("raw", raw_memtable(data), temp=True)
-        if preset.kind == "spend":
-            mapped = mapping.map_spend(raw, preset, name=str(table.path), options=how)
-        else:
-            mapped = mapping.map_orders(
-                raw, preset, name=str(table.path), options=how, has_header=table.has_header, cache=True
-            )
+        mapped = _map(con, table, preset, options)
         # through Arrow: text stays Arrow strings (no Python object per value)
         result = con.to_pyarrow(mapped.rows.order_by("source_row")).to_pandas()
     finally:
@@ -380,6 +376,7 @@ def _mapped(
 
 
 def _left_out(table: RawTable, frame: pd.DataFrame, result: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``result`` (indexed like ``frame``) that have a reason, with the malformed rows."""
     out = result[result["reason"].notna()]
     return _with_malformed(
         table,
@@ -433,71 +430,185 @@ def refuse_if_all_rejected(
 def _normalize_orders(
     table: RawTable, preset: Preset, options: ImportOptions, step: Callable[[str], None]
 ) -> Normalized:
-    result, frame, mapped = _mapped(table, preset, options)
-    step("account")
-    resolved = mapped.columns
-    notes = [*table.notes, *mapped.notes]
-    lines_merged = preset.group_lines and "order_id" in resolved
-    merged = int(result["merged"].sum())
-    no_currency = int(
-        (
-            (result["currency"] == NO_CURRENCY)
-            & ~result["currency_named"]
-            & ~(result["merged"] & lines_merged)
-        ).sum()
-    )
-    if no_currency and not options.currency:
-        notes.append(
-            f"{no_currency} rows name no currency; they are kept apart as {NO_CURRENCY} "
-            f"(pass --currency to set one)"
+    """The import of orders in DuckDB: the file's text into a table, :func:`ltvkit.io.mapping.map_orders`
+    as views, then the account in SQL (unmapped columns as JSON, keys, hashes); only the rows left out, line
+    items and rows without an order id come to Python. The rows to load come back once, as Arrow."""
+    frame = table.frame.set_axis([str(h) for h in table.frame.columns], axis=1)
+    con = ibis.duckdb.connect()
+    try:
+        mapped = _map(con, table, preset, options, step)
+        resolved = mapped.columns
+        names = [*ORDER_FIELDS, "quantity_text", "currency_named", "source_row", "merged", "usable"]
+        con.create_table(
+            "result",
+            mapped.rows.select(*names, "reason", "reason_column", "reason_value"),
+            temp=True,
         )
-    out = result[result["usable"]].copy()
-    used = {h for cols in resolved.values() for h in cols}
-    out["extra"] = _extra_json(frame.loc[out.index], used)
-    if lines_merged and merged:
-        lines = result[
-            result["order_id"].notna() & result["order_id"].isin(result.loc[result["merged"], "order_id"])
-        ]
-        items = (
-            pd.DataFrame(
-                {
-                    "order": lines["order_id"],
-                    "product": lines["product"].fillna(""),
-                    "quantity": lines["quantity_text"].fillna(""),
-                }
+        step("account")
+        sql = con.con
+        _drop(sql, "ltvkit_%")  # the mapping's own tables: everything is in ``result``
+        lines_merged = preset.group_lines and "order_id" in resolved
+        ((merged, no_currency),) = sql.execute(
+            """SELECT count(*) FILTER (WHERE merged),
+                      count(*) FILTER (WHERE currency = ? AND NOT currency_named AND NOT (merged AND ?))
+               FROM result""",
+            [NO_CURRENCY, lines_merged],
+        ).fetchall()
+        notes = [*table.notes, *mapped.notes]
+        if no_currency and not options.currency:
+            notes.append(
+                f"{no_currency} rows name no currency; they are kept apart as {NO_CURRENCY} "
+                f"(pass --currency to set one)"
             )
-            .groupby("order", sort=False)[["product", "quantity"]]
-            .apply(lambda g: g.to_dict(orient="records"))
+        used = {h for cols in resolved.values() for h in cols}
+        rest = [c for c in frame.columns if c not in used]
+        sql.execute(
+            f"""CREATE TEMP TABLE loaded AS SELECT {", ".join(f'r."{c}"' for c in ORDER_FIELDS)},
+                   {_extra_sql(rest)} AS extra, r.source_row
+                FROM result r JOIN raw ON raw."{mapping.ROW}" = r.source_row
+                WHERE r.usable"""
         )
-        has_lines = out["order_id"].isin(items.index)
-        out.loc[has_lines, "extra"] = [
-            json.dumps({**json.loads(e), "line_items": items[o]}, ensure_ascii=False)
-            for e, o in zip(out.loc[has_lines, "extra"], out.loc[has_lines, "order_id"], strict=False)
-        ]
-    synthetic = out["order_id"].isna()
-    if synthetic.any():
-        basis = out.loc[synthetic, ["customer_id", "ordered_at", "amount", "currency", "product"]]
-        digest = content_hash(basis)
-        occurrence = digest.groupby(digest).cumcount()
-        out.loc[synthetic, "order_id"] = "~" + digest + "-" + occurrence.astype(str)
-    source = options.source or preset.name
-    out["order_key"] = source + ":" + out["order_id"].astype(str)
-    out["ordered_at"] = out["ordered_at"].astype("datetime64[us]")
-    content = [c for c in ORDER_COLUMNS if c not in ("source_row", "row_hash", "order_key")]
-    out["row_hash"] = row_hashes(out[content])
-    left_out = _left_out(table, frame, result)
-    refuse_if_all_rejected(table, left_out, len(out), options)
+        if lines_merged and merged:
+            _line_items(sql)
+        rejected = sql.execute(
+            """SELECT source_row, reason_column, reason_value, reason FROM result
+               WHERE reason IS NOT NULL ORDER BY source_row"""
+        ).df()
+        sql.execute("DROP TABLE raw; DROP TABLE result")  # what is left is in ``loaded``
+        _synthetic_ids(sql)
+        source = options.source or preset.name
+        content = [c for c in ORDER_COLUMNS if c not in ("source_row", "row_hash", "order_key")]
+        hashed = ", ".join(f'coalesce(CAST("{c}" AS VARCHAR), chr(0))' for c in content)
+        rows = (
+            sql.sql(
+                f"""SELECT $source || ':' || order_id AS order_key, * EXCLUDE (source_row), source_row,
+                       substr(md5(concat_ws(chr(31), {hashed})), 1, 16) AS row_hash
+                    FROM loaded ORDER BY source_row""",
+                params={"source": source},
+            )
+            .to_arrow_table()
+            .to_pandas()
+        )
+    finally:
+        con.disconnect()
+    rows["ordered_at"] = rows["ordered_at"].astype("datetime64[us]")
+    position = pd.Series(frame.index, index=table.row_numbers)
+    rejected.index = position[rejected["source_row"].to_numpy()].to_numpy()
+    left_out = _left_out(table, frame, rejected)
+    refuse_if_all_rejected(table, left_out, len(rows), options)
     return Normalized(
         "orders",
         preset,
         source,
-        out[ORDER_COLUMNS].reset_index(drop=True),
+        rows[ORDER_COLUMNS],
         left_out,
         table.rows_read,
-        merged,
-        merged if lines_merged else 0,
+        int(merged),
+        int(merged) if lines_merged else 0,
         notes,
     )
+
+
+def _drop(sql: duckdb.DuckDBPyConnection, like: str) -> None:
+    """Drop the temporary views and tables whose names are ``like`` a pattern: a million rows held twice
+    are hundreds of megabytes."""
+    for kind, catalog, column in (
+        ("VIEW", "duckdb_views()", "view_name"),
+        ("TABLE", "duckdb_tables()", "table_name"),
+    ):
+        query = f"SELECT {column} FROM {catalog} WHERE temporary AND {column} LIKE ?"
+        for (name,) in sql.execute(query, [like]).fetchall():
+            sql.execute(f'DROP {kind} IF EXISTS temp.main."{name}"')
+
+
+def _extra_sql(columns: list[str]) -> str:
+    """The SQL of :func:`_extra_json` on the table ``raw``: the non-blank values of ``columns`` as the JSON
+    object ``json.dumps`` writes (``{"key": "value", ...}``). A row to load holds no control character but
+    tab and line ends (:func:`reject_odd_characters`), so escaping those, quotes and backslashes is all
+    ``json.dumps`` does."""
+    if not columns:
+        return "'{}'"
+
+    def quoted(value: str) -> str:
+        for char, escape in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+            value = f"replace({value}, {_literal(char)}, {_literal(escape)})"
+        return f"'\"' || {value} || '\"'"
+
+    def column(name: str) -> str:
+        return 'raw."' + name.replace('"', '""') + '"'
+
+    parts = [
+        f"""CASE WHEN NOT regexp_matches({column(c)}, '{BLANK_SQL}')
+            THEN {_literal(json.dumps(c, ensure_ascii=False) + ": ")} || {quoted(column(c))} END"""
+        for c in columns
+    ]
+    return f"'{{' || concat_ws(', ', {', '.join(parts)}) || '}}'"
+
+
+def _literal(text: str) -> str:
+    """``text`` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _line_items(sql: duckdb.DuckDBPyConnection) -> None:
+    """Each order of several lines (Shopify, WooCommerce) with its lines (product and quantity, in the
+    file's order) in its ``extra`` (``line_items``)."""
+    lines = sql.execute(
+        """SELECT order_id, product, quantity_text FROM result
+           WHERE order_id IN (SELECT order_id FROM result WHERE merged) ORDER BY source_row"""
+    ).df()
+    items = (
+        pd.DataFrame(
+            {
+                "order": lines["order_id"],
+                "product": lines["product"].fillna(""),
+                "quantity": lines["quantity_text"].fillna(""),
+            }
+        )
+        .groupby("order", sort=False)[["product", "quantity"]]
+        .apply(lambda g: g.to_dict(orient="records"))
+    )
+    orders = sql.execute(
+        "SELECT source_row, order_id, extra FROM loaded WHERE order_id IN (SELECT order_id FROM result "
+        "WHERE merged)"
+    ).df()
+    patch = pd.DataFrame(
+        {
+            "source_row": orders["source_row"],
+            "extra": [
+                json.dumps({**json.loads(e), "line_items": items[o]}, ensure_ascii=False)
+                for e, o in zip(orders["extra"], orders["order_id"], strict=True)
+            ],
+        }
+    )
+    sql.register("line_items", patch)
+    sql.execute("UPDATE loaded SET extra = p.extra FROM line_items p WHERE loaded.source_row = p.source_row")
+    sql.unregister("line_items")
+
+
+def _synthetic_ids(sql: duckdb.DuckDBPyConnection) -> None:
+    """An order id for each row to load without one, from its content (:func:`content_hash`) and its
+    occurrence in the file: ``~<hash>-<n>``."""
+    basis = (
+        sql.sql(
+            """SELECT source_row, customer_id, ordered_at, amount, currency, product FROM loaded
+               WHERE order_id IS NULL ORDER BY source_row"""
+        )
+        .to_arrow_table()
+        .to_pandas()
+    )
+    if not len(basis):
+        return
+    digest = content_hash(basis[["customer_id", "ordered_at", "amount", "currency", "product"]])
+    occurrence = digest.groupby(digest).cumcount()
+    ids = pd.DataFrame(
+        {"source_row": basis["source_row"], "order_id": "~" + digest + "-" + occurrence.astype(str)}
+    )
+    sql.register("synthetic", ids)
+    sql.execute(
+        "UPDATE loaded SET order_id = s.order_id FROM synthetic s WHERE loaded.source_row = s.source_row"
+    )
+    sql.unregister("synthetic")
 
 
 def _normalize_spend(

@@ -339,9 +339,10 @@ def _read_text(path: Path, data: bytes, encoding: str | None, delimiter: str | N
 
 #: Text of this many characters or more is split by DuckDB's CSV reader (:func:`_read_text_in_duckdb`).
 DUCKDB_MIN_CHARS = 1 << 20
-# Whitespace as str.isspace() knows it, in DuckDB's regular expressions: a record of nothing else is no row.
+# Whitespace as str.isspace() knows it, in DuckDB's regular expressions: a record (or a value) of nothing
+# else is blank.
 _SPACE = r"\s\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}"
-_BLANK = rf"^[{_SPACE}]*$"
+BLANK_SQL = rf"^[{_SPACE}]*$"
 
 
 def _read_text_in_duckdb(
@@ -365,10 +366,11 @@ def _read_text_in_duckdb(
     filled = [f"coalesce({n}, '')" for n in names]
     chars = " + ".join(f"length({f})" for f in filled)
     checks = f"""SELECT count(*), max(greatest({", ".join(f"length({f})" for f in filled)})), sum({chars}),
-        bool_or(regexp_matches(concat({", ".join(filled)}), '{_BLANK}')),
+        bool_or(regexp_matches(concat({", ".join(filled)}), '{BLANK_SQL}')),
         bool_or({" OR ".join(f"regexp_matches({n}, '{_TOTAL}', 'i')" for n in names)})
         FROM text"""
     with tempfile.TemporaryDirectory() as tmp, duckdb.connect() as con:
+        con.execute("SET enable_progress_bar = false")  # nothing of DuckDB's own in the output
         file = Path(tmp) / "text.csv"
         file.write_text(text, encoding="utf-8", newline="")
         try:
@@ -385,6 +387,7 @@ def _read_text_in_duckdb(
             return None
         if (total or 0) > MAX_TABLE_CHARS:
             return None
+        con.execute("SET arrow_large_buffer_size = true")  # pandas' Arrow strings: no copy to convert
         arrow = con.sql(
             f"SELECT {', '.join(f'{f} AS {n}' for f, n in zip(filled, names, strict=True))} FROM text"
         ).to_arrow_table()
