@@ -3256,11 +3256,7 @@ TEXT: dict[str, dict[str, str]] = {
         "ru": "Прогноз выручки на {months} мес.",
         "uk": "Прогноз виручки на {months} міс.",
     },
-    "model_note_english": {
-        "en": "Model notes",
-        "ru": "Примечания к модели (на английском)",
-        "uk": "Примітки до моделі (англійською)",
-    },
+    "model_notes": {"en": "Model notes", "ru": "Примечания к модели", "uk": "Примітки до моделі"},
     "upload_done": {
         "en": "{file}: {read} rows read — {loaded} loaded, {duplicates} duplicates, {rejected} rejected.",
         "ru": (

@@ -43,3 +43,6 @@ def test_predictions_and_fits_on_degenerate_data(kind: str, tmp_path: Path) -> N
         found = strict(predicted.text)
         assert found["customers"] == 200 and 0 < found["total_clv"]
         assert any("no customer has paid for a repeat purchase yet" in n for n in found["notes"])
+        for lang, words in (("ru", "ни один клиент ещё не оплатил"), ("uk", "жоден клієнт ще не оплатив")):
+            said = client.get("/api/predictions", params={"model": "paretonbd", "lang": lang}).json()
+            assert any(n.startswith(words) for n in said["notes"]), said["notes"]  # cached, in lang

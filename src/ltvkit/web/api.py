@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from ltvkit import __version__
+from ltvkit import __version__, i18n
 from ltvkit.choices import METRICS, SCHEMES, SPLITS
 from ltvkit.data.workspace import Workspace
 from ltvkit.errors import FileFormatError, MappingError, MissingDataError, collect_notes
@@ -117,6 +117,11 @@ def _read(source: Request | Hub, key: tuple, compute: Any) -> Any:
         return compute(ws)
 
     return (source if isinstance(source, Hub) else hub_of(source)).cached(key, guarded)
+
+
+def _notes_in(found: dict[str, Any], lang: str) -> dict[str, Any]:
+    """``found`` with its notes in ``lang`` (those that know their translations; the others in English)."""
+    return {**found, "notes": [i18n.localized(note, lang) for note in found.get("notes", [])]}
 
 
 @router.get("/health", summary="Server and workspace status")
@@ -423,6 +428,7 @@ def predicted_channels(
     margin: Margin = None,
     currency: Currency = None,
     regularization: Regularization = "auto",
+    lang: Lang = "en",
 ) -> dict[str, Any]:
     def compute(ws: Workspace) -> dict[str, Any]:
         found = descriptive.predicted_ltv(
@@ -444,7 +450,8 @@ def predicted_channels(
             }
         )
 
-    return _read(request, ("predicted", by, horizon, target, margin, currency, regularization), compute)
+    found = _read(request, ("predicted", by, horizon, target, margin, currency, regularization), compute)
+    return _notes_in(found, lang)
 
 
 @router.get("/cac", summary="CAC, LTV:CAC, payback and the maximum CAC by channel")
@@ -630,6 +637,7 @@ def predictions(
     intervals: Annotated[bool, Query(description="90% intervals of CLV (slower).")] = True,
     currency: Currency = None,
     regularization: Regularization = "auto",
+    lang: Lang = "en",
 ) -> dict[str, Any]:
     def compute(ws: Workspace) -> dict[str, Any]:
         with collect_notes() as notes:
@@ -655,22 +663,8 @@ def predictions(
             }
         )
 
-    return _read(
-        request,
-        (
-            "predictions",
-            model,
-            horizon,
-            unit,
-            margin,
-            discount_rate,
-            top,
-            intervals,
-            currency,
-            regularization,
-        ),
-        compute,
-    )
+    asked = (model, horizon, unit, margin, discount_rate, top, intervals, currency, regularization)
+    return _notes_in(_read(request, ("predictions", *asked), compute), lang)
 
 
 # --- segments and scenarios ------------------------------------------------------------------------------
@@ -765,7 +759,7 @@ class ScenariosRequest(BaseModel):
 
 
 @router.post("/scenarios", summary="What-if scenarios: LTV and affordable CAC by formula and by model")
-def scenarios(request: Request, body: ScenariosRequest) -> dict[str, Any]:
+def scenarios(request: Request, body: ScenariosRequest, lang: Lang = "en") -> dict[str, Any]:
     def compute(ws: Workspace) -> dict[str, Any]:
         found = what_if.scenarios(
             ws,
@@ -777,7 +771,7 @@ def scenarios(request: Request, body: ScenariosRequest) -> dict[str, Any]:
         )
         return {"currency": found.baseline.currency, "rows": records(found.table), "notes": found.notes}
 
-    return _read(request, ("scenarios", body.model_dump_json()), compute)
+    return _notes_in(_read(request, ("scenarios", body.model_dump_json()), compute), lang)
 
 
 class TripwireIn(BaseModel):

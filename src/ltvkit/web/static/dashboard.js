@@ -206,11 +206,11 @@
     return out;
   }
 
-  // English notes of the models, folded away under a heading that says they are in English
+  // the models' notes (in the page's language: the API writes them in it), folded away under a heading
   function notes(id, texts) {
     var el = document.getElementById(id);
     el.hidden = !texts || !texts.length;
-    el.replaceChildren.apply(el, [el.querySelector("summary")].concat((texts || []).map(function (n) { return node("p", { lang: "en", "class": "muted" }, [n]); })));
+    el.replaceChildren.apply(el, [el.querySelector("summary")].concat((texts || []).map(function (n) { return node("p", { "class": "muted" }, [n]); })));
   }
 
   // the summary's currencies, the most revenue first (the XXX of orders that name none last)
@@ -517,7 +517,7 @@
         });
       }).catch(fail);
       // the models' view: slower, so it fills its own table when it is ready
-      api("/api/channels/predicted").then(function (p) {
+      api("/api/channels/predicted?" + new URLSearchParams({ lang: LANG })).then(function (p) {
         var cur = p.currency;
         table("predicted-table", p.rows, {
           currency: cur,
@@ -544,7 +544,7 @@
       function load() {
         var q = formData(form);
         status(T.working);
-        Promise.all([api("/api/predictions?" + new URLSearchParams({ horizon: q.horizon, margin: Number(q.margin) / 100 })), mainCurrency()]).then(function (res) {
+        Promise.all([api("/api/predictions?" + new URLSearchParams({ horizon: q.horizon, margin: Number(q.margin) / 100, lang: LANG })), mainCurrency()]).then(function (res) {
           var d = res[0], cur = res[1];
           status("");
           notes("value-notes", d.notes);
@@ -595,7 +595,7 @@
         scenario.upsell_price = Number(q.upsell_price);
         var margin = Number(q.margin) / 100;
         status(T.working);
-        Promise.all([api("/api/scenarios", { method: "POST", headers: { "Content-Type": "application/json" },
+        Promise.all([api("/api/scenarios?" + new URLSearchParams({ lang: LANG }), { method: "POST", headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ scenarios: [scenario], margin: margin, currency: CURRENCY || null }) }), mainCurrency()]).then(function (res) {
           var d = res[0];
           status("");
