@@ -350,3 +350,22 @@ def test_an_error_with_texts_stays_english_as_a_string_and_crosses_processes() -
     assert copy.localizable and copy.localized("uk") == error.localized("uk")
     plain = WorkspaceError("something else")
     assert not plain.localizable and plain.localized("uk") == "something else"
+
+
+@pytest.mark.parametrize("lang", ["ru", "uk"])
+def test_a_file_without_a_needed_column_is_explained_in_the_language(
+    lang: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error known by its pattern (as the dashboard reads it) is written in the reader's language too."""
+    monkeypatch.setattr(cli.err, "width", 1000)
+    path = tmp_path / "nodate.csv"
+    path.write_text("customer,amount\na,10\n", encoding="utf-8")
+    result = runner.invoke(app, ["--lang", lang, "import", str(path), "-w", str(tmp_path / "w.duckdb")])
+    shown = " ".join(result.stderr.split())
+    field = i18n.text("data_field_ordered_at", lang)
+    start = {
+        "ru": f"В файле {path} нет столбца «{field}»",
+        "uk": f"У файлі {path} немає стовпця «{field}»",
+    }
+    assert result.exit_code == 1 and start[lang] in shown and "customer, amount" in shown, shown
+    assert "no column for" not in shown
