@@ -236,6 +236,15 @@ def command(name: str | None = None, group: typer.Typer = app, *, notes: bool = 
     return register
 
 
+def _program() -> str:
+    """How to run ltv again from this shell: ``ltv`` when that is what the PATH finds, else the path it was
+    started by (``make demo`` runs ``.venv/bin/ltv`` in a shell whose PATH may not have it)."""
+    import shutil
+
+    started, found = sys.argv[0], shutil.which("ltv")
+    return "ltv" if found and os.path.realpath(found) == os.path.realpath(started) else started
+
+
 def _version(show: bool) -> None:
     if show:
         from ltvkit import __version__
@@ -1245,7 +1254,8 @@ def demo(
         )
     )
     where = escape(str(workspace))
-    out.print(_t("cli_demo_workspace", lang, path=f"[bold]{where}[/bold]", command=f"ltv summary -w {where}"))
+    command = f"{escape(_program())} summary -w {where}"
+    out.print(_t("cli_demo_workspace", lang, path=f"[bold]{where}[/bold]", command=command))
     out.print(
         _t(
             "cli_demo_reports",
