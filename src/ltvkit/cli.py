@@ -1421,6 +1421,8 @@ def predict(
             *interval,
         )
     out.print(table)
+    if info["model"] == "bgnbd" and (top["frequency"] == 0).any():
+        _notes([_t("cli_one_time_buyers_alive", lang)], lang)
     out.print(_t("cli_written", lang, path=f"[bold]{escape(str(path))}[/bold]"))
 
 

@@ -812,6 +812,17 @@ TEXT: dict[str, dict[str, str]] = {
         "uk": "у файлі не вказано валюту, а замовлення не мають однієї валюти: витрати відкладено як {code} "
         "і в жодній цифрі вони не беруть участі; завантажте файл знову з --currency",
     },
+    "cli_one_time_buyers_alive": {
+        "en": "customers with one purchase show 100 % alive: BG/NBD lets a customer leave only right after a "
+        "repeat purchase, and their expected check is the repeat buyers' average; read their value as their "
+        "group's, not as their own (MBG/NBD, --model mbgnbd, lets them leave)",
+        "ru": "у клиентов с одной покупкой вероятность активности 100 %: в BG/NBD клиент может уйти только "
+        "сразу после повторной покупки, а их ожидаемый чек — средний чек повторных покупателей; читайте их "
+        "ценность как среднюю по группе, а не личную (MBG/NBD, --model mbgnbd, допускает их уход)",
+        "uk": "у клієнтів з однією покупкою ймовірність активності 100 %: у BG/NBD клієнт може піти лише "
+        "одразу після повторної покупки, а їхній очікуваний чек — середній чек повторних покупців; читайте "
+        "їхню цінність як середню по групі, а не особисту (MBG/NBD, --model mbgnbd, допускає їхній відхід)",
+    },
     "cli_account_title": {
         "en": "{file} → {kind} (preset: {preset})",
         "ru": "{file} → {kind} (формат: {preset})",

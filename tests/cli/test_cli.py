@@ -363,3 +363,17 @@ def test_segments_and_scenario_commands(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     today, half = json.loads(result.stdout)
     assert half["price"] == 495 and half["conversion"] == 0.2 and 0.1 < today["conversion"] < 0.5
+
+
+def test_predict_says_why_one_time_buyers_show_as_alive(tmp_path: Path) -> None:
+    """BG/NBD's P(alive) of a customer without a repeat purchase is 1 by construction: the table says so."""
+    from tests.test_hostile_input import degenerate_orders
+
+    path, ws = tmp_path / "orders.csv", str(tmp_path / "w.duckdb")
+    path.write_text(degenerate_orders("one_each"), encoding="utf-8")
+    assert ltv("import", str(path), "-w", ws)[0] == 0
+    code, out, err = ltv("--lang", "uk", "predict", "-w", ws, "--out", str(tmp_path / "p.csv"))
+    assert code == 0 and "100,0" in out
+    assert i18n.text("cli_one_time_buyers_alive", "uk")[:40] in " ".join(err.split())
+    code, out, err = ltv("predict", "--model", "mbgnbd", "-w", ws, "--out", str(tmp_path / "p.csv"))
+    assert code == 0 and "BG/NBD lets a customer leave" not in err
