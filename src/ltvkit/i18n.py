@@ -823,6 +823,14 @@ TEXT: dict[str, dict[str, str]] = {
         "одразу після повторної покупки, а їхній очікуваний чек — середній чек повторних покупців; читайте "
         "їхню цінність як середню по групі, а не особисту (MBG/NBD, --model mbgnbd, допускає їхній відхід)",
     },
+    "note_rfm_relative": {
+        "en": "RFM ranks customers against each other: «Lost» and «Dormant» are those who bought longest ago "
+        "here (at most {days} days ago), not customers known to have stopped buying",
+        "ru": "RFM сравнивает клиентов между собой: «Ушедшие» и «Спящие» — те, кто покупал дольше всех назад "
+        "(не более {days} дн. назад), а не клиенты, которые точно перестали покупать",
+        "uk": "RFM порівнює клієнтів між собою: «Втрачені» та «Сплячі» — ті, хто купував найдавніше (не "
+        "більше {days} дн. тому), а не клієнти, які напевно перестали купувати",
+    },
     "cli_account_title": {
         "en": "{file} → {kind} (preset: {preset})",
         "ru": "{file} → {kind} (формат: {preset})",

@@ -90,3 +90,17 @@ def test_exports_leave_out_excluded_customers_and_open_in_a_spreadsheet(
     assert len(exported) == len(segmented) - 25
     assert not exported["email"].str.lower().isin(excluded).any()
     assert paths[0].read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+
+
+def test_rfm_on_young_data_says_its_lost_are_only_the_least_recent(
+    workspace: Workspace, school: Workspace
+) -> None:
+    from ltvkit.service.segments import segments as segments_of
+
+    workspace.import_file(FIXTURES / "analytics_orders.csv", currency="USD")
+    # data ends Apr 30; b bought longest ago, Jan 10: 110 days, under a year
+    young = segments_of(workspace, "rfm").notes
+    assert [n.key for n in young if hasattr(n, "key")] == ["note_rfm_relative"]
+    assert "at most 110 days ago" in young[0]
+    assert "не более 110 дн. назад" in young[0].text("ru")
+    assert all(getattr(n, "key", "") != "note_rfm_relative" for n in segments_of(school, "rfm").notes)

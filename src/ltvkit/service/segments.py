@@ -21,7 +21,7 @@ from ltvkit.analytics.segments import (
 )
 from ltvkit.data.sources import Tables
 from ltvkit.errors import MissingDataError, collect_notes
-from ltvkit.i18n import message_of
+from ltvkit.i18n import Note, message_of
 from ltvkit.service.analysis import choose_currency
 from ltvkit.service.valuation import predict_customers
 
@@ -90,6 +90,9 @@ def segments(
         probability_alive=alive,
         clv=clv if scheme == "value" else None,
     )
+    quiet = int(segmented["days_since_last"].max()) if len(segmented) else 0
+    if scheme == "rfm" and quiet < LifecycleRules.lost_days:  # young data: nobody has left for sure
+        notes.append(Note("note_rfm_relative", days=quiet))
     return Segments(scheme, code, segmented, notes)
 
 
