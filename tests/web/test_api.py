@@ -145,7 +145,9 @@ def test_bad_uploads_answer_4xx_and_change_nothing(
     )
     body = response.json()
     assert response.status_code == status, body
-    assert {"error", "message"} <= set(body) <= {"error", "message", "columns", "found", "missing"}
+    assert (
+        {"error", "message"} <= set(body) <= {"error", "message", "messages", "columns", "found", "missing"}
+    )
     assert message in body["message"]
     assert (
         "Traceback" not in body["message"]
@@ -268,8 +270,9 @@ def test_the_command_line_works_beside_an_idle_dashboard(school: Path) -> None:
 
 
 def test_an_upload_job_tells_every_stage_of_the_import(tmp_path: Path) -> None:
-    """The stages read in the worker process (read, map, account) reach the job as the import's own
-    (:data:`ltvkit.data.workspace.STAGES`), in order, then the write and the end; each has a label."""
+    """The stages read in the worker process (read, map, values, rules, account) reach the job as the
+    import's own (:data:`ltvkit.data.workspace.STAGES`), in order, then the write and the end; each has a
+    label."""
     from ltvkit import i18n
     from ltvkit.data.workspace import STAGES
     from ltvkit.io.normalize import ImportOptions
@@ -285,5 +288,8 @@ def test_an_upload_job_tells_every_stage_of_the_import(tmp_path: Path) -> None:
         hub.close()
     stages = [stage for stage, _, _ in seen if stage != "refresh"]
     assert list(dict.fromkeys(stages)) == list(STAGES)
-    assert [(done, total) for stage, done, total in seen if stage == "account"] == [(2, 4)]
+    account = STAGES.index("account")
+    assert [(done, total) for stage, done, total in seen if stage == "account"] == [
+        (account, len(STAGES) - 1)
+    ]
     assert all(i18n.text(f"progress_{stage}", "uk") for stage in STAGES)  # the dashboard's labels

@@ -206,11 +206,14 @@
     return out;
   }
 
-  // the models' notes (in the page's language: the API writes them in it), folded away under a heading
-  function notes(id, texts) {
+  // the models' notes, folded away under a heading: in the page's language (the API writes them in it), or
+  // marked as English where they have no translation (the retention model's own)
+  function notes(id, texts, english) {
     var el = document.getElementById(id);
     el.hidden = !texts || !texts.length;
-    el.replaceChildren.apply(el, [el.querySelector("summary")].concat((texts || []).map(function (n) { return node("p", { "class": "muted" }, [n]); })));
+    el.replaceChildren.apply(el, [el.querySelector("summary")].concat((texts || []).map(function (n) {
+      return node("p", english ? { lang: "en", "class": "muted" } : { "class": "muted" }, [n]);
+    })));
   }
 
   // the summary's currencies, the most revenue first (the XXX of orders that name none last)
@@ -635,7 +638,7 @@
         }));
         var noted = document.getElementById("book-said-notes");
         noted.replaceChildren.apply(noted, said.notes.map(function (t) { return node("p", { "class": "muted" }, [T.retainer_note.charAt(0).toUpperCase() + T.retainer_note.slice(1) + ": " + t]); }));
-        notes("book-notes", said.english_notes);
+        notes("book-notes", said.english_notes, true);
       }).catch(function (error) { document.getElementById("book-headline").textContent = error.message; });
       var form = document.getElementById("invoice-form");
       form.elements.start.value = new Date().toISOString().slice(0, 10);
