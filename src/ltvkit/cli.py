@@ -187,17 +187,6 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def _said(error: LtvError) -> str:
-    """An error's message in the command's language: by its own translations, else by the pattern of a known
-    message (:data:`ltvkit.i18n.REASONS`, as the dashboard reads them), else in English."""
-    lang = _current_lang()
-    if error.localizable or lang == "en":
-        return error.localized(lang)
-    from ltvkit import i18n
-
-    return i18n.reason(str(error), lang)
-
-
 def command(name: str | None = None, group: typer.Typer = app, *, notes: bool = True) -> Callable[[F], F]:
     """Register a command that reports errors as one line and exit code 1, never a traceback (ltvkit's own
     errors as they are, an operating-system error such as a full disk as one sentence, anything else as an
@@ -217,9 +206,9 @@ def command(name: str | None = None, group: typer.Typer = app, *, notes: bool = 
                 raise
             except ParameterError as exc:
                 flag = f" (--{exc.parameter.replace('_', '-')})" if exc.parameter else ""
-                _fail(f"{_said(exc)}{flag}")
-            except LtvError as exc:
-                _fail(_said(exc))
+                _fail(f"{exc.localized(_current_lang())}{flag}")
+            except LtvError as exc:  # in the user's language: its own texts, or a known message's pattern
+                _fail(exc.localized(_current_lang()))
             except OSError as exc:
                 where = f" ({exc.filename})" if exc.filename else ""
                 _fail(_t("cli_os_error", _current_lang(), reason=exc.strerror or exc, where=where))

@@ -48,11 +48,15 @@ class LtvError(Exception):
         return bool(self.args) and isinstance(self.args[0], Note)
 
     def localized(self, lang: str) -> str:
-        """The message in ``lang`` (en, ru, uk) when it knows its translations, else as it is (English)."""
-        from ltvkit.i18n import localized
+        """The message in ``lang`` (en, ru, uk): by its own translations, else by the pattern of a known
+        message (:data:`ltvkit.i18n.REASONS`, as the dashboard reads them), else as it is (English)."""
+        from ltvkit import i18n
 
         first = self.args[0] if self.args else None
-        return localized(first, lang) if isinstance(first, str) else str(self)
+        said = first if isinstance(first, str) else str(self)
+        if self.localizable or lang == "en":
+            return i18n.localized(said, lang)
+        return i18n.reason(said, lang)
 
     def __reduce__(self) -> tuple[object, ...]:
         """Pickled with its attributes, so that it crosses a process boundary whole (the dashboard reads
@@ -103,7 +107,12 @@ class InputError(LtvError, ValueError):
         return isinstance(self.reason, Note)
 
     def localized(self, lang: str) -> str:
-        return self._compose(lang)
+        if self.localizable or lang == "en":
+            return self._compose(lang)
+        from ltvkit import i18n
+
+        known = i18n.reason(str(self), lang)  # a known message, read by its pattern
+        return known if known != str(self) else self._compose(lang)
 
     def _compose(self, lang: str = "en") -> str:
         """The message: where (file, row, column), what, and the hint, in ``lang`` (the reason and the hint
